@@ -1,0 +1,66 @@
+#pragma once
+// Raw-memory 2-D convolution kernels (layer 2: no Tensor, no autograd).
+//
+// Layouts follow TensorFlow: activations NHWC, filters HWIO (k_h, k_w, in_c, out_c), all buffers
+// dense and contiguous. The operation is cross-correlation (no filter flip), as tf.nn.conv2d:
+//
+//   y[n, oh, ow, oc] = sum_{kh, kw, ic} x[n, oh*stride_h - pad_top + kh*dilation_h,
+//                                         ow*stride_w - pad_left + kw*dilation_w, ic] * w[kh, kw, ic, oc]
+//
+// with out-of-range input positions reading as zero. conv1d is conv2d with in_h = k_h = 1.
+//
+// Contracts shared by every kernel here:
+//  - `g` comes from make_conv2d_geometry (or is filled consistently by hand);
+//  - output buffers are overwritten, never accumulated into, and must not alias inputs;
+//  - results are bit-identical from run to run for a fixed OpenMP thread count.
+#include <cstdint>
+
+namespace ember::kernels::cpu {
+
+// TensorFlow padding modes. VALID: no padding, out = ceil((in - (k-1)*dil) / stride).
+// SAME: out = ceil(in / stride); the total padding max((out-1)*stride + (k-1)*dil + 1 - in, 0) is
+// split pad_before = total/2, pad_after = total - pad_before (the extra one goes bottom/right — where
+// PyTorch would differ, TensorFlow is followed).
+enum class Padding { Valid, Same };
+
+struct Conv2dGeometry {
+  int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0, k_h = 0, k_w = 0, out_c = 0;
+  int64_t stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t out_h = 0, out_w = 0;
+};
+
+// Fills pads and output sizes by TensorFlow's rules. Throws ValueError for non-positive
+// stride/dilation or sizes (batch may be 0), ShapeError when the (dilated) kernel does not fit in a
+// VALID input; messages carry the numbers.
+Conv2dGeometry make_conv2d_geometry(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, int64_t k_h,
+                                    int64_t k_w, int64_t out_c, int64_t stride_h, int64_t stride_w,
+                                    int64_t dilation_h, int64_t dilation_w, Padding padding);
+
+// Reference kernels (any floating type; instantiated for float and double). Plain loops,
+// parallelised with OpenMP over independent outputs, so the summation order per output is fixed.
+// x: [batch, in_h, in_w, in_c], w: [k_h, k_w, in_c, out_c], y/dy: [batch, out_h, out_w, out_c].
+template <typename T>
+void conv2d_forward_ref(const Conv2dGeometry& g, const T* x, const T* w, T* y);
+template <typename T>
+void conv2d_backward_input_ref(const Conv2dGeometry& g, const T* dy, const T* w, T* dx);    // overwrites dx
+template <typename T>
+void conv2d_backward_filter_ref(const Conv2dGeometry& g, const T* x, const T* dy, T* dw);  // overwrites dw
+
+// Fast f32 paths, same contracts (oneDNN primitives cached per geometry and thread count).
+void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w, float* y);
+void conv2d_backward_input_f32(const Conv2dGeometry& g, const float* dy, const float* w, float* dx);
+void conv2d_backward_filter_f32(const Conv2dGeometry& g, const float* x, const float* dy, float* dw);
+
+namespace detail {
+// Selects the implementation behind the *_f32 functions; for tests and benchmarks only.
+//  DnnlDirect: oneDNN on the NHWC/HWIO buffers as they are (no copies).
+//  DnnlAnyWeights: oneDNN with NHWC activations and weights reordered to its preferred layout.
+//  DnnlBlocked: oneDNN with format_tag::any, reordering to/from its blocked layouts each call.
+//  Im2colGemm: im2col/col2im + OpenBLAS sgemm.
+enum class ConvF32Algo { Auto, DnnlDirect, DnnlBlocked, Im2colGemm, DnnlAnyWeights };
+void set_conv2d_f32_algo(ConvF32Algo algo);  // process-wide; Auto = the measured fastest
+ConvF32Algo conv2d_f32_algo();
+}  // namespace detail
+
+}  // namespace ember::kernels::cpu

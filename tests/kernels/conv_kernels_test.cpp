@@ -1,0 +1,263 @@
+// Convolution kernels: TensorFlow geometry, a worked example, fast f32 paths vs the f64 reference,
+// and a finite-difference check of the reference backward kernels.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "ember/core/error.hpp"
+#include "ember/kernels/cpu/conv.hpp"
+
+namespace {
+
+using namespace ember::kernels::cpu;
+using detail::ConvF32Algo;
+
+std::vector<double> random_vec(size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<double> d(-1.0, 1.0);
+  std::vector<double> v(n);
+  for (auto& e : v) e = d(rng);
+  return v;
+}
+std::vector<float> to_f32(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+int64_t x_size(const Conv2dGeometry& g) { return g.batch * g.in_h * g.in_w * g.in_c; }
+int64_t w_size(const Conv2dGeometry& g) { return g.k_h * g.k_w * g.in_c * g.out_c; }
+int64_t y_size(const Conv2dGeometry& g) { return g.batch * g.out_h * g.out_w * g.out_c; }
+
+// Restores the process-wide algorithm choice when a test ends.
+struct AlgoGuard {
+  ConvF32Algo saved = detail::conv2d_f32_algo();
+  explicit AlgoGuard(ConvF32Algo a) { detail::set_conv2d_f32_algo(a); }
+  ~AlgoGuard() { detail::set_conv2d_f32_algo(saved); }
+};
+
+const ConvF32Algo kAlgos[] = {ConvF32Algo::Auto, ConvF32Algo::DnnlDirect, ConvF32Algo::DnnlBlocked,
+                              ConvF32Algo::Im2colGemm, ConvF32Algo::DnnlAnyWeights};
+
+TEST(ConvGeometry, TensorFlowRules) {
+  auto g = make_conv2d_geometry(1, 28, 28, 1, 5, 5, 32, 1, 1, 1, 1, Padding::Same);
+  EXPECT_EQ(g.out_h, 28);
+  EXPECT_EQ(g.out_w, 28);
+  EXPECT_EQ(g.pad_top, 2);
+  EXPECT_EQ(g.pad_bottom, 2);
+  EXPECT_EQ(g.pad_left, 2);
+  EXPECT_EQ(g.pad_right, 2);
+
+  g = make_conv2d_geometry(1, 200, 200, 1, 2, 2, 1, 2, 2, 1, 1, Padding::Valid);
+  EXPECT_EQ(g.out_h, 100);
+  EXPECT_EQ(g.out_w, 100);
+  EXPECT_EQ(g.pad_top + g.pad_bottom + g.pad_left + g.pad_right, 0);
+
+  g = make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 2, 2, 1, 1, Padding::Same);
+  EXPECT_EQ(g.out_h, 3);
+  EXPECT_EQ(g.pad_top, 1);
+  EXPECT_EQ(g.pad_bottom, 1);
+
+  g = make_conv2d_geometry(1, 6, 6, 1, 3, 3, 1, 2, 2, 1, 1, Padding::Same);
+  EXPECT_EQ(g.out_h, 3);
+  EXPECT_EQ(g.pad_top, 0);
+  EXPECT_EQ(g.pad_bottom, 1);  // the extra padding goes bottom/right
+
+  // VALID with dilation: ceil((10 - 2*2) / 3) = 2.
+  g = make_conv2d_geometry(1, 10, 10, 1, 3, 3, 1, 3, 3, 2, 2, Padding::Valid);
+  EXPECT_EQ(g.out_h, 2);
+  // conv1d as conv2d.
+  g = make_conv2d_geometry(2, 1, 9, 3, 1, 4, 5, 1, 2, 1, 1, Padding::Same);
+  EXPECT_EQ(g.out_h, 1);
+  EXPECT_EQ(g.pad_top + g.pad_bottom, 0);
+  EXPECT_EQ(g.out_w, 5);
+}
+
+TEST(ConvGeometry, BadArgumentsThrow) {
+  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 0, 1, 1, 1, Padding::Same), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, -1, 1, 1, Padding::Valid), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, 1, 0, 1, Padding::Valid), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry(1, 0, 5, 1, 3, 3, 1, 1, 1, 1, 1, Padding::Same), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 0, 3, 3, 1, 1, 1, 1, 1, Padding::Same), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry(-1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, Padding::Same), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 6, 3, 1, 1, 1, 1, 1, Padding::Valid), ember::ShapeError);
+  // 3 taps at dilation 3 span 7 > 5.
+  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, 1, 3, 3, Padding::Valid), ember::ShapeError);
+  try {
+    make_conv2d_geometry(1, 4, 5, 1, 6, 3, 1, 1, 1, 1, 1, Padding::Valid);
+    FAIL() << "expected ShapeError";
+  } catch (const ember::ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find('6'), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find('4'), std::string::npos) << e.what();
+  }
+  // Kernel larger than the input is fine with SAME padding.
+  EXPECT_NO_THROW(make_conv2d_geometry(1, 2, 2, 1, 5, 5, 1, 1, 1, 1, 1, Padding::Same));
+}
+
+// The notes' example: 5x5 input, vertical-edge 3x3 filter, VALID, stride 1 (cross-correlation).
+// Filter columns are (-1, 0, +1), so y[i][j] = sum over rows r=i..i+2 of (x[r][j+2] - x[r][j]):
+//   y00 = (2-2) + (3-1) + (4-4) =  2    y01 = (3-1) + (1-2) + (6-2) = 5    y02 = (4-2) + (3-3) + (7-4) = 5
+//   y10 = (3-1) + (4-4) + (3-6) = -1    y11 = (1-2) + (6-2) + (3-4) = 2    y12 = (3-3) + (7-4) + (1-3) = 1
+//   y20 = (4-4) + (3-6) + (1-5) = -7    y21 = (6-2) + (3-4) + (4-2) = 5    y22 = (7-4) + (1-3) + (3-1) = 3
+TEST(ConvKernels, WorkedExample) {
+  const std::vector<double> x = {2, 1, 2, 3, 4, 1, 2, 3, 1, 3, 4, 2, 4, 6, 7, 6, 4, 3, 3, 1, 5, 2, 1, 4, 3};
+  const std::vector<double> w = {-1, 0, 1, -1, 0, 1, -1, 0, 1};
+  const std::vector<double> expected = {2, 5, 5, -1, 2, 1, -7, 5, 3};
+  const auto g = make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, Padding::Valid);
+  ASSERT_EQ(g.out_h, 3);
+  ASSERT_EQ(g.out_w, 3);
+
+  std::vector<double> y(9);
+  conv2d_forward_ref(g, x.data(), w.data(), y.data());
+  EXPECT_EQ(y, expected);
+
+  const auto xf = to_f32(x), wf = to_f32(w), ef = to_f32(expected);
+  std::vector<float> yf(9);
+  conv2d_forward_ref(g, xf.data(), wf.data(), yf.data());
+  EXPECT_EQ(yf, ef);
+  for (ConvF32Algo a : kAlgos) {
+    AlgoGuard guard(a);
+    std::fill(yf.begin(), yf.end(), -100.0f);
+    conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
+    EXPECT_EQ(yf, ef) << "algo " << static_cast<int>(a);
+  }
+}
+
+struct Case {
+  int64_t n, h, w, c, kh, kw, o, sh, sw, dh, dw;
+  Padding pad;
+};
+
+const Case kCases[] = {
+    {2, 7, 9, 3, 3, 3, 5, 1, 1, 1, 1, Padding::Same},
+    {2, 7, 9, 3, 3, 3, 5, 1, 1, 1, 1, Padding::Valid},
+    {3, 11, 10, 4, 3, 2, 6, 2, 2, 1, 1, Padding::Same},
+    {3, 11, 10, 4, 3, 3, 6, 2, 3, 1, 1, Padding::Valid},
+    {1, 13, 13, 2, 5, 5, 7, 3, 3, 1, 1, Padding::Same},
+    {2, 12, 9, 5, 3, 3, 4, 1, 1, 2, 2, Padding::Same},
+    {2, 12, 9, 5, 3, 2, 4, 1, 2, 2, 2, Padding::Valid},
+    {2, 6, 6, 8, 1, 1, 16, 1, 1, 1, 1, Padding::Same},   // pointwise
+    {2, 6, 7, 8, 1, 1, 3, 2, 2, 1, 1, Padding::Valid},   // strided 1x1
+    {3, 1, 17, 4, 1, 3, 5, 1, 1, 1, 1, Padding::Same},   // conv1d
+    {3, 1, 17, 4, 1, 4, 5, 1, 2, 1, 1, Padding::Valid},  // conv1d strided
+    {2, 1, 20, 3, 1, 3, 2, 1, 1, 1, 3, Padding::Same},   // conv1d dilated
+    {4, 8, 8, 16, 5, 5, 17, 1, 1, 1, 1, Padding::Same},
+    {2, 3, 3, 2, 5, 5, 3, 1, 1, 1, 1, Padding::Same},    // kernel larger than input
+    {2, 9, 9, 3, 2, 2, 4, 3, 3, 1, 1, Padding::Same},    // stride larger than kernel
+};
+
+double max_abs(const std::vector<double>& v) {
+  double m = 1.0;
+  for (double e : v) m = std::max(m, std::abs(e));
+  return m;
+}
+
+void expect_close(const std::vector<float>& got, const std::vector<double>& want, const char* what, int algo) {
+  ASSERT_EQ(got.size(), want.size());
+  const double tol = 1e-4 * max_abs(want);
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got[i], want[i], tol) << what << " algo " << algo << " at " << i;
+  }
+}
+
+TEST(ConvKernels, FastMatchesReference) {
+  std::mt19937 rng(42);
+  for (const Case& k : kCases) {
+    const auto g = make_conv2d_geometry(k.n, k.h, k.w, k.c, k.kh, k.kw, k.o, k.sh, k.sw, k.dh, k.dw, k.pad);
+    SCOPED_TRACE(testing::Message() << "case n" << k.n << " " << k.h << "x" << k.w << "x" << k.c << " k" << k.kh << "x"
+                                    << k.kw << " o" << k.o << " s" << k.sh << "," << k.sw << " d" << k.dh << ","
+                                    << k.dw << (k.pad == Padding::Same ? " SAME" : " VALID"));
+    const auto x = random_vec(x_size(g), rng), w = random_vec(w_size(g), rng), dy = random_vec(y_size(g), rng);
+    std::vector<double> y(y_size(g)), dx(x_size(g)), dw(w_size(g));
+    conv2d_forward_ref(g, x.data(), w.data(), y.data());
+    conv2d_backward_input_ref(g, dy.data(), w.data(), dx.data());
+    conv2d_backward_filter_ref(g, x.data(), dy.data(), dw.data());
+    const auto xf = to_f32(x), wf = to_f32(w), dyf = to_f32(dy);
+    for (ConvF32Algo a : kAlgos) {
+      AlgoGuard guard(a);
+      std::vector<float> yf(y.size(), NAN), dxf(dx.size(), NAN), dwf(dw.size(), NAN);
+      conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
+      conv2d_backward_input_f32(g, dyf.data(), wf.data(), dxf.data());
+      conv2d_backward_filter_f32(g, xf.data(), dyf.data(), dwf.data());
+      expect_close(yf, y, "forward", static_cast<int>(a));
+      expect_close(dxf, dx, "backward_input", static_cast<int>(a));
+      expect_close(dwf, dw, "backward_filter", static_cast<int>(a));
+    }
+    // The f32 reference agrees as well.
+    std::vector<float> yr(y.size());
+    conv2d_forward_ref(g, xf.data(), wf.data(), yr.data());
+    expect_close(yr, y, "forward_ref_f32", -1);
+  }
+}
+
+TEST(ConvKernels, RepeatedCallsAreBitIdentical) {
+  std::mt19937 rng(7);
+  const auto g = make_conv2d_geometry(8, 14, 14, 16, 5, 5, 32, 1, 1, 1, 1, Padding::Same);
+  const auto x = to_f32(random_vec(x_size(g), rng)), w = to_f32(random_vec(w_size(g), rng));
+  const auto dy = to_f32(random_vec(y_size(g), rng));
+  for (ConvF32Algo a : kAlgos) {
+    AlgoGuard guard(a);
+    std::vector<float> y1(y_size(g)), y2(y_size(g)), dx1(x_size(g)), dx2(x_size(g)), dw1(w_size(g)), dw2(w_size(g));
+    conv2d_forward_f32(g, x.data(), w.data(), y1.data());
+    conv2d_backward_input_f32(g, dy.data(), w.data(), dx1.data());
+    conv2d_backward_filter_f32(g, x.data(), dy.data(), dw1.data());
+    conv2d_forward_f32(g, x.data(), w.data(), y2.data());
+    conv2d_backward_input_f32(g, dy.data(), w.data(), dx2.data());
+    conv2d_backward_filter_f32(g, x.data(), dy.data(), dw2.data());
+    EXPECT_EQ(y1, y2);
+    EXPECT_EQ(dx1, dx2);
+    EXPECT_EQ(dw1, dw2);
+  }
+}
+
+TEST(ConvKernels, EmptyBatch) {
+  const auto g = make_conv2d_geometry(0, 5, 5, 2, 3, 3, 4, 1, 1, 1, 1, Padding::Same);
+  std::vector<float> w(w_size(g), 1.0f), dw(w_size(g), 5.0f);
+  conv2d_forward_f32(g, nullptr, w.data(), nullptr);
+  conv2d_backward_input_f32(g, nullptr, w.data(), nullptr);
+  conv2d_backward_filter_f32(g, nullptr, nullptr, dw.data());
+  for (float v : dw) EXPECT_EQ(v, 0.0f);
+}
+
+double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double d = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    d += (a[i] - b[i]) * (a[i] - b[i]);
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return std::sqrt(d) / (std::sqrt(na) + std::sqrt(nb));
+}
+
+// L = sum(conv(x, w) * r): dL/dx = backward_input(r), dL/dw = backward_filter(x, r).
+TEST(ConvKernels, ReferenceBackwardMatchesFiniteDifferences) {
+  std::mt19937 rng(3);
+  const auto g = make_conv2d_geometry(2, 6, 5, 3, 3, 2, 4, 2, 1, 1, 2, Padding::Same);
+  auto x = random_vec(x_size(g), rng), w = random_vec(w_size(g), rng);
+  const auto r = random_vec(y_size(g), rng);
+  auto loss = [&] {
+    std::vector<double> y(y_size(g));
+    conv2d_forward_ref(g, x.data(), w.data(), y.data());
+    double s = 0;
+    for (size_t i = 0; i < y.size(); ++i) s += y[i] * r[i];
+    return s;
+  };
+  std::vector<double> dx(x.size()), dw(w.size());
+  conv2d_backward_input_ref(g, r.data(), w.data(), dx.data());
+  conv2d_backward_filter_ref(g, x.data(), r.data(), dw.data());
+  const double eps = 1e-6;
+  auto numeric = [&](std::vector<double>& p) {
+    std::vector<double> gnum(p.size());
+    for (size_t i = 0; i < p.size(); ++i) {
+      const double saved = p[i];
+      p[i] = saved + eps;
+      const double lp = loss();
+      p[i] = saved - eps;
+      const double lm = loss();
+      p[i] = saved;
+      gnum[i] = (lp - lm) / (2 * eps);
+    }
+    return gnum;
+  };
+  EXPECT_LT(rel_error(dx, numeric(x)), 1e-7);
+  EXPECT_LT(rel_error(dw, numeric(w)), 1e-7);
+}
+
+}  // namespace
