@@ -1,0 +1,25 @@
+#pragma once
+// Shapes and strides: small vectors of int64 dimensions (at most kMaxDims).
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace ember {
+
+inline constexpr int kMaxDims = 8;
+
+using Shape = std::vector<int64_t>;
+using Strides = std::vector<int64_t>;  // in elements, not bytes
+
+int64_t numel(const Shape& shape);
+std::string to_string(const Shape& shape);       // "[32,784]"
+Strides contiguous_strides(const Shape& shape);  // row-major
+// Normalises a possibly negative axis into [0, ndim); throws ValueError naming `what` otherwise.
+int normalize_axis(int64_t axis, int ndim, const char* what);
+// NumPy broadcasting of two shapes; throws ShapeError naming `what` and both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* what);
+// Validates rank and non-negative dims; throws ShapeError.
+void check_shape(const Shape& shape, const char* what);
+
+}  // namespace ember

@@ -1,0 +1,9 @@
+#pragma once
+// The one intra-op thread pool (OpenMP), shared by Ember's loops, OpenBLAS (OpenMP build) and
+// oneDNN. Results are deterministic for a given thread count.
+namespace ember {
+
+void set_num_threads(int n);  // n >= 1; throws ValueError otherwise
+int get_num_threads();
+
+}  // namespace ember

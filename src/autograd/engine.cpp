@@ -1,0 +1,249 @@
+#include <algorithm>
+#include <unordered_map>
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/kernels/cpu/loops.hpp"
+
+namespace ember::autograd {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+
+// Destroying the last reference to a long graph would recurse node → input → node ... and could
+// overflow the stack. Instead, nodes whose last owner is a dying node are parked here and freed
+// one by one by the outermost destructor.
+thread_local std::vector<std::shared_ptr<Node>>* g_graveyard = nullptr;
+}  // namespace
+
+bool grad_enabled() { return g_grad_enabled; }
+void set_grad_enabled(bool enabled) { g_grad_enabled = enabled; }
+
+Node::Node(std::string name, std::vector<Tensor> inputs, BackwardFn fn)
+    : name_(std::move(name)), inputs_(std::move(inputs)), fn_(std::move(fn)) {}
+
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> park;
+  for (Tensor& in : inputs_) {
+    if (!in.defined()) continue;
+    auto& impl = in.impl_ptr();
+    if (impl.use_count() == 1 && impl->autograd && impl->autograd->grad_fn) {
+      park.push_back(std::move(impl->autograd->grad_fn));
+    }
+  }
+  inputs_.clear();
+  fn_ = nullptr;
+  if (park.empty()) return;
+  if (g_graveyard) {
+    for (auto& p : park) g_graveyard->push_back(std::move(p));
+    return;
+  }
+  std::vector<std::shared_ptr<Node>> graveyard = std::move(park);
+  g_graveyard = &graveyard;
+  while (!graveyard.empty()) {
+    std::shared_ptr<Node> n = std::move(graveyard.back());
+    graveyard.pop_back();
+    n.reset();  // may push more nodes onto the graveyard
+  }
+  g_graveyard = nullptr;
+}
+
+std::vector<Tensor> Node::apply(const Tensor& grad_output) {
+  if (released_) {
+    throw ValueError("backward: the graph through '" + name_ +
+                     "' has already been freed by an earlier backward; pass retain_graph = true to the first "
+                     "backward to run backward twice");
+  }
+  return fn_(grad_output);
+}
+
+void Node::release() {
+  released_ = true;
+  fn_ = nullptr;
+}
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs) {
+    if (t->defined() && t->requires_grad()) return true;
+  }
+  return false;
+}
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs) {
+    if (t.defined() && t.requires_grad()) return true;
+  }
+  return false;
+}
+
+Tensor saved(const Tensor& t) {
+  if (!t.defined()) return t;
+  return t.as_strided(t.shape(), t.strides(), t.offset());
+}
+
+void attach(const char* name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn fn) {
+  std::vector<Tensor> kept(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].defined() && inputs[i].requires_grad()) kept[i] = inputs[i];
+  }
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->requires_grad = true;
+  meta->grad_fn = std::make_shared<Node>(name, std::move(kept), std::move(fn));
+  output.impl().autograd = std::move(meta);
+}
+
+namespace {
+
+Tensor accumulate(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  Tensor out = Tensor::empty(a.shape(), a.dtype());
+  visit_dtype(a.dtype(), [&]<typename T>() {
+    kernels::cpu::map_binary<T, T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x + y); });
+  });
+  return out;
+}
+
+// Shapes and dtypes a gradient to match its input: the central reverse-broadcast.
+Tensor conform(const Tensor& grad, const Tensor& input, const std::string& node_name) {
+  Tensor g = grad;
+  if (g.shape() != input.shape()) {
+    try {
+      g = kernels::cpu::sum_to(g, input.shape());
+    } catch (const ShapeError&) {
+      throw ShapeError("backward of '" + node_name + "': gradient of shape " + to_string(grad.shape()) +
+                       " does not reduce to the input shape " + to_string(input.shape()));
+    }
+  }
+  if (g.dtype() != input.dtype()) {
+    Tensor c = Tensor::empty(g.shape(), input.dtype());
+    kernels::cpu::copy_cast(g, c);
+    g = c;
+  }
+  return g;
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) {
+  if (!root.requires_grad()) {
+    throw ValueError("backward: the tensor does not require grad and has no grad_fn (shape " +
+                     to_string(root.shape()) + ")");
+  }
+  Tensor seed = seed_in;
+  if (!seed.defined()) {
+    if (root.numel() != 1) {
+      throw ValueError("backward: a seed gradient is needed for a non-scalar output of shape " +
+                       to_string(root.shape()));
+    }
+    seed = ones(root.shape(), root.dtype());
+  } else if (seed.shape() != root.shape()) {
+    throw ShapeError("backward: seed gradient shape " + to_string(seed.shape()) + " differs from output shape " +
+                     to_string(root.shape()));
+  }
+  NoGradGuard no_grad;
+  seed = conform(seed, root, "seed");
+
+  auto& meta = *root.impl().autograd;
+  if (!meta.grad_fn) {  // a leaf
+    meta.grad = accumulate(meta.grad, seed);
+    return;
+  }
+
+  // 1. Discover the graph and count, for each node, how many edges from other nodes reach it.
+  std::unordered_map<Node*, int> deps;
+  std::vector<Node*> stack{meta.grad_fn.get()};
+  deps[meta.grad_fn.get()] = 0;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Tensor& in : n->inputs()) {
+      if (!in.defined()) continue;
+      auto& am = in.impl().autograd;
+      if (!am || !am->grad_fn) continue;
+      Node* child = am->grad_fn.get();
+      auto [it, inserted] = deps.try_emplace(child, 0);
+      ++it->second;
+      if (inserted) stack.push_back(child);
+    }
+  }
+
+  // 2. Process nodes once all their consumers have passed gradients down.
+  std::unordered_map<Node*, Tensor> pending;
+  pending[meta.grad_fn.get()] = seed;
+  std::vector<std::shared_ptr<Node>> ready{meta.grad_fn};
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = std::move(ready.back());
+    ready.pop_back();
+    Tensor g = std::move(pending[node.get()]);
+    pending.erase(node.get());
+    std::vector<Tensor> grads = node->apply(g);
+    if (grads.size() != node->inputs().size()) {
+      throw ValueError("backward of '" + node->name() + "' returned " + std::to_string(grads.size()) +
+                       " gradients for " + std::to_string(node->inputs().size()) + " inputs");
+    }
+    for (std::size_t i = 0; i < grads.size(); ++i) {
+      const Tensor& in = node->inputs()[i];
+      if (!in.defined()) continue;
+      auto& am = *in.impl().autograd;
+      Tensor gi = grads[i].defined() ? conform(grads[i], in, node->name()) : Tensor();
+      if (am.grad_fn) {
+        Node* child = am.grad_fn.get();
+        if (gi.defined()) pending[child] = accumulate(pending[child], gi);
+        if (--deps[child] == 0) {
+          if (pending[child].defined()) ready.push_back(am.grad_fn);
+          else pending.erase(child);
+        }
+      } else if (gi.defined()) {
+        am.grad = accumulate(am.grad, gi);
+      }
+    }
+    if (!retain_graph) node->release();
+  }
+}
+
+}  // namespace ember::autograd
+
+namespace ember {
+
+using autograd::AutogradMeta;
+
+bool Tensor::requires_grad() const { return impl().autograd && impl().autograd->requires_grad; }
+
+Tensor& Tensor::requires_grad_(bool on) {
+  auto& meta = impl().autograd;
+  if (meta && meta->grad_fn) {
+    if (!on) throw ValueError("requires_grad_: cannot turn off grad on a non-leaf tensor; use detach()");
+    return *this;
+  }
+  if (on && !is_floating(dtype())) {
+    throw DTypeError("requires_grad_: only floating tensors can require grad, got " + std::string(dtype_name(dtype())));
+  }
+  if (!meta) meta = std::make_shared<AutogradMeta>();
+  meta->requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl().autograd ? impl().autograd->grad : Tensor(); }
+
+void Tensor::set_grad(const Tensor& g) const {
+  if (g.defined() && g.shape() != shape()) {
+    throw ShapeError("set_grad: gradient shape " + ember::to_string(g.shape()) + " differs from " +
+                     ember::to_string(shape()));
+  }
+  auto& meta = impl().autograd;
+  if (!meta) meta = std::make_shared<AutogradMeta>();
+  meta->grad = g;
+}
+
+void Tensor::zero_grad() const {
+  if (impl().autograd) impl().autograd->grad = Tensor();
+}
+
+bool Tensor::is_leaf() const { return !impl().autograd || !impl().autograd->grad_fn; }
+
+void Tensor::backward(const Tensor& seed, bool retain_graph) const { autograd::run_backward(*this, seed, retain_graph); }
+
+Tensor Tensor::detach() const { return autograd::saved(*this); }
+
+}  // namespace ember

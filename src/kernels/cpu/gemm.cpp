@@ -1,0 +1,63 @@
+#include "ember/kernels/cpu/gemm.hpp"
+
+#include <cblas.h>
+
+#include <cstdint>
+#include <limits>
+
+#include "ember/core/error.hpp"
+
+namespace ember::kernels::cpu {
+
+template <typename T>
+void gemm_ref(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
+              const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+#pragma omp parallel for schedule(static) if (m * n * k >= (1 << 18))
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      Acc acc = 0;
+      for (int64_t p = 0; p < k; ++p) {
+        T av = trans_a ? a[p * lda + i] : a[i * lda + p];
+        T bv = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+        acc += static_cast<Acc>(av) * static_cast<Acc>(bv);
+      }
+      T prev = beta == T(0) ? T(0) : static_cast<T>(beta * c[i * ldc + j]);
+      c[i * ldc + j] = static_cast<T>(static_cast<Acc>(alpha) * acc + static_cast<Acc>(prev));
+    }
+  }
+}
+
+template void gemm_ref<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                              int64_t, float, float*, int64_t);
+template void gemm_ref<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                               int64_t, double, double*, int64_t);
+template void gemm_ref<int32_t>(bool, bool, int64_t, int64_t, int64_t, int32_t, const int32_t*, int64_t,
+                                const int32_t*, int64_t, int32_t, int32_t*, int64_t);
+template void gemm_ref<int64_t>(bool, bool, int64_t, int64_t, int64_t, int64_t, const int64_t*, int64_t,
+                                const int64_t*, int64_t, int64_t, int64_t*, int64_t);
+template void gemm_ref<uint8_t>(bool, bool, int64_t, int64_t, int64_t, uint8_t, const uint8_t*, int64_t,
+                                const uint8_t*, int64_t, uint8_t, uint8_t*, int64_t);
+
+namespace {
+int blas_int(int64_t v) {
+  if (v > std::numeric_limits<int>::max()) throw ShapeError("gemm: dimension too large for BLAS: " + std::to_string(v));
+  return static_cast<int>(v);
+}
+}  // namespace
+
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+          int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blas_int(m), blas_int(n),
+              blas_int(k), alpha, a, blas_int(lda), b, blas_int(ldb), beta, c, blas_int(ldc));
+}
+
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blas_int(m), blas_int(n),
+              blas_int(k), alpha, a, blas_int(lda), b, blas_int(ldb), beta, c, blas_int(ldc));
+}
+
+}  // namespace ember::kernels::cpu

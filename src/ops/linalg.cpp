@@ -1,0 +1,112 @@
+#include "ember/ops/linalg.hpp"
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/kernels/cpu/gemm.hpp"
+#include "ember/ops/elementwise.hpp"
+#include "ember/ops/shape.hpp"
+
+namespace ember {
+
+namespace kc = kernels::cpu;
+
+namespace {
+
+// How a matrix (the last two axes of a view) can be handed to BLAS without a copy.
+struct BlasView {
+  bool trans = false;
+  int64_t ld = 0;
+  bool ok = false;
+};
+BlasView blas_view(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  if ((col_stride == 1 || cols == 1) && row_stride >= std::max<int64_t>(cols, 1)) return {false, row_stride, true};
+  if ((row_stride == 1 || rows == 1) && col_stride >= std::max<int64_t>(rows, 1)) return {true, col_stride, true};
+  return {};
+}
+
+// a: [..., m, k], b: [..., k, n] (already transposed views), both >= 2-D.
+Tensor matmul_2d_plus(const Tensor& a_in, const Tensor& b_in) {
+  const int ra = a_in.dim(), rb = b_in.dim();
+  int64_t m = a_in.shape()[ra - 2], k = a_in.shape()[ra - 1];
+  int64_t k2 = b_in.shape()[rb - 2], n = b_in.shape()[rb - 1];
+  if (k != k2) {
+    throw ShapeError("matmul: inner dimensions differ: " + to_string(a_in.shape()) + " x " + to_string(b_in.shape()));
+  }
+  Shape batch_a(a_in.shape().begin(), a_in.shape().end() - 2), batch_b(b_in.shape().begin(), b_in.shape().end() - 2);
+  Shape batch = broadcast_shapes(batch_a, batch_b, "matmul (batch axes)");
+  DType dt = promote_types(a_in.dtype(), b_in.dtype());
+  Tensor a = a_in.dtype() == dt ? a_in : cast(a_in, dt);
+  Tensor b = b_in.dtype() == dt ? b_in : cast(b_in, dt);
+  Shape ea = batch, eb = batch;
+  ea.insert(ea.end(), {m, k});
+  eb.insert(eb.end(), {k, n});
+  a = expand(a.detach(), ea);
+  b = expand(b.detach(), eb);
+  Shape out_shape = batch;
+  out_shape.insert(out_shape.end(), {m, n});
+  Tensor out = Tensor::empty(out_shape, dt);
+  int64_t nb = numel(batch);
+  const int nd = static_cast<int>(batch.size());
+
+  BlasView va = blas_view(m, k, a.strides()[nd], a.strides()[nd + 1]);
+  BlasView vb = blas_view(k, n, b.strides()[nd], b.strides()[nd + 1]);
+  if (!va.ok) { a = contiguous(a); va = blas_view(m, k, a.strides()[nd], a.strides()[nd + 1]); }
+  if (!vb.ok) { b = contiguous(b); vb = blas_view(k, n, b.strides()[nd], b.strides()[nd + 1]); }
+
+  visit_dtype(dt, [&]<typename T>() {
+    if constexpr (std::is_same_v<T, bool>) {
+      throw DTypeError("matmul: bool tensors are not supported; cast to a number type first");
+    } else {
+      const T* pa = static_cast<const T*>(a.impl().storage->data());
+      const T* pb = static_cast<const T*>(b.impl().storage->data());
+      T* po = out.data<T>();
+      std::vector<int64_t> idx(nd, 0);
+      for (int64_t i = 0; i < nb; ++i) {
+        int64_t oa = a.offset(), ob = b.offset();
+        for (int d = 0; d < nd; ++d) { oa += idx[d] * a.strides()[d]; ob += idx[d] * b.strides()[d]; }
+        T* c = po + i * m * n;
+        if (k == 0) {
+          std::fill_n(c, m * n, T(0));
+        } else if constexpr (std::is_floating_point_v<T>) {
+          kc::gemm(va.trans, vb.trans, m, n, k, T(1), pa + oa, va.ld, pb + ob, vb.ld, T(0), c, std::max<int64_t>(n, 1));
+        } else {
+          kc::gemm_ref<T>(va.trans, vb.trans, m, n, k, T(1), pa + oa, va.ld, pb + ob, vb.ld, T(0), c, std::max<int64_t>(n, 1));
+        }
+        for (int d = nd - 1; d >= 0; --d) {
+          if (++idx[d] < batch[d]) break;
+          idx[d] = 0;
+        }
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  if (a.dim() == 0 || b.dim() == 0) {
+    throw ShapeError("matmul: operands must be at least 1-D, got " + to_string(a.shape()) + " x " + to_string(b.shape()));
+  }
+  // 1-D operands: promote to matrices through differentiable views, then drop the added axis.
+  if (a.dim() == 1) {
+    if (transpose_a) throw ValueError("matmul: transpose_a needs a matrix, got a vector " + to_string(a.shape()));
+    return squeeze(matmul(unsqueeze(a, 0), b, false, transpose_b), -2);
+  }
+  if (b.dim() == 1) {
+    if (transpose_b) throw ValueError("matmul: transpose_b needs a matrix, got a vector " + to_string(b.shape()));
+    return squeeze(matmul(a, unsqueeze(b, 1), transpose_a, false), -1);
+  }
+  Tensor at = transpose_a ? transpose(a.detach(), -2, -1) : a.detach();
+  Tensor bt = transpose_b ? transpose(b.detach(), -2, -1) : b.detach();
+  Tensor out = matmul_2d_plus(at, bt);
+  return autograd::record("matmul", {a, b}, out, [&] {
+    return [sa = autograd::saved(a), sb = autograd::saved(b), transpose_a, transpose_b](const Tensor& g) {
+      // out = op(A) op(B); dop(A) = g op(B)^T, dop(B) = op(A)^T g; the engine sums broadcast batch axes.
+      Tensor da = transpose_a ? matmul(sb, g, transpose_b, true) : matmul(g, sb, false, !transpose_b);
+      Tensor db = transpose_b ? matmul(g, sa, true, transpose_a) : matmul(sa, g, !transpose_a, false);
+      return std::vector<Tensor>{da, db};
+    };
+  });
+}
+
+}  // namespace ember

@@ -1,0 +1,39 @@
+#pragma once
+// Shared helpers for Ember's tests: fixture loading, tensor comparison, gradcheck assertions.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ember/ember.hpp"
+
+namespace ember::testing {
+
+// A PyTorch-generated fixture file from tests/fixtures/ (see tests/fixtures/gen/).
+struct FixtureCase {
+  std::string name;
+  nlohmann::json attrs;
+  std::map<std::string, Tensor> tensors;  // float64
+  const Tensor& at(const std::string& key) const;
+};
+std::vector<FixtureCase> load_fixture(const std::string& file);  // e.g. "conv2d.json"
+
+// Max over elements of |a - b| / (atol + rtol |b|) <= 1; reports the worst element on failure.
+::testing::AssertionResult all_close(const Tensor& actual, const Tensor& expected, double rtol = 1e-5,
+                                     double atol = 1e-6);
+
+// Runs ember::gradcheck with the notes' criterion and reports the result as an assertion.
+::testing::AssertionResult gradcheck_ok(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                                        const std::vector<Tensor>& inputs, double tol = 1e-7);
+
+// Random f64 tensor in [low, high) from a fixed seed.
+Tensor random_f64(const Shape& shape, uint64_t seed, double low = -1, double high = 1);
+
+// Path of the built `ember` tool and of the source tree.
+std::string tool_path();
+std::string source_dir();
+
+}  // namespace ember::testing
