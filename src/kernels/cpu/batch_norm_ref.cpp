@@ -1,0 +1,185 @@
+// Batch normalisation, channels last. Reductions run over fixed chunks of rows (size chosen from
+// rows and channels only, never from the thread count); each chunk sums a contiguous block of rows
+// into its own double partials, and the partials are added chunk by chunk in order. That keeps
+// memory access contiguous (unlike splitting by channel blocks, which strides through every row and
+// leaves threads idle when channels are few) and makes results independent of the thread count.
+// The variance is computed in one pass on data shifted by the first row (x - x[0,c]), which avoids
+// the catastrophic cancellation of sum(x^2) - sum(x)^2 when |mean| >> std.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ember/core/error.hpp"
+#include "ember/kernels/cpu/batch_norm.hpp"
+
+namespace ember::kernels::cpu {
+
+namespace {
+
+constexpr int64_t kChunkElements = 16384;
+
+int64_t chunk_rows(int64_t channels) { return std::max<int64_t>(1, kChunkElements / channels); }
+
+// Per-thread buffers that only grow, so steady-state calls do not allocate. Each Slot is a distinct
+// buffer (buffers of different slots may be live at the same time).
+template <typename U, int Slot>
+U* buffer(int64_t n) {
+  thread_local std::vector<U> buf;
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(n);
+  return buf.data();
+}
+
+void check_args(const char* fn, int64_t rows, int64_t channels) {
+  if (rows < 1 || channels < 1) {
+    throw ValueError(std::string(fn) + ": needs rows >= 1 and channels >= 1, got rows " + std::to_string(rows) +
+                     ", channels " + std::to_string(channels));
+  }
+}
+
+// sum_a[c] = sum_r f(a[r,c]) and sum_b[c] = sum_r g(...) over all rows, in chunk order. `body`
+// accumulates one row into (acc_a, acc_b) for all channels.
+template <typename Body>
+void chunked_sums(int64_t rows, int64_t channels, double* sum_a, double* sum_b, Body body) {
+  const int64_t R = chunk_rows(channels), nchunks = (rows + R - 1) / R;
+  double* part = buffer<double, 0>(2 * nchunks * channels);
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < nchunks; ++k) {
+    double* pa = part + 2 * k * channels;
+    double* pb = pa + channels;
+    std::fill(pa, pa + 2 * channels, 0.0);
+    const int64_t r1 = std::min(rows, (k + 1) * R);
+    for (int64_t r = k * R; r < r1; ++r) body(r, pa, pb);
+  }
+  std::fill(sum_a, sum_a + channels, 0.0);
+  std::fill(sum_b, sum_b + channels, 0.0);
+  for (int64_t k = 0; k < nchunks; ++k) {
+    const double* pa = part + 2 * k * channels;
+    const double* pb = pa + channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; ++c) {
+      sum_a[c] += pa[c];
+      sum_b[c] += pb[c];
+    }
+  }
+}
+
+// y[r,c] = (x[r,c] - center[c]) * scale[c] + shift[c]
+template <typename T>
+void affine_rows(int64_t rows, int64_t channels, const T* x, const T* center, const T* scale, const T* shift, T* y) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * channels;
+    T* yr = y + r * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; ++c) yr[c] = (xr[c] - center[c]) * scale[c] + shift[c];
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void batch_norm_forward_training(int64_t rows, int64_t channels, const T* x, const T* gamma, const T* beta, T eps,
+                                 T* y, T* save_mean, T* save_invstd) {
+  check_args("batch_norm_forward_training", rows, channels);
+  const int64_t C = channels;
+  double* stats = buffer<double, 1>(2 * C);  // the shifted sums
+  double* s1 = stats;
+  double* s2 = stats + C;
+  const T* shift_row = x;  // K_c = x[0, c]
+  chunked_sums(rows, C, s1, s2, [&](int64_t r, double* pa, double* pb) {
+    const T* xr = x + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      const double d = static_cast<double>(xr[c]) - static_cast<double>(shift_row[c]);
+      pa[c] += d;
+      pb[c] += d * d;
+    }
+  });
+  T* scale = buffer<T, 2>(2 * C);
+  T* shift = scale + C;
+  const double n = static_cast<double>(rows);
+  for (int64_t c = 0; c < C; ++c) {
+    const double m1 = s1[c] / n;
+    const double var = std::max(s2[c] / n - m1 * m1, 0.0);
+    const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
+    save_mean[c] = static_cast<T>(static_cast<double>(shift_row[c]) + m1);
+    save_invstd[c] = static_cast<T>(invstd);
+    scale[c] = static_cast<T>((gamma ? static_cast<double>(gamma[c]) : 1.0) * invstd);
+    shift[c] = beta ? beta[c] : T(0);
+  }
+  affine_rows(rows, C, x, save_mean, scale, shift, y);
+}
+
+template <typename T>
+void batch_norm_forward_inference(int64_t rows, int64_t channels, const T* x, const T* gamma, const T* beta,
+                                  const T* mean, const T* var, T eps, T* y) {
+  if (channels < 1) check_args("batch_norm_forward_inference", rows, channels);
+  if (rows <= 0) return;
+  const int64_t C = channels;
+  T* scale = buffer<T, 2>(2 * C);
+  T* shift = scale + C;
+  for (int64_t c = 0; c < C; ++c) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(var[c]) + static_cast<double>(eps));
+    scale[c] = static_cast<T>((gamma ? static_cast<double>(gamma[c]) : 1.0) * invstd);
+    shift[c] = beta ? beta[c] : T(0);
+  }
+  affine_rows(rows, C, x, mean, scale, shift, y);
+}
+
+template <typename T>
+void batch_norm_backward(int64_t rows, int64_t channels, const T* x, const T* dy, const T* gamma, const T* save_mean,
+                         const T* save_invstd, T* dx, T* dgamma, T* dbeta) {
+  check_args("batch_norm_backward", rows, channels);
+  const int64_t C = channels;
+  double* stats = buffer<double, 1>(2 * C);
+  double* sum_dy = stats;
+  double* sum_dy_xc = stats + C;  // sum dy * (x - mean)
+  chunked_sums(rows, C, sum_dy, sum_dy_xc, [&](int64_t r, double* pa, double* pb) {
+    const T* xr = x + r * C;
+    const T* dyr = dy + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) {
+      const double g = static_cast<double>(dyr[c]);
+      pa[c] += g;
+      pb[c] += g * (static_cast<double>(xr[c]) - static_cast<double>(save_mean[c]));
+    }
+  });
+  // dx = a*dy + b*(x - mean) + c0 with a = gamma*invstd, b = -gamma*invstd^3*sum(dy*(x-mean))/rows,
+  // c0 = -gamma*invstd*sum(dy)/rows.
+  T* coef = buffer<T, 2>(3 * C);
+  const double n = static_cast<double>(rows);
+  for (int64_t c = 0; c < C; ++c) {
+    const double is = static_cast<double>(save_invstd[c]);
+    const double g = gamma ? static_cast<double>(gamma[c]) : 1.0;
+    const double dg = sum_dy_xc[c] * is;
+    if (dgamma) dgamma[c] = static_cast<T>(dg);
+    if (dbeta) dbeta[c] = static_cast<T>(sum_dy[c]);
+    coef[c] = static_cast<T>(g * is);
+    coef[C + c] = static_cast<T>(-g * is * is * dg / n);
+    coef[2 * C + c] = static_cast<T>(-g * is * sum_dy[c] / n);
+  }
+  const T* a = coef;
+  const T* b = coef + C;
+  const T* c0 = coef + 2 * C;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * C;
+    const T* dyr = dy + r * C;
+    T* dxr = dx + r * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dxr[c] = a[c] * dyr[c] + b[c] * (xr[c] - save_mean[c]) + c0[c];
+  }
+}
+
+#define EMBER_INSTANTIATE_BATCH_NORM(T)                                                                      \
+  template void batch_norm_forward_training<T>(int64_t, int64_t, const T*, const T*, const T*, T, T*, T*, T*); \
+  template void batch_norm_forward_inference<T>(int64_t, int64_t, const T*, const T*, const T*, const T*,     \
+                                                const T*, T, T*);                                            \
+  template void batch_norm_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*, \
+                                       T*, T*);
+EMBER_INSTANTIATE_BATCH_NORM(float)
+EMBER_INSTANTIATE_BATCH_NORM(double)
+#undef EMBER_INSTANTIATE_BATCH_NORM
+
+}  // namespace ember::kernels::cpu
