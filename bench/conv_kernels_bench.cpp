@@ -1,11 +1,15 @@
-// Micro-benchmark of the f32 convolution kernels on the TensorFlow-tutorial CNN shapes (batch 128):
-// each implementation (oneDNN on NHWC as is, oneDNN blocked + reorders, im2col + sgemm) x direction.
-// Run with OMP_NUM_THREADS=1 and =2; the GFLOP/s counter is 2*N*OH*OW*OC*KH*KW*IC per call.
+// Micro-benchmark of the f32 CNN kernels on the TensorFlow-tutorial CNN shapes (batch 128):
+// convolution per implementation (oneDNN on NHWC as is, oneDNN blocked + reorders, im2col + sgemm,
+// oneDNN with only the weights reordered) x direction, 2x2 max/avg pooling, and batch norm.
+// Run with OMP_NUM_THREADS=1 and =2; the conv GFLOP/s counter is 2*N*OH*OW*OC*KH*KW*IC per call,
+// the others report GB/s of compulsory traffic (each buffer read or written once).
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
+#include "ember/kernels/cpu/batch_norm.hpp"
 #include "ember/kernels/cpu/conv.hpp"
+#include "ember/kernels/cpu/pool.hpp"
 
 namespace {
 
@@ -40,6 +44,59 @@ BENCHMARK(BM_Conv)
     ->ArgsProduct({{0, 1}, {0, 1, 2, 3, 4}, {0, 1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// range(0): 0 = 28x28x32, 1 = 14x14x64; range(1): 0 max fwd (argmax), 1 max bwd, 2 avg fwd, 3 avg bwd
+void BM_Pool(benchmark::State& state) {
+  const Pool2dGeometry g = state.range(0) == 0 ? make_pool2d_geometry(128, 28, 28, 32, 2, 2, 2, 2, Padding::Same)
+                                               : make_pool2d_geometry(128, 14, 14, 64, 2, 2, 2, 2, Padding::Same);
+  const int64_t in = g.batch * g.in_h * g.in_w * g.channels, out = g.batch * g.out_h * g.out_w * g.channels;
+  std::vector<float> x(in), y(out, 1.0f);
+  for (int64_t i = 0; i < in; ++i) x[i] = static_cast<float>((i * 7919) % 1000);
+  std::vector<int64_t> am(out);
+  max_pool2d_forward(g, x.data(), y.data(), am.data());
+  double bytes = 0;
+  for (auto _ : state) {
+    switch (state.range(1)) {
+      case 0: max_pool2d_forward(g, x.data(), y.data(), am.data()); bytes = 4.0 * (in + out) + 8.0 * out; break;
+      case 1: max_pool2d_backward(g, y.data(), am.data(), x.data()); bytes = 4.0 * (in + out) + 8.0 * out; break;
+      case 2: avg_pool2d_forward(g, x.data(), y.data()); bytes = 4.0 * (in + out); break;
+      default: avg_pool2d_backward(g, y.data(), x.data()); bytes = 4.0 * (in + out); break;
+    }
+  }
+  state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Pool)->ArgNames({"shape", "op"})->ArgsProduct({{0, 1}, {0, 1, 2, 3}})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// [128*14*14, 64]; range(0): 0 training forward, 1 backward, 2 inference forward
+void BM_BatchNorm(benchmark::State& state) {
+  const int64_t rows = 128 * 14 * 14, C = 64;
+  std::vector<float> x(rows * C), y(rows * C), dy(rows * C, 0.5f), dx(rows * C), gamma(C, 1.5f), beta(C, 0.1f),
+      mean(C), invstd(C), var(C, 2.0f), dgamma(C), dbeta(C);
+  for (int64_t i = 0; i < rows * C; ++i) x[i] = static_cast<float>((i * 7919) % 1000) * 1e-3f;
+  batch_norm_forward_training(rows, C, x.data(), gamma.data(), beta.data(), 1e-3f, y.data(), mean.data(), invstd.data());
+  double bytes = 0;
+  for (auto _ : state) {
+    switch (state.range(0)) {
+      case 0:
+        batch_norm_forward_training(rows, C, x.data(), gamma.data(), beta.data(), 1e-3f, y.data(), mean.data(),
+                                    invstd.data());
+        bytes = 4.0 * 2 * rows * C;
+        break;
+      case 1:
+        batch_norm_backward(rows, C, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx.data(),
+                            dgamma.data(), dbeta.data());
+        bytes = 4.0 * 3 * rows * C;
+        break;
+      default:
+        batch_norm_forward_inference(rows, C, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-3f,
+                                     y.data());
+        bytes = 4.0 * 2 * rows * C;
+        break;
+    }
+  }
+  state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_BatchNorm)->ArgName("op")->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 

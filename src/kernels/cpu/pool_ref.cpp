@@ -3,6 +3,7 @@
 // inside an image only, so images are independent and each is summed in a fixed order).
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/pool.hpp"
@@ -43,35 +44,54 @@ inline Window window(const Pool2dGeometry& g, int64_t oh, int64_t ow) {
           std::min(w0 + g.k_w, g.in_w)};
 }
 
-template <typename T, bool kArgmax>
+// Per-thread scratch that only grows (no steady-state allocation).
+template <typename U>
+U* scratch(int64_t n) {
+  thread_local std::vector<U> buf;
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(n);
+  return buf.data();
+}
+
+// The running argmax is kept as an int32 pixel index within the image (h*in_w + w), one per channel:
+// int32 lanes line up with float lanes, so the select vectorises as well as the max itself; it is
+// widened to the flat int64 index once per output. Images of 2^31 pixels or more take Index = int64_t.
+template <typename T, bool kArgmax, typename Index>
 void max_forward_impl(const Pool2dGeometry& g, const T* x, T* y, int64_t* argmax) {
   const int64_t C = g.channels;
-#pragma omp parallel for schedule(static)
-  for (int64_t nh = 0; nh < g.batch * g.out_h; ++nh) {
-    const int64_t n = nh / g.out_h, oh = nh % g.out_h;
-    for (int64_t ow = 0; ow < g.out_w; ++ow) {
-      const Window win = window(g, oh, ow);
-      const int64_t out_off = (nh * g.out_w + ow) * C;
-      T* yp = y + out_off;
-      int64_t* ap = kArgmax ? argmax + out_off : nullptr;
-      // Every TensorFlow window holds at least one real element; start from the first one.
-      const int64_t first = ((n * g.in_h + win.h_begin) * g.in_w + win.w_begin) * C;
-      std::copy(x + first, x + first + C, yp);
-      if constexpr (kArgmax) {
-        for (int64_t c = 0; c < C; ++c) ap[c] = first + c;
-      }
-      for (int64_t h = win.h_begin; h < win.h_end; ++h) {
-        for (int64_t w = (h == win.h_begin ? win.w_begin + 1 : win.w_begin); w < win.w_end; ++w) {
-          const int64_t off = ((n * g.in_h + h) * g.in_w + w) * C;
-          const T* xp = x + off;
+#pragma omp parallel
+  {
+    Index* best_pixel = kArgmax ? scratch<Index>(C) : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t nh = 0; nh < g.batch * g.out_h; ++nh) {
+      const int64_t n = nh / g.out_h, oh = nh % g.out_h;
+      const T* xn = x + n * g.in_h * g.in_w * C;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        const Window win = window(g, oh, ow);
+        const int64_t out_off = (nh * g.out_w + ow) * C;
+        T* yp = y + out_off;
+        // Every TensorFlow window holds at least one real element; start from the first one.
+        const Index first = static_cast<Index>(win.h_begin * g.in_w + win.w_begin);
+        std::copy(xn + first * C, xn + (first + 1) * C, yp);
+        if constexpr (kArgmax) std::fill(best_pixel, best_pixel + C, first);
+        for (int64_t h = win.h_begin; h < win.h_end; ++h) {
+          for (int64_t w = (h == win.h_begin ? win.w_begin + 1 : win.w_begin); w < win.w_end; ++w) {
+            const Index pixel = static_cast<Index>(h * g.in_w + w);
+            const T* xp = xn + pixel * C;
 #pragma omp simd
-          for (int64_t c = 0; c < C; ++c) {
-            const T v = xp[c], b = yp[c];
-            // Strictly greater keeps the first maximum; a NaN replaces a non-NaN best.
-            const bool take = (v > b) | ((v != v) & (b == b));
-            yp[c] = take ? v : b;
-            if constexpr (kArgmax) ap[c] = take ? off + c : ap[c];
+            for (int64_t c = 0; c < C; ++c) {
+              const T v = xp[c], b = yp[c];
+              // Strictly greater keeps the first maximum; a NaN replaces a non-NaN best.
+              const bool take = (v > b) | ((v != v) & (b == b));
+              yp[c] = take ? v : b;
+              if constexpr (kArgmax) best_pixel[c] = take ? pixel : best_pixel[c];
+            }
           }
+        }
+        if constexpr (kArgmax) {
+          int64_t* ap = argmax + out_off;
+          const int64_t image_off = n * g.in_h * g.in_w;
+#pragma omp simd
+          for (int64_t c = 0; c < C; ++c) ap[c] = (image_off + best_pixel[c]) * C + c;
         }
       }
     }
@@ -100,10 +120,12 @@ Pool2dGeometry make_pool2d_geometry(int64_t batch, int64_t in_h, int64_t in_w, i
 
 template <typename T>
 void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, int64_t* argmax) {
-  if (argmax != nullptr) {
-    max_forward_impl<T, true>(g, x, y, argmax);
+  if (argmax == nullptr) {
+    max_forward_impl<T, false, int32_t>(g, x, y, nullptr);
+  } else if (g.in_h * g.in_w < (int64_t{1} << 31)) {
+    max_forward_impl<T, true, int32_t>(g, x, y, argmax);
   } else {
-    max_forward_impl<T, false>(g, x, y, nullptr);
+    max_forward_impl<T, true, int64_t>(g, x, y, argmax);
   }
 }
 
@@ -146,19 +168,25 @@ void avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y) {
 template <typename T>
 void avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx) {
   const int64_t C = g.channels, in_image = g.in_h * g.in_w * C;
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < g.batch; ++n) {
-    std::fill(dx + n * in_image, dx + (n + 1) * in_image, T(0));
-    for (int64_t oh = 0; oh < g.out_h; ++oh) {
-      for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const Window win = window(g, oh, ow);
-        const T count = static_cast<T>((win.h_end - win.h_begin) * (win.w_end - win.w_begin));
-        const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * C;
-        for (int64_t h = win.h_begin; h < win.h_end; ++h) {
-          for (int64_t w = win.w_begin; w < win.w_end; ++w) {
-            T* dxp = dx + ((n * g.in_h + h) * g.in_w + w) * C;
+#pragma omp parallel
+  {
+    T* share = scratch<T>(C);  // dy / count of the current window
+#pragma omp for schedule(static)
+    for (int64_t n = 0; n < g.batch; ++n) {
+      std::fill(dx + n * in_image, dx + (n + 1) * in_image, T(0));
+      for (int64_t oh = 0; oh < g.out_h; ++oh) {
+        for (int64_t ow = 0; ow < g.out_w; ++ow) {
+          const Window win = window(g, oh, ow);
+          const T count = static_cast<T>((win.h_end - win.h_begin) * (win.w_end - win.w_begin));
+          const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * C;
 #pragma omp simd
-            for (int64_t c = 0; c < C; ++c) dxp[c] += dyp[c] / count;
+          for (int64_t c = 0; c < C; ++c) share[c] = dyp[c] / count;
+          for (int64_t h = win.h_begin; h < win.h_end; ++h) {
+            for (int64_t w = win.w_begin; w < win.w_end; ++w) {
+              T* dxp = dx + ((n * g.in_h + h) * g.in_w + w) * C;
+#pragma omp simd
+              for (int64_t c = 0; c < C; ++c) dxp[c] += share[c];
+            }
           }
         }
       }
