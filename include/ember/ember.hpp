@@ -11,3 +11,4 @@
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "ember/data/idx.hpp"

@@ -1,0 +1,41 @@
+#pragma once
+// Readers for the IDX format of MNIST-style data sets (gzipped or plain) and the standard
+// train/test layouts built on it.
+#include <array>
+#include <optional>
+#include <string>
+
+#include "ember/core/tensor.hpp"
+
+namespace ember::data {
+
+// Reads one IDX file (ubyte, byte, short, int, float or double; big-endian; any rank <= 8),
+// decompressing it first when gzipped. Unsigned bytes give u8, signed bytes and shorts give i32,
+// ints i32, floats f32, doubles f64. Throws IOError if the file cannot be read and FormatError
+// (with the offending byte offset or sizes) if it is not well-formed IDX.
+Tensor read_idx(const std::string& path);
+
+struct Split {
+  Tensor images;  // u8 [N, 28, 28]
+  Tensor labels;  // u8 [N]
+};
+
+struct Dataset {
+  Split train;
+  Split test;
+  int64_t num_classes = 10;
+};
+
+// Loads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
+// t10k-labels-idx1-ubyte (each optionally .gz) from `dir`. Throws IOError naming the directory
+// and the missing file.
+Dataset load_idx_dir(const std::string& dir);
+
+// Fashion-MNIST from `dir`, else $EMBER_DATA/fashion-mnist, else Debian's dataset-fashion-mnist
+// package (/usr/share/datasets/fashion-mnist).
+Dataset load_fashion_mnist(std::optional<std::string> dir = std::nullopt);
+
+// Class names of Fashion-MNIST, in label order.
+const std::array<const char*, 10>& fashion_mnist_classes();
+
+}  // namespace ember::data

@@ -1,0 +1,149 @@
+#include "ember/data/idx.hpp"
+
+#include <zlib.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+namespace ember::data {
+
+namespace {
+
+// Whole file contents, gunzipped when needed (zlib's gzread reads plain files unchanged).
+std::vector<unsigned char> read_all(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw IOError("cannot open '" + path + "'");
+  std::vector<unsigned char> out;
+  unsigned char buf[1 << 16];
+  for (;;) {
+    int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int err = 0;
+      std::string msg = gzerror(f, &err);
+      gzclose(f);
+      throw FormatError("'" + path + "': corrupt compressed data after " + std::to_string(out.size()) + " bytes (" + msg + ")");
+    }
+    if (n == 0) break;
+    out.insert(out.end(), buf, buf + n);
+  }
+  gzclose(f);
+  return out;
+}
+
+uint32_t be32(const unsigned char* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
+}
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) {
+  std::vector<unsigned char> bytes = read_all(path);
+  if (bytes.size() < 4) throw FormatError("'" + path + "': too short for an IDX header (" + std::to_string(bytes.size()) + " bytes)");
+  if (bytes[0] != 0 || bytes[1] != 0) throw FormatError("'" + path + "': bad IDX magic at offset 0 (expected two zero bytes)");
+  unsigned type = bytes[2], ndim = bytes[3];
+  std::size_t elem = 0;
+  DType dtype;
+  switch (type) {
+    case 0x08: elem = 1; dtype = u8; break;
+    case 0x09: elem = 1; dtype = i32; break;
+    case 0x0B: elem = 2; dtype = i32; break;
+    case 0x0C: elem = 4; dtype = i32; break;
+    case 0x0D: elem = 4; dtype = f32; break;
+    case 0x0E: elem = 8; dtype = f64; break;
+    default: throw FormatError("'" + path + "': unknown IDX element type 0x" + std::to_string(type) + " at offset 2");
+  }
+  if (ndim == 0 || ndim > static_cast<unsigned>(kMaxDims)) {
+    throw FormatError("'" + path + "': IDX rank " + std::to_string(ndim) + " at offset 3 (expected 1.." + std::to_string(kMaxDims) + ")");
+  }
+  std::size_t header = 4 + 4 * std::size_t(ndim);
+  if (bytes.size() < header) throw FormatError("'" + path + "': truncated IDX header");
+  Shape shape;
+  unsigned __int128 count = 1;
+  for (unsigned d = 0; d < ndim; ++d) {
+    uint32_t n = be32(&bytes[4 + 4 * d]);
+    shape.push_back(n);
+    count *= n;
+  }
+  unsigned __int128 need = count * elem;
+  if (need != bytes.size() - header) {
+    throw FormatError("'" + path + "': shape " + to_string(shape) + " needs " + std::to_string(static_cast<uint64_t>(need)) +
+                      " data bytes but the file has " + std::to_string(bytes.size() - header));
+  }
+  Tensor t = Tensor::empty(shape, dtype);
+  const unsigned char* p = bytes.data() + header;
+  int64_t n = t.numel();
+  switch (type) {
+    case 0x08: std::memcpy(t.data<uint8_t>(), p, static_cast<std::size_t>(n)); break;
+    case 0x09: for (int64_t i = 0; i < n; ++i) t.data<int32_t>()[i] = static_cast<int8_t>(p[i]); break;
+    case 0x0B:
+      for (int64_t i = 0; i < n; ++i) t.data<int32_t>()[i] = static_cast<int16_t>((p[2 * i] << 8) | p[2 * i + 1]);
+      break;
+    case 0x0C: for (int64_t i = 0; i < n; ++i) t.data<int32_t>()[i] = static_cast<int32_t>(be32(p + 4 * i)); break;
+    case 0x0D:
+      for (int64_t i = 0; i < n; ++i) {
+        uint32_t u = be32(p + 4 * i);
+        std::memcpy(t.data<float>() + i, &u, 4);
+      }
+      break;
+    case 0x0E:
+      for (int64_t i = 0; i < n; ++i) {
+        uint64_t u = (uint64_t(be32(p + 8 * i)) << 32) | be32(p + 8 * i + 4);
+        std::memcpy(t.data<double>() + i, &u, 8);
+      }
+      break;
+  }
+  return t;
+}
+
+namespace {
+std::string find_file(const std::string& dir, const std::string& stem) {
+  for (const char* ext : {"", ".gz"}) {
+    std::string p = dir + "/" + stem + ext;
+    if (std::filesystem::exists(p)) return p;
+  }
+  throw IOError("data directory '" + dir + "' has no " + stem + " (or " + stem + ".gz)");
+}
+
+Split load_split(const std::string& dir, const std::string& prefix) {
+  Split s;
+  s.images = read_idx(find_file(dir, prefix + "-images-idx3-ubyte"));
+  s.labels = read_idx(find_file(dir, prefix + "-labels-idx1-ubyte"));
+  if (s.images.dim() < 1 || s.labels.dim() != 1 || s.images.shape()[0] != s.labels.shape()[0]) {
+    throw FormatError("'" + dir + "': " + prefix + " images " + to_string(s.images.shape()) + " and labels " +
+                      to_string(s.labels.shape()) + " do not match");
+  }
+  return s;
+}
+}  // namespace
+
+Dataset load_idx_dir(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) throw IOError("data directory '" + dir + "' does not exist");
+  Dataset ds;
+  ds.train = load_split(dir, "train");
+  ds.test = load_split(dir, "t10k");
+  return ds;
+}
+
+Dataset load_fashion_mnist(std::optional<std::string> dir) {
+  if (dir) return load_idx_dir(*dir);
+  if (const char* env = std::getenv("EMBER_DATA")) {
+    std::string p = std::string(env) + "/fashion-mnist";
+    if (std::filesystem::is_directory(p)) return load_idx_dir(p);
+  }
+  const std::string debian = "/usr/share/datasets/fashion-mnist";
+  if (!std::filesystem::is_directory(debian)) {
+    throw IOError("Fashion-MNIST not found: install Debian's dataset-fashion-mnist package (" + debian +
+                  ") or set EMBER_DATA");
+  }
+  return load_idx_dir(debian);
+}
+
+const std::array<const char*, 10>& fashion_mnist_classes() {
+  static const std::array<const char*, 10> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return names;
+}
+
+}  // namespace ember::data

@@ -1,0 +1,119 @@
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "test_support.hpp"
+
+using namespace ember;
+
+namespace {
+
+std::string temp_dir() {
+  auto dir = std::filesystem::temp_directory_path() / ("ember_idx_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+std::vector<unsigned char> idx_bytes(unsigned char type, const std::vector<uint32_t>& dims,
+                                     const std::vector<unsigned char>& payload) {
+  std::vector<unsigned char> b = {0, 0, type, static_cast<unsigned char>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
+  }
+  b.insert(b.end(), payload.begin(), payload.end());
+  return b;
+}
+
+void write_plain(const std::string& path, const std::vector<unsigned char>& b) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+}
+
+void write_gz(const std::string& path, const std::vector<unsigned char>& b) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
+  gzclose(f);
+}
+
+}  // namespace
+
+TEST(Idx, ReadsUnsignedBytesPlainAndGzipped) {
+  std::string dir = temp_dir();
+  auto bytes = idx_bytes(0x08, {2, 3}, {1, 2, 3, 4, 5, 255});
+  write_plain(dir + "/a.idx", bytes);
+  write_gz(dir + "/a.idx.gz", bytes);
+  for (const char* name : {"/a.idx", "/a.idx.gz"}) {
+    Tensor t = data::read_idx(dir + name);
+    EXPECT_EQ(t.dtype(), u8);
+    EXPECT_EQ(t.shape(), (Shape{2, 3}));
+    EXPECT_EQ(t.at<int64_t>({1, 2}), 255);
+    EXPECT_EQ(t.at<int64_t>({0, 1}), 2);
+  }
+}
+
+TEST(Idx, ReadsBigEndianIntsAndFloats) {
+  std::string dir = temp_dir();
+  // int32 -2 and 258; float32 1.5 = 0x3FC00000
+  write_plain(dir + "/i.idx", idx_bytes(0x0C, {2}, {0xFF, 0xFF, 0xFF, 0xFE, 0, 0, 1, 2}));
+  Tensor i = data::read_idx(dir + "/i.idx");
+  EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{-2, 258}));
+  write_plain(dir + "/f.idx", idx_bytes(0x0D, {1}, {0x3F, 0xC0, 0, 0}));
+  EXPECT_EQ(data::read_idx(dir + "/f.idx").item<float>(), 1.5f);
+}
+
+TEST(Idx, MalformedFilesGiveFormatErrors) {
+  std::string dir = temp_dir();
+  write_plain(dir + "/short.idx", {0, 0});
+  EXPECT_THROW(data::read_idx(dir + "/short.idx"), FormatError);
+  write_plain(dir + "/magic.idx", {1, 0, 8, 1, 0, 0, 0, 1, 7});
+  EXPECT_THROW(data::read_idx(dir + "/magic.idx"), FormatError);
+  write_plain(dir + "/type.idx", idx_bytes(0x42, {1}, {0}));
+  EXPECT_THROW(data::read_idx(dir + "/type.idx"), FormatError);
+  // Header promises 1000 x 1000 bytes, the file has 3: no read past the end.
+  write_plain(dir + "/trunc.idx", idx_bytes(0x08, {1000, 1000}, {1, 2, 3}));
+  try {
+    data::read_idx(dir + "/trunc.idx");
+    FAIL() << "expected FormatError";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("[1000,1000]"), std::string::npos) << e.what();
+  }
+  // Huge dimensions whose product overflows 64 bits.
+  write_plain(dir + "/huge.idx", idx_bytes(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {1}));
+  EXPECT_THROW(data::read_idx(dir + "/huge.idx"), FormatError);
+  write_plain(dir + "/rank.idx", idx_bytes(0x08, {}, {}));
+  EXPECT_THROW(data::read_idx(dir + "/rank.idx"), FormatError);
+  // Corrupt gzip stream.
+  write_plain(dir + "/bad.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5});
+  EXPECT_THROW(data::read_idx(dir + "/bad.gz"), FormatError);
+}
+
+TEST(Idx, MissingFilesGiveIOErrors) {
+  EXPECT_THROW(data::read_idx("/nonexistent/file.idx"), IOError);
+  EXPECT_THROW(data::load_idx_dir("/nonexistent/dir"), IOError);
+  std::string dir = temp_dir() + "/empty";
+  std::filesystem::create_directories(dir);
+  try {
+    data::load_idx_dir(dir);
+    FAIL() << "expected IOError";
+  } catch (const IOError& e) {
+    EXPECT_NE(std::string(e.what()).find("train-images-idx3-ubyte"), std::string::npos) << e.what();
+  }
+}
+
+// The real data set from Debian's dataset-fashion-mnist package (installed by scripts/setup.sh).
+TEST(FashionMnist, LoadsDebianPackage) {
+  data::Dataset ds = data::load_fashion_mnist();
+  EXPECT_EQ(ds.train.images.shape(), (Shape{60000, 28, 28}));
+  EXPECT_EQ(ds.train.labels.shape(), (Shape{60000}));
+  EXPECT_EQ(ds.test.images.shape(), (Shape{10000, 28, 28}));
+  EXPECT_EQ(ds.test.labels.shape(), (Shape{10000}));
+  // Fashion-MNIST is balanced: 6000 training and 1000 test images per class.
+  std::vector<int64_t> counts(10, 0);
+  for (int64_t l : ds.test.labels.to_vector<int64_t>()) {
+    ASSERT_GE(l, 0);
+    ASSERT_LT(l, 10);
+    ++counts[static_cast<std::size_t>(l)];
+  }
+  for (int64_t c : counts) EXPECT_EQ(c, 1000);
+}
