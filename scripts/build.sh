@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Configures and builds Ember in build/ (Release), or build-asan/ with `--sanitize`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--sanitize" ]]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON \
+        -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_EXAMPLES=OFF >/dev/null
+  ninja -C build-asan
+else
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  ninja -C build
+fi
