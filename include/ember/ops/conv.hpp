@@ -1,0 +1,42 @@
+#pragma once
+// Convolution ops, TensorFlow semantics: NHWC activations, HWIO filters, cross-correlation (no filter
+// flip, as tf.nn.conv2d), TensorFlow SAME padding (out = ceil(in/stride), the odd extra padding goes
+// bottom/right — PyTorch's padding='same' would put it elsewhere for even kernels).
+//
+// float32 runs the fast kernels (oneDNN / im2col+BLAS), float64 the reference loops (the gradient
+// check path); other dtypes, or mismatched dtypes, throw DTypeError. Shape problems throw ShapeError,
+// bad strides/dilations ValueError, each message naming the op and both shapes.
+#include <array>
+#include <cstdint>
+
+#include "ember/core/tensor.hpp"
+#include "ember/kernels/cpu/conv.hpp"
+
+namespace ember {
+
+using kernels::cpu::Padding;  // ember::Padding::Same / ember::Padding::Valid
+
+struct Conv2dOptions {
+  std::array<int64_t, 2> strides{1, 1};   // (height, width), each >= 1
+  Padding padding = Padding::Valid;       // Keras default
+  std::array<int64_t, 2> dilation{1, 1};  // (height, width), each >= 1
+};
+
+// x: [N, H, W, Cin], filter: [kh, kw, Cin, Cout] -> [N, out_h, out_w, Cout].
+// Differentiable w.r.t. x and filter.
+Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt = {});
+
+struct Conv1dOptions {
+  int64_t stride = 1;
+  Padding padding = Padding::Valid;
+  int64_t dilation = 1;
+};
+
+// x: [N, W, Cin], filter: [k, Cin, Cout] -> [N, out_w, Cout]; conv2d with a height of 1.
+Tensor conv1d(const Tensor& x, const Tensor& filter, Conv1dOptions opt = {});
+
+// x + bias with bias [C] added along the last axis of x (tf.nn.bias_add, channels-last).
+// ShapeError unless bias is 1-D with x's last dimension; DTypeError unless the dtypes match.
+Tensor bias_add(const Tensor& x, const Tensor& bias);
+
+}  // namespace ember

@@ -1,0 +1,153 @@
+// Activations: forward is one map_unary, backward one map_binary on (grad, saved output or input),
+// so each direction is a single vectorised pass over memory.
+#include "ember/ops/activation.hpp"
+
+#include <cmath>
+#include <string>
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/kernels/cpu/loops.hpp"
+#include "ember/ops/elementwise.hpp"
+#include "ember/ops/shape.hpp"
+
+namespace ember {
+
+using autograd::record;
+using autograd::saved;
+namespace kc = kernels::cpu;
+
+namespace {
+
+void check_floating(const char* name, const Tensor& x) {
+  if (!x.defined()) throw ValueError(std::string(name) + ": the input tensor is undefined");
+  if (!is_floating(x.dtype())) {
+    throw DTypeError(std::string(name) + ": expected a float32 or float64 tensor, got " +
+                     std::string(dtype_name(x.dtype())) + " " + to_string(x.shape()));
+  }
+}
+
+// out = f(x), f called as f(T) for T = float or double.
+template <typename F>
+Tensor map1(const char* name, const Tensor& x, F f) {
+  check_floating(name, x);
+  Tensor out = Tensor::empty(x.shape(), x.dtype());
+  visit_floating(x.dtype(), name, [&]<typename T>() { kc::map_unary<T, T>(x, out, [f](T v) { return f(v); }); });
+  return out;
+}
+
+// dx = f(g, s) elementwise, where s is the saved tensor (input or output) the rule reads.
+template <typename F>
+Tensor map_grad(const char* name, const Tensor& g_in, const Tensor& s, F f) {
+  Tensor g = g_in.dtype() == s.dtype() ? g_in : cast(g_in, s.dtype());
+  if (g.shape() != s.shape()) g = expand(g, s.shape());
+  Tensor dx = Tensor::empty(s.shape(), s.dtype());
+  visit_floating(s.dtype(), name, [&]<typename T>() { kc::map_binary<T, T, T>(g, s, dx, [f](T a, T b) { return f(a, b); }); });
+  return dx;
+}
+
+// Stable logistic function: exp of a non-positive number only, so nothing overflows.
+template <typename T>
+inline T stable_sigmoid(T v) {
+  if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
+  const T e = std::exp(v);
+  return e / (T(1) + e);
+}
+
+}  // namespace
+
+Tensor relu(const Tensor& x) {
+  Tensor y = map1("relu", x, []<typename T>(T v) { return v > T(0) ? v : T(0); });
+  return record("relu", {x}, y, [&] {
+    return [sy = saved(y)](const Tensor& g) {
+      // y > 0 exactly where x > 0.
+      return std::vector<Tensor>{map_grad("relu", g, sy, []<typename T>(T gv, T yv) { return yv > T(0) ? gv : T(0); })};
+    };
+  });
+}
+
+Tensor leaky_relu(const Tensor& x, double alpha) {
+  Tensor y = map1("leaky_relu", x, [alpha]<typename T>(T v) { return v > T(0) ? v : static_cast<T>(alpha) * v; });
+  // Read from x, not y: for alpha <= 0 the sign of y does not tell the branch.
+  return record("leaky_relu", {x}, y, [&] {
+    return [sx = saved(x), alpha](const Tensor& g) {
+      return std::vector<Tensor>{
+          map_grad("leaky_relu", g, sx, [alpha]<typename T>(T gv, T xv) { return xv > T(0) ? gv : static_cast<T>(alpha) * gv; })};
+    };
+  });
+}
+
+Tensor elu(const Tensor& x, double alpha) {
+  Tensor y = map1("elu", x, [alpha]<typename T>(T v) { return v > T(0) ? v : static_cast<T>(alpha) * std::expm1(v); });
+  if (alpha > 0) {
+    // For alpha > 0, y > 0 exactly where x > 0 and dy/dx = y + alpha elsewhere (TensorFlow's EluGrad).
+    return record("elu", {x}, y, [&] {
+      return [sy = saved(y), alpha](const Tensor& g) {
+        return std::vector<Tensor>{map_grad("elu", g, sy, [alpha]<typename T>(T gv, T yv) {
+          return yv > T(0) ? gv : gv * (yv + static_cast<T>(alpha));
+        })};
+      };
+    });
+  }
+  return record("elu", {x}, y, [&] {
+    return [sx = saved(x), alpha](const Tensor& g) {
+      return std::vector<Tensor>{map_grad("elu", g, sx, [alpha]<typename T>(T gv, T xv) {
+        return xv > T(0) ? gv : gv * static_cast<T>(alpha) * std::exp(xv);
+      })};
+    };
+  });
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = map1("sigmoid", x, []<typename T>(T v) { return stable_sigmoid(v); });
+  return record("sigmoid", {x}, y, [&] {
+    return [sy = saved(y)](const Tensor& g) {
+      return std::vector<Tensor>{map_grad("sigmoid", g, sy, []<typename T>(T gv, T yv) { return gv * yv * (T(1) - yv); })};
+    };
+  });
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor y = map1("tanh", x, []<typename T>(T v) { return std::tanh(v); });
+  return record("tanh", {x}, y, [&] {
+    return [sy = saved(y)](const Tensor& g) {
+      return std::vector<Tensor>{map_grad("tanh", g, sy, []<typename T>(T gv, T yv) { return gv * (T(1) - yv * yv); })};
+    };
+  });
+}
+
+Tensor softplus(const Tensor& x) {
+  Tensor y = map1("softplus", x, []<typename T>(T v) {
+    return std::log1p(std::exp(-std::abs(v))) + (v > T(0) ? v : T(0));
+  });
+  return record("softplus", {x}, y, [&] {
+    return [sx = saved(x)](const Tensor& g) {
+      return std::vector<Tensor>{map_grad("softplus", g, sx, []<typename T>(T gv, T xv) { return gv * stable_sigmoid(xv); })};
+    };
+  });
+}
+
+Tensor hard_sigmoid(const Tensor& x) {
+  Tensor y = map1("hard_sigmoid", x, []<typename T>(T v) {
+    const T s = static_cast<T>(0.2) * v + static_cast<T>(0.5);
+    return s < T(0) ? T(0) : (s > T(1) ? T(1) : s);
+  });
+  return record("hard_sigmoid", {x}, y, [&] {
+    return [sy = saved(y)](const Tensor& g) {
+      // 0 < y < 1 exactly on the linear piece.
+      return std::vector<Tensor>{map_grad("hard_sigmoid", g, sy, []<typename T>(T gv, T yv) {
+        return (yv > T(0) && yv < T(1)) ? static_cast<T>(0.2) * gv : T(0);
+      })};
+    };
+  });
+}
+
+Tensor swish(const Tensor& x) {
+  check_floating("swish", x);
+  return mul(x, sigmoid(x));
+}
+
+Tensor step(const Tensor& x) {
+  return map1("step", x, []<typename T>(T v) { return v > T(0) ? T(1) : T(0); });
+}
+
+}  // namespace ember

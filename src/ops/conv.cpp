@@ -1,0 +1,162 @@
+// Convolution ops: validation, dispatch to the f32 fast / f64 reference kernels, backward beside.
+#include "ember/ops/conv.hpp"
+
+#include <string>
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/ops/elementwise.hpp"
+#include "ember/ops/shape.hpp"
+
+namespace ember {
+
+using autograd::record;
+using autograd::saved;
+namespace kc = kernels::cpu;
+
+namespace {
+
+std::string pair_str(int64_t a, int64_t b) { return "[" + std::to_string(a) + "," + std::to_string(b) + "]"; }
+
+// Checks the dtypes shared by conv2d/conv1d: both floating and equal.
+void check_conv_dtypes(const char* op, const Tensor& x, const Tensor& w, const std::string& ctx) {
+  if (x.dtype() != w.dtype()) {
+    throw DTypeError(std::string(op) + ": x is " + std::string(dtype_name(x.dtype())) + " but the filter is " +
+                     std::string(dtype_name(w.dtype())) + " (they must match): " + ctx);
+  }
+  if (!is_floating(x.dtype())) {
+    throw DTypeError(std::string(op) + ": expected float32 or float64, got " + std::string(dtype_name(x.dtype())) + ": " + ctx);
+  }
+}
+
+void check_defined(const char* op, const Tensor& x, const Tensor& w) {
+  if (!x.defined() || !w.defined()) throw ValueError(std::string(op) + ": undefined input or filter tensor");
+}
+
+// The kernel-geometry errors name the numbers but not the op or the tensors; add both.
+std::string reword(const char* op, const std::string& what, const std::string& ctx) {
+  std::string rest = what;
+  if (auto p = rest.find(": "); p != std::string::npos && rest.find(' ') > p) rest = rest.substr(p + 2);
+  return std::string(op) + ": " + rest + ": " + ctx;
+}
+
+kc::Conv2dGeometry geometry(const char* op, const Tensor& x, const Tensor& w, const Conv2dOptions& opt,
+                            const std::string& ctx) {
+  try {
+    return kc::make_conv2d_geometry(x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(1), w.size(3),
+                                    opt.strides[0], opt.strides[1], opt.dilation[0], opt.dilation[1], opt.padding);
+  } catch (const ShapeError& e) {
+    throw ShapeError(reword(op, e.what(), ctx));
+  } catch (const ValueError& e) {
+    throw ValueError(reword(op, e.what(), ctx));
+  }
+}
+
+// Contiguous, of dtype dt (gradients normally arrive in the output's dtype already).
+Tensor dense(const Tensor& t, DType dt) { return contiguous(t.dtype() == dt ? t : cast(t, dt)); }
+
+void forward_kernel(const kc::Conv2dGeometry& g, const Tensor& x, const Tensor& w, const Tensor& y) {
+  if (x.dtype() == f32) kc::conv2d_forward_f32(g, x.data<float>(), w.data<float>(), y.data<float>());
+  else kc::conv2d_forward_ref<double>(g, x.data<double>(), w.data<double>(), y.data<double>());
+}
+void backward_input_kernel(const kc::Conv2dGeometry& g, const Tensor& dy, const Tensor& w, const Tensor& dx) {
+  if (dy.dtype() == f32) kc::conv2d_backward_input_f32(g, dy.data<float>(), w.data<float>(), dx.data<float>());
+  else kc::conv2d_backward_input_ref<double>(g, dy.data<double>(), w.data<double>(), dx.data<double>());
+}
+void backward_filter_kernel(const kc::Conv2dGeometry& g, const Tensor& x, const Tensor& dy, const Tensor& dw) {
+  if (dy.dtype() == f32) kc::conv2d_backward_filter_f32(g, x.data<float>(), dy.data<float>(), dw.data<float>());
+  else kc::conv2d_backward_filter_ref<double>(g, x.data<double>(), dy.data<double>(), dw.data<double>());
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
+  check_defined("conv2d", x, filter);
+  const std::string ctx = "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape());
+  if (x.dim() != 4) {
+    throw ShapeError("conv2d: input must be 4-D NHWC [batch, height, width, channels], got rank " +
+                     std::to_string(x.dim()) + ": " + ctx);
+  }
+  if (filter.dim() != 4) {
+    throw ShapeError("conv2d: filter must be 4-D HWIO [height, width, in_channels, out_channels], got rank " +
+                     std::to_string(filter.dim()) + ": " + ctx);
+  }
+  if (x.size(3) != filter.size(2)) {
+    throw ShapeError("conv2d: input has " + std::to_string(x.size(3)) + " channels but the filter expects " +
+                     std::to_string(filter.size(2)) + ": " + ctx);
+  }
+  check_conv_dtypes("conv2d", x, filter, ctx);
+  if (opt.strides[0] < 1 || opt.strides[1] < 1) {
+    throw ValueError("conv2d: strides must be >= 1, got " + pair_str(opt.strides[0], opt.strides[1]) + ": " + ctx);
+  }
+  if (opt.dilation[0] < 1 || opt.dilation[1] < 1) {
+    throw ValueError("conv2d: dilation must be >= 1, got " + pair_str(opt.dilation[0], opt.dilation[1]) + ": " + ctx);
+  }
+  const kc::Conv2dGeometry g = geometry("conv2d", x, filter, opt, ctx);
+
+  const DType dt = x.dtype();
+  Tensor xc = contiguous(x.detach()), wc = contiguous(filter.detach());
+  Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.out_c}, dt);
+  if (y.numel() > 0) forward_kernel(g, xc, wc, y);
+
+  return record("conv2d", {x, filter}, y, [&] {
+    const bool need_x = x.requires_grad(), need_w = filter.requires_grad();
+    // dx needs only the filter, dw only the input: keep just what will be used.
+    return [g, dt, need_x, need_w, sx = need_w ? saved(xc) : Tensor(), sw = need_x ? saved(wc) : Tensor()](const Tensor& gy) {
+      Tensor dy = dense(gy, dt);
+      Tensor dx, dw;
+      if (need_x) {
+        dx = Tensor::empty({g.batch, g.in_h, g.in_w, g.in_c}, dt);
+        if (dy.numel() > 0) backward_input_kernel(g, dy, sw, dx);
+      }
+      if (need_w) {
+        dw = Tensor::empty({g.k_h, g.k_w, g.in_c, g.out_c}, dt);
+        if (dy.numel() > 0) backward_filter_kernel(g, sx, dy, dw);
+        else dw.fill_(0);  // an empty batch contributes nothing
+      }
+      return std::vector<Tensor>{dx, dw};
+    };
+  });
+}
+
+Tensor conv1d(const Tensor& x, const Tensor& filter, Conv1dOptions opt) {
+  check_defined("conv1d", x, filter);
+  const std::string ctx = "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape());
+  if (x.dim() != 3) {
+    throw ShapeError("conv1d: input must be 3-D [batch, width, channels], got rank " + std::to_string(x.dim()) + ": " + ctx);
+  }
+  if (filter.dim() != 3) {
+    throw ShapeError("conv1d: filter must be 3-D [width, in_channels, out_channels], got rank " +
+                     std::to_string(filter.dim()) + ": " + ctx);
+  }
+  if (x.size(2) != filter.size(1)) {
+    throw ShapeError("conv1d: input has " + std::to_string(x.size(2)) + " channels but the filter expects " +
+                     std::to_string(filter.size(1)) + ": " + ctx);
+  }
+  check_conv_dtypes("conv1d", x, filter, ctx);
+  if (opt.stride < 1) throw ValueError("conv1d: stride must be >= 1, got " + std::to_string(opt.stride) + ": " + ctx);
+  if (opt.dilation < 1) throw ValueError("conv1d: dilation must be >= 1, got " + std::to_string(opt.dilation) + ": " + ctx);
+  Tensor x4 = unsqueeze(x, 1), w4 = unsqueeze(filter, 0);  // [N,1,W,C], [1,k,Cin,Cout]
+  // Validate the geometry here so that errors speak of the 1-D shapes, not the 4-D views.
+  Conv2dOptions o2{.strides = {1, opt.stride}, .padding = opt.padding, .dilation = {1, opt.dilation}};
+  (void)geometry("conv1d", x4, w4, o2, ctx);
+  return squeeze(conv2d(x4, w4, o2), 1);
+}
+
+Tensor bias_add(const Tensor& x, const Tensor& bias) {
+  if (!x.defined() || !bias.defined()) throw ValueError("bias_add: undefined input or bias tensor");
+  const std::string ctx = "x " + to_string(x.shape()) + ", bias " + to_string(bias.shape());
+  if (x.dim() < 2) throw ShapeError("bias_add: input must be at least 2-D (as tf.nn.bias_add), got " + ctx);
+  if (bias.dim() != 1) throw ShapeError("bias_add: bias must be 1-D [channels], got " + ctx);
+  if (bias.size(0) != x.size(-1)) {
+    throw ShapeError("bias_add: bias has " + std::to_string(bias.size(0)) + " elements but the input has " +
+                     std::to_string(x.size(-1)) + " channels (last axis): " + ctx);
+  }
+  if (x.dtype() != bias.dtype()) {
+    throw DTypeError("bias_add: x is " + std::string(dtype_name(x.dtype())) + " but bias is " +
+                     std::string(dtype_name(bias.dtype())) + " (they must match): " + ctx);
+  }
+  // Broadcasting add; the engine sums the bias gradient over the leading axes in its central place.
+  return add(x, bias);
+}
+
+}  // namespace ember
