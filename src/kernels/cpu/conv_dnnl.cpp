@@ -26,7 +26,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
+#include "ember/core/error.hpp"
 #include "ember/kernels/cpu/conv.hpp"
 
 namespace ember::kernels::cpu {
@@ -73,7 +75,7 @@ struct Entry {
   dnnl::memory scratch;
 };
 
-using Key = std::array<int64_t, 19>;
+using Key = std::array<int64_t, 18>;
 
 // How tensors are laid out for the primitive: as the user gave them, weights in oneDNN's choice of
 // layout (activations stay NHWC), or everything in oneDNN's choice (format_tag::any).
@@ -82,7 +84,7 @@ enum class Layout : int64_t { User, AnyWeights, Any };
 Key make_key(Dir dir, Layout layout, const Conv2dGeometry& g) {
   return {static_cast<int64_t>(dir), static_cast<int64_t>(layout), static_cast<int64_t>(omp_get_max_threads()),
           g.batch, g.in_h, g.in_w, g.in_c, g.k_h, g.k_w, g.out_c, g.stride_h, g.stride_w, g.dilation_h,
-          g.dilation_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, 0};
+          g.dilation_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right};
 }
 
 void init_operand(Operand& op, int arg, const dnnl::memory::desc& user_md, const dnnl::memory::desc& prim_md,
@@ -173,7 +175,16 @@ Entry& lookup(Dir dir, Layout layout, const Conv2dGeometry& g) {
 }
 
 void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0, const float* in1, float* out) {
-  Entry& e = lookup(dir, layout, g);
+  Entry* entry = nullptr;
+  try {
+    entry = &lookup(dir, layout, g);
+  } catch (const dnnl::error& err) {
+    throw ValueError(std::string("conv2d: oneDNN cannot build a primitive for input ") + std::to_string(g.batch) + "x" +
+                     std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + "x" + std::to_string(g.in_c) +
+                     ", filter " + std::to_string(g.k_h) + "x" + std::to_string(g.k_w) + "x" +
+                     std::to_string(g.in_c) + "x" + std::to_string(g.out_c) + ": " + err.what());
+  }
+  Entry& e = *entry;
   std::lock_guard<std::mutex> lock(e.mu);
   dnnl::stream& s = stream();
   e.in0.user.set_data_handle(const_cast<float*>(in0));
