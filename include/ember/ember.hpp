@@ -16,5 +16,6 @@
 #include "ember/ops/pool.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "ember/optim/optim.hpp"
 #include "ember/ops/softmax.hpp"
 #include "ember/data/idx.hpp"

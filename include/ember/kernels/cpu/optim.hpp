@@ -1,0 +1,52 @@
+#pragma once
+// Fused optimizer updates over raw contiguous buffers (layer 2: no Tensor, no autograd).
+//
+// Each function makes ONE pass over n elements, reading the gradient once and updating the
+// parameter and its slots in place, so an optimizer step costs one memory sweep per parameter.
+// Hyper-parameters arrive already folded into per-step coefficients (bias corrections, learning
+// rate of this step) computed by the caller in double. Instantiated for float and double; the
+// arithmetic runs in T. Slot pointers documented as "may be null" select the variant.
+// Elementwise only: results do not depend on the thread count.
+#include <cstdint>
+
+namespace ember::kernels::cpu {
+
+// SGD, Keras form (ewma = false):  v = momentum*v - lr*g;  w += v            (nesterov: w += momentum*v - lr*g)
+// Notes' EWMA form (ewma = true):   v = momentum*v + (1-momentum)*g;  w -= lr*v
+//                                   (nesterov: w -= lr*(momentum*v + (1-momentum)*g))
+// v may be null only when momentum == 0 (then w -= lr*g).
+template <typename T>
+void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma);
+
+// Adagrad (Keras 3): acc += g^2;  w -= lr*g / sqrt(acc + eps).
+template <typename T>
+void adagrad_step(int64_t n, T* w, const T* g, T* acc, T lr, T eps);
+
+// RMSprop (Keras 3 / TF >= 2.11):
+//   vel = rho*vel + (1-rho)*g^2
+//   centered (avg_grad != null): avg_grad = rho*avg_grad + (1-rho)*g;  denom = vel - avg_grad^2 + eps
+//   else denom = vel + eps
+//   inc = lr*g / sqrt(denom)
+//   mom != null: mom = momentum*mom + inc; w -= mom        else: w -= inc
+template <typename T>
+void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr, T rho, T momentum, T eps);
+
+// Adam in the "epsilon hat" form of Keras (2 and 3):
+//   w *= (1 - decay)                     (decoupled weight decay, decay = lr*weight_decay; 0 for Adam)
+//   m = beta1*m + (1-beta1)*g;  v = beta2*v + (1-beta2)*g^2
+//   amsgrad (vhat != null): vhat = max(vhat, v), used in place of v below
+//   w -= alpha * m / (sqrt(v) + eps)     with alpha = lr*sqrt(1-beta2^t)/(1-beta1^t) from the caller
+template <typename T>
+void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta1, T beta2, T eps, T decay);
+
+// Nadam (Keras 3 / PyTorch NAdam): m, v as Adam, then
+//   w -= lr * (coef_m*m + coef_g*g) / (sqrt(v / bias2) + eps)
+// with coef_m = u_{t+1}/(1 - prod_{i<=t+1} u_i), coef_g = (1-u_t)/(1 - prod_{i<=t} u_i), bias2 = 1-beta2^t.
+template <typename T>
+void nadam_step(int64_t n, T* w, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, T coef_m, T coef_g, T bias2);
+
+// Exponential moving average: shadow = decay*shadow + (1-decay)*x.
+template <typename T>
+void ema_update(int64_t n, T* shadow, const T* x, T decay);
+
+}  // namespace ember::kernels::cpu

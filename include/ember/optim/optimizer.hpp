@@ -1,0 +1,311 @@
+#pragma once
+// Optimizers with Keras names, defaults and update formulas (TF >= 2.11 / Keras 3, where Keras 2
+// differs it is said per class).
+//
+//   optim::NamedParams params = model.named_parameters();   // {"dense/kernel", w}, {"dense/bias", b}, ...
+//   optim::Adam opt({.learning_rate = 1e-3});
+//   loss.backward();
+//   opt.step(params);                                        // reads each parameter's .grad()
+//
+// Contract:
+// - Parameters are identified by NAME. Slots live in a map keyed "<param name>/<slot name>" with
+//   Keras's slot names ("momentum", "velocity", "velocity_hat", "accumulator", "average_gradient").
+//   They are created (zeros, or the initial accumulator value) on the first step that sees a
+//   parameter, with its shape and dtype. Duplicate names in one step: ValueError.
+// - A parameter whose grad is undefined is skipped (its slots are untouched). Parameters must be
+//   float32 or float64; a gradient of another floating dtype is cast; a gradient of another shape
+//   is a ShapeError.
+// - The learning rate of a step is learning_rate(iterations()) — schedules see 0 on the first
+//   step, as in Keras — and iterations() counts completed steps. Bias corrections use t = iterations()+1.
+// - Gradient clipping (at most one of clipnorm, global_clipnorm, clipvalue, as Keras 3) is applied
+//   to the gradients before the update; .grad() itself is left unchanged.
+// - Updates run as one fused kernel per parameter (kernels/cpu/optim.hpp) under NoGradGuard.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "ember/core/tensor.hpp"
+#include "ember/optim/schedules.hpp"
+
+namespace ember::optim {
+
+// Named parameters, in any order; the name is the identity.
+using NamedParams = std::vector<std::pair<std::string, Tensor>>;
+
+// A constant learning rate or a schedule of the step. Implicit from a number, a schedule object
+// (by value or shared_ptr) or a callable double(int64_t).
+class LearningRate {
+ public:
+  LearningRate(double value);  // NOLINT: implicit, so `.learning_rate = 1e-3` reads naturally
+  template <typename S>
+    requires std::is_base_of_v<LearningRateSchedule, S>
+  LearningRate(std::shared_ptr<S> schedule) : schedule_(std::move(schedule)) {  // NOLINT
+    check_schedule_();
+  }
+  template <typename S>
+    requires std::is_base_of_v<LearningRateSchedule, std::remove_cvref_t<S>>
+  LearningRate(S&& schedule)  // NOLINT
+      : schedule_(std::make_shared<std::remove_cvref_t<S>>(std::forward<S>(schedule))) {}
+  LearningRate(std::function<double(int64_t)> fn);  // NOLINT
+
+  double operator()(int64_t step) const;  // throws ValueError if the value is negative or not finite
+  bool is_schedule() const { return schedule_ != nullptr; }
+  double constant() const { return value_; }  // meaningful when !is_schedule()
+  const std::shared_ptr<const LearningRateSchedule>& schedule() const { return schedule_; }
+
+ private:
+  void check_schedule_() const;
+  double value_ = 0.0;
+  std::shared_ptr<const LearningRateSchedule> schedule_;
+};
+
+// What a checkpoint needs to resume an optimizer: the step count and every slot by name.
+struct OptimizerState {
+  int64_t iterations = 0;
+  std::map<std::string, Tensor> slots;  // "<param name>/<slot name>" -> tensor
+};
+
+// Clipping options shared by every optimizer (null = off).
+struct ClipOptions {
+  std::optional<double> clipnorm = std::nullopt;         // per tensor: g * c / max(||g||_2, c)
+  std::optional<double> global_clipnorm = std::nullopt;  // all grads together: g * c / max(global_norm, c)
+  std::optional<double> clipvalue = std::nullopt;        // elementwise to [-c, c]
+};
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  Optimizer(const Optimizer&) = delete;
+  Optimizer& operator=(const Optimizer&) = delete;
+  Optimizer(Optimizer&&) = default;
+  Optimizer& operator=(Optimizer&&) = default;
+
+  // One update of every parameter whose .grad() is defined.
+  void step(const NamedParams& params);
+  // One update with explicit gradients (grads[i] for params[i]; undefined entries are skipped),
+  // for callers that keep gradients elsewhere (graph mode).
+  void apply_gradients(const NamedParams& params, const std::vector<Tensor>& grads);
+
+  int64_t iterations() const { return iterations_; }
+  const LearningRate& learning_rate() const { return lr_; }
+  double current_learning_rate() const { return lr_(iterations_); }
+  // Replaces the learning rate (constant or schedule); used by ReduceLROnPlateau-style callbacks.
+  void set_learning_rate(LearningRate lr);
+
+  const std::string& name() const { return name_; }  // Keras class name: "SGD", "Adam", ...
+  const ClipOptions& clip_options() const { return clip_; }
+
+  // Slots by name. slot() throws ValueError naming the known slots when absent.
+  const std::map<std::string, Tensor>& slots() const { return slots_; }
+  Tensor slot(const std::string& param_name, const std::string& slot_name) const;
+
+  // The returned tensors share storage with the live slots (clone to snapshot).
+  OptimizerState state() const;
+  // Deep-copies `s`. Slot shapes are checked against the parameters on the next step (ShapeError).
+  void load_state(const OptimizerState& s);
+
+ protected:
+  Optimizer(std::string name, LearningRate lr, ClipOptions clip);
+  // Called once per step before the per-parameter updates (t = iterations()+1, lr of this step).
+  virtual void begin_step(int64_t t, double lr) {}
+  // Updates one contiguous parameter with a gradient of its dtype and shape.
+  virtual void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) = 0;
+  // The slot "<param>/<slot>", created filled with `init` like `param` when missing.
+  Tensor& slot_for(const std::string& param_name, const char* slot_name, const Tensor& param, double init = 0.0);
+
+ private:
+  std::string name_;
+  LearningRate lr_;
+  ClipOptions clip_;
+  int64_t iterations_ = 0;
+  std::map<std::string, Tensor> slots_;
+};
+
+// ---- SGD -----------------------------------------------------------------------------------------
+// Keras form:  v = momentum*v - lr*g;  w += v           (nesterov: w += momentum*v - lr*g)
+// momentum = 0 keeps no slot: w -= lr*g. Same trajectory as PyTorch SGD with dampening = 0 for a
+// constant learning rate (PyTorch stores v/(-lr); Keras bakes each step's lr into v, so with a
+// schedule Keras's form is the one followed here).
+//
+// The notes' momentum,  v = beta*v + (1-beta)*g;  w -= lr*v  (an EWMA of the gradients), is the
+// Keras form with the learning rate rescaled by (1-beta) when lr is constant. `.ewma_momentum = true`
+// runs that form exactly (lr applied at each step to the averaged gradient; PyTorch's
+// dampening = 1 - momentum); nesterov then uses w -= lr*(beta*v + (1-beta)*g).
+struct SGDOptions {
+  LearningRate learning_rate = 0.01;
+  double momentum = 0.0;  // in [0, 1]
+  bool nesterov = false;
+  bool ewma_momentum = false;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+};
+class SGD : public Optimizer {
+ public:
+  explicit SGD(SGDOptions o = {});
+  const SGDOptions& options() const { return o_; }
+
+ protected:
+  void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
+
+ private:
+  SGDOptions o_;
+};
+
+// ---- Adagrad -------------------------------------------------------------------------------------
+// accumulator += g^2;  w -= lr*g / sqrt(accumulator + epsilon)      (Keras 3: epsilon inside the root;
+// Keras 2 and PyTorch add it after the root). Slot "accumulator" starts at initial_accumulator_value
+// (PyTorch's default is 0).
+struct AdagradOptions {
+  LearningRate learning_rate = 0.001;
+  double initial_accumulator_value = 0.1;
+  double epsilon = 1e-7;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+};
+class Adagrad : public Optimizer {
+ public:
+  explicit Adagrad(AdagradOptions o = {});
+  const AdagradOptions& options() const { return o_; }
+
+ protected:
+  void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
+
+ private:
+  AdagradOptions o_;
+};
+
+// ---- RMSprop -------------------------------------------------------------------------------------
+// Keras 3 / TF >= 2.11:
+//   velocity = rho*velocity + (1-rho)*g^2
+//   centered: average_gradient = rho*average_gradient + (1-rho)*g;  d = velocity - average_gradient^2 + eps
+//   else d = velocity + eps
+//   inc = lr*g/sqrt(d);  momentum > 0: momentum_slot = momentum*momentum_slot + inc; w -= momentum_slot
+//                        else w -= inc
+// epsilon sits INSIDE the square root (PyTorch and Keras 2's momentum-free path put it outside;
+// the notes write sqrt(S + eps), as here). With momentum, lr is baked into the slot (Keras); PyTorch
+// applies lr after the buffer, which agrees for a constant learning rate.
+struct RMSpropOptions {
+  LearningRate learning_rate = 0.001;
+  double rho = 0.9;
+  double momentum = 0.0;
+  double epsilon = 1e-7;
+  bool centered = false;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+};
+class RMSprop : public Optimizer {
+ public:
+  explicit RMSprop(RMSpropOptions o = {});
+  const RMSpropOptions& options() const { return o_; }
+
+ protected:
+  void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
+
+ private:
+  RMSpropOptions o_;
+};
+
+// ---- Adam / AdamW --------------------------------------------------------------------------------
+// Keras (2.x OptimizerV2 and 3 / TF >= 2.11 alike) "epsilon hat" form:
+//   m = beta_1*m + (1-beta_1)*g;  v = beta_2*v + (1-beta_2)*g^2     (amsgrad: velocity_hat = max(velocity_hat, v))
+//   lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+//   w -= lr_t * m / (sqrt(v) + epsilon)
+// PyTorch (and the notes) compute m_hat / (sqrt(v_hat) + eps), which is this form with
+// epsilon_torch = epsilon / sqrt(1 - beta_2^t): the two differ only through epsilon, noticeably in
+// the first steps or when v is tiny. Ember follows Keras.
+struct AdamOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  bool amsgrad = false;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+};
+class Adam : public Optimizer {
+ public:
+  explicit Adam(AdamOptions o = {});
+  const AdamOptions& options() const { return o_; }
+
+ protected:
+  Adam(std::string name, AdamOptions o, double weight_decay);
+  void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
+
+ private:
+  AdamOptions o_;
+  double weight_decay_ = 0.0;
+};
+
+// Decoupled weight decay (Keras 3 AdamW, PyTorch AdamW): w -= lr*weight_decay*w before the Adam
+// update of the step (lr = the step's learning rate, not lr_t).
+struct AdamWOptions {
+  LearningRate learning_rate = 0.001;
+  double weight_decay = 0.004;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  bool amsgrad = false;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+};
+class AdamW : public Adam {
+ public:
+  explicit AdamW(AdamWOptions o = {});
+  double weight_decay() const { return wd_; }
+
+ private:
+  double wd_;
+};
+
+// ---- Nadam ---------------------------------------------------------------------------------------
+// Keras 3 / TF >= 2.11 (the same algorithm as PyTorch NAdam with momentum_decay = 1):
+//   u_t = beta_1 * (1 - 0.5 * 0.96^(momentum_cache_decay * t)),  P_t = u_1 * ... * u_t
+//   m, v as Adam;  m_hat = u_{t+1}*m/(1 - P_t*u_{t+1}) + (1-u_t)*g/(1 - P_t);  v_hat = v/(1 - beta_2^t)
+//   w -= lr * m_hat / (sqrt(v_hat) + epsilon)
+// momentum_cache_decay = 1 is Keras 3; Keras 2 (OptimizerV2) and PyTorch's default use 0.004 (Dozat's
+// schedule 0.96^(t/250)).
+struct NadamOptions {
+  LearningRate learning_rate = 0.001;
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  double momentum_cache_decay = 1.0;
+  std::optional<double> clipnorm = std::nullopt;
+  std::optional<double> global_clipnorm = std::nullopt;
+  std::optional<double> clipvalue = std::nullopt;
+};
+class Nadam : public Optimizer {
+ public:
+  explicit Nadam(NadamOptions o = {});
+  const NadamOptions& options() const { return o_; }
+
+ protected:
+  void begin_step(int64_t t, double lr) override;
+  void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
+
+ private:
+  double u(int64_t t) const;
+  NadamOptions o_;
+  double u_product_ = 1.0;   // P_t for the current step
+  int64_t u_product_t_ = 0;  // the t that u_product_ belongs to (recomputed after load_state)
+};
+
+// ---- factory -------------------------------------------------------------------------------------
+// "sgd", "momentum" (SGD momentum 0.9), "nesterov" (SGD momentum 0.9, nesterov), "adagrad",
+// "rmsprop", "adam", "adamw", "nadam" (case-insensitive), other options at their Keras defaults.
+// Unknown names: ValueError listing the known ones.
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate);
+const std::vector<std::string>& optimizer_names();
+
+}  // namespace ember::optim

@@ -1,0 +1,124 @@
+// Fused optimizer kernels. Plain elementwise loops, vectorised with `omp simd` and split across the
+// OpenMP pool only when a parameter is large enough to pay for the fork.
+#include "ember/kernels/cpu/optim.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ember::kernels::cpu {
+
+namespace {
+constexpr int64_t kParallelMin = 1 << 15;
+}  // namespace
+
+template <typename T>
+void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma) {
+  if (v == nullptr) {
+#pragma omp parallel for simd if (n >= kParallelMin)
+    for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+    return;
+  }
+  if (!ewma) {
+#pragma omp parallel for simd if (n >= kParallelMin)
+    for (int64_t i = 0; i < n; ++i) {
+      const T vi = momentum * v[i] - lr * g[i];
+      v[i] = vi;
+      w[i] += nesterov ? momentum * vi - lr * g[i] : vi;
+    }
+  } else {
+    const T damp = T(1) - momentum;
+#pragma omp parallel for simd if (n >= kParallelMin)
+    for (int64_t i = 0; i < n; ++i) {
+      const T vi = momentum * v[i] + damp * g[i];
+      v[i] = vi;
+      w[i] -= lr * (nesterov ? momentum * vi + damp * g[i] : vi);
+    }
+  }
+}
+
+template <typename T>
+void adagrad_step(int64_t n, T* w, const T* g, T* acc, T lr, T eps) {
+#pragma omp parallel for simd if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    const T a = acc[i] + g[i] * g[i];
+    acc[i] = a;
+    w[i] -= lr * g[i] / std::sqrt(a + eps);
+  }
+}
+
+template <typename T>
+void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr, T rho, T momentum, T eps) {
+  const T one_m_rho = T(1) - rho;
+#pragma omp parallel for simd if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    const T gi = g[i];
+    const T ve = rho * vel[i] + one_m_rho * gi * gi;
+    vel[i] = ve;
+    T denom = ve + eps;
+    if (avg_grad != nullptr) {
+      const T ag = rho * avg_grad[i] + one_m_rho * gi;
+      avg_grad[i] = ag;
+      denom -= ag * ag;
+    }
+    const T inc = lr * gi / std::sqrt(denom);
+    if (mom != nullptr) {
+      const T mo = momentum * mom[i] + inc;
+      mom[i] = mo;
+      w[i] -= mo;
+    } else {
+      w[i] -= inc;
+    }
+  }
+}
+
+template <typename T>
+void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta1, T beta2, T eps, T decay) {
+  const T b1c = T(1) - beta1, b2c = T(1) - beta2, keep = T(1) - decay;
+#pragma omp parallel for simd if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    const T gi = g[i];
+    const T mi = beta1 * m[i] + b1c * gi;
+    T vi = beta2 * v[i] + b2c * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    if (vhat != nullptr) {
+      vi = std::max(vhat[i], vi);
+      vhat[i] = vi;
+    }
+    w[i] = w[i] * keep - alpha * mi / (std::sqrt(vi) + eps);
+  }
+}
+
+template <typename T>
+void nadam_step(int64_t n, T* w, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, T coef_m, T coef_g, T bias2) {
+  const T b1c = T(1) - beta1, b2c = T(1) - beta2;
+#pragma omp parallel for simd if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    const T gi = g[i];
+    const T mi = beta1 * m[i] + b1c * gi;
+    const T vi = beta2 * v[i] + b2c * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] -= lr * (coef_m * mi + coef_g * gi) / (std::sqrt(vi / bias2) + eps);
+  }
+}
+
+template <typename T>
+void ema_update(int64_t n, T* shadow, const T* x, T decay) {
+  const T c = T(1) - decay;
+#pragma omp parallel for simd if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) shadow[i] = decay * shadow[i] + c * x[i];
+}
+
+#define EMBER_OPTIM_INSTANTIATE(T)                                                                              \
+  template void sgd_step<T>(int64_t, T*, const T*, T*, T, T, bool, bool);                                      \
+  template void adagrad_step<T>(int64_t, T*, const T*, T*, T, T);                                              \
+  template void rmsprop_step<T>(int64_t, T*, const T*, T*, T*, T*, T, T, T, T);                                \
+  template void adam_step<T>(int64_t, T*, const T*, T*, T*, T*, T, T, T, T, T);                                \
+  template void nadam_step<T>(int64_t, T*, const T*, T*, T*, T, T, T, T, T, T, T);                             \
+  template void ema_update<T>(int64_t, T*, const T*, T);
+EMBER_OPTIM_INSTANTIATE(float)
+EMBER_OPTIM_INSTANTIATE(double)
+#undef EMBER_OPTIM_INSTANTIATE
+
+}  // namespace ember::kernels::cpu

@@ -1,0 +1,343 @@
+#include "ember/optim/optimizer.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/core/error.hpp"
+#include "ember/kernels/cpu/optim.hpp"
+#include "ember/optim/clip.hpp"
+
+namespace ember::optim {
+
+namespace {
+
+std::string num(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+void check_range(const char* cls, const char* field, double v, double lo, double hi, bool hi_open) {
+  bool ok = std::isfinite(v) && v >= lo && (hi_open ? v < hi : v <= hi);
+  if (!ok) {
+    throw ValueError(std::string(cls) + ": " + field + " must be in [" + num(lo) + ", " + num(hi) + (hi_open ? ")" : "]") +
+                     ", got " + num(v));
+  }
+}
+void check_non_negative(const char* cls, const char* field, double v) {
+  if (!std::isfinite(v) || v < 0) throw ValueError(std::string(cls) + ": " + field + " must be >= 0, got " + num(v));
+}
+
+void check_learning_rate_value(double v) {
+  if (!std::isfinite(v) || v < 0) throw ValueError("learning_rate must be >= 0 and finite, got " + num(v));
+}
+
+ClipOptions clip_of(const std::optional<double>& clipnorm, const std::optional<double>& global_clipnorm,
+                    const std::optional<double>& clipvalue) {
+  return {clipnorm, global_clipnorm, clipvalue};
+}
+
+}  // namespace
+
+// ---- LearningRate ----------------------------------------------------------------------------------
+
+LearningRate::LearningRate(double value) : value_(value) { check_learning_rate_value(value); }
+
+LearningRate::LearningRate(std::function<double(int64_t)> fn) {
+  schedule_ = std::make_shared<LambdaSchedule>(std::move(fn));
+}
+
+void LearningRate::check_schedule_() const {
+  if (!schedule_) throw ValueError("learning_rate: got a null schedule");
+}
+
+double LearningRate::operator()(int64_t step) const {
+  if (!schedule_) return value_;
+  double v = (*schedule_)(step);
+  if (!std::isfinite(v) || v < 0) {
+    throw ValueError("learning_rate: schedule " + schedule_->name() + " gave " + num(v) + " at step " +
+                     std::to_string(step) + "; expected a finite value >= 0");
+  }
+  return v;
+}
+
+// ---- Optimizer -------------------------------------------------------------------------------------
+
+Optimizer::Optimizer(std::string name, LearningRate lr, ClipOptions clip)
+    : name_(std::move(name)), lr_(std::move(lr)), clip_(clip) {
+  int set = int(clip.clipnorm.has_value()) + int(clip.global_clipnorm.has_value()) + int(clip.clipvalue.has_value());
+  if (set > 1) {
+    throw ValueError(name_ + ": only one of clipnorm, global_clipnorm and clipvalue can be set");
+  }
+  auto positive = [&](const char* field, const std::optional<double>& v) {
+    if (v && !(std::isfinite(*v) && *v > 0)) throw ValueError(name_ + ": " + field + " must be > 0, got " + num(*v));
+  };
+  positive("clipnorm", clip.clipnorm);
+  positive("global_clipnorm", clip.global_clipnorm);
+  positive("clipvalue", clip.clipvalue);
+}
+
+void Optimizer::set_learning_rate(LearningRate lr) { lr_ = std::move(lr); }
+
+void Optimizer::step(const NamedParams& params) {
+  std::vector<Tensor> grads;
+  grads.reserve(params.size());
+  for (const auto& [name, p] : params) grads.push_back(p.defined() ? p.grad() : Tensor());
+  apply_gradients(params, grads);
+}
+
+void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Tensor>& grads) {
+  if (grads.size() != params.size()) {
+    throw ValueError(name_ + ": got " + std::to_string(grads.size()) + " gradients for " +
+                     std::to_string(params.size()) + " parameters");
+  }
+  autograd::NoGradGuard no_grad;
+
+  // Validate everything before touching any parameter, so a bad input changes nothing.
+  std::set<std::string> seen;
+  std::vector<std::size_t> active;
+  std::vector<Tensor> gs;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const auto& [name, p] = params[i];
+    if (name.empty()) throw ValueError(name_ + ": parameter " + std::to_string(i) + " has an empty name");
+    if (!seen.insert(name).second) throw ValueError(name_ + ": duplicate parameter name '" + name + "'");
+    if (!p.defined()) throw ValueError(name_ + ": parameter '" + name + "' is an undefined tensor");
+    if (!grads[i].defined()) continue;
+    if (p.dtype() != f32 && p.dtype() != f64) {
+      throw DTypeError(name_ + ": parameter '" + name + "' must be float32 or float64, got " +
+                       std::string(dtype_name(p.dtype())));
+    }
+    Tensor g = grads[i];
+    if (g.shape() != p.shape()) {
+      throw ShapeError(name_ + ": gradient of '" + name + "' has shape " + to_string(g.shape()) + ", parameter has " +
+                       to_string(p.shape()));
+    }
+    if (!is_floating(g.dtype())) {
+      throw DTypeError(name_ + ": gradient of '" + name + "' must be floating, got " + std::string(dtype_name(g.dtype())));
+    }
+    const std::string prefix = name + "/";
+    for (auto it = slots_.lower_bound(prefix); it != slots_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      if (it->second.shape() != p.shape()) {
+        throw ShapeError(name_ + ": slot '" + it->first + "' has shape " + to_string(it->second.shape()) +
+                         " but parameter '" + name + "' has " + to_string(p.shape()));
+      }
+    }
+    if (g.dtype() != p.dtype()) g = g.to(p.dtype());
+    active.push_back(i);
+    gs.push_back(g);
+  }
+  const int64_t t = iterations_ + 1;
+  const double lr = lr_(iterations_);
+
+  if (clip_.clipnorm) {
+    for (Tensor& g : gs) g = clip_by_norm(g, *clip_.clipnorm);
+  } else if (clip_.global_clipnorm) {
+    gs = clip_by_global_norm(gs, *clip_.global_clipnorm).tensors;
+  } else if (clip_.clipvalue) {
+    for (Tensor& g : gs) g = clip_by_value(g, -*clip_.clipvalue, *clip_.clipvalue);
+  }
+
+  begin_step(t, lr);
+  for (std::size_t k = 0; k < active.size(); ++k) {
+    const auto& [name, p] = params[active[k]];
+    Tensor w = p.is_contiguous() ? p : p.contiguous();
+    Tensor g = gs[k].is_contiguous() ? gs[k] : gs[k].contiguous();
+    update(name, w, g, t, lr);
+    if (!w.is_same(p)) Tensor(p).copy_(w);
+  }
+  ++iterations_;
+}
+
+Tensor& Optimizer::slot_for(const std::string& param_name, const char* slot_name, const Tensor& param, double init) {
+  const std::string key = param_name + "/" + slot_name;
+  auto it = slots_.find(key);
+  if (it == slots_.end()) {
+    it = slots_.emplace(key, full(param.shape(), init, param.dtype())).first;
+  } else if (it->second.dtype() != param.dtype() || !it->second.is_contiguous()) {
+    it->second = it->second.to(param.dtype()).contiguous().clone();
+  }
+  return it->second;
+}
+
+Tensor Optimizer::slot(const std::string& param_name, const std::string& slot_name) const {
+  const std::string key = param_name + "/" + slot_name;
+  auto it = slots_.find(key);
+  if (it != slots_.end()) return it->second;
+  std::string known;
+  for (const auto& [k, v] : slots_) known += (known.empty() ? "" : ", ") + k;
+  throw ValueError(name_ + ": no slot '" + key + "'; known slots: " + (known.empty() ? "(none)" : known));
+}
+
+OptimizerState Optimizer::state() const { return {iterations_, slots_}; }
+
+void Optimizer::load_state(const OptimizerState& s) {
+  if (s.iterations < 0) throw ValueError(name_ + ": load_state needs iterations >= 0, got " + std::to_string(s.iterations));
+  std::map<std::string, Tensor> slots;
+  for (const auto& [k, v] : s.slots) {
+    if (k.find('/') == std::string::npos) {
+      throw ValueError(name_ + ": load_state: slot key '" + k + "' is not of the form <param name>/<slot name>");
+    }
+    if (!v.defined()) throw ValueError(name_ + ": load_state: slot '" + k + "' is an undefined tensor");
+    if (!is_floating(v.dtype())) {
+      throw DTypeError(name_ + ": load_state: slot '" + k + "' must be floating, got " + std::string(dtype_name(v.dtype())));
+    }
+    slots.emplace(k, v.contiguous().clone());
+  }
+  slots_ = std::move(slots);
+  iterations_ = s.iterations;
+}
+
+// ---- SGD -------------------------------------------------------------------------------------------
+
+SGD::SGD(SGDOptions o) : Optimizer("SGD", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+  check_range("SGD", "momentum", o.momentum, 0.0, 1.0, false);
+}
+
+void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
+  Tensor* v = o_.momentum != 0.0 ? &slot_for(name, "momentum", w) : nullptr;
+  visit_floating(w.dtype(), "SGD", [&]<typename T>() {
+    kernels::cpu::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), v ? v->data<T>() : nullptr, T(lr), T(o_.momentum),
+                              o_.nesterov, o_.ewma_momentum);
+  });
+}
+
+// ---- Adagrad ---------------------------------------------------------------------------------------
+
+Adagrad::Adagrad(AdagradOptions o)
+    : Optimizer("Adagrad", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+  check_non_negative("Adagrad", "initial_accumulator_value", o.initial_accumulator_value);
+  check_non_negative("Adagrad", "epsilon", o.epsilon);
+}
+
+void Adagrad::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
+  Tensor& acc = slot_for(name, "accumulator", w, o_.initial_accumulator_value);
+  visit_floating(w.dtype(), "Adagrad", [&]<typename T>() {
+    kernels::cpu::adagrad_step<T>(w.numel(), w.data<T>(), g.data<T>(), acc.data<T>(), T(lr), T(o_.epsilon));
+  });
+}
+
+// ---- RMSprop ---------------------------------------------------------------------------------------
+
+RMSprop::RMSprop(RMSpropOptions o)
+    : Optimizer("RMSprop", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+  check_range("RMSprop", "rho", o.rho, 0.0, 1.0, true);
+  check_range("RMSprop", "momentum", o.momentum, 0.0, 1.0, false);
+  check_non_negative("RMSprop", "epsilon", o.epsilon);
+}
+
+void RMSprop::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
+  Tensor& vel = slot_for(name, "velocity", w);
+  Tensor* mom = o_.momentum > 0 ? &slot_for(name, "momentum", w) : nullptr;
+  Tensor* avg = o_.centered ? &slot_for(name, "average_gradient", w) : nullptr;
+  visit_floating(w.dtype(), "RMSprop", [&]<typename T>() {
+    kernels::cpu::rmsprop_step<T>(w.numel(), w.data<T>(), g.data<T>(), vel.data<T>(), avg ? avg->data<T>() : nullptr,
+                                  mom ? mom->data<T>() : nullptr, T(lr), T(o_.rho), T(o_.momentum), T(o_.epsilon));
+  });
+}
+
+// ---- Adam / AdamW ----------------------------------------------------------------------------------
+
+Adam::Adam(AdamOptions o) : Adam("Adam", std::move(o), 0.0) {}
+
+Adam::Adam(std::string name, AdamOptions o, double weight_decay)
+    : Optimizer(name, o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)),
+      o_(std::move(o)),
+      weight_decay_(weight_decay) {
+  check_range(name.c_str(), "beta_1", o_.beta_1, 0.0, 1.0, true);
+  check_range(name.c_str(), "beta_2", o_.beta_2, 0.0, 1.0, true);
+  check_non_negative(name.c_str(), "epsilon", o_.epsilon);
+  check_non_negative(name.c_str(), "weight_decay", weight_decay);
+}
+
+void Adam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t t, double lr) {
+  Tensor& m = slot_for(name, "momentum", w);
+  Tensor& v = slot_for(name, "velocity", w);
+  Tensor* vhat = o_.amsgrad ? &slot_for(name, "velocity_hat", w) : nullptr;
+  const double td = static_cast<double>(t);
+  const double alpha = lr * std::sqrt(1.0 - std::pow(o_.beta_2, td)) / (1.0 - std::pow(o_.beta_1, td));
+  visit_floating(w.dtype(), this->name().c_str(), [&]<typename T>() {
+    kernels::cpu::adam_step<T>(w.numel(), w.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
+                               vhat ? vhat->data<T>() : nullptr, T(alpha), T(o_.beta_1), T(o_.beta_2), T(o_.epsilon),
+                               T(lr * weight_decay_));
+  });
+}
+
+AdamW::AdamW(AdamWOptions o)
+    : Adam("AdamW",
+           AdamOptions{.learning_rate = o.learning_rate,
+                       .beta_1 = o.beta_1,
+                       .beta_2 = o.beta_2,
+                       .epsilon = o.epsilon,
+                       .amsgrad = o.amsgrad,
+                       .clipnorm = o.clipnorm,
+                       .global_clipnorm = o.global_clipnorm,
+                       .clipvalue = o.clipvalue},
+           o.weight_decay),
+      wd_(o.weight_decay) {}
+
+// ---- Nadam -----------------------------------------------------------------------------------------
+
+Nadam::Nadam(NadamOptions o)
+    : Optimizer("Nadam", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+  check_range("Nadam", "beta_1", o.beta_1, 0.0, 1.0, true);
+  check_range("Nadam", "beta_2", o.beta_2, 0.0, 1.0, true);
+  check_non_negative("Nadam", "epsilon", o.epsilon);
+  check_non_negative("Nadam", "momentum_cache_decay", o.momentum_cache_decay);
+}
+
+double Nadam::u(int64_t t) const {
+  return o_.beta_1 * (1.0 - 0.5 * std::pow(0.96, o_.momentum_cache_decay * static_cast<double>(t)));
+}
+
+void Nadam::begin_step(int64_t t, double) {
+  if (u_product_t_ != t - 1) {  // first step, or after load_state: rebuild P_{t-1}
+    u_product_ = 1.0;
+    for (int64_t i = 1; i < t; ++i) u_product_ *= u(i);
+  }
+  u_product_ *= u(t);
+  u_product_t_ = t;
+}
+
+void Nadam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t t, double lr) {
+  Tensor& m = slot_for(name, "momentum", w);
+  Tensor& v = slot_for(name, "velocity", w);
+  const double ut = u(t), ut1 = u(t + 1), p = u_product_;
+  const double coef_m = ut1 / (1.0 - p * ut1), coef_g = (1.0 - ut) / (1.0 - p);
+  const double bias2 = 1.0 - std::pow(o_.beta_2, static_cast<double>(t));
+  visit_floating(w.dtype(), "Nadam", [&]<typename T>() {
+    kernels::cpu::nadam_step<T>(w.numel(), w.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), T(lr), T(o_.beta_1),
+                                T(o_.beta_2), T(o_.epsilon), T(coef_m), T(coef_g), T(bias2));
+  });
+}
+
+// ---- factory ---------------------------------------------------------------------------------------
+
+const std::vector<std::string>& optimizer_names() {
+  static const std::vector<std::string> names = {"sgd",     "momentum", "nesterov", "adagrad",
+                                                 "rmsprop", "adam",     "adamw",    "nadam"};
+  return names;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate) {
+  std::string n = name;
+  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (n == "sgd") return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate});
+  if (n == "momentum") return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9});
+  if (n == "nesterov") {
+    return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9, .nesterov = true});
+  }
+  if (n == "adagrad") return std::make_unique<Adagrad>(AdagradOptions{.learning_rate = learning_rate});
+  if (n == "rmsprop") return std::make_unique<RMSprop>(RMSpropOptions{.learning_rate = learning_rate});
+  if (n == "adam") return std::make_unique<Adam>(AdamOptions{.learning_rate = learning_rate});
+  if (n == "adamw") return std::make_unique<AdamW>(AdamWOptions{.learning_rate = learning_rate});
+  if (n == "nadam") return std::make_unique<Nadam>(NadamOptions{.learning_rate = learning_rate});
+  std::string known;
+  for (const auto& k : optimizer_names()) known += (known.empty() ? "" : ", ") + k;
+  throw ValueError("unknown optimizer '" + name + "'; expected one of " + known);
+}
+
+}  // namespace ember::optim
