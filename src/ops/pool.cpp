@@ -112,6 +112,10 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions opt) {
 Tensor max_pool1d(const Tensor& x, int64_t pool_size, std::optional<int64_t> stride, Padding padding) {
   check_input("max_pool1d", x, 3, "[batch, width, channels]");
   const int64_t s = stride.value_or(pool_size);
+  if (pool_size < 1 || s < 1) {
+    throw ValueError("max_pool1d: pool_size and stride must be >= 1, got pool_size " + std::to_string(pool_size) +
+                     ", stride " + std::to_string(s) + ": x " + to_string(x.shape()));
+  }
   Pool2dOptions o2{.pool_size = {1, pool_size}, .strides = std::array<int64_t, 2>{1, s}, .padding = padding};
   Tensor x4 = unsqueeze(x, 1);  // [N, 1, W, C]
   // Validate here so that errors speak of the 1-D shape and sizes, not of the 4-D view.
