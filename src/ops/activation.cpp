@@ -45,12 +45,14 @@ Tensor map_grad(const char* name, const Tensor& g_in, const Tensor& s, F f) {
   return dx;
 }
 
-// Stable logistic function: exp of a non-positive number only, so nothing overflows.
+// Stable logistic function: exp of a non-positive number only, so nothing overflows, and for v < 0
+// e/(1+e) rather than 1 - 1/(1+e), which would lose the small result's relative precision. Written
+// as a select, not a branch, so the loop vectorises.
 template <typename T>
 inline T stable_sigmoid(T v) {
-  if (v >= T(0)) return T(1) / (T(1) + std::exp(-v));
-  const T e = std::exp(v);
-  return e / (T(1) + e);
+  const T e = std::exp(-std::abs(v));
+  const T r = T(1) / (T(1) + e);
+  return v >= T(0) ? r : e * r;
 }
 
 }  // namespace
