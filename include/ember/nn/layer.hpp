@@ -1,0 +1,206 @@
+#pragma once
+// Layer: the Keras building block. A layer owns named weights, is built on its first call from
+// the input shape, runs in training or inference mode, and can be called eagerly on Tensors or
+// symbolically on SymbolicTensors to build functional models.
+//
+// Contract for a layer class L (see the LayerClass concept below):
+//   build(shapes)     requires: shapes are the input shapes, batch axis first (-1 = unknown).
+//                     ensures:  every weight exists (add_weight), built() is true.
+//   call(xs, training) requires: built(); xs match the shapes seen by build in every axis but the
+//                     batch one (check_input_shapes, overridable); ensures: returns the output and
+//                     records autograd history through ops only (layers never touch raw memory).
+//   get_config()      returns the Keras config fields of the layer (name, trainable, dtype, ...).
+//   Shapes: compute_output_shape is derived by default by running call on a batch of one
+//   (no grad, inference mode); layers may override it.
+#include <concepts>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ember/core/tensor.hpp"
+#include "ember/nn/initializers.hpp"
+#include "ember/nn/regularizers.hpp"
+
+namespace ember::nn {
+
+using initializers::InitializerPtr;
+using regularizers::RegularizerPtr;
+
+// A weight of a layer: `name` is local ("kernel"); models prefix it with the layer name.
+struct Weight {
+  std::string name;
+  Tensor value;
+  bool trainable = true;  // false for statistics such as moving_mean
+  RegularizerPtr regularizer;
+};
+
+class Layer;
+class SymbolicTensor;
+using LayerPtr = std::shared_ptr<Layer>;
+
+// A placeholder for a tensor in a functional model: shape with -1 for the unknown batch axis
+// (Keras's None), and the layer call that produces it.
+class SymbolicTensor {
+ public:
+  struct Data {
+    Shape shape;
+    DType dtype = f32;
+    LayerPtr layer;                                 // the layer whose call produced it
+    std::vector<std::shared_ptr<Data>> inputs;      // that call's inputs (empty for Input)
+    int node_index = 0;                             // which call of `layer` (Keras inbound node)
+  };
+  SymbolicTensor() = default;
+  explicit SymbolicTensor(std::shared_ptr<Data> d) : d_(std::move(d)) {}
+  const Shape& shape() const { return d_->shape; }
+  DType dtype() const { return d_->dtype; }
+  const LayerPtr& layer() const { return d_->layer; }
+  const std::shared_ptr<Data>& data() const { return d_; }
+  bool defined() const { return d_ != nullptr; }
+
+ private:
+  std::shared_ptr<Data> d_;
+};
+
+class Layer : public std::enable_shared_from_this<Layer> {
+ public:
+  // `class_name` is the Keras class ("Dense"); an empty `name` gets a unique automatic one
+  // derived from it ("dense", "dense_1", ...).
+  Layer(std::string class_name, std::string name);
+  virtual ~Layer() = default;
+  Layer(Layer&&) = default;
+  Layer& operator=(Layer&&) = delete;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::string& class_name() const { return class_name_; }
+  bool trainable() const { return trainable_; }
+  virtual void set_trainable(bool trainable) { trainable_ = trainable; }
+  bool built() const { return built_; }
+
+  // ---- eager calls: build on first use, check shapes, run call() ----
+  Tensor operator()(const Tensor& x, bool training = false);
+  Tensor operator()(const std::vector<Tensor>& xs, bool training = false);
+  // ---- symbolic calls (functional API) ----
+  // On an lvalue the layer must already be owned by a shared_ptr (use LayerRef / nn::shared);
+  // on a temporary (`nn::Dense({...})(x)`) the layer is moved into one.
+  SymbolicTensor operator()(const SymbolicTensor& x) &;
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& xs) &;
+  SymbolicTensor operator()(const SymbolicTensor& x) &&;
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& xs) &&;
+
+  // ---- the subclass contract ----
+  virtual void build(const std::vector<Shape>& input_shapes);
+  virtual Tensor call(const std::vector<Tensor>& inputs, bool training) = 0;
+  virtual Shape compute_output_shape(const std::vector<Shape>& input_shapes);
+  // Throws ShapeError naming the layer and both shapes when `shapes` do not fit the built layer.
+  virtual void check_input_shapes(const std::vector<Shape>& shapes) const;
+  // Keras config fields; the base writes name, trainable and dtype.
+  virtual nlohmann::json get_config() const;
+  // Moves this object into a shared_ptr of its dynamic type (LayerBase implements it).
+  virtual LayerPtr move_into_shared() && = 0;
+
+  // ---- weights ----
+  // A weight with its model-wide name "<layer>/<weight>" and its effective trainability (false
+  // when the weight, its layer or any enclosing layer is frozen).
+  struct NamedWeight {
+    std::string name;
+    Weight* weight;
+    bool trainable;
+  };
+  // This layer's weights and those of its sublayers, depth first.
+  std::vector<NamedWeight> named_weights();
+  std::vector<NamedWeight> trainable_weights();
+  std::vector<NamedWeight> non_trainable_weights();
+  Weight* find_weight(const std::string& local_name);  // this layer's own, or nullptr
+  int64_t count_params();
+  // Layers nested in this one (a model's layers); empty for plain layers.
+  virtual std::vector<LayerPtr> sublayers() const { return {}; }
+  // Sum of the weight and activity regularization penalties of this layer and its sublayers
+  // (activity terms from the last call); an undefined tensor when there are none.
+  Tensor regularization_loss();
+  void set_activity_regularizer(RegularizerPtr r) { activity_regularizer_ = std::move(r); }
+
+  const std::vector<Shape>& built_input_shapes() const { return built_shapes_; }
+  int inbound_node_count() const { return inbound_nodes_; }
+
+  // Generator used for this layer's weight initialisation (the default generator unless set).
+  void set_generator(Generator* gen) { gen_ = gen; }
+
+ protected:
+  // Creates (or returns the existing) weight `name` initialised by `init`.
+  Tensor add_weight(const std::string& name, const Shape& shape, const InitializerPtr& init, bool trainable = true,
+                    const RegularizerPtr& regularizer = nullptr, DType dtype = f32);
+  Generator& generator() { return gen_ ? *gen_ : default_generator(); }
+  // Marks the layer built with these input shapes (the base build() does this).
+  void mark_built(const std::vector<Shape>& input_shapes);
+
+  std::vector<Weight> weights_;
+
+ private:
+  SymbolicTensor call_symbolic(const LayerPtr& self, const std::vector<SymbolicTensor>& xs);
+
+  std::string class_name_;
+  std::string name_;
+  bool trainable_ = true;
+  bool built_ = false;
+  std::vector<Shape> built_shapes_;
+  int inbound_nodes_ = 0;
+  RegularizerPtr activity_regularizer_;
+  Tensor activity_loss_;
+  Generator* gen_ = nullptr;
+};
+
+// CRTP helper that supplies move_into_shared for a concrete layer class.
+template <typename Derived>
+class LayerBase : public Layer {
+ public:
+  using Layer::Layer;
+  LayerPtr move_into_shared() && override {
+    return std::make_shared<Derived>(std::move(static_cast<Derived&>(*this)));
+  }
+};
+
+// The layer contract as a concept: a movable Layer subclass with a call().
+template <typename L>
+concept LayerClass = std::derived_from<L, Layer> && std::move_constructible<L> &&
+                     requires(L& l, const std::vector<Tensor>& xs, bool training) {
+                       { l.call(xs, training) } -> std::same_as<Tensor>;
+                     };
+
+// A shared handle to a layer, accepted wherever a model takes layers: converts from a layer
+// temporary (moved into the handle), from a shared_ptr, and from the SymbolicTensor of an Input.
+class LayerRef {
+ public:
+  LayerRef() = default;
+  template <LayerClass L>
+    requires(!std::is_lvalue_reference_v<L>)
+  LayerRef(L&& layer) : ptr_(std::make_shared<L>(std::move(layer))) {}  // NOLINT: implicit by design
+  template <LayerClass L>
+  LayerRef(std::shared_ptr<L> p) : ptr_(std::move(p)) {}  // NOLINT
+  LayerRef(LayerPtr p) : ptr_(std::move(p)) {}           // NOLINT
+  LayerRef(const SymbolicTensor& input);                  // NOLINT: an nn::Input in a Sequential
+
+  Layer* operator->() const { return ptr_.get(); }
+  Layer& operator*() const { return *ptr_; }
+  const LayerPtr& ptr() const { return ptr_; }
+  explicit operator bool() const { return ptr_ != nullptr; }
+
+  Tensor operator()(const Tensor& x, bool training = false) const { return (*ptr_)(x, training); }
+  SymbolicTensor operator()(const SymbolicTensor& x) const { return (*ptr_)(x); }
+  SymbolicTensor operator()(const std::vector<SymbolicTensor>& xs) const { return (*ptr_)(xs); }
+
+ private:
+  LayerPtr ptr_;
+};
+
+// The next automatic name for `base` ("dense", then "dense_1", ...).
+std::string unique_layer_name(const std::string& base);
+// Keras's clear_session() for names: the next "dense" is "dense" again.
+void reset_layer_names();
+// Formats a shape Keras-style: "(None, 28, 28, 1)".
+std::string keras_shape(const Shape& shape);
+
+}  // namespace ember::nn

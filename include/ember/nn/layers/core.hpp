@@ -1,0 +1,70 @@
+#pragma once
+// Core layers: Input, Dense, Activation, Flatten.
+#include "ember/nn/activations.hpp"
+#include "ember/nn/layer.hpp"
+
+namespace ember::nn {
+
+// The layer behind nn::Input: passes its input through.
+class InputLayer : public LayerBase<InputLayer> {
+ public:
+  InputLayer(const Shape& shape_with_batch, std::string name = "", DType dtype = f32);
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  nlohmann::json get_config() const override;
+  // The symbolic tensor this layer stands for.
+  SymbolicTensor output();
+
+ private:
+  Shape shape_;
+  DType dtype_;
+};
+
+// A symbolic input of shape `shape` (without the batch axis), like keras.Input.
+SymbolicTensor Input(const Shape& shape, std::string name = "", DType dtype = f32);
+
+struct DenseOptions {
+  int64_t units = 0;
+  Activation activation = Activation::Linear;
+  bool use_bias = true;
+  InitializerPtr kernel_initializer = initializers::get("glorot_uniform");
+  InitializerPtr bias_initializer = initializers::get("zeros");
+  RegularizerPtr kernel_regularizer = nullptr;
+  RegularizerPtr bias_regularizer = nullptr;
+  RegularizerPtr activity_regularizer = nullptr;
+  std::string name = "";
+};
+
+// y = activation(x · kernel + bias) on the last axis; kernel [in, units], bias [units].
+class Dense : public LayerBase<Dense> {
+ public:
+  explicit Dense(DenseOptions options);
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  const DenseOptions& options() const { return opt_; }
+
+ private:
+  DenseOptions opt_;
+};
+
+// Applies an activation function (Keras class "Activation").
+class ActivationLayer : public LayerBase<ActivationLayer> {
+ public:
+  explicit ActivationLayer(Activation activation, std::string name = "");
+  explicit ActivationLayer(const std::string& activation, std::string name = "");
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  nlohmann::json get_config() const override;
+
+ private:
+  Activation activation_;
+};
+
+// Flattens every axis but the batch one: [N, d1, d2, ...] -> [N, d1*d2*...].
+class Flatten : public LayerBase<Flatten> {
+ public:
+  explicit Flatten(std::string name = "");
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+};
+
+}  // namespace ember::nn

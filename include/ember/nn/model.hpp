@@ -1,0 +1,66 @@
+#pragma once
+// Models: functional (Input -> layer calls -> Model(inputs, outputs)), Sequential, and
+// subclassed (derive from Model, create layers with track(), override call()).
+// A Model is itself a Layer, so models nest (transfer learning).
+#include <iostream>
+#include <vector>
+
+#include "ember/nn/layer.hpp"
+
+namespace ember::nn {
+
+class Model : public Layer {
+ public:
+  // Functional model from symbolic inputs to symbolic outputs.
+  Model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs, std::string name = "");
+  Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string name = "");
+  Model(Model&&) = default;
+
+  // Functional evaluation of the graph (subclassed models override this). Returns the first output.
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  // Every output, for models with several.
+  virtual std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, bool training);
+  // Eager forward pass on several inputs giving every output (builds on first use).
+  std::vector<Tensor> forward(const std::vector<Tensor>& inputs, bool training = false);
+
+  std::vector<LayerPtr> sublayers() const override { return layers_; }
+  const std::vector<LayerPtr>& layers() const { return layers_; }
+  LayerPtr get_layer(const std::string& name) const;  // ValueError if absent
+  std::size_t num_outputs() const { return outputs_.empty() ? 1 : outputs_.size(); }
+  const std::vector<SymbolicTensor>& symbolic_inputs() const { return inputs_; }
+  const std::vector<SymbolicTensor>& symbolic_outputs() const { return outputs_; }
+  bool is_functional() const { return !outputs_.empty(); }
+
+  // The Keras summary table: layer (type), output shape, parameters (and "Connected to" for
+  // functional models with branches), then total / trainable / non-trainable counts.
+  void summary(std::ostream& os = std::cout);
+  std::string summary_string();
+
+  LayerPtr move_into_shared() && override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+
+ protected:
+  explicit Model(std::string class_name, std::string name);
+  // Registers a sublayer of a subclassed model (its weights become the model's) and returns it.
+  LayerRef track(LayerRef layer);
+  // (Re)derives the layer order and graph from inputs_/outputs_.
+  void init_graph(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs);
+
+  std::vector<LayerPtr> layers_;
+  std::vector<SymbolicTensor> inputs_, outputs_;
+  // Symbolic tensors in evaluation order (inputs first).
+  std::vector<std::shared_ptr<SymbolicTensor::Data>> order_;
+};
+
+class Sequential : public Model {
+ public:
+  explicit Sequential(std::initializer_list<LayerRef> layers = {}, std::string name = "");
+  Sequential(Sequential&&) = default;
+  // Appends a layer. With a known input shape (an Input first) the layer is built at once.
+  void add(LayerRef layer);
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, bool training) override;
+  LayerPtr move_into_shared() && override;
+};
+
+}  // namespace ember::nn

@@ -1,0 +1,295 @@
+#include "ember/nn/model.hpp"
+
+#include <algorithm>
+#include <iomanip>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ember/nn/layers/core.hpp"
+
+namespace ember::nn {
+
+using Data = SymbolicTensor::Data;
+
+Model::Model(std::string class_name, std::string name)
+    : Layer(std::move(class_name), name.empty() ? unique_layer_name("model") : std::move(name)) {}
+
+Model::Model(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs, std::string name)
+    : Model("Functional", std::move(name)) {
+  init_graph(inputs, outputs);
+}
+
+Model::Model(const SymbolicTensor& input, const SymbolicTensor& output, std::string name)
+    : Model(std::vector<SymbolicTensor>{input}, std::vector<SymbolicTensor>{output}, std::move(name)) {}
+
+void Model::init_graph(const std::vector<SymbolicTensor>& inputs, const std::vector<SymbolicTensor>& outputs) {
+  if (inputs.empty() || outputs.empty()) throw ValueError("model '" + name() + "': needs at least one input and one output");
+  inputs_ = inputs;
+  outputs_ = outputs;
+  std::unordered_set<const Data*> input_set;
+  for (const SymbolicTensor& in : inputs) {
+    if (!in.defined() || !in.data()->inputs.empty()) {
+      throw ValueError("model '" + name() + "': inputs must be the tensors returned by nn::Input");
+    }
+    input_set.insert(in.data().get());
+  }
+  // Iterative post-order walk from the outputs gives an evaluation order.
+  order_.clear();
+  std::unordered_set<const Data*> done;
+  std::vector<std::pair<std::shared_ptr<Data>, bool>> stack;
+  for (auto it = outputs.rbegin(); it != outputs.rend(); ++it) stack.push_back({it->data(), false});
+  while (!stack.empty()) {
+    auto [d, expanded] = stack.back();
+    stack.pop_back();
+    if (done.count(d.get())) continue;
+    if (expanded || d->inputs.empty()) {
+      if (d->inputs.empty() && !input_set.count(d.get())) {
+        throw ValueError("model '" + name() + "': an output depends on input '" + d->layer->name() +
+                         "', which is not among the model's inputs");
+      }
+      done.insert(d.get());
+      order_.push_back(d);
+      continue;
+    }
+    stack.push_back({d, true});
+    for (auto it = d->inputs.rbegin(); it != d->inputs.rend(); ++it) {
+      if (!done.count(it->get())) stack.push_back({*it, false});
+    }
+  }
+  // Inputs first, in the order given, then the rest.
+  std::vector<std::shared_ptr<Data>> ordered;
+  for (const SymbolicTensor& in : inputs) ordered.push_back(in.data());
+  for (const auto& d : order_) {
+    if (!input_set.count(d.get())) ordered.push_back(d);
+  }
+  order_ = std::move(ordered);
+  layers_.clear();
+  std::set<std::string> names;
+  for (const auto& d : order_) {
+    if (std::find(layers_.begin(), layers_.end(), d->layer) != layers_.end()) continue;
+    if (!names.insert(d->layer->name()).second) {
+      throw ValueError("model '" + name() + "': two different layers are named '" + d->layer->name() + "'");
+    }
+    layers_.push_back(d->layer);
+  }
+  std::vector<Shape> shapes;
+  for (const SymbolicTensor& in : inputs) shapes.push_back(in.shape());
+  mark_built(shapes);
+}
+
+std::vector<Tensor> Model::call_all(const std::vector<Tensor>& inputs, bool training) {
+  if (outputs_.empty()) {
+    throw ValueError("model '" + name() + "': a subclassed model must override call()");
+  }
+  if (inputs.size() != inputs_.size()) {
+    throw ValueError("model '" + name() + "': expected " + std::to_string(inputs_.size()) + " inputs, got " +
+                     std::to_string(inputs.size()));
+  }
+  std::unordered_map<const Data*, Tensor> values;
+  for (std::size_t i = 0; i < inputs.size(); ++i) values[inputs_[i].data().get()] = inputs[i];
+  for (const auto& d : order_) {
+    if (values.count(d.get())) continue;
+    std::vector<Tensor> args;
+    for (const auto& in : d->inputs) args.push_back(values.at(in.get()));
+    values[d.get()] = (*d->layer)(args, training);
+  }
+  std::vector<Tensor> outs;
+  for (const SymbolicTensor& o : outputs_) outs.push_back(values.at(o.data().get()));
+  return outs;
+}
+
+Tensor Model::call(const std::vector<Tensor>& inputs, bool training) { return call_all(inputs, training)[0]; }
+
+std::vector<Tensor> Model::forward(const std::vector<Tensor>& inputs, bool training) {
+  std::vector<Shape> shapes;
+  for (const Tensor& x : inputs) shapes.push_back(x.shape());
+  if (!built()) {
+    build(shapes);
+    mark_built(shapes);
+  }
+  check_input_shapes(shapes);
+  return call_all(inputs, training);
+}
+
+void Model::check_input_shapes(const std::vector<Shape>& shapes) const { Layer::check_input_shapes(shapes); }
+
+LayerPtr Model::get_layer(const std::string& layer_name) const {
+  for (const LayerPtr& l : layers_) {
+    if (l->name() == layer_name) return l;
+  }
+  throw ValueError("model '" + name() + "' has no layer named '" + layer_name + "'");
+}
+
+LayerRef Model::track(LayerRef layer) {
+  if (!layer) throw ValueError("model '" + name() + "': track() got an empty layer");
+  layers_.push_back(layer.ptr());
+  return layer;
+}
+
+LayerPtr Model::move_into_shared() && {
+  if (typeid(*this) != typeid(Model)) {
+    throw ValueError("model '" + name() + "': a subclassed model used as a layer must be created with std::make_shared");
+  }
+  return std::make_shared<Model>(std::move(*this));
+}
+
+// ------------------------------------------------------------------ summary
+
+namespace {
+
+std::string with_commas(int64_t n) {
+  std::string s = std::to_string(n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+// Prints fields into columns ending at `positions`; text too long for a column wraps onto
+// following lines, as Keras does.
+void print_row(std::ostream& os, std::vector<std::string> fields, const std::vector<int>& positions) {
+  bool more = true;
+  while (more) {
+    more = false;
+    std::string line;
+    int start = 0;
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      int width = positions[i] - start;
+      std::string part = fields[i].substr(0, static_cast<std::size_t>(std::max(width - 1, 1)));
+      fields[i] = fields[i].substr(part.size());
+      if (!fields[i].empty()) more = true;
+      line += part + std::string(static_cast<std::size_t>(std::max(width - static_cast<int>(part.size()), 0)), ' ');
+      start = positions[i];
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    os << line << "\n";
+  }
+}
+
+}  // namespace
+
+void Model::summary(std::ostream& os) {
+  // Output shapes of each layer from the symbolic graph (first call of each layer).
+  std::unordered_map<const Layer*, std::vector<const Data*>> calls;
+  for (const auto& d : order_) calls[d->layer.get()].push_back(d.get());
+  bool sequential_like = true;
+  if (is_functional() && class_name() != "Sequential") {
+    for (const auto& d : order_) {
+      if (d->inputs.size() > 1 || calls[d->layer.get()].size() > 1) sequential_like = false;
+    }
+  }
+  const int line_length = sequential_like ? 65 : 98;
+  std::vector<int> positions = sequential_like ? std::vector<int>{29, 55, 65} : std::vector<int>{32, 53, 65, 98};
+  std::vector<std::string> header = {"Layer (type)", "Output Shape", "Param #"};
+  if (!sequential_like) header.push_back("Connected to");
+
+  os << "Model: \"" << name() << "\"\n";
+  os << std::string(line_length, '_') << "\n";
+  print_row(os, header, positions);
+  os << std::string(line_length, '=') << "\n";
+  std::vector<LayerPtr> rows = layers_;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const LayerPtr& layer = rows[i];
+    const auto& cs = calls[layer.get()];
+    std::string shape;
+    if (cs.empty()) {
+      shape = "multiple";
+    } else if (layer->class_name() == "InputLayer") {
+      shape = "[" + keras_shape(cs[0]->shape) + "]";
+    } else {
+      shape = cs.size() > 1 ? "multiple" : keras_shape(cs[0]->shape);
+    }
+    std::vector<std::string> fields = {layer->name() + " (" + layer->class_name() + ")", shape,
+                                       with_commas(layer->count_params())};
+    if (!sequential_like) {
+      std::vector<std::string> links;
+      for (const Data* d : cs) {
+        for (const auto& in : d->inputs) links.push_back(in->layer->name() + "[" + std::to_string(in->node_index) + "][0]");
+      }
+      fields.push_back(links.empty() ? "[]" : links[0]);
+      print_row(os, fields, positions);
+      for (std::size_t k = 1; k < links.size(); ++k) print_row(os, {"", "", "", links[k]}, positions);
+    } else {
+      print_row(os, fields, positions);
+    }
+    if (i + 1 < rows.size()) os << (sequential_like ? "" : std::string(line_length, '_')) << "\n";
+  }
+  os << std::string(line_length, '=') << "\n";
+  int64_t trainable = 0, frozen = 0;
+  for (const NamedWeight& w : named_weights()) (w.trainable ? trainable : frozen) += w.weight->value.numel();
+  os << "Total params: " << with_commas(trainable + frozen) << "\n";
+  os << "Trainable params: " << with_commas(trainable) << "\n";
+  os << "Non-trainable params: " << with_commas(frozen) << "\n";
+  os << std::string(line_length, '_') << "\n";
+}
+
+std::string Model::summary_string() {
+  std::ostringstream os;
+  summary(os);
+  return os.str();
+}
+
+// ------------------------------------------------------------------ Sequential
+
+Sequential::Sequential(std::initializer_list<LayerRef> layers, std::string name)
+    : Model("Sequential", name.empty() ? unique_layer_name("sequential") : std::move(name)) {
+  for (const LayerRef& l : layers) add(l);
+}
+
+void Sequential::add(LayerRef layer) {
+  if (!layer) throw ValueError("Sequential.add: empty layer");
+  if (layer->class_name() == "InputLayer") {
+    if (!layers_.empty() || !inputs_.empty()) {
+      throw ValueError("Sequential '" + name() + "': an Input can only come first");
+    }
+    auto* input = static_cast<InputLayer*>(layer.ptr().get());
+    inputs_ = {input->output()};
+    outputs_ = inputs_;
+    order_ = {inputs_[0].data()};
+    mark_built({inputs_[0].shape()});
+    return;
+  }
+  if (!outputs_.empty()) {
+    SymbolicTensor out = layer(outputs_[0]);
+    outputs_ = {out};
+    order_.push_back(out.data());
+  }
+  layers_.push_back(layer.ptr());
+}
+
+Tensor Sequential::call(const std::vector<Tensor>& inputs, bool training) {
+  if (inputs.size() != 1) {
+    throw ValueError("Sequential '" + name() + "': expected one input, got " + std::to_string(inputs.size()));
+  }
+  if (inputs_.empty()) {
+    // First call without an Input: learn the input shape and build every layer symbolically, so
+    // that summary() and shape checks work afterwards.
+    Shape s = inputs[0].shape();
+    if (!s.empty()) s[0] = -1;
+    Shape features(s.begin() + (s.empty() ? 0 : 1), s.end());
+    SymbolicTensor x = Input(features);
+    inputs_ = {x};
+    order_ = {x.data()};
+    for (const LayerPtr& l : layers_) {
+      x = LayerRef(l)(x);
+      order_.push_back(x.data());
+    }
+    outputs_ = {x};
+  }
+  Tensor x = inputs[0];
+  for (const LayerPtr& l : layers_) x = (*l)(x, training);
+  return x;
+}
+
+std::vector<Tensor> Sequential::call_all(const std::vector<Tensor>& inputs, bool training) {
+  return {call(inputs, training)};
+}
+
+LayerPtr Sequential::move_into_shared() && {
+  if (typeid(*this) != typeid(Sequential)) {
+    throw ValueError("model '" + name() + "': a subclassed model used as a layer must be created with std::make_shared");
+  }
+  return std::make_shared<Sequential>(std::move(*this));
+}
+
+}  // namespace ember::nn
