@@ -115,18 +115,19 @@ Tensor sparse_softmax_xent(const char* op, const SparseLabels& lab, const Tensor
   const int64_t rows = numel(lab.batch_shape), classes = lab.classes;
   const DType dt = x.dtype();
   Tensor loss = Tensor::empty(lab.batch_shape, dt);
-  Tensor lse = Tensor::empty({rows}, dt);
+  Tensor stats = Tensor::empty({2, rows}, dt);  // row max, row sum of exp(x - max)
   Tensor xd = x.detach();
   visit_floating(dt, op, [&]<typename T>() {
-    kc::sparse_softmax_xent_forward<T>(rows, classes, xd.data<T>(), lab.idx->data(), loss.data<T>(), lse.data<T>());
+    kc::sparse_softmax_xent_forward<T>(rows, classes, xd.data<T>(), lab.idx->data(), loss.data<T>(), stats.data<T>(),
+                                       stats.data<T>() + rows);
   });
   return record(op, {x}, loss, [&] {
-    return [sx = saved(x), lse, idx = lab.idx, rows, classes, op](const Tensor& g) {
+    return [sx = saved(x), stats, idx = lab.idx, rows, classes, op](const Tensor& g) {
       Tensor dloss = dense_as(g, sx.dtype());
       Tensor dx = Tensor::empty(sx.shape(), sx.dtype());
       visit_floating(sx.dtype(), op, [&]<typename T>() {
-        kc::sparse_softmax_xent_backward<T>(rows, classes, sx.data<T>(), idx->data(), lse.data<T>(), dloss.data<T>(),
-                                            dx.data<T>());
+        kc::sparse_softmax_xent_backward<T>(rows, classes, sx.data<T>(), idx->data(), stats.data<T>(),
+                                            stats.data<T>() + rows, dloss.data<T>(), dx.data<T>());
       });
       return std::vector<Tensor>{dx};
     };
@@ -141,19 +142,20 @@ Tensor softmax_xent(const char* op, const Tensor& labels, const Tensor& logits) 
   const int64_t rows = numel(batch_shape);
   const DType dt = x.dtype();
   Tensor loss = Tensor::empty(batch_shape, dt);
-  Tensor lse = Tensor::empty({rows}, dt);
+  Tensor stats = Tensor::empty({2, rows}, dt);  // row max, row sum of exp(x - max)
   Tensor xd = x.detach(), yd = y.detach();
   visit_floating(dt, op, [&]<typename T>() {
-    kc::softmax_xent_forward<T>(rows, classes, xd.data<T>(), yd.data<T>(), loss.data<T>(), lse.data<T>());
+    kc::softmax_xent_forward<T>(rows, classes, xd.data<T>(), yd.data<T>(), loss.data<T>(), stats.data<T>(),
+                                stats.data<T>() + rows);
   });
   return record(op, {y, x}, loss, [&] {
-    return [sx = saved(x), sy = saved(y), lse, rows, classes, op, want_dy = y.requires_grad()](const Tensor& g) {
+    return [sx = saved(x), sy = saved(y), stats, rows, classes, op, want_dy = y.requires_grad()](const Tensor& g) {
       Tensor dloss = dense_as(g, sx.dtype());
       Tensor dx = Tensor::empty(sx.shape(), sx.dtype());
       Tensor dy = want_dy ? Tensor::empty(sy.shape(), sy.dtype()) : Tensor();
       visit_floating(sx.dtype(), op, [&]<typename T>() {
-        kc::softmax_xent_backward<T>(rows, classes, sx.data<T>(), sy.data<T>(), lse.data<T>(), dloss.data<T>(),
-                                     dx.data<T>(), want_dy ? dy.data<T>() : nullptr);
+        kc::softmax_xent_backward<T>(rows, classes, sx.data<T>(), sy.data<T>(), stats.data<T>(), stats.data<T>() + rows,
+                                     dloss.data<T>(), dx.data<T>(), want_dy ? dy.data<T>() : nullptr);
       });
       return std::vector<Tensor>{dy, dx};
     };

@@ -85,9 +85,14 @@ T row_sum_exp(const T* x, int64_t n, T m) {
 }
 
 template <typename T>
-T row_lse(const T* x, int64_t n) {
+struct RowStats {
+  T max, sum;
+};
+
+template <typename T>
+RowStats<T> row_stats(const T* x, int64_t n) {
   T m = row_max(x, n);
-  return m + std::log(row_sum_exp(x, n, m));
+  return {m, row_sum_exp(x, n, m)};
 }
 
 // ---- strided rows (inner > 1): the reduction runs over len with `inner` independent lanes ----
@@ -233,60 +238,67 @@ void log_softmax_backward(const RowGeometry& g, const T* y, const T* dy, T* dx) 
 }
 
 template <typename T>
-void softmax_xent_forward(int64_t rows, int64_t classes, const T* logits, const T* labels, T* loss, T* lse) {
+void softmax_xent_forward(int64_t rows, int64_t classes, const T* logits, const T* labels, T* loss, T* row_max,
+                          T* row_sum) {
   parallel_rows(rows, rows * classes, [&](int64_t r) {
     const T* xr = logits + r * classes;
     const T* lr = labels + r * classes;
-    const T l = row_lse(xr, classes);
+    const RowStats<T> st = row_stats(xr, classes);
+    const T m = st.max, ls = std::log(st.sum);
     T acc = 0;
 #pragma omp simd reduction(+ : acc)
-    for (int64_t k = 0; k < classes; ++k) acc += lr[k] * (l - xr[k]);
+    for (int64_t k = 0; k < classes; ++k) acc += lr[k] * (ls - (xr[k] - m));
     loss[r] = acc;
-    lse[r] = l;
+    row_max[r] = st.max;
+    row_sum[r] = st.sum;
   });
 }
 
 template <typename T>
-void softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const T* labels, const T* lse,
-                           const T* dloss, T* dlogits, T* dlabels) {
+void softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const T* labels, const T* row_max,
+                           const T* row_sum, const T* dloss, T* dlogits, T* dlabels) {
   parallel_rows(rows, rows * classes, [&](int64_t r) {
     const T* xr = logits + r * classes;
     const T* lr = labels + r * classes;
-    const T l = lse[r], gr = dloss[r];
+    const T m = row_max[r], gr = dloss[r];
     T label_sum = 0;
 #pragma omp simd reduction(+ : label_sum)
     for (int64_t k = 0; k < classes; ++k) label_sum += lr[k];
+    const T scale = label_sum / row_sum[r];
     T* dr = dlogits + r * classes;
 #pragma omp simd
-    for (int64_t k = 0; k < classes; ++k) dr[k] = gr * (label_sum * exp_t<T>(xr[k] - l) - lr[k]);
+    for (int64_t k = 0; k < classes; ++k) dr[k] = gr * (scale * exp_t<T>(xr[k] - m) - lr[k]);
     if (dlabels) {
+      const T ls = std::log(row_sum[r]);
       T* dl = dlabels + r * classes;
 #pragma omp simd
-      for (int64_t k = 0; k < classes; ++k) dl[k] = gr * (l - xr[k]);
+      for (int64_t k = 0; k < classes; ++k) dl[k] = gr * (ls - (xr[k] - m));
     }
   });
 }
 
 template <typename T>
 void sparse_softmax_xent_forward(int64_t rows, int64_t classes, const T* logits, const int64_t* labels, T* loss,
-                                 T* lse) {
+                                 T* row_max, T* row_sum) {
   parallel_rows(rows, rows * classes, [&](int64_t r) {
     const T* xr = logits + r * classes;
-    const T l = row_lse(xr, classes);
-    lse[r] = l;
-    loss[r] = l - xr[labels[r]];
+    const RowStats<T> st = row_stats(xr, classes);
+    row_max[r] = st.max;
+    row_sum[r] = st.sum;
+    loss[r] = std::log(st.sum) - (xr[labels[r]] - st.max);
   });
 }
 
 template <typename T>
-void sparse_softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const int64_t* labels, const T* lse,
-                                  const T* dloss, T* dlogits) {
+void sparse_softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const int64_t* labels,
+                                  const T* row_max, const T* row_sum, const T* dloss, T* dlogits) {
   parallel_rows(rows, rows * classes, [&](int64_t r) {
     const T* xr = logits + r * classes;
-    const T l = lse[r], gr = dloss[r];
+    const T m = row_max[r], gr = dloss[r];
+    const T scale = gr / row_sum[r];
     T* dr = dlogits + r * classes;
 #pragma omp simd
-    for (int64_t k = 0; k < classes; ++k) dr[k] = gr * exp_t<T>(xr[k] - l);
+    for (int64_t k = 0; k < classes; ++k) dr[k] = scale * exp_t<T>(xr[k] - m);
     dr[labels[r]] -= gr;
   });
 }
@@ -296,10 +308,11 @@ void sparse_softmax_xent_backward(int64_t rows, int64_t classes, const T* logits
   template void log_softmax_forward<T>(const RowGeometry&, const T*, T*);                                           \
   template void softmax_backward<T>(const RowGeometry&, const T*, const T*, T*);                                    \
   template void log_softmax_backward<T>(const RowGeometry&, const T*, const T*, T*);                                \
-  template void softmax_xent_forward<T>(int64_t, int64_t, const T*, const T*, T*, T*);                              \
-  template void softmax_xent_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, T*, T*);         \
-  template void sparse_softmax_xent_forward<T>(int64_t, int64_t, const T*, const int64_t*, T*, T*);                 \
-  template void sparse_softmax_xent_backward<T>(int64_t, int64_t, const T*, const int64_t*, const T*, const T*, T*);
+  template void softmax_xent_forward<T>(int64_t, int64_t, const T*, const T*, T*, T*, T*);                          \
+  template void softmax_xent_backward<T>(int64_t, int64_t, const T*, const T*, const T*, const T*, const T*, T*, T*); \
+  template void sparse_softmax_xent_forward<T>(int64_t, int64_t, const T*, const int64_t*, T*, T*, T*);             \
+  template void sparse_softmax_xent_backward<T>(int64_t, int64_t, const T*, const int64_t*, const T*, const T*,     \
+                                                const T*, T*);
 EMBER_INSTANTIATE(float)
 EMBER_INSTANTIATE(double)
 #undef EMBER_INSTANTIATE

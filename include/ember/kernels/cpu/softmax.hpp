@@ -9,8 +9,10 @@
 // one thread, so results do not depend on the thread count.
 //
 // The cross-entropy kernels take logits as dense [rows, classes]. Forward writes the per-row loss and
-// the per-row log-sum-exp `lse`, which is all the backward needs besides the logits: it recomputes
-// softmax = exp(x - lse) instead of keeping a [rows, classes] buffer alive between the passes.
+// the per-row max and sum(exp(x - max)), which is all the backward needs besides the
+// logits: it recomputes softmax = exp(x - max) / sum instead of keeping a [rows, classes] buffer
+// alive between the passes. (Keeping max and sum rather than their log-sum-exp keeps 1 - p accurate
+// to float32 rounding when p is close to 1: x - max is exact, x - lse is not.)
 //
 // Contracts: outputs are overwritten and must not alias inputs (except where noted); labels are
 // already validated (sparse labels lie in [0, classes)). Instantiated for float and double.
@@ -35,22 +37,25 @@ void softmax_backward(const RowGeometry& g, const T* y, const T* dy, T* dx);
 template <typename T>
 void log_softmax_backward(const RowGeometry& g, const T* y, const T* dy, T* dx);
 
-// Dense labels [rows, classes]: loss[r] = sum_k labels[r,k] * (lse[r] - x[r,k]).
+// Per-row statistics of the cross-entropy kernels: row_max[r] = m = max_k x[r,k] and
+// row_sum[r] = s = sum_k exp(x[r,k] - m), so logsumexp = m + log(s) and softmax = exp(x - m) / s.
+// Dense labels [rows, classes]: loss[r] = sum_k labels[r,k] * (log(s) - (x[r,k] - m)).
 template <typename T>
-void softmax_xent_forward(int64_t rows, int64_t classes, const T* logits, const T* labels, T* loss, T* lse);
+void softmax_xent_forward(int64_t rows, int64_t classes, const T* logits, const T* labels, T* loss, T* row_max,
+                          T* row_sum);
 // dlogits[r,k] = dloss[r] * (sum_k' labels[r,k'] * softmax[r,k] - labels[r,k]);
-// dlabels (may be nullptr) [r,k] = dloss[r] * (lse[r] - x[r,k]) (= -dloss * log_softmax).
+// dlabels (may be nullptr) [r,k] = -dloss[r] * log_softmax[r,k].
 template <typename T>
-void softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const T* labels, const T* lse,
-                           const T* dloss, T* dlogits, T* dlabels);
+void softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const T* labels, const T* row_max,
+                           const T* row_sum, const T* dloss, T* dlogits, T* dlabels);
 
-// Sparse labels [rows] in [0, classes): loss[r] = lse[r] - x[r, labels[r]].
+// Sparse labels [rows] in [0, classes): loss[r] = log(s) - (x[r, labels[r]] - m).
 template <typename T>
 void sparse_softmax_xent_forward(int64_t rows, int64_t classes, const T* logits, const int64_t* labels, T* loss,
-                                 T* lse);
+                                 T* row_max, T* row_sum);
 // dlogits[r,k] = dloss[r] * (softmax[r,k] - [k == labels[r]]).
 template <typename T>
-void sparse_softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const int64_t* labels, const T* lse,
-                                  const T* dloss, T* dlogits);
+void sparse_softmax_xent_backward(int64_t rows, int64_t classes, const T* logits, const int64_t* labels,
+                                  const T* row_max, const T* row_sum, const T* dloss, T* dlogits);
 
 }  // namespace ember::kernels::cpu
