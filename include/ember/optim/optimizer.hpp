@@ -53,6 +53,13 @@ class LearningRate {
   LearningRate(S&& schedule)  // NOLINT
       : schedule_(std::make_shared<std::remove_cvref_t<S>>(std::forward<S>(schedule))) {}
   LearningRate(std::function<double(int64_t)> fn);  // NOLINT
+  template <typename F>
+    requires(std::is_invocable_r_v<double, F, int64_t> &&
+             !std::is_base_of_v<LearningRateSchedule, std::remove_cvref_t<F>> &&
+             !std::is_same_v<std::remove_cvref_t<F>, std::function<double(int64_t)>> &&
+             !std::is_same_v<std::remove_cvref_t<F>, LearningRate>)
+  LearningRate(F&& fn)  // NOLINT: lambdas
+      : LearningRate(std::function<double(int64_t)>(std::forward<F>(fn))) {}
 
   double operator()(int64_t step) const;  // throws ValueError if the value is negative or not finite
   bool is_schedule() const { return schedule_ != nullptr; }
@@ -68,7 +75,7 @@ class LearningRate {
 // What a checkpoint needs to resume an optimizer: the step count and every slot by name.
 struct OptimizerState {
   int64_t iterations = 0;
-  std::map<std::string, Tensor> slots;  // "<param name>/<slot name>" -> tensor
+  std::map<std::string, Tensor> slots = {};  // "<param name>/<slot name>" -> tensor
 };
 
 // Clipping options shared by every optimizer (null = off).
