@@ -213,7 +213,7 @@ Tensor arange(int64_t n, DType dtype) {
 Tensor linspace(double start, double stop, int64_t num, DType dtype) {
   if (num < 0) throw ValueError("linspace: expected num >= 0, got " + std::to_string(num));
   double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
-  return make_filled({num}, dtype, [&](int64_t i) { return i == num - 1 ? stop : start + static_cast<double>(i) * step; });
+  return make_filled({num}, dtype, [&](int64_t i) { return num > 1 && i == num - 1 ? stop : start + static_cast<double>(i) * step; });
 }
 
 Tensor eye(int64_t n, std::optional<int64_t> m, DType dtype) {
