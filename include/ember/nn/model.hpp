@@ -3,9 +3,21 @@
 // subclassed (derive from Model, create layers with track(), override call()).
 // A Model is itself a Layer, so models nest (transfer learning).
 #include <iostream>
+#include <map>
 #include <vector>
 
 #include "ember/nn/layer.hpp"
+
+namespace ember::train {
+struct CompileOptions;
+struct FitOptions;
+struct EvaluateOptions;
+struct PredictOptions;
+struct TrainingState;
+}  // namespace ember::train
+namespace ember::callbacks {
+class History;
+}
 
 namespace ember::nn {
 
@@ -39,6 +51,25 @@ class Model : public Layer {
   LayerPtr move_into_shared() && override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
 
+  // ---- training (Keras API; implemented in train/, include ember/train/training.hpp) ----
+  void compile(const train::CompileOptions& options);
+  callbacks::History fit(const Tensor& x, const Tensor& y, const train::FitOptions& options);
+  callbacks::History fit(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys,
+                         const train::FitOptions& options);
+  // Loss and metrics over the data: {"loss": ..., "accuracy": ...}.
+  std::map<std::string, double> evaluate(const Tensor& x, const Tensor& y, const train::EvaluateOptions& options);
+  std::map<std::string, double> evaluate(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys,
+                                         const train::EvaluateOptions& options);
+  // Batched inference (no gradient, inference mode); the first output.
+  Tensor predict(const Tensor& x, const train::PredictOptions& options);
+  // One optimisation step on one batch; returns the logs of that batch.
+  std::map<std::string, double> train_on_batch(const Tensor& x, const Tensor& y);
+  std::map<std::string, double> test_on_batch(const Tensor& x, const Tensor& y);
+  // Set by callbacks to end fit() after the current epoch (or batch).
+  bool stop_training = false;
+  // The compiled state (optimizer, losses, metrics); null before compile().
+  train::TrainingState* training_state() const { return training_.get(); }
+
  protected:
   explicit Model(std::string class_name, std::string name);
   // Registers a sublayer of a subclassed model (its weights become the model's) and returns it.
@@ -50,6 +81,7 @@ class Model : public Layer {
   std::vector<SymbolicTensor> inputs_, outputs_;
   // Symbolic tensors in evaluation order (inputs first).
   std::vector<std::shared_ptr<SymbolicTensor::Data>> order_;
+  std::shared_ptr<train::TrainingState> training_;
 };
 
 class Sequential : public Model {
