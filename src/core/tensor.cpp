@@ -2,6 +2,7 @@
 // freshly made tensors; all computation lives in kernels/.
 #include "ember/core/tensor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <iomanip>
@@ -259,7 +260,15 @@ Tensor rand(const Shape& shape, DType dtype, Generator* gen, double low, double 
   require_floating(dtype, "rand");
   if (!(high >= low)) throw ValueError("rand: expected low <= high");
   Generator& g = pick(gen);
-  return make_filled(shape, dtype, [&](int64_t) { return low + (high - low) * g.uniform(); });
+  Tensor t = Tensor::empty(shape, dtype);
+  visit_floating(dtype, "rand", [&]<typename T>() {
+    // Rounding low + (high - low) * u to T can give exactly `high` (u just below 1 narrowed to
+    // float32 is 1.0f); keep the interval half-open by stepping back to the largest T below high.
+    const T top = high > low ? std::nextafter(static_cast<T>(high), static_cast<T>(low)) : static_cast<T>(low);
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = std::min(static_cast<T>(low + (high - low) * g.uniform()), top);
+  });
+  return t;
 }
 
 Tensor truncated_normal(const Shape& shape, DType dtype, Generator* gen, double mean, double stddev) {
