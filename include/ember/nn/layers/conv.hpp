@@ -1,0 +1,100 @@
+#pragma once
+// Convolution layers (Keras Conv2D / Conv1D), TensorFlow semantics: channels-last inputs, HWIO
+// kernels, cross-correlation, TensorFlow SAME padding (out = ceil(in/stride), the odd extra padding
+// bottom/right — PyTorch's padding='same' differs for even kernels).
+//
+//   nn::Conv2D({.filters = 32, .kernel_size = {5, 5}, .padding = Padding::Same, .activation = Activation::ReLU})
+//
+// Shapes: Conv2D takes [N, H, W, Cin] and fixes rank 4 and Cin when built; H and W may change
+// between calls (and may be unknown, -1, in symbolic calls). Conv1D takes [N, W, Cin].
+// Bad options (filters, kernel sizes, strides or dilations < 1; strides > 1 together with a
+// dilation > 1, which Keras rejects) throw ValueError from the constructor.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "ember/nn/activations.hpp"
+#include "ember/nn/layer.hpp"
+#include "ember/ops/conv.hpp"
+
+namespace ember::nn {
+
+struct Conv2DOptions {
+  int64_t filters = 0;                          // output channels, >= 1
+  std::array<int64_t, 2> kernel_size{3, 3};     // (height, width)
+  std::array<int64_t, 2> strides{1, 1};
+  Padding padding = Padding::Valid;             // Keras default
+  std::array<int64_t, 2> dilation_rate{1, 1};
+  Activation activation = Activation::Linear;
+  bool use_bias = true;
+  InitializerPtr kernel_initializer = initializers::get("glorot_uniform");
+  InitializerPtr bias_initializer = initializers::get("zeros");
+  RegularizerPtr kernel_regularizer = nullptr;
+  RegularizerPtr bias_regularizer = nullptr;
+  RegularizerPtr activity_regularizer = nullptr;
+  std::string name = "";
+};
+
+// y = activation(conv2d(x, kernel) + bias); weights "kernel" [kh, kw, Cin, filters] (HWIO) and,
+// with use_bias, "bias" [filters].
+class Conv2D : public LayerBase<Conv2D> {
+ public:
+  explicit Conv2D(Conv2DOptions options);
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  const Conv2DOptions& options() const { return opt_; }
+
+ private:
+  Conv2DOptions opt_;
+};
+
+struct Conv1DOptions {
+  int64_t filters = 0;
+  int64_t kernel_size = 3;
+  int64_t strides = 1;
+  Padding padding = Padding::Valid;
+  int64_t dilation_rate = 1;
+  Activation activation = Activation::Linear;
+  bool use_bias = true;
+  InitializerPtr kernel_initializer = initializers::get("glorot_uniform");
+  InitializerPtr bias_initializer = initializers::get("zeros");
+  RegularizerPtr kernel_regularizer = nullptr;
+  RegularizerPtr bias_regularizer = nullptr;
+  RegularizerPtr activity_regularizer = nullptr;
+  std::string name = "";
+};
+
+// Temporal convolution on [N, W, Cin]; weights "kernel" [k, Cin, filters] and "bias" [filters].
+class Conv1D : public LayerBase<Conv1D> {
+ public:
+  explicit Conv1D(Conv1DOptions options);
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  const Conv1DOptions& options() const { return opt_; }
+
+ private:
+  Conv1DOptions opt_;
+};
+
+namespace detail {
+// Output length of a window op along one axis (TensorFlow rules); -1 stays -1 (unknown).
+// Returns 0 or less when a VALID window does not fit; callers report that as a ShapeError.
+int64_t window_output_length(int64_t in, int64_t window, int64_t stride, int64_t dilation, Padding padding);
+// "valid" / "same", Keras spelling.
+const char* padding_name(Padding p);
+// The Keras {class_name, config} object of an initializer / regularizer (null for no regularizer).
+nlohmann::json initializer_json(const InitializerPtr& init);
+nlohmann::json regularizer_json(const RegularizerPtr& reg);
+// The single input of a one-input layer, or ValueError naming the layer.
+const Tensor& single_input(const std::vector<Tensor>& inputs, const Layer& layer);
+// ShapeError "layer 'name' (Class): expected input shape <want>, got <got>".
+[[noreturn]] void throw_input_shape(const Layer& layer, const std::string& want, const Shape& got);
+}  // namespace detail
+
+}  // namespace ember::nn

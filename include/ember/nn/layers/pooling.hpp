@@ -1,0 +1,103 @@
+#pragma once
+// Pooling layers (Keras MaxPooling2D, AveragePooling2D, MaxPooling1D, GlobalAveragePooling2D,
+// GlobalMaxPooling2D), TensorFlow semantics: channels-last, strides default to pool_size, padded
+// positions never take part (never win a max; an average divides by the number of real elements in
+// its window, as TensorFlow — PyTorch's count_include_pad=True differs at SAME borders).
+//
+//   nn::MaxPool2D({.pool_size = {2, 2}})
+//
+// The layers have no weights and accept any input of the right rank (2-D: [N, H, W, C]; 1-D:
+// [N, W, C]); a wrong rank, or a VALID window larger than the input, throws ShapeError naming the
+// layer and the shapes. Sizes or strides < 1 throw ValueError from the constructor.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ember/nn/layer.hpp"
+#include "ember/nn/layers/conv.hpp"  // Padding and the shared window helpers
+#include "ember/ops/pool.hpp"
+
+namespace ember::nn {
+
+struct Pooling2DOptions {
+  std::array<int64_t, 2> pool_size{2, 2};          // (height, width)
+  std::optional<std::array<int64_t, 2>> strides;   // default: pool_size (Keras)
+  Padding padding = Padding::Valid;
+  std::string name = "";
+};
+
+// Shared behaviour of the 2-D window pooling layers.
+class Pooling2D : public Layer {
+ public:
+  Pooling2D(std::string class_name, Pooling2DOptions options);
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  const Pooling2DOptions& options() const { return opt_; }
+  std::array<int64_t, 2> strides() const { return opt_.strides.value_or(opt_.pool_size); }
+
+ protected:
+  Pool2dOptions pool_options() const { return {opt_.pool_size, strides(), opt_.padding}; }
+  Pooling2DOptions opt_;
+};
+
+class MaxPooling2D : public Pooling2D {
+ public:
+  explicit MaxPooling2D(Pooling2DOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  LayerPtr move_into_shared() && override;
+};
+using MaxPool2D = MaxPooling2D;
+
+class AveragePooling2D : public Pooling2D {
+ public:
+  explicit AveragePooling2D(Pooling2DOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  LayerPtr move_into_shared() && override;
+};
+using AvgPool2D = AveragePooling2D;
+
+struct Pooling1DOptions {
+  int64_t pool_size = 2;
+  std::optional<int64_t> strides;  // default: pool_size
+  Padding padding = Padding::Valid;
+  std::string name = "";
+};
+
+// Max over windows of [N, W, C] along W.
+class MaxPooling1D : public LayerBase<MaxPooling1D> {
+ public:
+  explicit MaxPooling1D(Pooling1DOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  const Pooling1DOptions& options() const { return opt_; }
+
+ private:
+  Pooling1DOptions opt_;
+};
+using MaxPool1D = MaxPooling1D;
+
+// [N, H, W, C] -> [N, C]: mean over H and W.
+class GlobalAveragePooling2D : public LayerBase<GlobalAveragePooling2D> {
+ public:
+  explicit GlobalAveragePooling2D(std::string name = "");
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+};
+
+// [N, H, W, C] -> [N, C]: max over H and W (the gradient is split among ties).
+class GlobalMaxPooling2D : public LayerBase<GlobalMaxPooling2D> {
+ public:
+  explicit GlobalMaxPooling2D(std::string name = "");
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+};
+
+}  // namespace ember::nn

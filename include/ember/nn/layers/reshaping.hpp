@@ -1,0 +1,51 @@
+#pragma once
+// Reshaping layers (Keras Reshape, ZeroPadding2D). Both are weightless and differentiable w.r.t.
+// their input.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "ember/nn/layer.hpp"
+
+namespace ember::nn {
+
+// [N, ...] -> [N, target_shape...]. target_shape excludes the batch axis; at most one entry may be
+// -1 (inferred from the element count). Other non-positive entries, or two -1s, throw ValueError;
+// an input whose per-sample element count does not fit throws ShapeError naming the layer and both
+// shapes.
+class Reshape : public LayerBase<Reshape> {
+ public:
+  explicit Reshape(Shape target_shape, std::string name = "");
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  const Shape& target_shape() const { return target_; }
+
+ private:
+  // The output shape (batch axis included) for an input shape; -1 where unknown.
+  Shape output_shape_for(const Shape& in) const;
+  Shape target_;
+};
+
+struct ZeroPadding2DOptions {
+  // {{top, bottom}, {left, right}} rows / columns of zeros, each >= 0 (else ValueError).
+  std::array<std::array<int64_t, 2>, 2> padding{{{1, 1}, {1, 1}}};
+  std::string name = "";
+};
+
+// Pads [N, H, W, C] with zeros to [N, top + H + bottom, left + W + right, C].
+class ZeroPadding2D : public LayerBase<ZeroPadding2D> {
+ public:
+  explicit ZeroPadding2D(ZeroPadding2DOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  const ZeroPadding2DOptions& options() const { return opt_; }
+
+ private:
+  ZeroPadding2DOptions opt_;
+};
+
+}  // namespace ember::nn

@@ -1,0 +1,168 @@
+#include "ember/nn/layers/pooling.hpp"
+
+#include "ember/ops/pool.hpp"
+
+namespace ember::nn {
+
+namespace {
+
+using detail::throw_input_shape;
+
+void check_positive(const Layer& layer, const char* what, int64_t v) {
+  if (v < 1) {
+    throw ValueError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + " must be >= 1, got " +
+                     std::to_string(v));
+  }
+}
+
+// Pooling layers fix only the rank (Keras InputSpec(ndim=...)).
+void check_rank(const Layer& layer, const std::vector<Shape>& shapes, std::size_t rank) {
+  if (shapes.size() != 1) {
+    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): expected one input, got " +
+                     std::to_string(shapes.size()));
+  }
+  if (shapes[0].size() != rank) {
+    const char* spec = rank == 4 ? "(batch, height, width, channels)" : "(batch, steps, channels)";
+    throw_input_shape(layer, "of rank " + std::to_string(rank) + " " + spec, shapes[0]);
+  }
+}
+
+int64_t pooled_length(const Layer& layer, const Shape& in, int axis, int64_t window, int64_t stride, Padding padding) {
+  int64_t out = detail::window_output_length(in[axis], window, stride, 1, padding);
+  if (out == 0) {
+    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): input " + keras_shape(in) +
+                     " is smaller than the pool window (" + std::to_string(window) + ") along axis " +
+                     std::to_string(axis) + " with 'valid' padding");
+  }
+  return out;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ 2-D window pooling
+
+Pooling2D::Pooling2D(std::string class_name, Pooling2DOptions options)
+    : Layer(std::move(class_name), options.name), opt_(std::move(options)) {
+  for (int i = 0; i < 2; ++i) {
+    check_positive(*this, "pool_size", opt_.pool_size[i]);
+    check_positive(*this, "strides", strides()[i]);
+  }
+}
+
+void Pooling2D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, 4); }
+
+Shape Pooling2D::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_rank(*this, shapes, 4);
+  const Shape& in = shapes[0];
+  auto s = strides();
+  return {in[0], pooled_length(*this, in, 1, opt_.pool_size[0], s[0], opt_.padding),
+          pooled_length(*this, in, 2, opt_.pool_size[1], s[1], opt_.padding), in[3]};
+}
+
+nlohmann::json Pooling2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  auto s = strides();
+  c["pool_size"] = nlohmann::json::array({opt_.pool_size[0], opt_.pool_size[1]});
+  c["padding"] = detail::padding_name(opt_.padding);
+  c["strides"] = nlohmann::json::array({s[0], s[1]});  // Keras stores the effective strides
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+MaxPooling2D::MaxPooling2D(Pooling2DOptions options) : Pooling2D("MaxPooling2D", std::move(options)) {}
+
+Tensor MaxPooling2D::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  compute_output_shape({x.shape()});  // the layer's own message for a window that does not fit
+  return max_pool2d(x, pool_options());
+}
+
+LayerPtr MaxPooling2D::move_into_shared() && { return std::make_shared<MaxPooling2D>(std::move(*this)); }
+
+AveragePooling2D::AveragePooling2D(Pooling2DOptions options) : Pooling2D("AveragePooling2D", std::move(options)) {}
+
+Tensor AveragePooling2D::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  compute_output_shape({x.shape()});
+  return avg_pool2d(x, pool_options());
+}
+
+LayerPtr AveragePooling2D::move_into_shared() && { return std::make_shared<AveragePooling2D>(std::move(*this)); }
+
+// ------------------------------------------------------------------ MaxPooling1D
+
+MaxPooling1D::MaxPooling1D(Pooling1DOptions options) : LayerBase("MaxPooling1D", options.name), opt_(std::move(options)) {
+  check_positive(*this, "pool_size", opt_.pool_size);
+  check_positive(*this, "strides", opt_.strides.value_or(opt_.pool_size));
+}
+
+void MaxPooling1D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, 3); }
+
+Shape MaxPooling1D::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_rank(*this, shapes, 3);
+  const Shape& in = shapes[0];
+  return {in[0], pooled_length(*this, in, 1, opt_.pool_size, opt_.strides.value_or(opt_.pool_size), opt_.padding),
+          in[2]};
+}
+
+Tensor MaxPooling1D::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  compute_output_shape({x.shape()});
+  return max_pool1d(x, opt_.pool_size, opt_.strides.value_or(opt_.pool_size), opt_.padding);
+}
+
+nlohmann::json MaxPooling1D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["strides"] = nlohmann::json::array({opt_.strides.value_or(opt_.pool_size)});
+  c["pool_size"] = nlohmann::json::array({opt_.pool_size});
+  c["padding"] = detail::padding_name(opt_.padding);
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+// ------------------------------------------------------------------ global pooling
+
+GlobalAveragePooling2D::GlobalAveragePooling2D(std::string name)
+    : LayerBase("GlobalAveragePooling2D", std::move(name)) {}
+
+void GlobalAveragePooling2D::check_input_shapes(const std::vector<Shape>& shapes) const {
+  check_rank(*this, shapes, 4);
+}
+
+Shape GlobalAveragePooling2D::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_rank(*this, shapes, 4);
+  return {shapes[0][0], shapes[0][3]};
+}
+
+Tensor GlobalAveragePooling2D::call(const std::vector<Tensor>& inputs, bool) {
+  return global_avg_pool2d(detail::single_input(inputs, *this));
+}
+
+nlohmann::json GlobalAveragePooling2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["data_format"] = "channels_last";
+  c["keepdims"] = false;
+  return c;
+}
+
+GlobalMaxPooling2D::GlobalMaxPooling2D(std::string name) : LayerBase("GlobalMaxPooling2D", std::move(name)) {}
+
+void GlobalMaxPooling2D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, 4); }
+
+Shape GlobalMaxPooling2D::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_rank(*this, shapes, 4);
+  return {shapes[0][0], shapes[0][3]};
+}
+
+Tensor GlobalMaxPooling2D::call(const std::vector<Tensor>& inputs, bool) {
+  return global_max_pool2d(detail::single_input(inputs, *this));
+}
+
+nlohmann::json GlobalMaxPooling2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["data_format"] = "channels_last";
+  c["keepdims"] = false;
+  return c;
+}
+
+}  // namespace ember::nn

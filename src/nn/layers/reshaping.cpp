@@ -1,0 +1,132 @@
+#include "ember/nn/layers/reshaping.hpp"
+
+#include "ember/nn/layers/conv.hpp"  // detail helpers
+#include "ember/ops/shape.hpp"
+
+namespace ember::nn {
+
+using detail::throw_input_shape;
+
+// ------------------------------------------------------------------ Reshape
+
+Reshape::Reshape(Shape target_shape, std::string name) : LayerBase("Reshape", std::move(name)), target_(std::move(target_shape)) {
+  int unknown = 0;
+  for (int64_t d : target_) {
+    if (d == -1) {
+      ++unknown;
+    } else if (d < 1) {
+      throw ValueError("layer '" + this->name() + "' (Reshape): target_shape entries must be positive or a single -1, got " +
+                       to_string(target_));
+    }
+  }
+  if (unknown > 1) {
+    throw ValueError("layer '" + this->name() + "' (Reshape): at most one -1 is allowed in target_shape, got " +
+                     to_string(target_));
+  }
+  if (target_.size() + 1 > static_cast<std::size_t>(kMaxDims)) {
+    throw ValueError("layer '" + this->name() + "' (Reshape): target_shape " + to_string(target_) + " has more than " +
+                     std::to_string(kMaxDims - 1) + " axes");
+  }
+}
+
+Shape Reshape::output_shape_for(const Shape& in) const {
+  auto fail = [&] {
+    Shape want{-1};
+    want.insert(want.end(), target_.begin(), target_.end());
+    throw ShapeError("layer '" + name() + "' (Reshape): cannot reshape input " + keras_shape(in) + " to " +
+                     keras_shape(want) + ": the element counts per sample differ");
+  };
+  if (in.empty()) fail();
+  bool in_known = true;
+  int64_t in_count = 1;
+  for (std::size_t i = 1; i < in.size(); ++i) {
+    if (in[i] < 0) in_known = false; else in_count *= in[i];
+  }
+  int64_t fixed = 1;
+  std::size_t unknown_at = target_.size();
+  for (std::size_t i = 0; i < target_.size(); ++i) {
+    if (target_[i] == -1) unknown_at = i; else fixed *= target_[i];
+  }
+  Shape out{in[0]};
+  out.insert(out.end(), target_.begin(), target_.end());
+  if (!in_known) return out;  // the -1 entry, if any, stays unknown
+  if (unknown_at == target_.size()) {
+    if (in_count != fixed) fail();
+  } else {
+    if (fixed == 0 || in_count % fixed != 0) fail();
+    out[unknown_at + 1] = in_count / fixed;
+  }
+  return out;
+}
+
+void Reshape::check_input_shapes(const std::vector<Shape>& shapes) const {
+  if (shapes.size() != 1) {
+    throw ShapeError("layer '" + name() + "' (Reshape): expected one input, got " + std::to_string(shapes.size()));
+  }
+  output_shape_for(shapes[0]);
+}
+
+Shape Reshape::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  return output_shape_for(shapes[0]);
+}
+
+Tensor Reshape::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  return reshape(x, output_shape_for(x.shape()));
+}
+
+nlohmann::json Reshape::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["target_shape"] = nlohmann::json::array();
+  for (int64_t d : target_) c["target_shape"].push_back(d);
+  return c;
+}
+
+// ------------------------------------------------------------------ ZeroPadding2D
+
+ZeroPadding2D::ZeroPadding2D(ZeroPadding2DOptions options)
+    : LayerBase("ZeroPadding2D", options.name), opt_(std::move(options)) {
+  for (const auto& pair : opt_.padding) {
+    for (int64_t p : pair) {
+      if (p < 0) {
+        throw ValueError("layer '" + name() + "' (ZeroPadding2D): padding must be >= 0, got ((" +
+                         std::to_string(opt_.padding[0][0]) + ", " + std::to_string(opt_.padding[0][1]) + "), (" +
+                         std::to_string(opt_.padding[1][0]) + ", " + std::to_string(opt_.padding[1][1]) + "))");
+      }
+    }
+  }
+}
+
+void ZeroPadding2D::check_input_shapes(const std::vector<Shape>& shapes) const {
+  if (shapes.size() != 1) {
+    throw ShapeError("layer '" + name() + "' (ZeroPadding2D): expected one input, got " +
+                     std::to_string(shapes.size()));
+  }
+  if (shapes[0].size() != 4) throw_input_shape(*this, "of rank 4 (batch, height, width, channels)", shapes[0]);
+}
+
+Shape ZeroPadding2D::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  Shape out = shapes[0];
+  for (int a = 0; a < 2; ++a) {
+    if (out[a + 1] >= 0) out[a + 1] += opt_.padding[a][0] + opt_.padding[a][1];
+  }
+  return out;
+}
+
+Tensor ZeroPadding2D::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  check_input_shapes({x.shape()});
+  return pad(x, {{0, 0}, {opt_.padding[0][0], opt_.padding[0][1]}, {opt_.padding[1][0], opt_.padding[1][1]}, {0, 0}});
+}
+
+nlohmann::json ZeroPadding2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["padding"] = nlohmann::json::array({nlohmann::json::array({opt_.padding[0][0], opt_.padding[0][1]}),
+                                        nlohmann::json::array({opt_.padding[1][0], opt_.padding[1][1]})});
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+}  // namespace ember::nn
