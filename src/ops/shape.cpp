@@ -170,7 +170,9 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 }
 
 Tensor squeeze(const Tensor& x, std::optional<int64_t> axis) {
+  // Built directly as a view (not through reshape), so a strided input stays a view too.
   Shape shape;
+  Strides strides;
   if (axis) {
     int ax = normalize_axis(*axis, x.dim(), "squeeze");
     if (x.dim() == 0) return x;
@@ -178,18 +180,29 @@ Tensor squeeze(const Tensor& x, std::optional<int64_t> axis) {
       throw ShapeError("squeeze: axis " + std::to_string(ax) + " of shape " + to_string(x.shape()) + " is not 1");
     }
     shape = x.shape();
+    strides = x.strides();
     shape.erase(shape.begin() + ax);
+    strides.erase(strides.begin() + ax);
   } else {
-    for (int64_t d : x.shape()) if (d != 1) shape.push_back(d);
+    for (int d = 0; d < x.dim(); ++d) {
+      if (x.shape()[d] != 1) { shape.push_back(x.shape()[d]); strides.push_back(x.strides()[d]); }
+    }
   }
-  return reshape(x, shape);
+  Tensor out = x.as_strided(shape, strides, x.offset());
+  Shape in_shape = x.shape();
+  return view_op("squeeze", x, out, [in_shape](const Tensor& g) { return reshape(g, in_shape); });
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t axis) {
   int ax = normalize_axis(axis, x.dim() + 1, "unsqueeze");
   Shape shape = x.shape();
+  Strides strides = x.strides();
+  int64_t stride = ax < x.dim() ? x.strides()[ax] * x.shape()[ax] : 1;  // any value works for a size-1 axis
   shape.insert(shape.begin() + ax, 1);
-  return reshape(x, shape);
+  strides.insert(strides.begin() + ax, stride);
+  Tensor out = x.as_strided(shape, strides, x.offset());  // checks the rank limit
+  Shape in_shape = x.shape();
+  return view_op("unsqueeze", x, out, [in_shape](const Tensor& g) { return reshape(g, in_shape); });
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
