@@ -177,7 +177,9 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
     ready.pop_back();
     Tensor g = std::move(pending[node.get()]);
     pending.erase(node.get());
-    std::vector<Tensor> grads = node->apply(g);
+    // A node that received no gradient still has to be walked, with "no gradient" for each input,
+    // so that the dependency counts of its inputs reach zero and their other gradients flow on.
+    std::vector<Tensor> grads = g.defined() ? node->apply(g) : std::vector<Tensor>(node->inputs().size());
     if (grads.size() != node->inputs().size()) {
       throw ValueError("backward of '" + node->name() + "' returned " + std::to_string(grads.size()) +
                        " gradients for " + std::to_string(node->inputs().size()) + " inputs");
@@ -190,15 +192,12 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
       if (am.grad_fn) {
         Node* child = am.grad_fn.get();
         if (gi.defined()) pending[child] = accumulate(pending[child], gi);
-        if (--deps[child] == 0) {
-          if (pending[child].defined()) ready.push_back(am.grad_fn);
-          else pending.erase(child);
-        }
+        if (--deps[child] == 0) ready.push_back(am.grad_fn);
       } else if (gi.defined()) {
         am.grad = accumulate(am.grad, gi);
       }
     }
-    if (!retain_graph) node->release();
+    if (!retain_graph && g.defined()) node->release();
   }
 }
 
