@@ -104,6 +104,16 @@ Tensor accumulate(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// A leaf's .grad is always its own compact tensor: the gradient arriving may be the caller's seed,
+// shared with another input (add returns {g, g}) or a stride-0 view of one element (sum's
+// backward), and optimizers and clipping update .grad in place.
+Tensor accumulate_leaf(const Tensor& acc, const Tensor& g) {
+  if (acc.defined()) return accumulate(acc, g);
+  Tensor out = Tensor::empty(g.shape(), g.dtype());
+  kernels::cpu::copy_cast(g, out);
+  return out;
+}
+
 // Shapes and dtypes a gradient to match its input: the central reverse-broadcast.
 Tensor conform(const Tensor& grad, const Tensor& input, const std::string& node_name) {
   Tensor g = grad;
@@ -146,7 +156,7 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
 
   auto& meta = *root.impl().autograd;
   if (!meta.grad_fn) {  // a leaf
-    meta.grad = accumulate(meta.grad, seed);
+    meta.grad = accumulate_leaf(meta.grad, seed);
     return;
   }
 
@@ -194,7 +204,7 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
         if (gi.defined()) pending[child] = accumulate(pending[child], gi);
         if (--deps[child] == 0) ready.push_back(am.grad_fn);
       } else if (gi.defined()) {
-        am.grad = accumulate(am.grad, gi);
+        am.grad = accumulate_leaf(am.grad, gi);
       }
     }
     if (!retain_graph && g.defined()) node->release();
