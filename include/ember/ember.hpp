@@ -18,7 +18,6 @@
 #include "ember/ops/shape.hpp"
 #include "ember/nn/losses.hpp"
 #include "ember/nn/metrics.hpp"
-#include "ember/nn/losses.hpp"
 #include "ember/optim/optim.hpp"
 #include "ember/ops/softmax.hpp"
 #include "ember/data/idx.hpp"
