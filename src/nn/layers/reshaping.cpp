@@ -31,10 +31,11 @@ Reshape::Reshape(Shape target_shape, std::string name) : LayerBase("Reshape", st
 
 Shape Reshape::output_shape_for(const Shape& in) const {
   auto fail = [&] {
-    Shape want{-1};
-    want.insert(want.end(), target_.begin(), target_.end());
-    throw ShapeError("layer '" + name() + "' (Reshape): cannot reshape input " + keras_shape(in) + " to " +
-                     keras_shape(want) + ": the element counts per sample differ");
+    std::string target = "(";
+    for (std::size_t i = 0; i < target_.size(); ++i) target += (i ? ", " : "") + std::to_string(target_[i]);
+    throw ShapeError("layer '" + name() + "' (Reshape): cannot reshape input " + keras_shape(in) +
+                     " to target_shape " + target + (target_.size() == 1 ? ",)" : ")") +
+                     ": the element counts per sample differ");
   };
   if (in.empty()) fail();
   bool in_known = true;
