@@ -29,3 +29,7 @@
 #include "ember/nn/layers/pooling.hpp"
 #include "ember/nn/layers/reshaping.hpp"
 #include "ember/nn/model.hpp"
+#include "ember/data/datasets.hpp"
+#include "ember/train/training.hpp"
+#include "ember/train/callbacks.hpp"
+#include "ember/io/safetensors.hpp"

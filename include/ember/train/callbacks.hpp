@@ -1,0 +1,208 @@
+#pragma once
+// Callbacks: hooks into Model::fit, with Keras's names, defaults and semantics.
+// Logs are name -> value maps ("loss", "accuracy", "val_loss", "lr", ...).
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ember/core/tensor.hpp"
+#include "ember/optim/schedules.hpp"
+
+namespace ember::nn {
+class Model;
+}
+
+namespace ember::callbacks {
+
+using Logs = std::map<std::string, double>;
+
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  virtual void on_train_begin(const Logs&) {}
+  virtual void on_train_end(const Logs&) {}
+  virtual void on_epoch_begin(int /*epoch*/, const Logs&) {}
+  // May change `logs` (e.g. add "lr"); may stop training through model().stop_training = true.
+  virtual void on_epoch_end(int /*epoch*/, Logs&) {}
+  virtual void on_train_batch_begin(int /*batch*/, const Logs&) {}
+  virtual void on_train_batch_end(int /*batch*/, const Logs&) {}
+
+  void set_model(nn::Model* m) { model_ = m; }
+  nn::Model& model() const;
+
+ private:
+  nn::Model* model_ = nullptr;
+};
+
+using CallbackPtr = std::shared_ptr<Callback>;
+
+// A callback handle that converts from any Callback value (moved in) or shared_ptr, so options
+// read `.callbacks = {callbacks::EarlyStopping({.patience = 2})}`.
+class CallbackRef {
+ public:
+  template <typename C>
+    requires std::derived_from<std::remove_cvref_t<C>, Callback> && (!std::is_lvalue_reference_v<C>)
+  CallbackRef(C&& c) : ptr_(std::make_shared<std::remove_cvref_t<C>>(std::move(c))) {}  // NOLINT
+  template <typename C>
+    requires std::derived_from<C, Callback>
+  CallbackRef(std::shared_ptr<C> p) : ptr_(std::move(p)) {}  // NOLINT
+  const CallbackPtr& ptr() const { return ptr_; }
+
+ private:
+  CallbackPtr ptr_;
+};
+
+// Per-epoch logs, in order; fit() returns it.
+class History : public Callback {
+ public:
+  void on_train_begin(const Logs&) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  std::vector<int> epoch;                           // 0-based epoch numbers, as Keras
+  std::map<std::string, std::vector<double>> history;  // metric -> one value per epoch
+};
+
+// "auto" picks "max" for accuracy-like monitors, else "min".
+enum class Mode { Auto, Min, Max };
+
+struct EarlyStoppingOptions {
+  std::string monitor = "val_loss";
+  double min_delta = 0;
+  int patience = 0;
+  Mode mode = Mode::Auto;
+  std::optional<double> baseline = std::nullopt;
+  bool restore_best_weights = false;
+  int start_from_epoch = 0;
+};
+
+// Stops when `monitor` has not improved by more than min_delta for `patience` epochs; with
+// restore_best_weights the best epoch's weights are put back when it stops (or at the end).
+class EarlyStopping : public Callback {
+ public:
+  explicit EarlyStopping(EarlyStoppingOptions o = {});
+  void on_train_begin(const Logs&) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(const Logs&) override;
+  int stopped_epoch() const { return stopped_epoch_; }  // -1 if it never stopped training
+  int best_epoch() const { return best_epoch_; }
+
+ private:
+  bool improved(double value) const;
+  EarlyStoppingOptions o_;
+  bool maximize_ = false;
+  double best_ = 0;
+  int wait_ = 0, stopped_epoch_ = -1, best_epoch_ = -1;
+  std::map<std::string, Tensor> best_weights_;
+};
+
+struct ModelCheckpointOptions {
+  std::string filepath;  // may contain {epoch} (1-based, as Keras formats it)
+  std::string monitor = "val_loss";
+  bool save_best_only = false;
+  Mode mode = Mode::Auto;
+};
+
+// Saves the model's weights (safetensors) after each epoch, or when `monitor` improves.
+class ModelCheckpoint : public Callback {
+ public:
+  explicit ModelCheckpoint(ModelCheckpointOptions o);
+  void on_epoch_end(int epoch, Logs& logs) override;
+
+ private:
+  ModelCheckpointOptions o_;
+  bool maximize_ = false;
+  std::optional<double> best_;
+};
+
+// Sets the learning rate at the start of each epoch from schedule(epoch, current_lr).
+class LearningRateScheduler : public Callback {
+ public:
+  explicit LearningRateScheduler(std::function<double(int epoch, double lr)> schedule);
+  void on_epoch_begin(int epoch, const Logs&) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+
+ private:
+  std::function<double(int, double)> schedule_;
+};
+
+struct ReduceLROnPlateauOptions {
+  std::string monitor = "val_loss";
+  double factor = 0.1;
+  int patience = 10;
+  Mode mode = Mode::Auto;
+  double min_delta = 1e-4;
+  int cooldown = 0;
+  double min_lr = 0;
+};
+
+// Multiplies the learning rate by `factor` when `monitor` stops improving.
+class ReduceLROnPlateau : public Callback {
+ public:
+  explicit ReduceLROnPlateau(ReduceLROnPlateauOptions o = {});
+  void on_train_begin(const Logs&) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+
+ private:
+  ReduceLROnPlateauOptions o_;
+  bool maximize_ = false;
+  std::optional<double> best_;
+  int wait_ = 0, cooldown_left_ = 0;
+};
+
+// Stops training as soon as a batch loss is NaN or infinite, and says so on stderr.
+class TerminateOnNaN : public Callback {
+ public:
+  void on_train_batch_end(int batch, const Logs& logs) override;
+  bool terminated() const { return terminated_; }
+
+ private:
+  bool terminated_ = false;
+};
+
+struct CSVLoggerOptions {
+  std::string filename;
+  char separator = ',';
+  bool append = false;
+};
+
+// Writes one row per epoch: epoch followed by the logs' keys in sorted order.
+class CSVLogger : public Callback {
+ public:
+  explicit CSVLogger(CSVLoggerOptions o);
+  void on_train_begin(const Logs&) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(const Logs&) override;
+
+ private:
+  CSVLoggerOptions o_;
+  std::ofstream out_;
+  std::vector<std::string> keys_;
+};
+
+// A callback built from lambdas; unset hooks do nothing.
+struct LambdaCallbackOptions {
+  std::function<void(const Logs&)> on_train_begin;
+  std::function<void(const Logs&)> on_train_end;
+  std::function<void(int, const Logs&)> on_epoch_begin;
+  std::function<void(int, Logs&)> on_epoch_end;
+  std::function<void(int, const Logs&)> on_batch_begin;
+  std::function<void(int, const Logs&)> on_batch_end;
+};
+class LambdaCallback : public Callback {
+ public:
+  explicit LambdaCallback(LambdaCallbackOptions o) : o_(std::move(o)) {}
+  void on_train_begin(const Logs& l) override { if (o_.on_train_begin) o_.on_train_begin(l); }
+  void on_train_end(const Logs& l) override { if (o_.on_train_end) o_.on_train_end(l); }
+  void on_epoch_begin(int e, const Logs& l) override { if (o_.on_epoch_begin) o_.on_epoch_begin(e, l); }
+  void on_epoch_end(int e, Logs& l) override { if (o_.on_epoch_end) o_.on_epoch_end(e, l); }
+  void on_train_batch_begin(int b, const Logs& l) override { if (o_.on_batch_begin) o_.on_batch_begin(b, l); }
+  void on_train_batch_end(int b, const Logs& l) override { if (o_.on_batch_end) o_.on_batch_end(b, l); }
+
+ private:
+  LambdaCallbackOptions o_;
+};
+
+}  // namespace ember::callbacks

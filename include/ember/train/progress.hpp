@@ -1,0 +1,36 @@
+#pragma once
+// Keras-style progress output for fit()/evaluate():
+//   Epoch 1/10
+//   469/469 [==============================] - 3s 6ms/step - loss: 0.4952 - accuracy: 0.8261
+// On a terminal the bar is redrawn in place (at most ~20 times a second); otherwise one line per
+// epoch is printed when the epoch ends.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace ember::train {
+
+class ProgressBar {
+ public:
+  // verbose: 0 silent, 1 bar (one line per epoch when not a terminal), 2 one line per epoch.
+  ProgressBar(std::FILE* out, int verbose);
+  void begin_epoch(int epoch, int epochs, int64_t steps);
+  void update(int64_t step, const std::map<std::string, double>& logs);
+  void end_epoch(const std::map<std::string, double>& logs);
+
+ private:
+  std::string line(int64_t step, const std::map<std::string, double>& logs, bool final) const;
+  std::FILE* out_;
+  int verbose_;
+  bool tty_;
+  int epoch_ = 0, epochs_ = 0;
+  int64_t steps_ = 0;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+};
+
+// "loss: 0.4952 - accuracy: 0.8261 - val_loss: ..." in Keras's key order (loss first, then
+// metrics, validation entries last).
+std::string format_logs(const std::map<std::string, double>& logs);
+
+}  // namespace ember::train

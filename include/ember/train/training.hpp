@@ -1,0 +1,96 @@
+#pragma once
+// The Keras training API: Model::compile / fit / evaluate / predict / train_on_batch /
+// test_on_batch take these option aggregates. (The methods are declared on nn::Model so that
+// code reads like Keras; they are implemented here, in the train/ layer.)
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ember/nn/losses.hpp"
+#include "ember/nn/metrics.hpp"
+#include "ember/optim/optimizer.hpp"
+#include "ember/train/callbacks.hpp"
+
+namespace ember::train {
+
+// An optimizer given by Keras name ("adam"), by value (moved in) or by shared_ptr.
+class OptimizerArg {
+ public:
+  OptimizerArg() = default;
+  OptimizerArg(const char* name);         // NOLINT: Keras accepts names
+  OptimizerArg(const std::string& name);  // NOLINT
+  template <typename O>
+    requires std::derived_from<std::remove_cvref_t<O>, optim::Optimizer> && (!std::is_lvalue_reference_v<O>)
+  OptimizerArg(O&& o) : ptr_(std::make_shared<std::remove_cvref_t<O>>(std::move(o))) {}  // NOLINT
+  OptimizerArg(std::shared_ptr<optim::Optimizer> p) : ptr_(std::move(p)) {}             // NOLINT
+  const std::shared_ptr<optim::Optimizer>& ptr() const { return ptr_; }
+
+ private:
+  std::shared_ptr<optim::Optimizer> ptr_;
+};
+
+// A loss given by Keras name ("sparse_categorical_crossentropy"), by value or by shared_ptr.
+class LossArg {
+ public:
+  LossArg() = default;
+  LossArg(const char* name);         // NOLINT
+  LossArg(const std::string& name);  // NOLINT
+  template <typename L>
+    requires std::derived_from<std::remove_cvref_t<L>, losses::Loss> && (!std::is_lvalue_reference_v<L>)
+  LossArg(L&& l) : ptr_(std::make_shared<std::remove_cvref_t<L>>(std::move(l))) {}  // NOLINT
+  LossArg(std::shared_ptr<const losses::Loss> p) : ptr_(std::move(p)) {}           // NOLINT
+  const std::shared_ptr<const losses::Loss>& ptr() const { return ptr_; }
+
+ private:
+  std::shared_ptr<const losses::Loss> ptr_;
+};
+
+struct CompileOptions {
+  OptimizerArg optimizer = "rmsprop";  // Keras's default
+  LossArg loss;                         // one loss, applied to every output...
+  std::vector<LossArg> losses;          // ...or one per output
+  std::vector<std::string> metrics;     // e.g. {"accuracy"}; computed on the first output
+  std::vector<double> loss_weights;     // per output (default 1)
+};
+
+struct FitOptions {
+  int64_t batch_size = 32;
+  int epochs = 1;
+  int verbose = 1;  // 0 silent, 1 progress bar, 2 one line per epoch
+  double validation_split = 0;  // the LAST fraction of x/y, taken before shuffling (Keras)
+  std::optional<std::pair<Tensor, Tensor>> validation_data = std::nullopt;
+  bool shuffle = true;
+  std::map<int64_t, double> class_weight = {};
+  Tensor sample_weight = Tensor();
+  int initial_epoch = 0;
+  std::vector<callbacks::CallbackRef> callbacks = {};
+  Generator* generator = nullptr;  // shuffling; the default generator when null
+};
+
+struct EvaluateOptions {
+  int64_t batch_size = 32;
+  int verbose = 0;
+  Tensor sample_weight = Tensor();
+};
+
+struct PredictOptions {
+  int64_t batch_size = 32;
+};
+
+// What compile() sets up; owned by the model.
+struct TrainingState {
+  std::shared_ptr<optim::Optimizer> optimizer;
+  std::vector<std::shared_ptr<const losses::Loss>> losses;  // one per output (or one for all)
+  std::vector<double> loss_weights;
+  std::vector<std::string> metric_names;
+  // Resolved on the first batch, when the label and prediction shapes are known ("accuracy").
+  std::vector<metrics::MetricPtr> metrics;
+};
+
+using callbacks::History;
+using callbacks::Logs;
+
+}  // namespace ember::train

@@ -1,0 +1,320 @@
+// Model::compile / fit / evaluate / predict / train_on_batch / test_on_batch.
+#include "ember/train/training.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/nn/model.hpp"
+#include "ember/ops/elementwise.hpp"
+#include "ember/ops/reduce.hpp"
+#include "ember/ops/shape.hpp"
+#include "ember/train/progress.hpp"
+
+namespace ember::train {
+
+OptimizerArg::OptimizerArg(const char* name) : OptimizerArg(std::string(name)) {}
+OptimizerArg::OptimizerArg(const std::string& name) {
+  // Keras's default learning rates: 0.01 for SGD, 0.001 for the adaptive methods.
+  bool sgd_family = name == "sgd" || name == "momentum" || name == "nesterov";
+  ptr_ = optim::make_optimizer(name, sgd_family ? 0.01 : 0.001);
+}
+
+LossArg::LossArg(const char* name) : LossArg(std::string(name)) {}
+LossArg::LossArg(const std::string& name) : ptr_(losses::get(name)) {}
+
+namespace {
+
+struct Data {
+  std::vector<Tensor> xs, ys;
+  Tensor sample_weight;  // [N] or undefined
+  int64_t size() const { return xs.empty() ? 0 : xs[0].size(0); }
+};
+
+void validate(const Data& d, const char* what) {
+  if (d.xs.empty() || d.ys.empty()) throw ValueError(std::string(what) + ": x and y must not be empty");
+  for (const Tensor& t : d.xs) {
+    if (!t.defined() || t.dim() == 0) throw ShapeError(std::string(what) + ": inputs need a batch axis");
+  }
+  int64_t n = d.xs[0].size(0);
+  for (const Tensor& t : d.xs) {
+    if (t.size(0) != n) {
+      throw ValueError(std::string(what) + ": inputs have different numbers of samples (" + std::to_string(n) +
+                       " and " + std::to_string(t.size(0)) + ")");
+    }
+  }
+  for (const Tensor& t : d.ys) {
+    if (!t.defined() || t.dim() == 0 || t.size(0) != n) {
+      throw ValueError(std::string(what) + ": x has " + std::to_string(n) + " samples but y has " +
+                       (t.defined() && t.dim() > 0 ? std::to_string(t.size(0)) : std::string("none")));
+    }
+  }
+  if (d.sample_weight.defined() && (d.sample_weight.dim() != 1 || d.sample_weight.size(0) != n)) {
+    throw ShapeError(std::string(what) + ": sample_weight must have shape [" + std::to_string(n) + "], got " +
+                     to_string(d.sample_weight.shape()));
+  }
+}
+
+Data take(const Data& d, const Tensor& idx) {
+  Data b;
+  for (const Tensor& x : d.xs) b.xs.push_back(gather(x, idx, 0));
+  for (const Tensor& y : d.ys) b.ys.push_back(gather(y, idx, 0));
+  if (d.sample_weight.defined()) b.sample_weight = gather(d.sample_weight, idx, 0);
+  return b;
+}
+
+Data slice_rows(const Data& d, int64_t begin, int64_t end) {
+  Data b;
+  for (const Tensor& x : d.xs) b.xs.push_back(slice(x, 0, begin, end));
+  for (const Tensor& y : d.ys) b.ys.push_back(slice(y, 0, begin, end));
+  if (d.sample_weight.defined()) b.sample_weight = slice(d.sample_weight, 0, begin, end);
+  return b;
+}
+
+TrainingState& state_of(nn::Model& m) {
+  if (!m.training_state()) {
+    throw ValueError("model '" + m.name() + "' must be compiled (model.compile(...)) before training or evaluation");
+  }
+  return *m.training_state();
+}
+
+// "accuracy" is resolved by metrics::get from the loss (or, without one, from the shapes of the
+// first batch) and keeps the name "accuracy", as Keras reports it.
+std::vector<metrics::MetricPtr> make_metrics(const TrainingState& st) {
+  std::vector<metrics::MetricPtr> out;
+  for (const std::string& name : st.metric_names) out.push_back(metrics::get(name, st.losses[0].get()));
+  return out;
+}
+
+// Loss of one batch: weighted sum over outputs plus the model's regularization penalties.
+Tensor batch_loss(nn::Model& model, const TrainingState& st, const std::vector<Tensor>& outs, const Data& b) {
+  if (outs.size() != b.ys.size()) {
+    throw ValueError("model '" + model.name() + "' has " + std::to_string(outs.size()) + " outputs but " +
+                     std::to_string(b.ys.size()) + " targets were given");
+  }
+  Tensor total;
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    const auto& loss = st.losses[std::min(i, st.losses.size() - 1)];
+    Tensor l = (*loss)(b.ys[i], outs[i], b.sample_weight);
+    double w = i < st.loss_weights.size() ? st.loss_weights[i] : 1.0;
+    if (w != 1.0) l = l * w;
+    total = total.defined() ? total + l : l;
+  }
+  Tensor reg = model.regularization_loss();
+  if (reg.defined()) total = total + reg.to(total.dtype());
+  return total;
+}
+
+Tensor class_weights_for(const Tensor& y, const std::map<int64_t, double>& cw) {
+  Tensor labels = y;
+  if (y.dim() >= 2 && y.size(-1) > 1) labels = argmax(y, -1);
+  std::vector<int64_t> ids = labels.to_vector<int64_t>();
+  std::vector<double> w(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto it = cw.find(ids[i]);
+    w[i] = it == cw.end() ? 1.0 : it->second;
+  }
+  return from_vector(w, {static_cast<int64_t>(w.size())}, f32);
+}
+
+std::vector<std::pair<std::string, Tensor>> trainable_params(nn::Model& model) {
+  std::vector<std::pair<std::string, Tensor>> p;
+  for (const auto& w : model.trainable_weights()) p.push_back({w.name, w.weight->value});
+  return p;
+}
+
+void clear_grads(nn::Model& model) {
+  for (const auto& w : model.named_weights()) w.weight->value.zero_grad();
+}
+
+// One optimisation step; returns the batch's mean loss.
+double train_step(nn::Model& model, TrainingState& st, const Data& b) {
+  std::vector<Tensor> outs = model.forward(b.xs, true);
+  if (st.metrics.empty() && !st.metric_names.empty()) st.metrics = make_metrics(st);
+  Tensor loss = batch_loss(model, st, outs, b);
+  double value = loss.item<double>();
+  loss.backward();
+  st.optimizer->step(trainable_params(model));
+  clear_grads(model);
+  autograd::NoGradGuard no_grad;
+  for (auto& m : st.metrics) m->update_state(b.ys[0], outs[0].detach(), b.sample_weight);
+  return value;
+}
+
+std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st, const Data& d, int64_t batch_size) {
+  autograd::NoGradGuard no_grad;
+  if (batch_size <= 0) throw ValueError("evaluate: batch_size must be positive, got " + std::to_string(batch_size));
+  std::vector<metrics::MetricPtr> ms;
+  double total = 0;
+  int64_t n = d.size();
+  for (int64_t start = 0; start < n; start += batch_size) {
+    Data b = slice_rows(d, start, std::min(n, start + batch_size));
+    std::vector<Tensor> outs = model.forward(b.xs, false);
+    if (ms.empty() && !st.metric_names.empty()) ms = make_metrics(st);
+    total += batch_loss(model, st, outs, b).item<double>() * static_cast<double>(b.size());
+    for (auto& m : ms) m->update_state(b.ys[0], outs[0], b.sample_weight);
+  }
+  std::map<std::string, double> logs{{"loss", n > 0 ? total / static_cast<double>(n) : 0.0}};
+  for (auto& m : ms) logs[m->name()] = m->result();
+  return logs;
+}
+
+}  // namespace
+}  // namespace ember::train
+
+namespace ember::nn {
+
+using train::Data;
+
+void Model::compile(const train::CompileOptions& o) {
+  auto st = std::make_shared<train::TrainingState>();
+  st->optimizer = o.optimizer.ptr();
+  if (!st->optimizer) throw ValueError("compile: an optimizer is required");
+  if (!o.losses.empty()) {
+    for (const auto& l : o.losses) st->losses.push_back(l.ptr());
+  } else if (o.loss.ptr()) {
+    st->losses.push_back(o.loss.ptr());
+  }
+  if (st->losses.empty()) throw ValueError("compile: a loss is required");
+  for (const auto& l : st->losses) {
+    if (!l) throw ValueError("compile: empty loss");
+  }
+  if (!o.losses.empty() && o.losses.size() != num_outputs()) {
+    throw ValueError("compile: " + std::to_string(o.losses.size()) + " losses for a model with " +
+                     std::to_string(num_outputs()) + " outputs");
+  }
+  if (!o.loss_weights.empty() && o.loss_weights.size() != num_outputs()) {
+    throw ValueError("compile: " + std::to_string(o.loss_weights.size()) + " loss_weights for a model with " +
+                     std::to_string(num_outputs()) + " outputs");
+  }
+  st->loss_weights = o.loss_weights;
+  st->metric_names = o.metrics;
+  // Unknown metric names fail here, not in the middle of training.
+  for (const std::string& m : o.metrics) metrics::get(m, st->losses[0].get());
+  training_ = std::move(st);
+}
+
+callbacks::History Model::fit(const Tensor& x, const Tensor& y, const train::FitOptions& o) {
+  return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, o);
+}
+
+callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const train::FitOptions& o) {
+  train::TrainingState& st = train::state_of(*this);
+  if (o.batch_size <= 0) throw ValueError("fit: batch_size must be positive, got " + std::to_string(o.batch_size));
+  if (o.epochs < 0 || o.initial_epoch < 0) throw ValueError("fit: epochs and initial_epoch must be >= 0");
+  if (!(o.validation_split >= 0 && o.validation_split < 1)) {
+    throw ValueError("fit: validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
+  }
+  Data all{xs, ys, o.sample_weight};
+  train::validate(all, "fit");
+  if (!o.class_weight.empty()) {
+    Tensor cw = train::class_weights_for(ys[0], o.class_weight);
+    all.sample_weight = all.sample_weight.defined() ? all.sample_weight.to(f32) * cw : cw;
+  }
+
+  Data train_data = all;
+  std::optional<Data> val;
+  if (o.validation_data) {
+    val = Data{{o.validation_data->first}, {o.validation_data->second}, Tensor()};
+    train::validate(*val, "fit (validation_data)");
+  } else if (o.validation_split > 0) {
+    int64_t n = all.size();
+    int64_t split_at = static_cast<int64_t>(std::floor(static_cast<double>(n) * (1.0 - o.validation_split)));
+    if (split_at <= 0 || split_at >= n) {
+      throw ValueError("fit: validation_split " + std::to_string(o.validation_split) + " leaves no training or no validation samples out of " + std::to_string(n));
+    }
+    train_data = train::slice_rows(all, 0, split_at);
+    val = train::slice_rows(all, split_at, n);
+  }
+  const int64_t n = train_data.size();
+  const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
+  Generator& gen = o.generator ? *o.generator : default_generator();
+
+  auto history = std::make_shared<callbacks::History>();
+  std::vector<callbacks::CallbackPtr> cbs{history};
+  for (const auto& c : o.callbacks) cbs.push_back(c.ptr());
+  for (auto& c : cbs) c->set_model(this);
+  train::ProgressBar bar(stdout, o.verbose);
+
+  stop_training = false;
+  callbacks::Logs logs;
+  for (auto& c : cbs) c->on_train_begin(logs);
+  for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
+    for (auto& c : cbs) c->on_epoch_begin(epoch, logs);
+    for (auto& m : st.metrics) m->reset_state();
+    Tensor order = o.shuffle ? randperm(n, &gen) : arange(n);
+    bar.begin_epoch(epoch, o.epochs, steps);
+    double loss_sum = 0;
+    int64_t seen = 0;
+    callbacks::Logs batch_logs;
+    for (int64_t step = 0; step < steps; ++step) {
+      for (auto& c : cbs) c->on_train_batch_begin(static_cast<int>(step), batch_logs);
+      Tensor idx = order.slice(0, step * o.batch_size, std::min(n, (step + 1) * o.batch_size));
+      Data b = train::take(train_data, idx);
+      double l = train::train_step(*this, st, b);
+      loss_sum += l * static_cast<double>(b.size());
+      seen += b.size();
+      batch_logs = {{"loss", loss_sum / static_cast<double>(seen)}};
+      for (auto& m : st.metrics) batch_logs[m->name()] = m->result();
+      callbacks::Logs this_batch = batch_logs;
+      this_batch["batch_loss"] = l;
+      for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), std::isfinite(l) ? batch_logs : this_batch);
+      bar.update(step + 1, batch_logs);
+      if (stop_training) break;
+    }
+    logs = batch_logs;
+    if (val) {
+      for (const auto& [k, v] : train::run_evaluation(*this, st, *val, o.batch_size)) logs["val_" + k] = v;
+    }
+    logs["lr"] = st.optimizer->current_learning_rate();
+    for (auto& c : cbs) c->on_epoch_end(epoch, logs);
+    bar.end_epoch(logs);
+  }
+  for (auto& c : cbs) c->on_train_end(logs);
+  return *history;
+}
+
+std::map<std::string, double> Model::evaluate(const Tensor& x, const Tensor& y, const train::EvaluateOptions& o) {
+  return evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, o);
+}
+
+std::map<std::string, double> Model::evaluate(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys,
+                                              const train::EvaluateOptions& o) {
+  train::TrainingState& st = train::state_of(*this);
+  Data d{xs, ys, o.sample_weight};
+  train::validate(d, "evaluate");
+  auto logs = train::run_evaluation(*this, st, d, o.batch_size);
+  if (o.verbose) std::printf("%s\n", train::format_logs(logs).substr(3).c_str());
+  return logs;
+}
+
+Tensor Model::predict(const Tensor& x, const train::PredictOptions& o) {
+  if (o.batch_size <= 0) throw ValueError("predict: batch_size must be positive, got " + std::to_string(o.batch_size));
+  if (!x.defined() || x.dim() == 0) throw ShapeError("predict: input needs a batch axis");
+  autograd::NoGradGuard no_grad;
+  std::vector<Tensor> parts;
+  for (int64_t start = 0; start < x.size(0); start += o.batch_size) {
+    parts.push_back(forward({slice(x, 0, start, std::min(x.size(0), start + o.batch_size))}, false)[0]);
+  }
+  if (parts.empty()) return forward({x}, false)[0];
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
+}
+
+std::map<std::string, double> Model::train_on_batch(const Tensor& x, const Tensor& y) {
+  train::TrainingState& st = train::state_of(*this);
+  Data b{{x}, {y}, Tensor()};
+  train::validate(b, "train_on_batch");
+  for (auto& m : st.metrics) m->reset_state();
+  std::map<std::string, double> logs{{"loss", train::train_step(*this, st, b)}};
+  for (auto& m : st.metrics) logs[m->name()] = m->result();
+  return logs;
+}
+
+std::map<std::string, double> Model::test_on_batch(const Tensor& x, const Tensor& y) {
+  train::TrainingState& st = train::state_of(*this);
+  Data b{{x}, {y}, Tensor()};
+  train::validate(b, "test_on_batch");
+  return train::run_evaluation(*this, st, b, std::max<int64_t>(b.size(), 1));
+}
+
+}  // namespace ember::nn

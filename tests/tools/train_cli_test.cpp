@@ -1,0 +1,149 @@
+// `ember train` / `ember evaluate` end to end on a small IDX data set written by the test, plus the
+// tool's error contract (one line on stderr, exit status 1 or 2, never a crash).
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test_support.hpp"
+
+using namespace ember;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ToolRun {
+  int status;
+  std::string out, err;
+};
+
+ToolRun run_tool(const std::string& args) {
+  fs::path dir = fs::temp_directory_path() / ("ember_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
+  std::string cmd = ember::testing::tool_path() + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  int raw = std::system(cmd.c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw), slurp(out), slurp(err)};
+}
+
+void write_idx(const fs::path& path, unsigned char type, const std::vector<uint32_t>& dims,
+               const std::vector<unsigned char>& data) {
+  std::vector<unsigned char> b = {0, 0, type, static_cast<unsigned char>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
+  }
+  b.insert(b.end(), data.begin(), data.end());
+  gzFile f = gzopen(path.string().c_str(), "wb");
+  gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
+  gzclose(f);
+}
+
+// A tiny learnable data set: class k images have a bright k-th row.
+fs::path make_idx_dir(const std::string& name, int n_train, int n_test, int label_max = 9, int label_count_delta = 0) {
+  fs::path dir = fs::temp_directory_path() / ("ember_cli_data_" + std::to_string(::getpid()) + "_" + name);
+  fs::create_directories(dir);
+  auto make = [&](const std::string& prefix, int n, int delta) {
+    std::vector<unsigned char> images, labels;
+    Generator g(static_cast<uint64_t>(n));
+    for (int i = 0; i < n; ++i) {
+      int label = static_cast<int>(g.below(static_cast<uint64_t>(label_max + 1)));
+      labels.push_back(static_cast<unsigned char>(label));
+      for (int r = 0; r < 28; ++r) {
+        for (int c = 0; c < 28; ++c) {
+          images.push_back(static_cast<unsigned char>(r == label * 2 ? 200 + g.below(50) : g.below(40)));
+        }
+      }
+    }
+    labels.resize(static_cast<std::size_t>(n + delta), 0);
+    write_idx(dir / (prefix + "-images-idx3-ubyte.gz"), 0x08, {static_cast<uint32_t>(n), 28, 28}, images);
+    write_idx(dir / (prefix + "-labels-idx1-ubyte.gz"), 0x08, {static_cast<uint32_t>(n + delta)}, labels);
+  };
+  make("train", n_train, label_count_delta);
+  make("t10k", n_test, 0);
+  return dir;
+}
+
+}  // namespace
+
+TEST(TrainCli, TrainsWritesHistoryAndEvaluates) {
+  fs::path data = make_idx_dir("ok", 512, 128);
+  fs::path out = fs::temp_directory_path() / ("ember_cli_out_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  ToolRun r = run_tool("train --model mlp --data idx:" + data.string() + " --epochs 3 --batch-size 64 --seed 1 --threads 1 --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The run ends with the test metrics line.
+  std::string last = r.out.substr(r.out.rfind("test_loss="));
+  double loss = 0, acc = 0;
+  ASSERT_EQ(std::sscanf(last.c_str(), "test_loss=%lf test_accuracy=%lf", &loss, &acc), 2) << r.out;
+  EXPECT_GT(acc, 0.9) << r.out;
+  // One progress line per epoch when stdout is not a terminal.
+  std::size_t epoch_lines = 0;
+  for (std::size_t p = r.out.find("Epoch "); p != std::string::npos; p = r.out.find("Epoch ", p + 1)) ++epoch_lines;
+  EXPECT_EQ(epoch_lines, 3u) << r.out;
+  std::ifstream h(out / "history.csv");
+  std::string header;
+  std::getline(h, header);
+  EXPECT_EQ(header, "epoch,loss,accuracy,val_loss,val_accuracy,lr");
+  int rows = 0;
+  for (std::string line; std::getline(h, line);) ++rows;
+  EXPECT_EQ(rows, 3);
+  ASSERT_TRUE(fs::exists(out / "model.safetensors"));
+  ASSERT_TRUE(fs::exists(out / "model.json"));
+
+  ToolRun e = run_tool("evaluate --model " + out.string() + " --data idx:" + data.string());
+  ASSERT_EQ(e.status, 0) << e.err;
+  double loss2 = 0, acc2 = 0;
+  ASSERT_EQ(std::sscanf(e.out.substr(e.out.rfind("test_loss=")).c_str(), "test_loss=%lf test_accuracy=%lf", &loss2, &acc2), 2);
+  EXPECT_NEAR(acc2, acc, 1e-9);
+  EXPECT_NEAR(loss2, loss, 1e-4);
+}
+
+TEST(TrainCli, SameSeedAndThreadsGiveBitIdenticalHistory) {
+  fs::path data = make_idx_dir("det", 256, 64);
+  std::string outs[2];
+  for (int i = 0; i < 2; ++i) {
+    fs::path out = fs::temp_directory_path() / ("ember_cli_det_" + std::to_string(::getpid()) + "_" + std::to_string(i));
+    fs::remove_all(out);
+    ToolRun r = run_tool("train --model mlp --data idx:" + data.string() + " --epochs 2 --batch-size 32 --seed 7 --threads 2 --out " + out.string());
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::ifstream in(out / "history.csv");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    outs[i] = ss.str();
+  }
+  EXPECT_EQ(outs[0], outs[1]);
+  EXPECT_GT(outs[0].size(), 60u);
+}
+
+namespace {
+void expect_one_line_error(const ToolRun& r, int status) {
+  EXPECT_EQ(r.status, status) << r.out << r.err;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "expected exactly one line on stderr, got: " << r.err;
+}
+}  // namespace
+
+TEST(TrainCli, BadInputIsAOneLineErrorWithStatus1Or2) {
+  fs::path data = make_idx_dir("bad", 64, 16);
+  expect_one_line_error(run_tool("train --model mlp --data idx:" + data.string() + " --optimizer nosuch"), 2);
+  expect_one_line_error(run_tool("train --model nosuchmodel --data idx:" + data.string()), 1);
+  expect_one_line_error(run_tool("train --model mlp --data idx:/nonexistent/dir"), 1);
+  expect_one_line_error(run_tool("train --model mlp"), 2);
+  expect_one_line_error(run_tool("train --model mlp --data idx:" + data.string() + " --epochs 0"), 2);
+  fs::path wide = make_idx_dir("labels", 64, 16, /*label_max=*/12);  // labels up to 12, 10 outputs
+  ToolRun r = run_tool("train --model mlp --data idx:" + wide.string() + " --epochs 1");
+  expect_one_line_error(r, 1);
+  EXPECT_NE(r.err.find("12"), std::string::npos) << r.err;
+  fs::path mismatch = make_idx_dir("mismatch", 64, 16, 9, /*label_count_delta=*/-3);  // 64 images, 61 labels
+  expect_one_line_error(run_tool("train --model mlp --data idx:" + mismatch.string() + " --epochs 1"), 1);
+  expect_one_line_error(run_tool("evaluate --model /nonexistent --data idx:" + data.string()), 1);
+}

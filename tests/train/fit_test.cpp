@@ -1,0 +1,257 @@
+// The Keras training loop: compile / fit / evaluate / predict and the callbacks.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "ember/nn/layers/core.hpp"
+#include "ember/nn/model.hpp"
+#include "ember/optim/optim.hpp"
+#include "ember/train/training.hpp"
+#include "test_support.hpp"
+
+using namespace ember;
+
+namespace {
+
+// Two Gaussian blobs in 2-D, labels 0/1, linearly separable.
+struct Blobs {
+  Tensor x, y;
+};
+Blobs blobs(int64_t n, uint64_t seed) {
+  Generator g(seed);
+  Tensor labels = bernoulli({n}, 0.5, i64, &g);
+  Tensor centers = labels.to(f32).unsqueeze(1) * 4.0 - 2.0;  // -2 or +2
+  Tensor x = randn({n, 2}, f32, &g, 0, 0.5) + centers;
+  return {x, labels};
+}
+
+std::shared_ptr<nn::Sequential> small_classifier() {
+  nn::reset_layer_names();
+  return std::make_shared<nn::Sequential>(std::initializer_list<nn::LayerRef>{
+      nn::Input({2}), nn::Dense({.units = 8, .activation = Activation::Tanh}), nn::Dense({.units = 2})});
+}
+
+void compile_sparse(nn::Model& m, double lr = 0.05) {
+  m.compile({.optimizer = optim::SGD({.learning_rate = lr}),
+             .loss = losses::SparseCategoricalCrossentropy({.from_logits = true}),
+             .metrics = {"accuracy"}});
+}
+
+std::map<std::string, Tensor> snapshot(nn::Model& m) {
+  std::map<std::string, Tensor> out;
+  for (const auto& w : m.named_weights()) out[w.name] = w.weight->value.detach().clone();
+  return out;
+}
+
+bool same_weights(const std::map<std::string, Tensor>& a, const std::map<std::string, Tensor>& b) {
+  for (const auto& [k, t] : a) {
+    if (t.to_vector<float>() != b.at(k).to_vector<float>()) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST(Fit, LearnsSeparableBlobsAndRecordsHistory) {
+  manual_seed(3);
+  auto m = small_classifier();
+  compile_sparse(*m);
+  Blobs d = blobs(400, 11);
+  auto h = m->fit(d.x, d.y, {.batch_size = 32, .epochs = 5, .verbose = 0, .validation_split = 0.25});
+  ASSERT_EQ(h.epoch.size(), 5u);
+  for (const char* k : {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}) {
+    ASSERT_TRUE(h.history.count(k)) << k;
+    EXPECT_EQ(h.history[k].size(), 5u) << k;
+  }
+  EXPECT_LT(h.history["loss"].back(), h.history["loss"].front());
+  EXPECT_GT(h.history["val_accuracy"].back(), 0.97);
+  EXPECT_DOUBLE_EQ(h.history["lr"].back(), 0.05);
+  auto r = m->evaluate(d.x, d.y, {.batch_size = 64});
+  EXPECT_GT(r.at("accuracy"), 0.97);
+}
+
+TEST(Fit, ReportedLossIsTheMeanOverSamplesWithAPartialLastBatch) {
+  // With a zero learning rate the weights never move, so the epoch's reported loss must equal the
+  // loss of the whole data set: the batch losses (4, 4, 2 samples) weighted by batch size.
+  manual_seed(5);
+  auto m = small_classifier();
+  m->compile({.optimizer = optim::SGD({.learning_rate = 0.0}),
+              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true}),
+              .metrics = {"accuracy"}});
+  Blobs d = blobs(10, 12);
+  auto h = m->fit(d.x, d.y, {.batch_size = 4, .epochs = 1, .verbose = 0, .shuffle = true});
+  auto r = m->evaluate(d.x, d.y, {.batch_size = 10});
+  EXPECT_NEAR(h.history["loss"][0], r.at("loss"), 1e-6);
+  EXPECT_NEAR(h.history["accuracy"][0], r.at("accuracy"), 1e-12);
+}
+
+TEST(Fit, ValidationSplitTakesTheLastFractionBeforeShuffling) {
+  manual_seed(6);
+  auto m = small_classifier();
+  m->compile({.optimizer = optim::SGD({.learning_rate = 0.0}),
+              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true}),
+              .metrics = {"accuracy"}});
+  Blobs d = blobs(40, 13);
+  auto h = m->fit(d.x, d.y, {.batch_size = 8, .epochs = 1, .verbose = 0, .validation_split = 0.25});
+  auto r = m->evaluate(d.x.slice(0, 30, 40), d.y.slice(0, 30, 40), {.batch_size = 64});
+  EXPECT_NEAR(h.history["val_loss"][0], r.at("loss"), 1e-6);
+}
+
+TEST(Fit, SameSeedGivesBitIdenticalHistory) {
+  auto run = [] {
+    manual_seed(21);
+    auto m = small_classifier();
+    compile_sparse(*m);
+    Blobs d = blobs(100, 14);
+    return m->fit(d.x, d.y, {.batch_size = 16, .epochs = 3, .verbose = 0}).history;
+  };
+  EXPECT_EQ(run(), run());
+}
+
+TEST(Fit, EarlyStoppingRestoresTheBestEpochsWeights) {
+  // Validation labels are the training labels flipped, so validation loss gets worse as training
+  // improves: the best epoch is an early one and training stops after `patience` more.
+  manual_seed(8);
+  auto m = small_classifier();
+  compile_sparse(*m, 0.2);
+  Blobs d = blobs(200, 15);
+  Tensor flipped = 1 - d.y;
+  std::vector<std::map<std::string, Tensor>> weights_per_epoch;
+  std::vector<double> val_losses;
+  auto recorder = std::make_shared<callbacks::LambdaCallback>(callbacks::LambdaCallbackOptions{.on_epoch_end = [&](int, callbacks::Logs& logs) {
+    weights_per_epoch.push_back(snapshot(*m));
+    val_losses.push_back(logs.at("val_loss"));
+  }});
+  auto stopper = std::make_shared<callbacks::EarlyStopping>(
+      callbacks::EarlyStoppingOptions{.monitor = "val_loss", .patience = 2, .restore_best_weights = true});
+  m->fit(d.x, d.y, {.batch_size = 20, .epochs = 30, .verbose = 0,
+                    .validation_data = std::make_pair(d.x, flipped), .callbacks = {recorder, stopper}});
+  ASSERT_GE(stopper->stopped_epoch(), 0) << "training should have stopped early";
+  EXPECT_LT(val_losses.size(), 30u);
+  std::size_t best = static_cast<std::size_t>(std::min_element(val_losses.begin(), val_losses.end()) - val_losses.begin());
+  EXPECT_EQ(static_cast<int>(best), stopper->best_epoch());
+  EXPECT_TRUE(same_weights(weights_per_epoch[best], snapshot(*m)));
+  EXPECT_FALSE(same_weights(weights_per_epoch.back(), snapshot(*m)));
+}
+
+TEST(Fit, TerminateOnNaNStopsARunWhoseLossTurnsNaN) {
+  manual_seed(9);
+  auto m = small_classifier();
+  compile_sparse(*m);
+  Blobs d = blobs(64, 16);
+  Tensor x = d.x.clone();
+  {
+    autograd::NoGradGuard ng;
+    x.slice(0, 40, 41).fill_(NAN);  // one poisoned sample in the data
+  }
+  auto nan_stop = std::make_shared<callbacks::TerminateOnNaN>();
+  ::testing::internal::CaptureStderr();
+  auto h = m->fit(x, d.y, {.batch_size = 64, .epochs = 5, .verbose = 0, .shuffle = false, .callbacks = {nan_stop}});
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(nan_stop->terminated());
+  EXPECT_EQ(h.epoch.size(), 1u);
+  EXPECT_NE(err.find("Invalid loss, terminating training"), std::string::npos) << err;
+}
+
+TEST(Fit, FrozenLayerIsBitIdenticalAfterTraining) {
+  manual_seed(10);
+  auto m = small_classifier();
+  m->layers()[0]->set_trainable(false);
+  compile_sparse(*m);
+  auto before = snapshot(*m);
+  Blobs d = blobs(64, 17);
+  m->fit(d.x, d.y, {.batch_size = 16, .epochs = 1, .verbose = 0});
+  auto after = snapshot(*m);
+  EXPECT_EQ(before.at("dense/kernel").to_vector<float>(), after.at("dense/kernel").to_vector<float>());
+  EXPECT_EQ(before.at("dense/bias").to_vector<float>(), after.at("dense/bias").to_vector<float>());
+  EXPECT_NE(before.at("dense_1/kernel").to_vector<float>(), after.at("dense_1/kernel").to_vector<float>());
+}
+
+TEST(Fit, PredictIsBatchedInferenceWithoutGradient) {
+  manual_seed(11);
+  auto m = small_classifier();
+  Blobs d = blobs(37, 18);
+  Tensor p = m->predict(d.x, {.batch_size = 8});
+  EXPECT_EQ(p.shape(), (Shape{37, 2}));
+  EXPECT_FALSE(p.requires_grad());
+  EXPECT_TRUE(ember::testing::all_close(p, (*m)(d.x), 1e-6, 1e-6));
+}
+
+TEST(Fit, CallbacksAdjustTheLearningRateAndLogToCsv) {
+  manual_seed(12);
+  auto m = small_classifier();
+  compile_sparse(*m, 0.1);
+  Blobs d = blobs(64, 19);
+  std::string csv = (std::filesystem::temp_directory_path() / ("ember_fit_" + std::to_string(::getpid()) + ".csv")).string();
+  auto h = m->fit(d.x, d.y,
+                  {.batch_size = 16, .epochs = 3, .verbose = 0,
+                   .callbacks = {callbacks::LearningRateScheduler([](int epoch, double lr) { return epoch == 0 ? lr : lr / 2; }),
+                                 callbacks::CSVLogger({.filename = csv})}});
+  EXPECT_DOUBLE_EQ(h.history["lr"][0], 0.1);
+  EXPECT_DOUBLE_EQ(h.history["lr"][1], 0.05);
+  EXPECT_DOUBLE_EQ(h.history["lr"][2], 0.025);
+  std::ifstream in(csv);
+  std::string header, row;
+  std::getline(in, header);
+  EXPECT_EQ(header, "epoch,accuracy,loss,lr");
+  int rows = 0;
+  while (std::getline(in, row)) ++rows;
+  EXPECT_EQ(rows, 3);
+}
+
+TEST(Fit, ReduceLROnPlateauCutsTheRateWhenTheMonitorStalls) {
+  manual_seed(13);
+  auto m = small_classifier();
+  m->compile({.optimizer = optim::SGD({.learning_rate = 0.0}),  // nothing improves
+              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+  Blobs d = blobs(32, 20);
+  ::testing::internal::CaptureStdout();
+  auto h = m->fit(d.x, d.y, {.batch_size = 32, .epochs = 4, .verbose = 0,
+                             .callbacks = {callbacks::ReduceLROnPlateau({.monitor = "loss", .factor = 0.5, .patience = 1})}});
+  ::testing::internal::GetCapturedStdout();
+  // lr 0 stays 0; the callback only reduces rates above min_lr, so check the schedule on a real rate.
+  EXPECT_DOUBLE_EQ(h.history["lr"].back(), 0.0);
+  auto m2 = small_classifier();
+  m2->compile({.optimizer = optim::SGD({.learning_rate = 1e-12}),
+               .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+  ::testing::internal::CaptureStdout();
+  auto h2 = m2->fit(d.x, d.y, {.batch_size = 32, .epochs = 4, .verbose = 0,
+                               .callbacks = {callbacks::ReduceLROnPlateau({.monitor = "loss", .factor = 0.5, .patience = 1, .min_delta = 1.0})}});
+  ::testing::internal::GetCapturedStdout();
+  EXPECT_LT(h2.history["lr"].back(), 1e-12);
+}
+
+TEST(Fit, BadInputGivesClearErrors) {
+  auto m = small_classifier();
+  Blobs d = blobs(20, 21);
+  EXPECT_THROW(m->fit(d.x, d.y, {.verbose = 0}), ValueError);  // not compiled
+  compile_sparse(*m);
+  try {
+    m->fit(d.x, d.y.slice(0, 0, 19), {.verbose = 0});
+    FAIL();
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("20 samples"), std::string::npos) << e.what();
+  }
+  Tensor bad_labels = d.y.clone();
+  {
+    autograd::NoGradGuard ng;
+    bad_labels.slice(0, 3, 4).fill_(7);  // the model has 2 classes
+  }
+  EXPECT_THROW(m->fit(d.x, bad_labels, {.verbose = 0}), ValueError);
+  EXPECT_THROW(m->compile({.optimizer = "no_such_optimizer", .loss = "mse"}), ValueError);
+  EXPECT_THROW(m->compile({.optimizer = "adam", .loss = "no_such_loss"}), ValueError);
+  EXPECT_THROW(m->fit(d.x, d.y, {.batch_size = 0, .verbose = 0}), ValueError);
+  EXPECT_THROW(m->fit(d.x, d.y, {.verbose = 0, .validation_split = 1.5}), ValueError);
+}
+
+TEST(Fit, TrainOnBatchAndTestOnBatch) {
+  manual_seed(14);
+  auto m = small_classifier();
+  compile_sparse(*m, 0.5);
+  Blobs d = blobs(64, 22);
+  double first = m->train_on_batch(d.x, d.y).at("loss");
+  for (int i = 0; i < 20; ++i) m->train_on_batch(d.x, d.y);
+  auto r = m->test_on_batch(d.x, d.y);
+  EXPECT_LT(r.at("loss"), first);
+  EXPECT_TRUE(r.count("accuracy"));
+}

@@ -1,0 +1,211 @@
+// `ember train`: the main job. Loads a data set and a model, trains it with a recipe that works
+// well out of the box (Adam, batch 128, cosine learning-rate decay over the run), reports the test
+// metrics and writes the run's files.
+//
+// `ember evaluate`: evaluates a model written by `ember train --out DIR` on a data set's test split.
+#include "train_command.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "ember/ember.hpp"
+#include "ember/io/safetensors.hpp"
+#include "ember/nn/builtin_models.hpp"
+#include "ember/nn/config.hpp"
+#include "ember/optim/optim.hpp"
+#include "ember/train/training.hpp"
+
+namespace ember::tool {
+
+namespace {
+
+struct TrainArgs {
+  std::string model, data, optimizer = "adam", out, schedule = "cosine";
+  int epochs = 10;
+  int64_t batch_size = 128;
+  double learning_rate = 1e-3;
+  double validation_split = 0;
+  uint64_t seed = 42;
+  int threads = 0;
+  int verbose = 1;
+};
+
+namespace fs = std::filesystem;
+
+// A model given as a built-in name, a Keras JSON file, or a directory written by `ember train
+// --out` (model.json + model.safetensors).
+std::shared_ptr<nn::Model> load_model(const std::string& spec, bool with_weights) {
+  if (!fs::exists(spec)) {
+    for (const std::string& n : nn::builtin_model_names()) {
+      if (n == spec) return nn::builtin_model(spec);
+    }
+    std::string names;
+    for (const std::string& n : nn::builtin_model_names()) names += (names.empty() ? "" : ", ") + n;
+    throw ValueError("unknown model '" + spec + "': not a file, and not a built-in model (" + names + ")");
+  }
+  fs::path dir = fs::is_directory(spec) ? fs::path(spec) : fs::path(spec).parent_path();
+  fs::path json = fs::is_directory(spec) ? dir / "model.json" : fs::path(spec);
+  if (json.extension() == ".safetensors") json = dir / "model.json";
+  auto model = nn::model_from_json_file(json.string());
+  fs::path weights = dir / "model.safetensors";
+  if (with_weights) {
+    if (!fs::exists(weights)) throw IOError("no weights file '" + weights.string() + "' next to the model");
+    io::SafetensorsFile f = io::load_safetensors(weights.string());
+    autograd::NoGradGuard no_grad;
+    for (const auto& w : model->named_weights()) {
+      auto it = f.tensors.find(w.name);
+      if (it == f.tensors.end()) throw FormatError("weights file has no tensor '" + w.name + "'");
+      if (it->second.shape() != w.weight->value.shape()) {
+        throw FormatError("weights file tensor '" + w.name + "' has shape " + to_string(it->second.shape()) +
+                          ", the model expects " + to_string(w.weight->value.shape()));
+      }
+      w.weight->value.copy_(it->second);
+    }
+  }
+  return model;
+}
+
+// Whether the model already ends in a softmax (then the loss takes probabilities, not logits).
+bool ends_in_softmax(nn::Model& model) {
+  if (model.layers().empty()) return false;
+  nlohmann::json c = model.layers().back()->get_config();
+  return c.contains("activation") && c["activation"] == "softmax";
+}
+
+void write_history_csv(const std::string& path, const callbacks::History& h) {
+  std::ofstream out(path);
+  if (!out) throw IOError("cannot write '" + path + "'");
+  out << "epoch,loss,accuracy,val_loss,val_accuracy,lr\n";
+  auto col = [&](const char* k, std::size_t i) -> std::string {
+    auto it = h.history.find(k);
+    if (it == h.history.end() || i >= it->second.size()) return "";
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.9g", it->second[i]);
+    return buf;
+  };
+  for (std::size_t i = 0; i < h.epoch.size(); ++i) {
+    out << h.epoch[i] + 1 << "," << col("loss", i) << "," << col("accuracy", i) << "," << col("val_loss", i) << ","
+        << col("val_accuracy", i) << "," << col("lr", i) << "\n";
+  }
+}
+
+void save_run(nn::Model& model, const std::string& dir) {
+  fs::create_directories(dir);
+  {
+    std::ofstream j(fs::path(dir) / "model.json");
+    if (!j) throw IOError("cannot write '" + (fs::path(dir) / "model.json").string() + "'");
+    j << nn::to_json(model, 2) << "\n";
+  }
+  io::TensorMap weights;
+  for (const auto& w : model.named_weights()) weights[w.name] = w.weight->value;
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "ember"}});
+}
+
+void check_labels(const Tensor& labels, int64_t classes, const char* split) {
+  Tensor l = labels.to(i64);
+  int64_t lo = min(l).item<int64_t>(), hi = max(l).item<int64_t>();
+  if (lo < 0 || hi >= classes) {
+    throw ValueError(std::string("the ") + split + " labels range over [" + std::to_string(lo) + ", " +
+                     std::to_string(hi) + "] but the model has " + std::to_string(classes) + " outputs");
+  }
+}
+
+int run_train(const TrainArgs& a) {
+  if (a.epochs < 1) throw CLI::ValidationError("--epochs", "must be at least 1");
+  if (a.batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
+  if (!(a.learning_rate > 0)) throw CLI::ValidationError("--learning-rate", "must be positive");
+  if (a.threads > 0) set_num_threads(a.threads);
+  manual_seed(a.seed);
+  nn::reset_layer_names();
+
+  data::Dataset ds = data::load_dataset(a.data);
+  Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
+  Tensor x_test = data::images_to_float(ds.test.images), y_test = ds.test.labels;
+
+  auto model = load_model(a.model, false);
+  Tensor probe = model->predict(slice(x, 0, 0, 1), {.batch_size = 1});
+  int64_t classes = probe.size(-1);
+  check_labels(y, classes, "training");
+  check_labels(y_test, classes, "test");
+
+  std::shared_ptr<optim::Optimizer> opt;
+  try {
+    opt = optim::make_optimizer(a.optimizer, a.learning_rate);
+  } catch (const ValueError& e) {
+    throw CLI::ValidationError("--optimizer", e.what());
+  }
+  int64_t n_train = a.validation_split > 0
+                        ? static_cast<int64_t>(static_cast<double>(x.size(0)) * (1.0 - a.validation_split))
+                        : x.size(0);
+  int64_t steps = (n_train + a.batch_size - 1) / a.batch_size;
+  if (a.schedule == "cosine") {
+    opt->set_learning_rate(optim::CosineDecay({.initial_learning_rate = a.learning_rate, .decay_steps = steps * a.epochs}));
+  } else if (a.schedule != "constant") {
+    throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
+  }
+  bool from_logits = !ends_in_softmax(*model);
+  model->compile({.optimizer = opt,
+                  .loss = losses::SparseCategoricalCrossentropy({.from_logits = from_logits}),
+                  .metrics = {"accuracy"}});
+
+  train::FitOptions fit{.batch_size = a.batch_size, .epochs = a.epochs, .verbose = a.verbose};
+  if (a.validation_split > 0) fit.validation_split = a.validation_split;
+  else fit.validation_data = std::make_pair(x_test, y_test);  // validate on the test split each epoch
+  callbacks::History history = model->fit(x, y, fit);
+
+  auto result = model->evaluate(x_test, y_test, {.batch_size = 256});
+  if (!a.out.empty()) {
+    save_run(*model, a.out);
+    write_history_csv((fs::path(a.out) / "history.csv").string(), history);
+  }
+  std::printf("test_loss=%.6f test_accuracy=%.6f\n", result.at("loss"), result.at("accuracy"));
+  return 0;
+}
+
+int run_evaluate(const std::string& model_spec, const std::string& data_spec, int64_t batch_size) {
+  nn::reset_layer_names();
+  data::Dataset ds = data::load_dataset(data_spec);
+  auto model = load_model(model_spec, true);
+  Tensor x_test = data::images_to_float(ds.test.images);
+  check_labels(ds.test.labels, model->predict(slice(x_test, 0, 0, 1), {.batch_size = 1}).size(-1), "test");
+  model->compile({.optimizer = "adam",
+                  .loss = losses::SparseCategoricalCrossentropy({.from_logits = !ends_in_softmax(*model)}),
+                  .metrics = {"accuracy"}});
+  auto result = model->evaluate(x_test, ds.test.labels, {.batch_size = batch_size});
+  std::printf("test_loss=%.6f test_accuracy=%.6f\n", result.at("loss"), result.at("accuracy"));
+  return 0;
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  CLI::App* train = app.add_subcommand("train", "train a model on a data set");
+  train->add_option("--model", args->model, "built-in name (mlp, cnn), Keras JSON file, or a directory from --out")->required();
+  train->add_option("--data", args->data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
+  train->add_option("--epochs", args->epochs, "epochs (default 10)");
+  train->add_option("--batch-size", args->batch_size, "mini-batch size (default 128)");
+  train->add_option("--optimizer", args->optimizer, "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, nadam (default adam)");
+  train->add_option("--learning-rate", args->learning_rate, "initial learning rate (default 1e-3)");
+  train->add_option("--schedule", args->schedule, "learning-rate schedule: cosine (decay to 0 over the run, default) or constant");
+  train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
+      ->check(CLI::Range(0.0, 0.99));
+  train->add_option("--seed", args->seed, "random seed (default 42)");
+  train->add_option("--threads", args->threads, "intra-op threads (default: all cores)")->check(CLI::PositiveNumber);
+  train->add_option("--out", args->out, "directory for model.json, model.safetensors and history.csv");
+  train->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
+  train->callback([args] { run_train(*args); });
+
+  auto model = std::make_shared<std::string>();
+  auto data = std::make_shared<std::string>();
+  auto batch = std::make_shared<int64_t>(256);
+  CLI::App* eval = app.add_subcommand("evaluate", "evaluate a trained model on a data set's test split");
+  eval->add_option("--model", *model, "a directory (or its model.json) written by ember train --out")->required();
+  eval->add_option("--data", *data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
+  eval->add_option("--batch-size", *batch, "batch size (default 256)")->check(CLI::PositiveNumber);
+  eval->callback([model, data, batch] { run_evaluate(*model, *data, *batch); });
+}
+
+}  // namespace ember::tool
