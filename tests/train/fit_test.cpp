@@ -6,6 +6,7 @@
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/optim/optim.hpp"
+#include "ember/io/safetensors.hpp"
 #include "ember/train/training.hpp"
 #include "test_support.hpp"
 
@@ -254,4 +255,50 @@ TEST(Fit, TrainOnBatchAndTestOnBatch) {
   auto r = m->test_on_batch(d.x, d.y);
   EXPECT_LT(r.at("loss"), first);
   EXPECT_TRUE(r.count("accuracy"));
+}
+
+TEST(Fit, ModelCheckpointWritesTheBestWeightsAsSafetensors) {
+  manual_seed(15);
+  auto m = small_classifier();
+  compile_sparse(*m, 0.1);
+  Blobs d = blobs(64, 23);
+  std::string path = (std::filesystem::temp_directory_path() / ("ember_ckpt_" + std::to_string(::getpid()) + "_{epoch}.safetensors")).string();
+  m->fit(d.x, d.y, {.batch_size = 16, .epochs = 2, .verbose = 0,
+                    .callbacks = {callbacks::ModelCheckpoint({.filepath = path, .monitor = "loss"})}});
+  std::string second = path;
+  second.replace(second.find("{epoch}"), 7, "2");
+  io::SafetensorsFile f = io::load_safetensors(second);
+  EXPECT_EQ(f.metadata.at("epoch"), "2");
+  auto now = snapshot(*m);
+  ASSERT_EQ(f.tensors.size(), now.size());
+  for (const auto& [k, t] : now) EXPECT_EQ(f.tensors.at(k).to_vector<float>(), t.to_vector<float>()) << k;
+}
+
+TEST(Fit, ClassAndSampleWeightsScaleTheLoss) {
+  // With a zero learning rate the reported loss is the weighted loss of the fixed model:
+  // Keras's sum(w_i * l_i) / N. Class weights of 2 on every class double it; sample weights of 0
+  // on half the samples keep the other half's share.
+  manual_seed(16);
+  auto m = small_classifier();
+  m->compile({.optimizer = optim::SGD({.learning_rate = 0.0}),
+              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+  Blobs d = blobs(16, 24);
+  double plain = m->fit(d.x, d.y, {.batch_size = 16, .verbose = 0}).history["loss"][0];
+  double doubled = m->fit(d.x, d.y, {.batch_size = 16, .verbose = 0, .class_weight = {{0, 2.0}, {1, 2.0}}}).history["loss"][0];
+  EXPECT_NEAR(doubled, 2 * plain, 1e-5);
+  std::vector<float> half(16, 0.0f);
+  for (int i = 0; i < 8; ++i) half[static_cast<std::size_t>(i)] = 1.0f;
+  double first_half = m->fit(d.x, d.y, {.batch_size = 16, .verbose = 0, .shuffle = false,
+                                        .sample_weight = from_vector(half, {16})}).history["loss"][0];
+  auto r = m->evaluate(d.x.slice(0, 0, 8), d.y.slice(0, 0, 8), {.batch_size = 8});
+  EXPECT_NEAR(first_half, r.at("loss") / 2, 1e-5);
+}
+
+TEST(Fit, InitialEpochContinuesTheEpochCount) {
+  manual_seed(17);
+  auto m = small_classifier();
+  compile_sparse(*m);
+  Blobs d = blobs(32, 25);
+  auto h = m->fit(d.x, d.y, {.batch_size = 16, .epochs = 5, .verbose = 0, .initial_epoch = 3});
+  EXPECT_EQ(h.epoch, (std::vector<int>{3, 4}));
 }
