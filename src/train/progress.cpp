@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -24,13 +25,18 @@ std::string fmt_duration(double seconds) {
 }  // namespace
 
 std::string format_logs(const std::map<std::string, double>& logs) {
+  // Keras's order: loss, metrics, then the same for validation, then the learning rate.
   std::vector<std::string> keys;
   if (logs.count("loss")) keys.push_back("loss");
   for (const auto& [k, v] : logs) {
     if (k != "loss" && k.rfind("val_", 0) != 0 && k != "lr") keys.push_back(k);
   }
+  std::size_t train_keys = keys.size();
+  for (std::size_t i = 0; i < train_keys; ++i) {
+    if (logs.count("val_" + keys[i])) keys.push_back("val_" + keys[i]);
+  }
   for (const auto& [k, v] : logs) {
-    if (k.rfind("val_", 0) == 0) keys.push_back(k);
+    if (k.rfind("val_", 0) == 0 && std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
   }
   if (logs.count("lr")) keys.push_back("lr");
   std::string s;
