@@ -38,7 +38,16 @@ fi
 mkdir -p "$OUT_DIR"
 rm -f "$OUT_DIR"/{ember,torch,libtorch}.json
 
-echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; load:$(uptime | sed 's/.*load average://')"
+# Share of the CPUs idle over 2 s: with another busy process on the cores, OpenMP's spinning
+# barriers make every 2-thread number (Ember's and PyTorch's alike) meaningless.
+idle_pct() {
+  local a b
+  read -ra a < <(grep '^cpu ' /proc/stat); sleep 2; read -ra b < <(grep '^cpu ' /proc/stat)
+  local busy=0 idle=$(( (b[4] + b[5]) - (a[4] + a[5]) ))
+  for i in 1 2 3 6 7 8; do busy=$(( busy + b[i] - a[i] )); done
+  echo $(( 100 * idle / (idle + busy + 1) ))
+}
+echo "== machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores; load:$(uptime | sed 's/.*load average://'); idle $(idle_pct)%"
 
 echo "== Ember: $EMBER_BIN ${GBENCH_FLAGS[*]}"
 "$EMBER_BIN" "${GBENCH_FLAGS[@]}" --benchmark_out="$OUT_DIR/ember.json" --benchmark_out_format=json
