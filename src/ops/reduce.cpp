@@ -105,10 +105,18 @@ Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x,
 
 Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
   Reduction r = run_reduce(x, axes, keepdims, kc::ReduceKind::Prod, "prod");
-  // d prod / d x_i = prod / x_i (inputs containing zeros get no gradient through this rule).
+  // d prod / d x_i = product of the other elements: prod / x_i where x_i != 0 (0 when another element
+  // is zero); where x_i == 0 it is the product of the non-zero elements if x_i is the only zero, else 0.
+  // (prod / x_i alone gives 0/0 = NaN at a zero.)
   return record("prod", {x}, r.out, [&] {
     return [sx = saved(x), keep = saved(r.keep), keep_shape = r.keep_shape](const Tensor& g) {
-      return std::vector<Tensor>{reshape(g, keep_shape) * keep / sx};
+      Tensor zero = zeros({}, sx.dtype());
+      Tensor is_zero = equal(sx, zero);
+      Tensor nonzero = where(is_zero, ones({}, sx.dtype()), sx);
+      Tensor prod_nonzero = kc::reduce(nonzero, keep_shape, kc::ReduceKind::Prod);
+      Tensor single_zero = equal(kc::reduce(is_zero, keep_shape, kc::ReduceKind::Sum), scalar_tensor(1, i64));
+      Tensor others = where(is_zero, where(single_zero, prod_nonzero, zero), keep / nonzero);
+      return std::vector<Tensor>{reshape(g, keep_shape) * others};
     };
   });
 }
