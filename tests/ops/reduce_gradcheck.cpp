@@ -56,3 +56,13 @@ TEST(ReduceGradcheck, NormL2) {
 TEST(ReduceGradcheck, FrobeniusNorm) {
   EXPECT_TRUE(gradcheck_ok([](const auto& v) { return frobenius_norm(v[0]); }, {random_f64({3, 4}, 219)}));
 }
+TEST(ReduceGradcheck, ProdWithAZero) {
+  // prod is linear in each element, so central differences are exact even at 0.
+  Tensor x = random_f64({3, 4}, 220, 0.5, 1.5);
+  {
+    autograd::NoGradGuard g;
+    x.slice(1, 2, 3).slice(0, 0, 1).fill_(0.0);  // one zero in row 0
+    x.slice(1, 0, 2).slice(0, 1, 2).fill_(0.0);   // two zeros in row 1
+  }
+  EXPECT_TRUE(gradcheck_ok([](const auto& v) { return prod(v[0], {1}); }, {x}));
+}

@@ -162,3 +162,16 @@ TEST(Reduce, ZeroDimInputs) {
   EXPECT_EQ(argmax(s, 0).item<int64_t>(), 0);
   EXPECT_THROW(sum(s, {1}), ValueError);
 }
+
+TEST(Reduce, ProdGradientWithZeros) {
+  // d/dx_i prod(x) = product of the other elements, also where x_i (or another element) is 0.
+  Tensor x = from_vector(std::vector<double>{2, 0, 3, 0, 2, 0, 4, 5, 1}, {3, 3}, f64);
+  x.requires_grad_();
+  prod(x, {1}).sum().backward();
+  // row 0: one zero -> [0, 6, 0]; row 1: two zeros -> all 0; row 2: no zero -> [5, 4, 20]
+  EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{0, 6, 0, 0, 0, 0, 5, 4, 20}));
+  Tensor y = from_vector(std::vector<float>{0.0f, -2.0f}, {2});
+  y.requires_grad_();
+  prod(y).backward();
+  EXPECT_EQ(y.grad().to_vector<float>(), (std::vector<float>{-2.0f, 0.0f}));
+}

@@ -34,6 +34,9 @@ TEST(ShapeGradcheck, Squeeze) {
 TEST(ShapeGradcheck, Unsqueeze) {
   Tensor w = random_f64({3, 1, 2}, 111);
   EXPECT_TRUE(gradcheck_ok([w](const auto& v) { return unsqueeze(v[0], 1) * w; }, {random_f64({3, 2}, 112)}));
+  // strided input (a view, not a copy)
+  EXPECT_TRUE(gradcheck_ok([w](const auto& v) { return unsqueeze(v[0].t(), 1) * w; }, {random_f64({2, 3}, 124)}));
+  EXPECT_TRUE(gradcheck_ok([](const auto& v) { return squeeze(v[0].transpose(0, 2), 1) * 3.0; }, {random_f64({2, 1, 3}, 125)}));
 }
 TEST(ShapeGradcheck, ContiguousOfTransposed) {
   EXPECT_TRUE(gradcheck_ok([](const auto& v) { return contiguous(v[0].t()) * v[0].t(); }, {random_f64({3, 4}, 113)}));
