@@ -1,6 +1,7 @@
 #include "ember/kernels/cpu/gemm.hpp"
 
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <cstdint>
 #include <limits>
@@ -46,8 +47,23 @@ int blas_int(int64_t v) {
 }
 }  // namespace
 
+// float32 goes through oneDNN's JIT sgemm rather than OpenBLAS: Debian's OpenBLAS 0.3.21 does not
+// recognise AVX-512 virtual CPUs such as the one these machines report and falls back to its SSE3
+// (Prescott) kernels, measured 5-6x slower than oneDNN's sgemm here (bench/RESULTS.md). oneDNN
+// detects the ISA itself and runs on the same OpenMP pool.
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
           int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (st != dnnl_success) {
+    throw ValueError("gemm: oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ") for m=" +
+                     std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
+  }
+}
+
+// The same product through OpenBLAS's cblas_sgemm, kept for comparison in the benchmarks.
+void gemm_openblas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, blas_int(m), blas_int(n),
               blas_int(k), alpha, a, blas_int(lda), b, blas_int(ldb), beta, c, blas_int(ldc));
