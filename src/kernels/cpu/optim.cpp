@@ -1,56 +1,67 @@
 // Fused optimizer kernels. Plain elementwise loops, vectorised with `omp simd` and split across the
-// OpenMP pool only when a parameter is large enough to pay for the fork.
+// OpenMP pool only when a parameter is large enough to pay for the fork. The float loops run with
+// subnormals flushed to zero (see denormals.hpp: decaying slots otherwise turn subnormal and slow).
 #include "ember/kernels/cpu/optim.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include "kernels/cpu/denormals.hpp"
 
 namespace ember::kernels::cpu {
 
 namespace {
 constexpr int64_t kParallelMin = 1 << 15;
+
+// body(i) for i in [0, n): one static split across the pool (so results do not depend on the
+// thread count), each thread flushing float subnormals for the duration of its share.
+template <typename T, typename Body>
+void for_each_index(int64_t n, Body body) {
+#pragma omp parallel if (n >= kParallelMin)
+  {
+    const FlushDenormals ftz(std::is_same_v<T, float>);
+#pragma omp for simd schedule(static)
+    for (int64_t i = 0; i < n; ++i) body(i);
+  }
+}
 }  // namespace
 
 template <typename T>
 void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma) {
   if (v == nullptr) {
-#pragma omp parallel for simd if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+    for_each_index<T>(n, [&](int64_t i) { w[i] -= lr * g[i]; });
     return;
   }
   if (!ewma) {
-#pragma omp parallel for simd if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
+    for_each_index<T>(n, [&](int64_t i) {
       const T vi = momentum * v[i] - lr * g[i];
       v[i] = vi;
       w[i] += nesterov ? momentum * vi - lr * g[i] : vi;
-    }
+    });
   } else {
     const T damp = T(1) - momentum;
-#pragma omp parallel for simd if (n >= kParallelMin)
-    for (int64_t i = 0; i < n; ++i) {
+    for_each_index<T>(n, [&](int64_t i) {
       const T vi = momentum * v[i] + damp * g[i];
       v[i] = vi;
       w[i] -= lr * (nesterov ? momentum * vi + damp * g[i] : vi);
-    }
+    });
   }
 }
 
 template <typename T>
 void adagrad_step(int64_t n, T* w, const T* g, T* acc, T lr, T eps) {
-#pragma omp parallel for simd if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
+  for_each_index<T>(n, [&](int64_t i) {
     const T a = acc[i] + g[i] * g[i];
     acc[i] = a;
     w[i] -= lr * g[i] / std::sqrt(a + eps);
-  }
+  });
 }
 
 template <typename T>
 void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr, T rho, T momentum, T eps) {
   const T one_m_rho = T(1) - rho;
-#pragma omp parallel for simd if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
+  for_each_index<T>(n, [&](int64_t i) {
     const T gi = g[i];
     const T ve = rho * vel[i] + one_m_rho * gi * gi;
     vel[i] = ve;
@@ -68,14 +79,13 @@ void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr
     } else {
       w[i] -= inc;
     }
-  }
+  });
 }
 
 template <typename T>
 void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta1, T beta2, T eps, T decay) {
   const T b1c = T(1) - beta1, b2c = T(1) - beta2, keep = T(1) - decay;
-#pragma omp parallel for simd if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
+  for_each_index<T>(n, [&](int64_t i) {
     const T gi = g[i];
     const T mi = beta1 * m[i] + b1c * gi;
     T vi = beta2 * v[i] + b2c * gi * gi;
@@ -86,28 +96,26 @@ void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta
       vhat[i] = vi;
     }
     w[i] = w[i] * keep - alpha * mi / (std::sqrt(vi) + eps);
-  }
+  });
 }
 
 template <typename T>
 void nadam_step(int64_t n, T* w, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, T coef_m, T coef_g, T bias2) {
   const T b1c = T(1) - beta1, b2c = T(1) - beta2;
-#pragma omp parallel for simd if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
+  for_each_index<T>(n, [&](int64_t i) {
     const T gi = g[i];
     const T mi = beta1 * m[i] + b1c * gi;
     const T vi = beta2 * v[i] + b2c * gi * gi;
     m[i] = mi;
     v[i] = vi;
     w[i] -= lr * (coef_m * mi + coef_g * gi) / (std::sqrt(vi / bias2) + eps);
-  }
+  });
 }
 
 template <typename T>
 void ema_update(int64_t n, T* shadow, const T* x, T decay) {
   const T c = T(1) - decay;
-#pragma omp parallel for simd if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; ++i) shadow[i] = decay * shadow[i] + c * x[i];
+  for_each_index<T>(n, [&](int64_t i) { shadow[i] = decay * shadow[i] + c * x[i]; });
 }
 
 #define EMBER_OPTIM_INSTANTIATE(T)                                                                              \
