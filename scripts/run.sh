@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: installs dependencies, builds, and trains the built-in MLP on Fashion-MNIST.
+# The main job: installs dependencies, builds, and trains the built-in CNN on Fashion-MNIST
+# (5 epochs: about 2.5 minutes on 2 cores, test accuracy ≈ 0.917).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-./build/ember train --model mlp --data fashion-mnist --epochs 10 --out out/mlp
+./build/ember train --model cnn --data fashion-mnist --epochs 5 --out out/cnn
