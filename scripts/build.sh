@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Configures and builds Ember in build/ (Release), or build-asan/ with `--sanitize`.
+# Any further arguments are ninja targets (default: everything), e.g. `scripts/build.sh ember_tool`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ "${1:-}" == "--sanitize" ]]; then
+  shift
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON \
         -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_EXAMPLES=OFF >/dev/null
-  ninja -C build-asan
+  ninja -C build-asan "$@"
 else
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  ninja -C build
+  ninja -C build "$@"
 fi
