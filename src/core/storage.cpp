@@ -42,6 +42,11 @@ Cache& cache() {
 
 void* system_alloc(std::size_t bytes) {
   void* p = std::aligned_alloc(kAlign, bytes);
+  if (!p) {
+    // Blocks parked in the cache are memory the request could use: give them back and retry once.
+    empty_allocator_cache();
+    p = std::aligned_alloc(kAlign, bytes);
+  }
   if (!p) throw std::bad_alloc();
   return p;
 }

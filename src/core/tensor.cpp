@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <iomanip>
 #include <numeric>
@@ -27,7 +28,20 @@ void Tensor::check_dtype_(DType want) const {
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   check_shape(shape, "empty");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(ember::numel(shape)) * itemsize(dtype));
+  const std::size_t nbytes = static_cast<std::size_t>(ember::numel(shape)) * itemsize(dtype);
+  try {
+    impl->storage = std::make_shared<Storage>(nbytes);
+  } catch (const std::bad_alloc&) {
+    const double gib = static_cast<double>(nbytes) / (1024.0 * 1024.0 * 1024.0);
+    char size[32];
+    if (gib >= 1024) {
+      std::snprintf(size, sizeof size, "%.4g TiB", gib / 1024);
+    } else {
+      std::snprintf(size, sizeof size, "%.4g GiB", gib);
+    }
+    throw MemoryError("out of memory: cannot allocate " + std::string(size) + " for a " + std::string(dtype_name(dtype)) +
+                      " tensor of shape " + ember::to_string(shape));
+  }
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->offset = 0;

@@ -196,3 +196,20 @@ TEST(Tensor, CachingAllocatorReusesFreedBlocks) {
 #endif
   (void)after;
 }
+
+TEST(Tensor, TooLargeForMemoryIsAMemoryErrorWithSizeAndShape) {
+  // 2^46 float32 elements = 256 TiB: more than a 47-bit user address space can map, whatever the
+  // overcommit policy, so the allocation fails on every Linux x86-64 machine.
+  try {
+    Tensor t = Tensor::empty({int64_t{1} << 24, int64_t{1} << 22}, f32);
+    FAIL() << "allocated " << t.numel() << " elements";
+  } catch (const MemoryError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("256 TiB"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[16777216,4194304]"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("float32"), std::string::npos) << msg;
+  }
+  // Nothing is lost: ordinary allocations still work afterwards.
+  Tensor ok = ones({3, 4});
+  EXPECT_EQ(sum(ok).item<float>(), 12.0f);
+}

@@ -30,5 +30,9 @@ class IOError : public Error {  // files that cannot be opened, read or written
  public:
   using Error::Error;
 };
+class MemoryError : public Error {  // a tensor too large for the memory there is (size and shape in the message)
+ public:
+  using Error::Error;
+};
 
 }  // namespace ember
