@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: installs dependencies, builds, runs every test, then runs the suite again
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The whole test suite: installs dependencies, builds, runs every test (except the opt-in label
+# `long`), then runs the suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-(cd build && ctest --output-on-failure -j2 --timeout 600)
+# label long: the opt-in checks of several minutes each (run them with `ctest -L long`).
+(cd build && ctest --output-on-failure -j2 --timeout 600 -LE long)
 bash scripts/build.sh --sanitize
 # The sanitizer build skips the slow end-to-end training checks (label: slow).
 # allocator_may_return_null: a failed allocation returns null as in a normal build (a test checks
