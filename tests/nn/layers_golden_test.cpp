@@ -4,8 +4,10 @@
 // float64 (weights replaced by f64 tensors: the reference kernels).
 #include "ember/nn/layers/conv.hpp"
 #include "ember/nn/layers/core.hpp"
+#include "ember/nn/layers/merging.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
+#include "ember/nn/layers/reshaping.hpp"
 #include "test_support.hpp"
 
 using namespace ember;
@@ -59,7 +61,34 @@ nn::LayerPtr make_layer(const FixtureCase& c) {
     return std::make_shared<nn::Dense>(
         nn::DenseOptions{.units = c.attrs.at("units"), .activation = nn::activation_from_name(c.attrs.at("activation"))});
   }
+  if (kind == "Activation") return std::make_shared<nn::ActivationLayer>(c.attrs.at("activation").get<std::string>());
+  if (kind == "LeakyReLU") return std::make_shared<nn::LeakyReLU>(nn::LeakyReLUOptions{.alpha = c.attrs.at("alpha")});
+  if (kind == "GlobalAveragePooling2D") return std::make_shared<nn::GlobalAveragePooling2D>();
+  if (kind == "GlobalMaxPooling2D") return std::make_shared<nn::GlobalMaxPooling2D>();
+  if (kind == "MaxPooling1D") {
+    return std::make_shared<nn::MaxPooling1D>(nn::Pooling1DOptions{
+        .pool_size = c.attrs.at("pool_size"), .strides = c.attrs.at("strides").get<int64_t>(), .padding = padding_of(c)});
+  }
+  if (kind == "Flatten") return std::make_shared<nn::Flatten>();
+  if (kind == "Reshape") return std::make_shared<nn::Reshape>(c.attrs.at("target_shape").get<Shape>());
+  if (kind == "ZeroPadding2D") {
+    const auto& p = c.attrs.at("padding");
+    return std::make_shared<nn::ZeroPadding2D>(nn::ZeroPadding2DOptions{
+        .padding = {{{p[0][0].get<int64_t>(), p[0][1].get<int64_t>()}, {p[1][0].get<int64_t>(), p[1][1].get<int64_t>()}}}});
+  }
+  if (kind == "Dropout") return std::make_shared<nn::Dropout>(nn::DropoutOptions{.rate = c.attrs.at("rate")});
+  if (kind == "Add") return std::make_shared<nn::Add>();
+  if (kind == "Multiply") return std::make_shared<nn::Multiply>();
+  if (kind == "Concatenate") return std::make_shared<nn::Concatenate>(nn::ConcatenateOptions{.axis = c.attrs.at("axis")});
   throw ValueError("fixture " + c.name + ": unknown layer " + kind);
+}
+
+// The fixture keys of a case's inputs: "x", or "x0", "x1", ... for the merging layers.
+std::vector<std::string> input_keys(const FixtureCase& c) {
+  if (c.tensors.count("x")) return {"x"};
+  std::vector<std::string> keys;
+  for (int i = 0; c.tensors.count("x" + std::to_string(i)); ++i) keys.push_back("x" + std::to_string(i));
+  return keys;
 }
 
 #define EXPECT_CLOSE(actual, key, tol) \
@@ -69,10 +98,14 @@ const char* dtype_label(DType dt) { return dt == f64 ? "f64" : "f32"; }
 
 void run_case(const FixtureCase& c, DType dt, Tol tol) {
   nn::LayerPtr layer = make_layer(c);
+  const std::vector<std::string> keys = input_keys(c);
+  ASSERT_FALSE(keys.empty()) << c.name << ": no input in the fixture";
   {
     // Build (weights are created as f32) without touching any statistics.
     autograd::NoGradGuard no_grad;
-    (*layer)(zeros(c.at("x").shape()), false);
+    std::vector<Tensor> blanks;
+    for (const auto& k : keys) blanks.push_back(zeros(c.at(k).shape()));
+    (*layer)(blanks, false);
   }
   for (const auto& nw : layer->named_weights()) {
     nn::Weight* w = nw.weight;
@@ -85,13 +118,17 @@ void run_case(const FixtureCase& c, DType dt, Tol tol) {
       if (w->trainable) w->value.requires_grad_();
     }
   }
-  Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
+  std::vector<Tensor> xs;
+  for (const auto& k : keys) xs.push_back(c.at(k).to(dt).detach().clone().requires_grad_());
   bool training = c.attrs.value("training", false);
-  Tensor y = (*layer)(x, training);
+  Tensor y = (*layer)(xs, training);
   EXPECT_EQ(y.dtype(), dt);
   EXPECT_CLOSE(y, "y", tol);
   y.backward(c.at("dy").to(dt));
-  EXPECT_CLOSE(x.grad(), "dx", tol);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    ASSERT_TRUE(xs[i].grad().defined()) << c.name << ": no gradient for " << keys[i];
+    EXPECT_CLOSE(xs[i].grad(), "d" + keys[i], tol);
+  }
   for (const auto& nw : layer->named_weights()) {
     nn::Weight* w = nw.weight;
     if (w->trainable) {
@@ -125,6 +162,18 @@ TEST(LayersGolden, MaxPooling2D) { run_layer("MaxPooling2D"); }
 TEST(LayersGolden, AveragePooling2D) { run_layer("AveragePooling2D"); }
 TEST(LayersGolden, BatchNormalization) { run_layer("BatchNormalization"); }
 TEST(LayersGolden, Dense) { run_layer("Dense"); }
+TEST(LayersGolden, ActivationEveryNamedFunction) { run_layer("Activation"); }
+TEST(LayersGolden, LeakyReLU) { run_layer("LeakyReLU"); }
+TEST(LayersGolden, GlobalAveragePooling2D) { run_layer("GlobalAveragePooling2D"); }
+TEST(LayersGolden, GlobalMaxPooling2D) { run_layer("GlobalMaxPooling2D"); }
+TEST(LayersGolden, MaxPooling1D) { run_layer("MaxPooling1D"); }
+TEST(LayersGolden, Flatten) { run_layer("Flatten"); }
+TEST(LayersGolden, Reshape) { run_layer("Reshape"); }
+TEST(LayersGolden, ZeroPadding2D) { run_layer("ZeroPadding2D"); }
+TEST(LayersGolden, DropoutInference) { run_layer("Dropout"); }
+TEST(LayersGolden, Add) { run_layer("Add"); }
+TEST(LayersGolden, Multiply) { run_layer("Multiply"); }
+TEST(LayersGolden, Concatenate) { run_layer("Concatenate"); }
 
 TEST(LayersGolden, BatchNormalizationTrainingThenInferenceUsesUpdatedStatistics) {
   // After the training step the layer's inference output uses the fixture's updated statistics.
