@@ -75,7 +75,7 @@ class Fields {
     }
     if (!v->is_number_integer()) fail(key, std::string("must be ") + what + ", got " + short_dump(*v));
     if (v->is_number_unsigned() ? v->get<uint64_t>() >= static_cast<uint64_t>(kMaxDim) : v->get<int64_t>() >= kMaxDim) {
-      fail(key, std::string("must be ") + what + ", got " + short_dump(*v));
+      fail(key, std::string("must be ") + what + " below " + std::to_string(kMaxDim) + ", got " + short_dump(*v));
     }
     int64_t x = v->get<int64_t>();
     if (x < min || x <= -kMaxDim) fail(key, std::string("must be ") + what + ", got " + short_dump(*v));
@@ -95,11 +95,12 @@ class Fields {
       return std::vector<int64_t>(n, *fallback);
     }
     auto one = [&](const json& e) {
-      if (!e.is_number_integer() || (e.is_number_unsigned() && e.get<uint64_t>() >= static_cast<uint64_t>(kMaxDim))) {
-        fail(key, "must be " + what + ", got " + short_dump(*v));
+      if (!e.is_number_integer()) fail(key, "must be " + what + ", got " + short_dump(*v));
+      if ((e.is_number_unsigned() && e.get<uint64_t>() >= static_cast<uint64_t>(kMaxDim)) || e.get<int64_t>() >= kMaxDim) {
+        fail(key, "must be " + what + " below " + std::to_string(kMaxDim) + ", got " + short_dump(*v));
       }
       int64_t x = e.get<int64_t>();
-      if (x < min || x >= kMaxDim) fail(key, "must be " + what + ", got " + short_dump(*v));
+      if (x < min) fail(key, "must be " + what + ", got " + short_dump(*v));
       return x;
     };
     if (v->is_number()) return std::vector<int64_t>(n, one(*v));

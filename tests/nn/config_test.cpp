@@ -308,6 +308,9 @@ TEST_F(KerasJson, WrongFieldTypeNamesLayerAndField) {
     msg = format_error(one_layer_model(dense_entry({{"units", bad}})));
     EXPECT_TRUE(contains(msg, "layer 'dense': field 'units'")) << bad << ": " << msg;
   }
+  // Too large to be a dimension: the message gives the bound.
+  msg = format_error(one_layer_model(dense_entry({{"units", json(int64_t{1} << 40)}})));
+  EXPECT_TRUE(contains(msg, "field 'units' must be a positive integer below 2147483648, got 1099511627776")) << msg;
   msg = format_error(one_layer_model(dense_entry({{"activation", "gelu_tanh_approx"}})));
   EXPECT_TRUE(contains(msg, "field 'activation'")) << msg;
   msg = format_error(one_layer_model(dense_entry({{"use_bias", "yes"}})));
