@@ -147,3 +147,27 @@ TEST(TrainCli, BadInputIsAOneLineErrorWithStatus1Or2) {
   expect_one_line_error(run_tool("train --model mlp --data idx:" + mismatch.string() + " --epochs 1"), 1);
   expect_one_line_error(run_tool("evaluate --model /nonexistent --data idx:" + data.string()), 1);
 }
+
+TEST(TrainCli, BadNumbersAndAnUnwritableOutDirFailBeforeTraining) {
+  fs::path data = make_idx_dir("badargs", 64, 16);
+  const std::string base = "train --model mlp --data idx:" + data.string() + " --epochs 1 ";
+  struct Case {
+    std::string args, option;
+  };
+  for (const Case& c : {Case{"--threads 0", "--threads"}, Case{"--learning-rate inf", "--learning-rate"},
+                        Case{"--learning-rate nan", "--learning-rate"}, Case{"--batch-size -5", "--batch-size"}}) {
+    ToolRun r = run_tool(base + c.args);
+    expect_one_line_error(r, 2);
+    EXPECT_NE(r.err.find(c.option), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_EQ(r.out.find("Epoch"), std::string::npos) << c.args << ": trained anyway";
+  }
+  // An --out that cannot be a directory (a regular file stands in its way) fails before any epoch.
+  fs::path blocker = fs::temp_directory_path() / ("ember_cli_blocker_" + std::to_string(::getpid()));
+  std::ofstream(blocker) << "x";
+  ToolRun r = run_tool(base + "--out " + (blocker / "sub").string());
+  expect_one_line_error(r, 1);
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("Epoch"), std::string::npos) << "trained before finding --out unusable: " << r.out;
+  fs::remove(blocker);
+  expect_one_line_error(run_tool("evaluate --model mlp --data idx:" + data.string() + " --batch-size 0"), 2);
+}

@@ -5,6 +5,7 @@
 // `ember evaluate`: evaluates a model written by `ember train --out DIR` on a data set's test split.
 #include "train_command.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -28,7 +29,7 @@ struct TrainArgs {
   double learning_rate = 1e-3;
   double validation_split = 0;
   uint64_t seed = 42;
-  int threads = 0;
+  int threads = 0;  // 0: leave OpenMP's default (all cores)
   int verbose = 1;
 };
 
@@ -91,8 +92,16 @@ void write_history_csv(const std::string& path, const callbacks::History& h) {
   }
 }
 
+// Creates the output directory before training starts, so that a bad --out costs nothing.
+void prepare_out_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw IOError("--out: cannot create the directory '" + dir + "'" + (ec ? ": " + ec.message() : std::string()));
+  }
+}
+
 void save_run(nn::Model& model, const std::string& dir) {
-  fs::create_directories(dir);
   {
     std::ofstream j(fs::path(dir) / "model.json");
     if (!j) throw IOError("cannot write '" + (fs::path(dir) / "model.json").string() + "'");
@@ -115,8 +124,11 @@ void check_labels(const Tensor& labels, int64_t classes, const char* split) {
 int run_train(const TrainArgs& a) {
   if (a.epochs < 1) throw CLI::ValidationError("--epochs", "must be at least 1");
   if (a.batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
-  if (!(a.learning_rate > 0)) throw CLI::ValidationError("--learning-rate", "must be positive");
+  if (!(a.learning_rate > 0) || !std::isfinite(a.learning_rate)) {
+    throw CLI::ValidationError("--learning-rate", "must be a positive finite number, got " + std::to_string(a.learning_rate));
+  }
   if (a.threads > 0) set_num_threads(a.threads);
+  if (!a.out.empty()) prepare_out_dir(a.out);
   manual_seed(a.seed);
   nn::reset_layer_names();
 
@@ -165,6 +177,7 @@ int run_train(const TrainArgs& a) {
 }
 
 int run_evaluate(const std::string& model_spec, const std::string& data_spec, int64_t batch_size) {
+  if (batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
   nn::reset_layer_names();
   data::Dataset ds = data::load_dataset(data_spec);
   auto model = load_model(model_spec, true);
@@ -193,7 +206,8 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));
   train->add_option("--seed", args->seed, "random seed (default 42)");
-  train->add_option("--threads", args->threads, "intra-op threads (default: all cores)")->check(CLI::PositiveNumber);
+  train->add_option("--threads", args->threads, "intra-op threads (default: all cores)")
+      ->check(CLI::Range(1, 1 << 16).description("at least 1"));
   train->add_option("--out", args->out, "directory for model.json, model.safetensors and history.csv");
   train->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
   train->callback([args] { run_train(*args); });
@@ -204,7 +218,7 @@ void add_train_commands(CLI::App& app) {
   CLI::App* eval = app.add_subcommand("evaluate", "evaluate a trained model on a data set's test split");
   eval->add_option("--model", *model, "a directory (or its model.json) written by ember train --out")->required();
   eval->add_option("--data", *data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
-  eval->add_option("--batch-size", *batch, "batch size (default 256)")->check(CLI::PositiveNumber);
+  eval->add_option("--batch-size", *batch, "batch size (default 256)");
   eval->callback([model, data, batch] { run_evaluate(*model, *data, *batch); });
 }
 
