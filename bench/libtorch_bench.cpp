@@ -114,6 +114,12 @@ std::vector<std::pair<std::string, Result>> run(int threads) {
   res.push_back({"add_1M", {t, "gbs", 3.0 * 4 * kElems / t * 1e-9, ""}});
   t = median_time([&] { torch::Tensor c = torch::relu(x); });
   res.push_back({"relu_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
+  t = median_time([&] { torch::Tensor c = torch::exp(x); });
+  res.push_back({"exp_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
+  t = median_time([&] { torch::Tensor c = torch::sigmoid(x); });
+  res.push_back({"sigmoid_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
+  t = median_time([&] { torch::Tensor c = torch::tanh(x); });
+  res.push_back({"tanh_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
 
   torch::Tensor s = torch::full({1}, 1.5), u = torch::full({1}, 2.5);
   res.push_back({"add_overhead", {median_time([&] { torch::Tensor c = torch::add(s, u); }), "", 0, ""}});

@@ -161,6 +161,22 @@ void BM_Relu_1M(benchmark::State& state) {
 }
 BENCHMARK(BM_Relu_1M)->Apply(thread_args)->Unit(benchmark::kMicrosecond);
 
+// The transcendental activations (the vectorised float32 kernels of kernels/cpu/unary_math), on the
+// same 1M floats: values in about [-4, 4], where every branch of these functions is exercised.
+template <Tensor (*Op)(const Tensor&)>
+void BM_Unary_1M(benchmark::State& state) {
+  set_num_threads(static_cast<int>(state.range(0)));
+  Tensor a = filled({kElems}, 9);
+  for (auto _ : state) {
+    Tensor c = Op(a);
+    benchmark::DoNotOptimize(c.raw_data());
+  }
+  rate(state, "GB/s", 2.0 * 4 * kElems * 1e-9);
+}
+BENCHMARK(BM_Unary_1M<exp>)->Name("BM_Exp_1M")->Apply(thread_args)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Unary_1M<sigmoid>)->Name("BM_Sigmoid_1M")->Apply(thread_args)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Unary_1M<tanh>)->Name("BM_Tanh_1M")->Apply(thread_args)->Unit(benchmark::kMicrosecond);
+
 // ------------------------------------------------------------------ per-op overhead
 
 // ember::add on two 1-element tensors: validation, broadcasting, dispatch, allocation of the result.

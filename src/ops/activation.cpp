@@ -7,6 +7,7 @@
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/kernels/cpu/loops.hpp"
+#include "ember/kernels/cpu/unary_math.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
 
@@ -32,6 +33,17 @@ Tensor map1(const char* name, const Tensor& x, F f) {
   check_floating(name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   visit_floating(x.dtype(), name, [&]<typename T>() { kc::map_unary<T, T>(x, out, [f](T v) { return f(v); }); });
+  return out;
+}
+
+// The same through the vectorised float32 kernel when x is dense float32 (the common case); f stays
+// the reference for float64 and strided inputs.
+template <typename F>
+Tensor map1_fast(const char* name, const Tensor& x, kc::UnaryMath op, F f, float alpha = 1.0f) {
+  check_floating(name, x);
+  if (x.dtype() != f32 || !x.is_contiguous()) return map1(name, x, f);
+  Tensor out = Tensor::empty(x.shape(), f32);
+  kc::unary_math_f32(op, x.data<float>(), out.data<float>(), x.numel(), alpha);
   return out;
 }
 
@@ -79,7 +91,9 @@ Tensor leaky_relu(const Tensor& x, double alpha) {
 }
 
 Tensor elu(const Tensor& x, double alpha) {
-  Tensor y = map1("elu", x, [alpha]<typename T>(T v) { return v > T(0) ? v : static_cast<T>(alpha) * std::expm1(v); });
+  Tensor y = map1_fast("elu", x, kc::UnaryMath::elu,
+                       [alpha]<typename T>(T v) { return v > T(0) ? v : static_cast<T>(alpha) * std::expm1(v); },
+                       static_cast<float>(alpha));
   if (alpha > 0) {
     // For alpha > 0, y > 0 exactly where x > 0 and dy/dx = y + alpha elsewhere (TensorFlow's EluGrad).
     return record("elu", {x}, y, [&] {
@@ -100,7 +114,7 @@ Tensor elu(const Tensor& x, double alpha) {
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor y = map1("sigmoid", x, []<typename T>(T v) { return stable_sigmoid(v); });
+  Tensor y = map1_fast("sigmoid", x, kc::UnaryMath::sigmoid, []<typename T>(T v) { return stable_sigmoid(v); });
   return record("sigmoid", {x}, y, [&] {
     return [sy = saved(y)](const Tensor& g) {
       return std::vector<Tensor>{map_grad("sigmoid", g, sy, []<typename T>(T gv, T yv) { return gv * yv * (T(1) - yv); })};
@@ -109,7 +123,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor y = map1("tanh", x, []<typename T>(T v) { return std::tanh(v); });
+  Tensor y = map1_fast("tanh", x, kc::UnaryMath::tanh, []<typename T>(T v) { return std::tanh(v); });
   return record("tanh", {x}, y, [&] {
     return [sy = saved(y)](const Tensor& g) {
       return std::vector<Tensor>{map_grad("tanh", g, sy, []<typename T>(T gv, T yv) { return gv * (T(1) - yv * yv); })};

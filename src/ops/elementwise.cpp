@@ -5,6 +5,7 @@
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/kernels/cpu/loops.hpp"
+#include "ember/kernels/cpu/unary_math.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
 
@@ -175,7 +176,13 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
-  Tensor out = unary_float("exp", x, [](auto v) { return std::exp(v); });
+  Tensor out;
+  if (x.dtype() == f32 && x.is_contiguous()) {  // the vectorised kernel; <cmath> is the reference
+    out = Tensor::empty(x.shape(), f32);
+    kc::unary_math_f32(kc::UnaryMath::exp, x.data<float>(), out.data<float>(), x.numel());
+  } else {
+    out = unary_float("exp", x, [](auto v) { return std::exp(v); });
+  }
   return record("exp", {x}, out, [&] {
     return [so = saved(out)](const Tensor& g) { return std::vector<Tensor>{g * so}; };
   });

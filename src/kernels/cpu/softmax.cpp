@@ -4,7 +4,6 @@
 #include <immintrin.h>
 #include <omp.h>
 
-#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -12,62 +11,14 @@
 #include <vector>
 
 #include "ember/kernels/cpu/loops.hpp"  // kParallelGrain
+#include "vec_math.hpp"
 
 namespace ember::kernels::cpu {
 
 namespace {
 
-// exp for float, 8 lanes at a time with AVX2/FMA (the project's baseline ISA). Written with
-// intrinsics because GCC at -O2 keeps neither glibc's expf nor a branch-free polynomial in a
-// vectorised `omp simd` loop (trapping-math blocks if-conversion of the clamps, and simd
-// reductions stay scalar), and exp dominates every kernel here.
-// exp(x) = 2^n * exp(r) with n = round(x / ln 2) and |r| <= ln2 / 2; exp(r) by its Taylor series to
-// degree 7 (truncation error < 6e-9 relative); ln 2 split in two parts so r is exact enough.
-// Rounding uses the 1.5 * 2^23 trick and 2^n is built from exponent bits, so there is no
-// float -> int conversion. Max relative error ~1e-7; NaN propagates, x < -87.3 gives 0 and
-// x > 88.7 gives +inf.
-constexpr float kExpMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer in the low bits
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693145751953125f;  // few mantissa bits: n * kLn2Hi is exact
-constexpr float kLn2Lo = 1.42860682030941723e-6f;
-constexpr float kExpCoef[8] = {1.0f / 5040, 1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
-
-inline __m256 exp8(__m256 xin) {
-  // max/min return their second operand when one is NaN: written so that a NaN x stays NaN.
-  __m256 x = _mm256_min_ps(_mm256_set1_ps(88.0f), _mm256_max_ps(_mm256_set1_ps(-87.0f), xin));
-  const __m256 magic = _mm256_set1_ps(kExpMagic);
-  __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(kLog2e), magic);
-  __m256 n = _mm256_sub_ps(t, magic);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kExpCoef[0]);
-  for (int i = 1; i < 8; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpCoef[i]));
-  // bits(t) = 0x4B400000 + n; the exponent field of 2^n is n + 127.
-  __m256i e = _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),
-                               _mm256_set1_epi32(127));
-  __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(_mm256_slli_epi32(e, 23)));
-  y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(xin, _mm256_set1_ps(-87.3f), _CMP_LT_OQ));
-  y = _mm256_blendv_ps(y, _mm256_set1_ps(std::numeric_limits<float>::infinity()),
-                       _mm256_cmp_ps(xin, _mm256_set1_ps(88.7f), _CMP_GT_OQ));
-  return y;
-}
-
-// The same computation for one float (row tails), with the same fused multiply-adds.
-inline float exp1(float xin) {
-  float x = xin < -87.0f ? -87.0f : xin;
-  x = x > 88.0f ? 88.0f : x;
-  float t = std::fma(x, kLog2e, kExpMagic);
-  float n = t - kExpMagic;
-  float r = std::fma(-n, kLn2Hi, x);
-  r = std::fma(-n, kLn2Lo, r);
-  float p = kExpCoef[0];
-  for (int i = 1; i < 8; ++i) p = std::fma(p, r, kExpCoef[i]);
-  uint32_t bits = std::bit_cast<uint32_t>(t) - 0x4B400000u + 127u;
-  float y = p * std::bit_cast<float>(bits << 23);
-  if (xin < -87.3f) return 0.0f;
-  if (xin > 88.7f) return std::numeric_limits<float>::infinity();
-  return y;
-}
+using vec::exp1;
+using vec::exp8;
 
 inline float hsum8(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
