@@ -6,8 +6,9 @@
 //
 // AVX2/FMA, 8 lanes at a time (src/kernels/cpu/vec_math.hpp for the algorithms). Accuracy: a few
 // float32 ulps (relative error below 5e-7 wherever the result is a normal float; measured worst
-// 1.8e-7), NaN in -> NaN out, +-inf and overflow as <cmath> gives them, tanh(-0) = -0. Large n is split in fixed blocks across the OpenMP pool;
-// each element's value does not depend on the thread count or on its position.
+// 1.8e-7), NaN in -> NaN out, +-inf and overflow as <cmath> gives them, tanh(-0) = -0. Large n is
+// split in fixed blocks across the OpenMP pool; each element's value does not depend on the thread
+// count or on its position.
 //
 // Contract: x and y hold n floats each; y may alias x (in place); n >= 0.
 #include <cstdint>
