@@ -132,7 +132,7 @@ Tensor tanh(const Tensor& x) {
 }
 
 Tensor softplus(const Tensor& x) {
-  Tensor y = map1("softplus", x, []<typename T>(T v) {
+  Tensor y = map1_fast("softplus", x, kc::UnaryMath::softplus, []<typename T>(T v) {
     return std::log1p(std::exp(-std::abs(v))) + (v > T(0) ? v : T(0));
   });
   return record("softplus", {x}, y, [&] {

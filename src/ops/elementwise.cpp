@@ -77,6 +77,16 @@ Tensor unary_float(const char* name, const Tensor& x, F f) {
   return out;
 }
 
+// The same through the vectorised float32 kernel when x is dense float32; f stays the reference for
+// float64 and strided inputs.
+template <typename F>
+Tensor unary_float_fast(const char* name, const Tensor& x, kc::UnaryMath op, F f) {
+  if (x.dtype() != f32 || !x.is_contiguous()) return unary_float(name, x, f);
+  Tensor out = Tensor::empty(x.shape(), f32);
+  kc::unary_math_f32(op, x.data<float>(), out.data<float>(), x.numel());
+  return out;
+}
+
 template <typename F>
 Tensor unary_any(const Tensor& x, F f) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -176,20 +186,14 @@ Tensor neg(const Tensor& x) {
 }
 
 Tensor exp(const Tensor& x) {
-  Tensor out;
-  if (x.dtype() == f32 && x.is_contiguous()) {  // the vectorised kernel; <cmath> is the reference
-    out = Tensor::empty(x.shape(), f32);
-    kc::unary_math_f32(kc::UnaryMath::exp, x.data<float>(), out.data<float>(), x.numel());
-  } else {
-    out = unary_float("exp", x, [](auto v) { return std::exp(v); });
-  }
+  Tensor out = unary_float_fast("exp", x, kc::UnaryMath::exp, [](auto v) { return std::exp(v); });
   return record("exp", {x}, out, [&] {
     return [so = saved(out)](const Tensor& g) { return std::vector<Tensor>{g * so}; };
   });
 }
 
 Tensor log(const Tensor& x) {
-  Tensor out = unary_float("log", x, [](auto v) { return std::log(v); });
+  Tensor out = unary_float_fast("log", x, kc::UnaryMath::log, [](auto v) { return std::log(v); });
   return record("log", {x}, out, [&] {
     return [sx = saved(x)](const Tensor& g) { return std::vector<Tensor>{g / sx}; };
   });

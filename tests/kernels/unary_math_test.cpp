@@ -1,4 +1,4 @@
-// The vectorised float32 exp / sigmoid / tanh / elu (kernels/cpu/unary_math) against <cmath> in
+// The vectorised float32 exp / log / sigmoid / tanh / elu / softplus (kernels/cpu/unary_math) against <cmath> in
 // double precision, rounded to float: accuracy over the whole float range (subnormal results,
 // overflow, +-inf, NaN included), agreement between the 8-lane body and the scalar tail, and
 // independence from the thread count.
@@ -22,6 +22,8 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kAlpha = 1.5f;
+constexpr UnaryMath kAllOps[] = {UnaryMath::exp, UnaryMath::sigmoid, UnaryMath::tanh,
+                                 UnaryMath::elu, UnaryMath::log, UnaryMath::softplus};
 
 double reference(UnaryMath op, double x) {
   switch (op) {
@@ -29,6 +31,8 @@ double reference(UnaryMath op, double x) {
     case UnaryMath::sigmoid: return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x));
     case UnaryMath::tanh: return std::tanh(x);
     case UnaryMath::elu: return x > 0 ? x : kAlpha * std::expm1(x);
+    case UnaryMath::log: return std::log(x);
+    case UnaryMath::softplus: return std::log1p(std::exp(-std::abs(x))) + std::max(x, 0.0);
   }
   return 0;
 }
@@ -39,6 +43,8 @@ const char* name(UnaryMath op) {
     case UnaryMath::sigmoid: return "sigmoid";
     case UnaryMath::tanh: return "tanh";
     case UnaryMath::elu: return "elu";
+    case UnaryMath::log: return "log";
+    case UnaryMath::softplus: return "softplus";
   }
   return "?";
 }
@@ -54,6 +60,18 @@ std::vector<float> inputs() {
                   -103.9f, -104.0f, -150.0f, 1e30f, -1e30f, kInf, -kInf, kNaN, -kNaN}) {
     x.push_back(v);
   }
+  // For log: a geometric sweep of the positive floats (subnormals included), and the neighbours of 1
+  // and of the range-reduction split at sqrt(2).
+  for (double v = 1e-45; v < 3e38; v *= 1.0137) x.push_back(static_cast<float>(v));
+  for (float c : {1.0f, 1.41421356f, 0.70710678f}) {
+    float up = c, down = c;
+    for (int i = 0; i < 40; ++i) {
+      up = std::nextafter(up, kInf);
+      down = std::nextafter(down, 0.0f);
+      x.push_back(up);
+      x.push_back(down);
+    }
+  }
   std::mt19937 gen(7);
   std::normal_distribution<float> normal(0.0f, 4.0f);
   for (int i = 0; i < 20001; ++i) x.push_back(normal(gen));
@@ -68,7 +86,7 @@ bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0 || 
 TEST(UnaryMathKernels, MatchDoublePrecisionCmathOverTheWholeRange) {
   const std::vector<float> x = inputs();
   ASSERT_NE(x.size() % 8, 0u);
-  for (UnaryMath op : {UnaryMath::exp, UnaryMath::sigmoid, UnaryMath::tanh, UnaryMath::elu}) {
+  for (UnaryMath op : kAllOps) {
     std::vector<float> y(x.size());
     kc::unary_math_f32(op, x.data(), y.data(), static_cast<int64_t>(x.size()), kAlpha);
     double worst = 0;
@@ -114,7 +132,16 @@ TEST(UnaryMathKernels, SpecialValues) {
   EXPECT_TRUE(std::signbit(one(UnaryMath::tanh, -0.0f)));
   EXPECT_EQ(one(UnaryMath::elu, -kInf), -kAlpha);
   EXPECT_EQ(one(UnaryMath::elu, kInf), kInf);
-  for (UnaryMath op : {UnaryMath::exp, UnaryMath::sigmoid, UnaryMath::tanh, UnaryMath::elu}) {
+  EXPECT_EQ(one(UnaryMath::log, 1.0f), 0.0f);
+  EXPECT_EQ(one(UnaryMath::log, 0.0f), -kInf);
+  EXPECT_EQ(one(UnaryMath::log, -0.0f), -kInf);
+  EXPECT_EQ(one(UnaryMath::log, kInf), kInf);
+  EXPECT_TRUE(std::isnan(one(UnaryMath::log, -1.0f)));
+  EXPECT_TRUE(std::isnan(one(UnaryMath::log, -kInf)));
+  EXPECT_EQ(one(UnaryMath::softplus, kInf), kInf);
+  EXPECT_EQ(one(UnaryMath::softplus, -kInf), 0.0f);
+  EXPECT_EQ(one(UnaryMath::softplus, 1e30f), 1e30f);
+  for (UnaryMath op : kAllOps) {
     EXPECT_TRUE(std::isnan(one(op, kNaN))) << name(op);
   }
 }
@@ -125,7 +152,7 @@ TEST(UnaryMathKernels, ValuesDoNotDependOnPositionOrThreads) {
   const std::vector<float> x = inputs();
   const int64_t n = static_cast<int64_t>(x.size());
   const int threads = ember::get_num_threads();
-  for (UnaryMath op : {UnaryMath::exp, UnaryMath::sigmoid, UnaryMath::tanh, UnaryMath::elu}) {
+  for (UnaryMath op : kAllOps) {
     std::vector<float> y1(x.size()), y2(x.size());
     ember::set_num_threads(1);
     kc::unary_math_f32(op, x.data(), y1.data(), n, kAlpha);

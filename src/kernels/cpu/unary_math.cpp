@@ -1,4 +1,4 @@
-// Fast float32 exp / sigmoid / tanh / elu over dense buffers (see the header for the contract).
+// Fast float32 exp / log / sigmoid / tanh / elu / softplus over dense buffers (see the header for the contract).
 #include "ember/kernels/cpu/unary_math.hpp"
 
 #include <immintrin.h>
@@ -48,6 +48,12 @@ void unary_math_f32(UnaryMath op, const float* x, float* y, int64_t n, float alp
       return;
     case UnaryMath::tanh:
       run_blocks(x, y, n, [](__m256 v) { return vec::tanh8(v); }, [](float v) { return vec::tanh1(v); });
+      return;
+    case UnaryMath::log:
+      run_blocks(x, y, n, [](__m256 v) { return vec::log8(v); }, [](float v) { return vec::log1(v); });
+      return;
+    case UnaryMath::softplus:
+      run_blocks(x, y, n, [](__m256 v) { return vec::softplus8(v); }, [](float v) { return vec::softplus1(v); });
       return;
     case UnaryMath::elu: {
       // alpha is captured as a float, not as a __m256: a lambda carrying a 256-bit member made GCC

@@ -139,4 +139,84 @@ inline float tanh1(float x) {
   return std::copysign(-m / (2.0f + m), x);
 }
 
+// log(x) = e ln2 + log(m) with x = 2^e m, m in [sqrt(1/2), sqrt(2)) (subnormal x rescaled by 2^23
+// first). With f = m - 1 (exact) and s = f / (2 + f): log(m) = f - f^2/2 + s (f^2/2 + R(s^2)), where
+// R = 2/3 s^2 + 2/5 s^4 + ... is the series of 2 atanh(s) - 2s; |s| <= 0.172, so five terms leave a
+// truncation error below 1e-9. x < 0 or NaN gives NaN, +-0 gives -inf, +inf gives +inf.
+inline constexpr float kLogCoef[5] = {2.0f / 11, 2.0f / 9, 2.0f / 7, 2.0f / 5, 2.0f / 3};
+
+inline __m256 log8(__m256 xin) {
+  const __m256 fmin = _mm256_set1_ps(std::numeric_limits<float>::min());
+  __m256 sub = _mm256_cmp_ps(xin, fmin, _CMP_LT_OQ);  // subnormal (or <= 0: sorted out at the end)
+  __m256 x = _mm256_blendv_ps(xin, _mm256_mul_ps(xin, _mm256_set1_ps(8388608.0f)), sub);
+  __m256i bits = _mm256_castps_si256(x);
+  __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)),
+                                                 _mm256_set1_epi32(0x3F800000)));
+  __m256 big = _mm256_cmp_ps(m, _mm256_set1_ps(1.41421356f), _CMP_GT_OQ);
+  m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5f)), big);
+  __m256 ef = _mm256_add_ps(_mm256_cvtepi32_ps(e), _mm256_and_ps(big, _mm256_set1_ps(1.0f)));
+  ef = _mm256_sub_ps(ef, _mm256_and_ps(sub, _mm256_set1_ps(23.0f)));
+  __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+  __m256 s = _mm256_div_ps(f, _mm256_add_ps(_mm256_set1_ps(2.0f), f));
+  __m256 z = _mm256_mul_ps(s, s);
+  __m256 r = _mm256_set1_ps(kLogCoef[0]);
+  for (int i = 1; i < 5; ++i) r = _mm256_fmadd_ps(r, z, _mm256_set1_ps(kLogCoef[i]));
+  r = _mm256_mul_ps(r, z);
+  __m256 hfsq = _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_mul_ps(f, f));
+  __m256 y = _mm256_fmadd_ps(s, _mm256_add_ps(hfsq, r), _mm256_mul_ps(ef, _mm256_set1_ps(kLn2Lo)));
+  y = _mm256_add_ps(_mm256_sub_ps(y, hfsq), f);
+  y = _mm256_fmadd_ps(ef, _mm256_set1_ps(kLn2Hi), y);
+  // Special inputs, last: +inf stays +inf, 0 gives -inf, below 0 (and NaN) gives NaN.
+  y = _mm256_blendv_ps(y, xin, _mm256_cmp_ps(xin, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_EQ_OQ));
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(-std::numeric_limits<float>::infinity()),
+                       _mm256_cmp_ps(xin, _mm256_setzero_ps(), _CMP_EQ_OQ));
+  return _mm256_blendv_ps(y, _mm256_set1_ps(std::numeric_limits<float>::quiet_NaN()),
+                          _mm256_cmp_ps(xin, _mm256_setzero_ps(), _CMP_NGE_UQ));  // x < 0 or NaN
+}
+inline float log1(float xin) {
+  if (!(xin >= 0.0f)) return std::numeric_limits<float>::quiet_NaN();
+  if (xin == 0.0f) return -std::numeric_limits<float>::infinity();
+  if (xin == std::numeric_limits<float>::infinity()) return xin;
+  const bool sub = xin < std::numeric_limits<float>::min();
+  float x = sub ? xin * 8388608.0f : xin;
+  uint32_t bits = std::bit_cast<uint32_t>(x);
+  int32_t e = static_cast<int32_t>(bits >> 23) - 127;
+  float m = std::bit_cast<float>((bits & 0x007FFFFFu) | 0x3F800000u);
+  const bool big = m > 1.41421356f;
+  m = big ? m * 0.5f : m;
+  float ef = static_cast<float>(e) + (big ? 1.0f : 0.0f);
+  ef = ef - (sub ? 23.0f : 0.0f);
+  float f = m - 1.0f;
+  float s = f / (2.0f + f);
+  float z = s * s;
+  float r = kLogCoef[0];
+  for (int i = 1; i < 5; ++i) r = std::fma(r, z, kLogCoef[i]);
+  r = r * z;
+  float hfsq = 0.5f * (f * f);
+  float y = std::fma(s, hfsq + r, ef * kLn2Lo);
+  y = (y - hfsq) + f;
+  return std::fma(ef, kLn2Hi, y);
+}
+
+// softplus(x) = max(x, 0) + log1p(exp(-|x|)). log1p(t) for t = exp(-|x|) in (0, 1] as
+// log(u) * t / (u - 1) with u = 1 + t rounded (exact to a few ulps: the rounding error of u cancels
+// in the ratio), and t itself where u rounds to 1.
+inline __m256 softplus8(__m256 x) {
+  __m256 t = exp8(_mm256_xor_ps(abs8(x), _mm256_set1_ps(-0.0f)));
+  __m256 u = _mm256_add_ps(_mm256_set1_ps(1.0f), t);
+  __m256 d = _mm256_sub_ps(u, _mm256_set1_ps(1.0f));
+  __m256 l = _mm256_div_ps(_mm256_mul_ps(log8(u), t), d);
+  l = _mm256_blendv_ps(l, t, _mm256_cmp_ps(d, _mm256_setzero_ps(), _CMP_EQ_OQ));
+  // max(x, 0) written as max(0, x) keeps a NaN x (max returns its second operand on NaN).
+  return _mm256_add_ps(_mm256_max_ps(_mm256_setzero_ps(), x), l);
+}
+inline float softplus1(float x) {
+  float t = exp1(-std::fabs(x));
+  float u = 1.0f + t;
+  float d = u - 1.0f;
+  float l = d == 0.0f ? t : log1(u) * t / d;
+  return (x > 0.0f || x != x ? x : 0.0f) + l;
+}
+
 }  // namespace ember::kernels::cpu::vec

@@ -1,6 +1,6 @@
 #pragma once
 // Elementwise transcendental functions on dense float32 buffers (layer 2: raw memory, no autograd):
-// the fast path behind ember::exp, sigmoid, tanh and elu for contiguous float32 tensors. The
+// the fast path behind ember::exp, log, sigmoid, tanh, elu and softplus for contiguous float32 tensors. The
 // reference for every one is the templated map_unary path with <cmath>, which f64 and strided
 // tensors use; tests/kernels/unary_math_test.cpp holds them to it.
 //
@@ -20,6 +20,8 @@ enum class UnaryMath {
   sigmoid,  // 1 / (1 + e^-x), computed without overflow
   tanh,     // tanh(x)
   elu,      // x > 0 ? x : alpha * (e^x - 1)
+  log,      // natural log; x < 0 gives NaN, 0 gives -inf
+  softplus, // log(1 + e^x), computed without overflow
 };
 
 void unary_math_f32(UnaryMath op, const float* x, float* y, int64_t n, float alpha = 1.0f);
