@@ -120,6 +120,11 @@ std::vector<std::pair<std::string, Result>> run(int threads) {
   res.push_back({"sigmoid_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
   t = median_time([&] { torch::Tensor c = torch::tanh(x); });
   res.push_back({"tanh_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
+  t = median_time([&] { torch::Tensor c = torch::softplus(x); });
+  res.push_back({"softplus_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
+  torch::Tensor xp = x.abs() + 1e-3;  // log on positive inputs
+  t = median_time([&] { torch::Tensor c = torch::log(xp); });
+  res.push_back({"log_1M", {t, "gbs", 2.0 * 4 * kElems / t * 1e-9, ""}});
 
   torch::Tensor s = torch::full({1}, 1.5), u = torch::full({1}, 2.5);
   res.push_back({"add_overhead", {median_time([&] { torch::Tensor c = torch::add(s, u); }), "", 0, ""}});

@@ -82,12 +82,13 @@ KEYS = {
     "BM_Conv1_Fwd": "conv1_fwd", "BM_Conv2_Fwd": "conv2_fwd",
     "BM_Add_1M": "add_1M", "BM_Relu_1M": "relu_1M",
     "BM_Exp_1M": "exp_1M", "BM_Sigmoid_1M": "sigmoid_1M", "BM_Tanh_1M": "tanh_1M",
+    "BM_Softplus_1M": "softplus_1M", "BM_Log_1M": "log_1M",
     "BM_Add_Overhead": "add_overhead", "BM_Add_Overhead_Grad": "add_overhead_grad",
 }
 ORDER = ["sgemm_1024", "sgemm_1024 [OpenBLAS direct]",
          "conv1_fwd_bwd", "conv1_fwd_bwd [raw kernels]", "conv1_fwd",
          "conv2_fwd_bwd", "conv2_fwd_bwd [raw kernels]", "conv2_fwd",
-         "add_1M", "relu_1M", "exp_1M", "sigmoid_1M", "tanh_1M", "add_overhead", "add_overhead_grad"]
+         "add_1M", "relu_1M", "exp_1M", "sigmoid_1M", "tanh_1M", "softplus_1M", "log_1M", "add_overhead", "add_overhead_grad"]
 
 em = {}  # (key, threads) -> {"time_s", rate...}
 for b in ember["benchmarks"]:

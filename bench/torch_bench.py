@@ -108,10 +108,13 @@ def run(threads):
     res["add_1M"] = {"time_s": t, "gbs": 3.0 * 4 * ELEMS / t * 1e-9}
     t = median_time(lambda: torch.relu(x))
     res["relu_1M"] = {"time_s": t, "gbs": 2.0 * 4 * ELEMS / t * 1e-9}
-    for op in ("exp", "sigmoid", "tanh"):
-        f = getattr(torch, op)
+    for op, f in (("exp", torch.exp), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh),
+                  ("softplus", F.softplus)):
         t = median_time(lambda: f(x))
         res[f"{op}_1M"] = {"time_s": t, "gbs": 2.0 * 4 * ELEMS / t * 1e-9}
+    xp = x.abs() + 1e-3  # log on positive inputs
+    t = median_time(lambda: torch.log(xp))
+    res["log_1M"] = {"time_s": t, "gbs": 2.0 * 4 * ELEMS / t * 1e-9}
 
     s, u = torch.full((1,), 1.5), torch.full((1,), 2.5)
     res["add_overhead"] = {"time_s": median_time(lambda: torch.add(s, u))}
