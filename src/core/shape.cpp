@@ -5,9 +5,18 @@
 namespace ember {
 
 int64_t numel(const Shape& shape) {
+  // The product of the non-zero dimensions must fit even when a zero makes the count 0: strides are
+  // products of dimensions too, and [2^40, 2^40, 0] would overflow them.
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  bool empty = false;
+  for (int64_t d : shape) {
+    if (d == 0) {
+      empty = true;
+    } else if (__builtin_mul_overflow(n, d, &n)) {
+      throw ShapeError("shape " + to_string(shape) + " has dimensions whose product does not fit in 64 bits");
+    }
+  }
+  return empty ? 0 : n;
 }
 
 std::string to_string(const Shape& shape) {
@@ -62,9 +71,9 @@ void check_shape(const Shape& shape, const char* what) {
   for (int64_t d : shape) {
     if (d < 0) throw ShapeError(std::string(what) + ": negative dimension in shape " + to_string(shape));
   }
-  // Guard against sizes whose byte count would overflow.
+  // Guard against sizes whose byte count (or, with a zero dimension, whose strides) would overflow.
   double total = 1;
-  for (int64_t d : shape) total *= static_cast<double>(d);
+  for (int64_t d : shape) total *= d == 0 ? 1.0 : static_cast<double>(d);
   if (total > 9.0e15) throw ShapeError(std::string(what) + ": shape " + to_string(shape) + " is too large");
 }
 

@@ -216,6 +216,13 @@ Tensor arange(double start, double stop, double step, DType dtype) {
     throw ValueError("arange: expected finite start/stop and a non-zero step, got step " + std::to_string(step));
   }
   double count = std::ceil((stop - start) / step);
+  // Checked before the conversion: a double beyond int64's range would make the cast undefined.
+  if (!(count < 9.0e15)) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg, "arange: [%g, %g) in steps of %g would have %g elements, too many", start, stop,
+                  step, count);
+    throw ShapeError(msg);
+  }
   int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
   return make_filled({n}, dtype, [&](int64_t i) { return start + static_cast<double>(i) * step; });
 }

@@ -20,17 +20,19 @@ namespace {
 Shape infer_shape(const Shape& requested, int64_t count, const Shape& from) {
   Shape shape = requested;
   int infer = -1;
-  int64_t known = 1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       if (infer >= 0) throw ShapeError("reshape: only one -1 allowed, got " + to_string(requested));
       infer = static_cast<int>(i);
     } else if (shape[i] < 0) {
       throw ShapeError("reshape: invalid dimension in " + to_string(requested));
-    } else {
-      known *= shape[i];
     }
   }
+  Shape given;  // the dimensions other than the -1
+  for (int64_t d : shape) {
+    if (d != -1) given.push_back(d);
+  }
+  const int64_t known = numel(given);  // throws ShapeError if the product overflows
   if (infer >= 0) {
     if (known == 0 || count % known != 0) {
       throw ShapeError("reshape: cannot reshape " + to_string(from) + " (" + std::to_string(count) + " elements) into " +

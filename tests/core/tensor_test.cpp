@@ -2,6 +2,7 @@
 #include <sstream>
 
 using namespace ember;
+using ember::testing::message_of;
 
 TEST(Tensor, CreationAndItem) {
   Tensor z = zeros({2, 3});
@@ -112,6 +113,21 @@ TEST(Tensor, AsStridedIsBoundsChecked) {
   Tensor rev = base.as_strided({3}, {-1}, 5);  // negative strides inside the buffer are fine
   EXPECT_EQ(rev.to_vector<float>(), (std::vector<float>{5, 4, 3}));
   EXPECT_NO_THROW(base.as_strided({0, 100}, {100, 1}, 0));  // empty views address nothing
+}
+
+TEST(Tensor, ElementCountsBeyondInt64AreShapeErrors) {
+  const int64_t big = int64_t(1) << 40;
+  std::string m = message_of<ShapeError>([&] { numel(Shape{big, big, 4}); });
+  EXPECT_NE(m.find("[1099511627776,1099511627776,4]"), std::string::npos) << m;
+  EXPECT_EQ(numel(Shape{big, 0, 3}), 0);
+  EXPECT_THROW(numel(Shape{big, big, 0}), ShapeError);  // strides are products of the dimensions too
+  EXPECT_THROW(zeros({big, big}), ShapeError);
+  EXPECT_THROW(zeros({big, big, 0}), ShapeError);
+  EXPECT_EQ(zeros({big, 0}).numel(), 0);
+  // arange's element count is checked before it is converted to an integer.
+  m = message_of<ShapeError>([] { arange(0.0, 1e300, 1e-300); });
+  EXPECT_NE(m.find("too many"), std::string::npos) << m;
+  EXPECT_THROW(arange(-1e20, 1e20, 1.0), ShapeError);
 }
 
 TEST(Tensor, ItemNeedsExactlyOneElement) {

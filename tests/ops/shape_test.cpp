@@ -2,6 +2,7 @@
 #include "test_support.hpp"
 
 using namespace ember;
+using ember::testing::message_of;
 
 namespace {
 Tensor iota(const Shape& shape, DType dt = f64) {
@@ -9,16 +10,6 @@ Tensor iota(const Shape& shape, DType dt = f64) {
 }
 std::vector<double> vals(const Tensor& t) { return t.to_vector<double>(); }
 
-template <typename E, typename F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected exception not thrown";
-  return "";
-}
 }  // namespace
 
 TEST(ShapeOps, Reshape) {
@@ -33,6 +24,11 @@ TEST(ShapeOps, Reshape) {
   EXPECT_THROW(reshape(x, {-1, -1}), ShapeError);
   EXPECT_THROW(reshape(x, {4, -1}), ShapeError);
   EXPECT_THROW(reshape(x, {-2, 3}), ShapeError);
+  // Dimensions whose product overflows int64 are a ShapeError, not signed overflow (UBSan checks).
+  const int64_t big = int64_t(1) << 40;
+  EXPECT_THROW(reshape(x, {big, big}), ShapeError);
+  EXPECT_THROW(reshape(x, {big, -1, big}), ShapeError);
+  EXPECT_THROW(reshape(zeros({0}), {big, big, 0}), ShapeError);  // its strides would overflow
 }
 
 TEST(ShapeOps, Flatten) {

@@ -32,6 +32,18 @@ std::vector<FixtureCase> load_fixture(const std::string& file);  // e.g. "conv2d
 // Random f64 tensor in [low, high) from a fixed seed.
 Tensor random_f64(const Shape& shape, uint64_t seed, double low = -1, double high = 1);
 
+// The message of the E that f() throws; a test failure (and "") if it throws nothing.
+template <typename E, typename F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected exception not thrown";
+  return "";
+}
+
 // Path of the built `ember` tool and of the source tree.
 std::string tool_path();
 std::string source_dir();
