@@ -47,8 +47,17 @@ Fit gradient_descent(const Tensor& x, const Tensor& y, double w0, double b0, int
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  const int steps = argc > 1 ? std::atoi(argv[1]) : 1000;
+int main(int argc, char** argv) try {
+  int steps = 1000;
+  if (argc > 1) {
+    char* end = nullptr;
+    long v = std::strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0' || v < 0 || v > 10000000) {
+      std::fprintf(stderr, "usage: example_linear_regression [steps: 0 to 10000000], got '%s'\n", argv[1]);
+      return 2;
+    }
+    steps = static_cast<int>(v);
+  }
   Generator gen(2024);
   Tensor x = linspace(0, 12, 20, f64).reshape({20, 1});
   Tensor y = linspace(3, 6, 20, f64).reshape({20, 1}) + randn({20, 1}, f64, &gen, 0, 0.4);
@@ -83,4 +92,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+} catch (const ember::Error& e) {
+  std::fprintf(stderr, "example_linear_regression: %s\n", e.what());
+  return 1;
 }

@@ -9,8 +9,17 @@
 
 using namespace ember;
 
-int main(int argc, char** argv) {
-  int epochs = argc > 1 ? std::atoi(argv[1]) : 5;
+int main(int argc, char** argv) try {
+  int epochs = 5;
+  if (argc > 1) {
+    char* end = nullptr;
+    long v = std::strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0' || v < 1 || v > 1000) {
+      std::fprintf(stderr, "usage: example_softmax_regression [epochs: 1 to 1000], got '%s'\n", argv[1]);
+      return 2;
+    }
+    epochs = static_cast<int>(v);
+  }
   const int64_t batch = 128;
   const double learning_rate = 0.5;
   manual_seed(42);
@@ -49,4 +58,7 @@ int main(int argc, char** argv) {
   double accuracy = mean(equal(predicted, ds.test.labels).to(f32)).item<double>();
   std::printf("test_accuracy=%.4f\n", accuracy);
   return 0;
+} catch (const ember::Error& e) {  // e.g. the data set is not installed: a message, not an abort
+  std::fprintf(stderr, "example_softmax_regression: %s\n", e.what());
+  return 1;
 }
