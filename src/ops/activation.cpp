@@ -41,10 +41,8 @@ Tensor map1(const char* name, const Tensor& x, F f) {
 template <typename F>
 Tensor map1_fast(const char* name, const Tensor& x, kc::UnaryMath op, F f, float alpha = 1.0f) {
   check_floating(name, x);
-  if (x.dtype() != f32 || !x.is_contiguous()) return map1(name, x, f);
-  Tensor out = Tensor::empty(x.shape(), f32);
-  kc::unary_math_f32(op, x.data<float>(), out.data<float>(), x.numel(), alpha);
-  return out;
+  if (std::optional<Tensor> y = kc::unary_math_dense(op, x, alpha)) return *std::move(y);
+  return map1(name, x, f);
 }
 
 // dx = f(g, s) elementwise, where s is the saved tensor (input or output) the rule reads.

@@ -81,10 +81,8 @@ Tensor unary_float(const char* name, const Tensor& x, F f) {
 // float64 and strided inputs.
 template <typename F>
 Tensor unary_float_fast(const char* name, const Tensor& x, kc::UnaryMath op, F f) {
-  if (x.dtype() != f32 || !x.is_contiguous()) return unary_float(name, x, f);
-  Tensor out = Tensor::empty(x.shape(), f32);
-  kc::unary_math_f32(op, x.data<float>(), out.data<float>(), x.numel());
-  return out;
+  if (std::optional<Tensor> y = kc::unary_math_dense(op, x)) return *std::move(y);
+  return unary_float(name, x, f);
 }
 
 template <typename F>

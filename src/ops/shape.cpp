@@ -28,12 +28,9 @@ Shape infer_shape(const Shape& requested, int64_t count, const Shape& from) {
       throw ShapeError("reshape: invalid dimension in " + to_string(requested));
     }
   }
-  Shape given;  // the dimensions other than the -1
-  for (int64_t d : shape) {
-    if (d != -1) given.push_back(d);
-  }
-  const int64_t known = numel(given);  // throws ShapeError if the product overflows
   if (infer >= 0) {
+    shape[infer] = 1;
+    const int64_t known = numel(shape);  // of the other dimensions; throws ShapeError on overflow
     if (known == 0 || count % known != 0) {
       throw ShapeError("reshape: cannot reshape " + to_string(from) + " (" + std::to_string(count) + " elements) into " +
                        to_string(requested));

@@ -36,24 +36,30 @@ void run_blocks(const float* x, float* y, int64_t n, F8 f8, F1 f1) {
   }
 }
 
+// The same for a function pair named at compile time (called directly, so inlined into the loop).
+template <__m256 (*F8)(__m256), float (*F1)(float)>
+void run_blocks(const float* x, float* y, int64_t n) {
+  run_blocks(x, y, n, [](__m256 v) { return F8(v); }, [](float v) { return F1(v); });
+}
+
 }  // namespace
 
 void unary_math_f32(UnaryMath op, const float* x, float* y, int64_t n, float alpha) {
   switch (op) {
     case UnaryMath::exp:
-      run_blocks(x, y, n, [](__m256 v) { return vec::exp8(v); }, [](float v) { return vec::exp1(v); });
+      run_blocks<vec::exp8, vec::exp1>(x, y, n);
       return;
     case UnaryMath::sigmoid:
-      run_blocks(x, y, n, [](__m256 v) { return vec::sigmoid8(v); }, [](float v) { return vec::sigmoid1(v); });
+      run_blocks<vec::sigmoid8, vec::sigmoid1>(x, y, n);
       return;
     case UnaryMath::tanh:
-      run_blocks(x, y, n, [](__m256 v) { return vec::tanh8(v); }, [](float v) { return vec::tanh1(v); });
+      run_blocks<vec::tanh8, vec::tanh1>(x, y, n);
       return;
     case UnaryMath::log:
-      run_blocks(x, y, n, [](__m256 v) { return vec::log8(v); }, [](float v) { return vec::log1(v); });
+      run_blocks<vec::log8, vec::log1>(x, y, n);
       return;
     case UnaryMath::softplus:
-      run_blocks(x, y, n, [](__m256 v) { return vec::softplus8(v); }, [](float v) { return vec::softplus1(v); });
+      run_blocks<vec::softplus8, vec::softplus1>(x, y, n);
       return;
     case UnaryMath::elu: {
       // alpha is captured as a float, not as a __m256: a lambda carrying a 256-bit member made GCC
@@ -70,6 +76,13 @@ void unary_math_f32(UnaryMath op, const float* x, float* y, int64_t n, float alp
       return;
     }
   }
+}
+
+std::optional<Tensor> unary_math_dense(UnaryMath op, const Tensor& x, float alpha) {
+  if (x.dtype() != f32 || !x.is_contiguous()) return std::nullopt;
+  Tensor out = Tensor::empty(x.shape(), f32);
+  unary_math_f32(op, x.data<float>(), out.data<float>(), x.numel(), alpha);
+  return out;
 }
 
 }  // namespace ember::kernels::cpu

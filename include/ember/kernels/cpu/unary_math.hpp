@@ -1,5 +1,5 @@
 #pragma once
-// Elementwise transcendental functions on dense float32 buffers (layer 2: raw memory, no autograd):
+// Elementwise transcendental functions on dense float32 buffers (layer 2: no autograd):
 // the fast path behind ember::exp, log, sigmoid, tanh, elu and softplus for contiguous float32 tensors. The
 // reference for every one is the templated map_unary path with <cmath>, which f64 and strided
 // tensors use; tests/kernels/unary_math_test.cpp holds them to it.
@@ -12,6 +12,9 @@
 //
 // Contract: x and y hold n floats each; y may alias x (in place); n >= 0.
 #include <cstdint>
+#include <optional>
+
+#include "ember/core/tensor.hpp"
 
 namespace ember::kernels::cpu {
 
@@ -25,5 +28,9 @@ enum class UnaryMath {
 };
 
 void unary_math_f32(UnaryMath op, const float* x, float* y, int64_t n, float alpha = 1.0f);
+
+// op(x) in a new tensor when x is dense float32, the one place the ops decide to take the fast path;
+// nullopt for any other x (the caller's reference loop then handles float64 and strided tensors).
+std::optional<Tensor> unary_math_dense(UnaryMath op, const Tensor& x, float alpha = 1.0f);
 
 }  // namespace ember::kernels::cpu
