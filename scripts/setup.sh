@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Installs everything Ember needs to build, test and benchmark on Debian 12 (run as root).
+# Installs everything Ember needs to build, test and benchmark on Debian 12 (run as root), then
+# checks that every header, library and CMake package the build needs is really there, naming
+# the Debian package of anything missing.
+#
+# Packages are installed with --no-install-recommends, so a package that the build needs only
+# because another one *recommends* it must be listed here by name: libdnnl-dev's CMake config
+# calls find_package(OpenCL), yet Debian's libdnnl-dev only recommends ocl-icd-opencl-dev. A
+# machine where it was once installed by hand hides the missing line; the checks below do not.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   g++ cmake ninja-build pkg-config
   libgtest-dev libbenchmark-dev
-  libopenblas-openmp-dev libdnnl-dev
+  libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev libhdf5-dev zlib1g-dev libstb-dev libcli11-dev
   dataset-fashion-mnist
   python3-torch python3-numpy python3-h5py
@@ -18,3 +26,5 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+bash scripts/check_deps.sh
