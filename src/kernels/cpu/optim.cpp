@@ -7,7 +7,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "kernels/cpu/denormals.hpp"
+#include "denormals.hpp"
 
 namespace ember::kernels::cpu {
 

@@ -1,3 +1,5 @@
+// The intra-op pool's size: OpenMP's (Ember's loops, oneDNN) and OpenBLAS's. OpenBLAS's OpenMP
+// build follows omp_get_max_threads() only while its own count is above 1, so it is set too.
 #include "ember/core/threads.hpp"
 
 #include <omp.h>
