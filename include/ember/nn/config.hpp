@@ -22,7 +22,7 @@
 // Weights are not part of the config: a loaded model is freshly initialised.
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -53,6 +53,8 @@ using LayerFactory = std::function<LayerPtr(const nlohmann::json& config)>;
 void register_layer(const std::string& class_name, LayerFactory factory);
 // Sorted class names the registry knows (aliases included).
 std::vector<std::string> registered_layer_classes();
+// The factory registered for `class_name`, or an empty function.
+LayerFactory find_layer_factory(const std::string& class_name);
 // A layer from {"class_name": ..., "config": {...}} (InputLayer excluded: it is part of a model).
 LayerPtr layer_from_config(const nlohmann::json& j);
 

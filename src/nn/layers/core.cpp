@@ -1,20 +1,19 @@
 #include "ember/nn/layers/core.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "ember/nn/layer_fields.hpp"
+#include "ember/nn/layers/conv.hpp"  // detail::single_input
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/shape.hpp"
+#include "weighted_fields.hpp"
 
 namespace ember::nn {
 
 namespace {
 const char* dtype_keras(DType dt) { return dt == f64 ? "float64" : dt == i32 ? "int32" : dt == i64 ? "int64" : "float32"; }
 
-Tensor single_input(const std::vector<Tensor>& inputs, const std::string& layer) {
-  if (inputs.size() != 1) {
-    throw ValueError("layer '" + layer + "' expects one input, got " + std::to_string(inputs.size()));
-  }
-  return inputs[0];
-}
 }  // namespace
 
 // ------------------------------------------------------------------ Input
@@ -24,7 +23,7 @@ InputLayer::InputLayer(const Shape& shape_with_batch, std::string name, DType dt
   mark_built({shape_});
 }
 
-Tensor InputLayer::call(const std::vector<Tensor>& inputs, bool) { return single_input(inputs, name()); }
+Tensor InputLayer::call(const std::vector<Tensor>& inputs, bool) { return detail::single_input(inputs, *this); }
 
 nlohmann::json InputLayer::get_config() const {
   nlohmann::json shape = nlohmann::json::array();
@@ -61,7 +60,7 @@ Dense::Dense(DenseOptions options) : LayerBase("Dense", options.name), opt_(std:
 
 void Dense::build(const std::vector<Shape>& shapes) {
   if (shapes.size() != 1 || shapes[0].size() < 2 || shapes[0].back() <= 0) {
-    throw ShapeError("layer '" + name() + "' (Dense): expected one input of rank >= 2 with a known last axis, got " +
+    fail<ShapeError>("expected one input of rank >= 2 with a known last axis, got " +
                      (shapes.empty() ? std::string("no input") : to_string(shapes[0])));
   }
   int64_t in = shapes[0].back();
@@ -74,13 +73,13 @@ void Dense::check_input_shapes(const std::vector<Shape>& shapes) const {
   // Like Keras's InputSpec for Dense: only the last axis is fixed.
   const Shape& want = built_input_shapes()[0];
   if (shapes.size() != 1 || shapes[0].size() < 2 || shapes[0].back() != want.back()) {
-    throw ShapeError("layer '" + name() + "' (Dense): expected input shape " + keras_shape(want) + ", got " +
+    fail<ShapeError>("expected input shape " + keras_shape(want) + ", got " +
                      (shapes.empty() ? std::string("no input") : to_string(shapes[0])));
   }
 }
 
 Tensor Dense::call(const std::vector<Tensor>& inputs, bool) {
-  Tensor x = single_input(inputs, name());
+  Tensor x = detail::single_input(inputs, *this);
   Tensor y = matmul(x, weights_[0].value);
   if (opt_.use_bias) y = y + weights_[1].value;
   return apply_activation(opt_.activation, y);
@@ -89,21 +88,15 @@ Tensor Dense::call(const std::vector<Tensor>& inputs, bool) {
 nlohmann::json Dense::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["units"] = opt_.units;
-  c["activation"] = activation_name(opt_.activation);
-  c["use_bias"] = opt_.use_bias;
-  c["kernel_initializer"] = {{"class_name", opt_.kernel_initializer->class_name()},
-                             {"config", opt_.kernel_initializer->get_config()}};
-  c["bias_initializer"] = {{"class_name", opt_.bias_initializer->class_name()},
-                           {"config", opt_.bias_initializer->get_config()}};
-  auto reg = [](const RegularizerPtr& r) {
-    return r ? nlohmann::json{{"class_name", r->class_name()}, {"config", r->get_config()}} : nlohmann::json(nullptr);
-  };
-  c["kernel_regularizer"] = reg(opt_.kernel_regularizer);
-  c["bias_regularizer"] = reg(opt_.bias_regularizer);
-  c["activity_regularizer"] = reg(opt_.activity_regularizer);
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  detail::write_weighted_fields(c, opt_);
   return c;
+}
+
+LayerPtr Dense::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Dense");
+  DenseOptions o{.units = f.positive("units")};
+  detail::read_weighted_fields(f, o);
+  return std::make_shared<Dense>(std::move(o));
 }
 
 // ------------------------------------------------------------------ Activation, Flatten
@@ -115,7 +108,7 @@ ActivationLayer::ActivationLayer(const std::string& activation, std::string name
     : ActivationLayer(activation_from_name(activation), std::move(name)) {}
 
 Tensor ActivationLayer::call(const std::vector<Tensor>& inputs, bool) {
-  return apply_activation(activation_, single_input(inputs, name()));
+  return apply_activation(activation_, detail::single_input(inputs, *this));
 }
 
 nlohmann::json ActivationLayer::get_config() const {
@@ -124,12 +117,30 @@ nlohmann::json ActivationLayer::get_config() const {
   return c;
 }
 
+LayerPtr ActivationLayer::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Activation");
+  if (!f.find("activation")) f.fail("activation", "the name of an activation");
+  return std::make_shared<ActivationLayer>(f.activation("activation"), f.name());
+}
+
 Flatten::Flatten(std::string name) : LayerBase("Flatten", std::move(name)) {}
 
 Tensor Flatten::call(const std::vector<Tensor>& inputs, bool) {
-  Tensor x = single_input(inputs, name());
-  if (x.dim() < 1) throw ShapeError("layer '" + name() + "' (Flatten): expected a batch axis, got a 0-d tensor");
+  Tensor x = detail::single_input(inputs, *this);
+  if (x.dim() < 1) fail<ShapeError>("expected a batch axis, got a 0-d tensor");
   return reshape(x, {x.size(0), x.numel() / std::max<int64_t>(x.size(0), 1)});
+}
+
+nlohmann::json Flatten::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+LayerPtr Flatten::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Flatten");
+  f.channels_last();
+  return std::make_shared<Flatten>(f.name());
 }
 
 }  // namespace ember::nn

@@ -42,6 +42,8 @@ class Dense : public LayerBase<Dense> {
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  // The layer its Keras config describes (the registry's factory); FormatError naming the field.
+  static LayerPtr from_config(const nlohmann::json& config);
   const DenseOptions& options() const { return opt_; }
 
  private:
@@ -55,6 +57,7 @@ class ActivationLayer : public LayerBase<ActivationLayer> {
   explicit ActivationLayer(const std::string& activation, std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
 
  private:
   Activation activation_;
@@ -65,6 +68,8 @@ class Flatten : public LayerBase<Flatten> {
  public:
   explicit Flatten(std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);
 };
 
 }  // namespace ember::nn
