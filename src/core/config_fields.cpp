@@ -58,8 +58,26 @@ std::string short_dump(const json& v) {
   return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
-ConfigFields::ConfigFields(const json& config, std::string kind, std::string class_name)
-    : config_(config), kind_(std::move(kind)), class_(std::move(class_name)) {
+ConfigReference read_reference(const json& j, const std::string& kind) {
+  if (!j.is_object()) throw FormatError(kind + " config: expected a JSON object, got " + short_dump(j));
+  auto cn = j.find("class_name");
+  if (cn == j.end() || !cn->is_string()) {
+    throw FormatError(kind + " config: expected a string \"class_name\", got " +
+                      (cn == j.end() ? std::string("nothing") : short_dump(*cn)));
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "class_name" && it.key() != "config" && it.key() != "module" && it.key() != "registered_name") {
+      throw FormatError(kind + " config: expected the keys class_name, config, module, registered_name, got \"" +
+                        it.key() + "\"");
+    }
+  }
+  static const json empty = json::object();
+  auto cfg = j.find("config");
+  return {cn->get<std::string>(), cfg == j.end() || cfg->is_null() ? &empty : &*cfg};
+}
+
+ConfigFields::ConfigFields(const json& config, std::string kind, std::string class_name, Nulls nulls)
+    : config_(config), kind_(std::move(kind)), class_(std::move(class_name)), nulls_(nulls) {
   if (!config_.is_object()) {
     throw FormatError(label() + ": expected the config to be an object, got " + short_dump(config_));
   }
@@ -89,6 +107,13 @@ const json* ConfigFields::find(const std::string& key) const {
   return it == config_.end() || it->is_null() ? nullptr : &*it;
 }
 
+const json* ConfigFields::typed(const std::string& key) const {
+  if (nulls_ == Nulls::Absent) return find(key);
+  read_.insert(key);
+  auto it = config_.find(key);
+  return it == config_.end() ? nullptr : &*it;
+}
+
 namespace {
 // The integer in `v` when it is one within [min, max), else nullopt.
 std::optional<int64_t> bounded_int(const json& v, int64_t min, int64_t max) {
@@ -108,7 +133,7 @@ std::string int_range(int64_t min, int64_t max) {
 }  // namespace
 
 int64_t ConfigFields::integer(const std::string& key, std::optional<int64_t> fallback, int64_t min) const {
-  const json* v = find(key);
+  const json* v = typed(key);
   if (!v) {
     if (fallback) return *fallback;
     fail_value(key, int_range(min, kMaxInt), nullptr);
@@ -124,7 +149,7 @@ int64_t ConfigFields::positive(const std::string& key, std::optional<int64_t> fa
 
 std::vector<int64_t> ConfigFields::ints(const std::string& key, std::size_t n, std::optional<int64_t> fallback,
                                         int64_t min) const {
-  const json* v = find(key);
+  const json* v = typed(key);
   const std::string each = int_range(min, kMaxInt);
   const std::string what = each + " or a list of " + std::to_string(n) + " of them";
   if (!v) {
@@ -147,7 +172,7 @@ std::vector<int64_t> ConfigFields::ints(const std::string& key, std::size_t n, s
 }
 
 double ConfigFields::number(const std::string& key, std::optional<double> fallback) const {
-  const json* v = find(key);
+  const json* v = typed(key);
   if (!v) {
     if (fallback) return *fallback;
     fail_value(key, "a finite number", nullptr);
@@ -162,7 +187,7 @@ std::optional<double> ConfigFields::optional_number(const std::string& key) cons
 }
 
 bool ConfigFields::boolean(const std::string& key, std::optional<bool> fallback) const {
-  const json* v = find(key);
+  const json* v = typed(key);
   if (!v) {
     if (fallback) return *fallback;
     fail_value(key, "true or false", nullptr);
@@ -172,7 +197,7 @@ bool ConfigFields::boolean(const std::string& key, std::optional<bool> fallback)
 }
 
 std::string ConfigFields::string(const std::string& key, std::optional<std::string> fallback) const {
-  const json* v = find(key);
+  const json* v = typed(key);
   if (!v) {
     if (fallback) return *fallback;
     fail_value(key, "a string", nullptr);

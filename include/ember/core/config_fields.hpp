@@ -29,17 +29,31 @@ nlohmann::json parse_json(const std::string& text, const std::string& what);
 // One line of JSON for error messages, cut to about 60 characters.
 std::string short_dump(const nlohmann::json& value);
 
+// A Keras object reference {"class_name": "L1L2", "config": {...}} (as initializers, regularizers,
+// losses, metrics and optimizers are written; "module" and "registered_name" are accepted and
+// ignored). `config` points into `j`, or to an empty object when absent or null. FormatError
+// naming `kind` for a non-object, a missing or non-string class_name, or any other key.
+struct ConfigReference {
+  std::string class_name;
+  const nlohmann::json* config;
+};
+ConfigReference read_reference(const nlohmann::json& j, const std::string& kind);
+
 class ConfigFields {
  public:
   // Integers above this are no real size, axis or count in a config and would overflow shape
   // arithmetic; integer() and ints() reject them.
   static constexpr int64_t kMaxInt = int64_t{1} << 31;
 
+  // How a JSON null in a typed field reads: as absent (Keras layers write null for "default"), or
+  // as an error (initializers and regularizers, whose every field has a value).
+  enum class Nulls { Absent, Invalid };
+
   // `kind` is "layer", "initializer", "regularizer", "loss", "metric" or "optimizer"; `class_name`
   // the Keras class ("Conv2D"). Throws FormatError when `config` is not an object or its "name"
   // is not a non-empty string (null and absent are fine). The reader keeps a reference to
   // `config`: it must outlive the reader.
-  ConfigFields(const nlohmann::json& config, std::string kind, std::string class_name);
+  ConfigFields(const nlohmann::json& config, std::string kind, std::string class_name, Nulls nulls = Nulls::Absent);
 
   const std::string& name() const { return name_; }  // the "name" field; empty when absent
   const std::string& class_name() const { return class_; }
@@ -80,11 +94,14 @@ class ConfigFields {
 
  private:
   [[noreturn]] void fail_value(const std::string& key, const std::string& expected, const nlohmann::json* got) const;
+  // What a typed read sees: find(), except that with Nulls::Invalid an explicit null is returned.
+  const nlohmann::json* typed(const std::string& key) const;
 
   const nlohmann::json& config_;
   std::string kind_;
   std::string class_;
   std::string name_;
+  Nulls nulls_;
   mutable std::set<std::string> read_;
 };
 
