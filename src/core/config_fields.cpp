@@ -76,6 +76,10 @@ ConfigReference read_reference(const json& j, const std::string& kind) {
   return {cn->get<std::string>(), cfg == j.end() || cfg->is_null() ? &empty : &*cfg};
 }
 
+void throw_unknown_class(const std::string& kind, const std::string& class_name) {
+  throw FormatError(kind + " config: unknown " + kind + " class \"" + class_name + "\"");
+}
+
 ConfigFields::ConfigFields(const json& config, std::string kind, std::string class_name, Nulls nulls)
     : config_(config), kind_(std::move(kind)), class_(std::move(class_name)), nulls_(nulls) {
   if (!config_.is_object()) {

@@ -76,12 +76,12 @@ LayerPtr layer_from_entry(const json& entry, int depth, const std::string& where
   if (is_model_class(cls)) {
     layer = model_from_config_at(entry, depth + 1);
   } else if (cls == "InputLayer") {
-    throw FormatError("layer '" + lname + "': an InputLayer can only start a model");
+    throw FormatError(with_layer_prefix(lname, cls, "an InputLayer can only start a model"));
   } else {
     LayerFactory factory = find_layer_factory(cls);
     if (!factory) throw FormatError("unknown layer class '" + cls + "' (layer '" + lname + "')");
     layer = naming_layer(lname, cls, [&] { return factory(*cfg); });
-    if (!layer) throw FormatError("layer '" + lname + "' (" + cls + "): the registered factory returned no layer");
+    if (!layer) throw FormatError(with_layer_prefix(lname, cls, "the registered factory returned no layer"));
   }
   if (cfg->is_object()) layer->set_trainable(ConfigFields(*cfg, "layer", cls).boolean("trainable", true));
   return layer;
@@ -142,7 +142,7 @@ std::shared_ptr<Model> sequential_from_config(const json& config, int depth) {
     std::string lname = entry_layer_name(cls, *cfg);
     if (cls == "InputLayer") {
       if (have_input || !model->layers().empty()) {
-        throw FormatError("layer '" + lname + "': an InputLayer can only come first in a Sequential model");
+        throw FormatError(with_layer_prefix(lname, cls, "an InputLayer can only come first in a Sequential model"));
       }
       SymbolicTensor in = input_from_config(*cfg, "");
       model->add(LayerRef(in));
@@ -272,11 +272,12 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
     for (const auto& node : e.nodes) {
       for (const TensorRef& r : node) {
         if (!index.count(r.layer)) {
-          throw FormatError("layer '" + e.name + "': inbound node refers to unknown layer '" + r.layer + "'");
+          throw FormatError(with_layer_prefix(e.name, e.cls, "inbound node refers to unknown layer '" + r.layer + "'"));
         }
         if (r.tensor != 0) {
-          throw FormatError("layer '" + e.name + "': inbound node refers to output " + std::to_string(r.tensor) +
-                            " of layer '" + r.layer + "', which has a single output");
+          throw FormatError(with_layer_prefix(e.name, e.cls,
+                                            "inbound node refers to output " + std::to_string(r.tensor) + " of layer '" +
+                                                r.layer + "', which has a single output"));
         }
       }
     }
@@ -313,9 +314,10 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
       if (e.done < e.nodes.size()) {
         for (const TensorRef& r : e.nodes[e.done]) {
           if (!produced.count({r.layer, r.node})) {
-            throw FormatError("layer '" + e.name + "': inbound node " + std::to_string(e.done) + " needs node " +
-                              std::to_string(r.node) + " of layer '" + r.layer +
-                              "', which is never produced (a cycle or a missing call)");
+            throw FormatError(with_layer_prefix(e.name, e.cls,
+                                              "inbound node " + std::to_string(e.done) + " needs node " +
+                                                  std::to_string(r.node) + " of layer '" + r.layer +
+                                                  "', which is never produced (a cycle or a missing call)"));
           }
         }
       }
@@ -367,8 +369,7 @@ json model_config_at(Model& model, int depth);
 json layer_entry(const LayerPtr& layer, int depth) {
   if (auto* sub = dynamic_cast<Model*>(layer.get())) return model_config_at(*sub, depth + 1);
   if (layer->class_name() != "InputLayer" && !find_layer_factory(layer->class_name())) {
-    throw ValueError("layer '" + layer->name() + "': class '" + layer->class_name() +
-                     "' has no Keras config reader (register_layer it first)");
+    layer->fail<ValueError>("class '" + layer->class_name() + "' has no Keras config reader (register_layer it first)");
   }
   return {{"class_name", layer->class_name()}, {"config", layer->get_config()}};
 }

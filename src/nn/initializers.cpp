@@ -420,11 +420,9 @@ InitializerPtr StandardUniform::from_config(const nlohmann::json& config) { retu
 
 namespace {
 
-using Factory = InitializerPtr (*)(const nlohmann::json&);
-
 // Keras class name -> from_config. A new initializer is one line here.
-const std::map<std::string, Factory>& table() {
-  static const std::map<std::string, Factory> m = {
+const ClassTable<InitializerPtr>& table() {
+  static const ClassTable<InitializerPtr> m("initializer", {
       {"Constant", Constant::from_config},
       {"GlorotNormal", GlorotNormal::from_config},
       {"GlorotUniform", GlorotUniform::from_config},
@@ -442,7 +440,7 @@ const std::map<std::string, Factory>& table() {
       {"TruncatedNormal", TruncatedNormal::from_config},
       {"VarianceScaling", VarianceScaling::from_config},
       {"Zeros", Zeros::from_config},
-  };
+  });
   return m;
 }
 // Keras snake-case identifiers (and Keras 2 aliases) → class names.
@@ -477,7 +475,7 @@ const std::map<std::string, std::string>& aliases() {
 
 // Class name for a class name or alias; empty when unknown.
 std::string resolve(const std::string& name) {
-  if (table().count(name)) return name;
+  if (table().find(name)) return name;
   auto it = aliases().find(name);
   return it == aliases().end() ? std::string() : it->second;
 }
@@ -493,20 +491,16 @@ std::string known_names() {
 InitializerPtr get(const std::string& identifier) {
   const std::string cls = resolve(identifier);
   if (cls.empty()) throw ValueError("initializers::get: unknown initializer \"" + identifier + "\"; known: " + known_names());
-  return table().at(cls)(nlohmann::json::object());
+  return table().find(cls)(nlohmann::json::object());
 }
 
 InitializerPtr from_config(const nlohmann::json& j) {
   ConfigReference ref = read_reference(j, "initializer");
   const std::string cls = resolve(ref.class_name);
-  if (cls.empty()) throw FormatError("initializer config: unknown initializer class \"" + ref.class_name + "\"");
-  return table().at(cls)(*ref.config);
+  if (cls.empty()) throw_unknown_class("initializer", ref.class_name);
+  return table().find(cls)(*ref.config);
 }
 
-std::vector<std::string> registered_classes() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : table()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> registered_classes() { return table().names(); }
 
 }  // namespace ember::nn::initializers

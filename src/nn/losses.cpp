@@ -326,11 +326,9 @@ LossPtr MulticlassSvm::from_config(const nlohmann::json& config) {
 
 namespace {
 
-using Factory = LossPtr (*)(const nlohmann::json&);
-
 // Keras class name -> from_config. A new loss is one line here (and its identifiers below).
-const std::map<std::string, Factory>& table() {
-  static const std::map<std::string, Factory> m = {
+const ClassTable<LossPtr>& table() {
+  static const ClassTable<LossPtr> m("loss", {
       {"BinaryCrossentropy", BinaryCrossentropy::from_config},
       {"CategoricalCrossentropy", CategoricalCrossentropy::from_config},
       {"CategoricalHinge", CategoricalHinge::from_config},
@@ -341,7 +339,7 @@ const std::map<std::string, Factory>& table() {
       {"MulticlassSvm", MulticlassSvm::from_config},
       {"SparseCategoricalCrossentropy", SparseCategoricalCrossentropy::from_config},
       {"SquaredHinge", SquaredHinge::from_config},
-  };
+  });
   return m;
 }
 
@@ -369,27 +367,20 @@ const std::map<std::string, std::string>& identifiers() {
 
 LossPtr get(const std::string& name) {
   auto id = identifiers().find(name);
-  auto it = table().find(id == identifiers().end() ? name : id->second);
-  if (it == table().end()) {
+  auto factory = table().find(id == identifiers().end() ? name : id->second);
+  if (!factory) {
     std::string known;
     for (const auto& [n, cls] : identifiers()) known += (known.empty() ? "" : ", ") + n;
-    for (const auto& [cls, f] : table()) known += ", " + cls;
+    for (const auto& cls : table().names()) known += ", " + cls;
     throw ValueError("losses::get: unknown loss \"" + name + "\"; known: " + known);
   }
-  return it->second(nlohmann::json::object());
+  return factory(nlohmann::json::object());
 }
 
 LossPtr from_config(const nlohmann::json& j) {
-  ConfigReference ref = read_reference(j, "loss");
-  auto it = table().find(ref.class_name);
-  if (it == table().end()) throw FormatError("loss config: unknown loss class \"" + ref.class_name + "\"");
-  return it->second(*ref.config);
+  return table().from_reference(j);
 }
 
-std::vector<std::string> registered_classes() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : table()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> registered_classes() { return table().names(); }
 
 }  // namespace ember::losses

@@ -146,6 +146,22 @@ std::string name_field(const ConfigFields& f, const std::string& fallback) {
   return f.name().empty() ? fallback : f.name();
 }
 
+// from_config of the metrics whose config is only their name.
+template <typename M, typename Options>
+MetricPtr name_only_from_config(const nlohmann::json& config, const char* class_name) {
+  return std::make_shared<M>(Options{.name = name_field(fields(config, class_name), Options{}.name)});
+}
+
+// TopKCategoricalAccuracy's and SparseTopKCategoricalAccuracy's from_config.
+template <typename M, typename Options>
+MetricPtr top_k_from_config(const nlohmann::json& config, const char* class_name) {
+  ConfigFields f = fields(config, class_name);
+  Options o;
+  o.k = f.positive("k", o.k);
+  o.name = name_field(f, o.name);
+  return std::make_shared<M>(o);
+}
+
 // Precision's and Recall's "thresholds": Keras writes a number or a list; Ember's binary metrics
 // have one threshold.
 double threshold_field(const ConfigFields& f, double fallback) {
@@ -157,13 +173,32 @@ double threshold_field(const ConfigFields& f, double fallback) {
   return f.number("thresholds", fallback);
 }
 
+// Precision's and Recall's get_config: Keras's keys, for one threshold.
+nlohmann::json threshold_config(nlohmann::json c, double threshold) {
+  c["thresholds"] = threshold;
+  c["top_k"] = nullptr;
+  c["class_id"] = nullptr;
+  return c;
+}
+
+// Precision's and Recall's from_config.
+template <typename M, typename Options>
+MetricPtr threshold_metric_from_config(const nlohmann::json& config, const char* class_name) {
+  ConfigFields f = fields(config, class_name);
+  f.require_null("top_k");
+  f.require_null("class_id");
+  Options o;
+  o.threshold = threshold_field(f, o.threshold);
+  o.name = name_field(f, o.name);
+  return std::make_shared<M>(o);
+}
+
 }  // namespace
 
 Mean::Mean(MeanOptions o) : Metric(std::move(o.name)) {}
 nlohmann::json Mean::get_config() const { return Metric::get_config(); }
 MetricPtr Mean::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "Mean");
-  return std::make_shared<Mean>(MeanOptions{.name = name_field(f, MeanOptions{}.name)});
+  return name_only_from_config<Mean, MeanOptions>(config, "Mean");
 }
 
 void Mean::update_values(const Tensor& values, const Tensor& sample_weight) {
@@ -208,8 +243,7 @@ Tensor BinaryAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const 
 CategoricalAccuracy::CategoricalAccuracy(CategoricalAccuracyOptions o) : Mean({.name = std::move(o.name)}) {}
 nlohmann::json CategoricalAccuracy::get_config() const { return Metric::get_config(); }
 MetricPtr CategoricalAccuracy::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "CategoricalAccuracy");
-  return std::make_shared<CategoricalAccuracy>(CategoricalAccuracyOptions{.name = name_field(f, CategoricalAccuracyOptions{}.name)});
+  return name_only_from_config<CategoricalAccuracy, CategoricalAccuracyOptions>(config, "CategoricalAccuracy");
 }
 Tensor CategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return categorical_accuracy(y_true, y_pred);
@@ -219,8 +253,7 @@ SparseCategoricalAccuracy::SparseCategoricalAccuracy(SparseCategoricalAccuracyOp
     : Mean({.name = std::move(o.name)}) {}
 nlohmann::json SparseCategoricalAccuracy::get_config() const { return Metric::get_config(); }
 MetricPtr SparseCategoricalAccuracy::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "SparseCategoricalAccuracy");
-  return std::make_shared<SparseCategoricalAccuracy>(SparseCategoricalAccuracyOptions{.name = name_field(f, SparseCategoricalAccuracyOptions{}.name)});
+  return name_only_from_config<SparseCategoricalAccuracy, SparseCategoricalAccuracyOptions>(config, "SparseCategoricalAccuracy");
 }
 Tensor SparseCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return sparse_categorical_accuracy(y_true, y_pred);
@@ -234,11 +267,7 @@ nlohmann::json TopKCategoricalAccuracy::get_config() const {
   return c;
 }
 MetricPtr TopKCategoricalAccuracy::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "TopKCategoricalAccuracy");
-  TopKCategoricalAccuracyOptions o;
-  o.k = f.positive("k", o.k);
-  o.name = name_field(f, o.name);
-  return std::make_shared<TopKCategoricalAccuracy>(o);
+  return top_k_from_config<TopKCategoricalAccuracy, TopKCategoricalAccuracyOptions>(config, "TopKCategoricalAccuracy");
 }
 Tensor TopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return top_k_categorical_accuracy(y_true, y_pred, k_);
@@ -252,11 +281,7 @@ nlohmann::json SparseTopKCategoricalAccuracy::get_config() const {
   return c;
 }
 MetricPtr SparseTopKCategoricalAccuracy::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "SparseTopKCategoricalAccuracy");
-  SparseTopKCategoricalAccuracyOptions o;
-  o.k = f.positive("k", o.k);
-  o.name = name_field(f, o.name);
-  return std::make_shared<SparseTopKCategoricalAccuracy>(o);
+  return top_k_from_config<SparseTopKCategoricalAccuracy, SparseTopKCategoricalAccuracyOptions>(config, "SparseTopKCategoricalAccuracy");
 }
 Tensor SparseTopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return sparse_top_k_categorical_accuracy(y_true, y_pred, k_);
@@ -275,8 +300,7 @@ std::pair<Tensor, Tensor> regression_pair(const std::string& who, const Tensor& 
 MeanSquaredError::MeanSquaredError(MeanSquaredErrorOptions o) : Mean({.name = std::move(o.name)}) {}
 nlohmann::json MeanSquaredError::get_config() const { return Metric::get_config(); }
 MetricPtr MeanSquaredError::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "MeanSquaredError");
-  return std::make_shared<MeanSquaredError>(MeanSquaredErrorOptions{.name = name_field(f, MeanSquaredErrorOptions{}.name)});
+  return name_only_from_config<MeanSquaredError, MeanSquaredErrorOptions>(config, "MeanSquaredError");
 }
 Tensor MeanSquaredError::values(const Tensor& y_true, const Tensor& y_pred) const {
   auto [t, p] = regression_pair(name(), y_true, y_pred);
@@ -286,8 +310,7 @@ Tensor MeanSquaredError::values(const Tensor& y_true, const Tensor& y_pred) cons
 MeanAbsoluteError::MeanAbsoluteError(MeanAbsoluteErrorOptions o) : Mean({.name = std::move(o.name)}) {}
 nlohmann::json MeanAbsoluteError::get_config() const { return Metric::get_config(); }
 MetricPtr MeanAbsoluteError::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "MeanAbsoluteError");
-  return std::make_shared<MeanAbsoluteError>(MeanAbsoluteErrorOptions{.name = name_field(f, MeanAbsoluteErrorOptions{}.name)});
+  return name_only_from_config<MeanAbsoluteError, MeanAbsoluteErrorOptions>(config, "MeanAbsoluteError");
 }
 Tensor MeanAbsoluteError::values(const Tensor& y_true, const Tensor& y_pred) const {
   auto [t, p] = regression_pair(name(), y_true, y_pred);
@@ -314,21 +337,9 @@ double weighted_count(const Tensor& cond, const Tensor& w) { return sum(hits(con
 }  // namespace
 
 Precision::Precision(PrecisionOptions o) : Metric(std::move(o.name)), threshold_(o.threshold) {}
-nlohmann::json Precision::get_config() const {
-  nlohmann::json c = Metric::get_config();
-  c["thresholds"] = threshold_;
-  c["top_k"] = nullptr;
-  c["class_id"] = nullptr;
-  return c;
-}
+nlohmann::json Precision::get_config() const { return threshold_config(Metric::get_config(), threshold_); }
 MetricPtr Precision::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "Precision");
-  f.require_null("top_k");
-  f.require_null("class_id");
-  PrecisionOptions o;
-  o.threshold = threshold_field(f, o.threshold);
-  o.name = name_field(f, o.name);
-  return std::make_shared<Precision>(o);
+  return threshold_metric_from_config<Precision, PrecisionOptions>(config, "Precision");
 }
 void Precision::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
   autograd::NoGradGuard no_grad;
@@ -340,21 +351,9 @@ double Precision::result() const { return tp_ + fp_ == 0 ? 0.0 : tp_ / (tp_ + fp
 void Precision::reset_state() { tp_ = fp_ = 0; }
 
 Recall::Recall(RecallOptions o) : Metric(std::move(o.name)), threshold_(o.threshold) {}
-nlohmann::json Recall::get_config() const {
-  nlohmann::json c = Metric::get_config();
-  c["thresholds"] = threshold_;
-  c["top_k"] = nullptr;
-  c["class_id"] = nullptr;
-  return c;
-}
+nlohmann::json Recall::get_config() const { return threshold_config(Metric::get_config(), threshold_); }
 MetricPtr Recall::from_config(const nlohmann::json& config) {
-  ConfigFields f = fields(config, "Recall");
-  f.require_null("top_k");
-  f.require_null("class_id");
-  RecallOptions o;
-  o.threshold = threshold_field(f, o.threshold);
-  o.name = name_field(f, o.name);
-  return std::make_shared<Recall>(o);
+  return threshold_metric_from_config<Recall, RecallOptions>(config, "Recall");
 }
 void Recall::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
   autograd::NoGradGuard no_grad;
@@ -412,11 +411,9 @@ std::string Accuracy::class_name() const { return inner_ ? inner_->class_name() 
 
 namespace {
 
-using Factory = MetricPtr (*)(const nlohmann::json&);
-
 // Keras class name -> from_config. A new metric is one line here (and its identifiers below).
-const std::map<std::string, Factory>& table() {
-  static const std::map<std::string, Factory> m = {
+const ClassTable<MetricPtr>& table() {
+  static const ClassTable<MetricPtr> m("metric", {
       {"Accuracy", Accuracy::from_config},
       {"BinaryAccuracy", BinaryAccuracy::from_config},
       {"CategoricalAccuracy", CategoricalAccuracy::from_config},
@@ -428,7 +425,7 @@ const std::map<std::string, Factory>& table() {
       {"SparseCategoricalAccuracy", SparseCategoricalAccuracy::from_config},
       {"SparseTopKCategoricalAccuracy", SparseTopKCategoricalAccuracy::from_config},
       {"TopKCategoricalAccuracy", TopKCategoricalAccuracy::from_config},
-  };
+  });
   return m;
 }
 
@@ -466,27 +463,20 @@ MetricPtr get(const std::string& name, const losses::Loss* loss) {
     return std::make_shared<Accuracy>(name);
   }
   auto id = identifiers().find(name);
-  auto it = table().find(id == identifiers().end() ? name : id->second);
-  if (it == table().end()) {
+  auto factory = table().find(id == identifiers().end() ? name : id->second);
+  if (!factory) {
     std::string known = "accuracy, acc";
     for (const auto& [n, cls] : identifiers()) known += ", " + n;
-    for (const auto& [cls, f] : table()) known += ", " + cls;
+    for (const auto& cls : table().names()) known += ", " + cls;
     throw ValueError("metrics::get: unknown metric \"" + name + "\"; known: " + known);
   }
-  return it->second(nlohmann::json{{"name", name}});
+  return factory(nlohmann::json{{"name", name}});
 }
 
 MetricPtr from_config(const nlohmann::json& j) {
-  ConfigReference ref = read_reference(j, "metric");
-  auto it = table().find(ref.class_name);
-  if (it == table().end()) throw FormatError("metric config: unknown metric class \"" + ref.class_name + "\"");
-  return it->second(*ref.config);
+  return table().from_reference(j);
 }
 
-std::vector<std::string> registered_classes() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : table()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> registered_classes() { return table().names(); }
 
 }  // namespace ember::metrics

@@ -95,14 +95,12 @@ std::shared_ptr<const L2> frobenius(double lambda, int64_t m) {
 
 namespace {
 
-using Factory = RegularizerPtr (*)(const nlohmann::json&);
-
 // Keras class name (and Keras's snake-case aliases) -> from_config. A new regularizer is one line here.
-const std::map<std::string, Factory>& table() {
-  static const std::map<std::string, Factory> m = {
+const ClassTable<RegularizerPtr>& table() {
+  static const ClassTable<RegularizerPtr> m("regularizer", {
       {"L1", L1::from_config}, {"L2", L2::from_config}, {"L1L2", L1L2::from_config},
       {"l1", L1::from_config}, {"l2", L2::from_config}, {"l1_l2", L1L2::from_config},
-  };
+  });
   return m;
 }
 
@@ -111,24 +109,17 @@ const std::map<std::string, Factory>& table() {
 RegularizerPtr get(const std::string& identifier) {
   // Keras's get("l1_l2") is L1L2(l1=0.01, l2=0.01), unlike the class's defaults (0, 0).
   if (identifier == "l1_l2") return std::make_shared<L1L2>(L1L2Options{.l1 = 0.01, .l2 = 0.01});
-  auto it = table().find(identifier);
-  if (it == table().end()) {
+  auto factory = table().find(identifier);
+  if (!factory) {
     throw ValueError("regularizers::get: unknown regularizer \"" + identifier + "\"; known: l1, l2, l1_l2, L1, L2, L1L2");
   }
-  return it->second(nlohmann::json::object());
+  return factory(nlohmann::json::object());
 }
 
 RegularizerPtr from_config(const nlohmann::json& j) {
-  ConfigReference ref = read_reference(j, "regularizer");
-  auto it = table().find(ref.class_name);
-  if (it == table().end()) throw FormatError("regularizer config: unknown regularizer class \"" + ref.class_name + "\"");
-  return it->second(*ref.config);
+  return table().from_reference(j);
 }
 
-std::vector<std::string> registered_classes() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : table()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> registered_classes() { return table().names(); }
 
 }  // namespace ember::nn::regularizers

@@ -464,33 +464,24 @@ const std::vector<std::string>& optimizer_names() {
 
 namespace {
 
-using Factory = std::unique_ptr<Optimizer> (*)(const nlohmann::json&);
-
 // Keras class name (and Keras's lower-case identifiers) -> from_config. A new optimizer is one line here.
-const std::map<std::string, Factory>& table() {
-  static const std::map<std::string, Factory> m = {
+const ClassTable<std::unique_ptr<Optimizer>>& table() {
+  static const ClassTable<std::unique_ptr<Optimizer>> m("optimizer", {
       {"Adagrad", Adagrad::from_config}, {"Adam", Adam::from_config},   {"AdamW", AdamW::from_config},
       {"Nadam", Nadam::from_config},     {"RMSprop", RMSprop::from_config}, {"SGD", SGD::from_config},
       {"adagrad", Adagrad::from_config}, {"adam", Adam::from_config},   {"adamw", AdamW::from_config},
       {"nadam", Nadam::from_config},     {"rmsprop", RMSprop::from_config}, {"sgd", SGD::from_config},
-  };
+  });
   return m;
 }
 
 }  // namespace
 
 std::unique_ptr<Optimizer> from_config(const nlohmann::json& j) {
-  ConfigReference ref = read_reference(j, "optimizer");
-  auto it = table().find(ref.class_name);
-  if (it == table().end()) throw FormatError("optimizer config: unknown optimizer class \"" + ref.class_name + "\"");
-  return it->second(*ref.config);
+  return table().from_reference(j);
 }
 
-std::vector<std::string> registered_classes() {
-  std::vector<std::string> names;
-  for (const auto& [name, factory] : table()) names.push_back(name);
-  return names;
-}
+std::vector<std::string> registered_classes() { return table().names(); }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate) {
   std::string n = name;

@@ -14,6 +14,7 @@
 // when it has one, else by its class). A JSON null counts as absent (Keras writes null for "unset").
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <set>
@@ -38,6 +39,42 @@ struct ConfigReference {
   const nlohmann::json* config;
 };
 ConfigReference read_reference(const nlohmann::json& j, const std::string& kind);
+
+// FormatError "<kind> config: unknown <kind> class \"<class_name>\"".
+[[noreturn]] void throw_unknown_class(const std::string& kind, const std::string& class_name);
+
+// The registry of one kind (initializers, losses, ...): Keras class name (and aliases) -> the
+// class's static from_config. Each kind's .cpp holds one, so a new class is one line there.
+template <typename Ptr>
+class ClassTable {
+ public:
+  using Factory = Ptr (*)(const nlohmann::json& config);
+  ClassTable(std::string kind, std::map<std::string, Factory> factories)
+      : kind_(std::move(kind)), factories_(std::move(factories)) {}
+
+  // The factory of `class_name`, or nullptr.
+  Factory find(const std::string& class_name) const {
+    auto it = factories_.find(class_name);
+    return it == factories_.end() ? nullptr : it->second;
+  }
+  // The object a {"class_name", "config"} reference describes (read_reference's rules).
+  Ptr from_reference(const nlohmann::json& j) const {
+    ConfigReference ref = read_reference(j, kind_);
+    Factory f = find(ref.class_name);
+    if (!f) throw_unknown_class(kind_, ref.class_name);
+    return f(*ref.config);
+  }
+  // The names in the table, sorted.
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& entry : factories_) out.push_back(entry.first);
+    return out;
+  }
+
+ private:
+  std::string kind_;
+  std::map<std::string, Factory> factories_;
+};
 
 class ConfigFields {
  public:
