@@ -118,7 +118,6 @@ SymbolicTensor input_from_config(const json& config, const std::string& name) {
   return Input(shape, name.empty() ? f.name() : name, dtype);
 }
 
-
 std::shared_ptr<Model> sequential_from_config(const json& config, int depth) {
   // Keras <= 2.2 wrote the layer list itself as the config.
   const json* layers = &config;
@@ -276,8 +275,8 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
         }
         if (r.tensor != 0) {
           throw FormatError(with_layer_prefix(e.name, e.cls,
-                                            "inbound node refers to output " + std::to_string(r.tensor) + " of layer '" +
-                                                r.layer + "', which has a single output"));
+                                              "inbound node refers to output " + std::to_string(r.tensor) +
+                                                  " of layer '" + r.layer + "', which has a single output"));
         }
       }
     }
@@ -315,9 +314,9 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
         for (const TensorRef& r : e.nodes[e.done]) {
           if (!produced.count({r.layer, r.node})) {
             throw FormatError(with_layer_prefix(e.name, e.cls,
-                                              "inbound node " + std::to_string(e.done) + " needs node " +
-                                                  std::to_string(r.node) + " of layer '" + r.layer +
-                                                  "', which is never produced (a cycle or a missing call)"));
+                                                "inbound node " + std::to_string(e.done) + " needs node " +
+                                                    std::to_string(r.node) + " of layer '" + r.layer +
+                                                    "', which is never produced (a cycle or a missing call)"));
           }
         }
       }

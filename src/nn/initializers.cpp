@@ -287,11 +287,15 @@ VarianceScalingOptions preset(double scale, FanMode mode, Distribution distribut
 
 GlorotNormal::GlorotNormal(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanAvg, Distribution::TruncatedNormal, o)) {}
 nlohmann::json GlorotNormal::get_config() const { return {{"seed", seed_json(options().seed)}}; }
-InitializerPtr GlorotNormal::from_config(const nlohmann::json& config) { return seed_only<GlorotNormal>(config, "GlorotNormal"); }
+InitializerPtr GlorotNormal::from_config(const nlohmann::json& config) {
+  return seed_only<GlorotNormal>(config, "GlorotNormal");
+}
 
 GlorotUniform::GlorotUniform(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanAvg, Distribution::Uniform, o)) {}
 nlohmann::json GlorotUniform::get_config() const { return {{"seed", seed_json(options().seed)}}; }
-InitializerPtr GlorotUniform::from_config(const nlohmann::json& config) { return seed_only<GlorotUniform>(config, "GlorotUniform"); }
+InitializerPtr GlorotUniform::from_config(const nlohmann::json& config) {
+  return seed_only<GlorotUniform>(config, "GlorotUniform");
+}
 
 HeNormal::HeNormal(SeedOptions o) : VarianceScaling(preset(2.0, FanMode::FanIn, Distribution::TruncatedNormal, o)) {}
 nlohmann::json HeNormal::get_config() const { return {{"seed", seed_json(options().seed)}}; }
@@ -299,15 +303,21 @@ InitializerPtr HeNormal::from_config(const nlohmann::json& config) { return seed
 
 HeUniform::HeUniform(SeedOptions o) : VarianceScaling(preset(2.0, FanMode::FanIn, Distribution::Uniform, o)) {}
 nlohmann::json HeUniform::get_config() const { return {{"seed", seed_json(options().seed)}}; }
-InitializerPtr HeUniform::from_config(const nlohmann::json& config) { return seed_only<HeUniform>(config, "HeUniform"); }
+InitializerPtr HeUniform::from_config(const nlohmann::json& config) {
+  return seed_only<HeUniform>(config, "HeUniform");
+}
 
 LecunNormal::LecunNormal(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanIn, Distribution::TruncatedNormal, o)) {}
 nlohmann::json LecunNormal::get_config() const { return {{"seed", seed_json(options().seed)}}; }
-InitializerPtr LecunNormal::from_config(const nlohmann::json& config) { return seed_only<LecunNormal>(config, "LecunNormal"); }
+InitializerPtr LecunNormal::from_config(const nlohmann::json& config) {
+  return seed_only<LecunNormal>(config, "LecunNormal");
+}
 
 LecunUniform::LecunUniform(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanIn, Distribution::Uniform, o)) {}
 nlohmann::json LecunUniform::get_config() const { return {{"seed", seed_json(options().seed)}}; }
-InitializerPtr LecunUniform::from_config(const nlohmann::json& config) { return seed_only<LecunUniform>(config, "LecunUniform"); }
+InitializerPtr LecunUniform::from_config(const nlohmann::json& config) {
+  return seed_only<LecunUniform>(config, "LecunUniform");
+}
 
 // ---------------------------------------------------------------- structured
 
@@ -414,7 +424,9 @@ Tensor StandardUniform::operator()(const Shape& shape, DType dtype, Generator& g
   return rand(shape, dtype, g.get(), -limit, limit);
 }
 nlohmann::json StandardUniform::get_config() const { return {{"seed", seed_json(seed_)}}; }
-InitializerPtr StandardUniform::from_config(const nlohmann::json& config) { return seed_only<StandardUniform>(config, "StandardUniform"); }
+InitializerPtr StandardUniform::from_config(const nlohmann::json& config) {
+  return seed_only<StandardUniform>(config, "StandardUniform");
+}
 
 // ---------------------------------------------------------------- the table
 

@@ -2,9 +2,8 @@
 
 #include <map>
 #include <mutex>
-#include <regex>
-
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/ops/elementwise.hpp"
@@ -100,8 +99,9 @@ SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& xs) & {
   try {
     self = shared_from_this();
   } catch (const std::bad_weak_ptr&) {
-    fail<ValueError>("to call a named layer object on symbolic tensors, hold it in a nn::LayerRef "
-                     "(e.g. nn::LayerRef dense = nn::Dense({...});)");
+    fail<ValueError>(
+        "to call a named layer object on symbolic tensors, hold it in a nn::LayerRef "
+        "(e.g. nn::LayerRef dense = nn::Dense({...});)");
   }
   return call_symbolic(self, xs);
 }

@@ -195,8 +195,8 @@ nlohmann::json Huber::get_config() const {
 }
 LossPtr Huber::from_config(const nlohmann::json& config) {
   ConfigFields f = fields(config, "Huber");
-  return std::make_shared<Huber>(
-      HuberOptions{.delta = f.number("delta", HuberOptions{}.delta), .reduction = reduction_field(f), .name = f.name()});
+  return std::make_shared<Huber>(HuberOptions{
+      .delta = f.number("delta", HuberOptions{}.delta), .reduction = reduction_field(f), .name = f.name()});
 }
 
 // ------------------------------------------------------------------ cross-entropies
@@ -218,10 +218,11 @@ nlohmann::json BinaryCrossentropy::get_config() const {
 }
 LossPtr BinaryCrossentropy::from_config(const nlohmann::json& config) {
   ConfigFields f = fields(config, "BinaryCrossentropy");
-  return std::make_shared<BinaryCrossentropy>(BinaryCrossentropyOptions{.from_logits = f.boolean("from_logits", false),
-                                         .label_smoothing = f.number("label_smoothing", 0.0),
-                                         .reduction = reduction_field(f),
-                                         .name = f.name()});
+  return std::make_shared<BinaryCrossentropy>(
+      BinaryCrossentropyOptions{.from_logits = f.boolean("from_logits", false),
+                                .label_smoothing = f.number("label_smoothing", 0.0),
+                                .reduction = reduction_field(f),
+                                .name = f.name()});
 }
 
 CategoricalCrossentropy::CategoricalCrossentropy(CategoricalCrossentropyOptions o)
@@ -244,10 +245,11 @@ nlohmann::json CategoricalCrossentropy::get_config() const {
 }
 LossPtr CategoricalCrossentropy::from_config(const nlohmann::json& config) {
   ConfigFields f = fields(config, "CategoricalCrossentropy");
-  return std::make_shared<CategoricalCrossentropy>(CategoricalCrossentropyOptions{.from_logits = f.boolean("from_logits", false),
-                                         .label_smoothing = f.number("label_smoothing", 0.0),
-                                         .reduction = reduction_field(f),
-                                         .name = f.name()});
+  return std::make_shared<CategoricalCrossentropy>(
+      CategoricalCrossentropyOptions{.from_logits = f.boolean("from_logits", false),
+                                     .label_smoothing = f.number("label_smoothing", 0.0),
+                                     .reduction = reduction_field(f),
+                                     .name = f.name()});
 }
 
 SparseCategoricalCrossentropy::SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions o)
@@ -328,7 +330,7 @@ namespace {
 
 // Keras class name -> from_config. A new loss is one line here (and its identifiers below).
 const ClassTable<LossPtr>& table() {
-  static const ClassTable<LossPtr> m("loss", {
+  static const ClassTable<LossPtr> m("loss",
       {"BinaryCrossentropy", BinaryCrossentropy::from_config},
       {"CategoricalCrossentropy", CategoricalCrossentropy::from_config},
       {"CategoricalHinge", CategoricalHinge::from_config},
@@ -377,9 +379,7 @@ LossPtr get(const std::string& name) {
   return factory(nlohmann::json::object());
 }
 
-LossPtr from_config(const nlohmann::json& j) {
-  return table().from_reference(j);
-}
+LossPtr from_config(const nlohmann::json& j) { return table().from_reference(j); }
 
 std::vector<std::string> registered_classes() { return table().names(); }
 

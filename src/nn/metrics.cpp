@@ -253,7 +253,8 @@ SparseCategoricalAccuracy::SparseCategoricalAccuracy(SparseCategoricalAccuracyOp
     : Mean({.name = std::move(o.name)}) {}
 nlohmann::json SparseCategoricalAccuracy::get_config() const { return Metric::get_config(); }
 MetricPtr SparseCategoricalAccuracy::from_config(const nlohmann::json& config) {
-  return name_only_from_config<SparseCategoricalAccuracy, SparseCategoricalAccuracyOptions>(config, "SparseCategoricalAccuracy");
+  return name_only_from_config<SparseCategoricalAccuracy, SparseCategoricalAccuracyOptions>(
+      config, "SparseCategoricalAccuracy");
 }
 Tensor SparseCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return sparse_categorical_accuracy(y_true, y_pred);
@@ -281,7 +282,8 @@ nlohmann::json SparseTopKCategoricalAccuracy::get_config() const {
   return c;
 }
 MetricPtr SparseTopKCategoricalAccuracy::from_config(const nlohmann::json& config) {
-  return top_k_from_config<SparseTopKCategoricalAccuracy, SparseTopKCategoricalAccuracyOptions>(config, "SparseTopKCategoricalAccuracy");
+  return top_k_from_config<SparseTopKCategoricalAccuracy, SparseTopKCategoricalAccuracyOptions>(
+      config, "SparseTopKCategoricalAccuracy");
 }
 Tensor SparseTopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return sparse_top_k_categorical_accuracy(y_true, y_pred, k_);
@@ -413,7 +415,7 @@ namespace {
 
 // Keras class name -> from_config. A new metric is one line here (and its identifiers below).
 const ClassTable<MetricPtr>& table() {
-  static const ClassTable<MetricPtr> m("metric", {
+  static const ClassTable<MetricPtr> m(
       {"Accuracy", Accuracy::from_config},
       {"BinaryAccuracy", BinaryAccuracy::from_config},
       {"CategoricalAccuracy", CategoricalAccuracy::from_config},
@@ -473,9 +475,7 @@ MetricPtr get(const std::string& name, const losses::Loss* loss) {
   return factory(nlohmann::json{{"name", name}});
 }
 
-MetricPtr from_config(const nlohmann::json& j) {
-  return table().from_reference(j);
-}
+MetricPtr from_config(const nlohmann::json& j) { return table().from_reference(j); }
 
 std::vector<std::string> registered_classes() { return table().names(); }
 

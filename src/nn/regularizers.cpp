@@ -98,8 +98,12 @@ namespace {
 // Keras class name (and Keras's snake-case aliases) -> from_config. A new regularizer is one line here.
 const ClassTable<RegularizerPtr>& table() {
   static const ClassTable<RegularizerPtr> m("regularizer", {
-      {"L1", L1::from_config}, {"L2", L2::from_config}, {"L1L2", L1L2::from_config},
-      {"l1", L1::from_config}, {"l2", L2::from_config}, {"l1_l2", L1L2::from_config},
+      {"L1", L1::from_config},
+      {"L2", L2::from_config},
+      {"L1L2", L1L2::from_config},
+      {"l1", L1::from_config},
+      {"l2", L2::from_config},
+      {"l1_l2", L1L2::from_config},
   });
   return m;
 }
@@ -111,14 +115,13 @@ RegularizerPtr get(const std::string& identifier) {
   if (identifier == "l1_l2") return std::make_shared<L1L2>(L1L2Options{.l1 = 0.01, .l2 = 0.01});
   auto factory = table().find(identifier);
   if (!factory) {
-    throw ValueError("regularizers::get: unknown regularizer \"" + identifier + "\"; known: l1, l2, l1_l2, L1, L2, L1L2");
+    throw ValueError("regularizers::get: unknown regularizer \"" + identifier +
+                     "\"; known: l1, l2, l1_l2, L1, L2, L1L2");
   }
   return factory(nlohmann::json::object());
 }
 
-RegularizerPtr from_config(const nlohmann::json& j) {
-  return table().from_reference(j);
-}
+RegularizerPtr from_config(const nlohmann::json& j) { return table().from_reference(j); }
 
 std::vector<std::string> registered_classes() { return table().names(); }
 

@@ -467,19 +467,25 @@ namespace {
 // Keras class name (and Keras's lower-case identifiers) -> from_config. A new optimizer is one line here.
 const ClassTable<std::unique_ptr<Optimizer>>& table() {
   static const ClassTable<std::unique_ptr<Optimizer>> m("optimizer", {
-      {"Adagrad", Adagrad::from_config}, {"Adam", Adam::from_config},   {"AdamW", AdamW::from_config},
-      {"Nadam", Nadam::from_config},     {"RMSprop", RMSprop::from_config}, {"SGD", SGD::from_config},
-      {"adagrad", Adagrad::from_config}, {"adam", Adam::from_config},   {"adamw", AdamW::from_config},
-      {"nadam", Nadam::from_config},     {"rmsprop", RMSprop::from_config}, {"sgd", SGD::from_config},
+      {"Adagrad", Adagrad::from_config},
+      {"Adam", Adam::from_config},
+      {"AdamW", AdamW::from_config},
+      {"Nadam", Nadam::from_config},
+      {"RMSprop", RMSprop::from_config},
+      {"SGD", SGD::from_config},
+      {"adagrad", Adagrad::from_config},
+      {"adam", Adam::from_config},
+      {"adamw", AdamW::from_config},
+      {"nadam", Nadam::from_config},
+      {"rmsprop", RMSprop::from_config},
+      {"sgd", SGD::from_config},
   });
   return m;
 }
 
 }  // namespace
 
-std::unique_ptr<Optimizer> from_config(const nlohmann::json& j) {
-  return table().from_reference(j);
-}
+std::unique_ptr<Optimizer> from_config(const nlohmann::json& j) { return table().from_reference(j); }
 
 std::vector<std::string> registered_classes() { return table().names(); }
 

@@ -46,8 +46,8 @@ using nlohmann::json;
 // ------------------------------------------------------------------ layers
 
 struct LayerSample {
-  json config;               // non-default values where the class has options, so a field that
-                             // from_config forgot to read breaks the round trip
+  json config;                // non-default values where the class has options, so a field that
+                              // from_config forgot to read breaks the round trip
   std::vector<Shape> inputs;  // shapes of the inputs for the output comparison
 };
 
@@ -59,22 +59,47 @@ const std::map<std::string, LayerSample>& layer_samples() {
   static const std::map<std::string, LayerSample> m = {
       {"Activation", {{{"name", "t"}, {"activation", "tanh"}}, {{2, 5}}}},
       {"Add", {{{"name", "t"}}, {{2, 3}, {2, 3}}}},
-      {"AveragePooling2D", {{{"name", "t"}, {"pool_size", {2, 3}}, {"strides", {1, 2}}, {"padding", "same"}}, {{2, 5, 7, 3}}}},
+      {"AveragePooling2D",
+       {{{"name", "t"}, {"pool_size", {2, 3}}, {"strides", {1, 2}}, {"padding", "same"}}, {{2, 5, 7, 3}}}},
       {"BatchNormalization",
-       {{{"name", "t"}, {"axis", -1}, {"momentum", 0.9}, {"epsilon", 0.01}, {"center", true}, {"scale", false},
-         {"beta_initializer", kNormal}, {"moving_mean_initializer", kNormal}},
+       {{{"name", "t"},
+         {"axis", -1},
+         {"momentum", 0.9},
+         {"epsilon", 0.01},
+         {"center", true},
+         {"scale", false},
+         {"beta_initializer", kNormal},
+         {"moving_mean_initializer", kNormal}},
         {{4, 3}}}},
       {"Concatenate", {{{"name", "t"}, {"axis", 1}}, {{2, 3, 4}, {2, 5, 4}}}},
       {"Conv1D",
-       {{{"name", "t"}, {"filters", 3}, {"kernel_size", 2}, {"strides", 2}, {"padding", "same"}, {"activation", "relu"},
-         {"kernel_initializer", kNormal}, {"bias_initializer", kNormal}, {"kernel_regularizer", kL2}},
+       {{{"name", "t"},
+         {"filters", 3},
+         {"kernel_size", 2},
+         {"strides", 2},
+         {"padding", "same"},
+         {"activation", "relu"},
+         {"kernel_initializer", kNormal},
+         {"bias_initializer", kNormal},
+         {"kernel_regularizer", kL2}},
         {{2, 7, 2}}}},
       {"Conv2D",
-       {{{"name", "t"}, {"filters", 4}, {"kernel_size", {3, 2}}, {"dilation_rate", {2, 1}}, {"padding", "valid"},
-         {"activation", "sigmoid"}, {"use_bias", true}, {"bias_initializer", kNormal}, {"activity_regularizer", kL2}},
+       {{{"name", "t"},
+         {"filters", 4},
+         {"kernel_size", {3, 2}},
+         {"dilation_rate", {2, 1}},
+         {"padding", "valid"},
+         {"activation", "sigmoid"},
+         {"use_bias", true},
+         {"bias_initializer", kNormal},
+         {"activity_regularizer", kL2}},
         {{2, 8, 6, 3}}}},
       {"Dense",
-       {{{"name", "t"}, {"units", 3}, {"activation", "elu"}, {"use_bias", false}, {"kernel_initializer", kNormal},
+       {{{"name", "t"},
+         {"units", 3},
+         {"activation", "elu"},
+         {"use_bias", false},
+         {"kernel_initializer", kNormal},
          {"bias_regularizer", kL2}},
         {{2, 4}}}},
       {"Dropout", {{{"name", "t"}, {"rate", 0.25}, {"seed", 7}}, {{3, 4}}}},
@@ -83,7 +108,8 @@ const std::map<std::string, LayerSample>& layer_samples() {
       {"GlobalMaxPooling2D", {{{"name", "t"}}, {{2, 3, 4, 5}}}},
       {"LeakyReLU", {{{"name", "t"}, {"alpha", 0.1}}, {{2, 5}}}},
       {"MaxPooling1D", {{{"name", "t"}, {"pool_size", 3}, {"strides", 1}, {"padding", "valid"}}, {{2, 6, 2}}}},
-      {"MaxPooling2D", {{{"name", "t"}, {"pool_size", {3, 3}}, {"strides", {2, 2}}, {"padding", "same"}}, {{2, 7, 5, 2}}}},
+      {"MaxPooling2D",
+       {{{"name", "t"}, {"pool_size", {3, 3}}, {"strides", {2, 2}}, {"padding", "same"}}, {{2, 7, 5, 2}}}},
       {"Multiply", {{{"name", "t"}}, {{2, 3}, {2, 3}}}},
       {"Reshape", {{{"name", "t"}, {"target_shape", {3, -1}}}, {{2, 12}}}},
       {"ZeroPadding2D", {{{"name", "t"}, {"padding", {{1, 2}, {0, 3}}}}, {{2, 3, 4, 1}}}},
@@ -92,9 +118,12 @@ const std::map<std::string, LayerSample>& layer_samples() {
 }
 
 const std::map<std::string, std::string> kLayerAliases = {
-    {"AvgPool2D", "AveragePooling2D"},        {"Convolution1D", "Conv1D"},
-    {"Convolution2D", "Conv2D"},              {"GlobalAvgPool2D", "GlobalAveragePooling2D"},
-    {"GlobalMaxPool2D", "GlobalMaxPooling2D"}, {"MaxPool1D", "MaxPooling1D"},
+    {"AvgPool2D", "AveragePooling2D"},
+    {"Convolution1D", "Conv1D"},
+    {"Convolution2D", "Conv2D"},
+    {"GlobalAvgPool2D", "GlobalAveragePooling2D"},
+    {"GlobalMaxPool2D", "GlobalMaxPooling2D"},
+    {"MaxPool1D", "MaxPooling1D"},
     {"MaxPool2D", "MaxPooling2D"},
 };
 
@@ -126,7 +155,8 @@ TEST_P(LayerRegistry, ConfigRoundTripAndTwinComputesTheSame) {
   const json config = layer->get_config();
   // Every field of the sample was read: get_config gives back what the sample said.
   for (const auto& [key, value] : sample->second.config.items()) {
-    EXPECT_TRUE(same_field(value, config.value(key, json()))) << key << ": " << value << " vs " << config.value(key, json());
+    EXPECT_TRUE(same_field(value, config.value(key, json())))
+        << key << ": " << value << " vs " << config.value(key, json());
   }
   nn::LayerPtr twin = factory(config);
   EXPECT_EQ(twin->class_name(), layer->class_name());
@@ -236,7 +266,8 @@ TEST_P(LossRegistry, ConfigRoundTripAndSameLoss) {
   // y_true [4, 3] in {0, 1} (one-hot rows) fits every dense loss; sparse ones take labels [4].
   static const std::map<std::string, json> samples = {
       {"BinaryCrossentropy", {{"from_logits", true}, {"label_smoothing", 0.1}, {"reduction", "sum"}, {"name", "b"}}},
-      {"CategoricalCrossentropy", {{"from_logits", true}, {"label_smoothing", 0.2}, {"reduction", "sum"}, {"name", "c"}}},
+      {"CategoricalCrossentropy",
+       {{"from_logits", true}, {"label_smoothing", 0.2}, {"reduction", "sum"}, {"name", "c"}}},
       {"CategoricalHinge", {{"reduction", "sum"}, {"name", "ch"}}},
       {"Hinge", {{"reduction", "sum"}, {"name", "h"}}},
       {"Huber", {{"delta", 0.5}, {"reduction", "sum"}, {"name", "hu"}}},
@@ -297,18 +328,30 @@ INSTANTIATE_TEST_SUITE_P(EveryRegisteredClass, MetricRegistry, ::testing::Values
 
 TEST(ConfigFieldWording, EveryKindReportsTheFieldTheSameWay) {
   auto msg = [](auto&& f) { return testing::message_of<FormatError>(f); };
-  EXPECT_EQ(msg([] { nn::find_layer_factory("Conv2D")({{"name", "conv2d"}, {"filters", 2}, {"kernel_size", "x"}}); }),
+  EXPECT_EQ(msg([] {
+              nn::find_layer_factory("Conv2D")({{"name", "conv2d"}, {"filters", 2}, {"kernel_size", "x"}});
+            }),
             "field 'kernel_size' of layer 'conv2d' (Conv2D): expected a positive integer below 2147483648 or a list of "
             "2 of them, got \"x\"");
-  EXPECT_EQ(msg([] { nn::regularizers::from_config({{"class_name", "L1L2"}, {"config", {{"l2", "big"}}}}); }),
+  EXPECT_EQ(msg([] {
+              nn::regularizers::from_config({{"class_name", "L1L2"}, {"config", {{"l2", "big"}}}});
+            }),
             "field 'l2' of regularizer 'L1L2': expected a finite number, got \"big\"");
-  EXPECT_EQ(msg([] { nn::initializers::from_config({{"class_name", "RandomNormal"}, {"config", {{"mean", nullptr}}}}); }),
+  EXPECT_EQ(msg([] {
+              nn::initializers::from_config({{"class_name", "RandomNormal"}, {"config", {{"mean", nullptr}}}});
+            }),
             "field 'mean' of initializer 'RandomNormal': expected a finite number, got null");
-  EXPECT_EQ(msg([] { losses::from_config({{"class_name", "Huber"}, {"config", {{"delta", true}}}}); }),
+  EXPECT_EQ(msg([] {
+              losses::from_config({{"class_name", "Huber"}, {"config", {{"delta", true}}}});
+            }),
             "field 'delta' of loss 'Huber': expected a finite number, got true");
-  EXPECT_EQ(msg([] { metrics::from_config({{"class_name", "TopKCategoricalAccuracy"}, {"config", {{"k", 0}}}}); }),
+  EXPECT_EQ(msg([] {
+              metrics::from_config({{"class_name", "TopKCategoricalAccuracy"}, {"config", {{"k", 0}}}});
+            }),
             "field 'k' of metric 'TopKCategoricalAccuracy': expected a positive integer below 2147483648, got 0");
-  EXPECT_EQ(msg([] { nn::find_layer_factory("Dense")({{"name", "d"}}); }),
+  EXPECT_EQ(msg([] {
+              nn::find_layer_factory("Dense")({{"name", "d"}});
+            }),
             "field 'units' of layer 'd' (Dense): expected a positive integer below 2147483648, got nothing");
 }
 

@@ -21,11 +21,20 @@ const std::map<std::string, json>& samples() {
       {"SGD", {{"learning_rate", 0.05}, {"momentum", 0.8}, {"nesterov", true}, {"clipnorm", 1.5}}},
       {"Adagrad", {{"learning_rate", 0.02}, {"initial_accumulator_value", 0.2}, {"epsilon", 1e-5}, {"clipvalue", 0.5}}},
       {"RMSprop", {{"learning_rate", 0.003}, {"rho", 0.8}, {"momentum", 0.5}, {"epsilon", 1e-6}, {"centered", true}}},
-      {"Adam", {{"learning_rate", 0.01}, {"beta_1", 0.8}, {"beta_2", 0.99}, {"epsilon", 1e-6}, {"amsgrad", true},
-                {"global_clipnorm", 2.0}}},
+      {"Adam",
+       {{"learning_rate", 0.01},
+        {"beta_1", 0.8},
+        {"beta_2", 0.99},
+        {"epsilon", 1e-6},
+        {"amsgrad", true},
+        {"global_clipnorm", 2.0}}},
       {"AdamW", {{"learning_rate", 0.01}, {"weight_decay", 0.01}, {"beta_1", 0.85}, {"amsgrad", true}}},
-      {"Nadam", {{"learning_rate", 0.002}, {"beta_1", 0.85}, {"beta_2", 0.95}, {"epsilon", 1e-5},
-                 {"momentum_cache_decay", 0.004}}},
+      {"Nadam",
+       {{"learning_rate", 0.002},
+        {"beta_1", 0.85},
+        {"beta_2", 0.95},
+        {"epsilon", 1e-5},
+        {"momentum_cache_decay", 0.004}}},
   };
   return m;
 }
@@ -78,7 +87,9 @@ TEST(OptimizerConfig, KerasConfigsAndErrors) {
               optim::from_config({{"class_name", "SGD"}, {"config", {{"name", "sgd"}, {"use_ema", true}}}});
             }),
             "field 'use_ema' of optimizer 'sgd' (SGD): expected false (Ember does not support this field), got true");
-  EXPECT_NE(testing::message_of<FormatError>([] { optim::from_config({{"class_name", "Adadelta"}}); }).find("Adadelta"),
+  EXPECT_NE(testing::message_of<FormatError>([] {
+              optim::from_config({{"class_name", "Adadelta"}});
+            }).find("Adadelta"),
             std::string::npos);
   EXPECT_NE(testing::message_of<ValueError>([] {
               optim::from_config({{"class_name", "SGD"}, {"config", {{"momentum", 2.0}}}});

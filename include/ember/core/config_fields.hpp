@@ -104,14 +104,13 @@ class ConfigFields {
   const nlohmann::json* find(const std::string& key) const;
 
   // Typed reads. With no fallback the field is required; with one, an absent field returns it.
-  int64_t integer(const std::string& key, std::optional<int64_t> fallback = std::nullopt,
-                  int64_t min = -kMaxInt) const;
+  int64_t integer(const std::string& key, std::optional<int64_t> fallback = std::nullopt, int64_t min = -kMaxInt) const;
   int64_t positive(const std::string& key, std::optional<int64_t> fallback = std::nullopt) const;
   // An integer or a list of `n` integers (Keras tuples: kernel_size 3 or [3, 3]), each >= min.
   std::vector<int64_t> ints(const std::string& key, std::size_t n, std::optional<int64_t> fallback,
                             int64_t min = 1) const;
   double number(const std::string& key, std::optional<double> fallback = std::nullopt) const;  // finite
-  std::optional<double> optional_number(const std::string& key) const;                        // null -> nullopt
+  std::optional<double> optional_number(const std::string& key) const;                         // null -> nullopt
   bool boolean(const std::string& key, std::optional<bool> fallback = std::nullopt) const;
   std::string string(const std::string& key, std::optional<std::string> fallback = std::nullopt) const;
   // Keras's "seed": null or a non-negative integer.

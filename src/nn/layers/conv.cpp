@@ -34,15 +34,13 @@ nlohmann::json regularizer_json(const RegularizerPtr& reg) {
 
 const Tensor& single_input(const std::vector<Tensor>& inputs, const Layer& layer) {
   if (inputs.size() != 1) {
-    layer.fail<ValueError>("expected one input, got " +
-                     std::to_string(inputs.size()));
+    layer.fail<ValueError>("expected one input, got " + std::to_string(inputs.size()));
   }
   return inputs[0];
 }
 
 void throw_input_shape(const Layer& layer, const std::string& want, const Shape& got) {
-  layer.fail<ShapeError>("expected input shape " + want +
-                   ", got " + keras_shape(got));
+  layer.fail<ShapeError>("expected input shape " + want + ", got " + keras_shape(got));
 }
 
 }  // namespace detail
@@ -53,8 +51,7 @@ using detail::throw_input_shape;
 
 void check_positive(const Layer& layer, const char* what, int64_t v) {
   if (v < 1) {
-    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " +
-                     std::to_string(v));
+    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " + std::to_string(v));
   }
 }
 
@@ -62,7 +59,7 @@ void check_positive(const Layer& layer, const char* what, int64_t v) {
 void check_stride_dilation(const Layer& layer, int64_t stride, int64_t dilation) {
   if (stride > 1 && dilation > 1) {
     layer.fail<ValueError>("strides > 1 are not supported together with dilation_rate > 1 (as Keras), got strides " +
-                     std::to_string(stride) + " and dilation_rate " + std::to_string(dilation));
+                           std::to_string(stride) + " and dilation_rate " + std::to_string(dilation));
   }
 }
 
@@ -76,8 +73,7 @@ std::string channels_spec(std::size_t rank, int64_t channels) {
 // One input of rank `rank` with a known channel count, for build().
 void check_build_shape(const Layer& layer, const std::vector<Shape>& shapes, std::size_t rank) {
   if (shapes.size() != 1) {
-    layer.fail<ShapeError>("expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   if (shapes[0].size() != rank || shapes[0].back() <= 0) {
     throw_input_shape(layer, "of rank " + std::to_string(rank) + " with a known channel axis", shapes[0]);
@@ -88,8 +84,7 @@ void check_build_shape(const Layer& layer, const std::vector<Shape>& shapes, std
 void check_channels(const Layer& layer, const std::vector<Shape>& shapes) {
   const Shape& want = layer.built_input_shapes()[0];
   if (shapes.size() != 1) {
-    layer.fail<ShapeError>("expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   const Shape& got = shapes[0];
   if (got.size() != want.size() || (got.back() >= 0 && got.back() != want.back())) {
@@ -102,9 +97,9 @@ int64_t spatial_out(const Layer& layer, const Shape& in, int64_t axis_in, int64_
                     int64_t dilation, Padding padding) {
   int64_t out = detail::window_output_length(in[axis_in], window, stride, dilation, padding);
   if (out == 0) {
-    layer.fail<ShapeError>("input " + keras_shape(in) +
-                     " is smaller than the window (" + std::to_string((window - 1) * dilation + 1) +
-                     ") along axis " + std::to_string(axis_in) + " with 'valid' padding");
+    layer.fail<ShapeError>("input " + keras_shape(in) + " is smaller than the window (" +
+                           std::to_string((window - 1) * dilation + 1) + ") along axis " + std::to_string(axis_in) +
+                           " with 'valid' padding");
   }
   return out;
 }
@@ -252,7 +247,8 @@ nlohmann::json Conv1D::get_config() const {
 LayerPtr Conv1D::from_config(const nlohmann::json& config) {
   LayerFields f(config, "Conv1D");
   read_conv_fields(f);
-  if (f.string("padding", "valid") == "causal") f.fail("padding", "\"valid\" or \"same\" (causal padding is not supported)");
+  if (f.string("padding", "valid") == "causal")
+    f.fail("padding", "\"valid\" or \"same\" (causal padding is not supported)");
   Conv1DOptions o{.filters = f.positive("filters"),
                   .kernel_size = f.ints("kernel_size", 1, std::nullopt)[0],
                   .strides = f.ints("strides", 1, 1)[0],

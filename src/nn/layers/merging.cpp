@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/nn/layer_fields.hpp"
-
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
 
@@ -37,8 +36,7 @@ void Merge::check_input_shapes(const std::vector<Shape>& shapes) const {
     }
     if (!ok) {
       std::string rule = free < 0 ? "inputs of equal shape" : "inputs with equal shapes except along axis " + std::to_string(free);
-      fail<ShapeError>("expected " + rule + ", got " +
-                       shapes_list(shapes));
+      fail<ShapeError>("expected " + rule + ", got " + shapes_list(shapes));
     }
   }
 }
@@ -108,8 +106,8 @@ int64_t Concatenate::free_axis(std::size_t rank) const {
   int64_t r = static_cast<int64_t>(rank);
   int64_t a = opt_.axis < 0 ? opt_.axis + r : opt_.axis;
   if (a < 1 || a >= r) {
-    fail<ValueError>("axis " + std::to_string(opt_.axis) +
-                     " is not a non-batch axis of rank-" + std::to_string(rank) + " inputs");
+    fail<ValueError>("axis " + std::to_string(opt_.axis) + " is not a non-batch axis of rank-" + std::to_string(rank) +
+                     " inputs");
   }
   return a;
 }

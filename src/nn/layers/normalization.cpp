@@ -1,8 +1,8 @@
 #include "ember/nn/layers/normalization.hpp"
 
 #include <cmath>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 #include "ember/nn/layer_fields.hpp"
 #include "ember/nn/layers/conv.hpp"  // detail helpers
@@ -18,8 +18,7 @@ namespace {
 
 void check_one_input(const Layer& layer, const std::vector<Shape>& shapes) {
   if (shapes.size() != 1) {
-    layer.fail<ShapeError>("expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
 }
 
@@ -66,12 +65,10 @@ LayerPtr Dropout::from_config(const nlohmann::json& config) {
 BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
     : LayerBase("BatchNormalization", options.name), opt_(std::move(options)) {
   if (!(opt_.momentum >= 0.0 && opt_.momentum <= 1.0)) {
-    fail<ValueError>("momentum must be in [0, 1], got " +
-                     std::to_string(opt_.momentum));
+    fail<ValueError>("momentum must be in [0, 1], got " + std::to_string(opt_.momentum));
   }
   if (!(opt_.epsilon > 0.0) || !std::isfinite(opt_.epsilon)) {
-    fail<ValueError>("epsilon must be positive, got " +
-                     std::to_string(opt_.epsilon));
+    fail<ValueError>("epsilon must be positive, got " + std::to_string(opt_.epsilon));
   }
   if ((opt_.scale && !opt_.gamma_initializer) || (opt_.center && !opt_.beta_initializer) ||
       !opt_.moving_mean_initializer || !opt_.moving_variance_initializer) {
@@ -85,8 +82,7 @@ void BatchNormalization::build(const std::vector<Shape>& shapes) {
   int64_t rank = static_cast<int64_t>(in.size());
   int64_t a = opt_.axis < 0 ? opt_.axis + rank : opt_.axis;
   if (rank < 2 || a < 1 || a >= rank) {
-    fail<ValueError>("axis " + std::to_string(opt_.axis) +
-                     " is not a feature axis of input " + keras_shape(in) +
+    fail<ValueError>("axis " + std::to_string(opt_.axis) + " is not a feature axis of input " + keras_shape(in) +
                      " (it must name an axis other than the batch axis 0)");
   }
   if (in[a] <= 0) {
@@ -175,17 +171,17 @@ LayerPtr BatchNormalization::from_config(const nlohmann::json& config) {
     }
     axis = v.get<int64_t>();
   }
-  return std::make_shared<BatchNormalization>(BatchNormalizationOptions{
-      .axis = axis,
-      .momentum = f.number("momentum", 0.99),
-      .epsilon = f.number("epsilon", 1e-3),
-      .center = f.boolean("center", true),
-      .scale = f.boolean("scale", true),
-      .beta_initializer = f.initializer("beta_initializer", "zeros"),
-      .gamma_initializer = f.initializer("gamma_initializer", "ones"),
-      .moving_mean_initializer = f.initializer("moving_mean_initializer", "zeros"),
-      .moving_variance_initializer = f.initializer("moving_variance_initializer", "ones"),
-      .name = f.name()});
+  return std::make_shared<BatchNormalization>(
+      BatchNormalizationOptions{.axis = axis,
+                                .momentum = f.number("momentum", 0.99),
+                                .epsilon = f.number("epsilon", 1e-3),
+                                .center = f.boolean("center", true),
+                                .scale = f.boolean("scale", true),
+                                .beta_initializer = f.initializer("beta_initializer", "zeros"),
+                                .gamma_initializer = f.initializer("gamma_initializer", "ones"),
+                                .moving_mean_initializer = f.initializer("moving_mean_initializer", "zeros"),
+                                .moving_variance_initializer = f.initializer("moving_variance_initializer", "ones"),
+                                .name = f.name()});
 }
 
 // ------------------------------------------------------------------ LeakyReLU

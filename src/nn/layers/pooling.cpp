@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/nn/layer_fields.hpp"
-
 #include "ember/ops/pool.hpp"
 
 namespace ember::nn {
@@ -14,16 +13,14 @@ using detail::throw_input_shape;
 
 void check_positive(const Layer& layer, const char* what, int64_t v) {
   if (v < 1) {
-    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " +
-                     std::to_string(v));
+    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " + std::to_string(v));
   }
 }
 
 // Pooling layers fix only the rank (Keras InputSpec(ndim=...)).
 void check_rank(const Layer& layer, const std::vector<Shape>& shapes, std::size_t rank) {
   if (shapes.size() != 1) {
-    layer.fail<ShapeError>("expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   if (shapes[0].size() != rank) {
     const char* spec = rank == 4 ? "(batch, height, width, channels)" : "(batch, steps, channels)";
@@ -34,9 +31,8 @@ void check_rank(const Layer& layer, const std::vector<Shape>& shapes, std::size_
 int64_t pooled_length(const Layer& layer, const Shape& in, int axis, int64_t window, int64_t stride, Padding padding) {
   int64_t out = detail::window_output_length(in[axis], window, stride, 1, padding);
   if (out == 0) {
-    layer.fail<ShapeError>("input " + keras_shape(in) +
-                     " is smaller than the pool window (" + std::to_string(window) + ") along axis " +
-                     std::to_string(axis) + " with 'valid' padding");
+    layer.fail<ShapeError>("input " + keras_shape(in) + " is smaller than the pool window (" + std::to_string(window) +
+                           ") along axis " + std::to_string(axis) + " with 'valid' padding");
   }
   return out;
 }

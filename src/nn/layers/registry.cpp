@@ -22,9 +22,9 @@ struct Registry {
   std::map<std::string, LayerFactory> factories;
 };
 
-Registry& registry() {
-  // Keras class names and the aliases Keras accepts for them.
-  static Registry* r = new Registry{{}, {
+// Keras class names and the aliases Keras accepts for them.
+std::map<std::string, LayerFactory> builtin_layers() {
+  return {
       {"Activation", ActivationLayer::from_config},
       {"Add", Add::from_config},
       {"AveragePooling2D", AveragePooling2D::from_config},
@@ -50,7 +50,11 @@ Registry& registry() {
       {"Multiply", Multiply::from_config},
       {"Reshape", Reshape::from_config},
       {"ZeroPadding2D", ZeroPadding2D::from_config},
-  }};
+  };
+}
+
+Registry& registry() {
+  static Registry* r = new Registry{{}, builtin_layers()};  // never destroyed: usable during static teardown
   return *r;
 }
 

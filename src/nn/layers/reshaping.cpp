@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/nn/layer_fields.hpp"
-
 #include "ember/nn/layers/conv.hpp"  // detail helpers
 #include "ember/ops/shape.hpp"
 
@@ -19,17 +18,14 @@ Reshape::Reshape(Shape target_shape, std::string name) : LayerBase("Reshape", st
     if (d == -1) {
       ++unknown;
     } else if (d < 1) {
-      fail<ValueError>("target_shape entries must be positive or a single -1, got " +
-                       to_string(target_));
+      fail<ValueError>("target_shape entries must be positive or a single -1, got " + to_string(target_));
     }
   }
   if (unknown > 1) {
-    fail<ValueError>("at most one -1 is allowed in target_shape, got " +
-                     to_string(target_));
+    fail<ValueError>("at most one -1 is allowed in target_shape, got " + to_string(target_));
   }
   if (target_.size() + 1 > static_cast<std::size_t>(kMaxDims)) {
-    fail<ValueError>("target_shape " + to_string(target_) + " has more than " +
-                     std::to_string(kMaxDims - 1) + " axes");
+    fail<ValueError>("target_shape " + to_string(target_) + " has more than " + std::to_string(kMaxDims - 1) + " axes");
   }
 }
 
@@ -37,9 +33,8 @@ Shape Reshape::output_shape_for(const Shape& in) const {
   auto mismatch = [&] {
     std::string target = "(";
     for (std::size_t i = 0; i < target_.size(); ++i) target += (i ? ", " : "") + std::to_string(target_[i]);
-    fail<ShapeError>("cannot reshape input " + keras_shape(in) +
-                     " to target_shape " + target + (target_.size() == 1 ? ",)" : ")") +
-                     ": the element counts per sample differ");
+    fail<ShapeError>("cannot reshape input " + keras_shape(in) + " to target_shape " + target +
+                     (target_.size() == 1 ? ",)" : ")") + ": the element counts per sample differ");
   };
   if (in.empty()) mismatch();
   bool in_known = true;
@@ -111,9 +106,9 @@ ZeroPadding2D::ZeroPadding2D(ZeroPadding2DOptions options)
   for (const auto& pair : opt_.padding) {
     for (int64_t p : pair) {
       if (p < 0) {
-        fail<ValueError>("padding must be >= 0, got ((" +
-                         std::to_string(opt_.padding[0][0]) + ", " + std::to_string(opt_.padding[0][1]) + "), (" +
-                         std::to_string(opt_.padding[1][0]) + ", " + std::to_string(opt_.padding[1][1]) + "))");
+        fail<ValueError>("padding must be >= 0, got ((" + std::to_string(opt_.padding[0][0]) + ", " +
+                         std::to_string(opt_.padding[0][1]) + "), (" + std::to_string(opt_.padding[1][0]) + ", " +
+                         std::to_string(opt_.padding[1][1]) + "))");
       }
     }
   }
@@ -121,8 +116,7 @@ ZeroPadding2D::ZeroPadding2D(ZeroPadding2DOptions options)
 
 void ZeroPadding2D::check_input_shapes(const std::vector<Shape>& shapes) const {
   if (shapes.size() != 1) {
-    fail<ShapeError>("expected one input, got " +
-                     std::to_string(shapes.size()));
+    fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   if (shapes[0].size() != 4) throw_input_shape(*this, "of rank 4 (batch, height, width, channels)", shapes[0]);
 }
