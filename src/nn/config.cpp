@@ -24,7 +24,6 @@ namespace {
 
 // Nested models recurse; a hostile file must not exhaust the stack.
 constexpr int kMaxModelDepth = 32;
-constexpr int64_t kMaxDim = ConfigFields::kMaxInt;
 
 bool is_model_class(const std::string& c) { return c == "Sequential" || c == "Functional" || c == "Model"; }
 
@@ -89,33 +88,10 @@ LayerPtr layer_from_entry(const json& entry, int depth, const std::string& where
 
 // The symbolic input an InputLayer config stands for; `name` (when not empty) overrides the config's.
 SymbolicTensor input_from_config(const json& config, const std::string& name) {
-  ConfigFields f(config, "layer", "InputLayer");
-  // Keras 2: batch_input_shape; Keras 3: batch_shape.
-  const char* key = f.find("batch_input_shape") ? "batch_input_shape" : "batch_shape";
-  const json* s = f.find(key);
-  if (!s || !s->is_array() || s->empty()) {
-    f.fail("batch_input_shape", "a list [null, d1, d2, ...]");
-  }
-  Shape shape;
-  for (std::size_t i = 1; i < s->size(); ++i) {
-    const json& d = (*s)[i];
-    if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() >= kMaxDim) {
-      f.fail(key, "a list of positive dimensions after the batch axis (unknown dimensions are not supported)");
-    }
-    shape.push_back(d.get<int64_t>());
-  }
-  f.require_false("sparse");
-  f.require_false("ragged");
-  DType dtype = f32;
-  if (const json* dt = f.find("dtype"); dt && dt->is_string()) {
-    std::string name = dt->get<std::string>();
-    if (name == "float64") {
-      dtype = f64;
-    } else if (name != "float32") {
-      f.fail("dtype", "\"float32\" or \"float64\"");
-    }
-  }
-  return Input(shape, name.empty() ? f.name() : name, dtype);
+  if (name.empty() || !config.is_object()) return std::static_pointer_cast<InputLayer>(InputLayer::from_config(config))->output();
+  json renamed = config;
+  renamed["name"] = name;
+  return std::static_pointer_cast<InputLayer>(InputLayer::from_config(renamed))->output();
 }
 
 std::shared_ptr<Model> sequential_from_config(const json& config, int depth) {

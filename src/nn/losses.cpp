@@ -330,7 +330,7 @@ namespace {
 
 // Keras class name -> from_config. A new loss is one line here (and its identifiers below).
 const ClassTable<LossPtr>& table() {
-  static const ClassTable<LossPtr> m("loss",
+  static const ClassTable<LossPtr> m("loss", {
       {"BinaryCrossentropy", BinaryCrossentropy::from_config},
       {"CategoricalCrossentropy", CategoricalCrossentropy::from_config},
       {"CategoricalHinge", CategoricalHinge::from_config},

@@ -415,7 +415,7 @@ namespace {
 
 // Keras class name -> from_config. A new metric is one line here (and its identifiers below).
 const ClassTable<MetricPtr>& table() {
-  static const ClassTable<MetricPtr> m(
+  static const ClassTable<MetricPtr> m("metric", {
       {"Accuracy", Accuracy::from_config},
       {"BinaryAccuracy", BinaryAccuracy::from_config},
       {"CategoricalAccuracy", CategoricalAccuracy::from_config},

@@ -257,6 +257,7 @@ std::unique_ptr<Optimizer> SGD::from_config(const nlohmann::json& config) {
   o.ewma_momentum = f.boolean("ewma_momentum", o.ewma_momentum);
   return std::make_unique<SGD>(o);
 }
+
 void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
   Tensor* v = o_.momentum != 0.0 ? &slot_for(name, "momentum", w) : nullptr;
   visit_floating(w.dtype(), "SGD", [&]<typename T>() {
@@ -287,6 +288,7 @@ std::unique_ptr<Optimizer> Adagrad::from_config(const nlohmann::json& config) {
   o.epsilon = f.number("epsilon", o.epsilon);
   return std::make_unique<Adagrad>(o);
 }
+
 void Adagrad::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
   Tensor& acc = slot_for(name, "accumulator", w, o_.initial_accumulator_value);
   visit_floating(w.dtype(), "Adagrad", [&]<typename T>() {
@@ -321,6 +323,7 @@ std::unique_ptr<Optimizer> RMSprop::from_config(const nlohmann::json& config) {
   o.centered = f.boolean("centered", o.centered);
   return std::make_unique<RMSprop>(o);
 }
+
 void RMSprop::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
   Tensor& vel = slot_for(name, "velocity", w);
   Tensor* mom = o_.momentum > 0 ? &slot_for(name, "momentum", w) : nullptr;
@@ -361,6 +364,7 @@ std::unique_ptr<Optimizer> Adam::from_config(const nlohmann::json& config) {
   read_adam_fields(f, o);
   return std::make_unique<Adam>(o);
 }
+
 void Adam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t t, double lr) {
   Tensor& m = slot_for(name, "momentum", w);
   Tensor& v = slot_for(name, "velocity", w);
@@ -416,6 +420,7 @@ std::unique_ptr<Optimizer> Nadam::from_config(const nlohmann::json& config) {
   o.momentum_cache_decay = f.number("momentum_cache_decay", o.momentum_cache_decay);
   return std::make_unique<Nadam>(o);
 }
+
 nlohmann::json AdamW::get_config() const {
   nlohmann::json c = Adam::get_config();
   c["weight_decay"] = wd_;
@@ -429,6 +434,7 @@ std::unique_ptr<Optimizer> AdamW::from_config(const nlohmann::json& config) {
   read_adam_fields(f, o);
   return std::make_unique<AdamW>(o);
 }
+
 double Nadam::u(int64_t t) const {
   return o_.beta_1 * (1.0 - 0.5 * std::pow(0.96, o_.momentum_cache_decay * static_cast<double>(t)));
 }

@@ -33,6 +33,7 @@
 #include "ember/nn/config.hpp"
 #include "ember/nn/initializers.hpp"
 #include "ember/nn/layer.hpp"
+#include "ember/nn/layers/core.hpp"
 #include "ember/nn/losses.hpp"
 #include "ember/nn/metrics.hpp"
 #include "ember/nn/regularizers.hpp"
@@ -185,6 +186,15 @@ TEST_P(LayerRegistry, ConfigRoundTripAndTwinComputesTheSame) {
 
 INSTANTIATE_TEST_SUITE_P(EveryRegisteredClass, LayerRegistry, ::testing::ValuesIn(nn::registered_layer_classes()),
                          [](const auto& info) { return info.param; });
+
+// InputLayer is read by the model loader, not the table; its config round-trips all the same.
+TEST(LayerRegistry, InputLayerRoundTrip) {
+  json config = {{"batch_input_shape", {nullptr, 3, 4}}, {"dtype", "float64"}, {"name", "in"}};
+  nn::LayerPtr in = nn::InputLayer::from_config(config);
+  const json written = in->get_config();
+  for (const auto& [key, value] : config.items()) EXPECT_EQ(written.value(key, json()), value) << key;
+  EXPECT_EQ(nn::InputLayer::from_config(written)->get_config(), written);
+}
 
 TEST(LayerRegistry, EverySampleIsRegistered) {
   // A sample for a class that left the table is a stale test.

@@ -32,6 +32,36 @@ nlohmann::json InputLayer::get_config() const {
           {"name", name()}};
 }
 
+LayerPtr InputLayer::from_config(const nlohmann::json& config) {
+  ConfigFields f(config, "layer", "InputLayer");
+  // Keras 2: batch_input_shape; Keras 3: batch_shape.
+  const char* key = f.find("batch_input_shape") ? "batch_input_shape" : "batch_shape";
+  const nlohmann::json* s = f.find(key);
+  if (!s || !s->is_array() || s->empty()) {
+    f.fail("batch_input_shape", "a list [null, d1, d2, ...]");
+  }
+  Shape shape{-1};  // the batch axis, unknown
+  for (std::size_t i = 1; i < s->size(); ++i) {
+    const nlohmann::json& d = (*s)[i];
+    if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() >= ConfigFields::kMaxInt) {
+      f.fail(key, "a list of positive dimensions after the batch axis (unknown dimensions are not supported)");
+    }
+    shape.push_back(d.get<int64_t>());
+  }
+  f.require_false("sparse");
+  f.require_false("ragged");
+  DType dtype = f32;
+  if (const nlohmann::json* dt = f.find("dtype"); dt && dt->is_string()) {
+    std::string dt_name = dt->get<std::string>();
+    if (dt_name == "float64") {
+      dtype = f64;
+    } else if (dt_name != "float32") {
+      f.fail("dtype", "\"float32\" or \"float64\"");
+    }
+  }
+  return std::make_shared<InputLayer>(shape, f.name(), dtype);
+}
+
 SymbolicTensor InputLayer::output() {
   auto d = std::make_shared<SymbolicTensor::Data>();
   d->shape = shape_;

@@ -11,6 +11,8 @@ class InputLayer : public LayerBase<InputLayer> {
   InputLayer(const Shape& shape_with_batch, std::string name = "", DType dtype = f32);
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   nlohmann::json get_config() const override;
+  // Read by the model loader (an InputLayer entry starts a model; it is not in the layer table).
+  static LayerPtr from_config(const nlohmann::json& config);
   // The symbolic tensor this layer stands for.
   SymbolicTensor output();
 
