@@ -498,16 +498,14 @@ std::vector<std::string> registered_classes() { return table().names(); }
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (n == "sgd") return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate});
   if (n == "momentum") return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9});
   if (n == "nesterov") {
     return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9, .nesterov = true});
   }
-  if (n == "adagrad") return std::make_unique<Adagrad>(AdagradOptions{.learning_rate = learning_rate});
-  if (n == "rmsprop") return std::make_unique<RMSprop>(RMSpropOptions{.learning_rate = learning_rate});
-  if (n == "adam") return std::make_unique<Adam>(AdamOptions{.learning_rate = learning_rate});
-  if (n == "adamw") return std::make_unique<AdamW>(AdamWOptions{.learning_rate = learning_rate});
-  if (n == "nadam") return std::make_unique<Nadam>(NadamOptions{.learning_rate = learning_rate});
+  // The others are the table's lower-case identifiers, at Keras's defaults. A bad rate is the
+  // ValueError of LearningRate, as for the presets above, not a config error.
+  LearningRate checked(learning_rate);
+  if (auto factory = table().find(n)) return factory(nlohmann::json{{"learning_rate", learning_rate}});
   std::string known;
   for (const auto& k : optimizer_names()) known += (known.empty() ? "" : ", ") + k;
   throw ValueError("unknown optimizer '" + name + "'; expected one of " + known);
