@@ -3,10 +3,11 @@
 #include <cmath>
 #include <functional>
 #include <map>
-#include <set>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ember/autograd/autograd.hpp"
+#include "ember/core/config_fields.hpp"
 #include "ember/core/error.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/linalg.hpp"
@@ -19,6 +20,21 @@ namespace {
 
 // Std of a unit normal truncated to [-2, 2]; Keras divides by it so truncated draws keep the variance.
 constexpr double kTruncatedStdFactor = 0.87962566103423978;
+
+// The reader of every initializer's from_config: every field has a value (null is an error, except
+// for "seed") and a field the class does not have is an error (finish()).
+ConfigFields fields(const nlohmann::json& config, const char* class_name) {
+  return ConfigFields(config, "initializer", class_name, ConfigFields::Nulls::Invalid);
+}
+
+// from_config of the presets whose config is only {"seed": ...}.
+template <typename T>
+InitializerPtr seed_only(const nlohmann::json& config, const char* class_name) {
+  ConfigFields f = fields(config, class_name);
+  SeedOptions o{.seed = f.seed()};
+  f.finish();
+  return std::make_shared<T>(o);
+}
 
 void check_request(const Shape& shape, DType dtype, const std::string& who) {
   check_shape(shape, who.c_str());
@@ -77,12 +93,20 @@ Tensor Zeros::operator()(const Shape& shape, DType dtype, Generator&) const {
   return zeros(shape, dtype);
 }
 nlohmann::json Zeros::get_config() const { return nlohmann::json::object(); }
+InitializerPtr Zeros::from_config(const nlohmann::json& config) {
+  fields(config, "Zeros").finish();
+  return std::make_shared<Zeros>();
+}
 
 Tensor Ones::operator()(const Shape& shape, DType dtype, Generator&) const {
   check_request(shape, dtype, "Ones");
   return ones(shape, dtype);
 }
 nlohmann::json Ones::get_config() const { return nlohmann::json::object(); }
+InitializerPtr Ones::from_config(const nlohmann::json& config) {
+  fields(config, "Ones").finish();
+  return std::make_shared<Ones>();
+}
 
 Constant::Constant(ConstantOptions options) : options_(options) {}
 Tensor Constant::operator()(const Shape& shape, DType dtype, Generator&) const {
@@ -90,6 +114,13 @@ Tensor Constant::operator()(const Shape& shape, DType dtype, Generator&) const {
   return full(shape, options_.value, dtype);
 }
 nlohmann::json Constant::get_config() const { return {{"value", options_.value}}; }
+InitializerPtr Constant::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Constant");
+  ConstantOptions o;
+  o.value = f.number("value", o.value);
+  f.finish();
+  return std::make_shared<Constant>(o);
+}
 
 // ---------------------------------------------------------------- plain random
 
@@ -105,6 +136,15 @@ Tensor RandomNormal::operator()(const Shape& shape, DType dtype, Generator& gen)
 }
 nlohmann::json RandomNormal::get_config() const {
   return {{"mean", options_.mean}, {"stddev", options_.stddev}, {"seed", seed_json(options_.seed)}};
+}
+InitializerPtr RandomNormal::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "RandomNormal");
+  RandomNormalOptions o;
+  o.mean = f.number("mean", o.mean);
+  o.stddev = f.number("stddev", o.stddev);
+  o.seed = f.seed();
+  f.finish();
+  return std::make_shared<RandomNormal>(o);
 }
 
 RandomUniform::RandomUniform(RandomUniformOptions options) : options_(options) {
@@ -122,6 +162,15 @@ Tensor RandomUniform::operator()(const Shape& shape, DType dtype, Generator& gen
 nlohmann::json RandomUniform::get_config() const {
   return {{"minval", options_.minval}, {"maxval", options_.maxval}, {"seed", seed_json(options_.seed)}};
 }
+InitializerPtr RandomUniform::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "RandomUniform");
+  RandomUniformOptions o;
+  o.minval = f.number("minval", o.minval);
+  o.maxval = f.number("maxval", o.maxval);
+  o.seed = f.seed();
+  f.finish();
+  return std::make_shared<RandomUniform>(o);
+}
 
 TruncatedNormal::TruncatedNormal(TruncatedNormalOptions options) : options_(options) {
   check_finite(options_.mean, "TruncatedNormal", "mean");
@@ -136,6 +185,15 @@ Tensor TruncatedNormal::operator()(const Shape& shape, DType dtype, Generator& g
 }
 nlohmann::json TruncatedNormal::get_config() const {
   return {{"mean", options_.mean}, {"stddev", options_.stddev}, {"seed", seed_json(options_.seed)}};
+}
+InitializerPtr TruncatedNormal::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "TruncatedNormal");
+  TruncatedNormalOptions o;
+  o.mean = f.number("mean", o.mean);
+  o.stddev = f.number("stddev", o.stddev);
+  o.seed = f.seed();
+  f.finish();
+  return std::make_shared<TruncatedNormal>(o);
 }
 
 // ---------------------------------------------------------------- variance scaling
@@ -210,6 +268,16 @@ nlohmann::json VarianceScaling::get_config() const {
           {"distribution", to_string(options_.distribution)},
           {"seed", seed_json(options_.seed)}};
 }
+InitializerPtr VarianceScaling::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "VarianceScaling");
+  VarianceScalingOptions o;
+  o.scale = f.number("scale", o.scale);
+  o.mode = parse_fan_mode(f.string("mode", to_string(o.mode)));
+  o.distribution = parse_distribution(f.string("distribution", to_string(o.distribution)));
+  o.seed = f.seed();
+  f.finish();
+  return std::make_shared<VarianceScaling>(o);
+}
 
 namespace {
 VarianceScalingOptions preset(double scale, FanMode mode, Distribution distribution, const SeedOptions& o) {
@@ -219,21 +287,37 @@ VarianceScalingOptions preset(double scale, FanMode mode, Distribution distribut
 
 GlorotNormal::GlorotNormal(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanAvg, Distribution::TruncatedNormal, o)) {}
 nlohmann::json GlorotNormal::get_config() const { return {{"seed", seed_json(options().seed)}}; }
+InitializerPtr GlorotNormal::from_config(const nlohmann::json& config) {
+  return seed_only<GlorotNormal>(config, "GlorotNormal");
+}
 
 GlorotUniform::GlorotUniform(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanAvg, Distribution::Uniform, o)) {}
 nlohmann::json GlorotUniform::get_config() const { return {{"seed", seed_json(options().seed)}}; }
+InitializerPtr GlorotUniform::from_config(const nlohmann::json& config) {
+  return seed_only<GlorotUniform>(config, "GlorotUniform");
+}
 
 HeNormal::HeNormal(SeedOptions o) : VarianceScaling(preset(2.0, FanMode::FanIn, Distribution::TruncatedNormal, o)) {}
 nlohmann::json HeNormal::get_config() const { return {{"seed", seed_json(options().seed)}}; }
+InitializerPtr HeNormal::from_config(const nlohmann::json& config) { return seed_only<HeNormal>(config, "HeNormal"); }
 
 HeUniform::HeUniform(SeedOptions o) : VarianceScaling(preset(2.0, FanMode::FanIn, Distribution::Uniform, o)) {}
 nlohmann::json HeUniform::get_config() const { return {{"seed", seed_json(options().seed)}}; }
+InitializerPtr HeUniform::from_config(const nlohmann::json& config) {
+  return seed_only<HeUniform>(config, "HeUniform");
+}
 
 LecunNormal::LecunNormal(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanIn, Distribution::TruncatedNormal, o)) {}
 nlohmann::json LecunNormal::get_config() const { return {{"seed", seed_json(options().seed)}}; }
+InitializerPtr LecunNormal::from_config(const nlohmann::json& config) {
+  return seed_only<LecunNormal>(config, "LecunNormal");
+}
 
 LecunUniform::LecunUniform(SeedOptions o) : VarianceScaling(preset(1.0, FanMode::FanIn, Distribution::Uniform, o)) {}
 nlohmann::json LecunUniform::get_config() const { return {{"seed", seed_json(options().seed)}}; }
+InitializerPtr LecunUniform::from_config(const nlohmann::json& config) {
+  return seed_only<LecunUniform>(config, "LecunUniform");
+}
 
 // ---------------------------------------------------------------- structured
 
@@ -280,6 +364,14 @@ Tensor Orthogonal::operator()(const Shape& shape, DType dtype, Generator& gen) c
 nlohmann::json Orthogonal::get_config() const {
   return {{"gain", options_.gain}, {"seed", seed_json(options_.seed)}};
 }
+InitializerPtr Orthogonal::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Orthogonal");
+  OrthogonalOptions o;
+  o.gain = f.number("gain", o.gain);
+  o.seed = f.seed();
+  f.finish();
+  return std::make_shared<Orthogonal>(o);
+}
 
 Identity::Identity(IdentityOptions options) : options_(options) { check_finite(options_.gain, "Identity", "gain"); }
 
@@ -291,6 +383,13 @@ Tensor Identity::operator()(const Shape& shape, DType dtype, Generator&) const {
 }
 
 nlohmann::json Identity::get_config() const { return {{"gain", options_.gain}}; }
+InitializerPtr Identity::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Identity");
+  IdentityOptions o;
+  o.gain = f.number("gain", o.gain);
+  f.finish();
+  return std::make_shared<Identity>(o);
+}
 
 // ---------------------------------------------------------------- the notes' schemes
 
@@ -307,6 +406,14 @@ Tensor SmallRandomNormal::operator()(const Shape& shape, DType dtype, Generator&
 nlohmann::json SmallRandomNormal::get_config() const {
   return {{"stddev", options_.stddev}, {"seed", seed_json(options_.seed)}};
 }
+InitializerPtr SmallRandomNormal::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "SmallRandomNormal");
+  SmallRandomNormalOptions o;
+  o.stddev = f.number("stddev", o.stddev);
+  o.seed = f.seed();
+  f.finish();
+  return std::make_shared<SmallRandomNormal>(o);
+}
 
 StandardUniform::StandardUniform(SeedOptions options) : seed_(options.seed) {}
 Tensor StandardUniform::operator()(const Shape& shape, DType dtype, Generator& gen) const {
@@ -317,141 +424,37 @@ Tensor StandardUniform::operator()(const Shape& shape, DType dtype, Generator& g
   return rand(shape, dtype, g.get(), -limit, limit);
 }
 nlohmann::json StandardUniform::get_config() const { return {{"seed", seed_json(seed_)}}; }
+InitializerPtr StandardUniform::from_config(const nlohmann::json& config) {
+  return seed_only<StandardUniform>(config, "StandardUniform");
+}
 
-// ---------------------------------------------------------------- factories
+// ---------------------------------------------------------------- the table
 
 namespace {
 
-// Reads a Keras config object field by field; anything left unread is an unknown field.
-class ConfigReader {
- public:
-  ConfigReader(const std::string& cls, const nlohmann::json& config) : cls_(cls), config_(config) {
-    if (!config_.is_object())
-      throw FormatError("initializer " + cls_ + ": \"config\" must be a JSON object, got " + config_.type_name());
-  }
-
-  double number(const char* field, double fallback) {
-    const nlohmann::json* v = take(field);
-    if (!v) return fallback;
-    if (!v->is_number())
-      throw FormatError("initializer " + cls_ + ": field \"" + field + "\" must be a number, got " + v->type_name());
-    return v->get<double>();
-  }
-
-  std::string string(const char* field, const std::string& fallback) {
-    const nlohmann::json* v = take(field);
-    if (!v) return fallback;
-    if (!v->is_string())
-      throw FormatError("initializer " + cls_ + ": field \"" + field + "\" must be a string, got " + v->type_name());
-    return v->get<std::string>();
-  }
-
-  std::optional<uint64_t> seed() {
-    const nlohmann::json* v = take("seed");
-    if (!v || v->is_null()) return std::nullopt;
-    if (v->is_number_unsigned()) return v->get<uint64_t>();
-    if (v->is_number_integer() && v->get<int64_t>() >= 0) return static_cast<uint64_t>(v->get<int64_t>());
-    throw FormatError("initializer " + cls_ + ": field \"seed\" must be null or a non-negative integer, got " +
-                      v->dump());
-  }
-
-  // Throws for any field that no reader asked for.
-  void finish() const {
-    for (auto it = config_.begin(); it != config_.end(); ++it)
-      if (!read_.count(it.key()))
-        throw FormatError("initializer " + cls_ + ": unknown field \"" + it.key() + "\" in config");
-  }
-
- private:
-  const nlohmann::json* take(const char* field) {
-    read_.insert(field);
-    auto it = config_.find(field);
-    return it == config_.end() ? nullptr : &*it;
-  }
-
-  std::string cls_;
-  const nlohmann::json& config_;
-  std::set<std::string> read_;
-};
-
-using Maker = std::function<InitializerPtr(ConfigReader&)>;
-
-template <typename T>
-Maker seed_only() {
-  return [](ConfigReader& r) -> InitializerPtr { return std::make_shared<T>(SeedOptions{.seed = r.seed()}); };
-}
-
-// Keras class name → maker. Defaults come from the options structs, so they match the constructors.
-const std::map<std::string, Maker>& makers() {
-  static const std::map<std::string, Maker> m = {
-      {"Zeros", [](ConfigReader&) -> InitializerPtr { return std::make_shared<Zeros>(); }},
-      {"Ones", [](ConfigReader&) -> InitializerPtr { return std::make_shared<Ones>(); }},
-      {"Constant",
-       [](ConfigReader& r) -> InitializerPtr {
-         return std::make_shared<Constant>(ConstantOptions{.value = r.number("value", ConstantOptions{}.value)});
-       }},
-      {"RandomNormal",
-       [](ConfigReader& r) -> InitializerPtr {
-         RandomNormalOptions o;
-         o.mean = r.number("mean", o.mean);
-         o.stddev = r.number("stddev", o.stddev);
-         o.seed = r.seed();
-         return std::make_shared<RandomNormal>(o);
-       }},
-      {"RandomUniform",
-       [](ConfigReader& r) -> InitializerPtr {
-         RandomUniformOptions o;
-         o.minval = r.number("minval", o.minval);
-         o.maxval = r.number("maxval", o.maxval);
-         o.seed = r.seed();
-         return std::make_shared<RandomUniform>(o);
-       }},
-      {"TruncatedNormal",
-       [](ConfigReader& r) -> InitializerPtr {
-         TruncatedNormalOptions o;
-         o.mean = r.number("mean", o.mean);
-         o.stddev = r.number("stddev", o.stddev);
-         o.seed = r.seed();
-         return std::make_shared<TruncatedNormal>(o);
-       }},
-      {"VarianceScaling",
-       [](ConfigReader& r) -> InitializerPtr {
-         VarianceScalingOptions o;
-         o.scale = r.number("scale", o.scale);
-         o.mode = parse_fan_mode(r.string("mode", to_string(o.mode)));
-         o.distribution = parse_distribution(r.string("distribution", to_string(o.distribution)));
-         o.seed = r.seed();
-         return std::make_shared<VarianceScaling>(o);
-       }},
-      {"GlorotNormal", seed_only<GlorotNormal>()},
-      {"GlorotUniform", seed_only<GlorotUniform>()},
-      {"HeNormal", seed_only<HeNormal>()},
-      {"HeUniform", seed_only<HeUniform>()},
-      {"LecunNormal", seed_only<LecunNormal>()},
-      {"LecunUniform", seed_only<LecunUniform>()},
-      {"Orthogonal",
-       [](ConfigReader& r) -> InitializerPtr {
-         OrthogonalOptions o;
-         o.gain = r.number("gain", o.gain);
-         o.seed = r.seed();
-         return std::make_shared<Orthogonal>(o);
-       }},
-      {"Identity",
-       [](ConfigReader& r) -> InitializerPtr {
-         return std::make_shared<Identity>(IdentityOptions{.gain = r.number("gain", IdentityOptions{}.gain)});
-       }},
-      {"SmallRandomNormal",
-       [](ConfigReader& r) -> InitializerPtr {
-         SmallRandomNormalOptions o;
-         o.stddev = r.number("stddev", o.stddev);
-         o.seed = r.seed();
-         return std::make_shared<SmallRandomNormal>(o);
-       }},
-      {"StandardUniform", seed_only<StandardUniform>()},
-  };
+// Keras class name -> from_config. A new initializer is one line here.
+const ClassTable<InitializerPtr>& table() {
+  static const ClassTable<InitializerPtr> m("initializer", {
+      {"Constant", Constant::from_config},
+      {"GlorotNormal", GlorotNormal::from_config},
+      {"GlorotUniform", GlorotUniform::from_config},
+      {"HeNormal", HeNormal::from_config},
+      {"HeUniform", HeUniform::from_config},
+      {"Identity", Identity::from_config},
+      {"LecunNormal", LecunNormal::from_config},
+      {"LecunUniform", LecunUniform::from_config},
+      {"Ones", Ones::from_config},
+      {"Orthogonal", Orthogonal::from_config},
+      {"RandomNormal", RandomNormal::from_config},
+      {"RandomUniform", RandomUniform::from_config},
+      {"SmallRandomNormal", SmallRandomNormal::from_config},
+      {"StandardUniform", StandardUniform::from_config},
+      {"TruncatedNormal", TruncatedNormal::from_config},
+      {"VarianceScaling", VarianceScaling::from_config},
+      {"Zeros", Zeros::from_config},
+  });
   return m;
 }
-
 // Keras snake-case identifiers (and Keras 2 aliases) → class names.
 const std::map<std::string, std::string>& aliases() {
   static const std::map<std::string, std::string> m = {
@@ -484,7 +487,7 @@ const std::map<std::string, std::string>& aliases() {
 
 // Class name for a class name or alias; empty when unknown.
 std::string resolve(const std::string& name) {
-  if (makers().count(name)) return name;
+  if (table().find(name)) return name;
   auto it = aliases().find(name);
   return it == aliases().end() ? std::string() : it->second;
 }
@@ -500,30 +503,16 @@ std::string known_names() {
 InitializerPtr get(const std::string& identifier) {
   const std::string cls = resolve(identifier);
   if (cls.empty()) throw ValueError("initializers::get: unknown initializer \"" + identifier + "\"; known: " + known_names());
-  const nlohmann::json empty = nlohmann::json::object();
-  ConfigReader reader(cls, empty);
-  return makers().at(cls)(reader);
+  return table().find(cls)(nlohmann::json::object());
 }
 
 InitializerPtr from_config(const nlohmann::json& j) {
-  if (!j.is_object()) throw FormatError(std::string("initializer config: expected a JSON object, got ") + j.type_name());
-  auto cn = j.find("class_name");
-  if (cn == j.end()) throw FormatError("initializer config: missing \"class_name\"");
-  if (!cn->is_string())
-    throw FormatError(std::string("initializer config: \"class_name\" must be a string, got ") + cn->type_name());
-  const std::string name = cn->get<std::string>();
-  const std::string cls = resolve(name);
-  if (cls.empty()) throw FormatError("initializer config: unknown initializer class \"" + name + "\"");
-  for (auto it = j.begin(); it != j.end(); ++it)
-    if (it.key() != "class_name" && it.key() != "config" && it.key() != "module" && it.key() != "registered_name")
-      throw FormatError("initializer config: unknown key \"" + it.key() + "\"");
-  const nlohmann::json empty = nlohmann::json::object();
-  auto cfg = j.find("config");
-  const nlohmann::json& config = (cfg == j.end() || cfg->is_null()) ? empty : *cfg;
-  ConfigReader reader(cls, config);
-  InitializerPtr init = makers().at(cls)(reader);
-  reader.finish();
-  return init;
+  ConfigReference ref = read_reference(j, "initializer");
+  const std::string cls = resolve(ref.class_name);
+  if (cls.empty()) throw_unknown_class("initializer", ref.class_name);
+  return table().find(cls)(*ref.config);
 }
+
+std::vector<std::string> registered_classes() { return table().names(); }
 
 }  // namespace ember::nn::initializers

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "ember/autograd/autograd.hpp"
@@ -39,6 +40,11 @@ std::string unique_layer_name(const std::string& base) {
 void reset_layer_names() {
   std::lock_guard<std::mutex> lock(g_names_mu);
   name_counters().clear();
+}
+
+std::string with_layer_prefix(const std::string& name, const std::string& class_name, const std::string& message) {
+  std::string prefix = "layer '" + name + "' (" + class_name + "): ";
+  return message.rfind(prefix, 0) == 0 ? message : prefix + message;
 }
 
 std::string keras_shape(const Shape& shape) {
@@ -93,9 +99,9 @@ SymbolicTensor Layer::operator()(const std::vector<SymbolicTensor>& xs) & {
   try {
     self = shared_from_this();
   } catch (const std::bad_weak_ptr&) {
-    throw ValueError("layer '" + name_ +
-                     "': to call a named layer object on symbolic tensors, hold it in a nn::LayerRef "
-                     "(e.g. nn::LayerRef dense = nn::Dense({...});)");
+    fail<ValueError>(
+        "to call a named layer object on symbolic tensors, hold it in a nn::LayerRef "
+        "(e.g. nn::LayerRef dense = nn::Dense({...});)");
   }
   return call_symbolic(self, xs);
 }
@@ -113,7 +119,7 @@ SymbolicTensor Layer::call_symbolic(const LayerPtr& self, const std::vector<Symb
   std::vector<Shape> shapes;
   auto data = std::make_shared<SymbolicTensor::Data>();
   for (const SymbolicTensor& x : xs) {
-    if (!x.defined()) throw ValueError("layer '" + name_ + "': called on an undefined symbolic tensor");
+    if (!x.defined()) fail<ValueError>("called on an undefined symbolic tensor");
     shapes.push_back(x.shape());
     data->inputs.push_back(x.data());
   }
@@ -153,7 +159,7 @@ Shape Layer::compute_output_shape(const std::vector<Shape>& input_shapes) {
       unknown_batch = true;
     }
     for (int64_t d : s) {
-      if (d < 0) throw ShapeError("layer '" + name_ + "': cannot infer the output shape of input " + keras_shape(s));
+      if (d < 0) fail<ShapeError>("cannot infer the output shape of input " + keras_shape(s));
     }
     probes.push_back(zeros(s));
   }
@@ -164,20 +170,19 @@ Shape Layer::compute_output_shape(const std::vector<Shape>& input_shapes) {
 }
 
 void Layer::check_input_shapes(const std::vector<Shape>& shapes) const {
-  auto fail = [&](const Shape& want, const Shape& got) {
-    throw ShapeError("layer '" + name_ + "' (" + class_name_ + "): expected input shape " + keras_shape(want) +
-                     ", got " + to_string(got));
+  auto mismatch = [&](const Shape& want, const Shape& got) {
+    fail<ShapeError>("expected input shape " + keras_shape(want) + ", got " + to_string(got));
   };
   if (shapes.size() != built_shapes_.size()) {
-    throw ShapeError("layer '" + name_ + "' (" + class_name_ + "): expected " + std::to_string(built_shapes_.size()) +
-                     " inputs, got " + std::to_string(shapes.size()));
+    fail<ShapeError>("expected " + std::to_string(built_shapes_.size()) + " inputs, got " +
+                     std::to_string(shapes.size()));
   }
   for (std::size_t i = 0; i < shapes.size(); ++i) {
     const Shape& want = built_shapes_[i];
     const Shape& got = shapes[i];
-    if (want.size() != got.size()) fail(want, got);
+    if (want.size() != got.size()) mismatch(want, got);
     for (std::size_t d = 1; d < want.size(); ++d) {
-      if (want[d] >= 0 && got[d] >= 0 && want[d] != got[d]) fail(want, got);
+      if (want[d] >= 0 && got[d] >= 0 && want[d] != got[d]) mismatch(want, got);
     }
   }
 }

@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ember/autograd/autograd.hpp"
+#include "ember/core/config_fields.hpp"
 #include "ember/core/error.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/losses.hpp"
@@ -118,6 +120,24 @@ Tensor broadcast_sample_weight(const Tensor& sample_weight, const Shape& shape, 
 
 // ------------------------------------------------------------------ Loss
 
+namespace {
+
+ConfigFields fields(const nlohmann::json& config, const char* class_name) {
+  return ConfigFields(config, "loss", class_name);
+}
+
+// Keras's "reduction" field, "sum_over_batch_size" when absent.
+Reduction reduction_field(const ConfigFields& f) {
+  std::string r = f.string("reduction", "sum_over_batch_size");
+  try {
+    return reduction_from_name(r);
+  } catch (const ValueError&) {
+    f.fail("reduction", "\"sum_over_batch_size\", \"sum\", \"none\" or \"auto\"");
+  }
+}
+
+}  // namespace
+
 Loss::Loss(Reduction reduction_, std::string name) : reduction(reduction_), name_(std::move(name)) {}
 Loss::~Loss() = default;
 
@@ -141,12 +161,20 @@ nlohmann::json Loss::get_config_json() const { return {{"class_name", class_name
 // ------------------------------------------------------------------ regression
 
 MeanSquaredError::MeanSquaredError(LossOptions o) : Loss(o.reduction, or_default(o.name, "mean_squared_error")) {}
+LossPtr MeanSquaredError::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "MeanSquaredError");
+  return std::make_shared<MeanSquaredError>(LossOptions{.reduction = reduction_field(f), .name = f.name()});
+}
 Tensor MeanSquaredError::per_sample(const Tensor& y_true, const Tensor& y_pred) const {
   auto [y, p] = dense_pair(name(), y_true, y_pred);
   return mean_squared_error(y, p);
 }
 
 MeanAbsoluteError::MeanAbsoluteError(LossOptions o) : Loss(o.reduction, or_default(o.name, "mean_absolute_error")) {}
+LossPtr MeanAbsoluteError::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "MeanAbsoluteError");
+  return std::make_shared<MeanAbsoluteError>(LossOptions{.reduction = reduction_field(f), .name = f.name()});
+}
 Tensor MeanAbsoluteError::per_sample(const Tensor& y_true, const Tensor& y_pred) const {
   auto [y, p] = dense_pair(name(), y_true, y_pred);
   return mean_absolute_error(y, p);
@@ -165,6 +193,11 @@ nlohmann::json Huber::get_config() const {
   j["delta"] = delta_;
   return j;
 }
+LossPtr Huber::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Huber");
+  return std::make_shared<Huber>(HuberOptions{
+      .delta = f.number("delta", HuberOptions{}.delta), .reduction = reduction_field(f), .name = f.name()});
+}
 
 // ------------------------------------------------------------------ cross-entropies
 
@@ -182,6 +215,14 @@ nlohmann::json BinaryCrossentropy::get_config() const {
   j["from_logits"] = from_logits_;
   j["label_smoothing"] = label_smoothing_;
   return j;
+}
+LossPtr BinaryCrossentropy::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "BinaryCrossentropy");
+  return std::make_shared<BinaryCrossentropy>(
+      BinaryCrossentropyOptions{.from_logits = f.boolean("from_logits", false),
+                                .label_smoothing = f.number("label_smoothing", 0.0),
+                                .reduction = reduction_field(f),
+                                .name = f.name()});
 }
 
 CategoricalCrossentropy::CategoricalCrossentropy(CategoricalCrossentropyOptions o)
@@ -202,6 +243,14 @@ nlohmann::json CategoricalCrossentropy::get_config() const {
   j["label_smoothing"] = label_smoothing_;
   return j;
 }
+LossPtr CategoricalCrossentropy::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "CategoricalCrossentropy");
+  return std::make_shared<CategoricalCrossentropy>(
+      CategoricalCrossentropyOptions{.from_logits = f.boolean("from_logits", false),
+                                     .label_smoothing = f.number("label_smoothing", 0.0),
+                                     .reduction = reduction_field(f),
+                                     .name = f.name()});
+}
 
 SparseCategoricalCrossentropy::SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions o)
     : Loss(o.reduction, or_default(o.name, "sparse_categorical_crossentropy")), from_logits_(o.from_logits) {}
@@ -214,22 +263,40 @@ nlohmann::json SparseCategoricalCrossentropy::get_config() const {
   j["from_logits"] = from_logits_;
   return j;
 }
+LossPtr SparseCategoricalCrossentropy::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "SparseCategoricalCrossentropy");
+  f.require_null("ignore_class");
+  return std::make_shared<SparseCategoricalCrossentropy>(SparseCategoricalCrossentropyOptions{
+      .from_logits = f.boolean("from_logits", false), .reduction = reduction_field(f), .name = f.name()});
+}
 
 // ------------------------------------------------------------------ hinges
 
 Hinge::Hinge(LossOptions o) : Loss(o.reduction, or_default(o.name, "hinge")) {}
+LossPtr Hinge::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Hinge");
+  return std::make_shared<Hinge>(LossOptions{.reduction = reduction_field(f), .name = f.name()});
+}
 Tensor Hinge::per_sample(const Tensor& y_true, const Tensor& y_pred) const {
   auto [y, p] = dense_pair(name(), y_true, y_pred);
   return mean(hinge_margin(hinge_labels(y), p), {-1});
 }
 
 SquaredHinge::SquaredHinge(LossOptions o) : Loss(o.reduction, or_default(o.name, "squared_hinge")) {}
+LossPtr SquaredHinge::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "SquaredHinge");
+  return std::make_shared<SquaredHinge>(LossOptions{.reduction = reduction_field(f), .name = f.name()});
+}
 Tensor SquaredHinge::per_sample(const Tensor& y_true, const Tensor& y_pred) const {
   auto [y, p] = dense_pair(name(), y_true, y_pred);
   return mean(square(hinge_margin(hinge_labels(y), p)), {-1});
 }
 
 CategoricalHinge::CategoricalHinge(LossOptions o) : Loss(o.reduction, or_default(o.name, "categorical_hinge")) {}
+LossPtr CategoricalHinge::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "CategoricalHinge");
+  return std::make_shared<CategoricalHinge>(LossOptions{.reduction = reduction_field(f), .name = f.name()});
+}
 Tensor CategoricalHinge::per_sample(const Tensor& y_true, const Tensor& y_pred) const {
   auto [y, p] = dense_pair(name(), y_true, y_pred);
   Tensor pos = sum(y * p, {-1});
@@ -251,33 +318,69 @@ nlohmann::json MulticlassSvm::get_config() const {
   j["margin"] = margin_;
   return j;
 }
+LossPtr MulticlassSvm::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "MulticlassSvm");
+  return std::make_shared<MulticlassSvm>(MulticlassSvmOptions{
+      .margin = f.number("margin", MulticlassSvmOptions{}.margin), .reduction = reduction_field(f), .name = f.name()});
+}
 
 // ------------------------------------------------------------------ factory
 
-LossPtr get(const std::string& name) {
-  using Make = std::function<LossPtr()>;
-  static const std::vector<std::pair<std::vector<std::string>, Make>> table = {
-      {{"mse", "mean_squared_error", "MeanSquaredError"}, [] { return std::make_shared<MeanSquaredError>(); }},
-      {{"mae", "mean_absolute_error", "MeanAbsoluteError"}, [] { return std::make_shared<MeanAbsoluteError>(); }},
-      {{"huber", "huber_loss", "Huber"}, [] { return std::make_shared<Huber>(); }},
-      {{"binary_crossentropy", "BinaryCrossentropy"}, [] { return std::make_shared<BinaryCrossentropy>(); }},
-      {{"categorical_crossentropy", "CategoricalCrossentropy"},
-       [] { return std::make_shared<CategoricalCrossentropy>(); }},
-      {{"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"},
-       [] { return std::make_shared<SparseCategoricalCrossentropy>(); }},
-      {{"hinge", "Hinge"}, [] { return std::make_shared<Hinge>(); }},
-      {{"squared_hinge", "SquaredHinge"}, [] { return std::make_shared<SquaredHinge>(); }},
-      {{"categorical_hinge", "CategoricalHinge"}, [] { return std::make_shared<CategoricalHinge>(); }},
-      {{"multiclass_svm", "MulticlassSvm"}, [] { return std::make_shared<MulticlassSvm>(); }},
-  };
-  std::string known;
-  for (const auto& [names, make] : table) {
-    for (const auto& n : names) {
-      if (n == name) return make();
-      known += (known.empty() ? "" : ", ") + n;
-    }
-  }
-  throw ValueError("losses::get: unknown loss \"" + name + "\"; known: " + known);
+namespace {
+
+// Keras class name -> from_config. A new loss is one line here (and its identifiers below).
+const ClassTable<LossPtr>& table() {
+  static const ClassTable<LossPtr> m("loss", {
+      {"BinaryCrossentropy", BinaryCrossentropy::from_config},
+      {"CategoricalCrossentropy", CategoricalCrossentropy::from_config},
+      {"CategoricalHinge", CategoricalHinge::from_config},
+      {"Hinge", Hinge::from_config},
+      {"Huber", Huber::from_config},
+      {"MeanAbsoluteError", MeanAbsoluteError::from_config},
+      {"MeanSquaredError", MeanSquaredError::from_config},
+      {"MulticlassSvm", MulticlassSvm::from_config},
+      {"SparseCategoricalCrossentropy", SparseCategoricalCrossentropy::from_config},
+      {"SquaredHinge", SquaredHinge::from_config},
+  });
+  return m;
 }
+
+// Keras identifiers -> class names.
+const std::map<std::string, std::string>& identifiers() {
+  static const std::map<std::string, std::string> m = {
+      {"mse", "MeanSquaredError"},
+      {"mean_squared_error", "MeanSquaredError"},
+      {"mae", "MeanAbsoluteError"},
+      {"mean_absolute_error", "MeanAbsoluteError"},
+      {"huber", "Huber"},
+      {"huber_loss", "Huber"},
+      {"binary_crossentropy", "BinaryCrossentropy"},
+      {"categorical_crossentropy", "CategoricalCrossentropy"},
+      {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"},
+      {"hinge", "Hinge"},
+      {"squared_hinge", "SquaredHinge"},
+      {"categorical_hinge", "CategoricalHinge"},
+      {"multiclass_svm", "MulticlassSvm"},
+  };
+  return m;
+}
+
+}  // namespace
+
+LossPtr get(const std::string& name) {
+  auto id = identifiers().find(name);
+  auto factory = table().find(id == identifiers().end() ? name : id->second);
+  if (!factory) {
+    std::string known;
+    for (const auto& [n, cls] : identifiers()) known += (known.empty() ? "" : ", ") + n;
+    for (const auto& cls : table().names()) known += ", " + cls;
+    throw ValueError("losses::get: unknown loss \"" + name + "\"; known: " + known);
+  }
+  return factory(nlohmann::json::object());
+}
+
+LossPtr from_config(const nlohmann::json& j) { return table().from_reference(j); }
+
+std::vector<std::string> registered_classes() { return table().names(); }
 
 }  // namespace ember::losses

@@ -1,12 +1,14 @@
 // Streaming metrics: per-sample values composed from ops, accumulated in doubles.
 #include "ember/nn/metrics.hpp"
 
-#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ember/autograd/autograd.hpp"
+#include "ember/core/config_fields.hpp"
 #include "ember/core/error.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/losses.hpp"
@@ -129,7 +131,75 @@ Tensor sparse_top_k_categorical_accuracy(const Tensor& y_true, const Tensor& y_p
 Metric::Metric(std::string name) : name_(std::move(name)) {}
 Metric::~Metric() = default;
 
+nlohmann::json Metric::get_config() const { return {{"name", name_}, {"dtype", "float32"}}; }
+nlohmann::json Metric::get_config_json() const { return {{"class_name", class_name()}, {"config", get_config()}}; }
+
+namespace {
+
+ConfigFields fields(const nlohmann::json& config, const char* class_name) {
+  return ConfigFields(config, "metric", class_name);
+}
+
+// The metric's "name", or its Keras default.
+std::string name_field(const ConfigFields& f, const std::string& fallback) {
+  f.string("dtype", "float32");  // Ember's metrics accumulate in double whatever Keras's dtype says
+  return f.name().empty() ? fallback : f.name();
+}
+
+// from_config of the metrics whose config is only their name.
+template <typename M, typename Options>
+MetricPtr name_only_from_config(const nlohmann::json& config, const char* class_name) {
+  return std::make_shared<M>(Options{.name = name_field(fields(config, class_name), Options{}.name)});
+}
+
+// TopKCategoricalAccuracy's and SparseTopKCategoricalAccuracy's from_config.
+template <typename M, typename Options>
+MetricPtr top_k_from_config(const nlohmann::json& config, const char* class_name) {
+  ConfigFields f = fields(config, class_name);
+  Options o;
+  o.k = f.positive("k", o.k);
+  o.name = name_field(f, o.name);
+  return std::make_shared<M>(o);
+}
+
+// Precision's and Recall's "thresholds": Keras writes a number or a list; Ember's binary metrics
+// have one threshold.
+double threshold_field(const ConfigFields& f, double fallback) {
+  const nlohmann::json* t = f.find("thresholds");
+  if (t && t->is_array()) {
+    if (t->size() != 1 || !(*t)[0].is_number()) f.fail("thresholds", "a number or a list of one number");
+    return (*t)[0].get<double>();
+  }
+  return f.number("thresholds", fallback);
+}
+
+// Precision's and Recall's get_config: Keras's keys, for one threshold.
+nlohmann::json threshold_config(nlohmann::json c, double threshold) {
+  c["thresholds"] = threshold;
+  c["top_k"] = nullptr;
+  c["class_id"] = nullptr;
+  return c;
+}
+
+// Precision's and Recall's from_config.
+template <typename M, typename Options>
+MetricPtr threshold_metric_from_config(const nlohmann::json& config, const char* class_name) {
+  ConfigFields f = fields(config, class_name);
+  f.require_null("top_k");
+  f.require_null("class_id");
+  Options o;
+  o.threshold = threshold_field(f, o.threshold);
+  o.name = name_field(f, o.name);
+  return std::make_shared<M>(o);
+}
+
+}  // namespace
+
 Mean::Mean(MeanOptions o) : Metric(std::move(o.name)) {}
+nlohmann::json Mean::get_config() const { return Metric::get_config(); }
+MetricPtr Mean::from_config(const nlohmann::json& config) {
+  return name_only_from_config<Mean, MeanOptions>(config, "Mean");
+}
 
 void Mean::update_values(const Tensor& values, const Tensor& sample_weight) {
   autograd::NoGradGuard no_grad;
@@ -154,29 +224,67 @@ double Mean::result() const { return count_ == 0 ? 0.0 : total_ / count_; }
 void Mean::reset_state() { total_ = count_ = 0; }
 
 BinaryAccuracy::BinaryAccuracy(BinaryAccuracyOptions o) : Mean({.name = std::move(o.name)}), threshold_(o.threshold) {}
+nlohmann::json BinaryAccuracy::get_config() const {
+  nlohmann::json c = Metric::get_config();
+  c["threshold"] = threshold_;
+  return c;
+}
+MetricPtr BinaryAccuracy::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "BinaryAccuracy");
+  BinaryAccuracyOptions o;
+  o.threshold = f.number("threshold", o.threshold);
+  o.name = name_field(f, o.name);
+  return std::make_shared<BinaryAccuracy>(o);
+}
 Tensor BinaryAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return binary_accuracy(y_true, y_pred, threshold_);
 }
 
 CategoricalAccuracy::CategoricalAccuracy(CategoricalAccuracyOptions o) : Mean({.name = std::move(o.name)}) {}
+nlohmann::json CategoricalAccuracy::get_config() const { return Metric::get_config(); }
+MetricPtr CategoricalAccuracy::from_config(const nlohmann::json& config) {
+  return name_only_from_config<CategoricalAccuracy, CategoricalAccuracyOptions>(config, "CategoricalAccuracy");
+}
 Tensor CategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return categorical_accuracy(y_true, y_pred);
 }
 
 SparseCategoricalAccuracy::SparseCategoricalAccuracy(SparseCategoricalAccuracyOptions o)
     : Mean({.name = std::move(o.name)}) {}
+nlohmann::json SparseCategoricalAccuracy::get_config() const { return Metric::get_config(); }
+MetricPtr SparseCategoricalAccuracy::from_config(const nlohmann::json& config) {
+  return name_only_from_config<SparseCategoricalAccuracy, SparseCategoricalAccuracyOptions>(
+      config, "SparseCategoricalAccuracy");
+}
 Tensor SparseCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return sparse_categorical_accuracy(y_true, y_pred);
 }
 
 TopKCategoricalAccuracy::TopKCategoricalAccuracy(TopKCategoricalAccuracyOptions o)
     : Mean({.name = std::move(o.name)}), k_(checked_k(o.k, "TopKCategoricalAccuracy")) {}
+nlohmann::json TopKCategoricalAccuracy::get_config() const {
+  nlohmann::json c = Metric::get_config();
+  c["k"] = k_;
+  return c;
+}
+MetricPtr TopKCategoricalAccuracy::from_config(const nlohmann::json& config) {
+  return top_k_from_config<TopKCategoricalAccuracy, TopKCategoricalAccuracyOptions>(config, "TopKCategoricalAccuracy");
+}
 Tensor TopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return top_k_categorical_accuracy(y_true, y_pred, k_);
 }
 
 SparseTopKCategoricalAccuracy::SparseTopKCategoricalAccuracy(SparseTopKCategoricalAccuracyOptions o)
     : Mean({.name = std::move(o.name)}), k_(checked_k(o.k, "SparseTopKCategoricalAccuracy")) {}
+nlohmann::json SparseTopKCategoricalAccuracy::get_config() const {
+  nlohmann::json c = Metric::get_config();
+  c["k"] = k_;
+  return c;
+}
+MetricPtr SparseTopKCategoricalAccuracy::from_config(const nlohmann::json& config) {
+  return top_k_from_config<SparseTopKCategoricalAccuracy, SparseTopKCategoricalAccuracyOptions>(
+      config, "SparseTopKCategoricalAccuracy");
+}
 Tensor SparseTopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor& y_pred) const {
   return sparse_top_k_categorical_accuracy(y_true, y_pred, k_);
 }
@@ -192,12 +300,20 @@ std::pair<Tensor, Tensor> regression_pair(const std::string& who, const Tensor& 
 }  // namespace
 
 MeanSquaredError::MeanSquaredError(MeanSquaredErrorOptions o) : Mean({.name = std::move(o.name)}) {}
+nlohmann::json MeanSquaredError::get_config() const { return Metric::get_config(); }
+MetricPtr MeanSquaredError::from_config(const nlohmann::json& config) {
+  return name_only_from_config<MeanSquaredError, MeanSquaredErrorOptions>(config, "MeanSquaredError");
+}
 Tensor MeanSquaredError::values(const Tensor& y_true, const Tensor& y_pred) const {
   auto [t, p] = regression_pair(name(), y_true, y_pred);
   return mean_squared_error(t, p);
 }
 
 MeanAbsoluteError::MeanAbsoluteError(MeanAbsoluteErrorOptions o) : Mean({.name = std::move(o.name)}) {}
+nlohmann::json MeanAbsoluteError::get_config() const { return Metric::get_config(); }
+MetricPtr MeanAbsoluteError::from_config(const nlohmann::json& config) {
+  return name_only_from_config<MeanAbsoluteError, MeanAbsoluteErrorOptions>(config, "MeanAbsoluteError");
+}
 Tensor MeanAbsoluteError::values(const Tensor& y_true, const Tensor& y_pred) const {
   auto [t, p] = regression_pair(name(), y_true, y_pred);
   return mean_absolute_error(t, p);
@@ -223,6 +339,10 @@ double weighted_count(const Tensor& cond, const Tensor& w) { return sum(hits(con
 }  // namespace
 
 Precision::Precision(PrecisionOptions o) : Metric(std::move(o.name)), threshold_(o.threshold) {}
+nlohmann::json Precision::get_config() const { return threshold_config(Metric::get_config(), threshold_); }
+MetricPtr Precision::from_config(const nlohmann::json& config) {
+  return threshold_metric_from_config<Precision, PrecisionOptions>(config, "Precision");
+}
 void Precision::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
   autograd::NoGradGuard no_grad;
   Decisions d = decisions(name(), y_true, y_pred, sample_weight, threshold_);
@@ -233,6 +353,10 @@ double Precision::result() const { return tp_ + fp_ == 0 ? 0.0 : tp_ / (tp_ + fp
 void Precision::reset_state() { tp_ = fp_ = 0; }
 
 Recall::Recall(RecallOptions o) : Metric(std::move(o.name)), threshold_(o.threshold) {}
+nlohmann::json Recall::get_config() const { return threshold_config(Metric::get_config(), threshold_); }
+MetricPtr Recall::from_config(const nlohmann::json& config) {
+  return threshold_metric_from_config<Recall, RecallOptions>(config, "Recall");
+}
 void Recall::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
   autograd::NoGradGuard no_grad;
   Decisions d = decisions(name(), y_true, y_pred, sample_weight, threshold_);
@@ -266,6 +390,10 @@ MetricPtr make_accuracy(const std::string& kind, const std::string& name, double
 }  // namespace
 
 Accuracy::Accuracy(std::string name) : Metric(std::move(name)) {}
+nlohmann::json Accuracy::get_config() const { return Metric::get_config(); }
+MetricPtr Accuracy::from_config(const nlohmann::json& config) {
+  return std::make_shared<Accuracy>(name_field(fields(config, "Accuracy"), "accuracy"));
+}
 void Accuracy::update_state(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) {
   check_defined(name(), y_true, y_pred);
   if (!inner_) {
@@ -283,6 +411,47 @@ std::string Accuracy::class_name() const { return inner_ ? inner_->class_name() 
 
 // ------------------------------------------------------------------ factory
 
+namespace {
+
+// Keras class name -> from_config. A new metric is one line here (and its identifiers below).
+const ClassTable<MetricPtr>& table() {
+  static const ClassTable<MetricPtr> m("metric", {
+      {"Accuracy", Accuracy::from_config},
+      {"BinaryAccuracy", BinaryAccuracy::from_config},
+      {"CategoricalAccuracy", CategoricalAccuracy::from_config},
+      {"Mean", Mean::from_config},
+      {"MeanAbsoluteError", MeanAbsoluteError::from_config},
+      {"MeanSquaredError", MeanSquaredError::from_config},
+      {"Precision", Precision::from_config},
+      {"Recall", Recall::from_config},
+      {"SparseCategoricalAccuracy", SparseCategoricalAccuracy::from_config},
+      {"SparseTopKCategoricalAccuracy", SparseTopKCategoricalAccuracy::from_config},
+      {"TopKCategoricalAccuracy", TopKCategoricalAccuracy::from_config},
+  });
+  return m;
+}
+
+// Keras identifiers -> class names ("accuracy" is resolved by get() from the loss).
+const std::map<std::string, std::string>& identifiers() {
+  static const std::map<std::string, std::string> m = {
+      {"binary_accuracy", "BinaryAccuracy"},
+      {"categorical_accuracy", "CategoricalAccuracy"},
+      {"sparse_categorical_accuracy", "SparseCategoricalAccuracy"},
+      {"top_k_categorical_accuracy", "TopKCategoricalAccuracy"},
+      {"sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy"},
+      {"mse", "MeanSquaredError"},
+      {"mean_squared_error", "MeanSquaredError"},
+      {"mae", "MeanAbsoluteError"},
+      {"mean_absolute_error", "MeanAbsoluteError"},
+      {"precision", "Precision"},
+      {"recall", "Recall"},
+      {"mean", "Mean"},
+  };
+  return m;
+}
+
+}  // namespace
+
 MetricPtr get(const std::string& name, const losses::Loss* loss) {
   if (name == "accuracy" || name == "acc") {
     if (auto* bce = dynamic_cast<const losses::BinaryCrossentropy*>(loss))
@@ -295,38 +464,19 @@ MetricPtr get(const std::string& name, const losses::Loss* loss) {
       return make_accuracy("categorical_accuracy", name);
     return std::make_shared<Accuracy>(name);
   }
-  using Make = std::function<MetricPtr(const std::string&)>;
-  static const std::vector<std::pair<std::vector<std::string>, Make>> table = {
-      {{"binary_accuracy", "BinaryAccuracy"}, [](const std::string& n) { return make_accuracy("binary_accuracy", n); }},
-      {{"categorical_accuracy", "CategoricalAccuracy"},
-       [](const std::string& n) { return make_accuracy("categorical_accuracy", n); }},
-      {{"sparse_categorical_accuracy", "SparseCategoricalAccuracy"},
-       [](const std::string& n) { return make_accuracy("sparse_categorical_accuracy", n); }},
-      {{"top_k_categorical_accuracy", "TopKCategoricalAccuracy"},
-       [](const std::string& n) {
-         return std::make_shared<TopKCategoricalAccuracy>(TopKCategoricalAccuracyOptions{.name = n});
-       }},
-      {{"sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy"},
-       [](const std::string& n) {
-         return std::make_shared<SparseTopKCategoricalAccuracy>(SparseTopKCategoricalAccuracyOptions{.name = n});
-       }},
-      {{"mse", "mean_squared_error", "MeanSquaredError"},
-       [](const std::string& n) { return std::make_shared<MeanSquaredError>(MeanSquaredErrorOptions{.name = n}); }},
-      {{"mae", "mean_absolute_error", "MeanAbsoluteError"},
-       [](const std::string& n) { return std::make_shared<MeanAbsoluteError>(MeanAbsoluteErrorOptions{.name = n}); }},
-      {{"precision", "Precision"},
-       [](const std::string& n) { return std::make_shared<Precision>(PrecisionOptions{.name = n}); }},
-      {{"recall", "Recall"}, [](const std::string& n) { return std::make_shared<Recall>(RecallOptions{.name = n}); }},
-      {{"mean", "Mean"}, [](const std::string& n) { return std::make_shared<Mean>(MeanOptions{.name = n}); }},
-  };
-  std::string known = "accuracy, acc";
-  for (const auto& [names, make] : table) {
-    for (const auto& n : names) {
-      if (n == name) return make(n);
-      known += ", " + n;
-    }
+  auto id = identifiers().find(name);
+  auto factory = table().find(id == identifiers().end() ? name : id->second);
+  if (!factory) {
+    std::string known = "accuracy, acc";
+    for (const auto& [n, cls] : identifiers()) known += ", " + n;
+    for (const auto& cls : table().names()) known += ", " + cls;
+    throw ValueError("metrics::get: unknown metric \"" + name + "\"; known: " + known);
   }
-  throw ValueError("metrics::get: unknown metric \"" + name + "\"; known: " + known);
+  return factory(nlohmann::json{{"name", name}});
 }
+
+MetricPtr from_config(const nlohmann::json& j) { return table().from_reference(j); }
+
+std::vector<std::string> registered_classes() { return table().names(); }
 
 }  // namespace ember::metrics

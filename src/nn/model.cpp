@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -167,6 +168,8 @@ void print_row(std::ostream& os, std::vector<std::string> fields, const std::vec
 }
 
 }  // namespace
+
+void Model::summary() { summary(std::cout); }
 
 void Model::summary(std::ostream& os) {
   // Output shapes of each layer from the symbolic graph (first call of each layer).

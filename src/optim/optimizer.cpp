@@ -4,9 +4,12 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "ember/autograd/autograd.hpp"
+#include "ember/core/config_fields.hpp"
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/optim.hpp"
 #include "ember/optim/clip.hpp"
@@ -39,6 +42,32 @@ void check_learning_rate_value(double v) {
 ClipOptions clip_of(const std::optional<double>& clipnorm, const std::optional<double>& global_clipnorm,
                     const std::optional<double>& clipvalue) {
   return {clipnorm, global_clipnorm, clipvalue};
+}
+
+ConfigFields fields(const nlohmann::json& config, const char* class_name) {
+  return ConfigFields(config, "optimizer", class_name);
+}
+
+// The fields every optimizer's config has: learning_rate and the clipping options. Keras's "name"
+// is accepted as any string (Ember names an optimizer by its class); EMA is not implemented.
+template <typename Options>
+Options common_options(const ConfigFields& f) {
+  Options o;
+  o.learning_rate = f.number("learning_rate", o.learning_rate.constant());
+  o.clipnorm = f.optional_number("clipnorm");
+  o.global_clipnorm = f.optional_number("global_clipnorm");
+  o.clipvalue = f.optional_number("clipvalue");
+  f.require_false("use_ema");
+  return o;
+}
+
+// Adam's and AdamW's own fields.
+template <typename Options>
+void read_adam_fields(const ConfigFields& f, Options& o) {
+  o.beta_1 = f.number("beta_1", o.beta_1);
+  o.beta_2 = f.number("beta_2", o.beta_2);
+  o.epsilon = f.number("epsilon", o.epsilon);
+  o.amsgrad = f.boolean("amsgrad", o.amsgrad);
 }
 
 }  // namespace
@@ -81,6 +110,21 @@ Optimizer::Optimizer(std::string name, LearningRate lr, ClipOptions clip)
   positive("clipvalue", clip.clipvalue);
 }
 
+nlohmann::json Optimizer::get_config() const {
+  if (lr_.is_schedule()) {
+    throw ValueError(name_ + ": get_config: a learning-rate schedule or function has no Keras config in Ember yet");
+  }
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"name", name_},
+          {"learning_rate", lr_.constant()},
+          {"weight_decay", nullptr},
+          {"clipnorm", opt(clip_.clipnorm)},
+          {"global_clipnorm", opt(clip_.global_clipnorm)},
+          {"clipvalue", opt(clip_.clipvalue)},
+          {"use_ema", false}};
+}
+
+nlohmann::json Optimizer::get_config_json() const { return {{"class_name", name_}, {"config", get_config()}}; }
 void Optimizer::set_learning_rate(LearningRate lr) { lr_ = std::move(lr); }
 
 void Optimizer::step(const NamedParams& params) {
@@ -197,6 +241,23 @@ SGD::SGD(SGDOptions o) : Optimizer("SGD", o.learning_rate, clip_of(o.clipnorm, o
   check_range("SGD", "momentum", o.momentum, 0.0, 1.0, false);
 }
 
+nlohmann::json SGD::get_config() const {
+  nlohmann::json c = Optimizer::get_config();
+  c["momentum"] = o_.momentum;
+  c["nesterov"] = o_.nesterov;
+  if (o_.ewma_momentum) c["ewma_momentum"] = true;  // Ember's; written only when set, so Keras reads the rest
+  return c;
+}
+
+std::unique_ptr<Optimizer> SGD::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "SGD");
+  auto o = common_options<SGDOptions>(f);
+  o.momentum = f.number("momentum", o.momentum);
+  o.nesterov = f.boolean("nesterov", o.nesterov);
+  o.ewma_momentum = f.boolean("ewma_momentum", o.ewma_momentum);
+  return std::make_unique<SGD>(o);
+}
+
 void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
   Tensor* v = o_.momentum != 0.0 ? &slot_for(name, "momentum", w) : nullptr;
   visit_floating(w.dtype(), "SGD", [&]<typename T>() {
@@ -213,6 +274,21 @@ Adagrad::Adagrad(AdagradOptions o)
   check_non_negative("Adagrad", "epsilon", o.epsilon);
 }
 
+nlohmann::json Adagrad::get_config() const {
+  nlohmann::json c = Optimizer::get_config();
+  c["initial_accumulator_value"] = o_.initial_accumulator_value;
+  c["epsilon"] = o_.epsilon;
+  return c;
+}
+
+std::unique_ptr<Optimizer> Adagrad::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Adagrad");
+  auto o = common_options<AdagradOptions>(f);
+  o.initial_accumulator_value = f.number("initial_accumulator_value", o.initial_accumulator_value);
+  o.epsilon = f.number("epsilon", o.epsilon);
+  return std::make_unique<Adagrad>(o);
+}
+
 void Adagrad::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
   Tensor& acc = slot_for(name, "accumulator", w, o_.initial_accumulator_value);
   visit_floating(w.dtype(), "Adagrad", [&]<typename T>() {
@@ -227,6 +303,25 @@ RMSprop::RMSprop(RMSpropOptions o)
   check_range("RMSprop", "rho", o.rho, 0.0, 1.0, true);
   check_range("RMSprop", "momentum", o.momentum, 0.0, 1.0, false);
   check_non_negative("RMSprop", "epsilon", o.epsilon);
+}
+
+nlohmann::json RMSprop::get_config() const {
+  nlohmann::json c = Optimizer::get_config();
+  c["rho"] = o_.rho;
+  c["momentum"] = o_.momentum;
+  c["epsilon"] = o_.epsilon;
+  c["centered"] = o_.centered;
+  return c;
+}
+
+std::unique_ptr<Optimizer> RMSprop::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "RMSprop");
+  auto o = common_options<RMSpropOptions>(f);
+  o.rho = f.number("rho", o.rho);
+  o.momentum = f.number("momentum", o.momentum);
+  o.epsilon = f.number("epsilon", o.epsilon);
+  o.centered = f.boolean("centered", o.centered);
+  return std::make_unique<RMSprop>(o);
 }
 
 void RMSprop::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
@@ -251,6 +346,23 @@ Adam::Adam(std::string name, AdamOptions o, double weight_decay)
   check_range(name.c_str(), "beta_2", o_.beta_2, 0.0, 1.0, true);
   check_non_negative(name.c_str(), "epsilon", o_.epsilon);
   check_non_negative(name.c_str(), "weight_decay", weight_decay);
+}
+
+nlohmann::json Adam::get_config() const {
+  nlohmann::json c = Optimizer::get_config();
+  c["beta_1"] = o_.beta_1;
+  c["beta_2"] = o_.beta_2;
+  c["epsilon"] = o_.epsilon;
+  c["amsgrad"] = o_.amsgrad;
+  return c;
+}
+
+std::unique_ptr<Optimizer> Adam::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Adam");
+  auto o = common_options<AdamOptions>(f);
+  f.require_null("weight_decay");  // Keras's coupled weight decay; use AdamW
+  read_adam_fields(f, o);
+  return std::make_unique<Adam>(o);
 }
 
 void Adam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t t, double lr) {
@@ -289,6 +401,40 @@ Nadam::Nadam(NadamOptions o)
   check_non_negative("Nadam", "momentum_cache_decay", o.momentum_cache_decay);
 }
 
+nlohmann::json Nadam::get_config() const {
+  nlohmann::json c = Optimizer::get_config();
+  c["beta_1"] = o_.beta_1;
+  c["beta_2"] = o_.beta_2;
+  c["epsilon"] = o_.epsilon;
+  // Ember's; written only when it differs from Keras 3's schedule, so Keras reads the rest.
+  if (o_.momentum_cache_decay != 1.0) c["momentum_cache_decay"] = o_.momentum_cache_decay;
+  return c;
+}
+
+std::unique_ptr<Optimizer> Nadam::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "Nadam");
+  auto o = common_options<NadamOptions>(f);
+  o.beta_1 = f.number("beta_1", o.beta_1);
+  o.beta_2 = f.number("beta_2", o.beta_2);
+  o.epsilon = f.number("epsilon", o.epsilon);
+  o.momentum_cache_decay = f.number("momentum_cache_decay", o.momentum_cache_decay);
+  return std::make_unique<Nadam>(o);
+}
+
+nlohmann::json AdamW::get_config() const {
+  nlohmann::json c = Adam::get_config();
+  c["weight_decay"] = wd_;
+  return c;
+}
+
+std::unique_ptr<Optimizer> AdamW::from_config(const nlohmann::json& config) {
+  ConfigFields f = fields(config, "AdamW");
+  auto o = common_options<AdamWOptions>(f);
+  o.weight_decay = f.number("weight_decay", o.weight_decay);
+  read_adam_fields(f, o);
+  return std::make_unique<AdamW>(o);
+}
+
 double Nadam::u(int64_t t) const {
   return o_.beta_1 * (1.0 - 0.5 * std::pow(0.96, o_.momentum_cache_decay * static_cast<double>(t)));
 }
@@ -322,19 +468,44 @@ const std::vector<std::string>& optimizer_names() {
   return names;
 }
 
+namespace {
+
+// Keras class name (and Keras's lower-case identifiers) -> from_config. A new optimizer is one line here.
+const ClassTable<std::unique_ptr<Optimizer>>& table() {
+  static const ClassTable<std::unique_ptr<Optimizer>> m("optimizer", {
+      {"Adagrad", Adagrad::from_config},
+      {"Adam", Adam::from_config},
+      {"AdamW", AdamW::from_config},
+      {"Nadam", Nadam::from_config},
+      {"RMSprop", RMSprop::from_config},
+      {"SGD", SGD::from_config},
+      {"adagrad", Adagrad::from_config},
+      {"adam", Adam::from_config},
+      {"adamw", AdamW::from_config},
+      {"nadam", Nadam::from_config},
+      {"rmsprop", RMSprop::from_config},
+      {"sgd", SGD::from_config},
+  });
+  return m;
+}
+
+}  // namespace
+
+std::unique_ptr<Optimizer> from_config(const nlohmann::json& j) { return table().from_reference(j); }
+
+std::vector<std::string> registered_classes() { return table().names(); }
+
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (n == "sgd") return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate});
   if (n == "momentum") return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9});
   if (n == "nesterov") {
     return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9, .nesterov = true});
   }
-  if (n == "adagrad") return std::make_unique<Adagrad>(AdagradOptions{.learning_rate = learning_rate});
-  if (n == "rmsprop") return std::make_unique<RMSprop>(RMSpropOptions{.learning_rate = learning_rate});
-  if (n == "adam") return std::make_unique<Adam>(AdamOptions{.learning_rate = learning_rate});
-  if (n == "adamw") return std::make_unique<AdamW>(AdamWOptions{.learning_rate = learning_rate});
-  if (n == "nadam") return std::make_unique<Nadam>(NadamOptions{.learning_rate = learning_rate});
+  // The others are the table's lower-case identifiers, at Keras's defaults. A bad rate is the
+  // ValueError of LearningRate, as for the presets above, not a config error.
+  LearningRate checked(learning_rate);
+  if (auto factory = table().find(n)) return factory(nlohmann::json{{"learning_rate", learning_rate}});
   std::string known;
   for (const auto& k : optimizer_names()) known += (known.empty() ? "" : ", ") + k;
   throw ValueError("unknown optimizer '" + name + "'; expected one of " + known);

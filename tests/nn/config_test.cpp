@@ -303,14 +303,17 @@ TEST_F(KerasJson, UnknownLayerClassIsNamed) {
 
 TEST_F(KerasJson, WrongFieldTypeNamesLayerAndField) {
   std::string msg = format_error(read_text(fixture("bad_field_type.json")));
-  EXPECT_TRUE(contains(msg, "layer 'dense': field 'units' must be a positive integer")) << msg;
+  EXPECT_TRUE(contains(msg, "field 'units' of layer 'dense' (Dense): expected a positive integer")) << msg;
   for (const json& bad : {json(-3), json(0), json(2.5), json(nullptr), json("3"), json(1e30), json(9223372036854775807)}) {
     msg = format_error(one_layer_model(dense_entry({{"units", bad}})));
-    EXPECT_TRUE(contains(msg, "layer 'dense': field 'units'")) << bad << ": " << msg;
+    EXPECT_TRUE(contains(msg, "field 'units' of layer 'dense' (Dense): expected a positive integer")) << bad << ": "
+                                                                                                      << msg;
   }
   // Too large to be a dimension: the message gives the bound.
   msg = format_error(one_layer_model(dense_entry({{"units", json(int64_t{1} << 40)}})));
-  EXPECT_TRUE(contains(msg, "field 'units' must be a positive integer below 2147483648, got 1099511627776")) << msg;
+  EXPECT_TRUE(contains(msg, "field 'units' of layer 'dense' (Dense): expected a positive integer below 2147483648, "
+                            "got 1099511627776"))
+      << msg;
   msg = format_error(one_layer_model(dense_entry({{"activation", "gelu_tanh_approx"}})));
   EXPECT_TRUE(contains(msg, "field 'activation'")) << msg;
   msg = format_error(one_layer_model(dense_entry({{"use_bias", "yes"}})));
@@ -333,7 +336,7 @@ TEST_F(KerasJson, FieldsThatWouldChangeTheComputationAreRefused) {
     json bad = conv;
     bad["config"][c.field] = c.value;
     std::string msg = format_error(one_layer_model(bad, shape));
-    EXPECT_TRUE(contains(msg, "layer 'conv': field '" + std::string(c.field) + "'")) << msg;
+    EXPECT_TRUE(contains(msg, "field '" + std::string(c.field) + "' of layer 'conv' (Conv2D): expected ")) << msg;
   }
   json dropout = {{"class_name", "Dropout"}, {"config", {{"name", "drop"}, {"rate", 0.5}, {"noise_shape", {1, 4}}}}};
   EXPECT_TRUE(contains(format_error(one_layer_model(dropout)), "field 'noise_shape'"));
@@ -344,6 +347,47 @@ TEST_F(KerasJson, FieldsThatWouldChangeTheComputationAreRefused) {
   EXPECT_TRUE(contains(format_error(one_layer_model(rate)), "layer 'drop'"));
   // So do shape mismatches found while building the graph.
   EXPECT_TRUE(contains(format_error(one_layer_model(conv)), "layer 'conv'"));
+}
+
+// Fuzz finding: a layer's error re-wrapped by the model builder repeated its prefix
+// ("layer 'r' (Reshape): layer 'r' (Reshape): cannot reshape ...").
+TEST_F(KerasJson, ErrorsNameTheLayerOnce) {
+  auto count = [](const std::string& s, const std::string& part) {
+    std::size_t n = 0;
+    for (std::size_t at = s.find(part); at != std::string::npos; at = s.find(part, at + 1)) ++n;
+    return n;
+  };
+  json reshape = {{"class_name", "Reshape"}, {"config", {{"name", "r"}, {"target_shape", {3, 5}}}}};
+  std::string msg = format_error(one_layer_model(reshape));
+  EXPECT_TRUE(contains(msg, "layer 'r' (Reshape): cannot reshape")) << msg;
+  EXPECT_EQ(count(msg, "layer 'r'"), 1u) << msg;
+  json rate = {{"class_name", "Dropout"}, {"config", {{"name", "drop"}, {"rate", 1.5}}}};
+  msg = format_error(one_layer_model(rate));
+  EXPECT_TRUE(contains(msg, "layer 'drop' (Dropout): rate must be in [0, 1)")) << msg;
+  EXPECT_EQ(count(msg, "layer 'drop'"), 1u) << msg;
+  json conv = {{"class_name", "Conv2D"}, {"config", {{"name", "conv"}, {"filters", 2}, {"kernel_size", 3}}}};
+  msg = format_error(one_layer_model(conv, json::parse("[null, 2, 2, 1]")));
+  EXPECT_TRUE(contains(msg, "layer 'conv' (Conv2D): input")) << msg;
+  EXPECT_EQ(count(msg, "layer 'conv'"), 1u) << msg;
+}
+
+// Fuzz finding: a number outside double's range escaped as nlohmann's out_of_range.
+TEST_F(KerasJson, NumberOutOfDoubleRangeIsAFormatErrorWithItsByte) {
+  for (const char* text : {R"({"class_name": "Sequential", "config": {"layers": [], "x": 1e400}})",
+                           R"({"class_name": "Sequential", "config": {"layers": [], "x": -1e400}})",
+                           R"([1e400])"}) {
+    try {
+      nn::model_from_json(text);
+      ADD_FAILURE() << "no error for " << text;
+    } catch (const FormatError& e) {
+      EXPECT_TRUE(contains(e.what(), "malformed JSON at byte ")) << e.what();
+      EXPECT_TRUE(contains(e.what(), "1e400")) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not a FormatError for " << text << ": " << e.what();
+    }
+  }
+  // The byte is where the number ends (nlohmann counts the characters read).
+  EXPECT_TRUE(contains(format_error("[1e400]"), "byte 6")) << format_error("[1e400]");
 }
 
 TEST_F(KerasJson, BrokenGraphsAreFormatErrors) {

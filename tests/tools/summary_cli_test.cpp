@@ -112,6 +112,18 @@ TEST(SummaryCli, BadFilesExitWithStatusOneAndOneLine) {
   EXPECT_TRUE(contains(name.err, "mlp")) << name.err;
 }
 
+// Fuzz finding: a number outside double's range (1e400) printed nlohmann's out_of_range message
+// without the file's name.
+TEST(SummaryCli, NumberOutOfRangeNamesTheFileAndByte) {
+  ToolRun r = ember_tool("summary " + fixture("bad_number_range.json"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(one_error_line(r.err));
+  EXPECT_TRUE(contains(r.err, "bad_number_range.json: Keras JSON: malformed JSON at byte ")) << r.err;
+  EXPECT_TRUE(contains(r.err, "1e400")) << r.err;
+  EXPECT_FALSE(contains(r.err, "json.exception")) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
 TEST(SummaryCli, BadUsageExitsWithStatusTwo) {
   for (const char* args : {"", "summary", "summary mlp extra", "summary --no-such-flag mlp", "no-such-command"}) {
     SCOPED_TRACE(args);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "ember/ember.hpp"
 #include "ember/io/safetensors.hpp"

@@ -16,13 +16,15 @@
 // "module"/"registered_name"/"build_config", ...) are ignored. A field that would change it and is
 // unsupported ("channels_first", a constraint, groups != 1, "causal" padding, renorm, ...) throws
 // FormatError naming the layer and the field; so do unknown layer classes ("unknown layer class
-// 'Conv3D' (layer 'conv3d')"), missing or mistyped required fields ("layer 'dense': field 'units'
-// must be a positive integer") and malformed JSON (with the byte position). Values the layer
-// itself rejects (a negative dropout rate, ...) are reported as FormatError too, naming the layer.
+// 'Conv3D' (layer 'conv3d')"), missing or mistyped required fields ("field 'units' of layer 'dense'
+// (Dense): expected a positive integer below 2147483648, got -3"; one wording for every config,
+// see ember/core/config_fields.hpp) and malformed JSON, numbers outside double's range included
+// (with the byte position). Values the layer itself rejects (a negative dropout rate, ...) are
+// reported as FormatError too, naming the layer once.
 // Weights are not part of the config: a loaded model is freshly initialised.
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -44,8 +46,9 @@ std::shared_ptr<Model> model_from_json_file(const std::string& path);
 // From an already parsed {"class_name", "config"} object (e.g. an HDF5 "model_config" attribute).
 std::shared_ptr<Model> model_from_config(const nlohmann::json& j);
 
-// ---- the layer registry ----
-// A factory builds a layer from its Keras "config" object. It may throw FormatError naming the
+// ---- the layer registry (the table is in src/nn/layers/registry.cpp) ----
+// A factory builds a layer from its Keras "config" object; the built-in ones are each class's
+// static from_config. It may throw FormatError naming the
 // layer and field; other ember::Error types thrown by layer constructors are turned into
 // FormatError naming the layer.
 using LayerFactory = std::function<LayerPtr(const nlohmann::json& config)>;
@@ -53,6 +56,8 @@ using LayerFactory = std::function<LayerPtr(const nlohmann::json& config)>;
 void register_layer(const std::string& class_name, LayerFactory factory);
 // Sorted class names the registry knows (aliases included).
 std::vector<std::string> registered_layer_classes();
+// The factory registered for `class_name`, or an empty function.
+LayerFactory find_layer_factory(const std::string& class_name);
 // A layer from {"class_name": ..., "config": {...}} (InputLayer excluded: it is part of a model).
 LayerPtr layer_from_config(const nlohmann::json& j);
 

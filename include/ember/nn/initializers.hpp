@@ -30,9 +30,10 @@
 //   (std sqrt(2/n_in)) is HeNormal/HeUniform.
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ember/core/dtype.hpp"
 #include "ember/core/generator.hpp"
@@ -71,6 +72,7 @@ class Zeros final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "Zeros"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 
 class Ones final : public Initializer {
@@ -78,6 +80,7 @@ class Ones final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "Ones"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 
 struct ConstantOptions {
@@ -89,6 +92,7 @@ class Constant final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "Constant"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
   const ConstantOptions& options() const { return options_; }
 
  private:
@@ -109,6 +113,7 @@ class RandomNormal final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "RandomNormal"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
   const RandomNormalOptions& options() const { return options_; }
 
  private:
@@ -127,6 +132,7 @@ class RandomUniform final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "RandomUniform"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
   const RandomUniformOptions& options() const { return options_; }
 
  private:
@@ -146,6 +152,7 @@ class TruncatedNormal final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "TruncatedNormal"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
   const TruncatedNormalOptions& options() const { return options_; }
 
  private:
@@ -179,6 +186,7 @@ class VarianceScaling : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "VarianceScaling"; }
   nlohmann::json get_config() const override;  // scale, mode, distribution, seed
+  static InitializerPtr from_config(const nlohmann::json& config);
   const VarianceScalingOptions& options() const { return options_; }
 
  private:
@@ -201,36 +209,42 @@ class GlorotNormal final : public VarianceScaling {
   explicit GlorotNormal(SeedOptions options = {});
   std::string class_name() const override { return "GlorotNormal"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 class GlorotUniform final : public VarianceScaling {
  public:
   explicit GlorotUniform(SeedOptions options = {});
   std::string class_name() const override { return "GlorotUniform"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 class HeNormal final : public VarianceScaling {
  public:
   explicit HeNormal(SeedOptions options = {});
   std::string class_name() const override { return "HeNormal"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 class HeUniform final : public VarianceScaling {
  public:
   explicit HeUniform(SeedOptions options = {});
   std::string class_name() const override { return "HeUniform"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 class LecunNormal final : public VarianceScaling {
  public:
   explicit LecunNormal(SeedOptions options = {});
   std::string class_name() const override { return "LecunNormal"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 class LecunUniform final : public VarianceScaling {
  public:
   explicit LecunUniform(SeedOptions options = {});
   std::string class_name() const override { return "LecunUniform"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
 };
 
 // ---------------------------------------------------------------- structured
@@ -248,6 +262,7 @@ class Orthogonal final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "Orthogonal"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
   const OrthogonalOptions& options() const { return options_; }
 
  private:
@@ -264,6 +279,7 @@ class Identity final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "Identity"; }
   nlohmann::json get_config() const override;
+  static InitializerPtr from_config(const nlohmann::json& config);
   const IdentityOptions& options() const { return options_; }
 
  private:
@@ -284,6 +300,7 @@ class SmallRandomNormal final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "SmallRandomNormal"; }
   nlohmann::json get_config() const override;  // stddev, seed
+  static InitializerPtr from_config(const nlohmann::json& config);
   const SmallRandomNormalOptions& options() const { return options_; }
 
  private:
@@ -298,6 +315,7 @@ class StandardUniform final : public Initializer {
   Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override;
   std::string class_name() const override { return "StandardUniform"; }
   nlohmann::json get_config() const override;  // seed
+  static InitializerPtr from_config(const nlohmann::json& config);
   std::optional<uint64_t> seed() const { return seed_; }
 
  private:
@@ -313,11 +331,16 @@ class StandardUniform final : public Initializer {
 // "normal", "uniform", or a class name ("GlorotUniform"). Unknown names throw ValueError listing
 // the known ones.
 InitializerPtr get(const std::string& identifier);
+// Each class's static from_config(config) reads its "config" object: missing fields take the
+// defaults; FormatError (ember::ConfigFields wording) for a field of the wrong type, null, or one
+// the class does not have.
 // Keras JSON {"class_name": "RandomNormal", "config": {"mean": 0, "stddev": 0.05, "seed": null}}
 // ("config" may be omitted; Keras 3's "module"/"registered_name" keys are ignored). Missing fields
 // take the defaults. Throws FormatError for a non-object, a missing/non-string class_name, an
 // unknown class (naming it), an unknown field or a field of the wrong type (naming the field);
 // ValueError for values the constructor rejects (negative stddev, mode "fan_sideways", ...).
 InitializerPtr from_config(const nlohmann::json& j);
+// The class names from_config knows (each class's own from_config reads its "config" object).
+std::vector<std::string> registered_classes();
 
 }  // namespace ember::nn::initializers

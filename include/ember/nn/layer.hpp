@@ -15,10 +15,11 @@
 #include <concepts>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
+#include "ember/core/error.hpp"
 #include "ember/core/tensor.hpp"
 #include "ember/nn/initializers.hpp"
 #include "ember/nn/regularizers.hpp"
@@ -38,6 +39,9 @@ struct Weight {
 
 class Layer;
 class SymbolicTensor;
+// "layer 'name' (Class): " + message, unless `message` already starts with that prefix (an error
+// of the layer re-wrapped by a model builder must name the layer once).
+std::string with_layer_prefix(const std::string& name, const std::string& class_name, const std::string& message);
 using LayerPtr = std::shared_ptr<Layer>;
 
 // A placeholder for a tensor in a functional model: shape with -1 for the unknown batch axis
@@ -97,8 +101,18 @@ class Layer : public std::enable_shared_from_this<Layer> {
   virtual Shape compute_output_shape(const std::vector<Shape>& input_shapes);
   // Throws ShapeError naming the layer and both shapes when `shapes` do not fit the built layer.
   virtual void check_input_shapes(const std::vector<Shape>& shapes) const;
-  // Keras config fields; the base writes name, trainable and dtype.
+  // Keras config fields; the base writes name, trainable and dtype. Each concrete class also has
+  // `static LayerPtr from_config(const nlohmann::json&)` beside its get_config (the registry's
+  // factory), and from_config(get_config()) re-creates the layer.
   virtual nlohmann::json get_config() const;
+
+  // ---- errors ----
+  // Throws E with the message prefixed "layer 'name' (Class): " — the one way a layer reports an
+  // error, so that every message names the layer once.
+  template <typename E>
+  [[noreturn]] void fail(const std::string& message) const {
+    throw E(with_layer_prefix(name_, class_name_, message));
+  }
   // Moves this object into a shared_ptr of its dynamic type (LayerBase implements it).
   virtual LayerPtr move_into_shared() && = 0;
 

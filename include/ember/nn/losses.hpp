@@ -18,8 +18,9 @@
 //     batch (Keras's divide_no_nan). Sum = Σv. None = v itself (the weighted per-sample values).
 // The result has y_pred's dtype and autograd history back to y_pred (and y_true where it takes part).
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "ember/core/tensor.hpp"
 
@@ -109,6 +110,7 @@ class MeanSquaredError final : public Loss {
   explicit MeanSquaredError(LossOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "MeanSquaredError"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
 };
 
 // mean(|y_pred − y_true|, −1). Name "mean_absolute_error".
@@ -117,6 +119,7 @@ class MeanAbsoluteError final : public Loss {
   explicit MeanAbsoluteError(LossOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "MeanAbsoluteError"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
 };
 
 // ember::huber: 0.5e² where |e| <= delta, else delta(|e| − 0.5 delta); mean over −1. Name "huber_loss".
@@ -125,6 +128,7 @@ class Huber final : public Loss {
   explicit Huber(HuberOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "Huber"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   nlohmann::json get_config() const override;
   double delta() const { return delta_; }
 
@@ -138,6 +142,7 @@ class BinaryCrossentropy final : public Loss {
   explicit BinaryCrossentropy(BinaryCrossentropyOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "BinaryCrossentropy"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   nlohmann::json get_config() const override;
   bool from_logits() const { return from_logits_; }
   double label_smoothing() const { return label_smoothing_; }
@@ -153,6 +158,7 @@ class CategoricalCrossentropy final : public Loss {
   explicit CategoricalCrossentropy(CategoricalCrossentropyOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "CategoricalCrossentropy"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   nlohmann::json get_config() const override;
   bool from_logits() const { return from_logits_; }
   double label_smoothing() const { return label_smoothing_; }
@@ -169,6 +175,7 @@ class SparseCategoricalCrossentropy final : public Loss {
   explicit SparseCategoricalCrossentropy(SparseCategoricalCrossentropyOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "SparseCategoricalCrossentropy"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   nlohmann::json get_config() const override;
   bool from_logits() const { return from_logits_; }
 
@@ -183,6 +190,7 @@ class Hinge final : public Loss {
   explicit Hinge(LossOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "Hinge"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
 };
 
 // mean(max(1 − y_true·y_pred, 0)², −1), labels converted as for Hinge. Name "squared_hinge".
@@ -191,6 +199,7 @@ class SquaredHinge final : public Loss {
   explicit SquaredHinge(LossOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "SquaredHinge"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
 };
 
 // max(0, max((1 − y_true)·y_pred, −1) − Σ(y_true·y_pred, −1) + 1) for one-hot y_true.
@@ -200,6 +209,7 @@ class CategoricalHinge final : public Loss {
   explicit CategoricalHinge(LossOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "CategoricalHinge"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
 };
 
 // The notes' (CS231n) multiclass SVM loss Σ_{j≠y} max(0, s_j − s_y + margin) with integer labels
@@ -210,6 +220,7 @@ class MulticlassSvm final : public Loss {
   explicit MulticlassSvm(MulticlassSvmOptions options = {});
   Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const override;
   std::string class_name() const override { return "MulticlassSvm"; }
+  static LossPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   nlohmann::json get_config() const override;
   double margin() const { return margin_; }
 
@@ -222,5 +233,11 @@ class MulticlassSvm final : public Loss {
 // "sparse_categorical_crossentropy", "hinge", "squared_hinge", "categorical_hinge", "multiclass_svm",
 // or a class name ("MeanSquaredError", ...). Unknown: ValueError listing the known names.
 LossPtr get(const std::string& name);
+// Keras JSON {"class_name": "Huber", "config": {"delta": 2.0, "reduction": "sum", "name": ...}};
+// FormatError for an unknown class or a bad field (ember::ConfigFields wording), ValueError for a
+// value the class rejects.
+LossPtr from_config(const nlohmann::json& j);
+// The class names from_config knows.
+std::vector<std::string> registered_classes();
 
 }  // namespace ember::losses

@@ -14,12 +14,17 @@
 // losses::broadcast_sample_weight (ShapeError otherwise); the weighted mean is Σ(v·w) / Σw, where Σw
 // counts each broadcast weight once per value (Keras's Mean).
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "ember/core/tensor.hpp"
 #include "ember/nn/losses.hpp"
 
 namespace ember::metrics {
+
+class Metric;
+using MetricPtr = std::shared_ptr<Metric>;
 
 class Metric {
  public:
@@ -32,11 +37,14 @@ class Metric {
 
   const std::string& name() const { return name_; }  // the Keras name ("accuracy", "binary_accuracy", ...)
   virtual std::string class_name() const = 0;         // the Keras class ("BinaryAccuracy", ...)
+  // Keras get_config(): {"name": ..., "dtype": "float32", class fields...}; each class's static
+  // from_config(config) reads it back.
+  virtual nlohmann::json get_config() const;
+  nlohmann::json get_config_json() const;  // {"class_name": ..., "config": get_config()}
 
  private:
   std::string name_;
 };
-using MetricPtr = std::shared_ptr<Metric>;
 
 // ---- per-sample metric functions (Keras's metric functions), used by the classes below; each
 // returns float64 values, 1 for a hit and 0 for a miss ----
@@ -72,6 +80,8 @@ class Mean : public Metric {
   double result() const override;
   void reset_state() override;
   std::string class_name() const override { return "Mean"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
   double total() const { return total_; }  // Σ v·w
   double count() const { return count_; }  // Σ w
 
@@ -90,6 +100,8 @@ class BinaryAccuracy final : public Mean {
  public:
   explicit BinaryAccuracy(BinaryAccuracyOptions options = {});
   std::string class_name() const override { return "BinaryAccuracy"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
   double threshold() const { return threshold_; }
 
  protected:
@@ -106,6 +118,8 @@ class CategoricalAccuracy final : public Mean {
  public:
   explicit CategoricalAccuracy(CategoricalAccuracyOptions options = {});
   std::string class_name() const override { return "CategoricalAccuracy"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
 
  protected:
   Tensor values(const Tensor& y_true, const Tensor& y_pred) const override;
@@ -118,6 +132,8 @@ class SparseCategoricalAccuracy final : public Mean {
  public:
   explicit SparseCategoricalAccuracy(SparseCategoricalAccuracyOptions options = {});
   std::string class_name() const override { return "SparseCategoricalAccuracy"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
 
  protected:
   Tensor values(const Tensor& y_true, const Tensor& y_pred) const override;
@@ -131,6 +147,8 @@ class TopKCategoricalAccuracy final : public Mean {
  public:
   explicit TopKCategoricalAccuracy(TopKCategoricalAccuracyOptions options = {});
   std::string class_name() const override { return "TopKCategoricalAccuracy"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
   int64_t k() const { return k_; }
 
  protected:
@@ -148,6 +166,8 @@ class SparseTopKCategoricalAccuracy final : public Mean {
  public:
   explicit SparseTopKCategoricalAccuracy(SparseTopKCategoricalAccuracyOptions options = {});
   std::string class_name() const override { return "SparseTopKCategoricalAccuracy"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
   int64_t k() const { return k_; }
 
  protected:
@@ -167,6 +187,8 @@ class MeanSquaredError final : public Mean {
  public:
   explicit MeanSquaredError(MeanSquaredErrorOptions options = {});
   std::string class_name() const override { return "MeanSquaredError"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
 
  protected:
   Tensor values(const Tensor& y_true, const Tensor& y_pred) const override;
@@ -179,6 +201,8 @@ class MeanAbsoluteError final : public Mean {
  public:
   explicit MeanAbsoluteError(MeanAbsoluteErrorOptions options = {});
   std::string class_name() const override { return "MeanAbsoluteError"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
 
  protected:
   Tensor values(const Tensor& y_true, const Tensor& y_pred) const override;
@@ -200,6 +224,8 @@ class Precision final : public Metric {
   double result() const override;
   void reset_state() override;
   std::string class_name() const override { return "Precision"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
   double true_positives() const { return tp_; }
   double false_positives() const { return fp_; }
 
@@ -220,6 +246,8 @@ class Recall final : public Metric {
   double result() const override;
   void reset_state() override;
   std::string class_name() const override { return "Recall"; }
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
   double true_positives() const { return tp_; }
   double false_negatives() const { return fn_; }
 
@@ -244,6 +272,8 @@ class Accuracy final : public Metric {
   double result() const override;
   void reset_state() override;
   std::string class_name() const override;  // the resolved class, "Accuracy" before the first update
+  nlohmann::json get_config() const override;
+  static MetricPtr from_config(const nlohmann::json& config);
   // "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", or "" before resolution.
   const std::string& resolved() const { return resolved_; }
 
@@ -264,5 +294,10 @@ class Accuracy final : public Metric {
 //    "mae" | "mean_absolute_error", "precision", "recall", "mean"; or the class names.
 // Unknown: ValueError listing the known names.
 MetricPtr get(const std::string& name, const losses::Loss* loss = nullptr);
+// Keras JSON {"class_name": "BinaryAccuracy", "config": {"name": ..., "threshold": 0.5}}; FormatError
+// for an unknown class or a bad field (ember::ConfigFields wording).
+MetricPtr from_config(const nlohmann::json& j);
+// The class names from_config knows.
+std::vector<std::string> registered_classes();
 
 }  // namespace ember::metrics

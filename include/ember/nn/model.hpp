@@ -2,7 +2,7 @@
 // Models: functional (Input -> layer calls -> Model(inputs, outputs)), Sequential, and
 // subclassed (derive from Model, create layers with track(), override call()).
 // A Model is itself a Layer, so models nest (transfer learning).
-#include <iostream>
+#include <iosfwd>
 #include <map>
 #include <vector>
 
@@ -45,7 +45,8 @@ class Model : public Layer {
 
   // The Keras summary table: layer (type), output shape, parameters (and "Connected to" for
   // functional models with branches), then total / trainable / non-trainable counts.
-  void summary(std::ostream& os = std::cout);
+  void summary();  // to std::cout
+  void summary(std::ostream& os);
   std::string summary_string();
 
   LayerPtr move_into_shared() && override;

@@ -20,8 +20,9 @@
 // by m: its penalty is added once per batch to the batch-mean loss, so l2 plays the role of λ/(2m).
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "ember/core/tensor.hpp"
 
@@ -48,6 +49,7 @@ class L1 final : public Regularizer {
   Tensor operator()(const Tensor& w) const override;
   std::string class_name() const override { return "L1"; }
   nlohmann::json get_config() const override;
+  static RegularizerPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   double l1() const { return l1_; }
 
  private:
@@ -63,6 +65,7 @@ class L2 final : public Regularizer {
   Tensor operator()(const Tensor& w) const override;
   std::string class_name() const override { return "L2"; }
   nlohmann::json get_config() const override;
+  static RegularizerPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   double l2() const { return l2_; }
 
  private:
@@ -80,6 +83,7 @@ class L1L2 final : public Regularizer {
   Tensor operator()(const Tensor& w) const override;
   std::string class_name() const override { return "L1L2"; }
   nlohmann::json get_config() const override;
+  static RegularizerPtr from_config(const nlohmann::json& config);  // reads get_config()'s fields
   double l1() const { return l1_; }
   double l2() const { return l2_; }
 
@@ -99,5 +103,7 @@ RegularizerPtr get(const std::string& identifier);
 // FormatError for a non-object, a missing/non-string class_name, an unknown class (naming it), an
 // unknown field or a non-numeric one (naming it); ValueError for negative or non-finite values.
 RegularizerPtr from_config(const nlohmann::json& j);
+// The class names (and aliases) from_config knows.
+std::vector<std::string> registered_classes();
 
 }  // namespace ember::nn::regularizers

@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -106,6 +107,11 @@ class Optimizer {
   void set_learning_rate(LearningRate lr);
 
   const std::string& name() const { return name_; }  // Keras class name: "SGD", "Adam", ...
+  // Keras get_config(): {"name", "learning_rate", "clipnorm", "global_clipnorm", "clipvalue", ...
+  // class fields}; each class's static from_config(config) reads it back. ValueError when the
+  // learning rate is a schedule or a function (Ember writes no schedule config yet).
+  virtual nlohmann::json get_config() const;
+  nlohmann::json get_config_json() const;  // {"class_name": name(), "config": get_config()}
   const ClipOptions& clip_options() const { return clip_; }
 
   // Slots by name. slot() throws ValueError naming the known slots when absent.
@@ -157,6 +163,8 @@ class SGD : public Optimizer {
  public:
   explicit SGD(SGDOptions o = {});
   const SGDOptions& options() const { return o_; }
+  nlohmann::json get_config() const override;
+  static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
 
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
@@ -181,6 +189,8 @@ class Adagrad : public Optimizer {
  public:
   explicit Adagrad(AdagradOptions o = {});
   const AdagradOptions& options() const { return o_; }
+  nlohmann::json get_config() const override;
+  static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
 
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
@@ -213,6 +223,8 @@ class RMSprop : public Optimizer {
  public:
   explicit RMSprop(RMSpropOptions o = {});
   const RMSpropOptions& options() const { return o_; }
+  nlohmann::json get_config() const override;
+  static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
 
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
@@ -243,6 +255,8 @@ class Adam : public Optimizer {
  public:
   explicit Adam(AdamOptions o = {});
   const AdamOptions& options() const { return o_; }
+  nlohmann::json get_config() const override;
+  static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
 
  protected:
   Adam(std::string name, AdamOptions o, double weight_decay);
@@ -270,6 +284,8 @@ class AdamW : public Adam {
  public:
   explicit AdamW(AdamWOptions o = {});
   double weight_decay() const { return wd_; }
+  nlohmann::json get_config() const override;
+  static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
 
  private:
   double wd_;
@@ -296,6 +312,8 @@ class Nadam : public Optimizer {
  public:
   explicit Nadam(NadamOptions o = {});
   const NadamOptions& options() const { return o_; }
+  nlohmann::json get_config() const override;
+  static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
 
  protected:
   void begin_step(int64_t t, double lr) override;
@@ -313,6 +331,12 @@ class Nadam : public Optimizer {
 // "rmsprop", "adam", "adamw", "nadam" (case-insensitive), other options at their Keras defaults.
 // Unknown names: ValueError listing the known ones.
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate);
+// Keras JSON {"class_name": "Adam", "config": {"learning_rate": 0.001, "beta_1": 0.9, ...}} (class
+// names and Keras's lower-case identifiers); FormatError for an unknown class or a bad field
+// (ember::ConfigFields wording), ValueError for a value the class rejects.
+std::unique_ptr<Optimizer> from_config(const nlohmann::json& j);
+// The class names (and identifiers) from_config knows.
+std::vector<std::string> registered_classes();
 const std::vector<std::string>& optimizer_names();
 
 }  // namespace ember::optim

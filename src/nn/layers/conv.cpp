@@ -1,6 +1,11 @@
 #include "ember/nn/layers/conv.hpp"
 
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "ember/nn/layer_fields.hpp"
 #include "ember/ops/conv.hpp"
+#include "weighted_fields.hpp"
 
 namespace ember::nn {
 
@@ -29,15 +34,13 @@ nlohmann::json regularizer_json(const RegularizerPtr& reg) {
 
 const Tensor& single_input(const std::vector<Tensor>& inputs, const Layer& layer) {
   if (inputs.size() != 1) {
-    throw ValueError("layer '" + layer.name() + "' (" + layer.class_name() + ") expects one input, got " +
-                     std::to_string(inputs.size()));
+    layer.fail<ValueError>("expected one input, got " + std::to_string(inputs.size()));
   }
   return inputs[0];
 }
 
 void throw_input_shape(const Layer& layer, const std::string& want, const Shape& got) {
-  throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): expected input shape " + want +
-                   ", got " + keras_shape(got));
+  layer.fail<ShapeError>("expected input shape " + want + ", got " + keras_shape(got));
 }
 
 }  // namespace detail
@@ -48,17 +51,15 @@ using detail::throw_input_shape;
 
 void check_positive(const Layer& layer, const char* what, int64_t v) {
   if (v < 1) {
-    throw ValueError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + " must be >= 1, got " +
-                     std::to_string(v));
+    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " + std::to_string(v));
   }
 }
 
 // Keras's Conv rejects strides > 1 together with a dilation > 1.
 void check_stride_dilation(const Layer& layer, int64_t stride, int64_t dilation) {
   if (stride > 1 && dilation > 1) {
-    throw ValueError("layer '" + layer.name() + "' (" + layer.class_name() +
-                     "): strides > 1 are not supported together with dilation_rate > 1 (as Keras), got strides " +
-                     std::to_string(stride) + " and dilation_rate " + std::to_string(dilation));
+    layer.fail<ValueError>("strides > 1 are not supported together with dilation_rate > 1 (as Keras), got strides " +
+                           std::to_string(stride) + " and dilation_rate " + std::to_string(dilation));
   }
 }
 
@@ -72,8 +73,7 @@ std::string channels_spec(std::size_t rank, int64_t channels) {
 // One input of rank `rank` with a known channel count, for build().
 void check_build_shape(const Layer& layer, const std::vector<Shape>& shapes, std::size_t rank) {
   if (shapes.size() != 1) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   if (shapes[0].size() != rank || shapes[0].back() <= 0) {
     throw_input_shape(layer, "of rank " + std::to_string(rank) + " with a known channel axis", shapes[0]);
@@ -84,8 +84,7 @@ void check_build_shape(const Layer& layer, const std::vector<Shape>& shapes, std
 void check_channels(const Layer& layer, const std::vector<Shape>& shapes) {
   const Shape& want = layer.built_input_shapes()[0];
   if (shapes.size() != 1) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   const Shape& got = shapes[0];
   if (got.size() != want.size() || (got.back() >= 0 && got.back() != want.back())) {
@@ -98,35 +97,24 @@ int64_t spatial_out(const Layer& layer, const Shape& in, int64_t axis_in, int64_
                     int64_t dilation, Padding padding) {
   int64_t out = detail::window_output_length(in[axis_in], window, stride, dilation, padding);
   if (out == 0) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): input " + keras_shape(in) +
-                     " is smaller than the window (" + std::to_string((window - 1) * dilation + 1) +
-                     ") along axis " + std::to_string(axis_in) + " with 'valid' padding");
+    layer.fail<ShapeError>("input " + keras_shape(in) + " is smaller than the window (" +
+                           std::to_string((window - 1) * dilation + 1) + ") along axis " + std::to_string(axis_in) +
+                           " with 'valid' padding");
   }
   return out;
 }
 
-nlohmann::json conv_config(const Layer& layer, nlohmann::json c, const nlohmann::json& kernel_size,
-                           const nlohmann::json& strides, Padding padding, const nlohmann::json& dilation,
-                           int64_t filters, Activation activation, bool use_bias, const InitializerPtr& kinit,
-                           const InitializerPtr& binit, const RegularizerPtr& kreg, const RegularizerPtr& breg,
-                           const RegularizerPtr& areg) {
-  c["filters"] = filters;
-  c["kernel_size"] = kernel_size;
-  c["strides"] = strides;
+// The fields Conv1D and Conv2D write alike beyond the weighted-layer ones.
+void write_conv_fields(nlohmann::json& c, Padding padding) {
   c["padding"] = detail::padding_name(padding);
   c["data_format"] = "channels_last";
-  c["dilation_rate"] = dilation;
   c["groups"] = 1;
-  c["activation"] = activation_name(activation);
-  c["use_bias"] = use_bias;
-  c["kernel_initializer"] = detail::initializer_json(kinit);
-  c["bias_initializer"] = detail::initializer_json(binit);
-  c["kernel_regularizer"] = detail::regularizer_json(kreg);
-  c["bias_regularizer"] = detail::regularizer_json(breg);
-  c["activity_regularizer"] = detail::regularizer_json(areg);
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
-  return c;
+}
+
+// What Conv1D and Conv2D accept of those: channels_last and one group.
+void read_conv_fields(const LayerFields& f) {
+  f.channels_last();
+  f.require_int("groups", 1);
 }
 
 }  // namespace
@@ -142,7 +130,7 @@ Conv2D::Conv2D(Conv2DOptions options) : LayerBase("Conv2D", options.name), opt_(
     check_stride_dilation(*this, opt_.strides[i], opt_.dilation_rate[i]);
   }
   if (!opt_.kernel_initializer || (opt_.use_bias && !opt_.bias_initializer)) {
-    throw ValueError("layer '" + name() + "' (Conv2D): kernel_initializer and bias_initializer must be set");
+    fail<ValueError>("kernel_initializer and bias_initializer must be set");
   }
   if (opt_.activity_regularizer) set_activity_regularizer(opt_.activity_regularizer);
 }
@@ -178,9 +166,30 @@ Tensor Conv2D::call(const std::vector<Tensor>& inputs, bool) {
 
 nlohmann::json Conv2D::get_config() const {
   auto pair = [](const std::array<int64_t, 2>& a) { return nlohmann::json::array({a[0], a[1]}); };
-  return conv_config(*this, Layer::get_config(), pair(opt_.kernel_size), pair(opt_.strides), opt_.padding,
-                     pair(opt_.dilation_rate), opt_.filters, opt_.activation, opt_.use_bias, opt_.kernel_initializer,
-                     opt_.bias_initializer, opt_.kernel_regularizer, opt_.bias_regularizer, opt_.activity_regularizer);
+  nlohmann::json c = Layer::get_config();
+  c["filters"] = opt_.filters;
+  c["kernel_size"] = pair(opt_.kernel_size);
+  c["strides"] = pair(opt_.strides);
+  c["dilation_rate"] = pair(opt_.dilation_rate);
+  write_conv_fields(c, opt_.padding);
+  detail::write_weighted_fields(c, opt_);
+  return c;
+}
+
+LayerPtr Conv2D::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Conv2D");
+  read_conv_fields(f);
+  auto pair = [&](const char* key, std::optional<int64_t> fallback) {
+    auto v = f.ints(key, 2, fallback);
+    return std::array<int64_t, 2>{v[0], v[1]};
+  };
+  Conv2DOptions o{.filters = f.positive("filters"),
+                  .kernel_size = pair("kernel_size", std::nullopt),
+                  .strides = pair("strides", 1),
+                  .padding = f.padding("padding"),
+                  .dilation_rate = pair("dilation_rate", 1)};
+  detail::read_weighted_fields(f, o);
+  return std::make_shared<Conv2D>(std::move(o));
 }
 
 // ------------------------------------------------------------------ Conv1D
@@ -192,7 +201,7 @@ Conv1D::Conv1D(Conv1DOptions options) : LayerBase("Conv1D", options.name), opt_(
   check_positive(*this, "dilation_rate", opt_.dilation_rate);
   check_stride_dilation(*this, opt_.strides, opt_.dilation_rate);
   if (!opt_.kernel_initializer || (opt_.use_bias && !opt_.bias_initializer)) {
-    throw ValueError("layer '" + name() + "' (Conv1D): kernel_initializer and bias_initializer must be set");
+    fail<ValueError>("kernel_initializer and bias_initializer must be set");
   }
   if (opt_.activity_regularizer) set_activity_regularizer(opt_.activity_regularizer);
 }
@@ -225,9 +234,28 @@ Tensor Conv1D::call(const std::vector<Tensor>& inputs, bool) {
 
 nlohmann::json Conv1D::get_config() const {
   auto one = [](int64_t v) { return nlohmann::json::array({v}); };
-  return conv_config(*this, Layer::get_config(), one(opt_.kernel_size), one(opt_.strides), opt_.padding,
-                     one(opt_.dilation_rate), opt_.filters, opt_.activation, opt_.use_bias, opt_.kernel_initializer,
-                     opt_.bias_initializer, opt_.kernel_regularizer, opt_.bias_regularizer, opt_.activity_regularizer);
+  nlohmann::json c = Layer::get_config();
+  c["filters"] = opt_.filters;
+  c["kernel_size"] = one(opt_.kernel_size);
+  c["strides"] = one(opt_.strides);
+  c["dilation_rate"] = one(opt_.dilation_rate);
+  write_conv_fields(c, opt_.padding);
+  detail::write_weighted_fields(c, opt_);
+  return c;
+}
+
+LayerPtr Conv1D::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Conv1D");
+  read_conv_fields(f);
+  if (f.string("padding", "valid") == "causal")
+    f.fail("padding", "\"valid\" or \"same\" (causal padding is not supported)");
+  Conv1DOptions o{.filters = f.positive("filters"),
+                  .kernel_size = f.ints("kernel_size", 1, std::nullopt)[0],
+                  .strides = f.ints("strides", 1, 1)[0],
+                  .padding = f.padding("padding"),
+                  .dilation_rate = f.ints("dilation_rate", 1, 1)[0]};
+  detail::read_weighted_fields(f, o);
+  return std::make_shared<Conv1D>(std::move(o));
 }
 
 }  // namespace ember::nn

@@ -1,20 +1,19 @@
 #include "ember/nn/layers/core.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "ember/nn/layer_fields.hpp"
+#include "ember/nn/layers/conv.hpp"  // detail::single_input
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/shape.hpp"
+#include "weighted_fields.hpp"
 
 namespace ember::nn {
 
 namespace {
 const char* dtype_keras(DType dt) { return dt == f64 ? "float64" : dt == i32 ? "int32" : dt == i64 ? "int64" : "float32"; }
 
-Tensor single_input(const std::vector<Tensor>& inputs, const std::string& layer) {
-  if (inputs.size() != 1) {
-    throw ValueError("layer '" + layer + "' expects one input, got " + std::to_string(inputs.size()));
-  }
-  return inputs[0];
-}
 }  // namespace
 
 // ------------------------------------------------------------------ Input
@@ -24,13 +23,43 @@ InputLayer::InputLayer(const Shape& shape_with_batch, std::string name, DType dt
   mark_built({shape_});
 }
 
-Tensor InputLayer::call(const std::vector<Tensor>& inputs, bool) { return single_input(inputs, name()); }
+Tensor InputLayer::call(const std::vector<Tensor>& inputs, bool) { return detail::single_input(inputs, *this); }
 
 nlohmann::json InputLayer::get_config() const {
   nlohmann::json shape = nlohmann::json::array();
   for (int64_t d : shape_) shape.push_back(d < 0 ? nlohmann::json(nullptr) : nlohmann::json(d));
   return {{"batch_input_shape", shape}, {"dtype", dtype_keras(dtype_)}, {"sparse", false}, {"ragged", false},
           {"name", name()}};
+}
+
+LayerPtr InputLayer::from_config(const nlohmann::json& config) {
+  ConfigFields f(config, "layer", "InputLayer");
+  // Keras 2: batch_input_shape; Keras 3: batch_shape.
+  const char* key = f.find("batch_input_shape") ? "batch_input_shape" : "batch_shape";
+  const nlohmann::json* s = f.find(key);
+  if (!s || !s->is_array() || s->empty()) {
+    f.fail("batch_input_shape", "a list [null, d1, d2, ...]");
+  }
+  Shape shape{-1};  // the batch axis, unknown
+  for (std::size_t i = 1; i < s->size(); ++i) {
+    const nlohmann::json& d = (*s)[i];
+    if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() >= ConfigFields::kMaxInt) {
+      f.fail(key, "a list of positive dimensions after the batch axis (unknown dimensions are not supported)");
+    }
+    shape.push_back(d.get<int64_t>());
+  }
+  f.require_false("sparse");
+  f.require_false("ragged");
+  DType dtype = f32;
+  if (const nlohmann::json* dt = f.find("dtype"); dt && dt->is_string()) {
+    std::string dt_name = dt->get<std::string>();
+    if (dt_name == "float64") {
+      dtype = f64;
+    } else if (dt_name != "float32") {
+      f.fail("dtype", "\"float32\" or \"float64\"");
+    }
+  }
+  return std::make_shared<InputLayer>(shape, f.name(), dtype);
 }
 
 SymbolicTensor InputLayer::output() {
@@ -61,7 +90,7 @@ Dense::Dense(DenseOptions options) : LayerBase("Dense", options.name), opt_(std:
 
 void Dense::build(const std::vector<Shape>& shapes) {
   if (shapes.size() != 1 || shapes[0].size() < 2 || shapes[0].back() <= 0) {
-    throw ShapeError("layer '" + name() + "' (Dense): expected one input of rank >= 2 with a known last axis, got " +
+    fail<ShapeError>("expected one input of rank >= 2 with a known last axis, got " +
                      (shapes.empty() ? std::string("no input") : to_string(shapes[0])));
   }
   int64_t in = shapes[0].back();
@@ -74,13 +103,13 @@ void Dense::check_input_shapes(const std::vector<Shape>& shapes) const {
   // Like Keras's InputSpec for Dense: only the last axis is fixed.
   const Shape& want = built_input_shapes()[0];
   if (shapes.size() != 1 || shapes[0].size() < 2 || shapes[0].back() != want.back()) {
-    throw ShapeError("layer '" + name() + "' (Dense): expected input shape " + keras_shape(want) + ", got " +
+    fail<ShapeError>("expected input shape " + keras_shape(want) + ", got " +
                      (shapes.empty() ? std::string("no input") : to_string(shapes[0])));
   }
 }
 
 Tensor Dense::call(const std::vector<Tensor>& inputs, bool) {
-  Tensor x = single_input(inputs, name());
+  Tensor x = detail::single_input(inputs, *this);
   Tensor y = matmul(x, weights_[0].value);
   if (opt_.use_bias) y = y + weights_[1].value;
   return apply_activation(opt_.activation, y);
@@ -89,21 +118,15 @@ Tensor Dense::call(const std::vector<Tensor>& inputs, bool) {
 nlohmann::json Dense::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["units"] = opt_.units;
-  c["activation"] = activation_name(opt_.activation);
-  c["use_bias"] = opt_.use_bias;
-  c["kernel_initializer"] = {{"class_name", opt_.kernel_initializer->class_name()},
-                             {"config", opt_.kernel_initializer->get_config()}};
-  c["bias_initializer"] = {{"class_name", opt_.bias_initializer->class_name()},
-                           {"config", opt_.bias_initializer->get_config()}};
-  auto reg = [](const RegularizerPtr& r) {
-    return r ? nlohmann::json{{"class_name", r->class_name()}, {"config", r->get_config()}} : nlohmann::json(nullptr);
-  };
-  c["kernel_regularizer"] = reg(opt_.kernel_regularizer);
-  c["bias_regularizer"] = reg(opt_.bias_regularizer);
-  c["activity_regularizer"] = reg(opt_.activity_regularizer);
-  c["kernel_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  detail::write_weighted_fields(c, opt_);
   return c;
+}
+
+LayerPtr Dense::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Dense");
+  DenseOptions o{.units = f.positive("units")};
+  detail::read_weighted_fields(f, o);
+  return std::make_shared<Dense>(std::move(o));
 }
 
 // ------------------------------------------------------------------ Activation, Flatten
@@ -115,7 +138,7 @@ ActivationLayer::ActivationLayer(const std::string& activation, std::string name
     : ActivationLayer(activation_from_name(activation), std::move(name)) {}
 
 Tensor ActivationLayer::call(const std::vector<Tensor>& inputs, bool) {
-  return apply_activation(activation_, single_input(inputs, name()));
+  return apply_activation(activation_, detail::single_input(inputs, *this));
 }
 
 nlohmann::json ActivationLayer::get_config() const {
@@ -124,12 +147,30 @@ nlohmann::json ActivationLayer::get_config() const {
   return c;
 }
 
+LayerPtr ActivationLayer::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Activation");
+  if (!f.find("activation")) f.fail("activation", "the name of an activation");
+  return std::make_shared<ActivationLayer>(f.activation("activation"), f.name());
+}
+
 Flatten::Flatten(std::string name) : LayerBase("Flatten", std::move(name)) {}
 
 Tensor Flatten::call(const std::vector<Tensor>& inputs, bool) {
-  Tensor x = single_input(inputs, name());
-  if (x.dim() < 1) throw ShapeError("layer '" + name() + "' (Flatten): expected a batch axis, got a 0-d tensor");
+  Tensor x = detail::single_input(inputs, *this);
+  if (x.dim() < 1) fail<ShapeError>("expected a batch axis, got a 0-d tensor");
   return reshape(x, {x.size(0), x.numel() / std::max<int64_t>(x.size(0), 1)});
+}
+
+nlohmann::json Flatten::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["data_format"] = "channels_last";
+  return c;
+}
+
+LayerPtr Flatten::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Flatten");
+  f.channels_last();
+  return std::make_shared<Flatten>(f.name());
 }
 
 }  // namespace ember::nn

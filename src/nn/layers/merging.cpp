@@ -1,5 +1,8 @@
 #include "ember/nn/layers/merging.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "ember/nn/layer_fields.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
 
@@ -19,7 +22,7 @@ std::string shapes_list(const std::vector<Shape>& shapes) {
 
 void Merge::check_input_shapes(const std::vector<Shape>& shapes) const {
   if (shapes.size() < 2) {
-    throw ValueError("layer '" + name() + "' (" + class_name() + "): a merge layer must be called on a list of at least 2 inputs, got " +
+    fail<ValueError>("a merge layer must be called on a list of at least 2 inputs, got " +
                      std::to_string(shapes.size()));
   }
   const Shape& first = shapes[0];
@@ -33,8 +36,7 @@ void Merge::check_input_shapes(const std::vector<Shape>& shapes) const {
     }
     if (!ok) {
       std::string rule = free < 0 ? "inputs of equal shape" : "inputs with equal shapes except along axis " + std::to_string(free);
-      throw ShapeError("layer '" + name() + "' (" + class_name() + "): expected " + rule + ", got " +
-                       shapes_list(shapes));
+      fail<ShapeError>("expected " + rule + ", got " + shapes_list(shapes));
     }
   }
 }
@@ -60,6 +62,10 @@ Shape Merge::compute_output_shape(const std::vector<Shape>& shapes) {
 
 Add::Add(std::string name) : Merge("Add", std::move(name)) {}
 
+LayerPtr Add::from_config(const nlohmann::json& config) {
+  return std::make_shared<Add>(LayerFields(config, "Add").name());
+}
+
 Tensor Add::call(const std::vector<Tensor>& inputs, bool) {
   std::vector<Shape> shapes;
   for (const Tensor& x : inputs) shapes.push_back(x.shape());
@@ -72,6 +78,10 @@ Tensor Add::call(const std::vector<Tensor>& inputs, bool) {
 LayerPtr Add::move_into_shared() && { return std::make_shared<Add>(std::move(*this)); }
 
 Multiply::Multiply(std::string name) : Merge("Multiply", std::move(name)) {}
+
+LayerPtr Multiply::from_config(const nlohmann::json& config) {
+  return std::make_shared<Multiply>(LayerFields(config, "Multiply").name());
+}
 
 Tensor Multiply::call(const std::vector<Tensor>& inputs, bool) {
   std::vector<Shape> shapes;
@@ -88,7 +98,7 @@ LayerPtr Multiply::move_into_shared() && { return std::make_shared<Multiply>(std
 
 Concatenate::Concatenate(ConcatenateOptions options) : Merge("Concatenate", options.name), opt_(std::move(options)) {
   if (opt_.axis == 0) {
-    throw ValueError("layer '" + name() + "' (Concatenate): cannot concatenate along the batch axis 0");
+    fail<ValueError>("cannot concatenate along the batch axis 0");
   }
 }
 
@@ -96,8 +106,8 @@ int64_t Concatenate::free_axis(std::size_t rank) const {
   int64_t r = static_cast<int64_t>(rank);
   int64_t a = opt_.axis < 0 ? opt_.axis + r : opt_.axis;
   if (a < 1 || a >= r) {
-    throw ValueError("layer '" + name() + "' (Concatenate): axis " + std::to_string(opt_.axis) +
-                     " is not a non-batch axis of rank-" + std::to_string(rank) + " inputs");
+    fail<ValueError>("axis " + std::to_string(opt_.axis) + " is not a non-batch axis of rank-" + std::to_string(rank) +
+                     " inputs");
   }
   return a;
 }
@@ -130,6 +140,11 @@ nlohmann::json Concatenate::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["axis"] = opt_.axis;
   return c;
+}
+
+LayerPtr Concatenate::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Concatenate");
+  return std::make_shared<Concatenate>(ConcatenateOptions{.axis = f.integer("axis", -1), .name = f.name()});
 }
 
 }  // namespace ember::nn

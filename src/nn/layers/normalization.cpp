@@ -1,8 +1,10 @@
 #include "ember/nn/layers/normalization.hpp"
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "ember/nn/layer_fields.hpp"
 #include "ember/nn/layers/conv.hpp"  // detail helpers
 #include "ember/ops/activation.hpp"
 #include "ember/ops/normalization.hpp"
@@ -16,8 +18,7 @@ namespace {
 
 void check_one_input(const Layer& layer, const std::vector<Shape>& shapes) {
   if (shapes.size() != 1) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
 }
 
@@ -27,7 +28,7 @@ void check_one_input(const Layer& layer, const std::vector<Shape>& shapes) {
 
 Dropout::Dropout(DropoutOptions options) : LayerBase("Dropout", options.name), opt_(std::move(options)) {
   if (!(opt_.rate >= 0.0 && opt_.rate < 1.0)) {
-    throw ValueError("layer '" + name() + "' (Dropout): rate must be in [0, 1), got " + std::to_string(opt_.rate));
+    fail<ValueError>("rate must be in [0, 1), got " + std::to_string(opt_.rate));
   }
   if (opt_.seed) mask_gen_.emplace(*opt_.seed);
 }
@@ -53,21 +54,25 @@ nlohmann::json Dropout::get_config() const {
   return c;
 }
 
+LayerPtr Dropout::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Dropout");
+  f.require_null("noise_shape");
+  return std::make_shared<Dropout>(DropoutOptions{.rate = f.number("rate", 0.5), .seed = f.seed(), .name = f.name()});
+}
+
 // ------------------------------------------------------------------ BatchNormalization
 
 BatchNormalization::BatchNormalization(BatchNormalizationOptions options)
     : LayerBase("BatchNormalization", options.name), opt_(std::move(options)) {
   if (!(opt_.momentum >= 0.0 && opt_.momentum <= 1.0)) {
-    throw ValueError("layer '" + name() + "' (BatchNormalization): momentum must be in [0, 1], got " +
-                     std::to_string(opt_.momentum));
+    fail<ValueError>("momentum must be in [0, 1], got " + std::to_string(opt_.momentum));
   }
   if (!(opt_.epsilon > 0.0) || !std::isfinite(opt_.epsilon)) {
-    throw ValueError("layer '" + name() + "' (BatchNormalization): epsilon must be positive, got " +
-                     std::to_string(opt_.epsilon));
+    fail<ValueError>("epsilon must be positive, got " + std::to_string(opt_.epsilon));
   }
   if ((opt_.scale && !opt_.gamma_initializer) || (opt_.center && !opt_.beta_initializer) ||
       !opt_.moving_mean_initializer || !opt_.moving_variance_initializer) {
-    throw ValueError("layer '" + name() + "' (BatchNormalization): every used initializer must be set");
+    fail<ValueError>("every used initializer must be set");
   }
 }
 
@@ -77,8 +82,7 @@ void BatchNormalization::build(const std::vector<Shape>& shapes) {
   int64_t rank = static_cast<int64_t>(in.size());
   int64_t a = opt_.axis < 0 ? opt_.axis + rank : opt_.axis;
   if (rank < 2 || a < 1 || a >= rank) {
-    throw ValueError("layer '" + name() + "' (BatchNormalization): axis " + std::to_string(opt_.axis) +
-                     " is not a feature axis of input " + keras_shape(in) +
+    fail<ValueError>("axis " + std::to_string(opt_.axis) + " is not a feature axis of input " + keras_shape(in) +
                      " (it must name an axis other than the batch axis 0)");
   }
   if (in[a] <= 0) {
@@ -153,11 +157,38 @@ nlohmann::json BatchNormalization::get_config() const {
   return c;
 }
 
+LayerPtr BatchNormalization::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "BatchNormalization");
+  f.no_constraints({"beta_constraint", "gamma_constraint", "beta_regularizer", "gamma_regularizer",
+                    "virtual_batch_size", "adjustment"});
+  f.require_false("renorm");
+  int64_t axis = -1;
+  if (const nlohmann::json* a = f.find("axis")) {
+    // TF2 Keras writes the axis as a list ([3]); one axis only.
+    const nlohmann::json& v = a->is_array() && a->size() == 1 ? (*a)[0] : *a;
+    if (!v.is_number_integer() || std::abs(v.get<int64_t>()) >= ConfigFields::kMaxInt) {
+      f.fail("axis", "an integer or a list of one integer");
+    }
+    axis = v.get<int64_t>();
+  }
+  return std::make_shared<BatchNormalization>(
+      BatchNormalizationOptions{.axis = axis,
+                                .momentum = f.number("momentum", 0.99),
+                                .epsilon = f.number("epsilon", 1e-3),
+                                .center = f.boolean("center", true),
+                                .scale = f.boolean("scale", true),
+                                .beta_initializer = f.initializer("beta_initializer", "zeros"),
+                                .gamma_initializer = f.initializer("gamma_initializer", "ones"),
+                                .moving_mean_initializer = f.initializer("moving_mean_initializer", "zeros"),
+                                .moving_variance_initializer = f.initializer("moving_variance_initializer", "ones"),
+                                .name = f.name()});
+}
+
 // ------------------------------------------------------------------ LeakyReLU
 
 LeakyReLU::LeakyReLU(LeakyReLUOptions options) : LayerBase("LeakyReLU", options.name), opt_(std::move(options)) {
   if (!std::isfinite(opt_.alpha)) {
-    throw ValueError("layer '" + name() + "' (LeakyReLU): alpha must be finite, got " + std::to_string(opt_.alpha));
+    fail<ValueError>("alpha must be finite, got " + std::to_string(opt_.alpha));
   }
 }
 
@@ -176,6 +207,13 @@ nlohmann::json LeakyReLU::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["alpha"] = opt_.alpha;
   return c;
+}
+
+LayerPtr LeakyReLU::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "LeakyReLU");
+  // Keras 2 calls the slope "alpha", Keras 3 "negative_slope".
+  double alpha = f.find("negative_slope") ? f.number("negative_slope") : f.number("alpha", 0.3);
+  return std::make_shared<LeakyReLU>(LeakyReLUOptions{.alpha = alpha, .name = f.name()});
 }
 
 }  // namespace ember::nn

@@ -1,5 +1,8 @@
 #include "ember/nn/layers/pooling.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "ember/nn/layer_fields.hpp"
 #include "ember/ops/pool.hpp"
 
 namespace ember::nn {
@@ -10,16 +13,14 @@ using detail::throw_input_shape;
 
 void check_positive(const Layer& layer, const char* what, int64_t v) {
   if (v < 1) {
-    throw ValueError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + " must be >= 1, got " +
-                     std::to_string(v));
+    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " + std::to_string(v));
   }
 }
 
 // Pooling layers fix only the rank (Keras InputSpec(ndim=...)).
 void check_rank(const Layer& layer, const std::vector<Shape>& shapes, std::size_t rank) {
   if (shapes.size() != 1) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): expected one input, got " +
-                     std::to_string(shapes.size()));
+    layer.fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   if (shapes[0].size() != rank) {
     const char* spec = rank == 4 ? "(batch, height, width, channels)" : "(batch, steps, channels)";
@@ -30,9 +31,8 @@ void check_rank(const Layer& layer, const std::vector<Shape>& shapes, std::size_
 int64_t pooled_length(const Layer& layer, const Shape& in, int axis, int64_t window, int64_t stride, Padding padding) {
   int64_t out = detail::window_output_length(in[axis], window, stride, 1, padding);
   if (out == 0) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): input " + keras_shape(in) +
-                     " is smaller than the pool window (" + std::to_string(window) + ") along axis " +
-                     std::to_string(axis) + " with 'valid' padding");
+    layer.fail<ShapeError>("input " + keras_shape(in) + " is smaller than the pool window (" + std::to_string(window) +
+                           ") along axis " + std::to_string(axis) + " with 'valid' padding");
   }
   return out;
 }
@@ -69,7 +69,23 @@ nlohmann::json Pooling2D::get_config() const {
   return c;
 }
 
+Pooling2DOptions Pooling2D::options_from_config(const nlohmann::json& config, const std::string& class_name) {
+  LayerFields f(config, class_name);
+  f.channels_last();
+  auto p = f.ints("pool_size", 2, 2);
+  Pooling2DOptions o{.pool_size = {p[0], p[1]}, .padding = f.padding("padding"), .name = f.name()};
+  if (f.find("strides")) {
+    auto st = f.ints("strides", 2, std::nullopt);
+    o.strides = std::array<int64_t, 2>{st[0], st[1]};
+  }
+  return o;
+}
+
 MaxPooling2D::MaxPooling2D(Pooling2DOptions options) : Pooling2D("MaxPooling2D", std::move(options)) {}
+
+LayerPtr MaxPooling2D::from_config(const nlohmann::json& config) {
+  return std::make_shared<MaxPooling2D>(options_from_config(config, "MaxPooling2D"));
+}
 
 Tensor MaxPooling2D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
@@ -80,6 +96,10 @@ Tensor MaxPooling2D::call(const std::vector<Tensor>& inputs, bool) {
 LayerPtr MaxPooling2D::move_into_shared() && { return std::make_shared<MaxPooling2D>(std::move(*this)); }
 
 AveragePooling2D::AveragePooling2D(Pooling2DOptions options) : Pooling2D("AveragePooling2D", std::move(options)) {}
+
+LayerPtr AveragePooling2D::from_config(const nlohmann::json& config) {
+  return std::make_shared<AveragePooling2D>(options_from_config(config, "AveragePooling2D"));
+}
 
 Tensor AveragePooling2D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
@@ -120,6 +140,14 @@ nlohmann::json MaxPooling1D::get_config() const {
   return c;
 }
 
+LayerPtr MaxPooling1D::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "MaxPooling1D");
+  f.channels_last();
+  Pooling1DOptions o{.pool_size = f.ints("pool_size", 1, 2)[0], .padding = f.padding("padding"), .name = f.name()};
+  if (f.find("strides")) o.strides = f.ints("strides", 1, std::nullopt)[0];
+  return std::make_shared<MaxPooling1D>(std::move(o));
+}
+
 // ------------------------------------------------------------------ global pooling
 
 GlobalAveragePooling2D::GlobalAveragePooling2D(std::string name)
@@ -145,6 +173,13 @@ nlohmann::json GlobalAveragePooling2D::get_config() const {
   return c;
 }
 
+LayerPtr GlobalAveragePooling2D::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "GlobalAveragePooling2D");
+  f.channels_last();
+  f.require_false("keepdims");
+  return std::make_shared<GlobalAveragePooling2D>(f.name());
+}
+
 GlobalMaxPooling2D::GlobalMaxPooling2D(std::string name) : LayerBase("GlobalMaxPooling2D", std::move(name)) {}
 
 void GlobalMaxPooling2D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, 4); }
@@ -163,6 +198,13 @@ nlohmann::json GlobalMaxPooling2D::get_config() const {
   c["data_format"] = "channels_last";
   c["keepdims"] = false;
   return c;
+}
+
+LayerPtr GlobalMaxPooling2D::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "GlobalMaxPooling2D");
+  f.channels_last();
+  f.require_false("keepdims");
+  return std::make_shared<GlobalMaxPooling2D>(f.name());
 }
 
 }  // namespace ember::nn

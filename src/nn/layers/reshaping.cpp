@@ -1,5 +1,8 @@
 #include "ember/nn/layers/reshaping.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "ember/nn/layer_fields.hpp"
 #include "ember/nn/layers/conv.hpp"  // detail helpers
 #include "ember/ops/shape.hpp"
 
@@ -15,29 +18,25 @@ Reshape::Reshape(Shape target_shape, std::string name) : LayerBase("Reshape", st
     if (d == -1) {
       ++unknown;
     } else if (d < 1) {
-      throw ValueError("layer '" + this->name() + "' (Reshape): target_shape entries must be positive or a single -1, got " +
-                       to_string(target_));
+      fail<ValueError>("target_shape entries must be positive or a single -1, got " + to_string(target_));
     }
   }
   if (unknown > 1) {
-    throw ValueError("layer '" + this->name() + "' (Reshape): at most one -1 is allowed in target_shape, got " +
-                     to_string(target_));
+    fail<ValueError>("at most one -1 is allowed in target_shape, got " + to_string(target_));
   }
   if (target_.size() + 1 > static_cast<std::size_t>(kMaxDims)) {
-    throw ValueError("layer '" + this->name() + "' (Reshape): target_shape " + to_string(target_) + " has more than " +
-                     std::to_string(kMaxDims - 1) + " axes");
+    fail<ValueError>("target_shape " + to_string(target_) + " has more than " + std::to_string(kMaxDims - 1) + " axes");
   }
 }
 
 Shape Reshape::output_shape_for(const Shape& in) const {
-  auto fail = [&] {
+  auto mismatch = [&] {
     std::string target = "(";
     for (std::size_t i = 0; i < target_.size(); ++i) target += (i ? ", " : "") + std::to_string(target_[i]);
-    throw ShapeError("layer '" + name() + "' (Reshape): cannot reshape input " + keras_shape(in) +
-                     " to target_shape " + target + (target_.size() == 1 ? ",)" : ")") +
-                     ": the element counts per sample differ");
+    fail<ShapeError>("cannot reshape input " + keras_shape(in) + " to target_shape " + target +
+                     (target_.size() == 1 ? ",)" : ")") + ": the element counts per sample differ");
   };
-  if (in.empty()) fail();
+  if (in.empty()) mismatch();
   bool in_known = true;
   int64_t in_count = 1;
   for (std::size_t i = 1; i < in.size(); ++i) {
@@ -52,9 +51,9 @@ Shape Reshape::output_shape_for(const Shape& in) const {
   out.insert(out.end(), target_.begin(), target_.end());
   if (!in_known) return out;  // the -1 entry, if any, stays unknown
   if (unknown_at == target_.size()) {
-    if (in_count != fixed) fail();
+    if (in_count != fixed) mismatch();
   } else {
-    if (fixed == 0 || in_count % fixed != 0) fail();
+    if (fixed == 0 || in_count % fixed != 0) mismatch();
     out[unknown_at + 1] = in_count / fixed;
   }
   return out;
@@ -62,7 +61,7 @@ Shape Reshape::output_shape_for(const Shape& in) const {
 
 void Reshape::check_input_shapes(const std::vector<Shape>& shapes) const {
   if (shapes.size() != 1) {
-    throw ShapeError("layer '" + name() + "' (Reshape): expected one input, got " + std::to_string(shapes.size()));
+    fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   output_shape_for(shapes[0]);
 }
@@ -84,6 +83,22 @@ nlohmann::json Reshape::get_config() const {
   return c;
 }
 
+LayerPtr Reshape::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Reshape");
+  const char* what = "a non-empty list of positive integers (or one -1)";
+  const nlohmann::json* t = f.find("target_shape");
+  if (!t || !t->is_array() || t->empty()) f.fail("target_shape", what);
+  Shape target;
+  for (const nlohmann::json& d : *t) {
+    if (!d.is_number_integer() || d.get<int64_t>() < -1 || d.get<int64_t>() == 0 ||
+        d.get<int64_t>() >= ConfigFields::kMaxInt) {
+      f.fail("target_shape", what);
+    }
+    target.push_back(d.get<int64_t>());
+  }
+  return std::make_shared<Reshape>(target, f.name());
+}
+
 // ------------------------------------------------------------------ ZeroPadding2D
 
 ZeroPadding2D::ZeroPadding2D(ZeroPadding2DOptions options)
@@ -91,9 +106,9 @@ ZeroPadding2D::ZeroPadding2D(ZeroPadding2DOptions options)
   for (const auto& pair : opt_.padding) {
     for (int64_t p : pair) {
       if (p < 0) {
-        throw ValueError("layer '" + name() + "' (ZeroPadding2D): padding must be >= 0, got ((" +
-                         std::to_string(opt_.padding[0][0]) + ", " + std::to_string(opt_.padding[0][1]) + "), (" +
-                         std::to_string(opt_.padding[1][0]) + ", " + std::to_string(opt_.padding[1][1]) + "))");
+        fail<ValueError>("padding must be >= 0, got ((" + std::to_string(opt_.padding[0][0]) + ", " +
+                         std::to_string(opt_.padding[0][1]) + "), (" + std::to_string(opt_.padding[1][0]) + ", " +
+                         std::to_string(opt_.padding[1][1]) + "))");
       }
     }
   }
@@ -101,8 +116,7 @@ ZeroPadding2D::ZeroPadding2D(ZeroPadding2DOptions options)
 
 void ZeroPadding2D::check_input_shapes(const std::vector<Shape>& shapes) const {
   if (shapes.size() != 1) {
-    throw ShapeError("layer '" + name() + "' (ZeroPadding2D): expected one input, got " +
-                     std::to_string(shapes.size()));
+    fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   }
   if (shapes[0].size() != 4) throw_input_shape(*this, "of rank 4 (batch, height, width, channels)", shapes[0]);
 }
@@ -128,6 +142,37 @@ nlohmann::json ZeroPadding2D::get_config() const {
                                         nlohmann::json::array({opt_.padding[1][0], opt_.padding[1][1]})});
   c["data_format"] = "channels_last";
   return c;
+}
+
+LayerPtr ZeroPadding2D::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "ZeroPadding2D");
+  f.channels_last();
+  ZeroPadding2DOptions o{.name = f.name()};
+  const char* what = "an integer, [rows, cols] or [[top, bottom], [left, right]] of integers >= 0";
+  auto nonneg = [&](const nlohmann::json& v) {
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= ConfigFields::kMaxInt) {
+      f.fail("padding", what);
+    }
+    return v.get<int64_t>();
+  };
+  if (const nlohmann::json* p = f.find("padding")) {
+    if (p->is_number()) {
+      int64_t x = nonneg(*p);
+      o.padding = {{{x, x}, {x, x}}};
+    } else if (p->is_array() && p->size() == 2 && (*p)[0].is_array()) {
+      for (std::size_t i = 0; i < 2; ++i) {
+        const nlohmann::json& pair = (*p)[i];
+        if (!pair.is_array() || pair.size() != 2) f.fail("padding", what);
+        o.padding[i] = {nonneg(pair[0]), nonneg(pair[1])};
+      }
+    } else if (p->is_array() && p->size() == 2) {
+      int64_t h = nonneg((*p)[0]), w = nonneg((*p)[1]);
+      o.padding = {{{h, h}, {w, w}}};
+    } else {
+      f.fail("padding", what);
+    }
+  }
+  return std::make_shared<ZeroPadding2D>(std::move(o));
 }
 
 }  // namespace ember::nn

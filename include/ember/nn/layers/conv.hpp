@@ -45,6 +45,7 @@ class Conv2D : public LayerBase<Conv2D> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const Conv2DOptions& options() const { return opt_; }
 
  private:
@@ -76,6 +77,7 @@ class Conv1D : public LayerBase<Conv1D> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const Conv1DOptions& options() const { return opt_; }
 
  private:

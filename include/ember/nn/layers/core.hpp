@@ -11,6 +11,8 @@ class InputLayer : public LayerBase<InputLayer> {
   InputLayer(const Shape& shape_with_batch, std::string name = "", DType dtype = f32);
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   nlohmann::json get_config() const override;
+  // Read by the model loader (an InputLayer entry starts a model; it is not in the layer table).
+  static LayerPtr from_config(const nlohmann::json& config);
   // The symbolic tensor this layer stands for.
   SymbolicTensor output();
 
@@ -42,6 +44,8 @@ class Dense : public LayerBase<Dense> {
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  // The layer its Keras config describes (the registry's factory); FormatError naming the field.
+  static LayerPtr from_config(const nlohmann::json& config);
   const DenseOptions& options() const { return opt_; }
 
  private:
@@ -55,6 +59,7 @@ class ActivationLayer : public LayerBase<ActivationLayer> {
   explicit ActivationLayer(const std::string& activation, std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
 
  private:
   Activation activation_;
@@ -65,6 +70,8 @@ class Flatten : public LayerBase<Flatten> {
  public:
   explicit Flatten(std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);
 };
 
 }  // namespace ember::nn

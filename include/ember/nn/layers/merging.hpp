@@ -29,6 +29,7 @@ class Merge : public Layer {
 class Add : public Merge {
  public:
   explicit Add(std::string name = "");
+  static LayerPtr from_config(const nlohmann::json& config);  // the base config: name, trainable
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   LayerPtr move_into_shared() && override;
 };
@@ -37,6 +38,7 @@ class Add : public Merge {
 class Multiply : public Merge {
  public:
   explicit Multiply(std::string name = "");
+  static LayerPtr from_config(const nlohmann::json& config);  // the base config: name, trainable
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   LayerPtr move_into_shared() && override;
 };
@@ -53,6 +55,7 @@ class Concatenate : public Merge {
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   LayerPtr move_into_shared() && override;
   const ConcatenateOptions& options() const { return opt_; }
 

@@ -26,6 +26,7 @@ class Dropout : public LayerBase<Dropout> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const DropoutOptions& options() const { return opt_; }
 
  private:
@@ -63,6 +64,7 @@ class BatchNormalization : public LayerBase<BatchNormalization> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const BatchNormalizationOptions& options() const { return opt_; }
 
  private:
@@ -83,6 +85,7 @@ class LeakyReLU : public LayerBase<LeakyReLU> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const LeakyReLUOptions& options() const { return opt_; }
 
  private:

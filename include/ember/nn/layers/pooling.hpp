@@ -34,6 +34,8 @@ class Pooling2D : public Layer {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  // What MaxPooling2D::from_config and AveragePooling2D::from_config share.
+  static Pooling2DOptions options_from_config(const nlohmann::json& config, const std::string& class_name);
   const Pooling2DOptions& options() const { return opt_; }
   std::array<int64_t, 2> strides() const { return opt_.strides.value_or(opt_.pool_size); }
 
@@ -45,6 +47,7 @@ class Pooling2D : public Layer {
 class MaxPooling2D : public Pooling2D {
  public:
   explicit MaxPooling2D(Pooling2DOptions options = {});
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   LayerPtr move_into_shared() && override;
 };
@@ -53,6 +56,7 @@ using MaxPool2D = MaxPooling2D;
 class AveragePooling2D : public Pooling2D {
  public:
   explicit AveragePooling2D(Pooling2DOptions options = {});
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   LayerPtr move_into_shared() && override;
 };
@@ -73,6 +77,7 @@ class MaxPooling1D : public LayerBase<MaxPooling1D> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const Pooling1DOptions& options() const { return opt_; }
 
  private:
@@ -88,6 +93,7 @@ class GlobalAveragePooling2D : public LayerBase<GlobalAveragePooling2D> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
 };
 
 // [N, H, W, C] -> [N, C]: max over H and W (the gradient is split among ties).
@@ -98,6 +104,7 @@ class GlobalMaxPooling2D : public LayerBase<GlobalMaxPooling2D> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
 };
 
 }  // namespace ember::nn

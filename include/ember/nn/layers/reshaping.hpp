@@ -20,6 +20,7 @@ class Reshape : public LayerBase<Reshape> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const Shape& target_shape() const { return target_; }
 
  private:
@@ -42,6 +43,7 @@ class ZeroPadding2D : public LayerBase<ZeroPadding2D> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const ZeroPadding2DOptions& options() const { return opt_; }
 
  private:
