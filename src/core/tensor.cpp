@@ -81,17 +81,7 @@ int64_t Tensor::size(int64_t axis) const {
   return dim() == 0 ? 1 : shape()[a];
 }
 
-bool Tensor::is_contiguous() const {
-  const auto& sh = shape();
-  const auto& st = strides();
-  int64_t expect = 1;
-  for (std::size_t i = sh.size(); i-- > 0;) {
-    if (sh[i] == 1) continue;
-    if (st[i] != expect) return false;
-    expect *= sh[i];
-  }
-  return true;
-}
+bool Tensor::is_contiguous() const { return ember::is_contiguous(shape(), strides()); }
 
 bool Tensor::shares_storage(const Tensor& other) const {
   return defined() && other.defined() && impl().storage == other.impl().storage;

@@ -35,17 +35,6 @@ struct Reducer {
   using SumT = Acc<T>;
 };
 
-// Row-major dense, ignoring size-1 axes (as Tensor::is_contiguous).
-bool is_dense(const Shape& shape, const Strides& strides) {
-  int64_t expect = 1;
-  for (std::size_t i = shape.size(); i-- > 0;) {
-    if (shape[i] == 1) continue;
-    if (strides[i] != expect) return false;
-    expect *= shape[i];
-  }
-  return true;
-}
-
 // x viewed with (shape, strides) copied row-major into a buffer of its own dtype.
 std::vector<unsigned char> dense_copy(const Shape& shape, const Strides& strides, DType dtype, const void* x) {
   std::vector<unsigned char> buf(static_cast<std::size_t>(numel(shape)) * itemsize(dtype));
@@ -135,7 +124,7 @@ void reduce(const Shape& shape, DType dtype, const void* x, const Strides& strid
   for (int d = first; first >= 0 && d <= last; ++d) {
     if (!reduced[d] && shape[d] != 1) block = false;
   }
-  const bool dense = is_dense(shape, strides);
+  const bool dense = is_contiguous(shape, strides);
   std::vector<unsigned char> scratch;  // the dense (or permuted) copy when one is needed
   const void* src = x;
   int64_t A = 1, R = 1, B = 1;
