@@ -16,8 +16,8 @@ namespace {
 using namespace ember::kernels::cpu;
 
 Conv2dGeometry shape(int64_t which) {
-  return which == 0 ? make_conv2d_geometry(128, 28, 28, 1, 5, 5, 32, 1, 1, 1, 1, Padding::Same)
-                    : make_conv2d_geometry(128, 14, 14, 32, 5, 5, 64, 1, 1, 1, 1, Padding::Same);
+  return which == 0 ? make_conv2d_geometry({.batch = 128, .in_h = 28, .in_w = 28, .in_c = 1, .k_h = 5, .k_w = 5, .out_c = 32, .padding = Padding::Same})
+                    : make_conv2d_geometry({.batch = 128, .in_h = 14, .in_w = 14, .in_c = 32, .k_h = 5, .k_w = 5, .out_c = 64, .padding = Padding::Same});
 }
 
 // state.range(0): shape, (1): algo (0 auto, 1 direct, 2 blocked, 3 im2col, 4 any-weights), (2): 0 fwd, 1 bwd-data, 2 bwd-weights
@@ -47,8 +47,8 @@ BENCHMARK(BM_Conv)
 
 // range(0): 0 = 28x28x32, 1 = 14x14x64; range(1): 0 max fwd (argmax), 1 max bwd, 2 avg fwd, 3 avg bwd
 void BM_Pool(benchmark::State& state) {
-  const Pool2dGeometry g = state.range(0) == 0 ? make_pool2d_geometry(128, 28, 28, 32, 2, 2, 2, 2, Padding::Same)
-                                               : make_pool2d_geometry(128, 14, 14, 64, 2, 2, 2, 2, Padding::Same);
+  const Pool2dGeometry g = state.range(0) == 0 ? make_pool2d_geometry({.batch = 128, .in_h = 28, .in_w = 28, .channels = 32, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2, .padding = Padding::Same})
+                                               : make_pool2d_geometry({.batch = 128, .in_h = 14, .in_w = 14, .channels = 64, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2, .padding = Padding::Same});
   const int64_t in = g.batch * g.in_h * g.in_w * g.channels, out = g.batch * g.out_h * g.out_w * g.channels;
   std::vector<float> x(in), y(out, 1.0f);
   for (int64_t i = 0; i < in; ++i) x[i] = static_cast<float>((i * 7919) % 1000);

@@ -21,7 +21,7 @@ using namespace ember;
 
 Tensor filled(const Shape& shape, uint64_t seed) {
   Generator gen(seed);
-  return randn(shape, f32, &gen);
+  return randn(shape, {.generator = &gen});
 }
 
 void rate(benchmark::State& state, const char* name, double per_iteration) {
@@ -103,7 +103,7 @@ BENCHMARK(BM_Conv2_FwdBwd)->Apply(thread_args)->Unit(benchmark::kMillisecond);
 void conv_kernels(benchmark::State& state, const ConvShape& s) {
   namespace kc = kernels::cpu;
   set_num_threads(static_cast<int>(state.range(0)));
-  const kc::Conv2dGeometry g = kc::make_conv2d_geometry(s.n, s.h, s.w, s.cin, s.k, s.k, s.cout, 1, 1, 1, 1, Padding::Same);
+  const kc::Conv2dGeometry g = kc::make_conv2d_geometry({.batch = s.n, .in_h = s.h, .in_w = s.w, .in_c = s.cin, .k_h = s.k, .k_w = s.k, .out_c = s.cout, .padding = Padding::Same});
   Tensor x = filled({s.n, s.h, s.w, s.cin}, 3), w = filled({s.k, s.k, s.cin, s.cout}, 4);
   Tensor dy = filled({s.n, s.h, s.w, s.cout}, 5), y = Tensor::empty(dy.shape(), f32);
   Tensor dx = Tensor::empty(x.shape(), f32), dw = Tensor::empty(w.shape(), f32);

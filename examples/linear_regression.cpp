@@ -60,9 +60,9 @@ int main(int argc, char** argv) try {
   }
   Generator gen(2024);
   Tensor x = linspace(0, 12, 20, f64).reshape({20, 1});
-  Tensor y = linspace(3, 6, 20, f64).reshape({20, 1}) + randn({20, 1}, f64, &gen, 0, 0.4);
+  Tensor y = linspace(3, 6, 20, f64).reshape({20, 1}) + randn({20, 1}, {.mean = 0, .stddev = 0.4, .dtype = f64, .generator = &gen});
   // The notes start from tf.random_normal for both parameters.
-  const double w0 = randn({1}, f64, &gen).item<double>(), b0 = randn({1}, f64, &gen).item<double>();
+  const double w0 = randn({1}, {.dtype = f64, .generator = &gen}).item<double>(), b0 = randn({1}, {.dtype = f64, .generator = &gen}).item<double>();
 
   // Closed form: w = cov(x, y) / var(x), b = mean(y) - w mean(x).
   const double mx = mean(x).item<double>(), sx = ember::std(x).item<double>();

@@ -4,6 +4,7 @@
 #include "ember/core/dtype.hpp"
 #include "ember/core/error.hpp"
 #include "ember/core/generator.hpp"
+#include "ember/core/padding.hpp"
 #include "ember/core/shape.hpp"
 #include "ember/core/tensor.hpp"
 #include "ember/core/threads.hpp"

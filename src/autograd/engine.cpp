@@ -93,13 +93,37 @@ void attach(const char* name, const std::vector<Tensor>& inputs, Tensor& output,
   output.impl().autograd = std::move(meta);
 }
 
+Tensor sum_to(const Tensor& grad, const Shape& shape) {
+  if (grad.shape() == shape) return grad;
+  const int gd = grad.dim(), sd = static_cast<int>(shape.size());
+  if (sd > gd) throw ShapeError("sum_to: cannot reduce " + to_string(grad.shape()) + " to " + to_string(shape));
+  Shape keep(gd, 1);
+  for (int i = 0; i < sd; ++i) {
+    int64_t g = grad.shape()[gd - sd + i], s = shape[i];
+    if (s == g) keep[gd - sd + i] = g;
+    else if (s != 1) throw ShapeError("sum_to: cannot reduce " + to_string(grad.shape()) + " to " + to_string(shape));
+  }
+  Tensor r = Tensor::empty(keep, kernels::cpu::reduce_dtype(grad.dtype(), kernels::cpu::ReduceKind::Sum));
+  kernels::cpu::reduce(grad.shape(), grad.dtype(), grad.raw_data(), grad.strides(), keep, kernels::cpu::ReduceKind::Sum,
+                       r.raw_data());
+  return r.as_strided(shape, contiguous_strides(shape), 0);
+}
+
 namespace {
+
+namespace kc = kernels::cpu;
+
+// dst = src (same shape; src may be strided or broadcast), converting the dtype.
+void copy_into(const Tensor& src, const Tensor& dst) {
+  kc::copy_cast(dst.shape(), src.dtype(), src.raw_data(), src.strides(), dst.dtype(), dst.raw_data(), dst.strides());
+}
 
 Tensor accumulate(const Tensor& a, const Tensor& b) {
   if (!a.defined()) return b;
   Tensor out = Tensor::empty(a.shape(), a.dtype());
   visit_dtype(a.dtype(), [&]<typename T>() {
-    kernels::cpu::map_binary<T, T, T>(a, b, out, [](T x, T y) { return static_cast<T>(x + y); });
+    kc::map_binary<T, T, T>(out.shape(), {a.data<T>(), &a.strides()}, {b.data<T>(), &b.strides()},
+                            {out.data<T>(), &out.strides()}, [](T x, T y) { return static_cast<T>(x + y); });
   });
   return out;
 }
@@ -110,7 +134,7 @@ Tensor accumulate(const Tensor& a, const Tensor& b) {
 Tensor accumulate_leaf(const Tensor& acc, const Tensor& g) {
   if (acc.defined()) return accumulate(acc, g);
   Tensor out = Tensor::empty(g.shape(), g.dtype());
-  kernels::cpu::copy_cast(g, out);
+  copy_into(g, out);
   return out;
 }
 
@@ -119,7 +143,7 @@ Tensor conform(const Tensor& grad, const Tensor& input, const std::string& node_
   Tensor g = grad;
   if (g.shape() != input.shape()) {
     try {
-      g = kernels::cpu::sum_to(g, input.shape());
+      g = sum_to(g, input.shape());
     } catch (const ShapeError&) {
       throw ShapeError("backward of '" + node_name + "': gradient of shape " + to_string(grad.shape()) +
                        " does not reduce to the input shape " + to_string(input.shape()));
@@ -127,7 +151,7 @@ Tensor conform(const Tensor& grad, const Tensor& input, const std::string& node_
   }
   if (g.dtype() != input.dtype()) {
     Tensor c = Tensor::empty(g.shape(), input.dtype());
-    kernels::cpu::copy_cast(g, c);
+    copy_into(g, c);
     g = c;
   }
   return g;

@@ -26,7 +26,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   Tensor y = f(inputs);
   if (y.dtype() != f64) throw DTypeError("gradcheck: f must return float64, got " + std::string(dtype_name(y.dtype())));
   Generator wgen(0x9c4ec4ULL);
-  Tensor w = rand(y.shape(), f64, &wgen, 0.5, 1.5);
+  Tensor w = rand(y.shape(), {.low = 0.5, .high = 1.5, .dtype = f64, .generator = &wgen});
   std::vector<double> wv = w.to_vector<double>();
   auto weighted = [&](const Tensor& out) {
     std::vector<double> v = out.to_vector<double>();

@@ -28,6 +28,16 @@ std::string to_string(const Shape& shape) {
   return s + "]";
 }
 
+bool is_contiguous(const Shape& shape, const Strides& strides) {
+  int64_t expect = 1;
+  for (std::size_t i = shape.size(); i-- > 0;) {
+    if (shape[i] == 1) continue;
+    if (strides[i] != expect) return false;
+    expect *= shape[i];
+  }
+  return true;
+}
+
 Strides contiguous_strides(const Shape& shape) {
   Strides st(shape.size());
   int64_t acc = 1;

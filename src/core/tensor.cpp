@@ -81,17 +81,7 @@ int64_t Tensor::size(int64_t axis) const {
   return dim() == 0 ? 1 : shape()[a];
 }
 
-bool Tensor::is_contiguous() const {
-  const auto& sh = shape();
-  const auto& st = strides();
-  int64_t expect = 1;
-  for (std::size_t i = sh.size(); i-- > 0;) {
-    if (sh[i] == 1) continue;
-    if (st[i] != expect) return false;
-    expect *= sh[i];
-  }
-  return true;
-}
+bool Tensor::is_contiguous() const { return ember::is_contiguous(shape(), strides()); }
 
 bool Tensor::shares_storage(const Tensor& other) const {
   return defined() && other.defined() && impl().storage == other.impl().storage;
@@ -271,16 +261,20 @@ void require_floating(DType dt, const char* what) {
 }
 }  // namespace
 
-Tensor randn(const Shape& shape, DType dtype, Generator* gen, double mean, double stddev) {
-  require_floating(dtype, "randn");
-  Generator& g = pick(gen);
-  return make_filled(shape, dtype, [&](int64_t) { return mean + stddev * g.normal(); });
+Tensor randn(const Shape& shape, RandnOptions opt) {
+  require_floating(opt.dtype, "randn");
+  Generator& g = pick(opt.generator);
+  return make_filled(shape, opt.dtype, [&](int64_t) { return opt.mean + opt.stddev * g.normal(); });
 }
 
-Tensor rand(const Shape& shape, DType dtype, Generator* gen, double low, double high) {
+Tensor rand(const Shape& shape, RandOptions opt) {
+  const DType dtype = opt.dtype;
+  const double low = opt.low, high = opt.high;
   require_floating(dtype, "rand");
-  if (!(high >= low)) throw ValueError("rand: expected low <= high");
-  Generator& g = pick(gen);
+  if (!(high >= low)) {
+    throw ValueError("rand: expected low <= high, got low " + std::to_string(low) + ", high " + std::to_string(high));
+  }
+  Generator& g = pick(opt.generator);
   Tensor t = Tensor::empty(shape, dtype);
   visit_floating(dtype, "rand", [&]<typename T>() {
     // Rounding low + (high - low) * u to T can give exactly `high` (u just below 1 narrowed to
@@ -292,10 +286,11 @@ Tensor rand(const Shape& shape, DType dtype, Generator* gen, double low, double 
   return t;
 }
 
-Tensor truncated_normal(const Shape& shape, DType dtype, Generator* gen, double mean, double stddev) {
-  require_floating(dtype, "truncated_normal");
-  Generator& g = pick(gen);
-  return make_filled(shape, dtype, [&](int64_t) {
+Tensor truncated_normal(const Shape& shape, RandnOptions opt) {
+  require_floating(opt.dtype, "truncated_normal");
+  Generator& g = pick(opt.generator);
+  const double mean = opt.mean, stddev = opt.stddev;
+  return make_filled(shape, opt.dtype, [&](int64_t) {
     double z;
     do z = g.normal();
     while (std::abs(z) > 2.0);
@@ -303,10 +298,10 @@ Tensor truncated_normal(const Shape& shape, DType dtype, Generator* gen, double 
   });
 }
 
-Tensor bernoulli(const Shape& shape, double p, DType dtype, Generator* gen) {
+Tensor bernoulli(const Shape& shape, double p, BernoulliOptions opt) {
   if (!(p >= 0.0 && p <= 1.0)) throw ValueError("bernoulli: expected 0 <= p <= 1, got " + std::to_string(p));
-  Generator& g = pick(gen);
-  return make_filled(shape, dtype, [&](int64_t) { return g.uniform() < p ? 1 : 0; });
+  Generator& g = pick(opt.generator);
+  return make_filled(shape, opt.dtype, [&](int64_t) { return g.uniform() < p ? 1 : 0; });
 }
 
 Tensor randperm(int64_t n, Generator* gen) {

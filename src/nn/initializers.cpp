@@ -132,7 +132,7 @@ RandomNormal::RandomNormal(RandomNormalOptions options) : options_(options) {
 Tensor RandomNormal::operator()(const Shape& shape, DType dtype, Generator& gen) const {
   check_request(shape, dtype, "RandomNormal");
   SeededDraw g(options_.seed, gen);
-  return randn(shape, dtype, g.get(), options_.mean, options_.stddev);
+  return randn(shape, {.mean = options_.mean, .stddev = options_.stddev, .dtype = dtype, .generator = g.get()});
 }
 nlohmann::json RandomNormal::get_config() const {
   return {{"mean", options_.mean}, {"stddev", options_.stddev}, {"seed", seed_json(options_.seed)}};
@@ -157,7 +157,7 @@ RandomUniform::RandomUniform(RandomUniformOptions options) : options_(options) {
 Tensor RandomUniform::operator()(const Shape& shape, DType dtype, Generator& gen) const {
   check_request(shape, dtype, "RandomUniform");
   SeededDraw g(options_.seed, gen);
-  return rand(shape, dtype, g.get(), options_.minval, options_.maxval);
+  return rand(shape, {.low = options_.minval, .high = options_.maxval, .dtype = dtype, .generator = g.get()});
 }
 nlohmann::json RandomUniform::get_config() const {
   return {{"minval", options_.minval}, {"maxval", options_.maxval}, {"seed", seed_json(options_.seed)}};
@@ -181,7 +181,7 @@ TruncatedNormal::TruncatedNormal(TruncatedNormalOptions options) : options_(opti
 Tensor TruncatedNormal::operator()(const Shape& shape, DType dtype, Generator& gen) const {
   check_request(shape, dtype, "TruncatedNormal");
   SeededDraw g(options_.seed, gen);
-  return truncated_normal(shape, dtype, g.get(), options_.mean, options_.stddev);
+  return truncated_normal(shape, {.mean = options_.mean, .stddev = options_.stddev, .dtype = dtype, .generator = g.get()});
 }
 nlohmann::json TruncatedNormal::get_config() const {
   return {{"mean", options_.mean}, {"stddev", options_.stddev}, {"seed", seed_json(options_.seed)}};
@@ -251,12 +251,12 @@ Tensor VarianceScaling::operator()(const Shape& shape, DType dtype, Generator& g
   SeededDraw g(options_.seed, gen);
   switch (options_.distribution) {
     case Distribution::TruncatedNormal:
-      return truncated_normal(shape, dtype, g.get(), 0.0, std::sqrt(scale) / kTruncatedStdFactor);
+      return truncated_normal(shape, {.mean = 0.0, .stddev = std::sqrt(scale) / kTruncatedStdFactor, .dtype = dtype, .generator = g.get()});
     case Distribution::UntruncatedNormal:
-      return randn(shape, dtype, g.get(), 0.0, std::sqrt(scale));
+      return randn(shape, {.mean = 0.0, .stddev = std::sqrt(scale), .dtype = dtype, .generator = g.get()});
     case Distribution::Uniform: {
       const double limit = std::sqrt(3.0 * scale);
-      return rand(shape, dtype, g.get(), -limit, limit);
+      return rand(shape, {.low = -limit, .high = limit, .dtype = dtype, .generator = g.get()});
     }
   }
   throw ValueError(who + ": unknown distribution");
@@ -341,15 +341,15 @@ Tensor Orthogonal::operator()(const Shape& shape, DType dtype, Generator& gen) c
   // Rows of `a` are the columns of Keras' Gaussian [n, k] matrix. Gram-Schmidt applied in order is
   // QR with R's diagonal positive, i.e. Keras' `q * sign(diag(r))`. Classical Gram-Schmidt run
   // twice per vector ("twice is enough") keeps the result orthogonal to rounding error, in f64.
-  Tensor a = randn({k, n}, f64, g.get());
+  Tensor a = randn({k, n}, {.dtype = f64, .generator = g.get()});
   Tensor q = zeros({k, n}, f64);
   for (int64_t j = 0; j < k; ++j) {
     Tensor v = a.slice(0, j, j + 1).contiguous();  // [1, n]
     if (j > 0) {
       Tensor basis = q.slice(0, 0, j);  // [j, n], orthonormal rows
       for (int pass = 0; pass < 2; ++pass) {
-        Tensor coeff = matmul(basis, v, false, true);      // [j, 1]
-        v = v - matmul(coeff, basis, true, false);         // [1, n]
+        Tensor coeff = matmul(basis, v, {.transpose_b = true});      // [j, 1]
+        v = v - matmul(coeff, basis, {.transpose_a = true});         // [1, n]
       }
     }
     const double norm = std::sqrt(sum(square(v)).item<double>());
@@ -401,7 +401,7 @@ SmallRandomNormal::SmallRandomNormal(SmallRandomNormalOptions options) : options
 Tensor SmallRandomNormal::operator()(const Shape& shape, DType dtype, Generator& gen) const {
   check_request(shape, dtype, "SmallRandomNormal");
   SeededDraw g(options_.seed, gen);
-  return randn(shape, dtype, g.get(), 0.0, options_.stddev);
+  return randn(shape, {.mean = 0.0, .stddev = options_.stddev, .dtype = dtype, .generator = g.get()});
 }
 nlohmann::json SmallRandomNormal::get_config() const {
   return {{"stddev", options_.stddev}, {"seed", seed_json(options_.seed)}};
@@ -421,7 +421,7 @@ Tensor StandardUniform::operator()(const Shape& shape, DType dtype, Generator& g
   const double d = std::max<double>(1.0, static_cast<double>(compute_fans(shape).fan_in));
   const double limit = 1.0 / std::sqrt(d);
   SeededDraw g(seed_, gen);
-  return rand(shape, dtype, g.get(), -limit, limit);
+  return rand(shape, {.low = -limit, .high = limit, .dtype = dtype, .generator = g.get()});
 }
 nlohmann::json StandardUniform::get_config() const { return {{"seed", seed_json(seed_)}}; }
 InitializerPtr StandardUniform::from_config(const nlohmann::json& config) {

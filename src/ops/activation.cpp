@@ -10,21 +10,20 @@
 #include "ember/kernels/cpu/unary_math.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
 void check_floating(const char* name, const Tensor& x) {
-  if (!x.defined()) throw ValueError(std::string(name) + ": the input tensor is undefined");
-  if (!is_floating(x.dtype())) {
-    throw DTypeError(std::string(name) + ": expected a float32 or float64 tensor, got " +
-                     std::string(dtype_name(x.dtype())) + " " + to_string(x.shape()));
-  }
+  require_defined(name, x);
+  require_floating(name, x);
 }
 
 // out = f(x), f called as f(T) for T = float or double.
@@ -32,7 +31,7 @@ template <typename F>
 Tensor map1(const char* name, const Tensor& x, F f) {
   check_floating(name, x);
   Tensor out = Tensor::empty(x.shape(), x.dtype());
-  visit_floating(x.dtype(), name, [&]<typename T>() { kc::map_unary<T, T>(x, out, [f](T v) { return f(v); }); });
+  visit_floating(x.dtype(), name, [&]<typename T>() { kc::map_unary<T, T>(out.shape(), strided_in<T>(x), strided_out<T>(out), [f](T v) { return f(v); }); });
   return out;
 }
 
@@ -41,7 +40,7 @@ Tensor map1(const char* name, const Tensor& x, F f) {
 template <typename F>
 Tensor map1_fast(const char* name, const Tensor& x, kc::UnaryMath op, F f, float alpha = 1.0f) {
   check_floating(name, x);
-  if (std::optional<Tensor> y = kc::unary_math_dense(op, x, alpha)) return *std::move(y);
+  if (std::optional<Tensor> y = unary_math_fast(op, x, alpha)) return *std::move(y);
   return map1(name, x, f);
 }
 
@@ -51,7 +50,7 @@ Tensor map_grad(const char* name, const Tensor& g_in, const Tensor& s, F f) {
   Tensor g = g_in.dtype() == s.dtype() ? g_in : cast(g_in, s.dtype());
   if (g.shape() != s.shape()) g = expand(g, s.shape());
   Tensor dx = Tensor::empty(s.shape(), s.dtype());
-  visit_floating(s.dtype(), name, [&]<typename T>() { kc::map_binary<T, T, T>(g, s, dx, [f](T a, T b) { return f(a, b); }); });
+  visit_floating(s.dtype(), name, [&]<typename T>() { kc::map_binary<T, T, T>(dx.shape(), strided_in<T>(g), strided_in<T>(s), strided_out<T>(dx), [f](T a, T b) { return f(a, b); }); });
   return dx;
 }
 

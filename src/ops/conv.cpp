@@ -4,55 +4,42 @@
 #include <string>
 
 #include "ember/autograd/autograd.hpp"
+#include "ember/kernels/cpu/conv.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
 std::string pair_str(int64_t a, int64_t b) { return "[" + std::to_string(a) + "," + std::to_string(b) + "]"; }
 
-// Checks the dtypes shared by conv2d/conv1d: both floating and equal.
+// Both defined, both floating and of one dtype.
+void check_operands(const char* op, const Tensor& x, const Tensor& w) {
+  require_defined(op, x, "input");
+  require_defined(op, w, "filter");
+}
 void check_conv_dtypes(const char* op, const Tensor& x, const Tensor& w, const std::string& ctx) {
-  if (x.dtype() != w.dtype()) {
-    throw DTypeError(std::string(op) + ": x is " + std::string(dtype_name(x.dtype())) + " but the filter is " +
-                     std::string(dtype_name(w.dtype())) + " (they must match): " + ctx);
-  }
-  if (!is_floating(x.dtype())) {
-    throw DTypeError(std::string(op) + ": expected float32 or float64, got " + std::string(dtype_name(x.dtype())) + ": " + ctx);
-  }
-}
-
-void check_defined(const char* op, const Tensor& x, const Tensor& w) {
-  if (!x.defined() || !w.defined()) throw ValueError(std::string(op) + ": undefined input or filter tensor");
-}
-
-// The kernel-geometry errors name the numbers but not the op or the tensors; add both.
-std::string reword(const char* op, const std::string& what, const std::string& ctx) {
-  std::string rest = what;
-  if (auto p = rest.find(": "); p != std::string::npos && rest.find(' ') > p) rest = rest.substr(p + 2);
-  return std::string(op) + ": " + rest + ": " + ctx;
+  require_same_dtype(op, x, "x", w, "the filter", ctx);
+  require_floating(op, x, nullptr, ctx);
 }
 
 kc::Conv2dGeometry geometry(const char* op, const Tensor& x, const Tensor& w, const Conv2dOptions& opt,
                             const std::string& ctx) {
-  try {
-    return kc::make_conv2d_geometry(x.size(0), x.size(1), x.size(2), x.size(3), w.size(0), w.size(1), w.size(3),
-                                    opt.strides[0], opt.strides[1], opt.dilation[0], opt.dilation[1], opt.padding);
-  } catch (const ShapeError& e) {
-    throw ShapeError(reword(op, e.what(), ctx));
-  } catch (const ValueError& e) {
-    throw ValueError(reword(op, e.what(), ctx));
-  }
+  return with_op_context(op, ctx, [&] {
+    return kc::make_conv2d_geometry({.batch = x.size(0), .in_h = x.size(1), .in_w = x.size(2), .in_c = x.size(3),
+                                     .k_h = w.size(0), .k_w = w.size(1), .out_c = w.size(3),
+                                     .stride_h = opt.strides[0], .stride_w = opt.strides[1],
+                                     .dilation_h = opt.dilation[0], .dilation_w = opt.dilation[1],
+                                     .padding = opt.padding});
+  });
 }
-
-// Contiguous, of dtype dt (gradients normally arrive in the output's dtype already).
-Tensor dense(const Tensor& t, DType dt) { return contiguous(t.dtype() == dt ? t : cast(t, dt)); }
 
 void forward_kernel(const kc::Conv2dGeometry& g, const Tensor& x, const Tensor& w, const Tensor& y) {
   if (x.dtype() == f32) kc::conv2d_forward_f32(g, x.data<float>(), w.data<float>(), y.data<float>());
@@ -70,7 +57,7 @@ void backward_filter_kernel(const kc::Conv2dGeometry& g, const Tensor& x, const 
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
-  check_defined("conv2d", x, filter);
+  check_operands("conv2d", x, filter);
   const std::string ctx = "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape());
   if (x.dim() != 4) {
     throw ShapeError("conv2d: input must be 4-D NHWC [batch, height, width, channels], got rank " +
@@ -119,7 +106,7 @@ Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
 }
 
 Tensor conv1d(const Tensor& x, const Tensor& filter, Conv1dOptions opt) {
-  check_defined("conv1d", x, filter);
+  check_operands("conv1d", x, filter);
   const std::string ctx = "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape());
   if (x.dim() != 3) {
     throw ShapeError("conv1d: input must be 3-D [batch, width, channels], got rank " + std::to_string(x.dim()) + ": " + ctx);
@@ -143,7 +130,8 @@ Tensor conv1d(const Tensor& x, const Tensor& filter, Conv1dOptions opt) {
 }
 
 Tensor bias_add(const Tensor& x, const Tensor& bias) {
-  if (!x.defined() || !bias.defined()) throw ValueError("bias_add: undefined input or bias tensor");
+  require_defined("bias_add", x, "input");
+  require_defined("bias_add", bias, "bias");
   const std::string ctx = "x " + to_string(x.shape()) + ", bias " + to_string(bias.shape());
   if (x.dim() < 2) throw ShapeError("bias_add: input must be at least 2-D (as tf.nn.bias_add), got " + ctx);
   if (bias.dim() != 1) throw ShapeError("bias_add: bias must be 1-D [channels], got " + ctx);
@@ -151,10 +139,7 @@ Tensor bias_add(const Tensor& x, const Tensor& bias) {
     throw ShapeError("bias_add: bias has " + std::to_string(bias.size(0)) + " elements but the input has " +
                      std::to_string(x.size(-1)) + " channels (last axis): " + ctx);
   }
-  if (x.dtype() != bias.dtype()) {
-    throw DTypeError("bias_add: x is " + std::string(dtype_name(x.dtype())) + " but bias is " +
-                     std::string(dtype_name(bias.dtype())) + " (they must match): " + ctx);
-  }
+  require_same_dtype("bias_add", x, "x", bias, "bias", ctx);
   // Broadcasting add; the engine sums the bias gradient over the leading axes in its central place.
   return add(x, bias);
 }

@@ -8,12 +8,14 @@
 #include "ember/kernels/cpu/unary_math.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
@@ -42,7 +44,7 @@ Tensor arith(const char* name, const Tensor& a, const Tensor& b, F f) {
   DType dt = promote_types(a.dtype(), b.dtype());
   auto bc = broadcast_pair(name, a, b, dt, dt);
   visit_dtype(dt, [&]<typename T>() {
-    kc::map_binary<T, T, T>(bc.a, bc.b, bc.out, [f](T x, T y) { return static_cast<T>(f(x, y)); });
+    kc::map_binary<T, T, T>(bc.out.shape(), strided_in<T>(bc.a), strided_in<T>(bc.b), strided_out<T>(bc.out), [f](T x, T y) { return static_cast<T>(f(x, y)); });
   });
   return bc.out;
 }
@@ -54,7 +56,7 @@ Tensor arith_float(const char* name, const Tensor& a, const Tensor& b, F f) {
   if (!is_floating(dt)) dt = f32;
   auto bc = broadcast_pair(name, a, b, dt, dt);
   visit_floating(dt, name, [&]<typename T>() {
-    kc::map_binary<T, T, T>(bc.a, bc.b, bc.out, [f](T x, T y) { return static_cast<T>(f(x, y)); });
+    kc::map_binary<T, T, T>(bc.out.shape(), strided_in<T>(bc.a), strided_in<T>(bc.b), strided_out<T>(bc.out), [f](T x, T y) { return static_cast<T>(f(x, y)); });
   });
   return bc.out;
 }
@@ -64,7 +66,7 @@ Tensor compare(const char* name, const Tensor& a, const Tensor& b, F f) {
   DType dt = promote_types(a.dtype(), b.dtype());
   auto bc = broadcast_pair(name, a, b, dt, DType::b8);
   visit_dtype(dt, [&]<typename T>() {
-    kc::map_binary<bool, T, T>(bc.a, bc.b, bc.out, [f](T x, T y) { return static_cast<bool>(f(x, y)); });
+    kc::map_binary<bool, T, T>(bc.out.shape(), strided_in<T>(bc.a), strided_in<T>(bc.b), strided_out<bool>(bc.out), [f](T x, T y) { return static_cast<bool>(f(x, y)); });
   });
   return bc.out;
 }
@@ -73,7 +75,7 @@ template <typename F>
 Tensor unary_float(const char* name, const Tensor& x, F f) {
   Tensor in = is_floating(x.dtype()) ? x : cast(x, f32);
   Tensor out = Tensor::empty(in.shape(), in.dtype());
-  visit_floating(in.dtype(), name, [&]<typename T>() { kc::map_unary<T, T>(in, out, [f](T v) { return static_cast<T>(f(v)); }); });
+  visit_floating(in.dtype(), name, [&]<typename T>() { kc::map_unary<T, T>(out.shape(), strided_in<T>(in), strided_out<T>(out), [f](T v) { return static_cast<T>(f(v)); }); });
   return out;
 }
 
@@ -81,14 +83,14 @@ Tensor unary_float(const char* name, const Tensor& x, F f) {
 // float64 and strided inputs.
 template <typename F>
 Tensor unary_float_fast(const char* name, const Tensor& x, kc::UnaryMath op, F f) {
-  if (std::optional<Tensor> y = kc::unary_math_dense(op, x)) return *std::move(y);
+  if (std::optional<Tensor> y = unary_math_fast(op, x)) return *std::move(y);
   return unary_float(name, x, f);
 }
 
 template <typename F>
 Tensor unary_any(const Tensor& x, F f) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
-  visit_dtype(x.dtype(), [&]<typename T>() { kc::map_unary<T, T>(x, out, [f](T v) { return static_cast<T>(f(v)); }); });
+  visit_dtype(x.dtype(), [&]<typename T>() { kc::map_unary<T, T>(out.shape(), strided_in<T>(x), strided_out<T>(out), [f](T v) { return static_cast<T>(f(v)); }); });
   return out;
 }
 
@@ -260,7 +262,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
          eb = expand(as_dtype(b, dt).detach(), shape);
   Tensor out = Tensor::empty(shape, dt);
   visit_dtype(dt, [&]<typename T>() {
-    kc::map_ternary<T, bool, T, T>(ec, ea, eb, out, [](bool k, T x, T y) { return k ? x : y; });
+    kc::map_ternary<T, bool, T, T>(out.shape(), strided_in<bool>(ec), strided_in<T>(ea), strided_in<T>(eb), strided_out<T>(out), [](bool k, T x, T y) { return k ? x : y; });
   });
   return record("where", {cond, a, b}, out, [&] {
     return [sc = saved(c)](const Tensor& g) {
@@ -289,7 +291,7 @@ Tensor logical_not(const Tensor& x) { return unary_any(as_dtype(x, DType::b8), [
 
 Tensor cast(const Tensor& x, DType dtype) {
   Tensor out = Tensor::empty(x.shape(), dtype);
-  kc::copy_cast(x, out);
+  copy_into(x, out);
   if (!is_floating(dtype)) return out;
   return record("cast", {x}, out, [] {
     // The engine casts the gradient back to the input's dtype.

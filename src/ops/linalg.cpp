@@ -44,7 +44,6 @@ Tensor matmul_2d_plus(const Tensor& a_in, const Tensor& b_in) {
   Shape out_shape = batch;
   out_shape.insert(out_shape.end(), {m, n});
   Tensor out = Tensor::empty(out_shape, dt);
-  int64_t nb = numel(batch);
   const int nd = static_cast<int>(batch.size());
 
   BlasView va = blas_view(m, k, a.strides()[nd], a.strides()[nd + 1]);
@@ -52,30 +51,15 @@ Tensor matmul_2d_plus(const Tensor& a_in, const Tensor& b_in) {
   if (!va.ok) { a = contiguous(a); va = blas_view(m, k, a.strides()[nd], a.strides()[nd + 1]); }
   if (!vb.ok) { b = contiguous(b); vb = blas_view(k, n, b.strides()[nd], b.strides()[nd + 1]); }
 
+  kc::BatchedGemmGeometry g{.m = m, .n = n, .k = k, .trans_a = va.trans, .trans_b = vb.trans, .lda = va.ld,
+                            .ldb = vb.ld, .batch = batch};
+  g.batch_stride_a.assign(a.strides().begin(), a.strides().begin() + nd);
+  g.batch_stride_b.assign(b.strides().begin(), b.strides().begin() + nd);
   visit_dtype(dt, [&]<typename T>() {
     if constexpr (std::is_same_v<T, bool>) {
       throw DTypeError("matmul: bool tensors are not supported; cast to a number type first");
     } else {
-      const T* pa = static_cast<const T*>(a.impl().storage->data());
-      const T* pb = static_cast<const T*>(b.impl().storage->data());
-      T* po = out.data<T>();
-      std::vector<int64_t> idx(nd, 0);
-      for (int64_t i = 0; i < nb; ++i) {
-        int64_t oa = a.offset(), ob = b.offset();
-        for (int d = 0; d < nd; ++d) { oa += idx[d] * a.strides()[d]; ob += idx[d] * b.strides()[d]; }
-        T* c = po + i * m * n;
-        if (k == 0) {
-          std::fill_n(c, m * n, T(0));
-        } else if constexpr (std::is_floating_point_v<T>) {
-          kc::gemm(va.trans, vb.trans, m, n, k, T(1), pa + oa, va.ld, pb + ob, vb.ld, T(0), c, std::max<int64_t>(n, 1));
-        } else {
-          kc::gemm_ref<T>(va.trans, vb.trans, m, n, k, T(1), pa + oa, va.ld, pb + ob, vb.ld, T(0), c, std::max<int64_t>(n, 1));
-        }
-        for (int d = nd - 1; d >= 0; --d) {
-          if (++idx[d] < batch[d]) break;
-          idx[d] = 0;
-        }
-      }
+      kc::batched_gemm<T>(g, a.data<T>(), b.data<T>(), out.data<T>());
     }
   });
   return out;
@@ -83,18 +67,19 @@ Tensor matmul_2d_plus(const Tensor& a_in, const Tensor& b_in) {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+Tensor matmul(const Tensor& a, const Tensor& b, MatmulOptions opt) {
+  const bool transpose_a = opt.transpose_a, transpose_b = opt.transpose_b;
   if (a.dim() == 0 || b.dim() == 0) {
     throw ShapeError("matmul: operands must be at least 1-D, got " + to_string(a.shape()) + " x " + to_string(b.shape()));
   }
   // 1-D operands: promote to matrices through differentiable views, then drop the added axis.
   if (a.dim() == 1) {
     if (transpose_a) throw ValueError("matmul: transpose_a needs a matrix, got a vector " + to_string(a.shape()));
-    return squeeze(matmul(unsqueeze(a, 0), b, false, transpose_b), -2);
+    return squeeze(matmul(unsqueeze(a, 0), b, {.transpose_b = transpose_b}), -2);
   }
   if (b.dim() == 1) {
     if (transpose_b) throw ValueError("matmul: transpose_b needs a matrix, got a vector " + to_string(b.shape()));
-    return squeeze(matmul(a, unsqueeze(b, 1), transpose_a, false), -1);
+    return squeeze(matmul(a, unsqueeze(b, 1), {.transpose_a = transpose_a}), -1);
   }
   Tensor at = transpose_a ? transpose(a.detach(), -2, -1) : a.detach();
   Tensor bt = transpose_b ? transpose(b.detach(), -2, -1) : b.detach();
@@ -102,8 +87,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   return autograd::record("matmul", {a, b}, out, [&] {
     return [sa = autograd::saved(a), sb = autograd::saved(b), transpose_a, transpose_b](const Tensor& g) {
       // out = op(A) op(B); dop(A) = g op(B)^T, dop(B) = op(A)^T g; the engine sums broadcast batch axes.
-      Tensor da = transpose_a ? matmul(sb, g, transpose_b, true) : matmul(g, sb, false, !transpose_b);
-      Tensor db = transpose_b ? matmul(g, sa, true, transpose_a) : matmul(sa, g, !transpose_a, false);
+      Tensor da = transpose_a ? matmul(sb, g, {.transpose_a = transpose_b, .transpose_b = true}) : matmul(g, sb, {.transpose_b = !transpose_b});
+      Tensor db = transpose_b ? matmul(g, sa, {.transpose_a = true, .transpose_b = transpose_a}) : matmul(sa, g, {.transpose_a = !transpose_a});
       return std::vector<Tensor>{da, db};
     };
   });

@@ -9,27 +9,25 @@
 #include <vector>
 
 #include "ember/autograd/autograd.hpp"
-#include "ember/kernels/cpu/index.hpp"
 #include "ember/kernels/cpu/softmax.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
 // ------------------------------------------------------------------ validation
 
 void check_prediction(const char* op, const char* what, const Tensor& y_pred) {
-  if (!is_floating(y_pred.dtype())) {
-    throw DTypeError(std::string(op) + ": " + what + " must be float32 or float64, got " +
-                     std::string(dtype_name(y_pred.dtype())));
-  }
+  require_floating(op, y_pred, what);
   if (y_pred.dim() == 0) {
     throw ShapeError(std::string(op) + ": " + what + " must have a class/feature axis (rank >= 1), got shape []");
   }
@@ -93,18 +91,13 @@ SparseLabels validated_labels(const char* op, const Tensor& labels, const Tensor
       idx.push_back(static_cast<int64_t>(d));
     }
   } else {
-    idx = kc::read_indices(labels);
+    idx = read_indices(labels);
     for (int64_t i : idx) {
       if (i < 0 || i >= out.classes) throw range_error(std::to_string(i));
     }
   }
   out.idx = std::make_shared<const std::vector<int64_t>>(std::move(idx));
   return out;
-}
-
-Tensor dense_as(const Tensor& g, DType dt) {
-  Tensor d = g.dtype() == dt ? g.detach() : cast(g.detach(), dt);
-  return contiguous(d);
 }
 
 // ------------------------------------------------------------------ fused softmax cross-entropy
@@ -123,7 +116,7 @@ Tensor sparse_softmax_xent(const char* op, const SparseLabels& lab, const Tensor
   });
   return record(op, {x}, loss, [&] {
     return [sx = saved(x), stats, idx = lab.idx, rows, classes, op](const Tensor& g) {
-      Tensor dloss = dense_as(g, sx.dtype());
+      Tensor dloss = dense(g, sx.dtype());
       Tensor dx = Tensor::empty(sx.shape(), sx.dtype());
       visit_floating(sx.dtype(), op, [&]<typename T>() {
         kc::sparse_softmax_xent_backward<T>(rows, classes, sx.data<T>(), idx->data(), stats.data<T>(),
@@ -150,7 +143,7 @@ Tensor softmax_xent(const char* op, const Tensor& labels, const Tensor& logits) 
   });
   return record(op, {y, x}, loss, [&] {
     return [sx = saved(x), sy = saved(y), stats, rows, classes, op, want_dy = y.requires_grad()](const Tensor& g) {
-      Tensor dloss = dense_as(g, sx.dtype());
+      Tensor dloss = dense(g, sx.dtype());
       Tensor dx = Tensor::empty(sx.shape(), sx.dtype());
       Tensor dy = want_dy ? Tensor::empty(sy.shape(), sy.dtype()) : Tensor();
       visit_floating(sx.dtype(), op, [&]<typename T>() {

@@ -10,12 +10,14 @@
 #include "ember/kernels/cpu/loops.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
@@ -23,8 +25,6 @@ std::string num(double v) {
   std::string s = std::to_string(v);
   return s;
 }
-
-Tensor dense(const Tensor& t, DType dt) { return contiguous(t.dtype() == dt ? t : cast(t, dt)); }
 
 template <typename T>
 const T* ptr_or_null(const Tensor& t) {
@@ -40,22 +40,19 @@ T* mut_ptr_or_null(const Tensor& t) {
 // ------------------------------------------------------------------ dropout
 
 Tensor dropout(const Tensor& x, double rate, bool training, Generator* gen) {
-  if (!x.defined()) throw ValueError("dropout: the input tensor is undefined");
+  require_defined("dropout", x);
   if (!(rate >= 0.0 && rate < 1.0)) {
     throw ValueError("dropout: rate must be in [0, 1), got " + num(rate) + ": x " + to_string(x.shape()));
   }
-  if (!is_floating(x.dtype())) {
-    throw DTypeError("dropout: expected float32 or float64, got " + std::string(dtype_name(x.dtype())) + ": x " +
-                     to_string(x.shape()));
-  }
+  require_floating("dropout", x);
   if (!training || rate == 0.0) return x;
   const double keep = 1.0 - rate;
   // keep[i] = uniform() < 1 - rate, drawn serially: the mask depends on the seed only.
-  Tensor mask = bernoulli(x.shape(), keep, boolean, gen);
+  Tensor mask = bernoulli(x.shape(), keep, {.dtype = boolean, .generator = gen});
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   visit_floating(x.dtype(), "dropout", [&]<typename T>() {
     const T k = static_cast<T>(keep);
-    kc::map_binary<T, T, bool>(x, mask, y, [k](T v, bool m) { return m ? v / k : T(0); });
+    kc::map_binary<T, T, bool>(y.shape(), strided_in<T>(x), strided_in<bool>(mask), strided_out<T>(y), [k](T v, bool m) { return m ? v / k : T(0); });
   });
   return record("dropout", {x}, y, [&] {
     return [mask, keep](const Tensor& g) {
@@ -63,7 +60,7 @@ Tensor dropout(const Tensor& x, double rate, bool training, Generator* gen) {
       Tensor m = g.shape() == mask.shape() ? mask : expand(mask, g.shape());
       visit_floating(g.dtype(), "dropout", [&]<typename T>() {
         const T k = static_cast<T>(keep);
-        kc::map_binary<T, T, bool>(g, m, dx, [k](T v, bool b) { return b ? v / k : T(0); });
+        kc::map_binary<T, T, bool>(dx.shape(), strided_in<T>(g), strided_in<bool>(m), strided_out<T>(dx), [k](T v, bool b) { return b ? v / k : T(0); });
       });
       return std::vector<Tensor>{dx};
     };
@@ -74,7 +71,7 @@ Tensor dropout(const Tensor& x, double rate, bool training, Generator* gen) {
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
                   const Tensor& moving_var, bool training, BatchNormOptions opt) {
-  if (!x.defined()) throw ValueError("batch_norm: the input tensor is undefined");
+  require_defined("batch_norm", x);
   std::string ctx = "x " + to_string(x.shape());
   const std::pair<const char*, const Tensor*> params[] = {
       {"gamma", &gamma}, {"beta", &beta}, {"moving_mean", &moving_mean}, {"moving_var", &moving_var}};
@@ -82,9 +79,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     if (t->defined()) ctx += std::string(", ") + name + " " + to_string(t->shape());
   }
   if (x.dim() < 2) throw ShapeError("batch_norm: input must be at least 2-D [..., channels], got " + ctx);
-  if (!is_floating(x.dtype())) {
-    throw DTypeError("batch_norm: expected float32 or float64, got " + std::string(dtype_name(x.dtype())) + ": " + ctx);
-  }
+  require_floating("batch_norm", x, nullptr, ctx);
   const int64_t C = x.size(-1);
   if (C < 1) throw ShapeError("batch_norm: the channel (last) axis is empty: " + ctx);
   const int64_t rows = x.numel() / C;
@@ -94,17 +89,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
       throw ShapeError(std::string("batch_norm: ") + name + " must have shape [" + std::to_string(C) +
                        "] (the channel count), got " + to_string(t->shape()) + ": " + ctx);
     }
-    if (!is_floating(t->dtype())) {
-      throw DTypeError(std::string("batch_norm: ") + name + " must be float32 or float64, got " +
-                       std::string(dtype_name(t->dtype())) + ": " + ctx);
-    }
+    require_floating("batch_norm", *t, name, ctx);
   }
-  for (const Tensor* t : {&gamma, &beta}) {
-    if (t->defined() && t->dtype() != x.dtype()) {
-      throw DTypeError("batch_norm: gamma/beta must have x's dtype " + std::string(dtype_name(x.dtype())) + ", got " +
-                       std::string(dtype_name(t->dtype())) + ": " + ctx);
-    }
-  }
+  require_same_dtype("batch_norm", gamma.defined() ? gamma : x, "gamma", x, "x", ctx);
+  require_same_dtype("batch_norm", beta.defined() ? beta : x, "beta", x, "x", ctx);
   if (!(opt.epsilon >= 0.0) || !std::isfinite(opt.epsilon)) {
     throw ValueError("batch_norm: epsilon must be finite and >= 0, got " + num(opt.epsilon));
   }
@@ -115,15 +103,15 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
   const DType dt = x.dtype();
   const double eps = opt.epsilon;
   Tensor xc = contiguous(x.detach());
-  Tensor gc = gamma.defined() ? dense(gamma.detach(), dt) : Tensor();
-  Tensor bc = beta.defined() ? dense(beta.detach(), dt) : Tensor();
+  Tensor gc = gamma.defined() ? dense(gamma, dt) : Tensor();
+  Tensor bc = beta.defined() ? dense(beta, dt) : Tensor();
   Tensor y = Tensor::empty(x.shape(), dt);
 
   if (!training) {
     if (!moving_mean.defined() || !moving_var.defined()) {
       throw ValueError("batch_norm: inference needs moving_mean and moving_var: " + ctx);
     }
-    Tensor mean = dense(moving_mean.detach(), dt), var = dense(moving_var.detach(), dt);
+    Tensor mean = dense(moving_mean, dt), var = dense(moving_var, dt);
     if (rows > 0) {
       visit_floating(dt, "batch_norm", [&]<typename T>() {
         kc::batch_norm_forward_inference<T>(rows, C, xc.data<T>(), ptr_or_null<T>(gc), ptr_or_null<T>(bc), mean.data<T>(),

@@ -9,12 +9,14 @@
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
@@ -23,22 +25,12 @@ std::string pair_str(const std::array<int64_t, 2>& p) {
 }
 
 void check_input(const char* op, const Tensor& x, int rank, const char* layout) {
-  if (!x.defined()) throw ValueError(std::string(op) + ": the input tensor is undefined");
+  require_defined(op, x, "input");
   if (x.dim() != rank) {
     throw ShapeError(std::string(op) + ": input must be " + std::to_string(rank) + "-D " + layout + ", got rank " +
                      std::to_string(x.dim()) + ": x " + to_string(x.shape()));
   }
-  if (!is_floating(x.dtype())) {
-    throw DTypeError(std::string(op) + ": expected float32 or float64, got " + std::string(dtype_name(x.dtype())) +
-                     ": x " + to_string(x.shape()));
-  }
-}
-
-// The kernel-geometry errors name the numbers but not the op or the tensor; add both.
-std::string reword(const char* op, const std::string& what, const std::string& ctx) {
-  std::string rest = what;
-  if (auto p = rest.find(": "); p != std::string::npos && rest.find(' ') > p) rest = rest.substr(p + 2);
-  return std::string(op) + ": " + rest + ": " + ctx;
+  require_floating(op, x, nullptr, "x " + to_string(x.shape()));
 }
 
 kc::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOptions& opt, const std::string& ctx) {
@@ -49,17 +41,12 @@ kc::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOp
   if (strides[0] < 1 || strides[1] < 1) {
     throw ValueError(std::string(op) + ": strides must be >= 1, got " + pair_str(strides) + ": " + ctx);
   }
-  try {
-    return kc::make_pool2d_geometry(x.size(0), x.size(1), x.size(2), x.size(3), opt.pool_size[0], opt.pool_size[1],
-                                    strides[0], strides[1], opt.padding);
-  } catch (const ShapeError& e) {
-    throw ShapeError(reword(op, e.what(), ctx));
-  } catch (const ValueError& e) {
-    throw ValueError(reword(op, e.what(), ctx));
-  }
+  return with_op_context(op, ctx, [&] {
+    return kc::make_pool2d_geometry({.batch = x.size(0), .in_h = x.size(1), .in_w = x.size(2), .channels = x.size(3),
+                                     .k_h = opt.pool_size[0], .k_w = opt.pool_size[1], .stride_h = strides[0],
+                                     .stride_w = strides[1], .padding = opt.padding});
+  });
 }
-
-Tensor dense(const Tensor& t, DType dt) { return contiguous(t.dtype() == dt ? t : cast(t, dt)); }
 
 }  // namespace
 

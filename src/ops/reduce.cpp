@@ -7,12 +7,14 @@
 #include "ember/kernels/cpu/loops.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 std::vector<int> resolve_axes(const Axes& axes, int ndim, const char* what) {
   std::vector<int> out;
@@ -55,7 +57,7 @@ struct Reduction {
 Reduction run_reduce(const Tensor& x, const Axes& axes, bool keepdims, kc::ReduceKind kind, const char* what) {
   std::vector<int> ax = resolve_axes(axes, x.dim(), what);
   Shape keep_shape = reduced_shape(x.shape(), ax, true);
-  Tensor keep = kc::reduce(x, keep_shape, kind);
+  Tensor keep = reduce_keepdims(x, keep_shape, kind);
   Shape out_shape = reduced_shape(x.shape(), ax, keepdims);
   Tensor out = keepdims ? keep : keep.as_strided(out_shape, contiguous_strides(out_shape), 0);
   return {keep, out, keep_shape};
@@ -93,7 +95,7 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
   return record(name, {x}, r.out, [&] {
     return [sx = saved(x), keep = saved(r.keep), keep_shape = r.keep_shape](const Tensor& g) {
       Tensor mask = cast(equal(sx, keep), g.dtype());
-      Tensor count = kc::reduce(mask, keep_shape, kc::ReduceKind::Sum);
+      Tensor count = reduce_keepdims(mask, keep_shape, kc::ReduceKind::Sum);
       return std::vector<Tensor>{mask * reshape(g, keep_shape) / count};
     };
   });
@@ -113,8 +115,8 @@ Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
       Tensor zero = zeros({}, sx.dtype());
       Tensor is_zero = equal(sx, zero);
       Tensor nonzero = where(is_zero, ones({}, sx.dtype()), sx);
-      Tensor prod_nonzero = kc::reduce(nonzero, keep_shape, kc::ReduceKind::Prod);
-      Tensor single_zero = equal(kc::reduce(is_zero, keep_shape, kc::ReduceKind::Sum), scalar_tensor(1, i64));
+      Tensor prod_nonzero = reduce_keepdims(nonzero, keep_shape, kc::ReduceKind::Prod);
+      Tensor single_zero = equal(reduce_keepdims(is_zero, keep_shape, kc::ReduceKind::Sum), scalar_tensor(1, i64));
       Tensor others = where(is_zero, where(single_zero, prod_nonzero, zero), keep / nonzero);
       return std::vector<Tensor>{reshape(g, keep_shape) * others};
     };
@@ -136,14 +138,14 @@ Tensor std(const Tensor& x, const Axes& axes, bool keepdims, int64_t ddof) { ret
 Tensor argmax(const Tensor& x, int64_t axis, bool keepdims) {
   if (x.dim() == 0) return zeros({}, i64);
   int ax = normalize_axis(axis, x.dim(), "argmax");
-  Tensor r = kc::arg_reduce(x, ax, true);
+  Tensor r = arg_reduce_keepdims(x, ax, true);
   return keepdims ? r : squeeze(r, ax);
 }
 
 Tensor argmin(const Tensor& x, int64_t axis, bool keepdims) {
   if (x.dim() == 0) return zeros({}, i64);
   int ax = normalize_axis(axis, x.dim(), "argmin");
-  Tensor r = kc::arg_reduce(x, ax, false);
+  Tensor r = arg_reduce_keepdims(x, ax, false);
   return keepdims ? r : squeeze(r, ax);
 }
 

@@ -8,12 +8,14 @@
 #include "ember/kernels/cpu/index.hpp"
 #include "ember/kernels/cpu/loops.hpp"
 #include "ember/ops/elementwise.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
@@ -58,13 +60,13 @@ Tensor view_op(const char* name, const Tensor& x, Tensor out, Back back) {
 Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor out = Tensor::empty(x.shape(), x.dtype());
-  kc::copy_cast(x, out);
+  copy_into(x, out);
   return record("contiguous", {x}, out, [] { return [](const Tensor& g) { return std::vector<Tensor>{g}; }; });
 }
 
 Tensor clone(const Tensor& x) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
-  kc::copy_cast(x, out);
+  copy_into(x, out);
   return record("clone", {x}, out, [] { return [](const Tensor& g) { return std::vector<Tensor>{g}; }; });
 }
 
@@ -144,7 +146,7 @@ Tensor slice(const Tensor& x, int64_t axis, int64_t start, int64_t stop, int64_t
     Strides st = gx.strides();
     int64_t off = b * st[ax];
     st[ax] *= step;
-    kc::copy_cast(g, gx.as_strided(s, st, off));
+    copy_into(g, gx.as_strided(s, st, off));
     (void)dt;
     return gx;
   });
@@ -229,7 +231,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   for (const Tensor& t : xs) {
     Shape s = shape;
     s[ax] = t.shape()[ax];
-    kc::copy_cast(t, out.as_strided(s, out.strides(), at * out.strides()[ax]));
+    copy_into(t, out.as_strided(s, out.strides(), at * out.strides()[ax]));
     sizes.push_back(t.shape()[ax]);
     at += t.shape()[ax];
   }
@@ -305,7 +307,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
   }
   out = full(shape, value, x.dtype());
   for (int i = 0; i < nd; ++i) off += full_pads[i].first * out.strides()[i];
-  kc::copy_cast(x, out.as_strided(x.shape(), out.strides(), off));
+  copy_into(x, out.as_strided(x.shape(), out.strides(), off));
   return record("pad", {x}, out, [&] {
     return [full_pads, in_shape = x.shape()](const Tensor& g) {
       Tensor r = g;
@@ -320,7 +322,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
 Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   int ax = normalize_axis(axis, x.dim(), "gather");
   if (x.dim() == 0) throw ShapeError("gather: cannot index a 0-d tensor");
-  std::vector<int64_t> idx = kc::read_indices(indices);
+  std::vector<int64_t> idx = read_indices(indices);
   int64_t len = x.shape()[ax];
   for (int64_t& i : idx) {
     if (i < -len || i >= len) {
@@ -337,11 +339,16 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   shape.insert(shape.end(), x.shape().begin() + ax + 1, x.shape().end());
   Tensor src = contiguous(x.detach());
   Tensor out = Tensor::empty(shape, x.dtype());
-  kc::gather_axis(src, idx, outer, len, inner, out);
+  kc::gather_axis(src.raw_data(), itemsize(src.dtype()), idx.data(), static_cast<int64_t>(idx.size()), outer, len,
+                  inner, out.raw_data());
   return record("gather", {x}, out, [&] {
     return [idx, outer, len, inner, in_shape = x.shape()](const Tensor& g) {
       Tensor gx = Tensor::empty(in_shape, g.dtype());
-      kc::scatter_add_axis(contiguous(g), idx, outer, len, inner, gx);
+      Tensor gc = contiguous(g);
+      visit_dtype(gc.dtype(), [&]<typename T>() {
+        kc::scatter_add_axis<T>(gc.data<T>(), idx.data(), static_cast<int64_t>(idx.size()), outer, len, inner,
+                                gx.data<T>());
+      });
       return std::vector<Tensor>{gx};
     };
   });
@@ -349,7 +356,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
 
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype, double on_value, double off_value) {
   if (depth < 0) throw ValueError("one_hot: depth must be >= 0, got " + std::to_string(depth));
-  std::vector<int64_t> idx = kc::read_indices(indices);
+  std::vector<int64_t> idx = read_indices(indices);
   Shape shape = indices.shape();
   shape.push_back(depth);
   Tensor out = full(shape, off_value, dtype);
@@ -358,7 +365,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype, double on_valu
   for (std::size_t r = 0; r < idx.size(); ++r) {
     if (idx[r] < 0 || idx[r] >= depth) continue;
     int64_t off = static_cast<int64_t>(r) * depth + idx[r];
-    kc::copy_cast(on_row, out.as_strided({1}, {1}, off));
+    copy_into(on_row, out.as_strided({1}, {1}, off));
   }
   return out;
 }

@@ -5,12 +5,14 @@
 #include "ember/kernels/cpu/softmax.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
 using autograd::record;
 using autograd::saved;
 namespace kc = kernels::cpu;
+using namespace ops_detail;
 
 namespace {
 
@@ -24,16 +26,7 @@ kc::RowGeometry row_geometry(const Shape& shape, int axis) {
 }
 
 // Dense row-major input of a floating dtype (integers compute in float32).
-Tensor dense_floating(const Tensor& x) {
-  Tensor in = is_floating(x.dtype()) ? x : cast(x, f32);
-  return contiguous(in.detach());
-}
-
-// Upstream gradient as a dense tensor of the output's dtype.
-Tensor dense_like(const Tensor& g, DType dt) {
-  Tensor d = g.dtype() == dt ? g : cast(g.detach(), dt);
-  return contiguous(d.detach());
-}
+Tensor dense_floating(const Tensor& x) { return dense(x, is_floating(x.dtype()) ? x.dtype() : f32); }
 
 enum class Kind { Softmax, LogSoftmax };
 
@@ -49,7 +42,7 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, Kind kind) {
   });
   return record(name, {x}, out, [&] {
     return [so = saved(out), geo, kind, name](const Tensor& g) {
-      Tensor dy = dense_like(g, so.dtype());
+      Tensor dy = dense(g, so.dtype());
       Tensor dx = Tensor::empty(so.shape(), so.dtype());
       visit_floating(so.dtype(), name, [&]<typename T>() {
         if (kind == Kind::Softmax) kc::softmax_backward<T>(geo, so.data<T>(), dy.data<T>(), dx.data<T>());

@@ -5,8 +5,11 @@
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
+
+using namespace ops_detail;
 
 Tensor Tensor::reshape(const Shape& s) const { return ember::reshape(*this, s); }
 Tensor Tensor::flatten(int64_t a, int64_t b) const { return ember::flatten(*this, a, b); }
@@ -59,13 +62,13 @@ void check_inplace(const Tensor& t, const char* what) {
 
 Tensor& Tensor::copy_(const Tensor& src) {
   check_inplace(*this, "copy_");
-  kernels::cpu::copy_cast(ember::expand(src.detach(), shape()), *this);
+  copy_into(ember::expand(src.detach(), shape()), *this);
   return *this;
 }
 
 Tensor& Tensor::fill_(Scalar value) {
   check_inplace(*this, "fill_");
-  kernels::cpu::copy_cast(ember::expand(scalar_tensor(value, dtype()), shape()), *this);
+  copy_into(ember::expand(scalar_tensor(value, dtype()), shape()), *this);
   return *this;
 }
 
@@ -75,7 +78,7 @@ Tensor& Tensor::add_(const Tensor& o, Scalar alpha) {
   visit_dtype(dtype(), [&]<typename T>() {
     T a = alpha.to<T>();
     Tensor src = other.dtype() == dtype() ? other : ember::cast(other, dtype());
-    kernels::cpu::map_binary<T, T, T>(*this, src, *this, [a](T x, T y) { return static_cast<T>(x + a * y); });
+    kernels::cpu::map_binary<T, T, T>(shape(), strided_in<T>(*this), strided_in<T>(src), strided_out<T>(*this), [a](T x, T y) { return static_cast<T>(x + a * y); });
   });
   return *this;
 }
@@ -84,7 +87,7 @@ Tensor& Tensor::mul_(Scalar s) {
   check_inplace(*this, "mul_");
   visit_dtype(dtype(), [&]<typename T>() {
     T v = s.to<T>();
-    kernels::cpu::map_unary<T, T>(*this, *this, [v](T x) { return static_cast<T>(x * v); });
+    kernels::cpu::map_unary<T, T>(shape(), strided_in<T>(*this), strided_out<T>(*this), [v](T x) { return static_cast<T>(x * v); });
   });
   return *this;
 }

@@ -17,14 +17,19 @@ nn::Model& Callback::model() const {
   return *model_;
 }
 
-namespace {
-
-bool resolve_max(Mode mode, const std::string& monitor) {
+bool monitor_maximizes(Mode mode, const std::string& monitor) {
   if (mode == Mode::Max) return true;
   if (mode == Mode::Min) return false;
   return monitor.find("acc") != std::string::npos || monitor.find("auc") != std::string::npos ||
          monitor.find("precision") != std::string::npos || monitor.find("recall") != std::string::npos;
 }
+
+bool improves(double current, double best, bool maximize, double min_delta) {
+  const double delta = std::abs(min_delta);
+  return maximize ? current > best + delta : current < best - delta;
+}
+
+namespace {
 
 std::optional<double> monitored(const Logs& logs, const std::string& key, const char* who) {
   auto it = logs.find(key);
@@ -72,12 +77,7 @@ void History::on_epoch_end(int e, Logs& logs) {
 
 EarlyStopping::EarlyStopping(EarlyStoppingOptions o) : o_(std::move(o)) {
   if (o_.patience < 0) throw ValueError("EarlyStopping: patience must be >= 0");
-  maximize_ = resolve_max(o_.mode, o_.monitor);
-}
-
-bool EarlyStopping::improved(double value) const {
-  double delta = std::abs(o_.min_delta);
-  return maximize_ ? value - delta > best_ : value + delta < best_;
+  maximize_ = monitor_maximizes(o_.mode, o_.monitor);
 }
 
 void EarlyStopping::on_train_begin(const Logs&) {
@@ -92,7 +92,7 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
   std::optional<double> v = monitored(logs, o_.monitor, "EarlyStopping");
   if (!v || epoch < o_.start_from_epoch) return;
   ++wait_;
-  if (improved(*v) || (best_epoch_ < 0 && !o_.baseline && std::isfinite(*v) && !std::isfinite(best_))) {
+  if (improves(*v, best_, maximize_, o_.min_delta) || (best_epoch_ < 0 && !o_.baseline && std::isfinite(*v) && !std::isfinite(best_))) {
     best_ = *v;
     best_epoch_ = epoch;
     if (o_.restore_best_weights) best_weights_ = snapshot(model());
@@ -114,14 +114,14 @@ void EarlyStopping::on_train_end(const Logs&) {
 
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions o) : o_(std::move(o)) {
   if (o_.filepath.empty()) throw ValueError("ModelCheckpoint: filepath is required");
-  maximize_ = resolve_max(o_.mode, o_.monitor);
+  maximize_ = monitor_maximizes(o_.mode, o_.monitor);
 }
 
 void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   if (o_.save_best_only) {
     std::optional<double> v = monitored(logs, o_.monitor, "ModelCheckpoint");
     if (!v) return;
-    if (best_ && !(maximize_ ? *v > *best_ : *v < *best_)) return;
+    if (best_ && !improves(*v, *best_, maximize_)) return;  // Keras: no min_delta here
     best_ = *v;
   }
   std::string path = o_.filepath;
@@ -151,7 +151,7 @@ void LearningRateScheduler::on_epoch_end(int, Logs& logs) { logs["lr"] = optimiz
 
 ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions o) : o_(std::move(o)) {
   if (!(o_.factor < 1.0) || o_.factor <= 0) throw ValueError("ReduceLROnPlateau: factor must be in (0, 1)");
-  maximize_ = resolve_max(o_.mode, o_.monitor);
+  maximize_ = monitor_maximizes(o_.mode, o_.monitor);
 }
 
 void ReduceLROnPlateau::on_train_begin(const Logs&) {
@@ -168,7 +168,7 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
     --cooldown_left_;
     wait_ = 0;
   }
-  bool better = !best_ || (maximize_ ? *v > *best_ + o_.min_delta : *v < *best_ - o_.min_delta);
+  bool better = !best_ || improves(*v, *best_, maximize_, o_.min_delta);
   if (better) {
     best_ = *v;
     wait_ = 0;

@@ -31,14 +31,14 @@ constexpr int64_t kN = 100000;
 
 TEST(Random, SameSeedSameNumbers) {
   Generator a(42), b(42), c(43);
-  Tensor x = randn({1000}, f64, &a), y = randn({1000}, f64, &b), z = randn({1000}, f64, &c);
+  Tensor x = randn({1000}, {.dtype = f64, .generator = &a}), y = randn({1000}, {.dtype = f64, .generator = &b}), z = randn({1000}, {.dtype = f64, .generator = &c});
   EXPECT_EQ(x.to_vector<double>(), y.to_vector<double>());
   EXPECT_NE(x.to_vector<double>(), z.to_vector<double>());
   // Re-seeding restarts the stream, including the kept Box-Muller spare.
   a.manual_seed(7);
-  Tensor p = randn({3}, f64, &a);
+  Tensor p = randn({3}, {.dtype = f64, .generator = &a});
   a.manual_seed(7);
-  Tensor q = randn({3}, f64, &a);
+  Tensor q = randn({3}, {.dtype = f64, .generator = &a});
   EXPECT_EQ(p.to_vector<double>(), q.to_vector<double>());
   EXPECT_EQ(a.initial_seed(), 7u);
   // State round trip.
@@ -65,29 +65,29 @@ TEST(Random, ManualSeedResetsTheDefaultGenerator) {
   // An explicit generator seeded the same gives the same numbers as the default one.
   manual_seed(9);
   Generator g(9);
-  EXPECT_EQ(rand({10}, f64).to_vector<double>(), rand({10}, f64, &g).to_vector<double>());
+  EXPECT_EQ(rand({10}, {.dtype = f64}).to_vector<double>(), rand({10}, {.dtype = f64, .generator = &g}).to_vector<double>());
 }
 
 TEST(Random, RandnHasMeanZeroAndStdOne) {
   Generator g(1);
-  Moments m = moments(randn({kN}, f64, &g));
+  Moments m = moments(randn({kN}, {.dtype = f64, .generator = &g}));
   // SE(mean) = 1/sqrt(N) = 0.0032; SE(std) ≈ 1/sqrt(2N) = 0.0022.
   EXPECT_NEAR(m.mean, 0.0, 6 / std::sqrt(double(kN)));
   EXPECT_NEAR(m.std, 1.0, 6 / std::sqrt(2.0 * kN));
-  Moments s = moments(randn({kN}, f32, &g, 3.0, 0.5));
+  Moments s = moments(randn({kN}, {.mean = 3.0, .stddev = 0.5, .generator = &g}));
   EXPECT_NEAR(s.mean, 3.0, 6 * 0.5 / std::sqrt(double(kN)));
   EXPECT_NEAR(s.std, 0.5, 6 * 0.5 / std::sqrt(2.0 * kN));
   // Tails: P(|z| > 3) = 0.0027; count over N is binomial.
-  std::vector<double> v = randn({kN}, f64, &g).to_vector<double>();
+  std::vector<double> v = randn({kN}, {.dtype = f64, .generator = &g}).to_vector<double>();
   double tail = static_cast<double>(std::count_if(v.begin(), v.end(), [](double z) { return std::abs(z) > 3; })) / kN;
   EXPECT_NEAR(tail, 0.0027, 6 * std::sqrt(0.0027 * (1 - 0.0027) / kN));
-  EXPECT_THROW(randn({2}, i32), DTypeError);
+  EXPECT_THROW(randn({2}, {.dtype = i32}), DTypeError);
 }
 
 TEST(Random, RandIsUniformInHalfOpenInterval) {
   Generator g(2);
   for (DType dt : {f32, f64}) {
-    Tensor r = rand({kN}, dt, &g, -2.0, 3.0);
+    Tensor r = rand({kN}, {.low = -2.0, .high = 3.0, .dtype = dt, .generator = &g});
     Moments m = moments(r);
     EXPECT_GE(m.min, -2.0);
     EXPECT_LT(m.max, 3.0);
@@ -96,7 +96,7 @@ TEST(Random, RandIsUniformInHalfOpenInterval) {
     EXPECT_NEAR(m.mean, 0.5, 6 * sd / std::sqrt(double(kN)));
     EXPECT_NEAR(m.std, sd, 0.01);
   }
-  EXPECT_THROW(rand({2}, f32, &g, 1.0, 0.0), ValueError);
+  EXPECT_THROW(rand({2}, {.low = 1.0, .high = 0.0, .generator = &g}), ValueError);
 }
 
 TEST(Random, RandFloat32NeverReturnsHigh) {
@@ -112,21 +112,21 @@ TEST(Random, RandFloat32NeverReturnsHigh) {
   ASSERT_TRUE(found);
   Generator r(0);
   r.set_state(hit);
-  EXPECT_LT(rand({1}, f32, &r).item<float>(), 1.0f);
+  EXPECT_LT(rand({1}, {.generator = &r}).item<float>(), 1.0f);
   r.set_state(hit);
-  EXPECT_LT(rand({1}, f32, &r, -1.0, 1.0).item<float>(), 1.0f);
+  EXPECT_LT(rand({1}, {.low = -1.0, .high = 1.0, .generator = &r}).item<float>(), 1.0f);
 }
 
 TEST(Random, TruncatedNormalStaysWithinTwoSigma) {
   Generator g(3);
   const double sigma = 0.5, mu = 1.0;
-  Moments m = moments(truncated_normal({kN}, f64, &g, mu, sigma));
+  Moments m = moments(truncated_normal({kN}, {.mean = mu, .stddev = sigma, .dtype = f64, .generator = &g}));
   EXPECT_GE(m.min, mu - 2 * sigma);
   EXPECT_LE(m.max, mu + 2 * sigma);
   // The normal truncated to ±2σ has std 0.87962566σ.
   EXPECT_NEAR(m.std, 0.87962566 * sigma, 6 * 0.88 * sigma / std::sqrt(2.0 * kN));
   EXPECT_NEAR(m.mean, mu, 6 * 0.88 * sigma / std::sqrt(double(kN)));
-  Moments f = moments(truncated_normal({kN}, f32, &g));
+  Moments f = moments(truncated_normal({kN}, {.generator = &g}));
   EXPECT_GE(f.min, -2.0);
   EXPECT_LE(f.max, 2.0);
 }
@@ -134,15 +134,15 @@ TEST(Random, TruncatedNormalStaysWithinTwoSigma) {
 TEST(Random, BernoulliMeanIsP) {
   Generator g(4);
   for (double p : {0.0, 0.1, 0.5, 0.9, 1.0}) {
-    Tensor b = bernoulli({kN}, p, f32, &g);
+    Tensor b = bernoulli({kN}, p, {.generator = &g});
     std::vector<float> v = b.to_vector<float>();
     for (float x : v) ASSERT_TRUE(x == 0.0f || x == 1.0f);
     double mean = moments(b).mean;
     EXPECT_NEAR(mean, p, 6 * std::sqrt(p * (1 - p) / kN) + 1e-12) << "p=" << p;
   }
-  EXPECT_EQ(bernoulli({3}, 0.5, boolean, &g).dtype(), boolean);
-  EXPECT_THROW(bernoulli({2}, 1.5, f32, &g), ValueError);
-  EXPECT_THROW(bernoulli({2}, -0.1, f32, &g), ValueError);
+  EXPECT_EQ(bernoulli({3}, 0.5, {.dtype = boolean, .generator = &g}).dtype(), boolean);
+  EXPECT_THROW(bernoulli({2}, 1.5, {.generator = &g}), ValueError);
+  EXPECT_THROW(bernoulli({2}, -0.1, {.generator = &g}), ValueError);
 }
 
 TEST(Random, RandpermIsAPermutation) {

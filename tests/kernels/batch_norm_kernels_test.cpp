@@ -9,10 +9,13 @@
 
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/batch_norm.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using namespace ember::kernels::cpu;
+using ember::testing::numeric_gradient;
+using ember::testing::rel_error;
 
 TEST(BatchNormKernels, HandComputedTraining) {
   // Columns (1,2,3,4) and (10,20,30,40): means 2.5 and 25, biased variances 1.25 and 125.
@@ -135,16 +138,6 @@ TEST(BatchNormKernels, BitIdenticalAcrossThreadCounts) {
   EXPECT_EQ(b.dx, c.dx);
 }
 
-double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
-  double d = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return std::sqrt(d) / (std::sqrt(na) + std::sqrt(nb));
-}
-
 // L = sum(y * r) with y the training-mode output; the statistics depend on x.
 TEST(BatchNormKernels, BackwardMatchesFiniteDifferences) {
   Data D = make_data(7, 3, 0.3, 3);
@@ -159,20 +152,7 @@ TEST(BatchNormKernels, BackwardMatchesFiniteDifferences) {
     return s;
   };
   const auto R = run<double>(D, eps);
-  auto numeric = [&](std::vector<double>& p) {
-    std::vector<double> g(p.size());
-    const double h = 1e-6;
-    for (size_t i = 0; i < p.size(); ++i) {
-      const double s = p[i];
-      p[i] = s + h;
-      const double lp = loss();
-      p[i] = s - h;
-      const double lm = loss();
-      p[i] = s;
-      g[i] = (lp - lm) / (2 * h);
-    }
-    return g;
-  };
+  auto numeric = [&](std::vector<double>& p) { return numeric_gradient(loss, p, 1e-6); };
   EXPECT_LT(rel_error(R.dx, numeric(D.x)), 1e-7);
   EXPECT_LT(rel_error(R.dgamma, numeric(D.gamma)), 1e-7);
   EXPECT_LT(rel_error(R.dbeta, numeric(D.beta)), 1e-7);

@@ -8,10 +8,13 @@
 
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/conv.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using namespace ember::kernels::cpu;
+using ember::testing::numeric_gradient;
+using ember::testing::rel_error;
 using detail::ConvF32Algo;
 
 std::vector<double> random_vec(size_t n, std::mt19937& rng) {
@@ -37,7 +40,7 @@ const ConvF32Algo kAlgos[] = {ConvF32Algo::Auto, ConvF32Algo::DnnlDirect, ConvF3
                               ConvF32Algo::Im2colGemm, ConvF32Algo::DnnlAnyWeights};
 
 TEST(ConvGeometry, TensorFlowRules) {
-  auto g = make_conv2d_geometry(1, 28, 28, 1, 5, 5, 32, 1, 1, 1, 1, Padding::Same);
+  auto g = make_conv2d_geometry({.batch = 1, .in_h = 28, .in_w = 28, .in_c = 1, .k_h = 5, .k_w = 5, .out_c = 32, .padding = Padding::Same});
   EXPECT_EQ(g.out_h, 28);
   EXPECT_EQ(g.out_w, 28);
   EXPECT_EQ(g.pad_top, 2);
@@ -45,50 +48,50 @@ TEST(ConvGeometry, TensorFlowRules) {
   EXPECT_EQ(g.pad_left, 2);
   EXPECT_EQ(g.pad_right, 2);
 
-  g = make_conv2d_geometry(1, 200, 200, 1, 2, 2, 1, 2, 2, 1, 1, Padding::Valid);
+  g = make_conv2d_geometry({.batch = 1, .in_h = 200, .in_w = 200, .in_c = 1, .k_h = 2, .k_w = 2, .out_c = 1, .stride_h = 2, .stride_w = 2});
   EXPECT_EQ(g.out_h, 100);
   EXPECT_EQ(g.out_w, 100);
   EXPECT_EQ(g.pad_top + g.pad_bottom + g.pad_left + g.pad_right, 0);
 
-  g = make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 2, 2, 1, 1, Padding::Same);
+  g = make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .stride_h = 2, .stride_w = 2, .padding = Padding::Same});
   EXPECT_EQ(g.out_h, 3);
   EXPECT_EQ(g.pad_top, 1);
   EXPECT_EQ(g.pad_bottom, 1);
 
-  g = make_conv2d_geometry(1, 6, 6, 1, 3, 3, 1, 2, 2, 1, 1, Padding::Same);
+  g = make_conv2d_geometry({.batch = 1, .in_h = 6, .in_w = 6, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .stride_h = 2, .stride_w = 2, .padding = Padding::Same});
   EXPECT_EQ(g.out_h, 3);
   EXPECT_EQ(g.pad_top, 0);
   EXPECT_EQ(g.pad_bottom, 1);  // the extra padding goes bottom/right
 
   // VALID with dilation: ceil((10 - 2*2) / 3) = 2.
-  g = make_conv2d_geometry(1, 10, 10, 1, 3, 3, 1, 3, 3, 2, 2, Padding::Valid);
+  g = make_conv2d_geometry({.batch = 1, .in_h = 10, .in_w = 10, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .stride_h = 3, .stride_w = 3, .dilation_h = 2, .dilation_w = 2});
   EXPECT_EQ(g.out_h, 2);
   // conv1d as conv2d.
-  g = make_conv2d_geometry(2, 1, 9, 3, 1, 4, 5, 1, 2, 1, 1, Padding::Same);
+  g = make_conv2d_geometry({.batch = 2, .in_h = 1, .in_w = 9, .in_c = 3, .k_h = 1, .k_w = 4, .out_c = 5, .stride_w = 2, .padding = Padding::Same});
   EXPECT_EQ(g.out_h, 1);
   EXPECT_EQ(g.pad_top + g.pad_bottom, 0);
   EXPECT_EQ(g.out_w, 5);
 }
 
 TEST(ConvGeometry, BadArgumentsThrow) {
-  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 0, 1, 1, 1, Padding::Same), ember::ValueError);
-  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, -1, 1, 1, Padding::Valid), ember::ValueError);
-  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, 1, 0, 1, Padding::Valid), ember::ValueError);
-  EXPECT_THROW(make_conv2d_geometry(1, 0, 5, 1, 3, 3, 1, 1, 1, 1, 1, Padding::Same), ember::ValueError);
-  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 0, 3, 3, 1, 1, 1, 1, 1, Padding::Same), ember::ValueError);
-  EXPECT_THROW(make_conv2d_geometry(-1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, Padding::Same), ember::ValueError);
-  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 6, 3, 1, 1, 1, 1, 1, Padding::Valid), ember::ShapeError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .stride_h = 0, .padding = Padding::Same}), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .stride_w = -1}), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .dilation_h = 0}), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 0, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .padding = Padding::Same}), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 0, .k_h = 3, .k_w = 3, .out_c = 1, .padding = Padding::Same}), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = -1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .padding = Padding::Same}), ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 6, .k_w = 3, .out_c = 1}), ember::ShapeError);
   // 3 taps at dilation 3 span 7 > 5.
-  EXPECT_THROW(make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, 1, 3, 3, Padding::Valid), ember::ShapeError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1, .dilation_h = 3, .dilation_w = 3}), ember::ShapeError);
   try {
-    make_conv2d_geometry(1, 4, 5, 1, 6, 3, 1, 1, 1, 1, 1, Padding::Valid);
+    make_conv2d_geometry({.batch = 1, .in_h = 4, .in_w = 5, .in_c = 1, .k_h = 6, .k_w = 3, .out_c = 1});
     FAIL() << "expected ShapeError";
   } catch (const ember::ShapeError& e) {
     EXPECT_NE(std::string(e.what()).find('6'), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find('4'), std::string::npos) << e.what();
   }
   // Kernel larger than the input is fine with SAME padding.
-  EXPECT_NO_THROW(make_conv2d_geometry(1, 2, 2, 1, 5, 5, 1, 1, 1, 1, 1, Padding::Same));
+  EXPECT_NO_THROW(make_conv2d_geometry({.batch = 1, .in_h = 2, .in_w = 2, .in_c = 1, .k_h = 5, .k_w = 5, .out_c = 1, .padding = Padding::Same}));
 }
 
 // The notes' example: 5x5 input, vertical-edge 3x3 filter, VALID, stride 1 (cross-correlation).
@@ -100,7 +103,7 @@ TEST(ConvKernels, WorkedExample) {
   const std::vector<double> x = {2, 1, 2, 3, 4, 1, 2, 3, 1, 3, 4, 2, 4, 6, 7, 6, 4, 3, 3, 1, 5, 2, 1, 4, 3};
   const std::vector<double> w = {-1, 0, 1, -1, 0, 1, -1, 0, 1};
   const std::vector<double> expected = {2, 5, 5, -1, 2, 1, -7, 5, 3};
-  const auto g = make_conv2d_geometry(1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, Padding::Valid);
+  const auto g = make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 1, .k_h = 3, .k_w = 3, .out_c = 1});
   ASSERT_EQ(g.out_h, 3);
   ASSERT_EQ(g.out_w, 3);
 
@@ -160,7 +163,7 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
 TEST(ConvKernels, FastMatchesReference) {
   std::mt19937 rng(42);
   for (const Case& k : kCases) {
-    const auto g = make_conv2d_geometry(k.n, k.h, k.w, k.c, k.kh, k.kw, k.o, k.sh, k.sw, k.dh, k.dw, k.pad);
+    const auto g = make_conv2d_geometry({.batch = k.n, .in_h = k.h, .in_w = k.w, .in_c = k.c, .k_h = k.kh, .k_w = k.kw, .out_c = k.o, .stride_h = k.sh, .stride_w = k.sw, .dilation_h = k.dh, .dilation_w = k.dw, .padding = k.pad});
     SCOPED_TRACE(testing::Message() << "case n" << k.n << " " << k.h << "x" << k.w << "x" << k.c << " k" << k.kh << "x"
                                     << k.kw << " o" << k.o << " s" << k.sh << "," << k.sw << " d" << k.dh << ","
                                     << k.dw << (k.pad == Padding::Same ? " SAME" : " VALID"));
@@ -189,7 +192,7 @@ TEST(ConvKernels, FastMatchesReference) {
 
 TEST(ConvKernels, RepeatedCallsAreBitIdentical) {
   std::mt19937 rng(7);
-  const auto g = make_conv2d_geometry(8, 14, 14, 16, 5, 5, 32, 1, 1, 1, 1, Padding::Same);
+  const auto g = make_conv2d_geometry({.batch = 8, .in_h = 14, .in_w = 14, .in_c = 16, .k_h = 5, .k_w = 5, .out_c = 32, .padding = Padding::Same});
   const auto x = to_f32(random_vec(x_size(g), rng)), w = to_f32(random_vec(w_size(g), rng));
   const auto dy = to_f32(random_vec(y_size(g), rng));
   for (ConvF32Algo a : kAlgos) {
@@ -208,7 +211,7 @@ TEST(ConvKernels, RepeatedCallsAreBitIdentical) {
 }
 
 TEST(ConvKernels, EmptyBatch) {
-  const auto g = make_conv2d_geometry(0, 5, 5, 2, 3, 3, 4, 1, 1, 1, 1, Padding::Same);
+  const auto g = make_conv2d_geometry({.batch = 0, .in_h = 5, .in_w = 5, .in_c = 2, .k_h = 3, .k_w = 3, .out_c = 4, .padding = Padding::Same});
   std::vector<float> w(w_size(g), 1.0f), dw(w_size(g), 5.0f);
   conv2d_forward_f32(g, nullptr, w.data(), nullptr);
   conv2d_backward_input_f32(g, nullptr, w.data(), nullptr);
@@ -216,20 +219,10 @@ TEST(ConvKernels, EmptyBatch) {
   for (float v : dw) EXPECT_EQ(v, 0.0f);
 }
 
-double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
-  double d = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return std::sqrt(d) / (std::sqrt(na) + std::sqrt(nb));
-}
-
 // L = sum(conv(x, w) * r): dL/dx = backward_input(r), dL/dw = backward_filter(x, r).
 TEST(ConvKernels, ReferenceBackwardMatchesFiniteDifferences) {
   std::mt19937 rng(3);
-  const auto g = make_conv2d_geometry(2, 6, 5, 3, 3, 2, 4, 2, 1, 1, 2, Padding::Same);
+  const auto g = make_conv2d_geometry({.batch = 2, .in_h = 6, .in_w = 5, .in_c = 3, .k_h = 3, .k_w = 2, .out_c = 4, .stride_h = 2, .dilation_w = 2, .padding = Padding::Same});
   auto x = random_vec(x_size(g), rng), w = random_vec(w_size(g), rng);
   const auto r = random_vec(y_size(g), rng);
   auto loss = [&] {
@@ -242,20 +235,7 @@ TEST(ConvKernels, ReferenceBackwardMatchesFiniteDifferences) {
   std::vector<double> dx(x.size()), dw(w.size());
   conv2d_backward_input_ref(g, r.data(), w.data(), dx.data());
   conv2d_backward_filter_ref(g, x.data(), r.data(), dw.data());
-  const double eps = 1e-6;
-  auto numeric = [&](std::vector<double>& p) {
-    std::vector<double> gnum(p.size());
-    for (size_t i = 0; i < p.size(); ++i) {
-      const double saved = p[i];
-      p[i] = saved + eps;
-      const double lp = loss();
-      p[i] = saved - eps;
-      const double lm = loss();
-      p[i] = saved;
-      gnum[i] = (lp - lm) / (2 * eps);
-    }
-    return gnum;
-  };
+  auto numeric = [&](std::vector<double>& p) { return numeric_gradient(loss, p, 1e-6); };
   EXPECT_LT(rel_error(dx, numeric(x)), 1e-7);
   EXPECT_LT(rel_error(dw, numeric(w)), 1e-7);
 }

@@ -9,46 +9,49 @@
 
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/pool.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 using namespace ember::kernels::cpu;
+using ember::testing::numeric_gradient;
+using ember::testing::rel_error;
 
 int64_t in_size(const Pool2dGeometry& g) { return g.batch * g.in_h * g.in_w * g.channels; }
 int64_t out_size(const Pool2dGeometry& g) { return g.batch * g.out_h * g.out_w * g.channels; }
 
 TEST(PoolGeometry, TensorFlowRules) {
-  auto g = make_pool2d_geometry(1, 28, 28, 32, 2, 2, 2, 2, Padding::Valid);
+  auto g = make_pool2d_geometry({.batch = 1, .in_h = 28, .in_w = 28, .channels = 32, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2});
   EXPECT_EQ(g.out_h, 14);
   EXPECT_EQ(g.out_w, 14);
-  g = make_pool2d_geometry(1, 5, 5, 1, 3, 3, 2, 2, Padding::Same);
+  g = make_pool2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .channels = 1, .k_h = 3, .k_w = 3, .stride_h = 2, .stride_w = 2, .padding = Padding::Same});
   EXPECT_EQ(g.out_h, 3);
   EXPECT_EQ(g.pad_top, 1);
   EXPECT_EQ(g.pad_bottom, 1);
-  g = make_pool2d_geometry(1, 7, 6, 1, 2, 3, 2, 2, Padding::Same);
+  g = make_pool2d_geometry({.batch = 1, .in_h = 7, .in_w = 6, .channels = 1, .k_h = 2, .k_w = 3, .stride_h = 2, .stride_w = 2, .padding = Padding::Same});
   EXPECT_EQ(g.out_h, 4);
   EXPECT_EQ(g.pad_top, 0);
   EXPECT_EQ(g.pad_bottom, 1);
   EXPECT_EQ(g.out_w, 3);
   EXPECT_EQ(g.pad_left, 0);
   EXPECT_EQ(g.pad_right, 1);
-  g = make_pool2d_geometry(1, 7, 7, 1, 3, 3, 3, 3, Padding::Valid);
+  g = make_pool2d_geometry({.batch = 1, .in_h = 7, .in_w = 7, .channels = 1, .k_h = 3, .k_w = 3, .stride_h = 3, .stride_w = 3});
   EXPECT_EQ(g.out_h, 2);
 }
 
 TEST(PoolGeometry, BadArgumentsThrow) {
-  EXPECT_THROW(make_pool2d_geometry(1, 4, 4, 1, 2, 2, 0, 2, Padding::Valid), ember::ValueError);
-  EXPECT_THROW(make_pool2d_geometry(1, 4, 4, 1, 0, 2, 1, 1, Padding::Same), ember::ValueError);
-  EXPECT_THROW(make_pool2d_geometry(1, 4, 4, 0, 2, 2, 1, 1, Padding::Same), ember::ValueError);
-  EXPECT_THROW(make_pool2d_geometry(-2, 4, 4, 1, 2, 2, 1, 1, Padding::Same), ember::ValueError);
-  EXPECT_THROW(make_pool2d_geometry(1, 4, 4, 1, 5, 2, 1, 1, Padding::Valid), ember::ShapeError);
-  EXPECT_NO_THROW(make_pool2d_geometry(1, 4, 4, 1, 5, 2, 1, 1, Padding::Same));
+  EXPECT_THROW(make_pool2d_geometry({.batch = 1, .in_h = 4, .in_w = 4, .channels = 1, .k_h = 2, .k_w = 2, .stride_h = 0, .stride_w = 2}), ember::ValueError);
+  EXPECT_THROW(make_pool2d_geometry({.batch = 1, .in_h = 4, .in_w = 4, .channels = 1, .k_h = 0, .k_w = 2, .padding = Padding::Same}), ember::ValueError);
+  EXPECT_THROW(make_pool2d_geometry({.batch = 1, .in_h = 4, .in_w = 4, .channels = 0, .k_h = 2, .k_w = 2, .padding = Padding::Same}), ember::ValueError);
+  EXPECT_THROW(make_pool2d_geometry({.batch = -2, .in_h = 4, .in_w = 4, .channels = 1, .k_h = 2, .k_w = 2, .padding = Padding::Same}), ember::ValueError);
+  EXPECT_THROW(make_pool2d_geometry({.batch = 1, .in_h = 4, .in_w = 4, .channels = 1, .k_h = 5, .k_w = 2}), ember::ShapeError);
+  EXPECT_NO_THROW(make_pool2d_geometry({.batch = 1, .in_h = 4, .in_w = 4, .channels = 1, .k_h = 5, .k_w = 2, .padding = Padding::Same}));
 }
 
 TEST(PoolKernels, MaxHandComputed) {
   // 4x4, 2x2 windows, stride 2: maxima 6 (flat 5), 4 (3), 7 (8), 9 (14).
   const std::vector<double> x = {1, 3, 2, 4, 5, 6, 1, 2, 7, 0, 3, 8, 1, 2, 9, 4};
-  const auto g = make_pool2d_geometry(1, 4, 4, 1, 2, 2, 2, 2, Padding::Valid);
+  const auto g = make_pool2d_geometry({.batch = 1, .in_h = 4, .in_w = 4, .channels = 1, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2});
   std::vector<double> y(4);
   std::vector<int64_t> am(4);
   max_pool2d_forward(g, x.data(), y.data(), am.data());
@@ -60,7 +63,7 @@ TEST(PoolKernels, MaxHandComputed) {
 
   // Ties: the first maximal element in row-major window order.
   const std::vector<float> t = {2, 2, 2, 2};
-  const auto g1 = make_pool2d_geometry(1, 2, 2, 1, 2, 2, 1, 1, Padding::Valid);
+  const auto g1 = make_pool2d_geometry({.batch = 1, .in_h = 2, .in_w = 2, .channels = 1, .k_h = 2, .k_w = 2});
   float yt;
   int64_t at;
   max_pool2d_forward(g1, t.data(), &yt, &at);
@@ -71,7 +74,7 @@ TEST(PoolKernels, MaxHandComputed) {
 TEST(PoolKernels, MaxSamePaddingNeverWins) {
   // 3x3 negative input, 2x2 stride 2 SAME: padding only bottom/right. Zero padding would give 0s.
   const std::vector<float> x = {-1, -2, -3, -4, -5, -6, -7, -8, -9};
-  const auto g = make_pool2d_geometry(1, 3, 3, 1, 2, 2, 2, 2, Padding::Same);
+  const auto g = make_pool2d_geometry({.batch = 1, .in_h = 3, .in_w = 3, .channels = 1, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2, .padding = Padding::Same});
   ASSERT_EQ(g.out_h, 2);
   ASSERT_EQ(g.pad_top, 0);
   std::vector<float> y(4);
@@ -88,7 +91,7 @@ TEST(PoolKernels, MaxSamePaddingNeverWins) {
 TEST(PoolKernels, MaxPropagatesNaN) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const std::vector<float> x = {1, nan, 3, 2};
-  const auto g = make_pool2d_geometry(1, 2, 2, 1, 2, 2, 1, 1, Padding::Valid);
+  const auto g = make_pool2d_geometry({.batch = 1, .in_h = 2, .in_w = 2, .channels = 1, .k_h = 2, .k_w = 2});
   float y;
   int64_t am;
   max_pool2d_forward(g, x.data(), &y, &am);
@@ -100,7 +103,7 @@ TEST(PoolKernels, AvgSameDividesByValidCount) {
   // 3x3, 2x2 stride 2 SAME (pad bottom/right 1):
   //   (1+2+4+5)/4 = 3,  (3+6)/2 = 4.5,  (7+8)/2 = 7.5,  9/1 = 9
   const std::vector<double> x = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-  const auto g = make_pool2d_geometry(1, 3, 3, 1, 2, 2, 2, 2, Padding::Same);
+  const auto g = make_pool2d_geometry({.batch = 1, .in_h = 3, .in_w = 3, .channels = 1, .k_h = 2, .k_w = 2, .stride_h = 2, .stride_w = 2, .padding = Padding::Same});
   std::vector<double> y(4);
   avg_pool2d_forward(g, x.data(), y.data());
   EXPECT_EQ(y, (std::vector<double>{3, 4.5, 7.5, 9}));
@@ -119,7 +122,7 @@ TEST(PoolKernels, AvgSameDividesByValidCount) {
 TEST(PoolKernels, OverlappingWindowsAccumulate) {
   // 1x3 input, 1x2 windows stride 1 VALID: the middle element is in both windows.
   const std::vector<double> x = {1, 5, 2};
-  const auto g = make_pool2d_geometry(1, 1, 3, 1, 1, 2, 1, 1, Padding::Valid);
+  const auto g = make_pool2d_geometry({.batch = 1, .in_h = 1, .in_w = 3, .channels = 1, .k_h = 1, .k_w = 2});
   std::vector<double> y(2), dx(3);
   std::vector<int64_t> am(2);
   max_pool2d_forward(g, x.data(), y.data(), am.data());
@@ -173,7 +176,7 @@ void check_random_shapes() {
       {2, 6, 6, 2, 1, 1, 2, 2, Padding::Valid},  {2, 3, 3, 3, 4, 4, 1, 1, Padding::Same},
   };
   for (const Case& k : cases) {
-    const auto g = make_pool2d_geometry(k.n, k.h, k.w, k.c, k.kh, k.kw, k.sh, k.sw, k.p);
+    const auto g = make_pool2d_geometry({.batch = k.n, .in_h = k.h, .in_w = k.w, .channels = k.c, .k_h = k.kh, .k_w = k.kw, .stride_h = k.sh, .stride_w = k.sw, .padding = k.p});
     std::vector<T> x(in_size(g));
     for (auto& e : x) e = static_cast<T>(d(rng));
     std::vector<T> ymax(out_size(g)), yavg(out_size(g)), emax(out_size(g)), eavg(out_size(g));
@@ -190,21 +193,11 @@ void check_random_shapes() {
 TEST(PoolKernels, MatchesOracleF32) { check_random_shapes<float>(); }
 TEST(PoolKernels, MatchesOracleF64) { check_random_shapes<double>(); }
 
-double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
-  double d = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    d += (a[i] - b[i]) * (a[i] - b[i]);
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return std::sqrt(d) / (std::sqrt(na) + std::sqrt(nb));
-}
-
 // L = sum(pool(x) * r); the analytic gradient is backward(r).
 TEST(PoolKernels, BackwardMatchesFiniteDifferences) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> d(-1, 1);
-  const auto g = make_pool2d_geometry(2, 5, 6, 3, 3, 2, 2, 1, Padding::Same);
+  const auto g = make_pool2d_geometry({.batch = 2, .in_h = 5, .in_w = 6, .channels = 3, .k_h = 3, .k_w = 2, .stride_h = 2, .padding = Padding::Same});
   std::vector<double> x(in_size(g)), r(out_size(g));
   for (auto& e : x) e = d(rng);  // distinct with probability 1, so max is differentiable here
   for (auto& e : r) e = d(rng);
@@ -229,17 +222,7 @@ TEST(PoolKernels, BackwardMatchesFiniteDifferences) {
     } else {
       avg_pool2d_backward(g, r.data(), dx.data());
     }
-    std::vector<double> num(x.size());
-    const double eps = 1e-6;
-    for (size_t i = 0; i < x.size(); ++i) {
-      const double s = x[i];
-      x[i] = s + eps;
-      const double lp = loss();
-      x[i] = s - eps;
-      const double lm = loss();
-      x[i] = s;
-      num[i] = (lp - lm) / (2 * eps);
-    }
+    const std::vector<double> num = numeric_gradient(loss, x, 1e-6);
     EXPECT_LT(rel_error(dx, num), 1e-7) << (is_max ? "max" : "avg");
   }
 }

@@ -237,7 +237,7 @@ TEST(Initializers, NotesSmallRandomNormalIsRandnTimesPointZeroOne) {
   expect_moments(s, 0.0, 0.01, "SmallRandomNormal");
   // Literally randn(shape) * 0.01 from the same generator state.
   Generator gen(99);
-  Tensor expected = randn({20, 30}, f64, &gen).mul(0.01);
+  Tensor expected = randn({20, 30}, {.dtype = f64, .generator = &gen}).mul(0.01);
   EXPECT_TRUE(testing::all_close(draw(init::SmallRandomNormal(), {20, 30}, 99, f64), expected, 1e-12, 0));
 }
 
@@ -247,7 +247,7 @@ TEST(Initializers, NotesSmallRandomNormalIsRandnTimesPointZeroOne) {
 double gram_error(const Tensor& w2d, double gain) {
   const int64_t rows = w2d.size(0), cols = w2d.size(1);
   Tensor w = w2d.to(f64);
-  Tensor gram = rows >= cols ? matmul(w, w, true, false) : matmul(w, w, false, true);
+  Tensor gram = rows >= cols ? matmul(w, w, {.transpose_a = true}) : matmul(w, w, {.transpose_b = true});
   const int64_t k = std::min(rows, cols);
   Tensor diff = gram - eye(k, std::nullopt, f64) * (gain * gain);
   return max(abs(diff)).item<double>();

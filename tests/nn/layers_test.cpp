@@ -233,7 +233,7 @@ TEST_F(Layers, ReshapePaddingMergingLeakyReluValues) {
 // ---------------------------------------------------------------- training vs inference
 
 TEST_F(Layers, DropoutIsIdentityInInferenceAndInvertedInTraining) {
-  Tensor x = rand({50, 40}, f32, nullptr, 1, 2);
+  Tensor x = rand({50, 40}, {.low = 1, .high = 2});
   nn::Dropout drop({.rate = 0.5});
   EXPECT_EQ(values(drop(x, false)), values(x));
   EXPECT_EQ(values(nn::Dropout({.rate = 0.0})(x, true)), values(x));
@@ -259,7 +259,7 @@ TEST_F(Layers, DropoutIsIdentityInInferenceAndInvertedInTraining) {
 
 TEST_F(Layers, BatchNormalizationUpdatesMovingStatisticsInTrainingOnly) {
   nn::BatchNormalization bn;  // momentum 0.99
-  Tensor x = rand({16, 3}, f32, nullptr, 2, 4);
+  Tensor x = rand({16, 3}, {.low = 2, .high = 4});
   Tensor y = bn(x, false);
   Tensor mean = bn.find_weight("moving_mean")->value, var = bn.find_weight("moving_variance")->value;
   EXPECT_EQ(values(mean), (std::vector<float>{0, 0, 0}));
@@ -287,7 +287,7 @@ TEST_F(Layers, BatchNormalizationUpdatesMovingStatisticsInTrainingOnly) {
 }
 
 TEST_F(Layers, BatchNormalizationOnAnotherAxisMatchesTheLastAxis) {
-  Tensor x = rand({4, 3, 5}, f32, nullptr, -1, 3);
+  Tensor x = rand({4, 3, 5}, {.low = -1, .high = 3});
   nn::BatchNormalization a({.axis = 1}), last;
   Tensor ya = a(x, true);
   Tensor yl = last(x.permute({0, 2, 1}).contiguous(), true);
@@ -310,7 +310,7 @@ TEST_F(Layers, FrozenLayerIsBitIdenticalAfterATrainingStep) {
   for (const auto& w : model.trainable_weights()) EXPECT_EQ(w.name.rfind("dense", 0), 0u) << w.name;
   EXPECT_EQ(model.trainable_weights().size(), 2u);
 
-  Tensor x = rand({4, 6, 6, 2}, f32, nullptr, -1, 1);
+  Tensor x = rand({4, 6, 6, 2}, {.low = -1, .high = 1});
   Tensor loss = sum(square(model(x, true)));
   loss.backward();
   {
@@ -456,7 +456,7 @@ TEST_F(Layers, ResidualFunctionalModel) {
   nn::Model model(in, out, "residual");
   EXPECT_EQ(out.shape(), (Shape{-1, 8, 8, 4}));
   EXPECT_EQ(model.count_params(), 3 * 3 * 4 * 4 + 4);
-  Tensor x = rand({2, 8, 8, 4}, f32, nullptr, -1, 1);
+  Tensor x = rand({2, 8, 8, 4}, {.low = -1, .high = 1});
   Tensor y = model(x);
   EXPECT_TRUE(all_close(y, x + (*conv)(x), 1e-6, 1e-6));
   // Gradients flow through both branches.

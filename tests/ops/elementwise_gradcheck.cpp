@@ -64,7 +64,7 @@ TEST(ElementwiseGradcheck, Matmul) {
   EXPECT_TRUE(gradcheck_ok([](const auto& v) { return matmul(v[0], v[1]); }, {random_f64({3, 4}, 26), random_f64({4, 5}, 27)}));
 }
 TEST(ElementwiseGradcheck, MatmulTransposedBatchedBroadcast) {
-  EXPECT_TRUE(gradcheck_ok([](const auto& v) { return matmul(v[0], v[1], true, true); },
+  EXPECT_TRUE(gradcheck_ok([](const auto& v) { return matmul(v[0], v[1], {.transpose_a = true, .transpose_b = true}); },
                            {random_f64({2, 1, 4, 3}, 28), random_f64({3, 5, 4}, 29)}));
 }
 TEST(ElementwiseGradcheck, MatmulVector) {

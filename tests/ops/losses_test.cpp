@@ -98,13 +98,13 @@ TEST_P(LossDtypes, ProbabilityLossesClipZerosAndOnes) {
 TEST_P(LossDtypes, SoftmaxRowsSumToOne) {
   const DType dt = GetParam();
   Generator g(7);
-  Tensor x = randn({7, 13}, dt, &g, 0, 10);
+  Tensor x = randn({7, 13}, {.mean = 0, .stddev = 10, .dtype = dt, .generator = &g});
   Tensor s = softmax(x);
   EXPECT_TRUE(all_close(sum(s, {-1}), ones({7}, f64), 1e-6, 1e-6));
   for (double v : s.to_vector<double>()) ASSERT_TRUE(v >= 0 && v <= 1);
   // Axis 0 and a middle axis (the strided kernel path).
   EXPECT_TRUE(all_close(sum(softmax(x, 0), {0}), ones({13}, f64), 1e-6, 1e-6));
-  Tensor x3 = randn({3, 5, 4}, dt, &g, 0, 5);
+  Tensor x3 = randn({3, 5, 4}, {.mean = 0, .stddev = 5, .dtype = dt, .generator = &g});
   EXPECT_TRUE(all_close(sum(softmax(x3, 1), {1}), ones({3, 4}, f64), 1e-6, 1e-6));
   // exp(log_softmax) is softmax.
   EXPECT_TRUE(all_close(exp(log_softmax(x3, 1)), softmax(x3, 1), 1e-5, 1e-7));
@@ -180,7 +180,7 @@ TEST(Losses, SigmoidCrossEntropyIsElementwise) {
 TEST(Losses, FusedSparseXentMatchesReference) {
   for (auto [n, c] : {std::pair<int64_t, int64_t>{128, 10}, {1024, 1000}}) {
     Generator g(static_cast<uint64_t>(n + c));
-    Tensor x = randn({n, c}, f32, &g, 0, 4);
+    Tensor x = randn({n, c}, {.mean = 0, .stddev = 4, .generator = &g});
     x.requires_grad_(true);
     std::vector<int64_t> lab(n);
     for (int64_t i = 0; i < n; ++i) lab[i] = (i * 7919) % c;

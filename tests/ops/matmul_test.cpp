@@ -22,7 +22,7 @@ void check_fixture(DType dt, double rtol, double atol) {
     Tensor a = c.at("a").to(dt).detach(), b = c.at("b").to(dt).detach();
     a.requires_grad_();
     b.requires_grad_();
-    Tensor y = matmul(a, b, ta, tb);
+    Tensor y = matmul(a, b, {.transpose_a = ta, .transpose_b = tb});
     EXPECT_EQ(y.dtype(), dt);
     EXPECT_TRUE(all_close(y, c.at("y"), rtol, atol));
     y.backward(c.at("dy").to(dt));
@@ -69,7 +69,7 @@ TEST(Matmul, SgemmAgreesWithReferenceOnOddShapes) {
     for (int64_t k : sizes)
       for (int64_t n : sizes) {
         SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n));
-        Tensor a = randn({m, k}, f32, &g), b = randn({k, n}, f32, &g);
+        Tensor a = randn({m, k}, {.generator = &g}), b = randn({k, n}, {.generator = &g});
         Tensor c = matmul(a, b);
         EXPECT_EQ(c.dtype(), f32);
         EXPECT_TRUE(agree(c, reference(a, b), 1e-4));
@@ -82,17 +82,17 @@ TEST(Matmul, SgemmOnTransposedAndSteppedViews) {
     for (int64_t k : {1, 33, 129}) {
       for (int64_t n : {7, 129}) {
         SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(k) + "x" + std::to_string(n));
-        Tensor at = randn({k, m}, f32, &g).t();                   // [m,k], column-major
-        Tensor bs = randn({k, 2 * n + 1}, f32, &g).slice(1, 1, 2 * n + 1, 2);  // [k,n], column step 2
+        Tensor at = randn({k, m}, {.generator = &g}).t();                   // [m,k], column-major
+        Tensor bs = randn({k, 2 * n + 1}, {.generator = &g}).slice(1, 1, 2 * n + 1, 2);  // [k,n], column step 2
         ASSERT_EQ(bs.shape(), (Shape{k, n}));
         EXPECT_TRUE(agree(matmul(at, bs), reference(at, bs), 1e-4));
-        Tensor as = randn({2 * m, k + 3}, f32, &g).slice(0, 0, 2 * m, 2).slice(1, 3, k + 3);  // row step 2, offset
-        Tensor bt = randn({n, k}, f32, &g).t();
+        Tensor as = randn({2 * m, k + 3}, {.generator = &g}).slice(0, 0, 2 * m, 2).slice(1, 3, k + 3);  // row step 2, offset
+        Tensor bt = randn({n, k}, {.generator = &g}).t();
         EXPECT_TRUE(agree(matmul(as, bt), reference(as, bt), 1e-4));
         // transpose flags on top of strided views
-        Tensor a2 = randn({k, 2 * m}, f32, &g).slice(1, 0, 2 * m, 2);  // [k,m] stored, used transposed
-        EXPECT_TRUE(agree(matmul(a2, bs, true, false), reference(a2.t(), bs), 1e-4));
-        EXPECT_TRUE(agree(matmul(at, bs.t(), false, true), reference(at, bs), 1e-4));
+        Tensor a2 = randn({k, 2 * m}, {.generator = &g}).slice(1, 0, 2 * m, 2);  // [k,m] stored, used transposed
+        EXPECT_TRUE(agree(matmul(a2, bs, {.transpose_a = true}), reference(a2.t(), bs), 1e-4));
+        EXPECT_TRUE(agree(matmul(at, bs.t(), {.transpose_b = true}), reference(at, bs), 1e-4));
       }
     }
   }
@@ -100,7 +100,7 @@ TEST(Matmul, SgemmOnTransposedAndSteppedViews) {
 
 TEST(Matmul, BatchedMatchesPerMatrixProducts) {
   Generator g(33);
-  Tensor a = randn({3, 1, 7, 5}, f32, &g), b = randn({4, 5, 6}, f32, &g);
+  Tensor a = randn({3, 1, 7, 5}, {.generator = &g}), b = randn({4, 5, 6}, {.generator = &g});
   Tensor c = matmul(a, b);
   ASSERT_EQ(c.shape(), (Shape{3, 4, 7, 6}));
   for (int64_t i = 0; i < 3; ++i)
@@ -137,5 +137,5 @@ TEST(Matmul, InnerDimensionMismatchMessage) {
 TEST(Matmul, ZeroDimOperandIsAShapeError) {
   EXPECT_THROW(matmul(scalar_tensor(2.0), zeros({2, 2})), ShapeError);
   EXPECT_THROW(matmul(zeros({2, 2}), scalar_tensor(2.0)), ShapeError);
-  EXPECT_THROW(matmul(zeros({2}), zeros({2, 2}), true), ValueError);
+  EXPECT_THROW(matmul(zeros({2}), zeros({2, 2}), {.transpose_a = true}), ValueError);
 }

@@ -217,7 +217,7 @@ TEST(NnOps, DropoutKeepsOneMinusRateAndScales) {
   const int64_t n = 100000;
   const double rate = 0.3;
   Generator gen(42);
-  Tensor x = rand({n}, f32, &gen, 0.5, 1.5);  // never 0, so "kept" is y != 0
+  Tensor x = rand({n}, {.low = 0.5, .high = 1.5, .generator = &gen});  // never 0, so "kept" is y != 0
   Generator g1(7);
   Tensor y = dropout(x, rate, true, &g1);
   std::vector<float> xv = x.to_vector<float>(), yv = y.to_vector<float>();

@@ -1,6 +1,11 @@
 #include "test_support.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -59,10 +64,60 @@ std::vector<FixtureCase> load_fixture(const std::string& file) {
 
 Tensor random_f64(const Shape& shape, uint64_t seed, double low, double high) {
   Generator g(seed);
-  return rand(shape, f64, &g, low, high);
+  return rand(shape, {.low = low, .high = high, .dtype = f64, .generator = &g});
 }
 
 std::string tool_path() { return EMBER_TOOL_PATH; }
 std::string source_dir() { return EMBER_SOURCE_DIR; }
+
+double rel_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double d = 0, na = 0, nb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    d += (a[i] - b[i]) * (a[i] - b[i]);
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return std::sqrt(d) / (std::sqrt(na) + std::sqrt(nb));
+}
+
+std::vector<double> numeric_gradient(const std::function<double()>& loss, std::vector<double>& p, double h) {
+  std::vector<double> g(p.size());
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const double saved = p[i];
+    p[i] = saved + h;
+    const double lp = loss();
+    p[i] = saved - h;
+    const double lm = loss();
+    p[i] = saved;
+    g[i] = (lp - lm) / (2 * h);
+  }
+  return g;
+}
+
+namespace {
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+ToolRun run_ember(const std::string& args) {
+  static int counter = 0;  // tests in one process run one at a time
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("ember_tool_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::create_directories(dir);
+  const std::string cmd = "'" + tool_path() + "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
+                          (dir / "err").string() + "' </dev/null";
+  const int raw = std::system(cmd.c_str());
+  ToolRun r;
+  if (raw != -1 && WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
+  else if (raw != -1 && WIFSIGNALED(raw)) r.status = 128 + WTERMSIG(raw);
+  r.out = slurp(dir / "out");
+  r.err = slurp(dir / "err");
+  std::filesystem::remove_all(dir);
+  return r;
+}
 
 }  // namespace ember::testing

@@ -48,4 +48,21 @@ std::string message_of(F&& f) {
 std::string tool_path();
 std::string source_dir();
 
+// ‖a − b‖₂ / (‖a‖₂ + ‖b‖₂), the notes' gradient-check measure (NaN when both are zero, so a
+// comparison against a tolerance fails rather than passes vacuously). a and b have one size.
+double rel_error(const std::vector<double>& a, const std::vector<double>& b);
+
+// Two-sided finite differences of loss() w.r.t. every element of p: (L(p_i + h) − L(p_i − h)) / 2h.
+// p is perturbed in place, one element at a time, and restored.
+std::vector<double> numeric_gradient(const std::function<double()>& loss, std::vector<double>& p, double h = 1e-6);
+
+// One run of the built `ember` tool: `ember <args>` through the shell, stdin from /dev/null, stdout
+// and stderr captured. status is the exit status, or 128 + the signal number when a signal ended it
+// (the shell's convention, so a crash never looks like status 0, 1 or 2).
+struct ToolRun {
+  int status = -1;
+  std::string out, err;
+};
+ToolRun run_ember(const std::string& args);
+
 }  // namespace ember::testing

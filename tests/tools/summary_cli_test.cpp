@@ -1,43 +1,12 @@
 // `ember summary MODEL`: runs the built tool and checks stdout, stderr and the exit status.
-#include <sys/wait.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "test_support.hpp"
 
 namespace {
 
-struct ToolRun {
-  int status = -1;  // exit status, or -1 when the tool did not exit normally (a signal)
-  std::string out, err;
-};
+using ember::testing::ToolRun;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs `ember <args>` through the shell with stdout and stderr captured to temporary files.
-ToolRun ember_tool(const std::string& args) {
-  static int counter = 0;
-  auto dir = std::filesystem::temp_directory_path() /
-             ("ember_summary_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  std::filesystem::create_directories(dir);
-  std::string cmd = "'" + ember::testing::tool_path() + "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
-                    (dir / "err").string() + "'";
-  int raw = std::system(cmd.c_str());
-  ToolRun r;
-  if (raw != -1 && WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
-  std::filesystem::remove_all(dir);
-  return r;
-}
+// `ember <args>`, stdout/stderr/status captured (tests/support).
+ToolRun ember_tool(const std::string& args) { return ember::testing::run_ember(args); }
 
 std::string fixture(const std::string& name) {
   return "'" + ember::testing::source_dir() + "/tests/fixtures/keras/" + name + "'";

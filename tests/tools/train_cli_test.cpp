@@ -1,6 +1,5 @@
 // `ember train` / `ember evaluate` end to end on a small IDX data set written by the test, plus the
 // tool's error contract (one line on stderr, exit status 1 or 2, never a crash).
-#include <sys/wait.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -15,25 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct ToolRun {
-  int status;
-  std::string out, err;
-};
+using ember::testing::ToolRun;
 
-ToolRun run_tool(const std::string& args) {
-  fs::path dir = fs::temp_directory_path() / ("ember_cli_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string out = (dir / "stdout").string(), err = (dir / "stderr").string();
-  std::string cmd = ember::testing::tool_path() + " " + args + " >" + out + " 2>" + err + " </dev/null";
-  int raw = std::system(cmd.c_str());
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw), slurp(out), slurp(err)};
-}
+ToolRun run_tool(const std::string& args) { return ember::testing::run_ember(args); }
 
 void write_idx(const fs::path& path, unsigned char type, const std::vector<uint32_t>& dims,
                const std::vector<unsigned char>& data) {

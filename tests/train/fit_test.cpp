@@ -20,9 +20,9 @@ struct Blobs {
 };
 Blobs blobs(int64_t n, uint64_t seed) {
   Generator g(seed);
-  Tensor labels = bernoulli({n}, 0.5, i64, &g);
+  Tensor labels = bernoulli({n}, 0.5, {.dtype = i64, .generator = &g});
   Tensor centers = labels.to(f32).unsqueeze(1) * 4.0 - 2.0;  // -2 or +2
-  Tensor x = randn({n, 2}, f32, &g, 0, 0.5) + centers;
+  Tensor x = randn({n, 2}, {.mean = 0, .stddev = 0.5, .generator = &g}) + centers;
   return {x, labels};
 }
 

@@ -5,7 +5,7 @@
 // alive) and a backward function mapping the output's gradient to one gradient per input. Ops do
 // this through autograd::record(). The engine (Tensor::backward) walks the graph iteratively in
 // topological order — never recursively, so a chain of 10,000 ops is fine — and reduces every
-// gradient to its input's shape in one place (kernels::cpu::sum_to), so ops never hand-roll the
+// gradient to its input's shape in one place (autograd::sum_to), so ops never hand-roll the
 // reverse of broadcasting.
 #include <functional>
 #include <memory>
@@ -31,6 +31,10 @@ class NoGradGuard {
  private:
   bool prev_;
 };
+
+// Sums a gradient down to `shape` (NumPy broadcasting in reverse): the central broadcast reduction
+// the engine applies to every gradient. ShapeError when grad's shape does not broadcast from `shape`.
+Tensor sum_to(const Tensor& grad, const Shape& shape);
 
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>;
 

@@ -15,6 +15,8 @@ using Strides = std::vector<int64_t>;  // in elements, not bytes
 int64_t numel(const Shape& shape);
 std::string to_string(const Shape& shape);       // "[32,784]"
 Strides contiguous_strides(const Shape& shape);  // row-major
+// Whether (shape, strides) lays its elements out row-major without gaps; size-1 axes may have any stride.
+bool is_contiguous(const Shape& shape, const Strides& strides);
 // Normalises a possibly negative axis into [0, ndim); throws ValueError naming `what` otherwise.
 int normalize_axis(int64_t axis, int ndim, const char* what);
 // NumPy broadcasting of two shapes; throws ShapeError naming `what` and both shapes.

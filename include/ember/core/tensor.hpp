@@ -160,12 +160,28 @@ Tensor from_vector(const std::vector<int64_t>& values, const Shape& shape, DType
 Tensor from_vector(const std::vector<int32_t>& values, const Shape& shape);
 Tensor from_vector(const std::vector<uint8_t>& values, const Shape& shape);
 
-// Random tensors; `gen` defaults to default_generator().
-Tensor randn(const Shape& shape, DType dtype = f32, Generator* gen = nullptr, double mean = 0, double stddev = 1);
-Tensor rand(const Shape& shape, DType dtype = f32, Generator* gen = nullptr, double low = 0, double high = 1);
+// Random tensors, options filled by name: rand({2, 3}, {.low = -1, .high = 1, .generator = &gen}).
+// A null `generator` means default_generator(). rand/randn/truncated_normal need a floating dtype
+// (DTypeError otherwise).
+struct RandOptions {
+  double low = 0, high = 1;  // uniform on [low, high); ValueError unless low <= high
+  DType dtype = f32;
+  Generator* generator = nullptr;
+};
+struct RandnOptions {
+  double mean = 0, stddev = 1;
+  DType dtype = f32;
+  Generator* generator = nullptr;
+};
+struct BernoulliOptions {
+  DType dtype = f32;  // 1 with probability p, else 0 (true/false for bool)
+  Generator* generator = nullptr;
+};
+Tensor randn(const Shape& shape, RandnOptions opt = {});
+Tensor rand(const Shape& shape, RandOptions opt = {});
 // Normal redrawn until within 2 standard deviations (TensorFlow's truncated_normal).
-Tensor truncated_normal(const Shape& shape, DType dtype = f32, Generator* gen = nullptr, double mean = 0, double stddev = 1);
-Tensor bernoulli(const Shape& shape, double p, DType dtype = f32, Generator* gen = nullptr);
+Tensor truncated_normal(const Shape& shape, RandnOptions opt = {});
+Tensor bernoulli(const Shape& shape, double p, BernoulliOptions opt = {});
 Tensor randperm(int64_t n, Generator* gen = nullptr);  // i64
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

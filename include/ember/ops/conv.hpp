@@ -10,11 +10,9 @@
 #include <cstdint>
 
 #include "ember/core/tensor.hpp"
-#include "ember/kernels/cpu/conv.hpp"
+#include "ember/core/padding.hpp"
 
 namespace ember {
-
-using kernels::cpu::Padding;  // ember::Padding::Same / ember::Padding::Valid
 
 struct Conv2dOptions {
   std::array<int64_t, 2> strides{1, 1};   // (height, width), each >= 1

@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "ember/core/tensor.hpp"
-#include "ember/ops/conv.hpp"  // Padding
+#include "ember/core/padding.hpp"
 
 namespace ember {
 

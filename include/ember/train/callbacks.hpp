@@ -68,9 +68,19 @@ class History : public Callback {
 // "auto" picks "max" for accuracy-like monitors, else "min".
 enum class Mode { Auto, Min, Max };
 
+// The one "did the monitored value improve" rule, shared by EarlyStopping, ReduceLROnPlateau and
+// ModelCheckpoint (Keras's semantics):
+//  - monitor_maximizes: Max -> true, Min -> false; Auto -> true when the monitor's name contains
+//    "acc" (so also "accuracy"), "auc", "precision" or "recall" (the metrics Keras 3 marks as
+//    increasing), else false (losses and errors).
+//  - improves: min_delta is taken as |min_delta|; in max mode current improves on best when
+//    current > best + |min_delta|, in min mode when current < best - |min_delta|. NaN never improves.
+bool monitor_maximizes(Mode mode, const std::string& monitor);
+bool improves(double current, double best, bool maximize, double min_delta = 0);
+
 struct EarlyStoppingOptions {
   std::string monitor = "val_loss";
-  double min_delta = 0;
+  double min_delta = 0;  // an improvement must exceed |min_delta| (see improves)
   int patience = 0;
   Mode mode = Mode::Auto;
   std::optional<double> baseline = std::nullopt;
@@ -90,7 +100,6 @@ class EarlyStopping : public Callback {
   int best_epoch() const { return best_epoch_; }
 
  private:
-  bool improved(double value) const;
   EarlyStoppingOptions o_;
   bool maximize_ = false;
   double best_ = 0;
@@ -133,7 +142,7 @@ struct ReduceLROnPlateauOptions {
   double factor = 0.1;
   int patience = 10;
   Mode mode = Mode::Auto;
-  double min_delta = 1e-4;
+  double min_delta = 1e-4;  // an improvement must exceed |min_delta| (see improves)
   int cooldown = 0;
   double min_lr = 0;
 };

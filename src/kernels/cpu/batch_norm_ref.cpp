@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/kernels/cpu/parallel.hpp"
 #include "ember/kernels/cpu/batch_norm.hpp"
 
 namespace ember::kernels::cpu {
@@ -43,14 +44,15 @@ template <typename Body>
 void chunked_sums(int64_t rows, int64_t channels, double* sum_a, double* sum_b, Body body) {
   const int64_t R = chunk_rows(channels), nchunks = (rows + R - 1) / R;
   double* part = buffer<double, 0>(2 * nchunks * channels);
-#pragma omp parallel for schedule(static)
-  for (int64_t k = 0; k < nchunks; ++k) {
-    double* pa = part + 2 * k * channels;
-    double* pb = pa + channels;
-    std::fill(pa, pa + 2 * channels, 0.0);
-    const int64_t r1 = std::min(rows, (k + 1) * R);
-    for (int64_t r = k * R; r < r1; ++r) body(r, pa, pb);
-  }
+  parallel_for(0, nchunks, grain_for(R * channels), [&](int64_t k_begin, int64_t k_end) {
+    for (int64_t k = k_begin; k < k_end; ++k) {
+      double* pa = part + 2 * k * channels;
+      double* pb = pa + channels;
+      std::fill(pa, pa + 2 * channels, 0.0);
+      const int64_t r1 = std::min(rows, (k + 1) * R);
+      for (int64_t r = k * R; r < r1; ++r) body(r, pa, pb);
+    }
+  });
   std::fill(sum_a, sum_a + channels, 0.0);
   std::fill(sum_b, sum_b + channels, 0.0);
   for (int64_t k = 0; k < nchunks; ++k) {
@@ -67,13 +69,14 @@ void chunked_sums(int64_t rows, int64_t channels, double* sum_a, double* sum_b, 
 // y[r,c] = (x[r,c] - center[c]) * scale[c] + shift[c]
 template <typename T>
 void affine_rows(int64_t rows, int64_t channels, const T* x, const T* center, const T* scale, const T* shift, T* y) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * channels;
-    T* yr = y + r * channels;
+  parallel_for(0, rows, grain_for(channels), [&](int64_t r_begin, int64_t r_end) {
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      const T* xr = x + r * channels;
+      T* yr = y + r * channels;
 #pragma omp simd
-    for (int64_t c = 0; c < channels; ++c) yr[c] = (xr[c] - center[c]) * scale[c] + shift[c];
-  }
+      for (int64_t c = 0; c < channels; ++c) yr[c] = (xr[c] - center[c]) * scale[c] + shift[c];
+    }
+  });
 }
 
 }  // namespace
@@ -162,14 +165,15 @@ void batch_norm_backward(int64_t rows, int64_t channels, const T* x, const T* dy
   const T* a = coef;
   const T* b = coef + C;
   const T* c0 = coef + 2 * C;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * C;
-    const T* dyr = dy + r * C;
-    T* dxr = dx + r * C;
+  parallel_for(0, rows, grain_for(C), [&](int64_t r_begin, int64_t r_end) {
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      const T* xr = x + r * C;
+      const T* dyr = dy + r * C;
+      T* dxr = dx + r * C;
 #pragma omp simd
-    for (int64_t c = 0; c < C; ++c) dxr[c] = a[c] * dyr[c] + b[c] * (xr[c] - save_mean[c]) + c0[c];
-  }
+      for (int64_t c = 0; c < C; ++c) dxr[c] = a[c] * dyr[c] + b[c] * (xr[c] - save_mean[c]) + c0[c];
+    }
+  });
 }
 
 #define EMBER_INSTANTIATE_BATCH_NORM(T)                                                                      \

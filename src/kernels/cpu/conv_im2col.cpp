@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ember/kernels/cpu/conv.hpp"
+#include "ember/kernels/cpu/parallel.hpp"
 
 namespace ember::kernels::cpu::detail {
 
@@ -35,51 +36,53 @@ float* col_buffer(int64_t n) {
 // col[(n*out_h + oh)*out_w + ow][(kh*k_w + kw)*C + c] = x[n, ih, iw, c] (0 outside the input).
 void im2col(const Conv2dGeometry& g, const float* x, int64_t nb, float* col) {
   const int64_t C = g.in_c, K = g.k_h * g.k_w * C;
-#pragma omp parallel for schedule(static)
-  for (int64_t nh = 0; nh < nb * g.out_h; ++nh) {
-    const int64_t n = nh / g.out_h, oh = nh % g.out_h;
-    for (int64_t ow = 0; ow < g.out_w; ++ow) {
-      float* row = col + (nh * g.out_w + ow) * K;
-      for (int64_t kh = 0; kh < g.k_h; ++kh) {
-        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
-        for (int64_t kw = 0; kw < g.k_w; ++kw) {
-          const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
-          float* dst = row + (kh * g.k_w + kw) * C;
-          if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) {
-            std::memset(dst, 0, sizeof(float) * C);
-          } else {
-            std::memcpy(dst, x + ((n * g.in_h + ih) * g.in_w + iw) * C, sizeof(float) * C);
+  parallel_for(0, nb * g.out_h, grain_for(g.out_w * K), [&](int64_t nh_begin, int64_t nh_end) {
+    for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
+      const int64_t n = nh / g.out_h, oh = nh % g.out_h;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        float* row = col + (nh * g.out_w + ow) * K;
+        for (int64_t kh = 0; kh < g.k_h; ++kh) {
+          const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+          for (int64_t kw = 0; kw < g.k_w; ++kw) {
+            const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+            float* dst = row + (kh * g.k_w + kw) * C;
+            if (ih < 0 || ih >= g.in_h || iw < 0 || iw >= g.in_w) {
+              std::memset(dst, 0, sizeof(float) * C);
+            } else {
+              std::memcpy(dst, x + ((n * g.in_h + ih) * g.in_w + iw) * C, sizeof(float) * C);
+            }
           }
         }
       }
     }
-  }
+  });
 }
 
 // Gather form of col2im: dx[n, ih, iw, :] = sum of the patch entries that read it, in a fixed order.
 void col2im(const Conv2dGeometry& g, const float* col, int64_t nb, float* dx) {
   const int64_t C = g.in_c, K = g.k_h * g.k_w * C;
-#pragma omp parallel for schedule(static)
-  for (int64_t nh = 0; nh < nb * g.in_h; ++nh) {
-    const int64_t n = nh / g.in_h, ih = nh % g.in_h;
-    for (int64_t iw = 0; iw < g.in_w; ++iw) {
-      float* d = dx + (nh * g.in_w + iw) * C;
-      std::fill(d, d + C, 0.0f);
-      for (int64_t kh = 0; kh < g.k_h; ++kh) {
-        const int64_t th = ih + g.pad_top - kh * g.dilation_h;
-        if (th < 0 || th % g.stride_h != 0 || th / g.stride_h >= g.out_h) continue;
-        const int64_t oh = th / g.stride_h;
-        for (int64_t kw = 0; kw < g.k_w; ++kw) {
-          const int64_t tw = iw + g.pad_left - kw * g.dilation_w;
-          if (tw < 0 || tw % g.stride_w != 0 || tw / g.stride_w >= g.out_w) continue;
-          const int64_t ow = tw / g.stride_w;
-          const float* s = col + ((n * g.out_h + oh) * g.out_w + ow) * K + (kh * g.k_w + kw) * C;
+  parallel_for(0, nb * g.in_h, grain_for(g.in_w * K), [&](int64_t nh_begin, int64_t nh_end) {
+    for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
+      const int64_t n = nh / g.in_h, ih = nh % g.in_h;
+      for (int64_t iw = 0; iw < g.in_w; ++iw) {
+        float* d = dx + (nh * g.in_w + iw) * C;
+        std::fill(d, d + C, 0.0f);
+        for (int64_t kh = 0; kh < g.k_h; ++kh) {
+          const int64_t th = ih + g.pad_top - kh * g.dilation_h;
+          if (th < 0 || th % g.stride_h != 0 || th / g.stride_h >= g.out_h) continue;
+          const int64_t oh = th / g.stride_h;
+          for (int64_t kw = 0; kw < g.k_w; ++kw) {
+            const int64_t tw = iw + g.pad_left - kw * g.dilation_w;
+            if (tw < 0 || tw % g.stride_w != 0 || tw / g.stride_w >= g.out_w) continue;
+            const int64_t ow = tw / g.stride_w;
+            const float* s = col + ((n * g.out_h + oh) * g.out_w + ow) * K + (kh * g.k_w + kw) * C;
 #pragma omp simd
-          for (int64_t c = 0; c < C; ++c) d[c] += s[c];
+            for (int64_t c = 0; c < C; ++c) d[c] += s[c];
+          }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/kernels/cpu/parallel.hpp"
 #include "ember/kernels/cpu/conv.hpp"
 
 namespace ember::kernels::cpu {
@@ -20,7 +21,7 @@ Dim1 conv_dim(const char* what, int64_t in, int64_t k, int64_t stride, int64_t d
   const int64_t eff_k = (k - 1) * dil + 1;
   if (padding == Padding::Valid) {
     if (in < eff_k) {
-      throw ShapeError(std::string("conv2d: VALID padding needs ") + what + " input size >= dilated kernel size, got input " +
+      throw ShapeError(std::string("VALID padding needs ") + what + " input size >= dilated kernel size, got input " +
                        std::to_string(in) + ", kernel " + std::to_string(k) + " with dilation " + std::to_string(dil) +
                        " (effective " + std::to_string(eff_k) + ")");
     }
@@ -32,30 +33,29 @@ Dim1 conv_dim(const char* what, int64_t in, int64_t k, int64_t stride, int64_t d
 }
 
 void check_positive(const char* name, int64_t v) {
-  if (v <= 0) throw ValueError(std::string("conv2d: ") + name + " must be positive, got " + std::to_string(v));
+  if (v <= 0) throw ValueError(std::string(name) + " must be positive, got " + std::to_string(v));
 }
 
 }  // namespace
 
-Conv2dGeometry make_conv2d_geometry(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, int64_t k_h,
-                                    int64_t k_w, int64_t out_c, int64_t stride_h, int64_t stride_w,
-                                    int64_t dilation_h, int64_t dilation_w, Padding padding) {
-  if (batch < 0) throw ValueError("conv2d: batch must be non-negative, got " + std::to_string(batch));
-  check_positive("input height", in_h);
-  check_positive("input width", in_w);
-  check_positive("input channels", in_c);
-  check_positive("kernel height", k_h);
-  check_positive("kernel width", k_w);
-  check_positive("output channels", out_c);
-  check_positive("stride_h", stride_h);
-  check_positive("stride_w", stride_w);
-  check_positive("dilation_h", dilation_h);
-  check_positive("dilation_w", dilation_w);
-  const Dim1 h = conv_dim("height", in_h, k_h, stride_h, dilation_h, padding);
-  const Dim1 w = conv_dim("width", in_w, k_w, stride_w, dilation_w, padding);
+Conv2dGeometry make_conv2d_geometry(const Conv2dParams& p) {
+  if (p.batch < 0) throw ValueError("batch must be non-negative, got " + std::to_string(p.batch));
+  check_positive("input height", p.in_h);
+  check_positive("input width", p.in_w);
+  check_positive("input channels", p.in_c);
+  check_positive("kernel height", p.k_h);
+  check_positive("kernel width", p.k_w);
+  check_positive("output channels", p.out_c);
+  check_positive("stride_h", p.stride_h);
+  check_positive("stride_w", p.stride_w);
+  check_positive("dilation_h", p.dilation_h);
+  check_positive("dilation_w", p.dilation_w);
+  const Dim1 h = conv_dim("height", p.in_h, p.k_h, p.stride_h, p.dilation_h, p.padding);
+  const Dim1 w = conv_dim("width", p.in_w, p.k_w, p.stride_w, p.dilation_w, p.padding);
   Conv2dGeometry g;
-  g.batch = batch, g.in_h = in_h, g.in_w = in_w, g.in_c = in_c, g.k_h = k_h, g.k_w = k_w, g.out_c = out_c;
-  g.stride_h = stride_h, g.stride_w = stride_w, g.dilation_h = dilation_h, g.dilation_w = dilation_w;
+  g.batch = p.batch, g.in_h = p.in_h, g.in_w = p.in_w, g.in_c = p.in_c, g.k_h = p.k_h, g.k_w = p.k_w;
+  g.out_c = p.out_c, g.stride_h = p.stride_h, g.stride_w = p.stride_w;
+  g.dilation_h = p.dilation_h, g.dilation_w = p.dilation_w;
   g.pad_top = h.pad_before, g.pad_bottom = h.pad_after, g.pad_left = w.pad_before, g.pad_right = w.pad_after;
   g.out_h = h.out, g.out_w = w.out;
   return g;
@@ -64,95 +64,98 @@ Conv2dGeometry make_conv2d_geometry(int64_t batch, int64_t in_h, int64_t in_w, i
 template <typename T>
 void conv2d_forward_ref(const Conv2dGeometry& g, const T* x, const T* w, T* y) {
   const int64_t C = g.in_c, O = g.out_c;
-#pragma omp parallel for schedule(static)
-  for (int64_t nh = 0; nh < g.batch * g.out_h; ++nh) {
-    const int64_t n = nh / g.out_h, oh = nh % g.out_h;
-    for (int64_t ow = 0; ow < g.out_w; ++ow) {
-      T* yp = y + ((n * g.out_h + oh) * g.out_w + ow) * O;
-      std::fill(yp, yp + O, T(0));
-      for (int64_t kh = 0; kh < g.k_h; ++kh) {
-        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
-        if (ih < 0 || ih >= g.in_h) continue;
-        for (int64_t kw = 0; kw < g.k_w; ++kw) {
-          const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
-          if (iw < 0 || iw >= g.in_w) continue;
-          const T* xp = x + ((n * g.in_h + ih) * g.in_w + iw) * C;
-          const T* wp = w + (kh * g.k_w + kw) * C * O;
-          for (int64_t c = 0; c < C; ++c) {
-            const T xv = xp[c];
-            const T* wr = wp + c * O;
+  parallel_for(0, g.batch * g.out_h, grain_for(g.out_w * g.k_h * g.k_w * C * O), [&](int64_t nh_begin, int64_t nh_end) {
+    for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
+      const int64_t n = nh / g.out_h, oh = nh % g.out_h;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        T* yp = y + ((n * g.out_h + oh) * g.out_w + ow) * O;
+        std::fill(yp, yp + O, T(0));
+        for (int64_t kh = 0; kh < g.k_h; ++kh) {
+          const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+          if (ih < 0 || ih >= g.in_h) continue;
+          for (int64_t kw = 0; kw < g.k_w; ++kw) {
+            const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+            if (iw < 0 || iw >= g.in_w) continue;
+            const T* xp = x + ((n * g.in_h + ih) * g.in_w + iw) * C;
+            const T* wp = w + (kh * g.k_w + kw) * C * O;
+            for (int64_t c = 0; c < C; ++c) {
+              const T xv = xp[c];
+              const T* wr = wp + c * O;
 #pragma omp simd
-            for (int64_t o = 0; o < O; ++o) yp[o] += xv * wr[o];
+              for (int64_t o = 0; o < O; ++o) yp[o] += xv * wr[o];
+            }
           }
         }
       }
     }
-  }
+  });
 }
 
 // Gather form: every dx element sums the (kh, kw, oh, ow) taps that read it, in a fixed order.
 template <typename T>
 void conv2d_backward_input_ref(const Conv2dGeometry& g, const T* dy, const T* w, T* dx) {
   const int64_t C = g.in_c, O = g.out_c;
-#pragma omp parallel for schedule(static)
-  for (int64_t nh = 0; nh < g.batch * g.in_h; ++nh) {
-    const int64_t n = nh / g.in_h, ih = nh % g.in_h;
-    for (int64_t iw = 0; iw < g.in_w; ++iw) {
-      T* dxp = dx + ((n * g.in_h + ih) * g.in_w + iw) * C;
-      std::fill(dxp, dxp + C, T(0));
-      for (int64_t kh = 0; kh < g.k_h; ++kh) {
-        const int64_t th = ih + g.pad_top - kh * g.dilation_h;  // == oh * stride_h
-        if (th < 0 || th % g.stride_h != 0) continue;
-        const int64_t oh = th / g.stride_h;
-        if (oh >= g.out_h) continue;
-        for (int64_t kw = 0; kw < g.k_w; ++kw) {
-          const int64_t tw = iw + g.pad_left - kw * g.dilation_w;
-          if (tw < 0 || tw % g.stride_w != 0) continue;
-          const int64_t ow = tw / g.stride_w;
-          if (ow >= g.out_w) continue;
-          const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * O;
-          const T* wp = w + (kh * g.k_w + kw) * C * O;
-          for (int64_t c = 0; c < C; ++c) {
-            const T* wr = wp + c * O;
-            T acc = T(0);
+  parallel_for(0, g.batch * g.in_h, grain_for(g.in_w * g.k_h * g.k_w * C * O), [&](int64_t nh_begin, int64_t nh_end) {
+    for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
+      const int64_t n = nh / g.in_h, ih = nh % g.in_h;
+      for (int64_t iw = 0; iw < g.in_w; ++iw) {
+        T* dxp = dx + ((n * g.in_h + ih) * g.in_w + iw) * C;
+        std::fill(dxp, dxp + C, T(0));
+        for (int64_t kh = 0; kh < g.k_h; ++kh) {
+          const int64_t th = ih + g.pad_top - kh * g.dilation_h;  // == oh * stride_h
+          if (th < 0 || th % g.stride_h != 0) continue;
+          const int64_t oh = th / g.stride_h;
+          if (oh >= g.out_h) continue;
+          for (int64_t kw = 0; kw < g.k_w; ++kw) {
+            const int64_t tw = iw + g.pad_left - kw * g.dilation_w;
+            if (tw < 0 || tw % g.stride_w != 0) continue;
+            const int64_t ow = tw / g.stride_w;
+            if (ow >= g.out_w) continue;
+            const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * O;
+            const T* wp = w + (kh * g.k_w + kw) * C * O;
+            for (int64_t c = 0; c < C; ++c) {
+              const T* wr = wp + c * O;
+              T acc = T(0);
 #pragma omp simd reduction(+ : acc)
-            for (int64_t o = 0; o < O; ++o) acc += dyp[o] * wr[o];
-            dxp[c] += acc;
+              for (int64_t o = 0; o < O; ++o) acc += dyp[o] * wr[o];
+              dxp[c] += acc;
+            }
           }
         }
       }
     }
-  }
+  });
 }
 
 // Every dw[kh, kw, c, :] row sums over (n, oh, ow) in order; rows are independent.
 template <typename T>
 void conv2d_backward_filter_ref(const Conv2dGeometry& g, const T* x, const T* dy, T* dw) {
   const int64_t C = g.in_c, O = g.out_c;
-#pragma omp parallel for schedule(static)
-  for (int64_t kk = 0; kk < g.k_h * g.k_w; ++kk) {
-    const int64_t kh = kk / g.k_w, kw = kk % g.k_w;
-    T* dwp = dw + kk * C * O;
-    std::fill(dwp, dwp + C * O, T(0));
-    for (int64_t n = 0; n < g.batch; ++n) {
-      for (int64_t oh = 0; oh < g.out_h; ++oh) {
-        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
-        if (ih < 0 || ih >= g.in_h) continue;
-        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
-          if (iw < 0 || iw >= g.in_w) continue;
-          const T* xp = x + ((n * g.in_h + ih) * g.in_w + iw) * C;
-          const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * O;
-          for (int64_t c = 0; c < C; ++c) {
-            const T xv = xp[c];
-            T* dr = dwp + c * O;
+  parallel_for(0, g.k_h * g.k_w, grain_for(g.batch * g.out_h * g.out_w * C * O), [&](int64_t kk_begin, int64_t kk_end) {
+    for (int64_t kk = kk_begin; kk < kk_end; ++kk) {
+      const int64_t kh = kk / g.k_w, kw = kk % g.k_w;
+      T* dwp = dw + kk * C * O;
+      std::fill(dwp, dwp + C * O, T(0));
+      for (int64_t n = 0; n < g.batch; ++n) {
+        for (int64_t oh = 0; oh < g.out_h; ++oh) {
+          const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+          if (ih < 0 || ih >= g.in_h) continue;
+          for (int64_t ow = 0; ow < g.out_w; ++ow) {
+            const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+            if (iw < 0 || iw >= g.in_w) continue;
+            const T* xp = x + ((n * g.in_h + ih) * g.in_w + iw) * C;
+            const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * O;
+            for (int64_t c = 0; c < C; ++c) {
+              const T xv = xp[c];
+              T* dr = dwp + c * O;
 #pragma omp simd
-            for (int64_t o = 0; o < O; ++o) dr[o] += xv * dyp[o];
+              for (int64_t o = 0; o < O; ++o) dr[o] += xv * dyp[o];
+            }
           }
         }
       }
     }
-  }
+  });
 }
 
 #define EMBER_INSTANTIATE_CONV_REF(T)                                                          \

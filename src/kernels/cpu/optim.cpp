@@ -8,22 +8,20 @@
 #include <type_traits>
 
 #include "denormals.hpp"
+#include "ember/kernels/cpu/parallel.hpp"
 
 namespace ember::kernels::cpu {
 
 namespace {
-constexpr int64_t kParallelMin = 1 << 15;
-
-// body(i) for i in [0, n): one static split across the pool (so results do not depend on the
-// thread count), each thread flushing float subnormals for the duration of its share.
+// body(i) for i in [0, n): one static split across the pool (elementwise, so results do not depend
+// on the thread count), each thread flushing float subnormals for the duration of its share.
 template <typename T, typename Body>
 void for_each_index(int64_t n, Body body) {
-#pragma omp parallel if (n >= kParallelMin)
-  {
+  parallel_for(0, n, grain_for(1), [&](int64_t b, int64_t e) {
     const FlushDenormals ftz(std::is_same_v<T, float>);
-#pragma omp for simd schedule(static)
-    for (int64_t i = 0; i < n; ++i) body(i);
-  }
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) body(i);
+  });
 }
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/kernels/cpu/parallel.hpp"
 #include "ember/kernels/cpu/pool.hpp"
 
 namespace ember::kernels::cpu {
@@ -13,7 +14,7 @@ namespace ember::kernels::cpu {
 namespace {
 
 void check_positive(const char* name, int64_t v) {
-  if (v <= 0) throw ValueError(std::string("pool2d: ") + name + " must be positive, got " + std::to_string(v));
+  if (v <= 0) throw ValueError(std::string(name) + " must be positive, got " + std::to_string(v));
 }
 
 // TensorFlow output size and padding for one dimension (dilation 1).
@@ -21,7 +22,7 @@ void pool_dim(const char* what, int64_t in, int64_t k, int64_t stride, Padding p
               int64_t& pad_before, int64_t& pad_after) {
   if (padding == Padding::Valid) {
     if (in < k) {
-      throw ShapeError(std::string("pool2d: VALID padding needs ") + what + " input size >= window size, got input " +
+      throw ShapeError(std::string("VALID padding needs ") + what + " input size >= window size, got input " +
                        std::to_string(in) + ", window " + std::to_string(k));
     }
     out = (in - k) / stride + 1;
@@ -58,11 +59,9 @@ U* scratch(int64_t n) {
 template <typename T, bool kArgmax, typename Index>
 void max_forward_impl(const Pool2dGeometry& g, const T* x, T* y, int64_t* argmax) {
   const int64_t C = g.channels;
-#pragma omp parallel
-  {
+  parallel_for(0, g.batch * g.out_h, grain_for(g.out_w * g.k_h * g.k_w * C), [&](int64_t nh_begin, int64_t nh_end) {
     Index* best_pixel = kArgmax ? scratch<Index>(C) : nullptr;
-#pragma omp for schedule(static)
-    for (int64_t nh = 0; nh < g.batch * g.out_h; ++nh) {
+    for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
       const int64_t n = nh / g.out_h, oh = nh % g.out_h;
       const T* xn = x + n * g.in_h * g.in_w * C;
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
@@ -95,26 +94,25 @@ void max_forward_impl(const Pool2dGeometry& g, const T* x, T* y, int64_t* argmax
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace
 
-Pool2dGeometry make_pool2d_geometry(int64_t batch, int64_t in_h, int64_t in_w, int64_t channels, int64_t k_h,
-                                    int64_t k_w, int64_t stride_h, int64_t stride_w, Padding padding) {
-  if (batch < 0) throw ValueError("pool2d: batch must be non-negative, got " + std::to_string(batch));
-  check_positive("input height", in_h);
-  check_positive("input width", in_w);
-  check_positive("channels", channels);
-  check_positive("window height", k_h);
-  check_positive("window width", k_w);
-  check_positive("stride_h", stride_h);
-  check_positive("stride_w", stride_w);
+Pool2dGeometry make_pool2d_geometry(const Pool2dParams& p) {
+  if (p.batch < 0) throw ValueError("batch must be non-negative, got " + std::to_string(p.batch));
+  check_positive("input height", p.in_h);
+  check_positive("input width", p.in_w);
+  check_positive("channels", p.channels);
+  check_positive("window height", p.k_h);
+  check_positive("window width", p.k_w);
+  check_positive("stride_h", p.stride_h);
+  check_positive("stride_w", p.stride_w);
   Pool2dGeometry g;
-  g.batch = batch, g.in_h = in_h, g.in_w = in_w, g.channels = channels;
-  g.k_h = k_h, g.k_w = k_w, g.stride_h = stride_h, g.stride_w = stride_w;
-  pool_dim("height", in_h, k_h, stride_h, padding, g.out_h, g.pad_top, g.pad_bottom);
-  pool_dim("width", in_w, k_w, stride_w, padding, g.out_w, g.pad_left, g.pad_right);
+  g.batch = p.batch, g.in_h = p.in_h, g.in_w = p.in_w, g.channels = p.channels;
+  g.k_h = p.k_h, g.k_w = p.k_w, g.stride_h = p.stride_h, g.stride_w = p.stride_w;
+  pool_dim("height", p.in_h, p.k_h, p.stride_h, p.padding, g.out_h, g.pad_top, g.pad_bottom);
+  pool_dim("width", p.in_w, p.k_w, p.stride_w, p.padding, g.out_w, g.pad_left, g.pad_right);
   return g;
 }
 
@@ -132,47 +130,47 @@ void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, int64_t* argm
 template <typename T>
 void max_pool2d_backward(const Pool2dGeometry& g, const T* dy, const int64_t* argmax, T* dx) {
   const int64_t in_image = g.in_h * g.in_w * g.channels, out_image = g.out_h * g.out_w * g.channels;
-#pragma omp parallel for schedule(static)
-  for (int64_t n = 0; n < g.batch; ++n) {
-    std::fill(dx + n * in_image, dx + (n + 1) * in_image, T(0));
-    const int64_t* ap = argmax + n * out_image;
-    const T* dyp = dy + n * out_image;
-    for (int64_t i = 0; i < out_image; ++i) dx[ap[i]] += dyp[i];
-  }
+  parallel_for(0, g.batch, grain_for(out_image), [&](int64_t n_begin, int64_t n_end) {
+    for (int64_t n = n_begin; n < n_end; ++n) {
+      std::fill(dx + n * in_image, dx + (n + 1) * in_image, T(0));
+      const int64_t* ap = argmax + n * out_image;
+      const T* dyp = dy + n * out_image;
+      for (int64_t i = 0; i < out_image; ++i) dx[ap[i]] += dyp[i];
+    }
+  });
 }
 
 template <typename T>
 void avg_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y) {
   const int64_t C = g.channels;
-#pragma omp parallel for schedule(static)
-  for (int64_t nh = 0; nh < g.batch * g.out_h; ++nh) {
-    const int64_t n = nh / g.out_h, oh = nh % g.out_h;
-    for (int64_t ow = 0; ow < g.out_w; ++ow) {
-      const Window win = window(g, oh, ow);
-      T* yp = y + (nh * g.out_w + ow) * C;
-      std::fill(yp, yp + C, T(0));
-      for (int64_t h = win.h_begin; h < win.h_end; ++h) {
-        for (int64_t w = win.w_begin; w < win.w_end; ++w) {
-          const T* xp = x + ((n * g.in_h + h) * g.in_w + w) * C;
+  parallel_for(0, g.batch * g.out_h, grain_for(g.out_w * g.k_h * g.k_w * C), [&](int64_t nh_begin, int64_t nh_end) {
+    for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
+      const int64_t n = nh / g.out_h, oh = nh % g.out_h;
+      for (int64_t ow = 0; ow < g.out_w; ++ow) {
+        const Window win = window(g, oh, ow);
+        T* yp = y + (nh * g.out_w + ow) * C;
+        std::fill(yp, yp + C, T(0));
+        for (int64_t h = win.h_begin; h < win.h_end; ++h) {
+          for (int64_t w = win.w_begin; w < win.w_end; ++w) {
+            const T* xp = x + ((n * g.in_h + h) * g.in_w + w) * C;
 #pragma omp simd
-          for (int64_t c = 0; c < C; ++c) yp[c] += xp[c];
+            for (int64_t c = 0; c < C; ++c) yp[c] += xp[c];
+          }
         }
-      }
-      const T count = static_cast<T>((win.h_end - win.h_begin) * (win.w_end - win.w_begin));
+        const T count = static_cast<T>((win.h_end - win.h_begin) * (win.w_end - win.w_begin));
 #pragma omp simd
-      for (int64_t c = 0; c < C; ++c) yp[c] /= count;
+        for (int64_t c = 0; c < C; ++c) yp[c] /= count;
+      }
     }
-  }
+  });
 }
 
 template <typename T>
 void avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx) {
   const int64_t C = g.channels, in_image = g.in_h * g.in_w * C;
-#pragma omp parallel
-  {
+  parallel_for(0, g.batch, grain_for(g.out_h * g.out_w * g.k_h * g.k_w * C), [&](int64_t n_begin, int64_t n_end) {
     T* share = scratch<T>(C);  // dy / count of the current window
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < g.batch; ++n) {
+    for (int64_t n = n_begin; n < n_end; ++n) {
       std::fill(dx + n * in_image, dx + (n + 1) * in_image, T(0));
       for (int64_t oh = 0; oh < g.out_h; ++oh) {
         for (int64_t ow = 0; ow < g.out_w; ++ow) {
@@ -191,7 +189,7 @@ void avg_pool2d_backward(const Pool2dGeometry& g, const T* dy, T* dx) {
         }
       }
     }
-  }
+  });
 }
 
 #define EMBER_INSTANTIATE_POOL(T)                                                             \

@@ -2,15 +2,13 @@
 #include "ember/kernels/cpu/softmax.hpp"
 
 #include <immintrin.h>
-#include <omp.h>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 #include <vector>
 
-#include "ember/kernels/cpu/loops.hpp"  // kParallelGrain
+#include "ember/kernels/cpu/parallel.hpp"
 #include "vec_math.hpp"
 
 namespace ember::kernels::cpu {
@@ -35,14 +33,13 @@ inline T exp_t(T x) {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
+// body(r) for every row; rows are independent, each written by one thread.
 template <typename Body>
-void parallel_rows(int64_t rows, int64_t work, Body&& body) {
-  if (work < kParallelGrain || omp_get_max_threads() == 1 || omp_in_parallel()) {
-    for (int64_t r = 0; r < rows; ++r) body(r);
-    return;
-  }
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r) body(r);
+void parallel_rows(int64_t rows, int64_t work, const Body& body) {
+  const int64_t per_row = rows > 0 ? work / rows : 0;
+  parallel_for(0, rows, grain_for(per_row), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) body(r);
+  });
 }
 
 // ---- contiguous rows (inner == 1); float runs 8 lanes wide, double stays scalar (reference) ----

@@ -2,9 +2,8 @@
 #include "ember/kernels/cpu/unary_math.hpp"
 
 #include <immintrin.h>
-#include <omp.h>
 
-#include "ember/kernels/cpu/loops.hpp"  // kParallelGrain
+#include "ember/kernels/cpu/parallel.hpp"
 #include "vec_math.hpp"
 
 namespace ember::kernels::cpu {
@@ -24,16 +23,11 @@ void run_blocks(const float* x, float* y, int64_t n, F8 f8, F1 f1) {
   // Blocks are a multiple of 8, so the vector/tail split, and with it every value, is the same
   // whichever thread runs a block.
   constexpr int64_t kBlock = 8192;
-  if (n < kParallelGrain || omp_get_max_threads() == 1 || omp_in_parallel()) {
-    run(x, y, n, f8, f1);
-    return;
-  }
   const int64_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t start = b * kBlock, len = n - start < kBlock ? n - start : kBlock;
-    run(x + start, y + start, len, f8, f1);
-  }
+  parallel_for(0, blocks, grain_for(kBlock), [&](int64_t b0, int64_t b1) {
+    const int64_t start = b0 * kBlock, end = std::min(n, b1 * kBlock);
+    run(x + start, y + start, end - start, f8, f1);
+  });
 }
 
 // The same for a function pair named at compile time (called directly, so inlined into the loop).
@@ -76,13 +70,6 @@ void unary_math_f32(UnaryMath op, const float* x, float* y, int64_t n, float alp
       return;
     }
   }
-}
-
-std::optional<Tensor> unary_math_dense(UnaryMath op, const Tensor& x, float alpha) {
-  if (x.dtype() != f32 || !x.is_contiguous()) return std::nullopt;
-  Tensor out = Tensor::empty(x.shape(), f32);
-  unary_math_f32(op, x.data<float>(), out.data<float>(), x.numel(), alpha);
-  return out;
 }
 
 }  // namespace ember::kernels::cpu

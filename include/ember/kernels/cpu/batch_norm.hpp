@@ -12,6 +12,7 @@
 // Sums are accumulated in double over fixed row chunks whose size depends only on (rows, channels),
 // and the chunks are combined in order: results are bit-identical for any thread count.
 // Instantiated for float and double. Outputs are overwritten and must not alias inputs.
+// Interface, threads, determinism and errors follow kernels.hpp (raw pointers + geometry).
 #include <cstdint>
 
 namespace ember::kernels::cpu {

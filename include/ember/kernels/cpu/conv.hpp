@@ -13,15 +13,14 @@
 //  - `g` comes from make_conv2d_geometry (or is filled consistently by hand);
 //  - output buffers are overwritten, never accumulated into, and must not alias inputs;
 //  - results are bit-identical from run to run for a fixed OpenMP thread count.
+// Interface, threads, determinism and errors follow kernels.hpp (raw pointers + geometry).
 #include <cstdint>
+
+#include "ember/core/padding.hpp"  // Padding: TensorFlow's SAME/VALID rules
 
 namespace ember::kernels::cpu {
 
-// TensorFlow padding modes. VALID: no padding, out = ceil((in - (k-1)*dil) / stride).
-// SAME: out = ceil(in / stride); the total padding max((out-1)*stride + (k-1)*dil + 1 - in, 0) is
-// split pad_before = total/2, pad_after = total - pad_before (the extra one goes bottom/right — where
-// PyTorch would differ, TensorFlow is followed).
-enum class Padding { Valid, Same };
+using ember::Padding;
 
 struct Conv2dGeometry {
   int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0, k_h = 0, k_w = 0, out_c = 0;
@@ -30,12 +29,22 @@ struct Conv2dGeometry {
   int64_t out_h = 0, out_w = 0;
 };
 
+// What make_conv2d_geometry needs, filled by name:
+//   make_conv2d_geometry({.batch = 8, .in_h = 28, .in_w = 28, .in_c = 1, .k_h = 5, .k_w = 5, .out_c = 32,
+//                         .padding = Padding::Same})
+struct Conv2dParams {
+  int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0;  // x: [batch, in_h, in_w, in_c]
+  int64_t k_h = 0, k_w = 0, out_c = 0;               // w: [k_h, k_w, in_c, out_c]
+  int64_t stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  Padding padding = Padding::Valid;
+};
+
 // Fills pads and output sizes by TensorFlow's rules. Throws ValueError for non-positive
 // stride/dilation or sizes (batch may be 0), ShapeError when the (dilated) kernel does not fit in a
-// VALID input; messages carry the numbers.
-Conv2dGeometry make_conv2d_geometry(int64_t batch, int64_t in_h, int64_t in_w, int64_t in_c, int64_t k_h,
-                                    int64_t k_w, int64_t out_c, int64_t stride_h, int64_t stride_w,
-                                    int64_t dilation_h, int64_t dilation_w, Padding padding);
+// VALID input. Messages state the facts with their numbers ("VALID padding needs height input size
+// >= dilated kernel size, got input 4, kernel 6 ..."), without naming an op: the calling op prefixes
+// its own name and operand shapes as they are, with no need to parse this text.
+Conv2dGeometry make_conv2d_geometry(const Conv2dParams& p);
 
 // Reference kernels (any floating type; instantiated for float and double). Plain loops,
 // parallelised with OpenMP over independent outputs, so the summation order per output is fixed.

@@ -1,22 +1,28 @@
 #pragma once
-// Strided loops: the one place that walks N tensors of the same logical shape element by element.
-// Operands are described by (base pointer, strides); broadcast operands simply carry stride 0.
+// Strided loops: the one place that walks N operands of the same logical shape element by element.
+// Operands are described by (pointer to element 0, strides in elements) — StridedPtr — and one Shape;
+// broadcast operands simply carry stride 0. (Raw pointers + geometry, as every kernel: kernels.hpp.)
 // Dimensions are coalesced first, so contiguous tensors become one flat run, and the innermost
 // run is handed to a body that the compiler can vectorise. Outer iterations are split across the
 // OpenMP pool when there is enough work; each output element is written by exactly one thread,
 // so results do not depend on the thread count.
-#include <omp.h>
-
 #include <array>
 #include <cstdint>
 #include <vector>
 
-#include "ember/core/tensor.hpp"
+#include "ember/core/dtype.hpp"
+#include "ember/core/shape.hpp"
+#include "ember/kernels/cpu/parallel.hpp"
 
 namespace ember::kernels::cpu {
 
-// Below this many elements a loop stays on the calling thread (thread start-up costs ~µs).
-inline constexpr int64_t kParallelGrain = 32768;
+// One operand of a strided loop: its element 0 and its strides (in elements, 0 where broadcast).
+// From a tensor t of dtype T: {t.data<T>(), &t.strides()}.
+template <typename T>
+struct StridedPtr {
+  T* data = nullptr;
+  const Strides* strides = nullptr;
+};
 
 template <std::size_t N>
 struct LoopGeometry {
@@ -88,38 +94,27 @@ void for_each_run(const Shape& shape, const std::array<const Strides*, N>& strid
     }
   };
 
-  int threads = omp_get_max_threads();
-  if (!parallel || threads == 1 || total < kParallelGrain || omp_in_parallel()) {
+  if (!parallel) {
     run_range(0, outer);
-    return;
-  }
-  if (outer == 1) {
-    // One long run: split it into chunks.
-#pragma omp parallel num_threads(threads)
-    {
-      int t = omp_get_thread_num(), nt = omp_get_num_threads();
-      int64_t b = inner * t / nt, e = inner * (t + 1) / nt;
+  } else if (outer == 1) {
+    // One long run: split it into pieces.
+    parallel_for(0, inner, grain_for(1), [&](int64_t b, int64_t e) {
       std::array<int64_t, N> off{};
       for (std::size_t k = 0; k < N; ++k) off[k] = b * inner_strides[k];
-      if (e > b) body(off, e - b, inner_strides);
-    }
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    int64_t b = outer * t / nt, e = outer * (t + 1) / nt;
-    if (e > b) run_range(b, e);
+      body(off, e - b, inner_strides);
+    });
+  } else {
+    parallel_for(0, outer, grain_for(inner), run_range);
   }
 }
 
-// out[i] = f(x[i]); out must be contiguous with x's shape (x may be strided or broadcast).
+// out[i] = f(x[i]) over `shape`; x may be strided or broadcast, out is written once per element.
 template <typename TOut, typename TIn, typename F>
-void map_unary(const Tensor& x, const Tensor& out, F f) {
-  const TIn* px = static_cast<const TIn*>(x.impl().storage->data()) + x.offset();
-  TOut* po = out.data<TOut>();
-  std::array<const Strides*, 2> st{&out.strides(), &x.strides()};
-  for_each_run<2>(out.shape(), st, true, [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& s) {
+void map_unary(const Shape& shape, StridedPtr<const TIn> x, StridedPtr<TOut> out, F f) {
+  const TIn* px = x.data;
+  TOut* po = out.data;
+  std::array<const Strides*, 2> st{out.strides, x.strides};
+  for_each_run<2>(shape, st, true, [&](const std::array<int64_t, 2>& off, int64_t n, const std::array<int64_t, 2>& s) {
     TOut* o = po + off[0];
     const TIn* a = px + off[1];
     if (s[0] == 1 && s[1] == 1) {
@@ -131,14 +126,14 @@ void map_unary(const Tensor& x, const Tensor& out, F f) {
   });
 }
 
-// out[i] = f(a[i], b[i]); a and b already expanded to out's shape (stride 0 where broadcast).
+// out[i] = f(a[i], b[i]) over `shape` (a and b carry stride 0 where broadcast).
 template <typename TOut, typename TA, typename TB, typename F>
-void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
-  const TA* pa = static_cast<const TA*>(a.impl().storage->data()) + a.offset();
-  const TB* pb = static_cast<const TB*>(b.impl().storage->data()) + b.offset();
-  TOut* po = out.data<TOut>();
-  std::array<const Strides*, 3> st{&out.strides(), &a.strides(), &b.strides()};
-  for_each_run<3>(out.shape(), st, true, [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
+void map_binary(const Shape& shape, StridedPtr<const TA> a, StridedPtr<const TB> b, StridedPtr<TOut> out, F f) {
+  const TA* pa = a.data;
+  const TB* pb = b.data;
+  TOut* po = out.data;
+  std::array<const Strides*, 3> st{out.strides, a.strides, b.strides};
+  for_each_run<3>(shape, st, true, [&](const std::array<int64_t, 3>& off, int64_t n, const std::array<int64_t, 3>& s) {
     TOut* o = po + off[0];
     const TA* x = pa + off[1];
     const TB* y = pb + off[2];
@@ -159,32 +154,39 @@ void map_binary(const Tensor& a, const Tensor& b, const Tensor& out, F f) {
   });
 }
 
-// out[i] = f(a[i], b[i], c[i]); all expanded to out's shape.
+// out[i] = f(a[i], b[i], c[i]) over `shape`.
 template <typename TOut, typename TA, typename TB, typename TC, typename F>
-void map_ternary(const Tensor& a, const Tensor& b, const Tensor& c, const Tensor& out, F f) {
-  const TA* pa = static_cast<const TA*>(a.impl().storage->data()) + a.offset();
-  const TB* pb = static_cast<const TB*>(b.impl().storage->data()) + b.offset();
-  const TC* pc = static_cast<const TC*>(c.impl().storage->data()) + c.offset();
-  TOut* po = out.data<TOut>();
-  std::array<const Strides*, 4> st{&out.strides(), &a.strides(), &b.strides(), &c.strides()};
-  for_each_run<4>(out.shape(), st, true, [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& s) {
+void map_ternary(const Shape& shape, StridedPtr<const TA> a, StridedPtr<const TB> b, StridedPtr<const TC> c,
+                 StridedPtr<TOut> out, F f) {
+  const TA* pa = a.data;
+  const TB* pb = b.data;
+  const TC* pc = c.data;
+  TOut* po = out.data;
+  std::array<const Strides*, 4> st{out.strides, a.strides, b.strides, c.strides};
+  for_each_run<4>(shape, st, true, [&](const std::array<int64_t, 4>& off, int64_t n, const std::array<int64_t, 4>& s) {
     for (int64_t i = 0; i < n; ++i) {
       po[off[0] + i * s[0]] = f(pa[off[1] + i * s[1]], pb[off[2] + i * s[2]], pc[off[3] + i * s[3]]);
     }
   });
 }
 
-// Copies src (any strides, broadcast allowed, any dtype) into dst (any strides, same shape), casting.
-void copy_cast(const Tensor& src, const Tensor& dst);
+// Copies src into dst over `shape` (any strides, src may broadcast), converting between any dtypes.
+void copy_cast(const Shape& shape, DType src_dtype, const void* src, const Strides& src_strides, DType dst_dtype,
+               void* dst, const Strides& dst_strides);
 
 // ---- reductions ----
 enum class ReduceKind { Sum, Prod, Max, Min };
-// Reduces x over the axes where out_shape has 1 and x does not (out_shape has x's rank: keepdims
-// form). Sums accumulate f32 in f64. Deterministic for any thread count.
-Tensor reduce(const Tensor& x, const Shape& keepdims_shape, ReduceKind kind);
-// Sums a gradient down to `shape` (NumPy broadcasting in reverse): the central broadcast reduction.
-Tensor sum_to(const Tensor& grad, const Shape& shape);
-// Index of the max/min along `axis` (first on ties), as i64 with the axis kept (size 1).
-Tensor arg_reduce(const Tensor& x, int axis, bool is_max);
+// The dtype a reduction writes: int64 for sums and products of integers and bools, else the input's.
+DType reduce_dtype(DType in, ReduceKind kind);
+// Reduces x (`shape`, any strides) over the axes where keepdims_shape has 1 and shape does not
+// (keepdims_shape has x's rank), into `out`: dense, keepdims_shape, of reduce_dtype(dtype, kind).
+// Sums accumulate float32 in float64 over fixed chunks: deterministic for any thread count.
+// ShapeError if keepdims_shape is not such a shape; ValueError for max/min over an empty axis.
+void reduce(const Shape& shape, DType dtype, const void* x, const Strides& strides, const Shape& keepdims_shape,
+            ReduceKind kind, void* out);
+// Index of the max/min along `axis` (first on ties; a NaN wins) into out: dense int64, x's shape with
+// `axis` of size 1. ValueError for an empty axis.
+void arg_reduce(const Shape& shape, DType dtype, const void* x, const Strides& strides, int axis, bool is_max,
+                int64_t* out);
 
 }  // namespace ember::kernels::cpu

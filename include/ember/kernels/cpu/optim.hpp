@@ -7,6 +7,7 @@
 // rate of this step) computed by the caller in double. Instantiated for float and double; the
 // arithmetic runs in T. Slot pointers documented as "may be null" select the variant.
 // Elementwise only: results do not depend on the thread count.
+// Interface, threads, determinism and errors follow kernels.hpp (raw pointers + geometry).
 #include <cstdint>
 
 namespace ember::kernels::cpu {

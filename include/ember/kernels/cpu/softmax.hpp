@@ -16,6 +16,7 @@
 //
 // Contracts: outputs are overwritten and must not alias inputs (except where noted); labels are
 // already validated (sparse labels lie in [0, classes)). Instantiated for float and double.
+// Interface, threads, determinism and errors follow kernels.hpp (raw pointers + geometry).
 #include <cstdint>
 
 namespace ember::kernels::cpu {

@@ -11,10 +11,8 @@
 // count or on its position.
 //
 // Contract: x and y hold n floats each; y may alias x (in place); n >= 0.
+// Interface, threads, determinism and errors follow kernels.hpp (raw pointers + geometry).
 #include <cstdint>
-#include <optional>
-
-#include "ember/core/tensor.hpp"
 
 namespace ember::kernels::cpu {
 
@@ -28,9 +26,5 @@ enum class UnaryMath {
 };
 
 void unary_math_f32(UnaryMath op, const float* x, float* y, int64_t n, float alpha = 1.0f);
-
-// op(x) in a new tensor when x is dense float32, the one place the ops decide to take the fast path;
-// nullopt for any other x (the caller's reference loop then handles float64 and strided tensors).
-std::optional<Tensor> unary_math_dense(UnaryMath op, const Tensor& x, float alpha = 1.0f);
 
 }  // namespace ember::kernels::cpu
