@@ -10,6 +10,7 @@ class InputLayer : public LayerBase<InputLayer> {
  public:
   InputLayer(const Shape& shape_with_batch, std::string name = "", DType dtype = f32);
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   // The symbolic tensor this layer stands for.
   SymbolicTensor output();
@@ -41,6 +42,7 @@ class Dense : public LayerBase<Dense> {
   void build(const std::vector<Shape>& input_shapes) override;
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   const DenseOptions& options() const { return opt_; }
 
@@ -54,6 +56,7 @@ class ActivationLayer : public LayerBase<ActivationLayer> {
   explicit ActivationLayer(Activation activation, std::string name = "");
   explicit ActivationLayer(const std::string& activation, std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
 
  private:
@@ -65,6 +68,8 @@ class Flatten : public LayerBase<Flatten> {
  public:
   explicit Flatten(std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  // Checked: ShapeError naming the layer when the per-sample element count overflows int64.
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
 };
 
 }  // namespace ember::nn
