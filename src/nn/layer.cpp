@@ -161,7 +161,7 @@ Shape Layer::compute_output_shape(const std::vector<Shape>& input_shapes) {
     // The probe is a real tensor: a file must not be able to make it huge. Layers whose inputs can
     // be that large answer from shapes (override compute_output_shape), as every built-in one does.
     constexpr int64_t kMaxProbe = int64_t{1} << 24;
-    if (checked_product(*this, s, "the probe input " + keras_shape(s)) > kMaxProbe) {
+    if (checked_product(*this, s, "input " + keras_shape(s)) > kMaxProbe) {
       throw ShapeError("layer '" + name_ + "' (" + class_name_ + "): cannot infer the output shape of input " +
                        keras_shape(s) + " by running the layer on it (more than " + std::to_string(kMaxProbe) +
                        " elements); the layer must override compute_output_shape");
@@ -254,7 +254,7 @@ Weight& Layer::add_weight(const std::string& name, const Shape& shape, const Ini
   w.trainable = trainable;
   w.regularizer = regularizer;
   w.initializer = init;
-  w.numel_ = checked_product(*this, shape, "weight '" + name + "' " + to_string(shape));
+  w.numel_ = checked_product(*this, shape, "weight '" + name + "'");
   auto pending = std::make_shared<Weight::Pending>();
   pending->what = std::move(what);
   pending->shape = shape;
@@ -434,9 +434,8 @@ int64_t checked_product(const Layer& layer, const Shape& dims, const std::string
   try {
     return numel(dims);
   } catch (const ShapeError&) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + " has " +
-                     std::to_string(dims.size()) + " dimensions " + to_string(dims) +
-                     " whose product does not fit in 64 bits");
+    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + ": the product of " +
+                     to_string(dims) + " does not fit in 64 bits");
   }
 }
 

@@ -249,8 +249,8 @@ void set_param_memory_budget(std::optional<int64_t> bytes, std::string source = 
 std::string format_bytes(int64_t bytes);
 
 // ---- checked shape arithmetic for shape inference ----
-// The product of `dims` (all >= 0) or ShapeError naming `layer` and `what` when it does not fit in
-// 64 bits (the same check as core's numel).
+// The product of `dims` (all >= 0), or ShapeError "layer 'r' (Reshape): <what>: the product of [...]
+// does not fit in 64 bits" (the same check as core's numel).
 int64_t checked_product(const Layer& layer, const Shape& dims, const std::string& what);
 // a + b, or ShapeError naming `layer` and `what` on overflow.
 int64_t checked_sum(const Layer& layer, int64_t a, int64_t b, const std::string& what);

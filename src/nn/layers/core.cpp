@@ -153,7 +153,7 @@ Shape Flatten::compute_output_shape(const std::vector<Shape>& shapes) {
   for (int64_t d : rest) {
     if (d < 0) return {in[0], -1};  // Keras: an unknown axis makes the flattened size unknown
   }
-  return {in[0], checked_product(*this, rest, "the input " + keras_shape(in) + " per sample")};
+  return {in[0], checked_product(*this, rest, "input " + keras_shape(in))};
 }
 
 Tensor Flatten::call(const std::vector<Tensor>& inputs, bool) {

@@ -49,7 +49,7 @@ Shape Reshape::output_shape_for(const Shape& in) const {
   }
   // Checked products: (None, 2^31-1, 2^31-1, 2^31-1) has more elements per sample than int64 holds.
   int64_t fixed = checked_product(*this, known_target, "target_shape");
-  int64_t in_count = in_known ? checked_product(*this, known_in, "the input " + keras_shape(in) + " per sample") : 0;
+  int64_t in_count = in_known ? checked_product(*this, known_in, "input " + keras_shape(in)) : 0;
   Shape out{in[0]};
   out.insert(out.end(), target_.begin(), target_.end());
   if (!in_known) return out;  // the -1 entry, if any, stays unknown
