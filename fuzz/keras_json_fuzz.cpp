@@ -1,0 +1,27 @@
+// libFuzzer target for the Keras-JSON model reader: nn::model_from_json + summary on arbitrary bytes.
+// Build and run: see fuzz/README.md. The contract it checks (DESIGN.md, "Bad input"): any input
+// either gives a model or throws an ember::Error; never a crash, a sanitizer report, any other
+// exception, or an allocation the size of what the file declares (summary works from shapes).
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+
+#include "ember/core/error.hpp"
+#include "ember/nn/config.hpp"
+#include "ember/nn/model.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  ember::nn::reset_layer_names();
+  try {
+    std::shared_ptr<ember::nn::Model> model = ember::nn::model_from_json(text);
+    std::ostringstream os;
+    model->summary(os);
+    model->count_params();
+  } catch (const ember::Error&) {
+    // The documented outcome for a malformed or unsupported file. Anything else escapes and
+    // libFuzzer reports it as a crash (an uncaught exception aborts).
+  }
+  return 0;
+}
