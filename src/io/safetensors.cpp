@@ -92,7 +92,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
   const char* data = bytes.data() + 8 + n;
   SafetensorsFile file;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {
+    // Plain references, not a structured binding: clang (16) cannot capture a structured binding in
+    // the lambda below when compiling with -fopenmp, and the fuzz build uses clang.
+    const std::string& name = item.key();
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") {
       if (!entry.is_object()) throw FormatError("safetensors '" + path + "': __metadata__ is not an object");
       for (const auto& [k, v] : entry.items()) {

@@ -1,5 +1,7 @@
 #include "ember/nn/layer.hpp"
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -83,6 +85,7 @@ Tensor Layer::operator()(const std::vector<Tensor>& xs, bool training) {
     mark_built(shapes);
   }
   check_input_shapes(shapes);
+  materialize_weights();
   Tensor y = call(xs, training);
   if (activity_regularizer_) {
     // Keras divides the activity penalty by the batch size.
@@ -161,6 +164,14 @@ Shape Layer::compute_output_shape(const std::vector<Shape>& input_shapes) {
     for (int64_t d : s) {
       if (d < 0) fail<ShapeError>("cannot infer the output shape of input " + keras_shape(s));
     }
+    // The probe is a real tensor: a file must not be able to make it huge. Layers whose inputs can
+    // be that large answer from shapes (override compute_output_shape), as every built-in one does.
+    constexpr int64_t kMaxProbe = int64_t{1} << 24;
+    if (checked_product(*this, s, "input " + keras_shape(s)) > kMaxProbe) {
+      throw ShapeError("layer '" + name_ + "' (" + class_name_ + "): cannot infer the output shape of input " +
+                       keras_shape(s) + " by running the layer on it (more than " + std::to_string(kMaxProbe) +
+                       " elements); the layer must override compute_output_shape");
+    }
     probes.push_back(zeros(s));
   }
   Tensor y = call(probes, false);
@@ -193,18 +204,73 @@ nlohmann::json Layer::get_config() const {
 
 // ------------------------------------------------------------------ weights
 
-Tensor Layer::add_weight(const std::string& name, const Shape& shape, const InitializerPtr& init, bool trainable,
-                         const RegularizerPtr& regularizer, DType dtype) {
-  if (Weight* w = find_weight(name)) return w->value;
-  if (!init) throw ValueError("layer '" + name_ + "': weight '" + name + "' has no initializer");
-  Tensor value = (*init)(shape, dtype, generator());
-  if (value.shape() != shape) {
-    throw ShapeError("layer '" + name_ + "': initializer gave shape " + to_string(value.shape()) + " for weight '" +
-                     name + "' of shape " + to_string(shape));
+// The deferred initialisation of one weight: the initializer's draws, made when the weight is first
+// used or when its generator is next drawn from, whichever comes first.
+struct Weight::Pending final : Generator::Deferred {
+  std::string what;  // "layer 'dense' (Dense): weight 'kernel'", for messages
+  Shape shape;
+  DType dtype = f32;
+  InitializerPtr init;
+  bool requires_grad = false;
+  Tensor result;
+
+  void draw(Generator& gen) override {
+    Tensor value = (*init)(shape, dtype, gen);
+    if (value.shape() != shape) {
+      throw ShapeError(what + ": the initializer gave shape " + to_string(value.shape()) + " for shape " +
+                       to_string(shape));
+    }
+    if (requires_grad) value.requires_grad_(true);
+    result = std::move(value);
   }
-  if (trainable) value.requires_grad_(true);
-  weights_.push_back(Weight{name, value, trainable, regularizer});
-  return value;
+};
+
+Tensor& Weight::value() {
+  if (pending_) {
+    pending_->run_now();
+    if (!pending_->result.defined()) {
+      // Only when an earlier attempt threw (its draws were consumed then and are not repeated).
+      throw ValueError(pending_->what + ": its initialisation failed earlier");
+    }
+    value_ = std::move(pending_->result);
+    pending_.reset();
+  }
+  return value_;
+}
+
+int64_t Weight::nbytes() const {
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(numel_, static_cast<int64_t>(itemsize(dtype)), &bytes)) return INT64_MAX;
+  return bytes;
+}
+
+Weight& Layer::add_weight(const std::string& name, const Shape& shape, const InitializerPtr& init, bool trainable,
+                          const RegularizerPtr& regularizer, DType dtype) {
+  if (Weight* w = find_weight(name)) return *w;
+  std::string what = "layer '" + name_ + "' (" + class_name_ + "): weight '" + name + "'";
+  if (!init) throw ValueError(what + " has no initializer");
+  for (int64_t d : shape) {
+    if (d < 0) throw ShapeError(what + ": negative dimension in shape " + to_string(shape));
+  }
+  Weight w;
+  w.name = name;
+  w.shape = shape;
+  w.dtype = dtype;
+  w.trainable = trainable;
+  w.regularizer = regularizer;
+  w.initializer = init;
+  w.numel_ = checked_product(*this, shape, "weight '" + name + "'");
+  auto pending = std::make_shared<Weight::Pending>();
+  pending->what = std::move(what);
+  pending->shape = shape;
+  pending->dtype = dtype;
+  pending->init = init;
+  pending->requires_grad = trainable;
+  generator().defer(pending);
+  w.pending_ = std::move(pending);
+  weights_.push_back(std::move(w));
+  materialized_ = false;
+  return weights_.back();
 }
 
 Weight* Layer::find_weight(const std::string& local_name) {
@@ -250,15 +316,59 @@ std::vector<Layer::NamedWeight> Layer::non_trainable_weights() {
 
 int64_t Layer::count_params() {
   int64_t n = 0;
-  for (const NamedWeight& w : named_weights()) n += w.weight->value.numel();
+  for (const NamedWeight& w : named_weights()) n = checked_sum(*this, n, w.weight->numel(), "the parameter count");
   return n;
+}
+
+void Layer::materialize_weights() {
+  if (materialized_) return;
+  std::vector<NamedWeight> ws = named_weights();
+  // Only what is not materialised yet needs new memory.
+  int64_t total = 0, count = 0;
+  const NamedWeight* largest = nullptr;
+  for (const NamedWeight& w : ws) {
+    if (w.weight->materialized()) continue;
+    int64_t b = w.weight->nbytes();
+    total = b > INT64_MAX - total ? INT64_MAX : total + b;
+    count = w.weight->numel() > INT64_MAX - count ? INT64_MAX : count + w.weight->numel();
+    if (!largest || b > largest->weight->nbytes()) largest = &w;
+  }
+  if (largest) {
+    ParamMemoryBudget budget = param_memory_budget();
+    if (total > budget.bytes) {
+      const Weight& big = *largest->weight;
+      // NamedWeight names are "<layer>/<weight>"; the layer's class comes from a walk to its owner.
+      std::string owner = largest->name.substr(0, largest->name.size() - big.name.size() - 1);
+      std::string cls;
+      std::vector<Layer*> stack{this};
+      while (!stack.empty() && cls.empty()) {
+        Layer* l = stack.back();
+        stack.pop_back();
+        for (Weight& x : l->weights_) {
+          if (&x == &big) cls = l->class_name_;
+        }
+        for (const LayerPtr& sub : l->sublayers()) stack.push_back(sub.get());
+      }
+      std::string weight = "layer '" + owner + "' (" + cls + "): " + big.name + " " + to_string(big.shape) + " " +
+                           std::string(dtype_name(big.dtype));
+      std::string limit = "the parameter budget is " + format_bytes(budget.bytes) + " (" + budget.source + ")";
+      if (big.nbytes() > budget.bytes) {
+        throw MemoryError(weight + " needs " + format_bytes(big.nbytes()) + "; " + limit);
+      }
+      throw MemoryError("model '" + name_ + "' (" + class_name_ + "): its " + std::to_string(count) +
+                        " parameters not yet in memory need " + format_bytes(total) + "; " + limit +
+                        " (the largest weight is " + weight + ", " + format_bytes(big.nbytes()) + ")");
+    }
+  }
+  for (const NamedWeight& w : ws) w.weight->value();
+  materialized_ = true;
 }
 
 Tensor Layer::regularization_loss() {
   Tensor total;
   auto add = [&](const Tensor& t) { total = total.defined() ? total + t : t; };
   for (Weight& w : weights_) {
-    if (w.regularizer) add((*w.regularizer)(w.value));
+    if (w.regularizer) add((*w.regularizer)(w.value()));
   }
   if (activity_regularizer_ && activity_loss_.defined()) add(activity_loss_);
   for (const LayerPtr& sub : sublayers()) {
@@ -266,6 +376,81 @@ Tensor Layer::regularization_loss() {
     if (t.defined()) add(t);
   }
   return total;
+}
+
+// ------------------------------------------------------------------ memory budget, checked arithmetic
+
+namespace {
+
+std::mutex g_budget_mu;
+std::optional<ParamMemoryBudget>& budget_override() {
+  static std::optional<ParamMemoryBudget> b;
+  return b;
+}
+
+// MemAvailable from /proc/meminfo in bytes, or nullopt where there is none (not Linux).
+std::optional<int64_t> memory_available() {
+  std::ifstream in("/proc/meminfo");
+  std::string key, unit;
+  int64_t kib = 0;
+  while (in >> key >> kib) {
+    std::getline(in, unit);
+    if (key == "MemAvailable:" && kib >= 0 && kib < INT64_MAX / 1024) return kib * 1024;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ParamMemoryBudget param_memory_budget() {
+  {
+    std::lock_guard<std::mutex> lock(g_budget_mu);
+    if (budget_override()) return *budget_override();
+  }
+  if (std::optional<int64_t> avail = memory_available()) return {*avail, "memory available"};
+  return {INT64_MAX, "unlimited"};
+}
+
+void set_param_memory_budget(std::optional<int64_t> bytes, std::string source) {
+  if (bytes && *bytes < 0) throw ValueError("set_param_memory_budget: the budget must be >= 0 bytes, got " + std::to_string(*bytes));
+  std::lock_guard<std::mutex> lock(g_budget_mu);
+  if (bytes) {
+    budget_override() = ParamMemoryBudget{*bytes, std::move(source)};
+  } else {
+    budget_override().reset();
+  }
+}
+
+std::string format_bytes(int64_t bytes) {
+  static const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " bytes";
+  double v = static_cast<double>(bytes);
+  int u = -1;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
+  return buf;
+}
+
+int64_t checked_product(const Layer& layer, const Shape& dims, const std::string& what) {
+  try {
+    return numel(dims);
+  } catch (const ShapeError&) {
+    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + ": the product of " +
+                     to_string(dims) + " does not fit in 64 bits");
+  }
+}
+
+int64_t checked_sum(const Layer& layer, int64_t a, int64_t b, const std::string& what) {
+  int64_t r = 0;
+  if (__builtin_add_overflow(a, b, &r)) {
+    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + " overflows 64 bits (" +
+                     std::to_string(a) + " + " + std::to_string(b) + ")");
+  }
+  return r;
 }
 
 LayerRef::LayerRef(const SymbolicTensor& input) {

@@ -111,10 +111,19 @@ std::vector<Tensor> Model::forward(const std::vector<Tensor>& inputs, bool train
     mark_built(shapes);
   }
   check_input_shapes(shapes);
+  materialize_weights();
   return call_all(inputs, training);
 }
 
 void Model::check_input_shapes(const std::vector<Shape>& shapes) const { Layer::check_input_shapes(shapes); }
+
+Shape Model::compute_output_shape(const std::vector<Shape>& shapes) {
+  if (outputs_.empty() || inputs_.empty()) return Layer::compute_output_shape(shapes);
+  check_input_shapes(shapes);
+  Shape out = outputs_[0].shape();
+  if (!out.empty() && !shapes.empty() && !shapes[0].empty()) out[0] = shapes[0][0];
+  return out;
+}
 
 LayerPtr Model::get_layer(const std::string& layer_name) const {
   for (const LayerPtr& l : layers_) {
@@ -218,8 +227,13 @@ void Model::summary(std::ostream& os) {
     if (i + 1 < rows.size()) os << (sequential_like ? "" : std::string(line_length, '_')) << "\n";
   }
   os << std::string(line_length, '=') << "\n";
+  // From the declared shapes: a summary never materialises weights.
   int64_t trainable = 0, frozen = 0;
-  for (const NamedWeight& w : named_weights()) (w.trainable ? trainable : frozen) += w.weight->value.numel();
+  for (const NamedWeight& w : named_weights()) {
+    int64_t& n = w.trainable ? trainable : frozen;
+    n = checked_sum(*this, n, w.weight->numel(), "the parameter count");
+  }
+  checked_sum(*this, trainable, frozen, "the parameter count");
   os << "Total params: " << with_commas(trainable + frozen) << "\n";
   os << "Trainable params: " << with_commas(trainable) << "\n";
   os << "Non-trainable params: " << with_commas(frozen) << "\n";

@@ -50,7 +50,7 @@ optim::Optimizer& optimizer_of(nn::Model& m) {
 
 std::map<std::string, Tensor> snapshot(nn::Model& m) {
   std::map<std::string, Tensor> out;
-  for (const auto& w : m.named_weights()) out[w.name] = w.weight->value.detach().clone();
+  for (const auto& w : m.named_weights()) out[w.name] = w.weight->value().detach().clone();
   return out;
 }
 
@@ -58,7 +58,7 @@ void restore(nn::Model& m, const std::map<std::string, Tensor>& weights) {
   autograd::NoGradGuard no_grad;
   for (const auto& w : m.named_weights()) {
     auto it = weights.find(w.name);
-    if (it != weights.end()) w.weight->value.copy_(it->second);
+    if (it != weights.end()) w.weight->value().copy_(it->second);
   }
 }
 
@@ -128,7 +128,7 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   auto pos = path.find("{epoch}");
   if (pos != std::string::npos) path.replace(pos, 7, std::to_string(epoch + 1));
   std::map<std::string, Tensor> weights;
-  for (const auto& w : model().named_weights()) weights[w.name] = w.weight->value;
+  for (const auto& w : model().named_weights()) weights[w.name] = w.weight->value();
   io::save_safetensors(path, weights, {{"epoch", std::to_string(epoch + 1)}, {"format", "ember"}});
 }
 

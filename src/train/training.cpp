@@ -119,12 +119,12 @@ Tensor class_weights_for(const Tensor& y, const std::map<int64_t, double>& cw) {
 
 std::vector<std::pair<std::string, Tensor>> trainable_params(nn::Model& model) {
   std::vector<std::pair<std::string, Tensor>> p;
-  for (const auto& w : model.trainable_weights()) p.push_back({w.name, w.weight->value});
+  for (const auto& w : model.trainable_weights()) p.push_back({w.name, w.weight->value()});
   return p;
 }
 
 void clear_grads(nn::Model& model) {
-  for (const auto& w : model.named_weights()) w.weight->value.zero_grad();
+  for (const auto& w : model.named_weights()) w.weight->value().zero_grad();
 }
 
 // One optimisation step; returns the batch's mean loss.
@@ -191,6 +191,9 @@ void Model::compile(const train::CompileOptions& o) {
   st->metric_names = o.metrics;
   // Unknown metric names fail here, not in the middle of training.
   for (const std::string& m : o.metrics) metrics::get(m, st->losses[0].get());
+  // Training needs every weight: refuse a model over the parameter memory budget here, before
+  // anything is allocated, rather than be killed for it in the middle of the first step.
+  materialize_weights();
   training_ = std::move(st);
 }
 
@@ -200,6 +203,7 @@ callbacks::History Model::fit(const Tensor& x, const Tensor& y, const train::Fit
 
 callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys, const train::FitOptions& o) {
   train::TrainingState& st = train::state_of(*this);
+  materialize_weights();  // a model built after compile() (no Input) is checked here
   if (o.batch_size <= 0) throw ValueError("fit: batch_size must be positive, got " + std::to_string(o.batch_size));
   if (o.epochs < 0 || o.initial_epoch < 0) throw ValueError("fit: epochs and initial_epoch must be >= 0");
   if (!(o.validation_split >= 0 && o.validation_split < 1)) {
@@ -281,6 +285,7 @@ std::map<std::string, double> Model::evaluate(const Tensor& x, const Tensor& y, 
 std::map<std::string, double> Model::evaluate(const std::vector<Tensor>& xs, const std::vector<Tensor>& ys,
                                               const train::EvaluateOptions& o) {
   train::TrainingState& st = train::state_of(*this);
+  materialize_weights();  // a model built after compile() (no Input) is checked here
   Data d{xs, ys, o.sample_weight};
   train::validate(d, "evaluate");
   auto logs = train::run_evaluation(*this, st, d, o.batch_size);
@@ -302,6 +307,7 @@ Tensor Model::predict(const Tensor& x, const train::PredictOptions& o) {
 
 std::map<std::string, double> Model::train_on_batch(const Tensor& x, const Tensor& y) {
   train::TrainingState& st = train::state_of(*this);
+  materialize_weights();  // a model built after compile() (no Input) is checked here
   Data b{{x}, {y}, Tensor()};
   train::validate(b, "train_on_batch");
   for (auto& m : st.metrics) m->reset_state();
@@ -312,6 +318,7 @@ std::map<std::string, double> Model::train_on_batch(const Tensor& x, const Tenso
 
 std::map<std::string, double> Model::test_on_batch(const Tensor& x, const Tensor& y) {
   train::TrainingState& st = train::state_of(*this);
+  materialize_weights();  // a model built after compile() (no Input) is checked here
   Data b{{x}, {y}, Tensor()};
   train::validate(b, "test_on_batch");
   return train::run_evaluation(*this, st, b, std::max<int64_t>(b.size(), 1));

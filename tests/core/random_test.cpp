@@ -165,3 +165,92 @@ TEST(Random, RandpermIsAPermutation) {
   EXPECT_EQ(randperm(0, &g).numel(), 0);
   EXPECT_THROW(randperm(-1, &g), ValueError);
 }
+
+// ------------------------------------------------------------------ deferred draws
+
+namespace {
+// Draws `n` numbers when run; records them.
+struct Recorder final : Generator::Deferred {
+  explicit Recorder(int n) : n(n) {}
+  int n;
+  std::vector<uint64_t> got;
+  void draw(Generator& g) override {
+    for (int i = 0; i < n; ++i) got.push_back(g.next_u64());
+  }
+};
+std::vector<uint64_t> draws(Generator& g, int n) {
+  std::vector<uint64_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(g.next_u64());
+  return v;
+}
+}  // namespace
+
+TEST(Random, DeferredDrawsAreTheNumbersAnEagerConsumerWouldHaveGot) {
+  Generator eager(11);
+  std::vector<uint64_t> a = draws(eager, 3), b = draws(eager, 2), after = draws(eager, 4);
+  double normal_after = eager.normal();
+
+  Generator g(11);
+  auto ra = std::make_shared<Recorder>(3), rb = std::make_shared<Recorder>(2);
+  g.defer(ra);
+  g.defer(rb);
+  EXPECT_TRUE(ra->pending());
+  // Running the second first still draws in the order deferred.
+  rb->run_now();
+  EXPECT_EQ(ra->got, a);
+  EXPECT_EQ(rb->got, b);
+  EXPECT_FALSE(rb->pending());
+  // A foreign draw first makes whatever is pending.
+  auto rc = std::make_shared<Recorder>(4);
+  g.defer(rc);
+  EXPECT_EQ(g.normal(), normal_after);
+  EXPECT_EQ(rc->got, after);
+}
+
+TEST(Random, ReplacingOrDestroyingTheStateLeavesDeferredDrawsTheirStart) {
+  Generator eager(5);
+  std::vector<uint64_t> expected = draws(eager, 3);
+  Generator fresh(99);
+  std::vector<uint64_t> fresh_draws = draws(fresh, 2);
+
+  for (int how = 0; how < 4; ++how) {
+    SCOPED_TRACE(how);
+    auto g = std::make_unique<Generator>(5);
+    auto r = std::make_shared<Recorder>(3);
+    g->defer(r);
+    if (how == 0) g->manual_seed(99);
+    if (how == 1) g->set_state(Generator(99).state());
+    if (how == 2) *g = Generator(99);
+    if (how == 3) {
+      Generator moved = std::move(*g);  // the pending draws follow the state
+      EXPECT_TRUE(r->pending());
+      g->manual_seed(99);
+      r->run_now();
+      EXPECT_EQ(r->got, expected);
+      continue;
+    }
+    EXPECT_EQ(draws(*g, 2), fresh_draws);  // the new stream is untouched by the pending draws
+    g.reset();
+    r->run_now();
+    EXPECT_EQ(r->got, expected);
+  }
+}
+
+TEST(Random, CopiesAndStateIncludeThePendingDraws) {
+  Generator eager(8);
+  draws(eager, 5);
+  Generator::State after = eager.state();
+  Generator g(8);
+  auto r = std::make_shared<Recorder>(5);
+  g.defer(r);
+  Generator copy = g;
+  EXPECT_FALSE(r->pending());
+  EXPECT_EQ(copy.state().s, after.s);
+  EXPECT_EQ(g.state().s, after.s);
+  // A consumer destroyed before its draws were made drops them.
+  auto gone = std::make_shared<Recorder>(3);
+  g.defer(gone);
+  gone.reset();
+  Generator same = copy;
+  EXPECT_EQ(draws(g, 2), draws(same, 2));
+}

@@ -98,7 +98,7 @@ TEST_F(KerasJson, NotesConv2DGivesKerasShapeAndParams) {
   ASSERT_EQ(m->layers().size(), 1u);
   EXPECT_EQ(m->count_params(), 80);
   EXPECT_EQ(m->symbolic_outputs()[0].shape(), (Shape{-1, 100, 100, 16}));
-  EXPECT_EQ(m->layers()[0]->find_weight("kernel")->value.shape(), (Shape{2, 2, 1, 16}));
+  EXPECT_EQ(m->layers()[0]->find_weight("kernel")->value().shape(), (Shape{2, 2, 1, 16}));
   std::string s = m->summary_string();
   EXPECT_TRUE(contains(s, "(None, 100, 100, 16)")) << s;
   EXPECT_TRUE(contains(s, "Total params: 80\n")) << s;

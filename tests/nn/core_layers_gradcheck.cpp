@@ -14,8 +14,8 @@ namespace {
 std::vector<Tensor> to_f64_weights(nn::Layer& layer, uint64_t seed) {
   std::vector<Tensor> ws;
   for (const auto& w : layer.named_weights()) {
-    w.weight->value = random_f64(w.weight->value.shape(), seed++, -0.5, 0.5);
-    ws.push_back(w.weight->value);
+    w.weight->value() = random_f64(w.weight->value().shape(), seed++, -0.5, 0.5);
+    ws.push_back(w.weight->value());
   }
   return ws;
 }

@@ -112,10 +112,10 @@ void run_case(const FixtureCase& c, DType dt, Tol tol) {
     ASSERT_TRUE(c.tensors.count(w->name)) << c.name << ": fixture lacks weight " << w->name;
     if (dt == f32) {
       autograd::NoGradGuard no_grad;
-      w->value.copy_(c.at(w->name));
+      w->value().copy_(c.at(w->name));
     } else {
-      w->value = c.at(w->name).to(f64).detach().clone();
-      if (w->trainable) w->value.requires_grad_();
+      w->value() = c.at(w->name).to(f64).detach().clone();
+      if (w->trainable) w->value().requires_grad_();
     }
   }
   std::vector<Tensor> xs;
@@ -132,11 +132,11 @@ void run_case(const FixtureCase& c, DType dt, Tol tol) {
   for (const auto& nw : layer->named_weights()) {
     nn::Weight* w = nw.weight;
     if (w->trainable) {
-      ASSERT_TRUE(w->value.grad().defined()) << c.name << ": no gradient for " << w->name;
-      EXPECT_CLOSE(w->value.grad(), "d" + w->name, tol);
+      ASSERT_TRUE(w->value().grad().defined()) << c.name << ": no gradient for " << w->name;
+      EXPECT_CLOSE(w->value().grad(), "d" + w->name, tol);
     } else {
       // Moving statistics: updated once in training, unchanged in inference.
-      EXPECT_CLOSE(w->value, w->name + "_after", tol);
+      EXPECT_CLOSE(w->value(), w->name + "_after", tol);
     }
   }
 }
@@ -184,7 +184,7 @@ TEST(LayersGolden, BatchNormalizationTrainingThenInferenceUsesUpdatedStatistics)
     {
       autograd::NoGradGuard no_grad;
       bn(x, false);
-      for (const char* n : {"gamma", "beta", "moving_mean", "moving_variance"}) bn.find_weight(n)->value.copy_(c.at(n));
+      for (const char* n : {"gamma", "beta", "moving_mean", "moving_variance"}) bn.find_weight(n)->value().copy_(c.at(n));
     }
     bn(x, true);
     Tensor y = bn(x, false);

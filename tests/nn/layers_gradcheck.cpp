@@ -33,8 +33,8 @@ Inputs with_f64_weights(nn::Layer& layer, const Shape& shape, uint64_t seed) {
   for (const auto& nw : layer.named_weights()) {
     nn::Weight* w = nw.weight;
     bool positive = w->name == "moving_variance";
-    w->value = random_f64(w->value.shape(), ++seed, positive ? 0.5 : -1.0, positive ? 1.5 : 1.0);
-    if (w->trainable) inputs.push_back(w->value.requires_grad_());
+    w->value() = random_f64(w->value().shape(), ++seed, positive ? 0.5 : -1.0, positive ? 1.5 : 1.0);
+    if (w->trainable) inputs.push_back(w->value().requires_grad_());
   }
   EXPECT_GT(inputs.size(), 1u) << layer.name() << " has no trainable weight";
   return inputs;

@@ -31,7 +31,7 @@ Shape symbolic_shape(L&& layer, const Shape& shape) {
 
 int64_t trainable_count(nn::Layer& l) {
   int64_t n = 0;
-  for (const auto& w : l.trainable_weights()) n += w.weight->value.numel();
+  for (const auto& w : l.trainable_weights()) n += w.weight->value().numel();
   return n;
 }
 
@@ -175,8 +175,8 @@ TEST_F(Layers, Conv2DComputesCrossCorrelationPlusBias) {
   conv(x);
   {
     autograd::NoGradGuard g;
-    conv.find_weight("kernel")->value.copy_(from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2, 1, 1}));
-    conv.find_weight("bias")->value.fill_(0.5);
+    conv.find_weight("kernel")->value().copy_(from_vector(std::vector<float>{1, 2, 3, 4}, {2, 2, 1, 1}));
+    conv.find_weight("bias")->value().fill_(0.5);
   }
   // TF SAME with k = 2: the extra row/column of zeros goes bottom/right.
   // out[i][j] = x[i][j] + 2 x[i][j+1] + 3 x[i+1][j] + 4 x[i+1][j+1] + 0.5
@@ -261,7 +261,7 @@ TEST_F(Layers, BatchNormalizationUpdatesMovingStatisticsInTrainingOnly) {
   nn::BatchNormalization bn;  // momentum 0.99
   Tensor x = rand({16, 3}, {.low = 2, .high = 4});
   Tensor y = bn(x, false);
-  Tensor mean = bn.find_weight("moving_mean")->value, var = bn.find_weight("moving_variance")->value;
+  Tensor mean = bn.find_weight("moving_mean")->value(), var = bn.find_weight("moving_variance")->value();
   EXPECT_EQ(values(mean), (std::vector<float>{0, 0, 0}));
   EXPECT_EQ(values(var), (std::vector<float>{1, 1, 1}));
   // Inference: (x - 0) / sqrt(1 + 1e-3).
@@ -292,8 +292,8 @@ TEST_F(Layers, BatchNormalizationOnAnotherAxisMatchesTheLastAxis) {
   Tensor ya = a(x, true);
   Tensor yl = last(x.permute({0, 2, 1}).contiguous(), true);
   EXPECT_TRUE(all_close(ya, yl.permute({0, 2, 1}), 1e-5, 1e-5));
-  EXPECT_TRUE(all_close(a.find_weight("moving_variance")->value, last.find_weight("moving_variance")->value, 1e-6, 1e-7));
-  EXPECT_EQ(a.find_weight("gamma")->value.shape(), (Shape{3}));
+  EXPECT_TRUE(all_close(a.find_weight("moving_variance")->value(), last.find_weight("moving_variance")->value(), 1e-6, 1e-7));
+  EXPECT_EQ(a.find_weight("gamma")->value().shape(), (Shape{3}));
 }
 
 TEST_F(Layers, FrozenLayerIsBitIdenticalAfterATrainingStep) {
@@ -304,9 +304,9 @@ TEST_F(Layers, FrozenLayerIsBitIdenticalAfterATrainingStep) {
   conv->set_trainable(false);
   bn->set_trainable(false);
   std::vector<std::vector<float>> frozen_before;
-  for (const auto& w : conv->named_weights()) frozen_before.push_back(values(w.weight->value));
-  for (const auto& w : bn->named_weights()) frozen_before.push_back(values(w.weight->value));
-  std::vector<float> dense_before = values(dense->find_weight("kernel")->value);
+  for (const auto& w : conv->named_weights()) frozen_before.push_back(values(w.weight->value()));
+  for (const auto& w : bn->named_weights()) frozen_before.push_back(values(w.weight->value()));
+  std::vector<float> dense_before = values(dense->find_weight("kernel")->value());
   for (const auto& w : model.trainable_weights()) EXPECT_EQ(w.name.rfind("dense", 0), 0u) << w.name;
   EXPECT_EQ(model.trainable_weights().size(), 2u);
 
@@ -315,13 +315,13 @@ TEST_F(Layers, FrozenLayerIsBitIdenticalAfterATrainingStep) {
   loss.backward();
   {
     autograd::NoGradGuard g;
-    for (const auto& w : model.trainable_weights()) w.weight->value.add_(w.weight->value.grad(), -0.1);
+    for (const auto& w : model.trainable_weights()) w.weight->value().add_(w.weight->value().grad(), -0.1);
   }
   std::vector<std::vector<float>> frozen_after;
-  for (const auto& w : conv->named_weights()) frozen_after.push_back(values(w.weight->value));
-  for (const auto& w : bn->named_weights()) frozen_after.push_back(values(w.weight->value));
+  for (const auto& w : conv->named_weights()) frozen_after.push_back(values(w.weight->value()));
+  for (const auto& w : bn->named_weights()) frozen_after.push_back(values(w.weight->value()));
   EXPECT_EQ(frozen_after, frozen_before);
-  EXPECT_NE(values(dense->find_weight("kernel")->value), dense_before);
+  EXPECT_NE(values(dense->find_weight("kernel")->value()), dense_before);
 }
 
 // ---------------------------------------------------------------- validation
@@ -461,7 +461,7 @@ TEST_F(Layers, ResidualFunctionalModel) {
   EXPECT_TRUE(all_close(y, x + (*conv)(x), 1e-6, 1e-6));
   // Gradients flow through both branches.
   sum(y).backward();
-  EXPECT_TRUE(conv->find_weight("kernel")->value.grad().defined());
+  EXPECT_TRUE(conv->find_weight("kernel")->value().grad().defined());
   std::string s = model.summary_string();
   EXPECT_NE(s.find("Connected to"), std::string::npos) << s;
   EXPECT_NE(s.find("add (Add)"), std::string::npos) << s;

@@ -36,7 +36,7 @@ TEST_F(LayerApi, DenseBuildsOnFirstCallAndComputes) {
   EXPECT_EQ(d.named_weights()[0].name, "dense/kernel");
   EXPECT_EQ(d.named_weights()[1].name, "dense/bias");
   // y = relu(x W + b), b = 0 initially.
-  Tensor w = d.find_weight("kernel")->value;
+  Tensor w = d.find_weight("kernel")->value();
   for (int64_t i = 0; i < 2; ++i) {
     for (int64_t j = 0; j < 2; ++j) {
       double expect = 0;
@@ -139,7 +139,7 @@ TEST_F(LayerApi, GradientsFlowToEveryWeightOfAFunctionalModel) {
   Tensor loss = sum(square(model(ones({2, 3}))));
   loss.backward();
   for (const auto& w : model.trainable_weights()) {
-    ASSERT_TRUE(w.weight->value.grad().defined()) << w.name;
-    EXPECT_EQ(w.weight->value.grad().shape(), w.weight->value.shape()) << w.name;
+    ASSERT_TRUE(w.weight->value().grad().defined()) << w.name;
+    EXPECT_EQ(w.weight->value().grad().shape(), w.weight->value().shape()) << w.name;
   }
 }

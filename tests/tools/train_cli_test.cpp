@@ -154,3 +154,34 @@ TEST(TrainCli, BadNumbersAndAnUnwritableOutDirFailBeforeTraining) {
   fs::remove(blocker);
   expect_one_line_error(run_tool("evaluate --model mlp --data idx:" + data.string() + " --batch-size 0"), 2);
 }
+
+// Fuzz finding (issue 9): a model file declaring more weights than there is memory was allocated
+// until the OOM killer ended the process. It is refused before allocation, in one line.
+TEST(TrainCli, AModelOverTheParameterBudgetIsRefusedBeforeAllocation) {
+  fs::path data = make_idx_dir("budget", 64, 16);
+  const std::string tera = "'" + ember::testing::source_dir() + "/tests/fixtures/keras/tera_params.json'";
+  ToolRun r = run_tool("train --model " + tera + " --data idx:" + data.string() + " --epochs 1");
+  expect_one_line_error(r, 1);
+  // The largest weight: 1000 x 10^9 float32 = 4e12 bytes = 3.64 TiB.
+  EXPECT_NE(r.err.find("layer 'huge' (Dense): kernel [1000,1000000000] float32 needs 3.64 TiB; the parameter budget is "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("(memory available)"), std::string::npos) << r.err;
+
+  // An explicit budget, also for a model that would fit in memory: mlp's 235,146 float32 weights,
+  // none over 784 KiB alone.
+  ToolRun small = run_tool("train --model mlp --data idx:" + data.string() + " --epochs 1 --max-param-memory 900K");
+  expect_one_line_error(small, 1);
+  EXPECT_NE(small.err.find("its 235146 parameters not yet in memory need 918.54 KiB; the parameter budget is "
+                           "900.00 KiB (--max-param-memory)"),
+            std::string::npos)
+      << small.err;
+  ToolRun fits = run_tool("train --model mlp --data idx:" + data.string() + " --epochs 1 --max-param-memory 1MiB");
+  EXPECT_EQ(fits.status, 0) << fits.err;
+  for (const char* bad : {"lots", "-1G", "1Q", "nan", "1e30T"}) {
+    SCOPED_TRACE(bad);
+    ToolRun b = run_tool("train --model mlp --data idx:" + data.string() + " --epochs 1 --max-param-memory " + bad);
+    expect_one_line_error(b, 2);
+    EXPECT_NE(b.err.find("--max-param-memory"), std::string::npos) << b.err;
+  }
+}

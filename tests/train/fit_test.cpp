@@ -40,7 +40,7 @@ void compile_sparse(nn::Model& m, double lr = 0.05) {
 
 std::map<std::string, Tensor> snapshot(nn::Model& m) {
   std::map<std::string, Tensor> out;
-  for (const auto& w : m.named_weights()) out[w.name] = w.weight->value.detach().clone();
+  for (const auto& w : m.named_weights()) out[w.name] = w.weight->value().detach().clone();
   return out;
 }
 

@@ -69,12 +69,12 @@ TEST(LinearRegression, GradientDescentFollowsTheExactIteratesAndReachesLeastSqua
   nn::reset_layer_names();
   nn::Sequential model{nn::Input({1}), nn::Dense({.units = 1})};
   model.compile({.optimizer = optim::SGD({.learning_rate = 0.01}), .loss = "mse"});
-  double w0 = model.layers()[0]->find_weight("kernel")->value.item<double>();
-  double b0 = model.layers()[0]->find_weight("bias")->value.item<double>();
+  double w0 = model.layers()[0]->find_weight("kernel")->value().item<double>();
+  double b0 = model.layers()[0]->find_weight("bias")->value().item<double>();
 
   model.fit(x, y, {.batch_size = 20, .epochs = 1000, .verbose = 0, .shuffle = false});
-  double w1000 = model.layers()[0]->find_weight("kernel")->value.item<double>();
-  double b1000 = model.layers()[0]->find_weight("bias")->value.item<double>();
+  double w1000 = model.layers()[0]->find_weight("kernel")->value().item<double>();
+  double b1000 = model.layers()[0]->find_weight("bias")->value().item<double>();
   auto [w_ref, b_ref] = replay(d, w0, b0, 1000);
   EXPECT_NEAR(w1000, w_ref, 1e-4);  // float32 weights against the float64 replay
   EXPECT_NEAR(b1000, b_ref, 1e-4);
@@ -82,8 +82,8 @@ TEST(LinearRegression, GradientDescentFollowsTheExactIteratesAndReachesLeastSqua
   EXPECT_LT(std::abs(b1000 - d.b_ls), 0.05);
 
   model.fit(x, y, {.batch_size = 20, .epochs = 1500, .verbose = 0, .shuffle = false});
-  double w = model.layers()[0]->find_weight("kernel")->value.item<double>();
-  double b = model.layers()[0]->find_weight("bias")->value.item<double>();
+  double w = model.layers()[0]->find_weight("kernel")->value().item<double>();
+  double b = model.layers()[0]->find_weight("bias")->value().item<double>();
   EXPECT_NEAR(w, d.w_ls, 1e-3);
   EXPECT_NEAR(b, d.b_ls, 1e-3);
 }
@@ -101,8 +101,8 @@ TEST(LinearRegression, StandardizedInputsReachLeastSquaresIn1000Steps) {
   nn::Sequential model{nn::Input({1}), nn::Dense({.units = 1})};
   model.compile({.optimizer = optim::SGD({.learning_rate = 0.01}), .loss = "mse"});
   model.fit(x, y, {.batch_size = 20, .epochs = 1000, .verbose = 0, .shuffle = false});
-  const double ws = model.layers()[0]->find_weight("kernel")->value.item<double>();
-  const double bs = model.layers()[0]->find_weight("bias")->value.item<double>();
+  const double ws = model.layers()[0]->find_weight("kernel")->value().item<double>();
+  const double bs = model.layers()[0]->find_weight("bias")->value().item<double>();
   // Back to the units of x: y = ws (x - mx)/sx + bs.
   EXPECT_NEAR(ws / sx, d.w_ls, 1e-3);
   EXPECT_NEAR(bs - ws * mx / sx, d.b_ls, 1e-3);

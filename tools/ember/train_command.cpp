@@ -32,6 +32,7 @@ struct TrainArgs {
   uint64_t seed = 42;
   int threads = 0;  // 0: leave OpenMP's default (all cores)
   int verbose = 1;
+  std::string max_param_memory;  // empty: the memory available
 };
 
 namespace fs = std::filesystem;
@@ -56,17 +57,48 @@ std::shared_ptr<nn::Model> load_model(const std::string& spec, bool with_weights
     if (!fs::exists(weights)) throw IOError("no weights file '" + weights.string() + "' next to the model");
     io::SafetensorsFile f = io::load_safetensors(weights.string());
     autograd::NoGradGuard no_grad;
+    model->materialize_weights();  // the budget check comes before any weight is allocated
     for (const auto& w : model->named_weights()) {
       auto it = f.tensors.find(w.name);
       if (it == f.tensors.end()) throw FormatError("weights file has no tensor '" + w.name + "'");
-      if (it->second.shape() != w.weight->value.shape()) {
+      if (it->second.shape() != w.weight->shape) {
         throw FormatError("weights file tensor '" + w.name + "' has shape " + to_string(it->second.shape()) +
-                          ", the model expects " + to_string(w.weight->value.shape()));
+                          ", the model expects " + to_string(w.weight->shape));
       }
-      w.weight->value.copy_(it->second);
+      w.weight->value().copy_(it->second);
     }
   }
   return model;
+}
+
+// "--max-param-memory 4G": a byte count with an optional binary suffix (K, M, G, T, optionally
+// followed by "iB" or "B"), set as the parameter memory budget; models over it are refused before
+// their weights are allocated.
+void apply_param_memory_option(const std::string& text) {
+  if (text.empty()) return;
+  auto bad = [&] {
+    throw CLI::ValidationError("--max-param-memory",
+                               "expected a size such as 1073741824, 512M or 4G, got '" + text + "'");
+  };
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    bad();
+  }
+  std::string unit = text.substr(used), rest = unit.size() > 1 ? unit.substr(1) : "";
+  const std::string prefixes = "KMGT";
+  std::size_t p = unit.empty() ? std::string::npos : prefixes.find(unit[0]);
+  double scale = -1;
+  if (unit.empty() || unit == "B") {
+    scale = 1;
+  } else if (p != std::string::npos && (rest.empty() || rest == "B" || rest == "iB")) {
+    scale = std::ldexp(1.0, 10 * static_cast<int>(p + 1));
+  }
+  double bytes = v * scale;
+  if (scale < 0 || !std::isfinite(bytes) || bytes < 0 || bytes >= 0x1p63) bad();
+  nn::set_param_memory_budget(static_cast<int64_t>(bytes), "--max-param-memory");
 }
 
 // Whether the model already ends in a softmax (then the loss takes probabilities, not logits).
@@ -109,7 +141,7 @@ void save_run(nn::Model& model, const std::string& dir) {
     j << nn::to_json(model, 2) << "\n";
   }
   io::TensorMap weights;
-  for (const auto& w : model.named_weights()) weights[w.name] = w.weight->value;
+  for (const auto& w : model.named_weights()) weights[w.name] = w.weight->value();
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "ember"}});
 }
 
@@ -129,6 +161,7 @@ int run_train(const TrainArgs& a) {
     throw CLI::ValidationError("--learning-rate", "must be a positive finite number, got " + std::to_string(a.learning_rate));
   }
   if (a.threads > 0) set_num_threads(a.threads);
+  apply_param_memory_option(a.max_param_memory);
   if (!a.out.empty()) prepare_out_dir(a.out);
   manual_seed(a.seed);
   nn::reset_layer_names();
@@ -177,8 +210,10 @@ int run_train(const TrainArgs& a) {
   return 0;
 }
 
-int run_evaluate(const std::string& model_spec, const std::string& data_spec, int64_t batch_size) {
+int run_evaluate(const std::string& model_spec, const std::string& data_spec, int64_t batch_size,
+                 const std::string& max_param_memory) {
   if (batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
+  apply_param_memory_option(max_param_memory);
   nn::reset_layer_names();
   data::Dataset ds = data::load_dataset(data_spec);
   auto model = load_model(model_spec, true);
@@ -211,16 +246,20 @@ void add_train_commands(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 16).description("at least 1"));
   train->add_option("--out", args->out, "directory for model.json, model.safetensors and history.csv");
   train->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
+  const char* budget_help = "refuse models whose weights need more memory than SIZE (e.g. 512M, 4G; default: the memory available)";
+  train->add_option("--max-param-memory", args->max_param_memory, budget_help);
   train->callback([args] { run_train(*args); });
 
   auto model = std::make_shared<std::string>();
   auto data = std::make_shared<std::string>();
   auto batch = std::make_shared<int64_t>(256);
+  auto budget = std::make_shared<std::string>();
   CLI::App* eval = app.add_subcommand("evaluate", "evaluate a trained model on a data set's test split");
   eval->add_option("--model", *model, "a directory (or its model.json) written by ember train --out")->required();
   eval->add_option("--data", *data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
   eval->add_option("--batch-size", *batch, "batch size (default 256)");
-  eval->callback([model, data, batch] { run_evaluate(*model, *data, *batch); });
+  eval->add_option("--max-param-memory", *budget, budget_help);
+  eval->callback([model, data, batch, budget] { run_evaluate(*model, *data, *batch, *budget); });
 }
 
 }  // namespace ember::tool

@@ -5,7 +5,8 @@
 //
 // Contract for a layer class L (see the LayerClass concept below):
 //   build(shapes)     requires: shapes are the input shapes, batch axis first (-1 = unknown).
-//                     ensures:  every weight exists (add_weight), built() is true.
+//                     ensures:  every weight is declared (add_weight; materialised on first use),
+//                               built() is true. Shape arithmetic is checked (checked_product).
 //   call(xs, training) requires: built(); xs match the shapes seen by build in every axis but the
 //                     batch one (check_input_shapes, overridable); ensures: returns the output and
 //                     records autograd history through ops only (layers never touch raw memory).
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,11 +32,37 @@ using initializers::InitializerPtr;
 using regularizers::RegularizerPtr;
 
 // A weight of a layer: `name` is local ("kernel"); models prefix it with the layer name.
-struct Weight {
+//
+// Weights are materialised lazily. add_weight records the declaration (shape, dtype, initializer, ...)
+// and defers the initializer's draws on the layer's generator; the tensor is created and initialised
+// on the first call of value() (a layer's first eager call, loading, set-weights, training and the
+// optimizers all go through it). Because the draws are deferred on the Generator (see
+// core/generator.hpp), the values are bit-identical to drawing them at build time, whatever else draws
+// from that generator in between. Shape-only questions (summary, count_params, the memory budget)
+// use `shape` and `dtype` and never allocate.
+class Weight {
+ public:
   std::string name;
-  Tensor value;
+  Shape shape;            // as declared; value() has this shape unless a caller replaced the tensor
+  DType dtype = f32;
   bool trainable = true;  // false for statistics such as moving_mean
   RegularizerPtr regularizer;
+  InitializerPtr initializer;
+
+  // The tensor, materialised on first access (may throw MemoryError, or the initializer's error).
+  // Assigning through the reference replaces it (tests put f64 weights in for gradient checks).
+  Tensor& value();
+  bool materialized() const { return pending_ == nullptr; }
+  int64_t numel() const { return numel_; }  // from the declared shape: never allocates
+  // Bytes the materialised tensor takes (saturates at INT64_MAX).
+  int64_t nbytes() const;
+
+ private:
+  friend class Layer;
+  struct Pending;
+  Tensor value_;
+  std::shared_ptr<Pending> pending_;  // the deferred initialisation; null once materialised
+  int64_t numel_ = 0;
 };
 
 class Layer;
@@ -129,7 +157,14 @@ class Layer : public std::enable_shared_from_this<Layer> {
   std::vector<NamedWeight> trainable_weights();
   std::vector<NamedWeight> non_trainable_weights();
   Weight* find_weight(const std::string& local_name);  // this layer's own, or nullptr
+  // Number of parameters from the declared shapes (nothing is materialised); ShapeError naming the
+  // layer if the total does not fit in 64 bits.
   int64_t count_params();
+  // Materialises every weight of this layer and its sublayers that is not yet, after checking that
+  // together they fit the parameter memory budget (param_memory_budget()): MemoryError naming the
+  // largest weight, its layer and the sizes, before anything is allocated. The first eager call,
+  // compile() and the loaders call it; calling it again is cheap.
+  void materialize_weights();
   // Layers nested in this one (a model's layers); empty for plain layers.
   virtual std::vector<LayerPtr> sublayers() const { return {}; }
   // Sum of the weight and activity regularization penalties of this layer and its sublayers
@@ -144,8 +179,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   void set_generator(Generator* gen) { gen_ = gen; }
 
  protected:
-  // Creates (or returns the existing) weight `name` initialised by `init`.
-  Tensor add_weight(const std::string& name, const Shape& shape, const InitializerPtr& init, bool trainable = true,
+  // Declares (or returns the existing) weight `name` initialised by `init`; the tensor is created on
+  // first use (see Weight). ShapeError naming the layer if the shape's element count overflows.
+  // The reference is valid until the next add_weight on this layer.
+  Weight& add_weight(const std::string& name, const Shape& shape, const InitializerPtr& init, bool trainable = true,
                     const RegularizerPtr& regularizer = nullptr, DType dtype = f32);
   Generator& generator() { return gen_ ? *gen_ : default_generator(); }
   // Marks the layer built with these input shapes (the base build() does this).
@@ -165,6 +202,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   RegularizerPtr activity_regularizer_;
   Tensor activity_loss_;
   Generator* gen_ = nullptr;
+  bool materialized_ = false;  // materialize_weights() ran since the last add_weight
 };
 
 // CRTP helper that supplies move_into_shared for a concrete layer class.
@@ -209,6 +247,27 @@ class LayerRef {
  private:
   LayerPtr ptr_;
 };
+
+// ---- the parameter memory budget ----
+// Models whose weights would need more bytes than the budget are refused before anything is
+// allocated (Layer::materialize_weights). The budget is the one set here, else the memory the
+// system reports available (MemAvailable in /proc/meminfo), else unlimited.
+struct ParamMemoryBudget {
+  int64_t bytes = INT64_MAX;
+  std::string source;  // how it was chosen, for messages: "memory available", "--max-param-memory", ...
+};
+ParamMemoryBudget param_memory_budget();
+// Sets the budget process-wide (nullopt: back to the default); `source` names it in messages.
+void set_param_memory_budget(std::optional<int64_t> bytes, std::string source = "set_param_memory_budget");
+// "16.00 GiB", "512.0 MiB", "12 bytes": the unit in messages about sizes.
+std::string format_bytes(int64_t bytes);
+
+// ---- checked shape arithmetic for shape inference ----
+// The product of `dims` (all >= 0), or ShapeError "layer 'r' (Reshape): <what>: the product of [...]
+// does not fit in 64 bits" (the same check as core's numel).
+int64_t checked_product(const Layer& layer, const Shape& dims, const std::string& what);
+// a + b, or ShapeError naming `layer` and `what` on overflow.
+int64_t checked_sum(const Layer& layer, int64_t a, int64_t b, const std::string& what);
 
 // The next automatic name for `base` ("dense", then "dense_1", ...).
 std::string unique_layer_name(const std::string& base);

@@ -51,6 +51,9 @@ class Model : public Layer {
 
   LayerPtr move_into_shared() && override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  // A graph model used as a layer: the first output's recorded shape (batch axis from the input),
+  // without running it; subclassed models fall back to Layer's probe.
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
 
   // ---- training (Keras API; implemented in train/, include ember/train/training.hpp) ----
   void compile(const train::CompileOptions& options);

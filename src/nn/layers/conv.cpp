@@ -13,10 +13,17 @@ namespace ember::nn {
 
 namespace detail {
 
+int64_t window_span(int64_t window, int64_t dilation) {
+  int64_t span = 0;
+  if (__builtin_mul_overflow(window - 1, dilation, &span) || span == INT64_MAX) return INT64_MAX;
+  return span + 1;
+}
+
 int64_t window_output_length(int64_t in, int64_t window, int64_t stride, int64_t dilation, Padding padding) {
   if (in < 0) return -1;
-  if (padding == Padding::Same) return (in + stride - 1) / stride;
-  int64_t span = (window - 1) * dilation + 1;
+  // ceil(in / stride) without forming in + stride - 1, which overflows for in near INT64_MAX.
+  if (padding == Padding::Same) return in / stride + (in % stride != 0 ? 1 : 0);
+  int64_t span = window_span(window, dilation);
   if (in < span) return 0;
   return (in - span) / stride + 1;
 }
@@ -98,8 +105,8 @@ int64_t spatial_out(const Layer& layer, const Shape& in, int64_t axis_in, int64_
   int64_t out = detail::window_output_length(in[axis_in], window, stride, dilation, padding);
   if (out == 0) {
     layer.fail<ShapeError>("input " + keras_shape(in) + " is smaller than the window (" +
-                           std::to_string((window - 1) * dilation + 1) + ") along axis " + std::to_string(axis_in) +
-                           " with 'valid' padding");
+                           std::to_string(detail::window_span(window, dilation)) + ") along axis " +
+                           std::to_string(axis_in) + " with 'valid' padding");
   }
   return out;
 }
@@ -158,9 +165,9 @@ Shape Conv2D::compute_output_shape(const std::vector<Shape>& shapes) {
 Tensor Conv2D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
   compute_output_shape({x.shape()});  // the layer's own message for a window that does not fit
-  Tensor y = conv2d(x, weights_[0].value,
+  Tensor y = conv2d(x, weights_[0].value(),
                     {.strides = opt_.strides, .padding = opt_.padding, .dilation = opt_.dilation_rate});
-  if (opt_.use_bias) y = bias_add(y, weights_[1].value);
+  if (opt_.use_bias) y = bias_add(y, weights_[1].value());
   return apply_activation(opt_.activation, y);
 }
 
@@ -226,9 +233,9 @@ Shape Conv1D::compute_output_shape(const std::vector<Shape>& shapes) {
 Tensor Conv1D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
   compute_output_shape({x.shape()});
-  Tensor y = conv1d(x, weights_[0].value,
+  Tensor y = conv1d(x, weights_[0].value(),
                     {.stride = opt_.strides, .padding = opt_.padding, .dilation = opt_.dilation_rate});
-  if (opt_.use_bias) y = bias_add(y, weights_[1].value);
+  if (opt_.use_bias) y = bias_add(y, weights_[1].value());
   return apply_activation(opt_.activation, y);
 }
 

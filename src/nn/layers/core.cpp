@@ -25,6 +25,13 @@ InputLayer::InputLayer(const Shape& shape_with_batch, std::string name, DType dt
 
 Tensor InputLayer::call(const std::vector<Tensor>& inputs, bool) { return detail::single_input(inputs, *this); }
 
+// The shape-only layers below answer from shapes, never by running call() on a probe (which would
+// allocate an input of that shape, and materialise weights).
+Shape InputLayer::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  return shapes[0];
+}
+
 nlohmann::json InputLayer::get_config() const {
   nlohmann::json shape = nlohmann::json::array();
   for (int64_t d : shape_) shape.push_back(d < 0 ? nlohmann::json(nullptr) : nlohmann::json(d));
@@ -108,10 +115,17 @@ void Dense::check_input_shapes(const std::vector<Shape>& shapes) const {
   }
 }
 
+Shape Dense::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  Shape out = shapes[0];
+  out.back() = opt_.units;
+  return out;
+}
+
 Tensor Dense::call(const std::vector<Tensor>& inputs, bool) {
   Tensor x = detail::single_input(inputs, *this);
-  Tensor y = matmul(x, weights_[0].value);
-  if (opt_.use_bias) y = y + weights_[1].value;
+  Tensor y = matmul(x, weights_[0].value());
+  if (opt_.use_bias) y = y + weights_[1].value();
   return apply_activation(opt_.activation, y);
 }
 
@@ -141,6 +155,11 @@ Tensor ActivationLayer::call(const std::vector<Tensor>& inputs, bool) {
   return apply_activation(activation_, detail::single_input(inputs, *this));
 }
 
+Shape ActivationLayer::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  return shapes[0];
+}
+
 nlohmann::json ActivationLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
   c["activation"] = activation_name(activation_);
@@ -154,6 +173,17 @@ LayerPtr ActivationLayer::from_config(const nlohmann::json& config) {
 }
 
 Flatten::Flatten(std::string name) : LayerBase("Flatten", std::move(name)) {}
+
+Shape Flatten::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  const Shape& in = shapes[0];
+  if (in.empty()) fail<ShapeError>("expected a batch axis, got a 0-d input");
+  Shape rest(in.begin() + 1, in.end());
+  for (int64_t d : rest) {
+    if (d < 0) return {in[0], -1};  // Keras: an unknown axis makes the flattened size unknown
+  }
+  return {in[0], checked_product(*this, rest, "input " + keras_shape(in))};
+}
 
 Tensor Flatten::call(const std::vector<Tensor>& inputs, bool) {
   Tensor x = detail::single_input(inputs, *this);

@@ -121,7 +121,7 @@ Shape Concatenate::compute_output_shape(const std::vector<Shape>& shapes) {
       total = -1;
       break;
     }
-    total += s[a];
+    total = checked_sum(*this, total, s[a], "the concatenated size of axis " + std::to_string(a));
   }
   out[a] = total;
   return out;

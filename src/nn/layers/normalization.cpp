@@ -117,7 +117,7 @@ Tensor BatchNormalization::call(const std::vector<Tensor>& inputs, bool training
   Tensor x = detail::single_input(inputs, *this);
   auto value = [&](const char* n) {
     Weight* w = find_weight(n);
-    return w ? w->value : Tensor();
+    return w ? w->value() : Tensor();
   };
   // TF2 Keras: a frozen BatchNormalization runs in inference mode.
   bool use_batch_stats = training && trainable();

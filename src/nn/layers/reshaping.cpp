@@ -38,15 +38,17 @@ Shape Reshape::output_shape_for(const Shape& in) const {
   };
   if (in.empty()) mismatch();
   bool in_known = true;
-  int64_t in_count = 1;
+  Shape known_in, known_target;
   for (std::size_t i = 1; i < in.size(); ++i) {
-    if (in[i] < 0) in_known = false; else in_count *= in[i];
+    if (in[i] < 0) in_known = false; else known_in.push_back(in[i]);
   }
-  int64_t fixed = 1;
   std::size_t unknown_at = target_.size();
   for (std::size_t i = 0; i < target_.size(); ++i) {
-    if (target_[i] == -1) unknown_at = i; else fixed *= target_[i];
+    if (target_[i] == -1) unknown_at = i; else known_target.push_back(target_[i]);
   }
+  // Checked products: (None, 2^31-1, 2^31-1, 2^31-1) has more elements per sample than int64 holds.
+  int64_t fixed = checked_product(*this, known_target, "target_shape");
+  int64_t in_count = in_known ? checked_product(*this, known_in, "input " + keras_shape(in)) : 0;
   Shape out{in[0]};
   out.insert(out.end(), target_.begin(), target_.end());
   if (!in_known) return out;  // the -1 entry, if any, stays unknown
@@ -125,7 +127,10 @@ Shape ZeroPadding2D::compute_output_shape(const std::vector<Shape>& shapes) {
   check_input_shapes(shapes);
   Shape out = shapes[0];
   for (int a = 0; a < 2; ++a) {
-    if (out[a + 1] >= 0) out[a + 1] += opt_.padding[a][0] + opt_.padding[a][1];
+    if (out[a + 1] >= 0) {
+      int64_t pads = checked_sum(*this, opt_.padding[a][0], opt_.padding[a][1], "the padding");
+      out[a + 1] = checked_sum(*this, out[a + 1], pads, "the padded size of axis " + std::to_string(a + 1));
+    }
   }
   return out;
 }

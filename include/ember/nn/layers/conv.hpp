@@ -87,7 +87,10 @@ class Conv1D : public LayerBase<Conv1D> {
 namespace detail {
 // Output length of a window op along one axis (TensorFlow rules); -1 stays -1 (unknown).
 // Returns 0 or less when a VALID window does not fit; callers report that as a ShapeError.
+// Never overflows: a window whose span does not fit in 64 bits does not fit the input.
 int64_t window_output_length(int64_t in, int64_t window, int64_t stride, int64_t dilation, Padding padding);
+// (window - 1) * dilation + 1, the extent a dilated window covers, saturating at INT64_MAX.
+int64_t window_span(int64_t window, int64_t dilation);
 // "valid" / "same", Keras spelling.
 const char* padding_name(Padding p);
 // The Keras {class_name, config} object of an initializer / regularizer (null for no regularizer).

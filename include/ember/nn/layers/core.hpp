@@ -10,6 +10,7 @@ class InputLayer : public LayerBase<InputLayer> {
  public:
   InputLayer(const Shape& shape_with_batch, std::string name = "", DType dtype = f32);
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   // Read by the model loader (an InputLayer entry starts a model; it is not in the layer table).
   static LayerPtr from_config(const nlohmann::json& config);
@@ -43,6 +44,7 @@ class Dense : public LayerBase<Dense> {
   void build(const std::vector<Shape>& input_shapes) override;
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   // The layer its Keras config describes (the registry's factory); FormatError naming the field.
   static LayerPtr from_config(const nlohmann::json& config);
@@ -58,6 +60,7 @@ class ActivationLayer : public LayerBase<ActivationLayer> {
   explicit ActivationLayer(Activation activation, std::string name = "");
   explicit ActivationLayer(const std::string& activation, std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
 
@@ -70,6 +73,8 @@ class Flatten : public LayerBase<Flatten> {
  public:
   explicit Flatten(std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  // Checked: ShapeError naming the layer when the per-sample element count overflows int64.
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);
 };
