@@ -18,6 +18,12 @@ packages=(
   dataset-fashion-mnist
   python3-torch python3-numpy python3-h5py
 )
+# --fuzz: also the clang toolchain for the libFuzzer targets in fuzz/ (not needed to build or test).
+fuzz=0
+if [[ "${1:-}" == "--fuzz" ]]; then
+  fuzz=1
+  packages+=(clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,3 +34,8 @@ if ((${#missing[@]})); then
 fi
 
 bash scripts/check_deps.sh
+if ((fuzz)); then
+  for tool in /usr/bin/clang++-16 /usr/lib/llvm-16/lib/clang/16/lib/linux/libclang_rt.fuzzer-x86_64.a; do
+    [[ -e "$tool" ]] || { echo "scripts/setup.sh: missing $tool (clang-16 / libclang-rt-16-dev)" >&2; exit 1; }
+  done
+fi

@@ -176,7 +176,7 @@ TEST_P(LayerRegistry, ConfigRoundTripAndTwinComputesTheSame) {
       const std::string local = w.name.substr(w.name.find('/') + 1);
       nn::Weight* tw = twin->find_weight(local);
       ASSERT_NE(tw, nullptr) << "twin of " << registered << " has no weight '" << local << "'";
-      tw->value.copy_(w.weight->value);
+      tw->value().copy_(w.weight->value());
     }
   }
   Tensor y2 = (*twin)(xs, false);
