@@ -168,8 +168,8 @@ Shape Layer::compute_output_shape(const std::vector<Shape>& input_shapes) {
     // be that large answer from shapes (override compute_output_shape), as every built-in one does.
     constexpr int64_t kMaxProbe = int64_t{1} << 24;
     if (checked_product(*this, s, "input " + keras_shape(s)) > kMaxProbe) {
-      throw ShapeError("layer '" + name_ + "' (" + class_name_ + "): cannot infer the output shape of input " +
-                       keras_shape(s) + " by running the layer on it (more than " + std::to_string(kMaxProbe) +
+      fail<ShapeError>("cannot infer the output shape of input " + keras_shape(s) +
+                       " by running the layer on it (more than " + std::to_string(kMaxProbe) +
                        " elements); the layer must override compute_output_shape");
     }
     probes.push_back(zeros(s));
@@ -247,10 +247,10 @@ int64_t Weight::nbytes() const {
 Weight& Layer::add_weight(const std::string& name, const Shape& shape, const InitializerPtr& init, bool trainable,
                           const RegularizerPtr& regularizer, DType dtype) {
   if (Weight* w = find_weight(name)) return *w;
-  std::string what = "layer '" + name_ + "' (" + class_name_ + "): weight '" + name + "'";
-  if (!init) throw ValueError(what + " has no initializer");
+  std::string what = with_layer_prefix(name_, class_name_, "weight '" + name + "'");  // for later messages
+  if (!init) fail<ValueError>("weight '" + name + "' has no initializer");
   for (int64_t d : shape) {
-    if (d < 0) throw ShapeError(what + ": negative dimension in shape " + to_string(shape));
+    if (d < 0) fail<ShapeError>("weight '" + name + "': negative dimension in shape " + to_string(shape));
   }
   Weight w;
   w.name = name;
@@ -439,16 +439,14 @@ int64_t checked_product(const Layer& layer, const Shape& dims, const std::string
   try {
     return numel(dims);
   } catch (const ShapeError&) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + ": the product of " +
-                     to_string(dims) + " does not fit in 64 bits");
+    layer.fail<ShapeError>(what + ": the product of " + to_string(dims) + " does not fit in 64 bits");
   }
 }
 
 int64_t checked_sum(const Layer& layer, int64_t a, int64_t b, const std::string& what) {
   int64_t r = 0;
   if (__builtin_add_overflow(a, b, &r)) {
-    throw ShapeError("layer '" + layer.name() + "' (" + layer.class_name() + "): " + what + " overflows 64 bits (" +
-                     std::to_string(a) + " + " + std::to_string(b) + ")");
+    layer.fail<ShapeError>(what + " overflows 64 bits (" + std::to_string(a) + " + " + std::to_string(b) + ")");
   }
   return r;
 }
