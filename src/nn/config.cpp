@@ -79,7 +79,8 @@ LayerPtr layer_from_entry(const json& entry, int depth, const std::string& where
   } else {
     LayerFactory factory = find_layer_factory(cls);
     if (!factory) throw FormatError("unknown layer class '" + cls + "' (layer '" + lname + "')");
-    layer = naming_layer(lname, cls, [&] { return factory(*cfg); });
+    const json& config = *cfg;  // a named reference: clang cannot capture a structured binding under OpenMP
+    layer = naming_layer(lname, cls, [&] { return factory(config); });
     if (!layer) throw FormatError(with_layer_prefix(lname, cls, "the registered factory returned no layer"));
   }
   if (cfg->is_object()) layer->set_trainable(ConfigFields(*cfg, "layer", cls).boolean("trainable", true));
