@@ -349,8 +349,8 @@ void Layer::materialize_weights() {
         }
         for (const LayerPtr& sub : l->sublayers()) stack.push_back(sub.get());
       }
-      std::string weight = "layer '" + owner + "' (" + cls + "): " + big.name + " " + to_string(big.shape) + " " +
-                           std::string(dtype_name(big.dtype));
+      std::string weight =
+          with_layer_prefix(owner, cls, big.name + " " + to_string(big.shape) + " " + std::string(dtype_name(big.dtype)));
       std::string limit = "the parameter budget is " + format_bytes(budget.bytes) + " (" + budget.source + ")";
       if (big.nbytes() > budget.bytes) {
         throw MemoryError(weight + " needs " + format_bytes(big.nbytes()) + "; " + limit);
