@@ -7,8 +7,11 @@
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/parallel.hpp"
 #include "ember/kernels/cpu/conv.hpp"
+#include "geometry_checks.hpp"
 
 namespace ember::kernels::cpu {
+
+using detail::check_positive;
 
 namespace {
 
@@ -30,10 +33,6 @@ Dim1 conv_dim(const char* what, int64_t in, int64_t k, int64_t stride, int64_t d
   const int64_t out = (in + stride - 1) / stride;
   const int64_t total = std::max<int64_t>((out - 1) * stride + eff_k - in, 0);
   return {out, total / 2, total - total / 2};
-}
-
-void check_positive(const char* name, int64_t v) {
-  if (v <= 0) throw ValueError(std::string(name) + " must be positive, got " + std::to_string(v));
 }
 
 }  // namespace

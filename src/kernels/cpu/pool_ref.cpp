@@ -8,14 +8,13 @@
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/parallel.hpp"
 #include "ember/kernels/cpu/pool.hpp"
+#include "geometry_checks.hpp"
 
 namespace ember::kernels::cpu {
 
-namespace {
+using detail::check_positive;
 
-void check_positive(const char* name, int64_t v) {
-  if (v <= 0) throw ValueError(std::string(name) + " must be positive, got " + std::to_string(v));
-}
+namespace {
 
 // TensorFlow output size and padding for one dimension (dilation 1).
 void pool_dim(const char* what, int64_t in, int64_t k, int64_t stride, Padding padding, int64_t& out,

@@ -50,17 +50,16 @@ void throw_input_shape(const Layer& layer, const std::string& want, const Shape&
   layer.fail<ShapeError>("expected input shape " + want + ", got " + keras_shape(got));
 }
 
+void check_positive(const Layer& layer, const char* what, int64_t v) {
+  if (v < 1) layer.fail<ValueError>(std::string(what) + " must be >= 1, got " + std::to_string(v));
+}
+
 }  // namespace detail
 
 namespace {
 
+using detail::check_positive;
 using detail::throw_input_shape;
-
-void check_positive(const Layer& layer, const char* what, int64_t v) {
-  if (v < 1) {
-    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " + std::to_string(v));
-  }
-}
 
 // Keras's Conv rejects strides > 1 together with a dilation > 1.
 void check_stride_dilation(const Layer& layer, int64_t stride, int64_t dilation) {

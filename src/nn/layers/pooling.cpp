@@ -9,13 +9,8 @@ namespace ember::nn {
 
 namespace {
 
+using detail::check_positive;
 using detail::throw_input_shape;
-
-void check_positive(const Layer& layer, const char* what, int64_t v) {
-  if (v < 1) {
-    layer.fail<ValueError>(std::string(what) + " must be >= 1, got " + std::to_string(v));
-  }
-}
 
 // Pooling layers fix only the rank (Keras InputSpec(ndim=...)).
 void check_rank(const Layer& layer, const std::vector<Shape>& shapes, std::size_t rank) {

@@ -91,6 +91,8 @@ namespace detail {
 int64_t window_output_length(int64_t in, int64_t window, int64_t stride, int64_t dilation, Padding padding);
 // (window - 1) * dilation + 1, the extent a dilated window covers, saturating at INT64_MAX.
 int64_t window_span(int64_t window, int64_t dilation);
+// ValueError "layer 'x' (Class): <what> must be >= 1, got <v>" (window, stride and filter options).
+void check_positive(const Layer& layer, const char* what, int64_t v);
 // "valid" / "same", Keras spelling.
 const char* padding_name(Padding p);
 // The Keras {class_name, config} object of an initializer / regularizer (null for no regularizer).
