@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "ember/autograd/autograd.hpp"
+#include "ember/core/threads.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/reduce.hpp"
@@ -129,6 +130,7 @@ void clear_grads(nn::Model& model) {
 
 // One optimisation step; returns the batch's mean loss.
 double train_step(nn::Model& model, TrainingState& st, const Data& b) {
+  adapt_num_threads();  // between batches: follow the cores other processes leave free
   std::vector<Tensor> outs = model.forward(b.xs, true);
   if (st.metrics.empty() && !st.metric_names.empty()) st.metrics = make_metrics(st);
   Tensor loss = batch_loss(model, st, outs, b);
@@ -148,6 +150,7 @@ std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st
   double total = 0;
   int64_t n = d.size();
   for (int64_t start = 0; start < n; start += batch_size) {
+    adapt_num_threads();
     Data b = slice_rows(d, start, std::min(n, start + batch_size));
     std::vector<Tensor> outs = model.forward(b.xs, false);
     if (ms.empty() && !st.metric_names.empty()) ms = make_metrics(st);
@@ -299,6 +302,7 @@ Tensor Model::predict(const Tensor& x, const train::PredictOptions& o) {
   autograd::NoGradGuard no_grad;
   std::vector<Tensor> parts;
   for (int64_t start = 0; start < x.size(0); start += o.batch_size) {
+    adapt_num_threads();
     parts.push_back(forward({slice(x, 0, start, std::min(x.size(0), start + o.batch_size))}, false)[0]);
   }
   if (parts.empty()) return forward({x}, false)[0];

@@ -30,7 +30,7 @@ struct TrainArgs {
   double learning_rate = 1e-3;
   double validation_split = 0;
   uint64_t seed = 42;
-  int threads = 0;  // 0: leave OpenMP's default (all cores)
+  int threads = 0;  // 0: automatic (all cores other processes leave free, see core/threads.hpp)
   int verbose = 1;
   std::string max_param_memory;  // empty: the memory available
 };
@@ -242,7 +242,7 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));
   train->add_option("--seed", args->seed, "random seed (default 42)");
-  train->add_option("--threads", args->threads, "intra-op threads (default: all cores)")
+  train->add_option("--threads", args->threads, "intra-op threads (default: automatic, all cores other processes leave free)")
       ->check(CLI::Range(1, 1 << 16).description("at least 1"));
   train->add_option("--out", args->out, "directory for model.json, model.safetensors and history.csv");
   train->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));

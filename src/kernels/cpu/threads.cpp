@@ -1,9 +1,18 @@
 // The intra-op pool's size: OpenMP's (Ember's loops, oneDNN) and OpenBLAS's. OpenBLAS's OpenMP
 // build follows omp_get_max_threads() only while its own count is above 1, so it is set too.
+// The automatic policy (see core/threads.hpp) lives here too.
 #include "ember/core/threads.hpp"
 
 #include <omp.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <mutex>
 #include <string>
 
 #include "ember/core/error.hpp"
@@ -12,12 +21,101 @@ extern "C" void openblas_set_num_threads(int);
 
 namespace ember {
 
-void set_num_threads(int n) {
-  if (n < 1) throw ValueError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
+namespace {
+
+std::atomic<bool> g_automatic{true};
+
+void resize_pool(int n) {
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
 }
 
+// The cores this process may run on (its affinity mask), as OpenMP counts them.
+int available_cores() { return std::max(1, omp_get_num_procs()); }
+
+// Seconds of CPU the whole machine spent busy (user, nice, system, irq, softirq, steal), from the
+// first line of /proc/stat; negative when it cannot be read (then the policy keeps its size).
+double machine_busy_seconds() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return -1;
+  unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  const int got = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
+                              &irq, &softirq, &steal);
+  std::fclose(f);
+  if (got < 4) return -1;
+  static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(user + nice + system + irq + softirq + steal) / ticks_per_second;
+}
+
+// Seconds of CPU this process has used (all its threads, spinning OpenMP workers included).
+double own_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + 1e-6 * static_cast<double>(tv.tv_usec); };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+struct LoadWindow {
+  std::mutex mu;
+  bool started = false;
+  std::chrono::steady_clock::time_point at;
+  double machine = 0, own = 0;
+};
+LoadWindow& window() {
+  static LoadWindow w;
+  return w;
+}
+
+// Long enough for /proc/stat's 10 ms ticks to give the busy time to a few percent.
+constexpr std::chrono::milliseconds kWindow{250};
+
+}  // namespace
+
+void set_num_threads(int n) {
+  if (n < 1) throw ValueError("set_num_threads: expected a positive thread count, got " + std::to_string(n));
+  g_automatic.store(false);
+  resize_pool(n);
+}
+
 int get_num_threads() { return omp_get_max_threads(); }
+
+void set_automatic_threads() {
+  g_automatic.store(true);
+  {
+    std::lock_guard<std::mutex> lock(window().mu);
+    window().started = false;
+  }
+  resize_pool(available_cores());
+}
+
+bool automatic_threads() { return g_automatic.load(); }
+
+namespace threads_detail {
+int free_cores(int cores, double busy_elsewhere) {
+  const double free = static_cast<double>(cores) - std::max(0.0, busy_elsewhere);
+  return std::clamp(static_cast<int>(std::lround(free)), 1, std::max(1, cores));
+}
+}  // namespace threads_detail
+
+void adapt_num_threads() {
+  if (!g_automatic.load() || omp_in_parallel()) return;
+  LoadWindow& w = window();
+  std::unique_lock<std::mutex> lock(w.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return;  // another thread is measuring right now
+  const auto now = std::chrono::steady_clock::now();
+  if (w.started && now - w.at < kWindow) return;
+  const double machine = machine_busy_seconds(), own = own_cpu_seconds();
+  if (machine < 0) return;
+  if (w.started) {
+    const double seconds = std::chrono::duration<double>(now - w.at).count();
+    const double elsewhere = ((machine - w.machine) - (own - w.own)) / seconds;
+    const int n = threads_detail::free_cores(available_cores(), elsewhere);
+    if (n != omp_get_max_threads()) resize_pool(n);
+  }
+  w.started = true;
+  w.at = now;
+  w.machine = machine;
+  w.own = own;
+}
 
 }  // namespace ember
