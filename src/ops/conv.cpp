@@ -6,6 +6,7 @@
 #include "ember/autograd/autograd.hpp"
 #include "ember/kernels/cpu/conv.hpp"
 #include "ember/ops/elementwise.hpp"
+#include "ember/ops/fused.hpp"
 #include "ember/ops/shape.hpp"
 #include "op_support.hpp"
 
@@ -54,32 +55,36 @@ void backward_filter_kernel(const kc::Conv2dGeometry& g, const Tensor& x, const 
   else kc::conv2d_backward_filter_ref<double>(g, x.data<double>(), dy.data<double>(), dw.data<double>());
 }
 
-}  // namespace
-
-Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
-  check_operands("conv2d", x, filter);
+// Every check of conv2d (and fused_conv2d, under its own name), then the geometry.
+kc::Conv2dGeometry checked_conv2d_geometry(const char* op, const Tensor& x, const Tensor& filter, const Conv2dOptions& opt) {
+  check_operands(op, x, filter);
   const std::string ctx = "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape());
   if (x.dim() != 4) {
-    throw ShapeError("conv2d: input must be 4-D NHWC [batch, height, width, channels], got rank " +
+    throw ShapeError(std::string(op) + ": input must be 4-D NHWC [batch, height, width, channels], got rank " +
                      std::to_string(x.dim()) + ": " + ctx);
   }
   if (filter.dim() != 4) {
-    throw ShapeError("conv2d: filter must be 4-D HWIO [height, width, in_channels, out_channels], got rank " +
+    throw ShapeError(std::string(op) + ": filter must be 4-D HWIO [height, width, in_channels, out_channels], got rank " +
                      std::to_string(filter.dim()) + ": " + ctx);
   }
   if (x.size(3) != filter.size(2)) {
-    throw ShapeError("conv2d: input has " + std::to_string(x.size(3)) + " channels but the filter expects " +
+    throw ShapeError(std::string(op) + ": input has " + std::to_string(x.size(3)) + " channels but the filter expects " +
                      std::to_string(filter.size(2)) + ": " + ctx);
   }
-  check_conv_dtypes("conv2d", x, filter, ctx);
+  check_conv_dtypes(op, x, filter, ctx);
   if (opt.strides[0] < 1 || opt.strides[1] < 1) {
-    throw ValueError("conv2d: strides must be >= 1, got " + pair_str(opt.strides[0], opt.strides[1]) + ": " + ctx);
+    throw ValueError(std::string(op) + ": strides must be >= 1, got " + pair_str(opt.strides[0], opt.strides[1]) + ": " + ctx);
   }
   if (opt.dilation[0] < 1 || opt.dilation[1] < 1) {
-    throw ValueError("conv2d: dilation must be >= 1, got " + pair_str(opt.dilation[0], opt.dilation[1]) + ": " + ctx);
+    throw ValueError(std::string(op) + ": dilation must be >= 1, got " + pair_str(opt.dilation[0], opt.dilation[1]) + ": " + ctx);
   }
-  const kc::Conv2dGeometry g = geometry("conv2d", x, filter, opt, ctx);
+  return geometry(op, x, filter, opt, ctx);
+}
 
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
+  const kc::Conv2dGeometry g = checked_conv2d_geometry("conv2d", x, filter, opt);
   const DType dt = x.dtype();
   Tensor xc = contiguous(x.detach()), wc = contiguous(filter.detach());
   Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.out_c}, dt);
@@ -101,6 +106,45 @@ Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
         else dw.fill_(0);  // an empty batch contributes nothing
       }
       return std::vector<Tensor>{dx, dw};
+    };
+  });
+}
+
+Tensor fused_conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, Conv2dOptions opt, FusedActivation act) {
+  const kc::Conv2dGeometry g = checked_conv2d_geometry("fused_conv2d", x, filter, opt);
+  check_fused_bias("fused_conv2d", bias, g.out_c, x, "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape()));
+  const DType dt = x.dtype();
+  Tensor xc = contiguous(x.detach()), wc = contiguous(filter.detach());
+  Tensor bc = bias.defined() ? contiguous(bias.detach()) : Tensor();
+  Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.out_c}, dt);
+  if (y.numel() > 0) {
+    if (dt == f32) {
+      kc::conv2d_forward_f32(g, xc.data<float>(), wc.data<float>(), y.data<float>(),
+                             bc.defined() ? bc.data<float>() : nullptr, kernel_act(act));
+    } else {
+      forward_kernel(g, xc, wc, y);
+      bias_act_in_place(y, bc, act);
+    }
+  }
+  return record("fused_conv2d", {x, filter, bias}, y, [&] {
+    const bool need_x = x.requires_grad(), need_w = filter.requires_grad(), need_b = bias.defined() && bias.requires_grad();
+    return [g, dt, act, need_x, need_w, need_b, sx = need_w ? saved(xc) : Tensor(), sw = need_x ? saved(wc) : Tensor(),
+            sy = act == FusedActivation::None ? Tensor() : saved(y)](const Tensor& gy) {
+      // One pass: the ReLU's gradient and the bias's; then the convolutions take it as their dy.
+      BiasActGrads d = act == FusedActivation::None
+                           ? bias_act_grads(gy, dense(gy, dt), act, need_b)
+                           : bias_act_grads(gy, sy, act, need_b);
+      Tensor dx, dw;
+      if (need_x) {
+        dx = Tensor::empty({g.batch, g.in_h, g.in_w, g.in_c}, dt);
+        if (d.dpre.numel() > 0) backward_input_kernel(g, d.dpre, sw, dx);
+      }
+      if (need_w) {
+        dw = Tensor::empty({g.k_h, g.k_w, g.in_c, g.out_c}, dt);
+        if (d.dpre.numel() > 0) backward_filter_kernel(g, sx, d.dpre, dw);
+        else dw.fill_(0);  // an empty batch contributes nothing
+      }
+      return std::vector<Tensor>{dx, dw, d.db};
     };
   });
 }

@@ -3,7 +3,9 @@
 #include "ember/autograd/autograd.hpp"
 #include "ember/kernels/cpu/gemm.hpp"
 #include "ember/ops/elementwise.hpp"
+#include "ember/ops/fused.hpp"
 #include "ember/ops/shape.hpp"
+#include "op_support.hpp"
 
 namespace ember {
 
@@ -90,6 +92,69 @@ Tensor matmul(const Tensor& a, const Tensor& b, MatmulOptions opt) {
       Tensor da = transpose_a ? matmul(sb, g, {.transpose_a = transpose_b, .transpose_b = true}) : matmul(g, sb, {.transpose_b = !transpose_b});
       Tensor db = transpose_b ? matmul(g, sa, {.transpose_a = true, .transpose_b = transpose_a}) : matmul(sa, g, {.transpose_a = !transpose_a});
       return std::vector<Tensor>{da, db};
+    };
+  });
+}
+
+namespace {
+// C[m, n] = op(A) op(B) on dense buffers of dtype dt (float or double), zeros when k == 0.
+void gemm_dense(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const Tensor& a, int64_t lda,
+                const Tensor& b, int64_t ldb, Tensor c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    c.fill_(0);
+    return;
+  }
+  visit_floating(c.dtype(), "fused_dense", [&]<typename T>() {
+    kc::gemm(trans_a, trans_b, m, n, k, T(1), a.data<T>(), lda, b.data<T>(), ldb, T(0), c.data<T>(), n);
+  });
+}
+}  // namespace
+
+Tensor fused_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, FusedActivation act) {
+  using namespace ops_detail;
+  const char* op = "fused_dense";
+  require_defined(op, x, "input");
+  require_defined(op, kernel, "kernel");
+  const std::string ctx = "x " + to_string(x.shape()) + ", kernel " + to_string(kernel.shape());
+  if (x.dim() < 1) throw ShapeError(std::string(op) + ": input must be at least 1-D, got " + ctx);
+  if (kernel.dim() != 2) throw ShapeError(std::string(op) + ": kernel must be 2-D [in, units], got " + ctx);
+  const int64_t in = kernel.size(0), units = kernel.size(1);
+  if (x.size(-1) != in) {
+    throw ShapeError(std::string(op) + ": x has " + std::to_string(x.size(-1)) +
+                     " features (last axis) but the kernel expects " + std::to_string(in) + ": " + ctx);
+  }
+  require_same_dtype(op, x, "x", kernel, "the kernel", ctx);
+  require_floating(op, x, nullptr, ctx);
+  check_fused_bias(op, bias, units, x, ctx);
+  const DType dt = x.dtype();
+  Shape out_shape = x.shape();
+  out_shape.back() = units;
+  int64_t rows = 1;  // the leading axes, flattened
+  for (int i = 0; i + 1 < x.dim(); ++i) rows *= x.size(i);
+  Tensor xc = contiguous(x.detach()), wc = contiguous(kernel.detach());
+  Tensor bc = bias.defined() ? contiguous(bias.detach()) : Tensor();
+  Tensor y = Tensor::empty(out_shape, dt);
+  gemm_dense(false, false, rows, units, in, xc, in, wc, units, y);
+  bias_act_in_place(y, bc, act);
+  return autograd::record(op, {x, kernel, bias}, y, [&] {
+    const bool need_x = x.requires_grad(), need_w = kernel.requires_grad(), need_b = bias.defined() && bias.requires_grad();
+    return [dt, act, in, units, rows, need_x, need_w, need_b, xshape = x.shape(), sx = need_w ? autograd::saved(xc) : Tensor(),
+            sw = need_x ? autograd::saved(wc) : Tensor(), sy = act == FusedActivation::None ? Tensor() : autograd::saved(y)](
+               const Tensor& gy) {
+      // One pass for the ReLU's gradient and the bias's, then only the GEMMs whose operand needs one
+      // (the first layer's input never does: no dx product for it).
+      BiasActGrads d = bias_act_grads(gy, act == FusedActivation::None ? dense(gy, dt) : sy, act, need_b);
+      Tensor dx, dw;
+      if (need_x) {
+        dx = Tensor::empty(xshape, dt);
+        gemm_dense(false, true, rows, in, units, d.dpre, units, sw, units, dx);
+      }
+      if (need_w) {
+        dw = Tensor::empty({in, units}, dt);
+        gemm_dense(true, false, in, units, rows, sx, in, d.dpre, units, dw);
+      }
+      return std::vector<Tensor>{dx, dw, d.db};
     };
   });
 }

@@ -73,4 +73,39 @@ std::vector<int64_t> read_indices(const Tensor& indices) {
   return indices.to_vector<int64_t>();
 }
 
+kernels::cpu::BiasAct kernel_act(FusedActivation act) {
+  return act == FusedActivation::ReLU ? kernels::cpu::BiasAct::ReLU : kernels::cpu::BiasAct::None;
+}
+
+void check_fused_bias(const char* op, const Tensor& bias, int64_t channels, const Tensor& like, const std::string& ctx) {
+  if (!bias.defined()) return;
+  if (bias.dim() != 1 || bias.size(0) != channels) {
+    throw ShapeError(std::string(op) + ": bias must be 1-D with " + std::to_string(channels) + " elements, got " +
+                     to_string(bias.shape()) + ": " + ctx);
+  }
+  require_same_dtype(op, like, "x", bias, "the bias", ctx);
+}
+
+void bias_act_in_place(const Tensor& y, const Tensor& bias, FusedActivation act) {
+  const int64_t cols = y.size(-1), rows = cols == 0 ? 0 : y.numel() / cols;
+  visit_floating(y.dtype(), "bias_act", [&]<typename T>() {
+    kernels::cpu::bias_act_forward<T>(rows, cols, y.data<T>(), bias.defined() ? bias.data<T>() : nullptr,
+                                      kernel_act(act));
+  });
+}
+
+BiasActGrads bias_act_grads(const Tensor& gy, const Tensor& y, FusedActivation act, bool want_db) {
+  const DType dt = y.dtype();
+  Tensor g = dense(gy, dt);
+  const int64_t cols = y.size(-1), rows = cols == 0 ? 0 : y.numel() / cols;
+  BiasActGrads out;
+  out.dpre = act == FusedActivation::None ? g : Tensor::empty(y.shape(), dt);
+  if (want_db) out.db = Tensor::empty({cols}, dt);
+  visit_floating(dt, "bias_act", [&]<typename T>() {
+    kernels::cpu::bias_act_backward<T>(rows, cols, g.data<T>(), y.data<T>(), kernel_act(act), out.dpre.data<T>(),
+                                       want_db ? out.db.data<T>() : nullptr);
+  });
+  return out;
+}
+
 }  // namespace ember::ops_detail

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "ember/core/tensor.hpp"
+#include "ember/ops/fused.hpp"
+#include "ember/kernels/cpu/bias_act.hpp"
 #include "ember/kernels/cpu/loops.hpp"
 #include "ember/kernels/cpu/unary_math.hpp"
 
@@ -72,5 +74,19 @@ auto with_op_context(const char* op, const std::string& ctx, F&& make_geometry) 
     throw ValueError(wrap(e.what()));
   }
 }
+
+// ---- the fused ops' shared pieces (ops/fused.hpp) ----
+
+kernels::cpu::BiasAct kernel_act(FusedActivation act);
+// ShapeError / DTypeError unless bias (when defined) is 1-D with `channels` elements of like's dtype.
+void check_fused_bias(const char* op, const Tensor& bias, int64_t channels, const Tensor& like, const std::string& ctx);
+// y (dense, [rows, cols] in memory) = act(y + bias) in place; bias may be undefined.
+void bias_act_in_place(const Tensor& y, const Tensor& bias, FusedActivation act);
+// Backward of that epilogue from the output's gradient: dpre = gy * act'(y) as a new dense tensor of
+// y's shape, and db (when want_db) its column sums [cols].
+struct BiasActGrads {
+  Tensor dpre, db;
+};
+BiasActGrads bias_act_grads(const Tensor& gy, const Tensor& y, FusedActivation act, bool want_db);
 
 }  // namespace ember::ops_detail

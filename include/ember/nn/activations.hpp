@@ -3,6 +3,7 @@
 #include <string>
 
 #include "ember/core/tensor.hpp"
+#include "ember/ops/fused.hpp"
 
 namespace ember {
 
@@ -26,6 +27,11 @@ enum class Activation {
 namespace ember::nn {
 
 Tensor apply_activation(Activation a, const Tensor& x);
+// Whether a layer can fold `a` into its fused op (ops/fused.hpp): linear and ReLU.
+inline bool fusable(Activation a) { return a == Activation::Linear || a == Activation::ReLU; }
+inline FusedActivation fused_activation(Activation a) {
+  return a == Activation::ReLU ? FusedActivation::ReLU : FusedActivation::None;
+}
 // Keras identifier: "linear", "relu", "leaky_relu", "elu", "sigmoid", "hard_sigmoid", "tanh",
 // "softmax", "softplus", "swish" (also "silu"), "step". Unknown names throw ValueError.
 Activation activation_from_name(const std::string& name);

@@ -29,6 +29,7 @@
 #include <string>
 
 #include "ember/core/error.hpp"
+#include "ember/kernels/cpu/bias_act.hpp"
 #include "ember/kernels/cpu/conv.hpp"
 
 namespace ember::kernels::cpu {
@@ -72,17 +73,25 @@ struct Entry {
   std::mutex mu;  // serialises calls that share this entry's memory objects and buffers
   dnnl::primitive prim;
   Operand in0, in1, out;
+  dnnl::memory bias;  // forward with a fused bias only (1-D, never reordered)
   dnnl::memory scratch;
 };
 
-using Key = std::array<int64_t, 18>;
+using Key = std::array<int64_t, 20>;
 
 // How tensors are laid out for the primitive: as the user gave them, weights in oneDNN's choice of
 // layout (activations stay NHWC), or everything in oneDNN's choice (format_tag::any).
 enum class Layout : int64_t { User, AnyWeights, Any };
 
-Key make_key(Dir dir, Layout layout, const Conv2dGeometry& g) {
+// Forward only: the epilogue fused into the primitive (bias as its bias argument, ReLU as a post-op).
+struct Epilogue {
+  bool bias = false;
+  BiasAct act = BiasAct::None;
+};
+
+Key make_key(Dir dir, Layout layout, const Conv2dGeometry& g, Epilogue ep) {
   return {static_cast<int64_t>(dir), static_cast<int64_t>(layout), static_cast<int64_t>(omp_get_max_threads()),
+          static_cast<int64_t>(ep.bias), static_cast<int64_t>(ep.act),
           g.batch, g.in_h, g.in_w, g.in_c, g.k_h, g.k_w, g.out_c, g.stride_h, g.stride_w, g.dilation_h,
           g.dilation_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right};
 }
@@ -101,7 +110,7 @@ void init_operand(Operand& op, int arg, const dnnl::memory::desc& user_md, const
   }
 }
 
-std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry& g) {
+std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry& g, Epilogue ep) {
   const dnnl::memory::dims src_dims = {g.batch, g.in_c, g.in_h, g.in_w};
   const dnnl::memory::dims wei_dims = {g.out_c, g.in_c, g.k_h, g.k_w};
   const dnnl::memory::dims dst_dims = {g.batch, g.out_c, g.out_h, g.out_w};
@@ -119,11 +128,21 @@ std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry
 
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::primitive_attr fwd_attr = attr;
+  if (ep.act == BiasAct::ReLU) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    fwd_attr.set_post_ops(ops);
+  }
+  const dnnl::memory::desc bias_md({g.out_c}, dt::f32, tag::x);
 
   const auto prop = dir == Dir::Forward ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
-  const dnnl::convolution_forward::desc fwd_desc(prop, dnnl::algorithm::convolution_direct, src_md, wei_md, dst_md,
-                                                 strides, dil, pad_l, pad_r);
-  const dnnl::convolution_forward::primitive_desc fwd_pd(fwd_desc, attr, engine());
+  const auto fwd_desc =
+      ep.bias ? dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, src_md, wei_md, bias_md,
+                                                dst_md, strides, dil, pad_l, pad_r)
+              : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, src_md, wei_md, dst_md,
+                                                strides, dil, pad_l, pad_r);
+  const dnnl::convolution_forward::primitive_desc fwd_pd(fwd_desc, dir == Dir::Forward ? fwd_attr : attr, engine());
 
   auto e = std::make_unique<Entry>();
   dnnl::memory::desc scratch_md;
@@ -133,6 +152,7 @@ std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry
       init_operand(e->in0, DNNL_ARG_SRC, src_user, fwd_pd.src_desc(), false);
       init_operand(e->in1, DNNL_ARG_WEIGHTS, wei_user, fwd_pd.weights_desc(), false);
       init_operand(e->out, DNNL_ARG_DST, dst_user, fwd_pd.dst_desc(), true);
+      if (ep.bias) e->bias = dnnl::memory(bias_md, engine(), nullptr);
       scratch_md = fwd_pd.scratchpad_desc();
       break;
     case Dir::BackwardData: {
@@ -164,20 +184,22 @@ std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry
 
 // Primitive creation costs milliseconds (JIT); the cache keeps one per geometry, direction, layout
 // choice and thread count (oneDNN partitions work by the thread count it was created under).
-Entry& lookup(Dir dir, Layout layout, const Conv2dGeometry& g) {
+Entry& lookup(Dir dir, Layout layout, const Conv2dGeometry& g, Epilogue ep) {
   static std::mutex mu;
   static std::map<Key, std::unique_ptr<Entry>> cache;
-  const Key key = make_key(dir, layout, g);
+  const Key key = make_key(dir, layout, g, ep);
   std::lock_guard<std::mutex> lock(mu);
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, create_entry(dir, layout, g)).first;
+  if (it == cache.end()) it = cache.emplace(key, create_entry(dir, layout, g, ep)).first;
   return *it->second;
 }
 
-void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0, const float* in1, float* out) {
+void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0, const float* in1, float* out,
+              const float* bias = nullptr, BiasAct act = BiasAct::None) {
+  const Epilogue ep{.bias = bias != nullptr, .act = act};
   Entry* entry = nullptr;
   try {
-    entry = &lookup(dir, layout, g);
+    entry = &lookup(dir, layout, g, ep);
   } catch (const dnnl::error& err) {
     throw ValueError(std::string("conv2d: oneDNN cannot build a primitive for input ") + std::to_string(g.batch) + "x" +
                      std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + "x" + std::to_string(g.in_c) +
@@ -193,10 +215,19 @@ void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0,
   for (Operand* op : {&e.in0, &e.in1}) {
     if (op->needs_reorder) op->reorder.execute(s, op->user, op->prim);
   }
-  e.prim.execute(s, {{e.in0.arg, e.in0.prim},
-                     {e.in1.arg, e.in1.prim},
-                     {e.out.arg, e.out.prim},
-                     {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  if (ep.bias) {
+    e.bias.set_data_handle(const_cast<float*>(bias));
+    e.prim.execute(s, {{e.in0.arg, e.in0.prim},
+                       {e.in1.arg, e.in1.prim},
+                       {DNNL_ARG_BIAS, e.bias},
+                       {e.out.arg, e.out.prim},
+                       {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  } else {
+    e.prim.execute(s, {{e.in0.arg, e.in0.prim},
+                       {e.in1.arg, e.in1.prim},
+                       {e.out.arg, e.out.prim},
+                       {DNNL_ARG_SCRATCHPAD, e.scratch}});
+  }
   if (e.out.needs_reorder) e.out.reorder.execute(s, e.out.prim, e.out.user);
   s.wait();
 }
@@ -224,9 +255,17 @@ void set_conv2d_f32_algo(ConvF32Algo algo) { g_algo.store(algo); }
 ConvF32Algo conv2d_f32_algo() { return g_algo.load(); }
 }  // namespace detail
 
-void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w, float* y) {
+void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w, float* y, const float* bias,
+                        BiasAct act) {
   if (g.batch == 0) return;
+  // The epilogue runs inside oneDNN's primitive on the default (and DnnlAnyWeights) path; the other
+  // implementations, kept for tests and benchmarks, apply it as a separate pass.
+  const auto algo = g_algo.load();
+  if (algo == detail::ConvF32Algo::Auto || algo == detail::ConvF32Algo::DnnlAnyWeights) {
+    return run_dnnl(Dir::Forward, Layout::AnyWeights, g, x, w, y, bias, act);
+  }
   dispatch(Dir::Forward, g, x, w, y, detail::conv2d_forward_f32_im2col);
+  bias_act_forward(g.batch * g.out_h * g.out_w, g.out_c, y, bias, act);
 }
 
 void conv2d_backward_input_f32(const Conv2dGeometry& g, const float* dy, const float* w, float* dx) {

@@ -164,8 +164,14 @@ Shape Conv2D::compute_output_shape(const std::vector<Shape>& shapes) {
 Tensor Conv2D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
   compute_output_shape({x.shape()});  // the layer's own message for a window that does not fit
-  Tensor y = conv2d(x, weights_[0].value(),
-                    {.strides = opt_.strides, .padding = opt_.padding, .dilation = opt_.dilation_rate});
+  const Conv2dOptions conv{.strides = opt_.strides, .padding = opt_.padding, .dilation = opt_.dilation_rate};
+  const Tensor& filter = weights_[0].value();
+  // The common case — one dtype, linear or ReLU — is one fused op (ops/fused.hpp).
+  if (fusable(opt_.activation) && x.dtype() == filter.dtype()) {
+    return fused_conv2d(x, filter, opt_.use_bias ? weights_[1].value() : Tensor(), conv,
+                        fused_activation(opt_.activation));
+  }
+  Tensor y = conv2d(x, filter, conv);
   if (opt_.use_bias) y = bias_add(y, weights_[1].value());
   return apply_activation(opt_.activation, y);
 }

@@ -124,7 +124,12 @@ Shape Dense::compute_output_shape(const std::vector<Shape>& shapes) {
 
 Tensor Dense::call(const std::vector<Tensor>& inputs, bool) {
   Tensor x = detail::single_input(inputs, *this);
-  Tensor y = matmul(x, weights_[0].value());
+  const Tensor& kernel = weights_[0].value();
+  // The common case — one dtype, linear or ReLU — is one fused op (ops/fused.hpp).
+  if (fusable(opt_.activation) && x.dim() >= 1 && x.dtype() == kernel.dtype() && is_floating(x.dtype())) {
+    return fused_dense(x, kernel, opt_.use_bias ? weights_[1].value() : Tensor(), fused_activation(opt_.activation));
+  }
+  Tensor y = matmul(x, kernel);
   if (opt_.use_bias) y = y + weights_[1].value();
   return apply_activation(opt_.activation, y);
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "ember/core/padding.hpp"  // Padding: TensorFlow's SAME/VALID rules
+#include "ember/kernels/cpu/bias_act.hpp"  // BiasAct: the fusable epilogue
 
 namespace ember::kernels::cpu {
 
@@ -57,7 +58,10 @@ template <typename T>
 void conv2d_backward_filter_ref(const Conv2dGeometry& g, const T* x, const T* dy, T* dw);  // overwrites dw
 
 // Fast f32 paths, same contracts (oneDNN primitives cached per geometry and thread count).
-void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w, float* y);
+// The forward can fuse Conv2D's epilogue, y = act(conv(x, w) + bias) (bias null: none), into the
+// convolution itself: no extra pass over y.
+void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w, float* y,
+                        const float* bias = nullptr, BiasAct act = BiasAct::None);
 void conv2d_backward_input_f32(const Conv2dGeometry& g, const float* dy, const float* w, float* dx);
 void conv2d_backward_filter_f32(const Conv2dGeometry& g, const float* x, const float* dy, float* dw);
 

@@ -1,0 +1,89 @@
+// Fused bias + activation passes around Dense's GEMM and Conv2D's convolution (bias_act.hpp).
+#include "ember/kernels/cpu/bias_act.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "ember/kernels/cpu/parallel.hpp"
+
+namespace ember::kernels::cpu {
+
+template <typename T>
+void bias_act_forward(int64_t rows, int64_t cols, T* y, const T* bias, BiasAct act) {
+  if (rows <= 0 || cols <= 0 || (!bias && act == BiasAct::None)) return;
+  parallel_for(0, rows, grain_for(cols), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      T* row = y + r * cols;
+      if (bias && act == BiasAct::ReLU) {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) {
+          const T v = row[c] + bias[c];
+          row[c] = v > T(0) ? v : T(0);
+        }
+      } else if (bias) {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) row[c] += bias[c];
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) row[c] = row[c] > T(0) ? row[c] : T(0);
+      }
+    }
+  });
+}
+
+namespace {
+// Rows per chunk of the bias-gradient reduction: a function of nothing but this constant, so the
+// summation order (and the result) is the same at every thread count.
+constexpr int64_t kRowsPerChunk = 256;
+}  // namespace
+
+template <typename T>
+void bias_act_backward(int64_t rows, int64_t cols, const T* g, const T* y, BiasAct act, T* dpre, T* db) {
+  if (cols <= 0) return;
+  if (rows <= 0) {
+    if (db) std::fill(db, db + cols, T(0));
+    return;
+  }
+  const int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
+  thread_local std::vector<double> partial;  // [chunks, cols]; grows once, then reused
+  if (db && partial.size() < static_cast<std::size_t>(chunks * cols)) partial.resize(chunks * cols);
+  double* part = db ? partial.data() : nullptr;
+  parallel_for(0, chunks, grain_for(kRowsPerChunk * cols), [&](int64_t c0, int64_t c1) {
+    for (int64_t chunk = c0; chunk < c1; ++chunk) {
+      double* acc = part ? part + chunk * cols : nullptr;
+      if (acc) std::fill(acc, acc + cols, 0.0);
+      const int64_t r_end = std::min(rows, (chunk + 1) * kRowsPerChunk);
+      for (int64_t r = chunk * kRowsPerChunk; r < r_end; ++r) {
+        const T* gr = g + r * cols;
+        const T* yr = y + r * cols;
+        T* dr = dpre + r * cols;
+        if (act == BiasAct::ReLU) {
+#pragma omp simd
+          for (int64_t c = 0; c < cols; ++c) dr[c] = yr[c] > T(0) ? gr[c] : T(0);
+        } else if (dr != gr) {
+#pragma omp simd
+          for (int64_t c = 0; c < cols; ++c) dr[c] = gr[c];
+        }
+        if (acc) {
+#pragma omp simd
+          for (int64_t c = 0; c < cols; ++c) acc[c] += static_cast<double>(dr[c]);
+        }
+      }
+    }
+  });
+  if (!db) return;
+  // Chunk 0's row becomes the total: ((p0 + p1) + p2) + ..., the same order at every thread count.
+  for (int64_t chunk = 1; chunk < chunks; ++chunk) {
+    const double* p = part + chunk * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) part[c] += p[c];
+  }
+  for (int64_t c = 0; c < cols; ++c) db[c] = static_cast<T>(part[c]);
+}
+
+template void bias_act_forward<float>(int64_t, int64_t, float*, const float*, BiasAct);
+template void bias_act_forward<double>(int64_t, int64_t, double*, const double*, BiasAct);
+template void bias_act_backward<float>(int64_t, int64_t, const float*, const float*, BiasAct, float*, float*);
+template void bias_act_backward<double>(int64_t, int64_t, const double*, const double*, BiasAct, double*, double*);
+
+}  // namespace ember::kernels::cpu
