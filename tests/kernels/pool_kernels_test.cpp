@@ -160,9 +160,10 @@ void oracle(const Pool2dGeometry& g, const std::vector<T>& x, std::vector<T>& ym
         }
 }
 
+// ties = true draws from {-1, 0, 1} only, so most windows hold equal maxima (the first one wins).
 template <typename T>
-void check_random_shapes() {
-  std::mt19937 rng(11);
+void check_random_shapes(bool ties = false) {
+  std::mt19937 rng(ties ? 12 : 11);
   std::uniform_real_distribution<double> d(-1, 1);
   struct Case {
     int64_t n, h, w, c, kh, kw, sh, sw;
@@ -174,11 +175,12 @@ void check_random_shapes() {
       {1, 10, 11, 5, 3, 2, 3, 3, Padding::Same}, {1, 10, 11, 5, 3, 3, 3, 2, Padding::Valid},
       {2, 1, 13, 4, 1, 3, 1, 2, Padding::Same},  {2, 5, 5, 64, 5, 5, 1, 1, Padding::Same},
       {2, 6, 6, 2, 1, 1, 2, 2, Padding::Valid},  {2, 3, 3, 3, 4, 4, 1, 1, Padding::Same},
+      {2, 8, 6, 32, 2, 2, 2, 2, Padding::Same},  {1, 4, 10, 7, 2, 2, 2, 2, Padding::Valid},  // the 2x2 fast path
   };
   for (const Case& k : cases) {
     const auto g = make_pool2d_geometry({.batch = k.n, .in_h = k.h, .in_w = k.w, .channels = k.c, .k_h = k.kh, .k_w = k.kw, .stride_h = k.sh, .stride_w = k.sw, .padding = k.p});
     std::vector<T> x(in_size(g));
-    for (auto& e : x) e = static_cast<T>(d(rng));
+    for (auto& e : x) e = static_cast<T>(ties ? std::round(d(rng)) : d(rng));
     std::vector<T> ymax(out_size(g)), yavg(out_size(g)), emax(out_size(g)), eavg(out_size(g));
     std::vector<int64_t> am(out_size(g)), eam(out_size(g));
     oracle(g, x, emax, eam, eavg);
@@ -192,6 +194,7 @@ void check_random_shapes() {
 
 TEST(PoolKernels, MatchesOracleF32) { check_random_shapes<float>(); }
 TEST(PoolKernels, MatchesOracleF64) { check_random_shapes<double>(); }
+TEST(PoolKernels, MatchesOracleWithTiesF32) { check_random_shapes<float>(true); }
 
 // L = sum(pool(x) * r); the analytic gradient is backward(r).
 TEST(PoolKernels, BackwardMatchesFiniteDifferences) {
