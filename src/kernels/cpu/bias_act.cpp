@@ -33,47 +33,23 @@ void bias_act_forward(int64_t rows, int64_t cols, T* y, const T* bias, BiasAct a
 
 namespace {
 // Rows per chunk of the bias-gradient reduction: a function of nothing but this constant, so the
-// summation order (and the result) is the same at every thread count.
+// summation order (and the result) is the same at every thread count. A chunk of dpre (256 rows)
+// is still in cache when its column sums are taken.
 constexpr int64_t kRowsPerChunk = 256;
-// Columns per block: the block's running sums (kBlock doubles) stay in registers across the rows.
-constexpr int64_t kBlock = 16;
 
-// dpre = g * act'(y) for rows [r0, r1) and columns [c0, c0 + width); acc[j] += column sums.
-template <typename T, int64_t kWidth>
-inline void backward_block(int64_t r0, int64_t r1, int64_t cols, int64_t c0, const T* g, const T* y, BiasAct act,
-                           T* dpre, double* acc) {
-  double sums[kWidth] = {};
-  for (int64_t r = r0; r < r1; ++r) {
-    const T* gr = g + r * cols + c0;
-    const T* yr = y + r * cols + c0;
-    T* dr = dpre + r * cols + c0;
-#pragma omp simd
-    for (int64_t j = 0; j < kWidth; ++j) {
-      const T d = act == BiasAct::ReLU ? (yr[j] > T(0) ? gr[j] : T(0)) : gr[j];
-      dr[j] = d;
-      sums[j] += static_cast<double>(d);
-    }
-  }
-  if (acc) {
-    for (int64_t j = 0; j < kWidth; ++j) acc[j] = sums[j];
-  }
-}
-
-// The same for a ragged last block of `width` < kBlock columns.
+// dpre = g * act'(y) over n contiguous elements: both loads unconditional and the choice a select,
+// so the loop vectorises.
 template <typename T>
-inline void backward_tail(int64_t r0, int64_t r1, int64_t cols, int64_t c0, int64_t width, const T* g, const T* y,
-                          BiasAct act, T* dpre, double* acc) {
-  double sums[kBlock] = {};
-  for (int64_t r = r0; r < r1; ++r) {
-    for (int64_t j = 0; j < width; ++j) {
-      const T gv = g[r * cols + c0 + j];
-      const T d = act == BiasAct::ReLU ? (y[r * cols + c0 + j] > T(0) ? gv : T(0)) : gv;
-      dpre[r * cols + c0 + j] = d;
-      sums[j] += static_cast<double>(d);
+inline void act_backward(int64_t n, const T* g, const T* y, BiasAct act, T* dpre) {
+  if (act == BiasAct::ReLU) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) {
+      const T gv = g[i], yv = y[i];
+      dpre[i] = yv > T(0) ? gv : T(0);
     }
-  }
-  if (acc) {
-    for (int64_t j = 0; j < width; ++j) acc[j] = sums[j];
+  } else if (dpre != g) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) dpre[i] = g[i];
   }
 }
 }  // namespace
@@ -92,12 +68,15 @@ void bias_act_backward(int64_t rows, int64_t cols, const T* g, const T* y, BiasA
   parallel_for(0, chunks, grain_for(kRowsPerChunk * cols), [&](int64_t k0, int64_t k1) {
     for (int64_t chunk = k0; chunk < k1; ++chunk) {
       const int64_t r0 = chunk * kRowsPerChunk, r1 = std::min(rows, r0 + kRowsPerChunk);
-      double* acc = part ? part + chunk * cols : nullptr;
-      int64_t c0 = 0;
-      for (; c0 + kBlock <= cols; c0 += kBlock) {
-        backward_block<T, kBlock>(r0, r1, cols, c0, g, y, act, dpre, acc ? acc + c0 : nullptr);
+      act_backward((r1 - r0) * cols, g + r0 * cols, y + r0 * cols, act, dpre + r0 * cols);
+      if (!part) continue;
+      double* acc = part + chunk * cols;
+      std::fill(acc, acc + cols, 0.0);
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* dr = dpre + r * cols;
+#pragma omp simd
+        for (int64_t c = 0; c < cols; ++c) acc[c] += static_cast<double>(dr[c]);
       }
-      if (c0 < cols) backward_tail<T>(r0, r1, cols, c0, cols - c0, g, y, act, dpre, acc ? acc + c0 : nullptr);
     }
   });
   if (!db) return;
