@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "ember/ember.hpp"
+#include "ember/kernels/cpu/bias_act.hpp"
 #include "ember/kernels/cpu/conv.hpp"
+#include "ember/ops/fused.hpp"
 
 namespace {
 
@@ -119,6 +121,55 @@ void BM_Conv1_FwdBwd_Kernels(benchmark::State& state) { conv_kernels(state, kCon
 void BM_Conv2_FwdBwd_Kernels(benchmark::State& state) { conv_kernels(state, kConv2); }
 BENCHMARK(BM_Conv1_FwdBwd_Kernels)->Apply(thread_args)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Conv2_FwdBwd_Kernels)->Apply(thread_args)->Unit(benchmark::kMillisecond);
+
+// Conv2D as the cnn trains it: fused_conv2d with bias and ReLU (one oneDNN primitive forward; the
+// ReLU's and bias's gradients in one kernel backward), then dw — and dx only where the input needs
+// it: conv2's input comes from conv1, conv1's is the image (no dx). GFLOP/s counts the convolutions
+// run: 3 for conv2, 2 for conv1.
+void conv_layer(benchmark::State& state, const ConvShape& s, bool need_dx) {
+  set_num_threads(static_cast<int>(state.range(0)));
+  Tensor x = filled({s.n, s.h, s.w, s.cin}, 3), w = filled({s.k, s.k, s.cin, s.cout}, 4), b = filled({s.cout}, 6);
+  Tensor dy = filled({s.n, s.h, s.w, s.cout}, 5);
+  x.requires_grad_(need_dx);
+  w.requires_grad_();
+  b.requires_grad_();
+  for (auto _ : state) {
+    Tensor y = fused_conv2d(x, w, b, {.padding = Padding::Same}, FusedActivation::ReLU);
+    y.backward(dy);
+    benchmark::DoNotOptimize(w.grad().raw_data());
+    x.zero_grad();
+    w.zero_grad();
+    b.zero_grad();
+  }
+  rate(state, "GFLOP/s", (need_dx ? 3 : 2) * conv_flops(s) * 1e-9);
+}
+// The same calls as raw kernels into preallocated buffers: what the op layer and autograd add.
+void conv_layer_kernels(benchmark::State& state, const ConvShape& s, bool need_dx) {
+  namespace kc = kernels::cpu;
+  set_num_threads(static_cast<int>(state.range(0)));
+  const kc::Conv2dGeometry g = kc::make_conv2d_geometry({.batch = s.n, .in_h = s.h, .in_w = s.w, .in_c = s.cin, .k_h = s.k, .k_w = s.k, .out_c = s.cout, .padding = Padding::Same});
+  Tensor x = filled({s.n, s.h, s.w, s.cin}, 3), w = filled({s.k, s.k, s.cin, s.cout}, 4), b = filled({s.cout}, 6);
+  Tensor dy = filled({s.n, s.h, s.w, s.cout}, 5), y = Tensor::empty(dy.shape(), f32), dpre = Tensor::empty(dy.shape(), f32);
+  Tensor dx = Tensor::empty(x.shape(), f32), dw = Tensor::empty(w.shape(), f32), db = Tensor::empty(b.shape(), f32);
+  const int64_t rows = s.n * s.h * s.w;
+  for (auto _ : state) {
+    kc::conv2d_forward_f32(g, x.data<float>(), w.data<float>(), y.data<float>(), b.data<float>(), kc::BiasAct::ReLU);
+    kc::bias_act_backward<float>(rows, s.cout, dy.data<float>(), y.data<float>(), kc::BiasAct::ReLU,
+                                 dpre.data<float>(), db.data<float>());
+    if (need_dx) kc::conv2d_backward_input_f32(g, dpre.data<float>(), w.data<float>(), dx.data<float>());
+    kc::conv2d_backward_filter_f32(g, x.data<float>(), dpre.data<float>(), dw.data<float>());
+    benchmark::ClobberMemory();
+  }
+  rate(state, "GFLOP/s", (need_dx ? 3 : 2) * conv_flops(s) * 1e-9);
+}
+void BM_Conv1_Layer(benchmark::State& state) { conv_layer(state, kConv1, false); }
+void BM_Conv2_Layer(benchmark::State& state) { conv_layer(state, kConv2, true); }
+void BM_Conv1_Layer_Kernels(benchmark::State& state) { conv_layer_kernels(state, kConv1, false); }
+void BM_Conv2_Layer_Kernels(benchmark::State& state) { conv_layer_kernels(state, kConv2, true); }
+BENCHMARK(BM_Conv1_Layer)->Apply(thread_args)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv1_Layer_Kernels)->Apply(thread_args)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2_Layer)->Apply(thread_args)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2_Layer_Kernels)->Apply(thread_args)->Unit(benchmark::kMillisecond);
 
 // Forward alone through the op (inference: no grad required, nothing recorded).
 void conv_fwd(benchmark::State& state, const ConvShape& s) {

@@ -10,6 +10,7 @@
 #include "ember/core/threads.hpp"
 #include "ember/ops/activation.hpp"
 #include "ember/ops/conv.hpp"
+#include "ember/ops/fused.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/losses.hpp"
