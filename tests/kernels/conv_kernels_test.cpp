@@ -144,6 +144,10 @@ const Case kCases[] = {
     {4, 8, 8, 16, 5, 5, 17, 1, 1, 1, 1, Padding::Same},
     {2, 3, 3, 2, 5, 5, 3, 1, 1, 1, 1, Padding::Same},    // kernel larger than input
     {2, 9, 9, 3, 2, 2, 4, 3, 3, 1, 1, Padding::Same},    // stride larger than kernel
+    {3, 12, 10, 1, 5, 5, 8, 1, 1, 1, 1, Padding::Same},  // one input channel (the one-channel dx kernel)
+    {2, 9, 7, 1, 3, 2, 4, 1, 1, 1, 1, Padding::Valid},
+    {2, 6, 5, 1, 4, 2, 3, 1, 1, 1, 1, Padding::Same},    // even kernel: asymmetric padding
+    {2, 3, 4, 1, 5, 5, 3, 1, 1, 1, 1, Padding::Same},    // kernel larger than input
 };
 
 double max_abs(const std::vector<double>& v) {

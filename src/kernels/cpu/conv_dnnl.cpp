@@ -39,6 +39,7 @@ namespace detail {
 void conv2d_forward_f32_im2col(const Conv2dGeometry& g, const float* x, const float* w, float* y);
 void conv2d_backward_input_f32_im2col(const Conv2dGeometry& g, const float* dy, const float* w, float* dx);
 void conv2d_backward_filter_f32_im2col(const Conv2dGeometry& g, const float* x, const float* dy, float* dw);
+void conv2d_backward_input_f32_one_channel(const Conv2dGeometry& g, const float* dy, const float* w, float* dx);
 }  // namespace detail
 
 namespace {
@@ -243,7 +244,12 @@ void dispatch(Dir dir, const Conv2dGeometry& g, const float* in0, const float* i
     case detail::ConvF32Algo::Auto: break;
   }
   // With very few input channels oneDNN's blocked backward-data kernel pads channels up to the SIMD
-  // width and loses to its GEMM-based one (~2x at in_c = 1).
+  // width and loses to its GEMM-based one (~2x at in_c = 1); with one channel at stride 1 our own
+  // GEMM + shifted-add kernel beats both (conv_im2col.cpp).
+  if (dir == Dir::BackwardData && g.in_c == 1 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
+      g.dilation_w == 1) {
+    return detail::conv2d_backward_input_f32_one_channel(g, in0, in1, out);
+  }
   const bool thin = dir == Dir::BackwardData && g.in_c < 8;
   return run_dnnl(dir, thin ? Layout::User : Layout::AnyWeights, g, in0, in1, out);
 }

@@ -1,14 +1,14 @@
-// im2col / col2im + OpenBLAS sgemm convolution (the alternative fast path, see conv_dnnl.cpp).
+// im2col / col2im + sgemm convolution (the alternative fast path, see conv_dnnl.cpp). The GEMMs are
+// kernels::cpu::gemm, i.e. oneDNN's JIT sgemm: Debian's OpenBLAS runs its SSE3 kernels on these CPUs.
 // NHWC + HWIO make the patch matrix row (kh, kw, c) line up with the filter viewed as [k_h*k_w*in_c, out_c],
 // so the forward pass is one GEMM per batch chunk. Chunks bound the patch buffer; the buffer is
 // thread-local and only grows, so steady-state calls do not allocate.
-#include <cblas.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "ember/kernels/cpu/conv.hpp"
+#include "ember/kernels/cpu/gemm.hpp"
 #include "ember/kernels/cpu/parallel.hpp"
 
 namespace ember::kernels::cpu::detail {
@@ -100,9 +100,7 @@ void conv2d_forward_f32_im2col(const Conv2dGeometry& g, const float* x, const fl
       im2col(g, xn, nb, col);
       a = col;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nb * P), static_cast<int>(O),
-                static_cast<int>(K), 1.0f, a, static_cast<int>(K), w, static_cast<int>(O), 0.0f, y + n0 * P * O,
-                static_cast<int>(O));
+    gemm(false, false, nb * P, O, K, 1.0f, a, K, w, O, 0.0f, y + n0 * P * O, O);
   }
 }
 
@@ -115,10 +113,42 @@ void conv2d_backward_input_f32_im2col(const Conv2dGeometry& g, const float* dy, 
     const int64_t nb = std::min(chunk, g.batch - n0);
     float* dxn = dx + n0 * g.in_h * g.in_w * g.in_c;
     float* c = pointwise ? dxn : col;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nb * P), static_cast<int>(K),
-                static_cast<int>(O), 1.0f, dy + n0 * P * O, static_cast<int>(O), w, static_cast<int>(O), 0.0f, c,
-                static_cast<int>(K));
+    gemm(false, true, nb * P, K, O, 1.0f, dy + n0 * P * O, O, w, O, 0.0f, c, K);
     if (!pointwise) col2im(g, col, nb, dxn);
+  }
+}
+
+// dx for one input channel at stride and dilation 1 (the first layer of an image model, where
+// oneDNN's kernels fall to ~20 GFLOP/s: they pad the channel up to a SIMD width). One GEMM gives
+// every tap's contribution as a plane, Q[t][n, oh, ow] = sum_oc w[t][oc] * dy[n, oh, ow, oc] for taps
+// t = (kh, kw) — taps-major, so each plane is contiguous — and dx[n, ih, iw] = sum_t Q[t][n, ih + pad_top
+// - kh, iw + pad_left - kw] is a row of shifted adds, vectorised along the row, in tap order (the
+// same sum at every thread count).
+void conv2d_backward_input_f32_one_channel(const Conv2dGeometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t taps = g.k_h * g.k_w, O = g.out_c, P = g.out_h * g.out_w;
+  const int64_t chunk = std::clamp<int64_t>(kColBudget / std::max<int64_t>(taps * P, 1), 1, g.batch);
+  float* q = col_buffer(taps * chunk * P);
+  for (int64_t n0 = 0; n0 < g.batch; n0 += chunk) {
+    const int64_t nb = std::min(chunk, g.batch - n0), plane = nb * P;
+    gemm(false, true, taps, plane, O, 1.0f, w, O, dy + n0 * P * O, O, 0.0f, q, plane);
+    parallel_for(0, nb * g.in_h, grain_for(g.in_w * taps), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / g.in_h, ih = r % g.in_h;
+        float* d = dx + (n0 * g.in_h + r) * g.in_w;
+        std::fill(d, d + g.in_w, 0.0f);
+        for (int64_t kh = 0; kh < g.k_h; ++kh) {
+          const int64_t oh = ih + g.pad_top - kh;
+          if (oh < 0 || oh >= g.out_h) continue;
+          for (int64_t kw = 0; kw < g.k_w; ++kw) {
+            const int64_t shift = g.pad_left - kw;  // ow = iw + shift
+            const float* qrow = q + (kh * g.k_w + kw) * plane + (n * g.out_h + oh) * g.out_w + shift;
+            const int64_t lo = std::max<int64_t>(0, -shift), hi = std::min(g.in_w, g.out_w - shift);
+#pragma omp simd
+            for (int64_t iw = lo; iw < hi; ++iw) d[iw] += qrow[iw];
+          }
+        }
+      }
+    });
   }
 }
 
@@ -135,9 +165,7 @@ void conv2d_backward_filter_f32_im2col(const Conv2dGeometry& g, const float* x, 
       im2col(g, xn, nb, col);
       a = col;
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(K), static_cast<int>(O),
-                static_cast<int>(nb * P), 1.0f, a, static_cast<int>(K), dy + n0 * P * O, static_cast<int>(O),
-                n0 == 0 ? 0.0f : 1.0f, dw, static_cast<int>(O));
+    gemm(true, false, K, O, nb * P, 1.0f, a, K, dy + n0 * P * O, O, n0 == 0 ? 0.0f : 1.0f, dw, O);
   }
 }
 

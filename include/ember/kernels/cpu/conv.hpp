@@ -70,7 +70,7 @@ namespace detail {
 //  DnnlDirect: oneDNN on the NHWC/HWIO buffers as they are (no copies).
 //  DnnlAnyWeights: oneDNN with NHWC activations and weights reordered to its preferred layout.
 //  DnnlBlocked: oneDNN with format_tag::any, reordering to/from its blocked layouts each call.
-//  Im2colGemm: im2col/col2im + OpenBLAS sgemm.
+//  Im2colGemm: im2col/col2im + sgemm (oneDNN's, as gemm()).
 enum class ConvF32Algo { Auto, DnnlDirect, DnnlBlocked, Im2colGemm, DnnlAnyWeights };
 void set_conv2d_f32_algo(ConvF32Algo algo);  // process-wide; Auto = the measured fastest
 ConvF32Algo conv2d_f32_algo();
