@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -11,38 +12,66 @@ namespace ember::data {
 
 namespace {
 
-// Whole file contents, gunzipped when needed (zlib's gzread reads plain files unchanged).
-std::vector<unsigned char> read_all(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw IOError("cannot open '" + path + "'");
-  std::vector<unsigned char> out;
-  unsigned char buf[1 << 16];
-  for (;;) {
-    int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int err = 0;
-      std::string msg = gzerror(f, &err);
-      gzclose(f);
-      throw FormatError("'" + path + "': corrupt compressed data after " + std::to_string(out.size()) + " bytes (" + msg + ")");
-    }
-    if (n == 0) break;
-    out.insert(out.end(), buf, buf + n);
-  }
-  gzclose(f);
-  return out;
-}
-
 uint32_t be32(const unsigned char* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
 
+// An open file, gunzipped on the fly when it is gzip (zlib's gzread reads plain files unchanged).
+class GzReader {
+ public:
+  explicit GzReader(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb")) {
+    if (!f_) throw IOError("cannot open '" + path + "'");
+    gzbuffer(f_, 1 << 20);
+  }
+  ~GzReader() { gzclose(f_); }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  // Reads up to n bytes into dst; returns how many came (fewer only at the end of the data).
+  std::size_t read(void* dst, std::size_t n) {
+    std::size_t got = 0;
+    auto* out = static_cast<unsigned char*>(dst);
+    while (got < n) {
+      const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 30));
+      const int r = gzread(f_, out + got, chunk);
+      if (r < 0) {
+        int err = 0;
+        const std::string msg = gzerror(f_, &err);
+        throw FormatError("'" + path_ + "': corrupt compressed data after " + std::to_string(total_ + got) + " bytes (" +
+                          msg + ")");
+      }
+      if (r == 0) break;
+      got += static_cast<std::size_t>(r);
+    }
+    total_ += got;
+    return got;
+  }
+  // Reads (and counts) whatever is left.
+  std::size_t skip_rest() {
+    unsigned char buf[1 << 16];
+    std::size_t n = 0, r = 0;
+    while ((r = read(buf, sizeof buf)) > 0) n += r;
+    return n;
+  }
+
+ private:
+  std::string path_;
+  gzFile f_;
+  std::size_t total_ = 0;
+};
+
 }  // namespace
 
+// The header is read first, so the data — tens of megabytes for an image set — is decompressed
+// straight into the tensor (or, for multi-byte types, into one exactly sized buffer), never into a
+// growing vector that is then copied.
 Tensor read_idx(const std::string& path) {
-  std::vector<unsigned char> bytes = read_all(path);
-  if (bytes.size() < 4) throw FormatError("'" + path + "': too short for an IDX header (" + std::to_string(bytes.size()) + " bytes)");
-  if (bytes[0] != 0 || bytes[1] != 0) throw FormatError("'" + path + "': bad IDX magic at offset 0 (expected two zero bytes)");
-  unsigned type = bytes[2], ndim = bytes[3];
+  GzReader in(path);
+  unsigned char head[4 + 4 * kMaxDims];
+  const std::size_t got_magic = in.read(head, 4);
+  if (got_magic < 4) throw FormatError("'" + path + "': too short for an IDX header (" + std::to_string(got_magic) + " bytes)");
+  if (head[0] != 0 || head[1] != 0) throw FormatError("'" + path + "': bad IDX magic at offset 0 (expected two zero bytes)");
+  unsigned type = head[2], ndim = head[3];
   std::size_t elem = 0;
   DType dtype;
   switch (type) {
@@ -57,22 +86,46 @@ Tensor read_idx(const std::string& path) {
   if (ndim == 0 || ndim > static_cast<unsigned>(kMaxDims)) {
     throw FormatError("'" + path + "': IDX rank " + std::to_string(ndim) + " at offset 3 (expected 1.." + std::to_string(kMaxDims) + ")");
   }
-  std::size_t header = 4 + 4 * std::size_t(ndim);
-  if (bytes.size() < header) throw FormatError("'" + path + "': truncated IDX header");
+  if (in.read(head + 4, 4 * std::size_t(ndim)) < 4 * std::size_t(ndim)) {
+    throw FormatError("'" + path + "': truncated IDX header");
+  }
   Shape shape;
   unsigned __int128 count = 1;
   for (unsigned d = 0; d < ndim; ++d) {
-    uint32_t n = be32(&bytes[4 + 4 * d]);
+    uint32_t n = be32(&head[4 + 4 * d]);
     shape.push_back(n);
     count *= n;
   }
-  unsigned __int128 need = count * elem;
-  if (need != bytes.size() - header) {
-    throw FormatError("'" + path + "': shape " + to_string(shape) + " needs " + std::to_string(static_cast<uint64_t>(need)) +
-                      " data bytes but the file has " + std::to_string(bytes.size() - header));
+  const unsigned __int128 need = count * elem;
+  auto size_error = [&](std::size_t have) {
+    return FormatError("'" + path + "': shape " + to_string(shape) + " needs " + std::to_string(static_cast<uint64_t>(need)) +
+                       " data bytes but the file has " + std::to_string(have));
+  };
+  // Never allocate for a size the file does not hold: a corrupt header could ask for terabytes. Read
+  // in bounded steps into a buffer that grows with what actually arrives.
+  std::vector<unsigned char> bytes;
+  const bool direct = type == 0x08;
+  Tensor t;
+  std::size_t have = 0;
+  constexpr std::size_t kStep = std::size_t(64) << 20;
+  if (direct && need <= kStep) {
+    t = Tensor::empty(shape, dtype);
+    have = in.read(t.data<uint8_t>(), static_cast<std::size_t>(need));
+  } else {
+    while (have < need) {
+      const std::size_t step = static_cast<std::size_t>(std::min<unsigned __int128>(need - have, kStep));
+      bytes.resize(have + step);
+      const std::size_t r = in.read(bytes.data() + have, step);
+      have += r;
+      if (r < step) break;
+    }
+    bytes.resize(have);
   }
-  Tensor t = Tensor::empty(shape, dtype);
-  const unsigned char* p = bytes.data() + header;
+  if (have < need) throw size_error(have);
+  if (const std::size_t extra = in.skip_rest(); extra > 0) throw size_error(have + extra);
+  if (direct && t.defined()) return t;
+  t = Tensor::empty(shape, dtype);
+  const unsigned char* p = bytes.data();
   int64_t n = t.numel();
   switch (type) {
     case 0x08: std::memcpy(t.data<uint8_t>(), p, static_cast<std::size_t>(n)); break;

@@ -78,6 +78,17 @@ TEST(Idx, MalformedFilesGiveFormatErrors) {
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("[1000,1000]"), std::string::npos) << e.what();
   }
+  // More data than the header's shape holds: refused too, with both sizes.
+  write_plain(dir + "/long.idx", idx_bytes(0x08, {2, 2}, {1, 2, 3, 4, 5, 6}));
+  try {
+    data::read_idx(dir + "/long.idx");
+    FAIL() << "expected FormatError";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("needs 4 data bytes but the file has 6"), std::string::npos) << e.what();
+  }
+  // A truncated multi-byte file.
+  write_plain(dir + "/trunc16.idx", idx_bytes(0x0B, {3}, {0, 1, 0}));
+  EXPECT_THROW(data::read_idx(dir + "/trunc16.idx"), FormatError);
   // Huge dimensions whose product overflows 64 bits.
   write_plain(dir + "/huge.idx", idx_bytes(0x08, {0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF}, {1}));
   EXPECT_THROW(data::read_idx(dir + "/huge.idx"), FormatError);
@@ -116,4 +127,16 @@ TEST(FashionMnist, LoadsDebianPackage) {
     ++counts[static_cast<std::size_t>(l)];
   }
   for (int64_t c : counts) EXPECT_EQ(c, 1000);
+}
+
+// Pixels to floats in [0, 1]: the lookup-table path equals the plain ops (to(f32) / 255) bit for bit,
+// for every byte value, and the plain ops serve non-contiguous input.
+TEST(Images, ToFloatEqualsCastAndDivide) {
+  Tensor bytes = arange(256, u8).reshape({4, 8, 8});
+  Tensor fast = data::images_to_float(bytes);
+  Tensor plain = unsqueeze(bytes.to(f32) / 255.0, 3);
+  ASSERT_EQ(fast.shape(), (Shape{4, 8, 8, 1}));
+  EXPECT_EQ(fast.to_vector<float>(), plain.to_vector<float>());
+  Tensor strided = bytes.transpose(1, 2);
+  EXPECT_EQ(data::images_to_float(strided).to_vector<float>(), unsqueeze(strided.to(f32) / 255.0, 3).to_vector<float>());
 }
