@@ -306,14 +306,19 @@ Tensor Model::predict(const Tensor& x, const train::PredictOptions& o) {
 }
 
 std::map<std::string, double> Model::train_on_batch(const Tensor& x, const Tensor& y) {
+  std::map<std::string, double> logs;
+  train_on_batch(x, y, logs);
+  return logs;
+}
+
+void Model::train_on_batch(const Tensor& x, const Tensor& y, std::map<std::string, double>& logs) {
   train::TrainingState& st = train::state_of(*this);
   materialize_weights();  // a model built after compile() (no Input) is checked here
   Data b{{x}, {y}, Tensor()};
   train::validate(b, "train_on_batch");
   for (auto& m : st.metrics) m->reset_state();
-  std::map<std::string, double> logs{{"loss", train::train_step(*this, st, b)}};
+  logs["loss"] = train::train_step(*this, st, b);
   for (auto& m : st.metrics) logs[m->name()] = m->result();
-  return logs;
 }
 
 std::map<std::string, double> Model::test_on_batch(const Tensor& x, const Tensor& y) {

@@ -68,6 +68,9 @@ class Model : public Layer {
   Tensor predict(const Tensor& x, const train::PredictOptions& options);
   // One optimisation step on one batch; returns the logs of that batch.
   std::map<std::string, double> train_on_batch(const Tensor& x, const Tensor& y);
+  // The same, writing the logs into `logs` (entries of earlier calls are overwritten in place, so a
+  // loop that passes the same map allocates nothing once warmed up; stale keys are not removed).
+  void train_on_batch(const Tensor& x, const Tensor& y, std::map<std::string, double>& logs);
   std::map<std::string, double> test_on_batch(const Tensor& x, const Tensor& y);
   // Set by callbacks to end fit() after the current epoch (or batch).
   bool stop_training = false;
