@@ -13,6 +13,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -100,7 +101,7 @@ Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
         if (dy.numel() > 0) backward_filter_kernel(g, sx, dy, dw);
         else dw.fill_(0);  // an empty batch contributes nothing
       }
-      return std::vector<Tensor>{dx, dw};
+      return Gradients{dx, dw};
     };
   });
 }

@@ -89,7 +89,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, MatmulOptions opt) {
       // out = op(A) op(B); dop(A) = g op(B)^T, dop(B) = op(A)^T g; the engine sums broadcast batch axes.
       Tensor da = transpose_a ? matmul(sb, g, {.transpose_a = transpose_b, .transpose_b = true}) : matmul(g, sb, {.transpose_b = !transpose_b});
       Tensor db = transpose_b ? matmul(g, sa, {.transpose_a = true, .transpose_b = transpose_a}) : matmul(sa, g, {.transpose_a = !transpose_a});
-      return std::vector<Tensor>{da, db};
+      return autograd::Gradients{da, db};
     };
   });
 }

@@ -19,6 +19,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -122,7 +123,7 @@ Tensor sparse_softmax_xent(const char* op, const SparseLabels& lab, const Tensor
         kc::sparse_softmax_xent_backward<T>(rows, classes, sx.data<T>(), idx->data(), stats.data<T>(),
                                             stats.data<T>() + rows, dloss.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }
@@ -150,7 +151,7 @@ Tensor softmax_xent(const char* op, const Tensor& labels, const Tensor& logits) 
         kc::softmax_xent_backward<T>(rows, classes, sx.data<T>(), sy.data<T>(), stats.data<T>(), stats.data<T>() + rows,
                                      dloss.data<T>(), dx.data<T>(), want_dy ? dy.data<T>() : nullptr);
       });
-      return std::vector<Tensor>{dy, dx};
+      return Gradients{dy, dx};
     };
   });
 }

@@ -15,6 +15,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -70,7 +71,7 @@ Tensor max_pool2d(const Tensor& x, Pool2dOptions opt) {
       visit_floating(dt, "max_pool2d", [&]<typename T>() {
         if (dy.numel() > 0) kc::max_pool2d_backward<T>(g, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }
@@ -91,7 +92,7 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions opt) {
       visit_floating(dt, "avg_pool2d", [&]<typename T>() {
         if (dy.numel() > 0) kc::avg_pool2d_backward<T>(g, dy.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }

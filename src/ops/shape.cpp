@@ -14,6 +14,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -51,7 +52,7 @@ Shape infer_shape(const Shape& requested, int64_t count, const Shape& from) {
 template <typename Back>
 Tensor view_op(const char* name, const Tensor& x, Tensor out, Back back) {
   return record(name, {x}, out, [&] {
-    return [back](const Tensor& g) { return std::vector<Tensor>{back(g)}; };
+    return [back](const Tensor& g) { return Gradients{back(g)}; };
   });
 }
 
@@ -61,13 +62,13 @@ Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   copy_into(x, out);
-  return record("contiguous", {x}, out, [] { return [](const Tensor& g) { return std::vector<Tensor>{g}; }; });
+  return record("contiguous", {x}, out, [] { return [](const Tensor& g) { return Gradients{g}; }; });
 }
 
 Tensor clone(const Tensor& x) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   copy_into(x, out);
-  return record("clone", {x}, out, [] { return [](const Tensor& g) { return std::vector<Tensor>{g}; }; });
+  return record("clone", {x}, out, [] { return [](const Tensor& g) { return Gradients{g}; }; });
 }
 
 Tensor reshape(const Tensor& x, const Shape& requested) {
@@ -237,7 +238,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   }
   return record("concat", xs, out, [&] {
     return [sizes, ax](const Tensor& g) {
-      std::vector<Tensor> parts;
+      Gradients parts;
       int64_t b = 0;
       for (int64_t s : sizes) {
         parts.push_back(slice(g, ax, b, b + s));
@@ -314,7 +315,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
       for (std::size_t i = 0; i < full_pads.size(); ++i) {
         r = slice(r, static_cast<int64_t>(i), full_pads[i].first, full_pads[i].first + in_shape[i]);
       }
-      return std::vector<Tensor>{r};
+      return Gradients{r};
     };
   });
 }
@@ -349,7 +350,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
         kc::scatter_add_axis<T>(gc.data<T>(), idx.data(), static_cast<int64_t>(idx.size()), outer, len, inner,
                                 gx.data<T>());
       });
-      return std::vector<Tensor>{gx};
+      return Gradients{gx};
     };
   });
 }

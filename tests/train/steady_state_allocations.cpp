@@ -51,7 +51,7 @@ std::atomic<long> g_new_calls{0}, g_new_bytes{0}, g_malloc_calls{0};
 
 // The first kMaxTraces counted calls keep a backtrace; EMBER_ALLOC_TRACES=N prints N of them on a
 // failure (default 6), for hunting allocations down.
-constexpr int kMaxTraces = 256, kTraceDepth = 24;
+constexpr int kMaxTraces = 4096, kTraceDepth = 24;
 void* g_traces[kMaxTraces][kTraceDepth];
 int g_trace_depth[kMaxTraces];
 const char* g_trace_kind[kMaxTraces];
