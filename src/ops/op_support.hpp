@@ -56,8 +56,9 @@ Tensor arg_reduce_keepdims(const Tensor& x, int axis, bool is_max);
 // handles float64 and strided tensors).
 std::optional<Tensor> unary_math_fast(kernels::cpu::UnaryMath op, const Tensor& x, float alpha = 1.0f);
 
-// The values of an integer tensor as int64, row-major. DTypeError for floating or bool indices.
-std::vector<int64_t> read_indices(const Tensor& indices);
+// The values of an integer tensor as a fresh contiguous int64 tensor of its shape (the caller may
+// change them). DTypeError for floating or bool indices.
+Tensor read_indices(const Tensor& indices);
 
 // Runs make_geometry() (a kernel geometry builder, whose errors state plain facts without naming an
 // op) and rethrows its ShapeError / ValueError as "<op>: <fact>: <ctx>", keeping the type.

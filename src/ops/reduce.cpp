@@ -17,8 +17,8 @@ using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
-std::vector<int> resolve_axes(const Axes& axes, int ndim, const char* what) {
-  std::vector<int> out;
+SmallVector<int, kMaxDims> resolve_axes(const Axes& axes, int ndim, const char* what) {
+  SmallVector<int, kMaxDims> out;
   if (axes.empty()) {
     for (int i = 0; i < ndim; ++i) out.push_back(i);
     return out;
@@ -37,7 +37,7 @@ std::vector<int> resolve_axes(const Axes& axes, int ndim, const char* what) {
   return out;
 }
 
-Shape reduced_shape(const Shape& shape, const std::vector<int>& axes, bool keepdims) {
+Shape reduced_shape(const Shape& shape, const SmallVector<int, kMaxDims>& axes, bool keepdims) {
   Shape out;
   for (int d = 0; d < static_cast<int>(shape.size()); ++d) {
     bool r = std::binary_search(axes.begin(), axes.end(), d);
@@ -56,7 +56,7 @@ struct Reduction {
 };
 
 Reduction run_reduce(const Tensor& x, const Axes& axes, bool keepdims, kc::ReduceKind kind, const char* what) {
-  std::vector<int> ax = resolve_axes(axes, x.dim(), what);
+  SmallVector<int, kMaxDims> ax = resolve_axes(axes, x.dim(), what);
   Shape keep_shape = reduced_shape(x.shape(), ax, true);
   Tensor keep = reduce_keepdims(x, keep_shape, kind);
   Shape out_shape = reduced_shape(x.shape(), ax, keepdims);
