@@ -329,6 +329,12 @@ std::vector<Layer::NamedWeight> Layer::named_weights() {
   return unique;
 }
 
+const std::vector<Shape>& Layer::shape_list(const Shape& shape) {
+  shape_list_.clear();
+  shape_list_.push_back(shape);
+  return shape_list_;
+}
+
 const std::vector<LayerPtr>& Layer::sublayers() const {
   static const std::vector<LayerPtr> none;
   return none;

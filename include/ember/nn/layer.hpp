@@ -195,6 +195,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   Generator& generator() { return gen_ ? *gen_ : default_generator(); }
   // Marks the layer built with these input shapes (the base build() does this).
   void mark_built(const std::vector<Shape>& input_shapes);
+  // {shape} as a list for compute_output_shape & co., in a member reused by every call (valid until
+  // the next call of this function): lets call() re-check its window without allocating.
+  const std::vector<Shape>& shape_list(const Shape& shape);
 
   std::vector<Weight> weights_;
 
@@ -214,7 +217,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // Argument and shape lists of eager calls, reused (cleared after each call, capacity kept) so that
   // a call allocates nothing; a re-entrant call of the same layer uses fresh ones.
   std::vector<Tensor> call_args_;
-  std::vector<Shape> call_shapes_;
+  std::vector<Shape> call_shapes_, shape_list_;
   bool in_call_ = false;
 };
 
