@@ -20,6 +20,7 @@
 // pools, small vectors and reusable buffers are all still in force) and checks that the Storage
 // count does move — so the run says what it did not check instead of silently skipping it.
 #include <execinfo.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <link.h>
 #include <unistd.h>
@@ -31,10 +32,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <thread>
 
 #include "ember/ember.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "ember/optim/optim.hpp"
+#include "ember/train/progress.hpp"
 #include "ember/train/training.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -377,6 +380,50 @@ TEST(SteadyStateAllocations, CountsADeliberateAllocation) {
   EXPECT_EQ(c.new_calls, 2);  // the vector object and its buffer
   EXPECT_GE(c.new_bytes, 400);
   EXPECT_EQ(g_traces_taken.load(), 2);
+}
+
+// fit's progress output with verbose 1 on a terminal is the bar redrawn in place, at most 20 times a
+// second (ProgressBar::update; off a terminal, verbose 1 prints once per epoch). Through a
+// pseudo-terminal: redraws after the first make no allocation.
+TEST(SteadyStateAllocations, ProgressBarRedrawsOnATerminal) {
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  ASSERT_GE(slave, 0);
+  std::FILE* tty = fdopen(slave, "w");
+  ASSERT_NE(tty, nullptr);
+  fcntl(master, F_SETFL, O_NONBLOCK);
+  callbacks::Logs logs{{"loss", 0.5}, {"accuracy", 0.8}, {"val_loss", 0.6}, {"val_accuracy", 0.75}, {"lr", 1e-3}};
+  Counts c;
+  {
+    train::ProgressBar bar(tty, 1);
+    bar.begin_epoch(0, 1, 100);
+    auto redraw = [&](int64_t step) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));  // past the 50 ms throttle
+      bar.update(step, logs);
+    };
+    redraw(1);  // sizes the bar's line buffer and the stream's buffer
+    const std::size_t before = allocator_stats().system_allocations;
+    arm();
+    for (int64_t step = 2; step <= 4; ++step) redraw(step);
+    c = disarm(before);
+  }
+  // The terminal hands the output over asynchronously: read until the last redraw arrived (or 5 s).
+  char text[4096] = {};
+  std::size_t n = 0;
+  for (int tries = 0; tries < 500 && !std::strstr(text, "4/100 ["); ++tries) {
+    const ssize_t got = read(master, text + n, sizeof text - 1 - n);
+    if (got > 0) n += static_cast<std::size_t>(got);
+    text[n] = 0;
+    if (got <= 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::fclose(tty);
+  close(master);
+  EXPECT_NE(std::strstr(text, "4/100 ["), nullptr) << text;  // the redraws did happen
+  EXPECT_NE(std::strstr(text, "loss: 0.5000 - accuracy: 0.8000 - val_loss: 0.6000"), nullptr) << text;
+  expect_none(c, "progress bar on a terminal, 3 redraws");
 }
 
 TEST(SteadyStateAllocations, MlpFitSilent) { check_fit("mlp", 0); }
