@@ -12,7 +12,13 @@
 // it, kMeasuredSteps whole steps of Model::fit (from one on_train_batch_begin to the next: batch
 // gather, forward, loss, backward, Adam, metrics, logs, callbacks, progress output) and of
 // Model::train_on_batch must make zero calls to operator new, zero malloc-family calls and zero new
-// Storage blocks.
+// Storage blocks. Progress output: verbose 0 and 2 (one line per epoch) and verbose 1 both off a
+// terminal (one line per epoch) and on one (the bar redrawn in place, through a pseudo-terminal).
+//
+// Calls made inside oneDNN's own functions (its sgemm allocates packing buffers and a std::function
+// per call, primitive execution an argument map) cannot be removed from Ember and are counted apart:
+// printed with the other counts, not asserted. A failure prints the counts and the backtraces of the
+// first calls (EMBER_ALLOC_TRACES=N for more).
 //
 // Under AddressSanitizer (EMBER_SANITIZE=ON) the Storage cache is off on purpose (src/core/storage.cpp:
 // ASan must see every use-after-free), so every step takes its tensor buffers from the system, and
