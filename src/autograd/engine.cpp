@@ -1,5 +1,5 @@
 #include <algorithm>
-#include <unordered_map>
+#include <atomic>
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/kernels/cpu/loops.hpp"
@@ -11,45 +11,48 @@ thread_local bool g_grad_enabled = true;
 
 // Destroying the last reference to a long graph would recurse node → input → node ... and could
 // overflow the stack. Instead, nodes whose last owner is a dying node are parked here and freed
-// one by one by the outermost destructor.
-thread_local std::vector<std::shared_ptr<Node>>* g_graveyard = nullptr;
+// one by one by the outermost destructor. The vector keeps its capacity: no allocation per step.
+struct Graveyard {
+  std::vector<std::shared_ptr<Node>> nodes;
+  bool draining = false;
+  ~Graveyard() { t_graveyard_gone = true; }
+  static thread_local bool t_graveyard_gone;  // a node dying during thread exit frees recursively
+};
+thread_local bool Graveyard::t_graveyard_gone = false;
+thread_local Graveyard t_graveyard;
 }  // namespace
 
 bool grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool enabled) { g_grad_enabled = enabled; }
 
-Node::Node(std::string name, std::vector<Tensor> inputs, BackwardFn fn)
-    : name_(std::move(name)), inputs_(std::move(inputs)), fn_(std::move(fn)) {}
+Node::Node(const char* name, NodeInputs inputs, BackwardFn fn)
+    : name_(name), inputs_(std::move(inputs)), fn_(std::move(fn)) {}
 
 Node::~Node() {
-  std::vector<std::shared_ptr<Node>> park;
+  fn_ = nullptr;
+  if (Graveyard::t_graveyard_gone) return;  // inputs_ are released by the member destructor
+  Graveyard& yard = t_graveyard;
   for (Tensor& in : inputs_) {
     if (!in.defined()) continue;
     auto& impl = in.impl_ptr();
     if (impl.use_count() == 1 && impl->autograd && impl->autograd->grad_fn) {
-      park.push_back(std::move(impl->autograd->grad_fn));
+      yard.nodes.push_back(std::move(impl->autograd->grad_fn));
     }
   }
   inputs_.clear();
-  fn_ = nullptr;
-  if (park.empty()) return;
-  if (g_graveyard) {
-    for (auto& p : park) g_graveyard->push_back(std::move(p));
-    return;
+  if (yard.draining) return;
+  yard.draining = true;
+  while (!yard.nodes.empty()) {
+    std::shared_ptr<Node> n = std::move(yard.nodes.back());
+    yard.nodes.pop_back();
+    n.reset();  // may park more nodes
   }
-  std::vector<std::shared_ptr<Node>> graveyard = std::move(park);
-  g_graveyard = &graveyard;
-  while (!graveyard.empty()) {
-    std::shared_ptr<Node> n = std::move(graveyard.back());
-    graveyard.pop_back();
-    n.reset();  // may push more nodes onto the graveyard
-  }
-  g_graveyard = nullptr;
+  yard.draining = false;
 }
 
-std::vector<Tensor> Node::apply(const Tensor& grad_output) {
+Gradients Node::apply(const Tensor& grad_output) {
   if (released_) {
-    throw ValueError("backward: the graph through '" + name_ +
+    throw ValueError(std::string("backward: the graph through '") + name_ +
                      "' has already been freed by an earlier backward; pass retain_graph = true to the first "
                      "backward to run backward twice");
   }
@@ -69,7 +72,7 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
-bool needs_grad(const std::vector<Tensor>& inputs) {
+bool needs_grad(std::span<const Tensor> inputs) {
   if (!g_grad_enabled) return false;
   for (const Tensor& t : inputs) {
     if (t.defined() && t.requires_grad()) return true;
@@ -82,14 +85,14 @@ Tensor saved(const Tensor& t) {
   return t.as_strided(t.shape(), t.strides(), t.offset());
 }
 
-void attach(const char* name, const std::vector<Tensor>& inputs, Tensor& output, BackwardFn fn) {
-  std::vector<Tensor> kept(inputs.size());
+void attach(const char* name, std::span<const Tensor> inputs, Tensor& output, BackwardFn fn) {
+  NodeInputs kept(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].defined() && inputs[i].requires_grad()) kept[i] = inputs[i];
   }
-  auto meta = std::make_shared<AutogradMeta>();
+  auto meta = make_pooled<AutogradMeta>();
   meta->requires_grad = true;
-  meta->grad_fn = std::make_shared<Node>(name, std::move(kept), std::move(fn));
+  meta->grad_fn = make_pooled<Node>(name, std::move(kept), std::move(fn));
   output.impl().autograd = std::move(meta);
 }
 
@@ -146,13 +149,13 @@ Tensor accumulate_leaf(const Tensor& acc, Tensor&& g) {
 }
 
 // Shapes and dtypes a gradient to match its input: the central reverse-broadcast.
-Tensor conform(Tensor grad, const Tensor& input, const std::string& node_name) {
+Tensor conform(Tensor grad, const Tensor& input, const char* node_name) {
   Tensor g = std::move(grad);
   if (g.shape() != input.shape()) {
     try {
       g = sum_to(g, input.shape());
     } catch (const ShapeError&) {
-      throw ShapeError("backward of '" + node_name + "': gradient of shape " + to_string(g.shape()) +
+      throw ShapeError(std::string("backward of '") + node_name + "': gradient of shape " + to_string(g.shape()) +
                        " does not reduce to the input shape " + to_string(input.shape()));
     }
   }
@@ -191,38 +194,68 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
     return;
   }
 
+  // Reusable buffers (kept between calls, so a backward pass allocates nothing once warm); a nested
+  // backward (from inside a backward function) gets fresh ones.
+  struct Buffers {
+    std::vector<Node*> stack, seen;
+    std::vector<std::shared_ptr<Node>> ready;
+    bool in_use = false;
+  };
+  thread_local Buffers t_buffers;
+  Buffers nested;
+  Buffers& buf = t_buffers.in_use ? nested : t_buffers;
+  buf.in_use = true;
+  static std::atomic<uint64_t> passes{0};
+  const uint64_t pass = ++passes;
+  // Whatever happens, leave no gradient parked on a node and the buffers empty for the next pass.
+  struct Cleanup {
+    Buffers& b;
+    ~Cleanup() {
+      for (Node* n : b.seen) n->grad_sum_ = Tensor();
+      b.stack.clear();
+      b.seen.clear();
+      b.ready.clear();
+      b.in_use = false;
+    }
+  } cleanup{buf};
+
   // 1. Discover the graph and count, for each node, how many edges from other nodes reach it.
-  std::unordered_map<Node*, int> deps;
-  std::vector<Node*> stack{meta.grad_fn.get()};
-  deps[meta.grad_fn.get()] = 0;
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
+  Node* root_node = meta.grad_fn.get();
+  root_node->pass_ = pass;
+  root_node->pending_edges_ = 0;
+  buf.seen.push_back(root_node);
+  buf.stack.push_back(root_node);
+  while (!buf.stack.empty()) {
+    Node* n = buf.stack.back();
+    buf.stack.pop_back();
     for (const Tensor& in : n->inputs()) {
       if (!in.defined()) continue;
       auto& am = in.impl().autograd;
       if (!am || !am->grad_fn) continue;
       Node* child = am->grad_fn.get();
-      auto [it, inserted] = deps.try_emplace(child, 0);
-      ++it->second;
-      if (inserted) stack.push_back(child);
+      if (child->pass_ != pass) {
+        child->pass_ = pass;
+        child->pending_edges_ = 0;
+        buf.seen.push_back(child);
+        buf.stack.push_back(child);
+      }
+      ++child->pending_edges_;
     }
   }
 
   // 2. Process nodes once all their consumers have passed gradients down.
-  std::unordered_map<Node*, Tensor> pending;
-  pending[meta.grad_fn.get()] = seed;
-  std::vector<std::shared_ptr<Node>> ready{meta.grad_fn};
-  while (!ready.empty()) {
-    std::shared_ptr<Node> node = std::move(ready.back());
-    ready.pop_back();
-    Tensor g = std::move(pending[node.get()]);
-    pending.erase(node.get());
+  root_node->grad_sum_ = seed;
+  buf.ready.push_back(meta.grad_fn);
+  while (!buf.ready.empty()) {
+    std::shared_ptr<Node> node = std::move(buf.ready.back());
+    buf.ready.pop_back();
+    Tensor g = std::move(node->grad_sum_);
+    node->grad_sum_ = Tensor();
     // A node that received no gradient still has to be walked, with "no gradient" for each input,
     // so that the dependency counts of its inputs reach zero and their other gradients flow on.
-    std::vector<Tensor> grads = g.defined() ? node->apply(g) : std::vector<Tensor>(node->inputs().size());
+    Gradients grads = g.defined() ? node->apply(g) : Gradients(node->inputs().size());
     if (grads.size() != node->inputs().size()) {
-      throw ValueError("backward of '" + node->name() + "' returned " + std::to_string(grads.size()) +
+      throw ValueError(std::string("backward of '") + node->name() + "' returned " + std::to_string(grads.size()) +
                        " gradients for " + std::to_string(node->inputs().size()) + " inputs");
     }
     for (std::size_t i = 0; i < grads.size(); ++i) {
@@ -232,8 +265,8 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
       Tensor gi = grads[i].defined() ? conform(std::move(grads[i]), in, node->name()) : Tensor();
       if (am.grad_fn) {
         Node* child = am.grad_fn.get();
-        if (gi.defined()) pending[child] = accumulate(pending[child], gi);
-        if (--deps[child] == 0) ready.push_back(am.grad_fn);
+        if (gi.defined()) child->grad_sum_ = accumulate(child->grad_sum_, gi);
+        if (--child->pending_edges_ == 0) buf.ready.push_back(am.grad_fn);
       } else if (gi.defined()) {
         am.grad = accumulate_leaf(am.grad, std::move(gi));
       }
@@ -259,7 +292,7 @@ Tensor& Tensor::requires_grad_(bool on) {
   if (on && !is_floating(dtype())) {
     throw DTypeError("requires_grad_: only floating tensors can require grad, got " + std::string(dtype_name(dtype())));
   }
-  if (!meta) meta = std::make_shared<AutogradMeta>();
+  if (!meta) meta = make_pooled<AutogradMeta>();
   meta->requires_grad = on;
   return *this;
 }
@@ -272,7 +305,7 @@ void Tensor::set_grad(const Tensor& g) const {
                      ember::to_string(shape()));
   }
   auto& meta = impl().autograd;
-  if (!meta) meta = std::make_shared<AutogradMeta>();
+  if (!meta) meta = make_pooled<AutogradMeta>();
   meta->grad = g;
 }
 

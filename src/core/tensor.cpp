@@ -11,6 +11,8 @@
 #include <ostream>
 #include <sstream>
 
+#include "ember/core/pool.hpp"
+
 namespace ember {
 
 TensorImpl& Tensor::impl() const {
@@ -27,10 +29,10 @@ void Tensor::check_dtype_(DType want) const {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   check_shape(shape, "empty");
-  auto impl = std::make_shared<TensorImpl>();
+  auto impl = make_pooled<TensorImpl>();
   const std::size_t nbytes = static_cast<std::size_t>(ember::numel(shape)) * itemsize(dtype);
   try {
-    impl->storage = std::make_shared<Storage>(nbytes);
+    impl->storage = make_pooled<Storage>(nbytes);
   } catch (const std::bad_alloc&) {
     const double gib = static_cast<double>(nbytes) / (1024.0 * 1024.0 * 1024.0);
     char size[32];
@@ -67,7 +69,7 @@ Tensor Tensor::as_strided(const Shape& shape, const Strides& strides, int64_t of
                        " reaches outside a storage of " + std::to_string(capacity) + " elements");
     }
   }
-  auto v = std::make_shared<TensorImpl>();
+  auto v = make_pooled<TensorImpl>();
   v->storage = impl().storage;
   v->shape = shape;
   v->strides = strides;

@@ -75,10 +75,37 @@ Layer::Layer(std::string class_name, std::string name) : class_name_(std::move(c
 
 // ------------------------------------------------------------------ calls
 
-Tensor Layer::operator()(const Tensor& x, bool training) { return (*this)(std::vector<Tensor>{x}, training); }
+namespace {
+// Clears a layer's reusable call lists on the way out (also when the call throws).
+struct CallScope {
+  std::vector<Tensor>* args;
+  std::vector<Shape>* shapes;
+  bool* in_call;
+  ~CallScope() {
+    if (!in_call) return;
+    if (args) args->clear();
+    shapes->clear();
+    *in_call = false;
+  }
+};
+}  // namespace
+
+Tensor Layer::operator()(const Tensor& x, bool training) {
+  if (in_call_) return (*this)(std::vector<Tensor>{x}, training);
+  call_args_.clear();
+  call_args_.push_back(x);
+  Tensor y = (*this)(call_args_, training);
+  call_args_.clear();  // (on an exception, the next call clears it)
+  return y;
+}
 
 Tensor Layer::operator()(const std::vector<Tensor>& xs, bool training) {
-  std::vector<Shape> shapes;
+  std::vector<Shape> fresh;
+  const bool reuse = !in_call_;
+  std::vector<Shape>& shapes = reuse ? call_shapes_ : fresh;
+  CallScope scope{nullptr, &shapes, reuse ? &in_call_ : nullptr};
+  in_call_ = true;
+  shapes.clear();
   for (const Tensor& x : xs) shapes.push_back(x.shape());
   if (!built_) {
     build(shapes);
@@ -289,7 +316,7 @@ std::vector<Layer::NamedWeight> Layer::named_weights() {
     stack.pop_back();
     bool effective = enclosing && layer->trainable_;
     for (Weight& w : layer->weights_) out.push_back({layer->name_ + "/" + w.name, &w, effective && w.trainable});
-    auto subs = layer->sublayers();
+    const auto& subs = layer->sublayers();
     for (auto it = subs.rbegin(); it != subs.rend(); ++it) stack.push_back({it->get(), effective});
   }
   // A layer shared by several paths appears once.
@@ -300,6 +327,31 @@ std::vector<Layer::NamedWeight> Layer::named_weights() {
     if (!seen) unique.push_back(nw);
   }
   return unique;
+}
+
+const std::vector<Shape>& Layer::shape_list(const Shape& shape) {
+  shape_list_.clear();
+  shape_list_.push_back(shape);
+  return shape_list_;
+}
+
+const std::vector<LayerPtr>& Layer::sublayers() const {
+  static const std::vector<LayerPtr> none;
+  return none;
+}
+
+void Layer::collect_weights(std::vector<WeightEntry>& out) {
+  // Depth first as named_weights(); nesting is shallow (models in models), so recursion is fine.
+  auto walk = [&out](auto& self, Layer& layer, bool enclosing) -> void {
+    const bool effective = enclosing && layer.trainable_;
+    for (Weight& w : layer.weights_) {
+      bool seen = false;
+      for (const WeightEntry& e : out) seen = seen || e.weight == &w;
+      if (!seen) out.push_back({&w, effective && w.trainable});
+    }
+    for (const LayerPtr& sub : layer.sublayers()) self(self, *sub, effective);
+  };
+  walk(walk, *this, true);
 }
 
 std::vector<Layer::NamedWeight> Layer::trainable_weights() {

@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,15 +20,15 @@ namespace ember::metrics {
 
 namespace {
 
-void check_defined(const std::string& who, const Tensor& y_true, const Tensor& y_pred) {
-  if (!y_true.defined()) throw ValueError(who + ": y_true is undefined");
-  if (!y_pred.defined()) throw ValueError(who + ": y_pred is undefined");
+void check_defined(std::string_view who, const Tensor& y_true, const Tensor& y_pred) {
+  if (!y_true.defined()) throw ValueError(std::string(who) + ": y_true is undefined");
+  if (!y_pred.defined()) throw ValueError(std::string(who) + ": y_pred is undefined");
 }
 
 Tensor as_f64(const Tensor& t) { return t.dtype() == f64 ? t.detach() : cast(t.detach(), f64); }
 
 // Keras 3's squeeze_or_expand_to_same_rank (as in nn/losses.cpp), then equal shapes, both as f64.
-std::pair<Tensor, Tensor> aligned_f64(const std::string& who, const Tensor& y_true_in, const Tensor& y_pred_in) {
+std::pair<Tensor, Tensor> aligned_f64(std::string_view who, const Tensor& y_true_in, const Tensor& y_pred_in) {
   check_defined(who, y_true_in, y_pred_in);
   Tensor y_true = y_true_in, y_pred = y_pred_in;
   const int rt = y_true.dim(), rp = y_pred.dim();
@@ -39,25 +40,25 @@ std::pair<Tensor, Tensor> aligned_f64(const std::string& who, const Tensor& y_tr
     else y_pred = squeeze(y_pred, -1);
   }
   if (y_true.shape() != y_pred.shape())
-    throw ShapeError(who + ": y_true shape " + to_string(y_true_in.shape()) + " does not match y_pred shape " +
+    throw ShapeError(std::string(who) + ": y_true shape " + to_string(y_true_in.shape()) + " does not match y_pred shape " +
                      to_string(y_pred_in.shape()));
   return {as_f64(y_true), as_f64(y_pred)};
 }
 
-void check_class_axis(const std::string& who, const Tensor& y_pred) {
+void check_class_axis(std::string_view who, const Tensor& y_pred) {
   if (y_pred.dim() == 0 || y_pred.shape().back() == 0)
-    throw ShapeError(who + ": y_pred must have a non-empty class axis, got shape " + to_string(y_pred.shape()));
+    throw ShapeError(std::string(who) + ": y_pred must have a non-empty class axis, got shape " + to_string(y_pred.shape()));
 }
 
 // Integer labels for y_pred [N..., C]: shape [N...] or [N..., 1], returned as f64 of shape [N...].
-Tensor sparse_labels(const std::string& who, const Tensor& y_true, const Tensor& y_pred) {
+Tensor sparse_labels(std::string_view who, const Tensor& y_true, const Tensor& y_pred) {
   check_defined(who, y_true, y_pred);
   check_class_axis(who, y_pred);
   Shape batch(y_pred.shape().begin(), y_pred.shape().end() - 1);
   Shape with_unit = batch;
   with_unit.push_back(1);
   if (y_true.shape() != batch && y_true.shape() != with_unit)
-    throw ShapeError(who + ": labels shape " + to_string(y_true.shape()) + " does not match y_pred shape " +
+    throw ShapeError(std::string(who) + ": labels shape " + to_string(y_true.shape()) + " does not match y_pred shape " +
                      to_string(y_pred.shape()) + " (expected " + to_string(batch) + " or " + to_string(with_unit) + ")");
   return reshape(as_f64(y_true), batch);
 }
@@ -291,7 +292,7 @@ Tensor SparseTopKCategoricalAccuracy::values(const Tensor& y_true, const Tensor&
 
 namespace {
 // Regression metrics read a rank-1 y_pred as one value per sample.
-std::pair<Tensor, Tensor> regression_pair(const std::string& who, const Tensor& y_true, const Tensor& y_pred) {
+std::pair<Tensor, Tensor> regression_pair(std::string_view who, const Tensor& y_true, const Tensor& y_pred) {
   auto [t, p] = aligned_f64(who, y_true, y_pred);
   if (p.dim() == 1) return {unsqueeze(t, -1), unsqueeze(p, -1)};
   if (p.dim() == 0) return {reshape(t, {1, 1}), reshape(p, {1, 1})};
@@ -325,13 +326,13 @@ namespace {
 struct Decisions {
   Tensor predicted, actual, weight;  // bool, bool, f64 (all y_pred's shape after alignment)
 };
-Decisions decisions(const std::string& who, const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight,
+Decisions decisions(std::string_view who, const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight,
                     double threshold) {
   auto [t, p] = aligned_f64(who, y_true, y_pred);
   Decisions d;
   d.predicted = greater(p, scalar_tensor(threshold, f64));
   d.actual = not_equal(t, scalar_tensor(0.0, f64));
-  d.weight = sample_weight.defined() ? losses::broadcast_sample_weight(sample_weight.detach(), p.shape(), f64, who)
+  d.weight = sample_weight.defined() ? losses::broadcast_sample_weight(sample_weight.detach(), p.shape(), f64, std::string(who))
                                      : ones(p.shape(), f64);
   return d;
 }

@@ -104,7 +104,14 @@ std::vector<Tensor> Model::call_all(const std::vector<Tensor>& inputs, bool trai
 Tensor Model::call(const std::vector<Tensor>& inputs, bool training) { return call_all(inputs, training)[0]; }
 
 std::vector<Tensor> Model::forward(const std::vector<Tensor>& inputs, bool training) {
-  std::vector<Shape> shapes;
+  std::vector<Tensor> outs;
+  forward_into(inputs, training, outs);
+  return outs;
+}
+
+void Model::forward_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs) {
+  std::vector<Shape>& shapes = forward_shapes_;
+  shapes.clear();
   for (const Tensor& x : inputs) shapes.push_back(x.shape());
   if (!built()) {
     build(shapes);
@@ -112,7 +119,11 @@ std::vector<Tensor> Model::forward(const std::vector<Tensor>& inputs, bool train
   }
   check_input_shapes(shapes);
   materialize_weights();
-  return call_all(inputs, training);
+  call_all_into(inputs, training, outputs);
+}
+
+void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs) {
+  outputs = call_all(inputs, training);
 }
 
 void Model::check_input_shapes(const std::vector<Shape>& shapes) const { Layer::check_input_shapes(shapes); }
@@ -300,6 +311,12 @@ Tensor Sequential::call(const std::vector<Tensor>& inputs, bool training) {
 
 std::vector<Tensor> Sequential::call_all(const std::vector<Tensor>& inputs, bool training) {
   return {call(inputs, training)};
+}
+
+void Sequential::call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs) {
+  Tensor y = call(inputs, training);
+  outputs.clear();
+  outputs.push_back(std::move(y));
 }
 
 LayerPtr Sequential::move_into_shared() && {

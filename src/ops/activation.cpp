@@ -16,6 +16,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -71,7 +72,7 @@ Tensor relu(const Tensor& x) {
   return record("relu", {x}, y, [&] {
     return [sy = saved(y)](const Tensor& g) {
       // y > 0 exactly where x > 0.
-      return std::vector<Tensor>{map_grad("relu", g, sy, []<typename T>(T gv, T yv) { return yv > T(0) ? gv : T(0); })};
+      return Gradients{map_grad("relu", g, sy, []<typename T>(T gv, T yv) { return yv > T(0) ? gv : T(0); })};
     };
   });
 }
@@ -81,7 +82,7 @@ Tensor leaky_relu(const Tensor& x, double alpha) {
   // Read from x, not y: for alpha <= 0 the sign of y does not tell the branch.
   return record("leaky_relu", {x}, y, [&] {
     return [sx = saved(x), alpha](const Tensor& g) {
-      return std::vector<Tensor>{
+      return Gradients{
           map_grad("leaky_relu", g, sx, [alpha]<typename T>(T gv, T xv) { return xv > T(0) ? gv : static_cast<T>(alpha) * gv; })};
     };
   });
@@ -95,7 +96,7 @@ Tensor elu(const Tensor& x, double alpha) {
     // For alpha > 0, y > 0 exactly where x > 0 and dy/dx = y + alpha elsewhere (TensorFlow's EluGrad).
     return record("elu", {x}, y, [&] {
       return [sy = saved(y), alpha](const Tensor& g) {
-        return std::vector<Tensor>{map_grad("elu", g, sy, [alpha]<typename T>(T gv, T yv) {
+        return Gradients{map_grad("elu", g, sy, [alpha]<typename T>(T gv, T yv) {
           return yv > T(0) ? gv : gv * (yv + static_cast<T>(alpha));
         })};
       };
@@ -103,7 +104,7 @@ Tensor elu(const Tensor& x, double alpha) {
   }
   return record("elu", {x}, y, [&] {
     return [sx = saved(x), alpha](const Tensor& g) {
-      return std::vector<Tensor>{map_grad("elu", g, sx, [alpha]<typename T>(T gv, T xv) {
+      return Gradients{map_grad("elu", g, sx, [alpha]<typename T>(T gv, T xv) {
         return xv > T(0) ? gv : gv * static_cast<T>(alpha) * std::exp(xv);
       })};
     };
@@ -114,7 +115,7 @@ Tensor sigmoid(const Tensor& x) {
   Tensor y = map1_fast("sigmoid", x, kc::UnaryMath::sigmoid, []<typename T>(T v) { return stable_sigmoid(v); });
   return record("sigmoid", {x}, y, [&] {
     return [sy = saved(y)](const Tensor& g) {
-      return std::vector<Tensor>{map_grad("sigmoid", g, sy, []<typename T>(T gv, T yv) { return gv * yv * (T(1) - yv); })};
+      return Gradients{map_grad("sigmoid", g, sy, []<typename T>(T gv, T yv) { return gv * yv * (T(1) - yv); })};
     };
   });
 }
@@ -123,7 +124,7 @@ Tensor tanh(const Tensor& x) {
   Tensor y = map1_fast("tanh", x, kc::UnaryMath::tanh, []<typename T>(T v) { return std::tanh(v); });
   return record("tanh", {x}, y, [&] {
     return [sy = saved(y)](const Tensor& g) {
-      return std::vector<Tensor>{map_grad("tanh", g, sy, []<typename T>(T gv, T yv) { return gv * (T(1) - yv * yv); })};
+      return Gradients{map_grad("tanh", g, sy, []<typename T>(T gv, T yv) { return gv * (T(1) - yv * yv); })};
     };
   });
 }
@@ -134,7 +135,7 @@ Tensor softplus(const Tensor& x) {
   });
   return record("softplus", {x}, y, [&] {
     return [sx = saved(x)](const Tensor& g) {
-      return std::vector<Tensor>{map_grad("softplus", g, sx, []<typename T>(T gv, T xv) { return gv * stable_sigmoid(xv); })};
+      return Gradients{map_grad("softplus", g, sx, []<typename T>(T gv, T xv) { return gv * stable_sigmoid(xv); })};
     };
   });
 }
@@ -147,7 +148,7 @@ Tensor hard_sigmoid(const Tensor& x) {
   return record("hard_sigmoid", {x}, y, [&] {
     return [sy = saved(y)](const Tensor& g) {
       // 0 < y < 1 exactly on the linear piece.
-      return std::vector<Tensor>{map_grad("hard_sigmoid", g, sy, []<typename T>(T gv, T yv) {
+      return Gradients{map_grad("hard_sigmoid", g, sy, []<typename T>(T gv, T yv) {
         return (yv > T(0) && yv < T(1)) ? static_cast<T>(0.2) * gv : T(0);
       })};
     };

@@ -14,6 +14,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -26,13 +27,15 @@ void check_operands(const char* op, const Tensor& x, const Tensor& w) {
   require_defined(op, x, "input");
   require_defined(op, w, "filter");
 }
-void check_conv_dtypes(const char* op, const Tensor& x, const Tensor& w, const std::string& ctx) {
+template <typename Ctx>
+void check_conv_dtypes(const char* op, const Tensor& x, const Tensor& w, const Ctx& ctx) {
   require_same_dtype(op, x, "x", w, "the filter", ctx);
   require_floating(op, x, nullptr, ctx);
 }
 
+template <typename Ctx>
 kc::Conv2dGeometry geometry(const char* op, const Tensor& x, const Tensor& w, const Conv2dOptions& opt,
-                            const std::string& ctx) {
+                            const Ctx& ctx) {
   return with_op_context(op, ctx, [&] {
     return kc::make_conv2d_geometry({.batch = x.size(0), .in_h = x.size(1), .in_w = x.size(2), .in_c = x.size(3),
                                      .k_h = w.size(0), .k_w = w.size(1), .out_c = w.size(3),
@@ -55,28 +58,29 @@ void backward_filter_kernel(const kc::Conv2dGeometry& g, const Tensor& x, const 
   else kc::conv2d_backward_filter_ref<double>(g, x.data<double>(), dy.data<double>(), dw.data<double>());
 }
 
-// Every check of conv2d (and fused_conv2d, under its own name), then the geometry.
+// Every check of conv2d (and fused_conv2d, under its own name), then the geometry. The operands'
+// shapes for a message are formatted only when there is an error (this runs every training step).
 kc::Conv2dGeometry checked_conv2d_geometry(const char* op, const Tensor& x, const Tensor& filter, const Conv2dOptions& opt) {
   check_operands(op, x, filter);
-  const std::string ctx = "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape());
+  const auto ctx = [&] { return "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape()); };
   if (x.dim() != 4) {
     throw ShapeError(std::string(op) + ": input must be 4-D NHWC [batch, height, width, channels], got rank " +
-                     std::to_string(x.dim()) + ": " + ctx);
+                     std::to_string(x.dim()) + ": " + ctx());
   }
   if (filter.dim() != 4) {
     throw ShapeError(std::string(op) + ": filter must be 4-D HWIO [height, width, in_channels, out_channels], got rank " +
-                     std::to_string(filter.dim()) + ": " + ctx);
+                     std::to_string(filter.dim()) + ": " + ctx());
   }
   if (x.size(3) != filter.size(2)) {
     throw ShapeError(std::string(op) + ": input has " + std::to_string(x.size(3)) + " channels but the filter expects " +
-                     std::to_string(filter.size(2)) + ": " + ctx);
+                     std::to_string(filter.size(2)) + ": " + ctx());
   }
   check_conv_dtypes(op, x, filter, ctx);
   if (opt.strides[0] < 1 || opt.strides[1] < 1) {
-    throw ValueError(std::string(op) + ": strides must be >= 1, got " + pair_str(opt.strides[0], opt.strides[1]) + ": " + ctx);
+    throw ValueError(std::string(op) + ": strides must be >= 1, got " + pair_str(opt.strides[0], opt.strides[1]) + ": " + ctx());
   }
   if (opt.dilation[0] < 1 || opt.dilation[1] < 1) {
-    throw ValueError(std::string(op) + ": dilation must be >= 1, got " + pair_str(opt.dilation[0], opt.dilation[1]) + ": " + ctx);
+    throw ValueError(std::string(op) + ": dilation must be >= 1, got " + pair_str(opt.dilation[0], opt.dilation[1]) + ": " + ctx());
   }
   return geometry(op, x, filter, opt, ctx);
 }
@@ -105,14 +109,15 @@ Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
         if (dy.numel() > 0) backward_filter_kernel(g, sx, dy, dw);
         else dw.fill_(0);  // an empty batch contributes nothing
       }
-      return std::vector<Tensor>{dx, dw};
+      return Gradients{dx, dw};
     };
   });
 }
 
 Tensor fused_conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, Conv2dOptions opt, FusedActivation act) {
   const kc::Conv2dGeometry g = checked_conv2d_geometry("fused_conv2d", x, filter, opt);
-  check_fused_bias("fused_conv2d", bias, g.out_c, x, "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape()));
+  check_fused_bias("fused_conv2d", bias, g.out_c, x,
+                   [&] { return "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape()); });
   const DType dt = x.dtype();
   Tensor xc = contiguous(x.detach()), wc = contiguous(filter.detach());
   Tensor bc = bias.defined() ? contiguous(bias.detach()) : Tensor();
@@ -144,7 +149,7 @@ Tensor fused_conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, C
         if (d.dpre.numel() > 0) backward_filter_kernel(g, sx, d.dpre, dw);
         else dw.fill_(0);  // an empty batch contributes nothing
       }
-      return std::vector<Tensor>{dx, dw, d.db};
+      return Gradients{dx, dw, d.db};
     };
   });
 }
@@ -176,12 +181,12 @@ Tensor conv1d(const Tensor& x, const Tensor& filter, Conv1dOptions opt) {
 Tensor bias_add(const Tensor& x, const Tensor& bias) {
   require_defined("bias_add", x, "input");
   require_defined("bias_add", bias, "bias");
-  const std::string ctx = "x " + to_string(x.shape()) + ", bias " + to_string(bias.shape());
-  if (x.dim() < 2) throw ShapeError("bias_add: input must be at least 2-D (as tf.nn.bias_add), got " + ctx);
-  if (bias.dim() != 1) throw ShapeError("bias_add: bias must be 1-D [channels], got " + ctx);
+  const auto ctx = [&] { return "x " + to_string(x.shape()) + ", bias " + to_string(bias.shape()); };
+  if (x.dim() < 2) throw ShapeError("bias_add: input must be at least 2-D (as tf.nn.bias_add), got " + ctx());
+  if (bias.dim() != 1) throw ShapeError("bias_add: bias must be 1-D [channels], got " + ctx());
   if (bias.size(0) != x.size(-1)) {
     throw ShapeError("bias_add: bias has " + std::to_string(bias.size(0)) + " elements but the input has " +
-                     std::to_string(x.size(-1)) + " channels (last axis): " + ctx);
+                     std::to_string(x.size(-1)) + " channels (last axis): " + ctx());
   }
   require_same_dtype("bias_add", x, "x", bias, "bias", ctx);
   // Broadcasting add; the engine sums the bias gradient over the leading axes in its central place.

@@ -14,6 +14,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -108,21 +109,21 @@ Tensor scalar_like(Scalar s, const Tensor& like) {
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor out = arith("add", a, b, [](auto x, auto y) { return x + y; });
   return record("add", {a, b}, out, [] {
-    return [](const Tensor& g) { return std::vector<Tensor>{g, g}; };
+    return [](const Tensor& g) { return Gradients{g, g}; };
   });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor out = arith("sub", a, b, [](auto x, auto y) { return x - y; });
   return record("sub", {a, b}, out, [] {
-    return [](const Tensor& g) { return std::vector<Tensor>{g, neg(g)}; };
+    return [](const Tensor& g) { return Gradients{g, neg(g)}; };
   });
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor out = arith("mul", a, b, [](auto x, auto y) { return x * y; });
   return record("mul", {a, b}, out, [&] {
-    return [sa = saved(a), sb = saved(b)](const Tensor& g) { return std::vector<Tensor>{g * sb, g * sa}; };
+    return [sa = saved(a), sb = saved(b)](const Tensor& g) { return Gradients{g * sb, g * sa}; };
   });
 }
 
@@ -130,7 +131,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = arith_float("div", a, b, [](auto x, auto y) { return x / y; });
   return record("div", {a, b}, out, [&] {
     return [sa = saved(a), sb = saved(b)](const Tensor& g) {
-      return std::vector<Tensor>{g / sb, neg(g * sa / square(sb))};
+      return Gradients{g / sb, neg(g * sa / square(sb))};
     };
   });
 }
@@ -142,7 +143,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       Tensor da = g * sb * pow(sa, sb - 1);
       // d/db a^b = a^b log a, taken as 0 where a == 0 (the limit used by PyTorch).
       Tensor db = g * so * log(where(equal(sa, scalar_like(0, sa)), ones_like(sa), sa));
-      return std::vector<Tensor>{da, db};
+      return Gradients{da, db};
     };
   });
 }
@@ -151,7 +152,7 @@ Tensor pow(const Tensor& a, Scalar exponent) {
   double e = exponent.to_double();
   Tensor out = unary_float("pow", a, [e](auto x) { return std::pow(x, e); });
   return record("pow", {a}, out, [&] {
-    return [sa = saved(a), e](const Tensor& g) { return std::vector<Tensor>{g * e * pow(sa, e - 1)}; };
+    return [sa = saved(a), e](const Tensor& g) { return Gradients{g * e * pow(sa, e - 1)}; };
   });
 }
 
@@ -161,7 +162,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
     return [sa = saved(a), sb = saved(b)](const Tensor& g) {
       Tensor mask = greater_equal(sa, sb);
       Tensor zero = zeros({}, g.dtype());
-      return std::vector<Tensor>{where(mask, g, zero), where(mask, zero, g)};
+      return Gradients{where(mask, g, zero), where(mask, zero, g)};
     };
   });
 }
@@ -172,7 +173,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
     return [sa = saved(a), sb = saved(b)](const Tensor& g) {
       Tensor mask = less_equal(sa, sb);
       Tensor zero = zeros({}, g.dtype());
-      return std::vector<Tensor>{where(mask, g, zero), where(mask, zero, g)};
+      return Gradients{where(mask, g, zero), where(mask, zero, g)};
     };
   });
 }
@@ -182,34 +183,34 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 Tensor neg(const Tensor& x) {
   if (x.dtype() == DType::b8) throw DTypeError("neg: not defined for bool tensors; use logical_not");
   Tensor out = unary_any(x, [](auto v) { return -v; });
-  return record("neg", {x}, out, [] { return [](const Tensor& g) { return std::vector<Tensor>{neg(g)}; }; });
+  return record("neg", {x}, out, [] { return [](const Tensor& g) { return Gradients{neg(g)}; }; });
 }
 
 Tensor exp(const Tensor& x) {
   Tensor out = unary_float_fast("exp", x, kc::UnaryMath::exp, [](auto v) { return std::exp(v); });
   return record("exp", {x}, out, [&] {
-    return [so = saved(out)](const Tensor& g) { return std::vector<Tensor>{g * so}; };
+    return [so = saved(out)](const Tensor& g) { return Gradients{g * so}; };
   });
 }
 
 Tensor log(const Tensor& x) {
   Tensor out = unary_float_fast("log", x, kc::UnaryMath::log, [](auto v) { return std::log(v); });
   return record("log", {x}, out, [&] {
-    return [sx = saved(x)](const Tensor& g) { return std::vector<Tensor>{g / sx}; };
+    return [sx = saved(x)](const Tensor& g) { return Gradients{g / sx}; };
   });
 }
 
 Tensor sqrt(const Tensor& x) {
   Tensor out = unary_float("sqrt", x, [](auto v) { return std::sqrt(v); });
   return record("sqrt", {x}, out, [&] {
-    return [so = saved(out)](const Tensor& g) { return std::vector<Tensor>{g / (so * 2)}; };
+    return [so = saved(out)](const Tensor& g) { return Gradients{g / (so * 2)}; };
   });
 }
 
 Tensor rsqrt(const Tensor& x) {
   Tensor out = unary_float("rsqrt", x, [](auto v) { return decltype(v)(1) / std::sqrt(v); });
   return record("rsqrt", {x}, out, [&] {
-    return [so = saved(out)](const Tensor& g) { return std::vector<Tensor>{g * pow(so, 3) * -0.5}; };
+    return [so = saved(out)](const Tensor& g) { return Gradients{g * pow(so, 3) * -0.5}; };
   });
 }
 
@@ -220,7 +221,7 @@ Tensor abs(const Tensor& x) {
     else return v < T(0) ? T(-v) : v;
   });
   return record("abs", {x}, out, [&] {
-    return [sx = saved(x)](const Tensor& g) { return std::vector<Tensor>{g * sign(sx)}; };
+    return [sx = saved(x)](const Tensor& g) { return Gradients{g * sign(sx)}; };
   });
 }
 
@@ -235,7 +236,7 @@ Tensor sign(const Tensor& x) {
 Tensor square(const Tensor& x) {
   Tensor out = unary_any(x, [](auto v) { return v * v; });
   return record("square", {x}, out, [&] {
-    return [sx = saved(x)](const Tensor& g) { return std::vector<Tensor>{g * sx * 2}; };
+    return [sx = saved(x)](const Tensor& g) { return Gradients{g * sx * 2}; };
   });
 }
 
@@ -249,7 +250,7 @@ Tensor clip(const Tensor& x, Scalar low, Scalar high) {
   return record("clip", {x}, out, [&] {
     return [sx = saved(x), lo, hi](const Tensor& g) {
       Tensor inside = logical_and(greater_equal(sx, lo), less_equal(sx, hi));
-      return std::vector<Tensor>{where(inside, g, zeros({}, g.dtype()))};
+      return Gradients{where(inside, g, zeros({}, g.dtype()))};
     };
   });
 }
@@ -267,7 +268,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return record("where", {cond, a, b}, out, [&] {
     return [sc = saved(c)](const Tensor& g) {
       Tensor zero = zeros({}, g.dtype());
-      return std::vector<Tensor>{Tensor(), where(sc, g, zero), where(sc, zero, g)};
+      return Gradients{Tensor(), where(sc, g, zero), where(sc, zero, g)};
     };
   });
 }
@@ -295,7 +296,7 @@ Tensor cast(const Tensor& x, DType dtype) {
   if (!is_floating(dtype)) return out;
   return record("cast", {x}, out, [] {
     // The engine casts the gradient back to the input's dtype.
-    return [](const Tensor& g) { return std::vector<Tensor>{g}; };
+    return [](const Tensor& g) { return Gradients{g}; };
   });
 }
 

@@ -91,7 +91,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, MatmulOptions opt) {
       // out = op(A) op(B); dop(A) = g op(B)^T, dop(B) = op(A)^T g; the engine sums broadcast batch axes.
       Tensor da = transpose_a ? matmul(sb, g, {.transpose_a = transpose_b, .transpose_b = true}) : matmul(g, sb, {.transpose_b = !transpose_b});
       Tensor db = transpose_b ? matmul(g, sa, {.transpose_a = true, .transpose_b = transpose_a}) : matmul(sa, g, {.transpose_a = !transpose_a});
-      return std::vector<Tensor>{da, db};
+      return autograd::Gradients{da, db};
     };
   });
 }
@@ -116,13 +116,14 @@ Tensor fused_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, Fu
   const char* op = "fused_dense";
   require_defined(op, x, "input");
   require_defined(op, kernel, "kernel");
-  const std::string ctx = "x " + to_string(x.shape()) + ", kernel " + to_string(kernel.shape());
-  if (x.dim() < 1) throw ShapeError(std::string(op) + ": input must be at least 1-D, got " + ctx);
-  if (kernel.dim() != 2) throw ShapeError(std::string(op) + ": kernel must be 2-D [in, units], got " + ctx);
+  // The operands' shapes for a message, formatted only on error (this runs every training step).
+  const auto ctx = [&] { return "x " + to_string(x.shape()) + ", kernel " + to_string(kernel.shape()); };
+  if (x.dim() < 1) throw ShapeError(std::string(op) + ": input must be at least 1-D, got " + ctx());
+  if (kernel.dim() != 2) throw ShapeError(std::string(op) + ": kernel must be 2-D [in, units], got " + ctx());
   const int64_t in = kernel.size(0), units = kernel.size(1);
   if (x.size(-1) != in) {
     throw ShapeError(std::string(op) + ": x has " + std::to_string(x.size(-1)) +
-                     " features (last axis) but the kernel expects " + std::to_string(in) + ": " + ctx);
+                     " features (last axis) but the kernel expects " + std::to_string(in) + ": " + ctx());
   }
   require_same_dtype(op, x, "x", kernel, "the kernel", ctx);
   require_floating(op, x, nullptr, ctx);
@@ -154,7 +155,7 @@ Tensor fused_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, Fu
         dw = Tensor::empty({in, units}, dt);
         gemm_dense(true, false, in, units, rows, sx, in, d.dpre, units, dw);
       }
-      return std::vector<Tensor>{dx, dw, d.db};
+      return autograd::Gradients{dx, dw, d.db};
     };
   });
 }

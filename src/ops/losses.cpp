@@ -19,6 +19,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -56,7 +57,7 @@ std::string format_label(double v) {
 }
 
 struct SparseLabels {
-  std::shared_ptr<const std::vector<int64_t>> idx;  // one per row, in [0, classes)
+  Tensor idx;        // int64, contiguous, one per row, in [0, classes)
   Shape batch_shape;                                 // y_pred.shape[:-1]
   int64_t classes = 0;
 };
@@ -79,24 +80,24 @@ SparseLabels validated_labels(const char* op, const Tensor& labels, const Tensor
     return ValueError(std::string(op) + ": label " + v + " is out of range for " + std::to_string(out.classes) +
                       " classes");
   };
-  std::vector<int64_t> idx;
   if (is_floating(labels.dtype())) {
-    std::vector<double> v = labels.to_vector<double>();
-    idx.reserve(v.size());
-    for (double d : v) {
+    Tensor v = contiguous(labels.to(DType::f64));
+    const double* pv = v.data<double>();
+    for (int64_t k = 0; k < v.numel(); ++k) {
+      const double d = pv[k];
       if (!std::isfinite(d) || d != std::floor(d)) {
         throw ValueError(std::string(op) + ": label " + format_label(d) + " is not an integer class id");
       }
       if (d < 0 || d >= static_cast<double>(out.classes)) throw range_error(format_label(d));
-      idx.push_back(static_cast<int64_t>(d));
     }
+    out.idx = v.to(DType::i64);
   } else {
-    idx = read_indices(labels);
-    for (int64_t i : idx) {
-      if (i < 0 || i >= out.classes) throw range_error(std::to_string(i));
+    out.idx = read_indices(labels);
+    const int64_t* pi = out.idx.data<int64_t>();
+    for (int64_t k = 0; k < out.idx.numel(); ++k) {
+      if (pi[k] < 0 || pi[k] >= out.classes) throw range_error(std::to_string(pi[k]));
     }
   }
-  out.idx = std::make_shared<const std::vector<int64_t>>(std::move(idx));
   return out;
 }
 
@@ -111,7 +112,7 @@ Tensor sparse_softmax_xent(const char* op, const SparseLabels& lab, const Tensor
   Tensor stats = Tensor::empty({2, rows}, dt);  // row max, row sum of exp(x - max)
   Tensor xd = x.detach();
   visit_floating(dt, op, [&]<typename T>() {
-    kc::sparse_softmax_xent_forward<T>(rows, classes, xd.data<T>(), lab.idx->data(), loss.data<T>(), stats.data<T>(),
+    kc::sparse_softmax_xent_forward<T>(rows, classes, xd.data<T>(), lab.idx.data<int64_t>(), loss.data<T>(), stats.data<T>(),
                                        stats.data<T>() + rows);
   });
   return record(op, {x}, loss, [&] {
@@ -119,10 +120,10 @@ Tensor sparse_softmax_xent(const char* op, const SparseLabels& lab, const Tensor
       Tensor dloss = dense(g, sx.dtype());
       Tensor dx = Tensor::empty(sx.shape(), sx.dtype());
       visit_floating(sx.dtype(), op, [&]<typename T>() {
-        kc::sparse_softmax_xent_backward<T>(rows, classes, sx.data<T>(), idx->data(), stats.data<T>(),
+        kc::sparse_softmax_xent_backward<T>(rows, classes, sx.data<T>(), idx.data<int64_t>(), stats.data<T>(),
                                             stats.data<T>() + rows, dloss.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }
@@ -150,7 +151,7 @@ Tensor softmax_xent(const char* op, const Tensor& labels, const Tensor& logits) 
         kc::softmax_xent_backward<T>(rows, classes, sx.data<T>(), sy.data<T>(), stats.data<T>(), stats.data<T>() + rows,
                                      dloss.data<T>(), dx.data<T>(), want_dy ? dy.data<T>() : nullptr);
       });
-      return std::vector<Tensor>{dy, dx};
+      return Gradients{dy, dx};
     };
   });
 }
@@ -244,7 +245,7 @@ Tensor multiclass_svm_loss(const Tensor& labels, const Tensor& scores, double ma
   if (!std::isfinite(margin)) throw ValueError(std::string(op) + ": margin must be finite, got " + std::to_string(margin));
   check_prediction(op, "scores", scores);
   SparseLabels lab = validated_labels(op, labels, scores);
-  Tensor idx = from_vector(*lab.idx, lab.batch_shape);
+  Tensor idx = lab.idx.reshape(lab.batch_shape);
   Tensor is_label = one_hot(idx, lab.classes, DType::b8);
   Tensor zero = zero_like_dtype(scores);
   Tensor correct = sum(where(is_label, scores, zero), {-1}, true);  // s_y, as [N..., 1]

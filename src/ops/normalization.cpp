@@ -16,6 +16,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -62,7 +63,7 @@ Tensor dropout(const Tensor& x, double rate, bool training, Generator* gen) {
         const T k = static_cast<T>(keep);
         kc::map_binary<T, T, bool>(dx.shape(), strided_in<T>(g), strided_in<bool>(m), strided_out<T>(dx), [k](T v, bool b) { return b ? v / k : T(0); });
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }
@@ -128,7 +129,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
         Tensor dx = g * (sg.defined() ? sg * invstd : invstd);
         Tensor dgamma = need_gamma ? g * ((sx - mean) * invstd) : Tensor();
         Tensor dbeta = need_beta ? g : Tensor();
-        return std::vector<Tensor>{dx, dgamma, dbeta};
+        return Gradients{dx, dgamma, dbeta};
       };
     });
   }
@@ -174,7 +175,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
         kc::batch_norm_backward<T>(rows, C, sx.data<T>(), dy.data<T>(), ptr_or_null<T>(sg), save_mean.data<T>(),
                                    save_invstd.data<T>(), dx.data<T>(), mut_ptr_or_null<T>(dgamma), mut_ptr_or_null<T>(dbeta));
       });
-      return std::vector<Tensor>{dx, dgamma, dbeta};
+      return Gradients{dx, dgamma, dbeta};
     };
   });
 }

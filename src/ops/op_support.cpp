@@ -66,11 +66,14 @@ std::optional<Tensor> unary_math_fast(kernels::cpu::UnaryMath op, const Tensor& 
   return out;
 }
 
-std::vector<int64_t> read_indices(const Tensor& indices) {
+Tensor read_indices(const Tensor& indices) {
   if (is_floating(indices.dtype()) || indices.dtype() == DType::b8) {
     throw DTypeError("indices must have an integer dtype, got " + describe(indices));
   }
-  return indices.to_vector<int64_t>();
+  Tensor out = Tensor::empty(indices.shape(), DType::i64);
+  kernels::cpu::copy_cast(indices.shape(), indices.dtype(), indices.raw_data(), indices.strides(), DType::i64,
+                          out.raw_data(), out.strides());
+  return out;
 }
 
 kernels::cpu::BiasAct kernel_act(FusedActivation act) {

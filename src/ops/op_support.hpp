@@ -9,6 +9,7 @@
 // where `ctx` (optional) names the operands' shapes, appended after ": ".
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -58,11 +59,43 @@ Tensor arg_reduce_keepdims(const Tensor& x, int axis, bool is_max);
 // handles float64 and strided tensors).
 std::optional<Tensor> unary_math_fast(kernels::cpu::UnaryMath op, const Tensor& x, float alpha = 1.0f);
 
-// The values of an integer tensor as int64, row-major. DTypeError for floating or bool indices.
-std::vector<int64_t> read_indices(const Tensor& indices);
+// The values of an integer tensor as a fresh contiguous int64 tensor of its shape (the caller may
+// change them). DTypeError for floating or bool indices.
+Tensor read_indices(const Tensor& indices);
+
+// The same checks with the context given as a callable returning it (`[&] { return "x " + ...; }`):
+// it is only called to word an error, so an op's success path builds no string (ops run every step).
+template <typename Ctx>
+concept ContextFn = std::is_invocable_r_v<std::string, Ctx&>;
+// The text of a context given either way.
+inline const std::string& context_text(const std::string& ctx) { return ctx; }
+template <ContextFn Ctx>
+std::string context_text(const Ctx& ctx) {
+  return ctx();
+}
+template <ContextFn Ctx>
+void require_floating(const char* op, const Tensor& t, const char* what, Ctx&& ctx) {
+  if (!is_floating(t.dtype())) require_floating(op, t, what, ctx());
+}
+template <ContextFn Ctx>
+void require_same_dtype(const char* op, const Tensor& a, const char* a_name, const Tensor& b, const char* b_name,
+                        Ctx&& ctx) {
+  if (a.dtype() != b.dtype()) require_same_dtype(op, a, a_name, b, b_name, ctx());
+}
 
 // Runs make_geometry() (a kernel geometry builder, whose errors state plain facts without naming an
-// op) and rethrows its ShapeError / ValueError as "<op>: <fact>: <ctx>", keeping the type.
+// op) and rethrows its ShapeError / ValueError as "<op>: <fact>: <ctx>", keeping the type. `ctx` is
+// a string or a ContextFn.
+template <typename F, ContextFn Ctx>
+auto with_op_context(const char* op, Ctx&& ctx, F&& make_geometry) {
+  try {
+    return std::forward<F>(make_geometry)();
+  } catch (const ShapeError& e) {
+    throw ShapeError(std::string(op) + ": " + e.what() + ": " + ctx());
+  } catch (const ValueError& e) {
+    throw ValueError(std::string(op) + ": " + e.what() + ": " + ctx());
+  }
+}
 template <typename F>
 auto with_op_context(const char* op, const std::string& ctx, F&& make_geometry) {
   auto wrap = [&](const char* what) { return std::string(op) + ": " + what + (ctx.empty() ? "" : ": " + ctx); };
@@ -80,6 +113,13 @@ auto with_op_context(const char* op, const std::string& ctx, F&& make_geometry) 
 kernels::cpu::BiasAct kernel_act(FusedActivation act);
 // ShapeError / DTypeError unless bias (when defined) is 1-D with `channels` elements of like's dtype.
 void check_fused_bias(const char* op, const Tensor& bias, int64_t channels, const Tensor& like, const std::string& ctx);
+// The same with the context formatted only on error.
+template <ContextFn Ctx>
+void check_fused_bias(const char* op, const Tensor& bias, int64_t channels, const Tensor& like, Ctx&& ctx) {
+  if (bias.defined() && (bias.dim() != 1 || bias.size(0) != channels || bias.dtype() != like.dtype())) {
+    check_fused_bias(op, bias, channels, like, ctx());
+  }
+}
 // y (dense, [rows, cols] in memory) = act(y + bias) in place; bias may be undefined.
 void bias_act_in_place(const Tensor& y, const Tensor& bias, FusedActivation act);
 // Backward of that epilogue from the output's gradient: dpre = gy * act'(y) as a new dense tensor of

@@ -15,6 +15,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -30,16 +31,18 @@ void check_input(const char* op, const Tensor& x, int rank, const char* layout) 
     throw ShapeError(std::string(op) + ": input must be " + std::to_string(rank) + "-D " + layout + ", got rank " +
                      std::to_string(x.dim()) + ": x " + to_string(x.shape()));
   }
-  require_floating(op, x, nullptr, "x " + to_string(x.shape()));
+  require_floating(op, x, nullptr, [&] { return "x " + to_string(x.shape()); });
 }
 
-kc::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOptions& opt, const std::string& ctx) {
+// `ctx`: a string, or a callable giving it (built only for an error message).
+template <typename Ctx>
+kc::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOptions& opt, const Ctx& ctx) {
   const std::array<int64_t, 2> strides = opt.strides.value_or(opt.pool_size);
   if (opt.pool_size[0] < 1 || opt.pool_size[1] < 1) {
-    throw ValueError(std::string(op) + ": pool_size must be >= 1, got " + pair_str(opt.pool_size) + ": " + ctx);
+    throw ValueError(std::string(op) + ": pool_size must be >= 1, got " + pair_str(opt.pool_size) + ": " + context_text(ctx));
   }
   if (strides[0] < 1 || strides[1] < 1) {
-    throw ValueError(std::string(op) + ": strides must be >= 1, got " + pair_str(strides) + ": " + ctx);
+    throw ValueError(std::string(op) + ": strides must be >= 1, got " + pair_str(strides) + ": " + context_text(ctx));
   }
   return with_op_context(op, ctx, [&] {
     return kc::make_pool2d_geometry({.batch = x.size(0), .in_h = x.size(1), .in_w = x.size(2), .channels = x.size(3),
@@ -52,7 +55,7 @@ kc::Pool2dGeometry pool_geometry(const char* op, const Tensor& x, const Pool2dOp
 
 Tensor max_pool2d(const Tensor& x, Pool2dOptions opt) {
   check_input("max_pool2d", x, 4, "NHWC [batch, height, width, channels]");
-  const kc::Pool2dGeometry g = pool_geometry("max_pool2d", x, opt, "x " + to_string(x.shape()));
+  const kc::Pool2dGeometry g = pool_geometry("max_pool2d", x, opt, [&] { return "x " + to_string(x.shape()); });
   const DType dt = x.dtype();
   Tensor xc = contiguous(x.detach());
   Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.channels}, dt);
@@ -70,14 +73,14 @@ Tensor max_pool2d(const Tensor& x, Pool2dOptions opt) {
       visit_floating(dt, "max_pool2d", [&]<typename T>() {
         if (dy.numel() > 0) kc::max_pool2d_backward<T>(g, dy.data<T>(), argmax.data<int64_t>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }
 
 Tensor avg_pool2d(const Tensor& x, Pool2dOptions opt) {
   check_input("avg_pool2d", x, 4, "NHWC [batch, height, width, channels]");
-  const kc::Pool2dGeometry g = pool_geometry("avg_pool2d", x, opt, "x " + to_string(x.shape()));
+  const kc::Pool2dGeometry g = pool_geometry("avg_pool2d", x, opt, [&] { return "x " + to_string(x.shape()); });
   const DType dt = x.dtype();
   Tensor xc = contiguous(x.detach());
   Tensor y = Tensor::empty({g.batch, g.out_h, g.out_w, g.channels}, dt);
@@ -91,7 +94,7 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions opt) {
       visit_floating(dt, "avg_pool2d", [&]<typename T>() {
         if (dy.numel() > 0) kc::avg_pool2d_backward<T>(g, dy.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }

@@ -13,11 +13,12 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
-std::vector<int> resolve_axes(const Axes& axes, int ndim, const char* what) {
-  std::vector<int> out;
+SmallVector<int, kMaxDims> resolve_axes(const Axes& axes, int ndim, const char* what) {
+  SmallVector<int, kMaxDims> out;
   if (axes.empty()) {
     for (int i = 0; i < ndim; ++i) out.push_back(i);
     return out;
@@ -36,7 +37,7 @@ std::vector<int> resolve_axes(const Axes& axes, int ndim, const char* what) {
   return out;
 }
 
-Shape reduced_shape(const Shape& shape, const std::vector<int>& axes, bool keepdims) {
+Shape reduced_shape(const Shape& shape, const SmallVector<int, kMaxDims>& axes, bool keepdims) {
   Shape out;
   for (int d = 0; d < static_cast<int>(shape.size()); ++d) {
     bool r = std::binary_search(axes.begin(), axes.end(), d);
@@ -55,7 +56,7 @@ struct Reduction {
 };
 
 Reduction run_reduce(const Tensor& x, const Axes& axes, bool keepdims, kc::ReduceKind kind, const char* what) {
-  std::vector<int> ax = resolve_axes(axes, x.dim(), what);
+  SmallVector<int, kMaxDims> ax = resolve_axes(axes, x.dim(), what);
   Shape keep_shape = reduced_shape(x.shape(), ax, true);
   Tensor keep = reduce_keepdims(x, keep_shape, kind);
   Shape out_shape = reduced_shape(x.shape(), ax, keepdims);
@@ -75,7 +76,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
   Reduction r = run_reduce(x, axes, keepdims, kc::ReduceKind::Sum, "sum");
   return record("sum", {x}, r.out, [&] {
     return [keep_shape = r.keep_shape, in_shape = x.shape()](const Tensor& g) {
-      return std::vector<Tensor>{expand(reshape(g, keep_shape), in_shape)};
+      return Gradients{expand(reshape(g, keep_shape), in_shape)};
     };
   });
 }
@@ -96,7 +97,7 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
     return [sx = saved(x), keep = saved(r.keep), keep_shape = r.keep_shape](const Tensor& g) {
       Tensor mask = cast(equal(sx, keep), g.dtype());
       Tensor count = reduce_keepdims(mask, keep_shape, kc::ReduceKind::Sum);
-      return std::vector<Tensor>{mask * reshape(g, keep_shape) / count};
+      return Gradients{mask * reshape(g, keep_shape) / count};
     };
   });
 }
@@ -118,7 +119,7 @@ Tensor prod(const Tensor& x, const Axes& axes, bool keepdims) {
       Tensor prod_nonzero = reduce_keepdims(nonzero, keep_shape, kc::ReduceKind::Prod);
       Tensor single_zero = equal(reduce_keepdims(is_zero, keep_shape, kc::ReduceKind::Sum), scalar_tensor(1, i64));
       Tensor others = where(is_zero, where(single_zero, prod_nonzero, zero), keep / nonzero);
-      return std::vector<Tensor>{reshape(g, keep_shape) * others};
+      return Gradients{reshape(g, keep_shape) * others};
     };
   });
 }

@@ -14,6 +14,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -51,7 +52,7 @@ Shape infer_shape(const Shape& requested, int64_t count, const Shape& from) {
 template <typename Back>
 Tensor view_op(const char* name, const Tensor& x, Tensor out, Back back) {
   return record(name, {x}, out, [&] {
-    return [back](const Tensor& g) { return std::vector<Tensor>{back(g)}; };
+    return [back](const Tensor& g) { return Gradients{back(g)}; };
   });
 }
 
@@ -61,13 +62,13 @@ Tensor contiguous(const Tensor& x) {
   if (x.is_contiguous()) return x;
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   copy_into(x, out);
-  return record("contiguous", {x}, out, [] { return [](const Tensor& g) { return std::vector<Tensor>{g}; }; });
+  return record("contiguous", {x}, out, [] { return [](const Tensor& g) { return Gradients{g}; }; });
 }
 
 Tensor clone(const Tensor& x) {
   Tensor out = Tensor::empty(x.shape(), x.dtype());
   copy_into(x, out);
-  return record("clone", {x}, out, [] { return [](const Tensor& g) { return std::vector<Tensor>{g}; }; });
+  return record("clone", {x}, out, [] { return [](const Tensor& g) { return Gradients{g}; }; });
 }
 
 Tensor reshape(const Tensor& x, const Shape& requested) {
@@ -95,8 +96,8 @@ Tensor permute(const Tensor& x, const Axes& axes) {
   if (static_cast<int>(axes.size()) != nd) {
     throw ShapeError("permute: " + std::to_string(axes.size()) + " axes given for a tensor of shape " + to_string(x.shape()));
   }
-  std::vector<int> perm(nd);
-  std::vector<bool> seen(nd, false);
+  SmallVector<int, kMaxDims> perm(static_cast<std::size_t>(nd));
+  SmallVector<bool, kMaxDims> seen(static_cast<std::size_t>(nd), false);
   for (int i = 0; i < nd; ++i) {
     perm[i] = normalize_axis(axes[i], nd, "permute");
     if (seen[perm[i]]) throw ValueError("permute: axis " + std::to_string(perm[i]) + " repeated");
@@ -237,7 +238,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   }
   return record("concat", xs, out, [&] {
     return [sizes, ax](const Tensor& g) {
-      std::vector<Tensor> parts;
+      Gradients parts;
       int64_t b = 0;
       for (int64_t s : sizes) {
         parts.push_back(slice(g, ax, b, b + s));
@@ -314,7 +315,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
       for (std::size_t i = 0; i < full_pads.size(); ++i) {
         r = slice(r, static_cast<int64_t>(i), full_pads[i].first, full_pads[i].first + in_shape[i]);
       }
-      return std::vector<Tensor>{r};
+      return Gradients{r};
     };
   });
 }
@@ -322,9 +323,12 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
 Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   int ax = normalize_axis(axis, x.dim(), "gather");
   if (x.dim() == 0) throw ShapeError("gather: cannot index a 0-d tensor");
-  std::vector<int64_t> idx = read_indices(indices);
+  Tensor idx_values = read_indices(indices);
+  int64_t* const idx = idx_values.data<int64_t>();
+  const int64_t count = idx_values.numel();
   int64_t len = x.shape()[ax];
-  for (int64_t& i : idx) {
+  for (int64_t k = 0; k < count; ++k) {
+    int64_t& i = idx[k];
     if (i < -len || i >= len) {
       throw ValueError("gather: index " + std::to_string(i) + " is out of range for axis " + std::to_string(ax) +
                        " of size " + std::to_string(len));
@@ -339,32 +343,31 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   shape.insert(shape.end(), x.shape().begin() + ax + 1, x.shape().end());
   Tensor src = contiguous(x.detach());
   Tensor out = Tensor::empty(shape, x.dtype());
-  kc::gather_axis(src.raw_data(), itemsize(src.dtype()), idx.data(), static_cast<int64_t>(idx.size()), outer, len,
-                  inner, out.raw_data());
+  kc::gather_axis(src.raw_data(), itemsize(src.dtype()), idx, count, outer, len, inner, out.raw_data());
   return record("gather", {x}, out, [&] {
-    return [idx, outer, len, inner, in_shape = x.shape()](const Tensor& g) {
+    return [idx_values, count, outer, len, inner, in_shape = x.shape()](const Tensor& g) {
       Tensor gx = Tensor::empty(in_shape, g.dtype());
       Tensor gc = contiguous(g);
       visit_dtype(gc.dtype(), [&]<typename T>() {
-        kc::scatter_add_axis<T>(gc.data<T>(), idx.data(), static_cast<int64_t>(idx.size()), outer, len, inner,
-                                gx.data<T>());
+        kc::scatter_add_axis<T>(gc.data<T>(), idx_values.data<int64_t>(), count, outer, len, inner, gx.data<T>());
       });
-      return std::vector<Tensor>{gx};
+      return Gradients{gx};
     };
   });
 }
 
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype, double on_value, double off_value) {
   if (depth < 0) throw ValueError("one_hot: depth must be >= 0, got " + std::to_string(depth));
-  std::vector<int64_t> idx = read_indices(indices);
+  Tensor idx_values = read_indices(indices);
+  const int64_t* idx = idx_values.data<int64_t>();
   Shape shape = indices.shape();
   shape.push_back(depth);
   Tensor out = full(shape, off_value, dtype);
   // Rows are written through a gather-style copy of an [on] row; out-of-range indices stay "off".
   Tensor on_row = full({1}, on_value, dtype);
-  for (std::size_t r = 0; r < idx.size(); ++r) {
+  for (int64_t r = 0; r < idx_values.numel(); ++r) {
     if (idx[r] < 0 || idx[r] >= depth) continue;
-    int64_t off = static_cast<int64_t>(r) * depth + idx[r];
+    int64_t off = r * depth + idx[r];
     copy_into(on_row, out.as_strided({1}, {1}, off));
   }
   return out;

@@ -11,6 +11,7 @@ namespace ember {
 
 using autograd::record;
 using autograd::saved;
+using autograd::Gradients;
 namespace kc = kernels::cpu;
 using namespace ops_detail;
 
@@ -48,7 +49,7 @@ Tensor softmax_impl(const Tensor& x, int64_t axis, Kind kind) {
         if (kind == Kind::Softmax) kc::softmax_backward<T>(geo, so.data<T>(), dy.data<T>(), dx.data<T>());
         else kc::log_softmax_backward<T>(geo, so.data<T>(), dy.data<T>(), dx.data<T>());
       });
-      return std::vector<Tensor>{dx};
+      return Gradients{dx};
     };
   });
 }

@@ -128,10 +128,12 @@ nlohmann::json Optimizer::get_config_json() const { return {{"class_name", name_
 void Optimizer::set_learning_rate(LearningRate lr) { lr_ = std::move(lr); }
 
 void Optimizer::step(const NamedParams& params) {
-  std::vector<Tensor> grads;
-  grads.reserve(params.size());
+  // The per-step lists live in members and keep their capacity: a step allocates nothing once warm.
+  std::vector<Tensor>& grads = scratch_.grads;
+  grads.clear();
   for (const auto& [name, p] : params) grads.push_back(p.defined() ? p.grad() : Tensor());
   apply_gradients(params, grads);
+  grads.clear();  // holds no gradient past the step
 }
 
 void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Tensor>& grads) {
@@ -142,13 +144,24 @@ void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Ten
   autograd::NoGradGuard no_grad;
 
   // Validate everything before touching any parameter, so a bad input changes nothing.
-  std::set<std::string> seen;
-  std::vector<std::size_t> active;
-  std::vector<Tensor> gs;
+  std::vector<const std::string*>& names = scratch_.names;
+  names.clear();
+  for (const auto& [name, p] : params) names.push_back(&name);
+  std::sort(names.begin(), names.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+  std::vector<std::size_t>& active = scratch_.active;
+  std::vector<Tensor>& gs = scratch_.gs;
+  active.clear();
+  gs.clear();
+  struct ClearScratch {
+    Scratch& s;
+    ~ClearScratch() { s.gs.clear(); }  // holds no gradient past the step
+  } clear_scratch{scratch_};
   for (std::size_t i = 0; i < params.size(); ++i) {
     const auto& [name, p] = params[i];
     if (name.empty()) throw ValueError(name_ + ": parameter " + std::to_string(i) + " has an empty name");
-    if (!seen.insert(name).second) throw ValueError(name_ + ": duplicate parameter name '" + name + "'");
+    if (i + 1 < names.size() && *names[i] == *names[i + 1]) {
+      throw ValueError(name_ + ": duplicate parameter name '" + *names[i] + "'");
+    }
     if (!p.defined()) throw ValueError(name_ + ": parameter '" + name + "' is an undefined tensor");
     if (!grads[i].defined()) continue;
     if (p.dtype() != f32 && p.dtype() != f64) {
@@ -163,8 +176,9 @@ void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Ten
     if (!is_floating(g.dtype())) {
       throw DTypeError(name_ + ": gradient of '" + name + "' must be floating, got " + std::string(dtype_name(g.dtype())));
     }
-    const std::string prefix = name + "/";
-    for (auto it = slots_.lower_bound(prefix); it != slots_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    // The slots "<name>/..." sort right after `name` among the keys that start with it.
+    for (auto it = slots_.lower_bound(name); it != slots_.end() && it->first.compare(0, name.size(), name) == 0; ++it) {
+      if (it->first.size() <= name.size() || it->first[name.size()] != '/') continue;
       if (it->second.shape() != p.shape()) {
         throw ShapeError(name_ + ": slot '" + it->first + "' has shape " + to_string(it->second.shape()) +
                          " but parameter '" + name + "' has " + to_string(p.shape()));
@@ -197,7 +211,8 @@ void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Ten
 }
 
 Tensor& Optimizer::slot_for(const std::string& param_name, const char* slot_name, const Tensor& param, double init) {
-  const std::string key = param_name + "/" + slot_name;
+  std::string& key = scratch_.key;  // reused: finding a slot allocates nothing once warm
+  key.assign(param_name).append("/").append(slot_name);
   auto it = slots_.find(key);
   if (it == slots_.end()) {
     it = slots_.emplace(key, full(param.shape(), init, param.dtype())).first;

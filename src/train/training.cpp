@@ -1,6 +1,7 @@
 // Model::compile / fit / evaluate / predict / train_on_batch / test_on_batch.
 #include "ember/train/training.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -56,12 +57,13 @@ void validate(const Data& d, const char* what) {
   }
 }
 
-Data take(const Data& d, const Tensor& idx) {
-  Data b;
+// The rows `idx` of d into b (b's vectors are reused).
+void take_into(Data& b, const Data& d, const Tensor& idx) {
+  b.xs.clear();
+  b.ys.clear();
   for (const Tensor& x : d.xs) b.xs.push_back(gather(x, idx, 0));
   for (const Tensor& y : d.ys) b.ys.push_back(gather(y, idx, 0));
-  if (d.sample_weight.defined()) b.sample_weight = gather(d.sample_weight, idx, 0);
-  return b;
+  b.sample_weight = d.sample_weight.defined() ? gather(d.sample_weight, idx, 0) : Tensor();
 }
 
 Data slice_rows(const Data& d, int64_t begin, int64_t end) {
@@ -118,28 +120,47 @@ Tensor class_weights_for(const Tensor& y, const std::map<int64_t, double>& cw) {
   return from_vector(w, {static_cast<int64_t>(w.size())}, f32);
 }
 
-std::vector<std::pair<std::string, Tensor>> trainable_params(nn::Model& model) {
-  std::vector<std::pair<std::string, Tensor>> p;
-  for (const auto& w : model.trainable_weights()) p.push_back({w.name, w.weight->value()});
-  return p;
+// The trainable (name, tensor) list for the optimizer. The walk over the weights allocates nothing;
+// the names are only built again when the weights or their trainability changed since the last step.
+const optim::NamedParams& trainable_params(nn::Model& model, TrainingState& st) {
+  st.step_walk.clear();
+  model.collect_weights(st.step_walk);
+  const bool same = std::equal(st.step_walk.begin(), st.step_walk.end(), st.step_weights.begin(),
+                               st.step_weights.end(), [](const auto& a, const auto& b) {
+                                 return a.weight == b.weight && a.trainable == b.trainable;
+                               });
+  if (!same) {
+    st.step_params.clear();
+    for (const auto& w : model.trainable_weights()) st.step_params.push_back({w.name, w.weight->value()});
+    st.step_weights = st.step_walk;
+  } else {
+    std::size_t k = 0;
+    for (const auto& e : st.step_walk) {
+      if (e.trainable) st.step_params[k++].second = e.weight->value();
+    }
+  }
+  return st.step_params;
 }
 
-void clear_grads(nn::Model& model) {
-  for (const auto& w : model.named_weights()) w.weight->value().zero_grad();
+// Drops every weight's gradient (the walk of this step's trainable_params).
+void clear_grads(TrainingState& st) {
+  for (const auto& e : st.step_walk) e.weight->value().zero_grad();
 }
 
 // One optimisation step; returns the batch's mean loss.
 double train_step(nn::Model& model, TrainingState& st, const Data& b) {
   adapt_num_threads();  // between batches: follow the cores other processes leave free
-  std::vector<Tensor> outs = model.forward(b.xs, true);
+  std::vector<Tensor>& outs = st.step_outputs;
+  model.forward_into(b.xs, true, outs);
   if (st.metrics.empty() && !st.metric_names.empty()) st.metrics = make_metrics(st);
   Tensor loss = batch_loss(model, st, outs, b);
   double value = loss.item<double>();
   loss.backward();
-  st.optimizer->step(trainable_params(model));
-  clear_grads(model);
+  st.optimizer->step(trainable_params(model, st));
+  clear_grads(st);
   autograd::NoGradGuard no_grad;
   for (auto& m : st.metrics) m->update_state(b.ys[0], outs[0].detach(), b.sample_weight);
+  outs.clear();  // keeps no activation alive between steps
   return value;
 }
 
@@ -253,19 +274,26 @@ callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<T
     bar.begin_epoch(epoch, o.epochs, steps);
     double loss_sum = 0;
     int64_t seen = 0;
+    // The batch and its logs are updated in place each step (same keys every step), so a step
+    // allocates nothing once warmed up.
     callbacks::Logs batch_logs;
+    Data b;
     for (int64_t step = 0; step < steps; ++step) {
       for (auto& c : cbs) c->on_train_batch_begin(static_cast<int>(step), batch_logs);
       Tensor idx = order.slice(0, step * o.batch_size, std::min(n, (step + 1) * o.batch_size));
-      Data b = train::take(train_data, idx);
+      train::take_into(b, train_data, idx);
       double l = train::train_step(*this, st, b);
       loss_sum += l * static_cast<double>(b.size());
       seen += b.size();
-      batch_logs = {{"loss", loss_sum / static_cast<double>(seen)}};
+      batch_logs["loss"] = loss_sum / static_cast<double>(seen);
       for (auto& m : st.metrics) batch_logs[m->name()] = m->result();
-      callbacks::Logs this_batch = batch_logs;
-      this_batch["batch_loss"] = l;
-      for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), std::isfinite(l) ? batch_logs : this_batch);
+      if (std::isfinite(l)) {
+        for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), batch_logs);
+      } else {
+        callbacks::Logs this_batch = batch_logs;
+        this_batch["batch_loss"] = l;
+        for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), this_batch);
+      }
       bar.update(step + 1, batch_logs);
       if (stop_training) break;
     }
@@ -310,14 +338,34 @@ Tensor Model::predict(const Tensor& x, const train::PredictOptions& o) {
 }
 
 std::map<std::string, double> Model::train_on_batch(const Tensor& x, const Tensor& y) {
+  std::map<std::string, double> logs;
+  train_on_batch(x, y, logs);
+  return logs;
+}
+
+void Model::train_on_batch(const Tensor& x, const Tensor& y, std::map<std::string, double>& logs) {
   train::TrainingState& st = train::state_of(*this);
   materialize_weights();  // a model built after compile() (no Input) is checked here
-  Data b{{x}, {y}, Tensor()};
+  // The batch's lists are the state's, lent for the call (and returned emptied, also on an error).
+  struct Lend {
+    Data b;
+    train::TrainingState& st;
+    ~Lend() {
+      b.xs.clear();
+      b.ys.clear();
+      st.step_xs.swap(b.xs);
+      st.step_ys.swap(b.ys);
+    }
+  } lend{Data{}, st};
+  Data& b = lend.b;
+  b.xs.swap(st.step_xs);
+  b.ys.swap(st.step_ys);
+  b.xs.push_back(x);
+  b.ys.push_back(y);
   train::validate(b, "train_on_batch");
   for (auto& m : st.metrics) m->reset_state();
-  std::map<std::string, double> logs{{"loss", train::train_step(*this, st, b)}};
+  logs["loss"] = train::train_step(*this, st, b);
   for (auto& m : st.metrics) logs[m->name()] = m->result();
-  return logs;
 }
 
 std::map<std::string, double> Model::test_on_batch(const Tensor& x, const Tensor& y) {

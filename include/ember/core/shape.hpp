@@ -1,16 +1,20 @@
 #pragma once
-// Shapes and strides: small vectors of int64 dimensions (at most kMaxDims).
+// Shapes and strides: small vectors of int64 dimensions. Tensors have at most kMaxDims dimensions
+// (check_shape), so a Shape keeps them inline and creating or copying one never allocates; longer
+// lists (a Reshape target being validated, say) still work, on the heap.
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
+#include "ember/core/small_vector.hpp"
+
 namespace ember {
 
 inline constexpr int kMaxDims = 8;
 
-using Shape = std::vector<int64_t>;
-using Strides = std::vector<int64_t>;  // in elements, not bytes
+using Shape = SmallVector<int64_t, kMaxDims>;
+using Strides = SmallVector<int64_t, kMaxDims>;  // in elements, not bytes
 
 int64_t numel(const Shape& shape);
 std::string to_string(const Shape& shape);       // "[32,784]"

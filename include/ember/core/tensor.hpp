@@ -35,7 +35,7 @@ struct TensorImpl {
   std::shared_ptr<autograd::AutogradMeta> autograd;
 };
 
-using Axes = std::vector<int64_t>;
+using Axes = SmallVector<int64_t, kMaxDims>;  // axis lists (inline, like Shape)
 
 class Tensor {
  public:

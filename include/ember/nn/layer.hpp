@@ -166,7 +166,15 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // compile() and the loaders call it; calling it again is cheap.
   void materialize_weights();
   // Layers nested in this one (a model's layers); empty for plain layers.
-  virtual std::vector<LayerPtr> sublayers() const { return {}; }
+  virtual const std::vector<LayerPtr>& sublayers() const;
+  // The weights of this layer and its sublayers with their effective trainability, in
+  // named_weights() order (a shared layer's once), appended to `out` — without building names, so
+  // it allocates nothing once `out` has the capacity (the training loop calls it every step).
+  struct WeightEntry {
+    Weight* weight;
+    bool trainable;
+  };
+  void collect_weights(std::vector<WeightEntry>& out);
   // Sum of the weight and activity regularization penalties of this layer and its sublayers
   // (activity terms from the last call); an undefined tensor when there are none.
   Tensor regularization_loss();
@@ -187,6 +195,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   Generator& generator() { return gen_ ? *gen_ : default_generator(); }
   // Marks the layer built with these input shapes (the base build() does this).
   void mark_built(const std::vector<Shape>& input_shapes);
+  // {shape} as a list for compute_output_shape & co., in a member reused by every call (valid until
+  // the next call of this function): lets call() re-check its window without allocating.
+  const std::vector<Shape>& shape_list(const Shape& shape);
 
   std::vector<Weight> weights_;
 
@@ -203,6 +214,11 @@ class Layer : public std::enable_shared_from_this<Layer> {
   Tensor activity_loss_;
   Generator* gen_ = nullptr;
   bool materialized_ = false;  // materialize_weights() ran since the last add_weight
+  // Argument and shape lists of eager calls, reused (cleared after each call, capacity kept) so that
+  // a call allocates nothing; a re-entrant call of the same layer uses fresh ones.
+  std::vector<Tensor> call_args_;
+  std::vector<Shape> call_shapes_, shape_list_;
+  bool in_call_ = false;
 };
 
 // CRTP helper that supplies move_into_shared for a concrete layer class.

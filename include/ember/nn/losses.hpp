@@ -56,7 +56,7 @@ class Loss {
   // The unreduced, unweighted losses (the last axis reduced), e.g. [N].
   virtual Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const = 0;
 
-  virtual std::string name() const { return name_; }        // "mean_squared_error", ... (Keras default names)
+  virtual const std::string& name() const { return name_; }  // "mean_squared_error", ... (Keras default names)
   virtual std::string class_name() const = 0;               // "MeanSquaredError", ... (Keras class names)
   // Keras get_config(): {"name": ..., "reduction": "sum_over_batch_size"|"sum"|"none", class fields...}.
   virtual nlohmann::json get_config() const;

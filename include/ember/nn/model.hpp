@@ -34,8 +34,13 @@ class Model : public Layer {
   virtual std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, bool training);
   // Eager forward pass on several inputs giving every output (builds on first use).
   std::vector<Tensor> forward(const std::vector<Tensor>& inputs, bool training = false);
+  // The same into `outputs` (its contents replaced, its capacity reused): the training loop's
+  // allocation-free form.
+  void forward_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs);
+  // call_all into `outputs`; models that can avoid building a new vector override it.
+  virtual void call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs);
 
-  std::vector<LayerPtr> sublayers() const override { return layers_; }
+  const std::vector<LayerPtr>& sublayers() const override { return layers_; }
   const std::vector<LayerPtr>& layers() const { return layers_; }
   LayerPtr get_layer(const std::string& name) const;  // ValueError if absent
   std::size_t num_outputs() const { return outputs_.empty() ? 1 : outputs_.size(); }
@@ -68,6 +73,9 @@ class Model : public Layer {
   Tensor predict(const Tensor& x, const train::PredictOptions& options);
   // One optimisation step on one batch; returns the logs of that batch.
   std::map<std::string, double> train_on_batch(const Tensor& x, const Tensor& y);
+  // The same, writing the logs into `logs` (entries of earlier calls are overwritten in place, so a
+  // loop that passes the same map allocates nothing once warmed up; stale keys are not removed).
+  void train_on_batch(const Tensor& x, const Tensor& y, std::map<std::string, double>& logs);
   std::map<std::string, double> test_on_batch(const Tensor& x, const Tensor& y);
   // Set by callbacks to end fit() after the current epoch (or batch).
   bool stop_training = false;
@@ -86,6 +94,7 @@ class Model : public Layer {
   // Symbolic tensors in evaluation order (inputs first).
   std::vector<std::shared_ptr<SymbolicTensor::Data>> order_;
   std::shared_ptr<train::TrainingState> training_;
+  std::vector<Shape> forward_shapes_;  // forward_into's input shapes (reused)
 };
 
 class Sequential : public Model {
@@ -96,6 +105,7 @@ class Sequential : public Model {
   void add(LayerRef layer);
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, bool training) override;
+  void call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs) override;
   LayerPtr move_into_shared() && override;
 };
 

@@ -21,8 +21,8 @@ Tensor norm(const Tensor& x, int ord = 2, const Axes& axes = {}, bool keepdims =
 inline Tensor frobenius_norm(const Tensor& x) { return norm(x, 2, {}, false); }
 
 // Resolves an axes list against rank `ndim`: sorted, unique, normalised ({} = all).
-std::vector<int> resolve_axes(const Axes& axes, int ndim, const char* what);
+SmallVector<int, kMaxDims> resolve_axes(const Axes& axes, int ndim, const char* what);
 // The keepdims-form shape after reducing `axes`.
-Shape reduced_shape(const Shape& shape, const std::vector<int>& axes, bool keepdims);
+Shape reduced_shape(const Shape& shape, const SmallVector<int, kMaxDims>& axes, bool keepdims);
 
 }  // namespace ember

@@ -133,6 +133,14 @@ class Optimizer {
   Tensor& slot_for(const std::string& param_name, const char* slot_name, const Tensor& param, double init = 0.0);
 
  private:
+  // Buffers reused by every step (cleared, capacity kept), so a warmed-up step allocates nothing.
+  struct Scratch {
+    std::vector<Tensor> grads, gs;
+    std::vector<const std::string*> names;
+    std::vector<std::size_t> active;
+    std::string key;
+  };
+  Scratch scratch_;
   std::string name_;
   LearningRate lr_;
   ClipOptions clip_;

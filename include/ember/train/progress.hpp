@@ -3,7 +3,8 @@
 //   Epoch 1/10
 //   469/469 [==============================] - 3s 6ms/step - loss: 0.4952 - accuracy: 0.8261
 // On a terminal the bar is redrawn in place (at most ~20 times a second); otherwise one line per
-// epoch is printed when the epoch ends.
+// epoch is printed when the epoch ends. Lines are composed in a buffer the bar keeps, so a redraw
+// makes no allocation once the first one has sized it (the steady-state rule, DESIGN.md).
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -20,7 +21,9 @@ class ProgressBar {
   void end_epoch(const std::map<std::string, double>& logs);
 
  private:
-  std::string line(int64_t step, const std::map<std::string, double>& logs, bool final) const;
+  // Composes the line for `step` into line_.
+  void compose(int64_t step, const std::map<std::string, double>& logs, bool final);
+  std::string line_;
   std::FILE* out_;
   int verbose_;
   bool tty_;
@@ -32,5 +35,7 @@ class ProgressBar {
 // "loss: 0.4952 - accuracy: 0.8261 - val_loss: ..." in Keras's key order (loss first, then
 // metrics, validation entries last).
 std::string format_logs(const std::map<std::string, double>& logs);
+// The same appended to `out` (no allocation beyond growing `out`).
+void append_logs(std::string& out, const std::map<std::string, double>& logs);
 
 }  // namespace ember::train

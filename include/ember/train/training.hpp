@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "ember/nn/layer.hpp"
 #include "ember/nn/losses.hpp"
 #include "ember/nn/metrics.hpp"
 #include "ember/optim/optimizer.hpp"
@@ -88,6 +89,14 @@ struct TrainingState {
   std::vector<std::string> metric_names;
   // Resolved on the first batch, when the label and prediction shapes are known ("accuracy").
   std::vector<metrics::MetricPtr> metrics;
+
+  // Buffers of the training step, reused (cleared, capacity kept) so that a warmed-up step makes
+  // no allocation: train_on_batch's input lists, the model's forward outputs, the walk over its weights, and the trainable
+  // (name, tensor) list handed to the optimizer — rebuilt only when the walk finds other weights or
+  // other trainability than the step before.
+  std::vector<Tensor> step_outputs, step_xs, step_ys;
+  std::vector<nn::Layer::WeightEntry> step_walk, step_weights;
+  optim::NamedParams step_params;
 };
 
 using callbacks::History;

@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "ember/core/error.hpp"
 #include "ember/kernels/cpu/bias_act.hpp"
@@ -67,6 +68,7 @@ struct Operand {
   dnnl::memory user;                 // handle replaced on every call
   dnnl::memory prim;                 // == user when layouts agree
   dnnl::reorder reorder;             // user -> prim for inputs, prim -> user for the output
+  std::vector<dnnl_exec_arg_t> reorder_args;  // built once: a call allocates no argument list
   bool needs_reorder = false;
 };
 
@@ -76,6 +78,7 @@ struct Entry {
   Operand in0, in1, out;
   dnnl::memory bias;  // forward with a fused bias only (1-D, never reordered)
   dnnl::memory scratch;
+  std::vector<dnnl_exec_arg_t> args;  // the primitive's arguments, built once
 };
 
 using Key = std::array<int64_t, 20>;
@@ -108,6 +111,8 @@ void init_operand(Operand& op, int arg, const dnnl::memory::desc& user_md, const
     op.prim = dnnl::memory(prim_md, engine());  // owned buffer in the blocked layout
     op.needs_reorder = true;
     op.reorder = is_output ? dnnl::reorder(op.prim, op.user) : dnnl::reorder(op.user, op.prim);
+    op.reorder_args = {{DNNL_ARG_FROM, (is_output ? op.prim : op.user).get()},
+                       {DNNL_ARG_TO, (is_output ? op.user : op.prim).get()}};
   }
 }
 
@@ -180,6 +185,10 @@ std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry
     }
   }
   e->scratch = dnnl::memory(scratch_md, engine());
+  // The memory handles share their objects with the operands: set_data_handle reaches these too.
+  e->args = {{e->in0.arg, e->in0.prim.get()}, {e->in1.arg, e->in1.prim.get()}, {e->out.arg, e->out.prim.get()},
+             {DNNL_ARG_SCRATCHPAD, e->scratch.get()}};
+  if (ep.bias && dir == Dir::Forward) e->args.push_back({DNNL_ARG_BIAS, e->bias.get()});
   return e;
 }
 
@@ -213,23 +222,19 @@ void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0,
   e.in0.user.set_data_handle(const_cast<float*>(in0));
   e.in1.user.set_data_handle(const_cast<float*>(in1));
   e.out.user.set_data_handle(out);
+  // Through the C API with the argument lists built once: the C++ execute() converts its map into a
+  // new vector on every call.
+  auto execute = [&](const dnnl::primitive& p, const std::vector<dnnl_exec_arg_t>& args) {
+    dnnl::error::wrap_c_api(
+        dnnl_primitive_execute(p.get(), s.get(), static_cast<int>(args.size()), args.data()),
+        "could not execute a convolution primitive");
+  };
   for (Operand* op : {&e.in0, &e.in1}) {
-    if (op->needs_reorder) op->reorder.execute(s, op->user, op->prim);
+    if (op->needs_reorder) execute(op->reorder, op->reorder_args);
   }
-  if (ep.bias) {
-    e.bias.set_data_handle(const_cast<float*>(bias));
-    e.prim.execute(s, {{e.in0.arg, e.in0.prim},
-                       {e.in1.arg, e.in1.prim},
-                       {DNNL_ARG_BIAS, e.bias},
-                       {e.out.arg, e.out.prim},
-                       {DNNL_ARG_SCRATCHPAD, e.scratch}});
-  } else {
-    e.prim.execute(s, {{e.in0.arg, e.in0.prim},
-                       {e.in1.arg, e.in1.prim},
-                       {e.out.arg, e.out.prim},
-                       {DNNL_ARG_SCRATCHPAD, e.scratch}});
-  }
-  if (e.out.needs_reorder) e.out.reorder.execute(s, e.out.prim, e.out.user);
+  if (ep.bias) e.bias.set_data_handle(const_cast<float*>(bias));
+  execute(e.prim, e.args);
+  if (e.out.needs_reorder) execute(e.out.reorder, e.out.reorder_args);
   s.wait();
 }
 

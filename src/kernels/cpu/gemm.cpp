@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "ember/core/error.hpp"
+#include "ember/core/shape.hpp"
 
 namespace ember::kernels::cpu {
 
@@ -87,7 +88,7 @@ void batched_gemm(const BatchedGemmGeometry& g, const T* a, const T* b, T* c) {
   const int64_t mn = g.m * g.n, ldc = std::max<int64_t>(g.n, 1);
   // The products run one after another, each parallelised inside gemm: batches here are few and
   // their matrices large (Dense layers, attention-sized blocks), and one pool must not be nested.
-  std::vector<int64_t> idx(nd, 0);
+  SmallVector<int64_t, kMaxDims> idx(static_cast<std::size_t>(nd), 0);
   int64_t oa = 0, ob = 0;  // element offsets of the current A[i], B[i]
   for (int64_t i = 0; i < count; ++i) {
     T* ci = c + i * mn;

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
+#include <span>
+
+#include "ember/core/storage.hpp"
 
 namespace ember::kernels::cpu {
 
@@ -35,11 +39,13 @@ struct Reducer {
   using SumT = Acc<T>;
 };
 
-// x viewed with (shape, strides) copied row-major into a buffer of its own dtype.
-std::vector<unsigned char> dense_copy(const Shape& shape, const Strides& strides, DType dtype, const void* x) {
-  std::vector<unsigned char> buf(static_cast<std::size_t>(numel(shape)) * itemsize(dtype));
-  copy_cast(shape, dtype, x, strides, dtype, buf.data(), contiguous_strides(shape));
-  return buf;
+// x viewed with (shape, strides) copied row-major into a buffer of its own dtype. The buffer is a
+// Storage, so it comes from (and goes back to) the caching allocator.
+const void* dense_copy(const Shape& shape, const Strides& strides, DType dtype, const void* x,
+                       std::optional<Storage>& buf) {
+  buf.emplace(static_cast<std::size_t>(numel(shape)) * itemsize(dtype));
+  copy_cast(shape, dtype, x, strides, dtype, buf->data(), contiguous_strides(shape));
+  return buf->data();
 }
 
 // The core: x is contiguous with logical layout [A, R, B]; out is [A, B].
@@ -48,7 +54,10 @@ void reduce_arb(const TIn* x, TOut* out, int64_t A, int64_t R, int64_t B, AccT i
   constexpr int64_t kChunk = 1 << 16;  // fixed chunking: same result for every thread count
   if (A == 1 && B == 1) {
     int64_t chunks = (R + kChunk - 1) / kChunk;
-    std::vector<AccT> partial(static_cast<std::size_t>(std::max<int64_t>(chunks, 1)), init);
+    // Per-chunk results, from the caching allocator (no system allocation once warm).
+    Storage partial_buf(static_cast<std::size_t>(std::max<int64_t>(chunks, 1)) * sizeof(AccT));
+    const std::span<AccT> partial(static_cast<AccT*>(partial_buf.data()), static_cast<std::size_t>(std::max<int64_t>(chunks, 1)));
+    std::fill(partial.begin(), partial.end(), init);
     parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
       for (int64_t c = c0; c < c1; ++c) {
         AccT acc = init;
@@ -100,7 +109,7 @@ void reduce(const Shape& shape, DType dtype, const void* x, const Strides& strid
     throw ShapeError("reduce: output rank differs from input " + to_string(shape));
   }
   const int nd = static_cast<int>(shape.size());
-  std::vector<bool> reduced(nd);
+  SmallVector<bool, kMaxDims> reduced(static_cast<std::size_t>(nd));
   for (int d = 0; d < nd; ++d) {
     if (keep_shape[d] == shape[d]) reduced[d] = false;
     else if (keep_shape[d] == 1) reduced[d] = true;
@@ -125,12 +134,12 @@ void reduce(const Shape& shape, DType dtype, const void* x, const Strides& strid
     if (!reduced[d] && shape[d] != 1) block = false;
   }
   const bool dense = is_contiguous(shape, strides);
-  std::vector<unsigned char> scratch;  // the dense (or permuted) copy when one is needed
+  std::optional<Storage> scratch;  // the dense (or permuted) copy when one is needed
   const void* src = x;
   int64_t A = 1, R = 1, B = 1;
   if (first < 0) {  // nothing really reduced
     A = numel(shape);
-    if (!dense) src = (scratch = dense_copy(shape, strides, dtype, x)).data();
+    if (!dense) src = dense_copy(shape, strides, dtype, x, scratch);
   } else if (block && dense) {
     for (int d = 0; d < first; ++d) A *= shape[d];
     for (int d = first; d <= last; ++d) R *= shape[d];
@@ -145,7 +154,7 @@ void reduce(const Shape& shape, DType dtype, const void* x, const Strides& strid
     for (int d = 0; d < nd; ++d) {
       if (reduced[d]) { pshape.push_back(shape[d]); pstrides.push_back(strides[d]); R *= shape[d]; }
     }
-    src = (scratch = dense_copy(pshape, pstrides, dtype, x)).data();
+    src = dense_copy(pshape, pstrides, dtype, x, scratch);
   }
 
   visit_dtype(dtype, [&]<typename T>() {
@@ -190,10 +199,11 @@ void arg_reduce(const Shape& shape, DType dtype, const void* x, const Strides& s
   }
   pshape.push_back(shape[axis]);
   pstrides.push_back(strides[axis]);
-  const std::vector<unsigned char> src = dense_copy(pshape, pstrides, dtype, x);
+  std::optional<Storage> scratch;
+  const void* src = dense_copy(pshape, pstrides, dtype, x, scratch);
   const int64_t R = shape[axis], A = numel(shape) / R;
   visit_dtype(dtype, [&]<typename T>() {
-    const T* px = reinterpret_cast<const T*>(src.data());
+    const T* px = static_cast<const T*>(src);
     parallel_for(0, A, grain_for(R), [&](int64_t a0, int64_t a1) {
       for (int64_t a = a0; a < a1; ++a) {
         const T* row = px + a * R;

@@ -3,6 +3,7 @@
 // The automatic policy (see core/threads.hpp) lives here too.
 #include "ember/core/threads.hpp"
 
+#include <fcntl.h>
 #include <omp.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -30,18 +31,30 @@ void resize_pool(int n) {
   openblas_set_num_threads(n);
 }
 
+// The automatic policy resizes OpenMP's pool only: OpenBLAS's OpenMP build follows
+// omp_get_max_threads() by itself while its own count is above 1 (set_automatic_threads leaves it at
+// all cores), and openblas_set_num_threads may reallocate its buffers — between training steps,
+// where nothing may allocate.
+void resize_openmp_pool(int n) { omp_set_num_threads(n); }
+
 // The cores this process may run on (its affinity mask), as OpenMP counts them.
 int available_cores() { return std::max(1, omp_get_num_procs()); }
 
 // Seconds of CPU the whole machine spent busy (user, nice, system, irq, softirq, steal), from the
-// first line of /proc/stat; negative when it cannot be read (then the policy keeps its size).
+// first line of /proc/stat; negative when it cannot be read (then the policy keeps its size). Read
+// with open/read into a stack buffer: called between training steps, it must not allocate (fopen
+// would: DESIGN's steady-state rule).
 double machine_busy_seconds() {
-  std::FILE* f = std::fopen("/proc/stat", "r");
-  if (!f) return -1;
+  const int fd = ::open("/proc/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
   unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
-  const int got = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
+  const int got = std::sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
                               &irq, &softirq, &steal);
-  std::fclose(f);
   if (got < 4) return -1;
   static const double ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
   return static_cast<double>(user + nice + system + irq + softirq + steal) / ticks_per_second;
@@ -110,7 +123,11 @@ void adapt_num_threads() {
     const double seconds = std::chrono::duration<double>(now - w.at).count();
     const double elsewhere = ((machine - w.machine) - (own - w.own)) / seconds;
     const int n = threads_detail::free_cores(available_cores(), elsewhere);
-    if (n != omp_get_max_threads()) resize_pool(n);
+    if (n != omp_get_max_threads()) resize_openmp_pool(n);
+  } else {
+    // libgomp gives a thread its own copy of the settings on its first omp_set_num_threads (one
+    // allocation): take it now, in the first steps, not at the first resize in the steady state.
+    resize_openmp_pool(omp_get_max_threads());
   }
   w.started = true;
   w.at = now;

@@ -163,7 +163,7 @@ Shape Conv2D::compute_output_shape(const std::vector<Shape>& shapes) {
 
 Tensor Conv2D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
-  compute_output_shape({x.shape()});  // the layer's own message for a window that does not fit
+  compute_output_shape(shape_list(x.shape()));  // the layer's own message for a window that does not fit
   const Conv2dOptions conv{.strides = opt_.strides, .padding = opt_.padding, .dilation = opt_.dilation_rate};
   const Tensor& filter = weights_[0].value();
   // The common case — one dtype, linear or ReLU — is one fused op (ops/fused.hpp).
@@ -237,7 +237,7 @@ Shape Conv1D::compute_output_shape(const std::vector<Shape>& shapes) {
 
 Tensor Conv1D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
-  compute_output_shape({x.shape()});
+  compute_output_shape(shape_list(x.shape()));
   Tensor y = conv1d(x, weights_[0].value(),
                     {.stride = opt_.strides, .padding = opt_.padding, .dilation = opt_.dilation_rate});
   if (opt_.use_bias) y = bias_add(y, weights_[1].value());

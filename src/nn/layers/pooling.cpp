@@ -84,7 +84,7 @@ LayerPtr MaxPooling2D::from_config(const nlohmann::json& config) {
 
 Tensor MaxPooling2D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
-  compute_output_shape({x.shape()});  // the layer's own message for a window that does not fit
+  compute_output_shape(shape_list(x.shape()));  // the layer's own message for a window that does not fit
   return max_pool2d(x, pool_options());
 }
 
@@ -98,7 +98,7 @@ LayerPtr AveragePooling2D::from_config(const nlohmann::json& config) {
 
 Tensor AveragePooling2D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
-  compute_output_shape({x.shape()});
+  compute_output_shape(shape_list(x.shape()));
   return avg_pool2d(x, pool_options());
 }
 
@@ -122,7 +122,7 @@ Shape MaxPooling1D::compute_output_shape(const std::vector<Shape>& shapes) {
 
 Tensor MaxPooling1D::call(const std::vector<Tensor>& inputs, bool) {
   const Tensor& x = detail::single_input(inputs, *this);
-  compute_output_shape({x.shape()});
+  compute_output_shape(shape_list(x.shape()));
   return max_pool1d(x, opt_.pool_size, opt_.strides.value_or(opt_.pool_size), opt_.padding);
 }
 

@@ -26,8 +26,8 @@ struct StridedPtr {
 
 template <std::size_t N>
 struct LoopGeometry {
-  std::vector<int64_t> shape;                       // coalesced, innermost last
-  std::array<std::vector<int64_t>, N> strides;      // per operand, in elements
+  Shape shape;                      // coalesced, innermost last (inline: no allocation)
+  std::array<Strides, N> strides;   // per operand, in elements
 };
 
 template <std::size_t N>
@@ -72,7 +72,7 @@ void for_each_run(const Shape& shape, const std::array<const Strides*, N>& strid
 
   auto run_range = [&](int64_t begin, int64_t end) {
     // multi-index of outer run `begin`
-    std::vector<int64_t> idx(nd, 0);
+    SmallVector<int64_t, kMaxDims> idx(static_cast<std::size_t>(nd), 0);
     int64_t rem = begin;
     for (int d = nd - 2; d >= 0; --d) {
       idx[d] = rem % g.shape[d];
