@@ -80,6 +80,8 @@ KEYS = {
     "BM_Conv1_FwdBwd": "conv1_fwd_bwd", "BM_Conv1_FwdBwd_Kernels": "conv1_fwd_bwd [raw kernels]",
     "BM_Conv2_FwdBwd": "conv2_fwd_bwd", "BM_Conv2_FwdBwd_Kernels": "conv2_fwd_bwd [raw kernels]",
     "BM_Conv1_Fwd": "conv1_fwd", "BM_Conv2_Fwd": "conv2_fwd",
+    "BM_Conv1_Layer": "conv1_layer", "BM_Conv1_Layer_Kernels": "conv1_layer [raw kernels]",
+    "BM_Conv2_Layer": "conv2_layer", "BM_Conv2_Layer_Kernels": "conv2_layer [raw kernels]",
     "BM_Add_1M": "add_1M", "BM_Relu_1M": "relu_1M",
     "BM_Exp_1M": "exp_1M", "BM_Sigmoid_1M": "sigmoid_1M", "BM_Tanh_1M": "tanh_1M",
     "BM_Softplus_1M": "softplus_1M", "BM_Log_1M": "log_1M",
@@ -88,6 +90,7 @@ KEYS = {
 ORDER = ["sgemm_1024", "sgemm_1024 [OpenBLAS direct]",
          "conv1_fwd_bwd", "conv1_fwd_bwd [raw kernels]", "conv1_fwd",
          "conv2_fwd_bwd", "conv2_fwd_bwd [raw kernels]", "conv2_fwd",
+         "conv1_layer", "conv1_layer [raw kernels]", "conv2_layer", "conv2_layer [raw kernels]",
          "add_1M", "relu_1M", "exp_1M", "sigmoid_1M", "tanh_1M", "softplus_1M", "log_1M", "add_overhead", "add_overhead_grad"]
 
 em = {}  # (key, threads) -> {"time_s", rate...}
