@@ -96,49 +96,6 @@ void max_forward_impl(const Pool2dGeometry& g, const T* x, T* y, int64_t* argmax
   });
 }
 
-// The common 2x2 window at stride 2 with every window inside the input (VALID, or SAME on even sizes):
-// the four candidates are compared in the generic kernel's order ((0,0), (0,1), (1,0), (1,1), first
-// maximum kept, NaN wins), so results and indices are identical, in one SIMD sweep over channels per
-// output instead of a window walk (pooling was ~5 % of a cnn step).
-template <typename T, bool kArgmax>
-void max_forward_2x2(const Pool2dGeometry& g, const T* x, T* y, int64_t* argmax) {
-  const int64_t C = g.channels, row = g.in_w * C;
-  parallel_for(0, g.batch * g.out_h, grain_for(g.out_w * 4 * C), [&](int64_t nh_begin, int64_t nh_end) {
-    for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
-      const int64_t n = nh / g.out_h, oh = nh % g.out_h;
-      const int64_t image_off = n * g.in_h * g.in_w;
-      for (int64_t ow = 0; ow < g.out_w; ++ow) {
-        const int64_t p00 = image_off + (2 * oh) * g.in_w + 2 * ow;  // flat pixel of the window's corner
-        const T* a = x + p00 * C;
-        T* yp = y + (nh * g.out_w + ow) * C;
-        int64_t* ap = kArgmax ? argmax + (nh * g.out_w + ow) * C : nullptr;
-#pragma omp simd
-        for (int64_t c = 0; c < C; ++c) {
-          T b = a[c];
-          int64_t bi = p00;
-          const T v1 = a[C + c], v2 = a[row + c], v3 = a[row + C + c];
-          bool take = (v1 > b) | ((v1 != v1) & (b == b));
-          b = take ? v1 : b;
-          bi = take ? p00 + 1 : bi;
-          take = (v2 > b) | ((v2 != v2) & (b == b));
-          b = take ? v2 : b;
-          bi = take ? p00 + g.in_w : bi;
-          take = (v3 > b) | ((v3 != v3) & (b == b));
-          b = take ? v3 : b;
-          bi = take ? p00 + g.in_w + 1 : bi;
-          yp[c] = b;
-          if constexpr (kArgmax) ap[c] = bi * C + c;
-        }
-      }
-    }
-  });
-}
-
-bool is_inner_2x2(const Pool2dGeometry& g) {
-  return g.k_h == 2 && g.k_w == 2 && g.stride_h == 2 && g.stride_w == 2 && g.pad_top == 0 && g.pad_left == 0 &&
-         2 * g.out_h <= g.in_h && 2 * g.out_w <= g.in_w;
-}
-
 }  // namespace
 
 Pool2dGeometry make_pool2d_geometry(const Pool2dParams& p) {
@@ -160,10 +117,7 @@ Pool2dGeometry make_pool2d_geometry(const Pool2dParams& p) {
 
 template <typename T>
 void max_pool2d_forward(const Pool2dGeometry& g, const T* x, T* y, int64_t* argmax) {
-  if (is_inner_2x2(g)) {
-    if (argmax == nullptr) max_forward_2x2<T, false>(g, x, y, nullptr);
-    else max_forward_2x2<T, true>(g, x, y, argmax);
-  } else if (argmax == nullptr) {
+  if (argmax == nullptr) {
     max_forward_impl<T, false, int32_t>(g, x, y, nullptr);
   } else if (g.in_h * g.in_w < (int64_t{1} << 31)) {
     max_forward_impl<T, true, int32_t>(g, x, y, argmax);
