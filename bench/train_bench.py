@@ -267,7 +267,9 @@ def mode_train(args, report):
     lines = [f"Whole training, best of {args.runs} runs (interleaved). FLOP limit = the best sgemm measured in this run: "
              f"{limit:.0f} GFLOP/s ({', '.join(f'{t} thr {g:.0f}' for t, g in sorted(peak.items()))}). "
              f"Load: {state0['loadavg'][0]:.2f} and {state0['idle_pct']:.0f}% idle before, "
-             f"{state1['loadavg'][0]:.2f} and {state1['idle_pct']:.0f}% idle after.", "",
+             f"{state1['loadavg'][0]:.2f} and {state1['idle_pct']:.0f}% idle after. Training FLOP per sample (3 × the "
+             f"forward's conv and dense MACs × 2): " + ", ".join(f"{m} {train_flops_per_sample(m) / 1e6:.3f} MFLOP"
+                                                               for m in args.models) + ".", "",
              "| model | epochs | program | threads | layout | process samples/s | loop samples/s | Ember ÷ this (process / loop) "
              "| % FLOP limit (process / loop) | test acc |",
              "|---|---|---|---|---|---|---|---|---|---|"]
