@@ -19,11 +19,15 @@ packages=(
   python3-torch python3-numpy python3-h5py
 )
 # --fuzz: also the clang toolchain for the libFuzzer targets in fuzz/ (not needed to build or test).
+# --bench: also libtorch's C++ headers, for the libtorch columns of bench/ (run_all.sh, train_bench.sh).
 fuzz=0
-if [[ "${1:-}" == "--fuzz" ]]; then
-  fuzz=1
-  packages+=(clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) fuzz=1; packages+=(clang-16 libclang-rt-16-dev libfuzzer-16-dev libomp-16-dev) ;;
+    --bench) packages+=(libtorch-dev) ;;
+    *) echo "scripts/setup.sh: unknown option '$arg' (expected --fuzz and/or --bench)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
