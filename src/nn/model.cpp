@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <typeinfo>
 #include <unordered_set>
 
 #include "ember/nn/layers/core.hpp"
@@ -66,6 +67,7 @@ void Model::init_graph(const std::vector<SymbolicTensor>& inputs, const std::vec
     if (!input_set.count(d.get())) ordered.push_back(d);
   }
   order_ = std::move(ordered);
+  eval_.args.clear();  // the evaluation plan follows order_ (rebuilt on the next call)
   layers_.clear();
   std::set<std::string> names;
   for (const auto& d : order_) {
@@ -123,7 +125,47 @@ void Model::forward_into(const std::vector<Tensor>& inputs, bool training, std::
 }
 
 void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs) {
-  outputs = call_all(inputs, training);
+  // A plain functional model runs its graph from a plan of positions in order_ with reused lists;
+  // anything that may override call_all (subclasses) goes through it.
+  if (typeid(*this) != typeid(Model) || outputs_.empty() || inputs.size() != inputs_.size()) {
+    outputs = call_all(inputs, training);
+    return;
+  }
+  if (eval_.args.size() != order_.size()) {
+    // Where each node's inputs and each output sit in order_ (order_ starts with the inputs).
+    auto position = [&](const Data* d) {
+      for (std::size_t k = 0; k < order_.size(); ++k) {
+        if (order_[k].get() == d) return k;
+      }
+      throw ValueError("model '" + name() + "': a layer input is missing from the graph");
+    };
+    eval_.args.assign(order_.size(), {});
+    for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
+      for (const auto& in : order_[k]->inputs) eval_.args[k].push_back(position(in.get()));
+    }
+    eval_.outputs.clear();
+    for (const SymbolicTensor& o : outputs_) eval_.outputs.push_back(position(o.data().get()));
+  }
+  std::vector<Tensor>& values = eval_.values;
+  std::vector<Tensor>& args = eval_.arg_values;
+  // Leave no activation referenced once the call is over (also when a layer throws).
+  struct Release {
+    std::vector<Tensor>& values;
+    std::vector<Tensor>& args;
+    ~Release() {
+      values.clear();
+      args.clear();
+    }
+  } release{values, args};
+  values.assign(inputs.begin(), inputs.end());
+  values.resize(order_.size());
+  for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
+    args.clear();
+    for (std::size_t j : eval_.args[k]) args.push_back(values[j]);
+    values[k] = (*order_[k]->layer)(args, training);
+  }
+  outputs.clear();
+  for (std::size_t j : eval_.outputs) outputs.push_back(values[j]);
 }
 
 void Model::check_input_shapes(const std::vector<Shape>& shapes) const { Layer::check_input_shapes(shapes); }

@@ -95,6 +95,14 @@ class Model : public Layer {
   std::vector<std::shared_ptr<SymbolicTensor::Data>> order_;
   std::shared_ptr<train::TrainingState> training_;
   std::vector<Shape> forward_shapes_;  // forward_into's input shapes (reused)
+  // call_all_into's plan for a functional graph: the positions in order_ of each node's inputs and of
+  // the outputs, and the value lists it reuses (empty between calls).
+  struct EvalPlan {
+    std::vector<std::vector<std::size_t>> args;
+    std::vector<std::size_t> outputs;
+    std::vector<Tensor> values, arg_values;
+  };
+  EvalPlan eval_;
 };
 
 class Sequential : public Model {
