@@ -161,6 +161,7 @@ int run_train(const TrainArgs& a) {
     throw CLI::ValidationError("--learning-rate", "must be a positive finite number, got " + std::to_string(a.learning_rate));
   }
   if (a.threads > 0) set_num_threads(a.threads);
+  else adapt_num_threads();  // size the automatic pool now: loading the data already runs on it
   apply_param_memory_option(a.max_param_memory);
   if (!a.out.empty()) prepare_out_dir(a.out);
   manual_seed(a.seed);

@@ -21,8 +21,9 @@ bool automatic_threads();      // whether the policy is automatic
 
 // In automatic mode, at most once per ~0.25 s: measure the CPU time the rest of the machine used
 // since the last measurement (/proc/stat minus this process's own time) and resize the pool to
-// round(cores - busy cores elsewhere), at least 1. Cheap otherwise (one clock read); a no-op in fixed
-// mode. Call it between units of work, never inside a parallel region.
+// round(cores - busy cores elsewhere), at least 1. The first call, with no window yet, sizes the pool
+// from the threads runnable right now (/proc/loadavg). Cheap otherwise (one clock read); a no-op in
+// fixed mode. Call it between units of work, never inside a parallel region.
 void adapt_num_threads();
 
 namespace threads_detail {

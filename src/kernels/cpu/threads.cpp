@@ -60,6 +60,23 @@ double machine_busy_seconds() {
   return static_cast<double>(user + nice + system + irq + softirq + steal) / ticks_per_second;
 }
 
+// Threads of other processes runnable right now: /proc/loadavg's "running/total" field counts every
+// runnable thread on the machine, the caller included. A snapshot, for the first decision only —
+// before there is a window to average over. Negative when unreadable.
+double others_running_now() {
+  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[128];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  double l1 = 0, l5 = 0, l15 = 0;
+  int running = 0, total = 0;
+  if (std::sscanf(buf, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) != 5) return -1;
+  return std::max(0, running - 1);
+}
+
 // Seconds of CPU this process has used (all its threads, spinning OpenMP workers included).
 double own_cpu_seconds() {
   rusage ru{};
@@ -125,9 +142,12 @@ void adapt_num_threads() {
     const int n = threads_detail::free_cores(available_cores(), elsewhere);
     if (n != omp_get_max_threads()) resize_openmp_pool(n);
   } else {
-    // libgomp gives a thread its own copy of the settings on its first omp_set_num_threads (one
-    // allocation): take it now, in the first steps, not at the first resize in the steady state.
-    resize_openmp_pool(omp_get_max_threads());
+    // No window yet: start from a snapshot of what else is runnable, so a run next to busy neighbours
+    // does not spend its first window — or its data loading — with threads that wait on each other.
+    // (This also gives the thread libgomp's own copy of the settings, one allocation, here in the first
+    // steps rather than at the first resize in the steady state.)
+    const double others = others_running_now();
+    resize_openmp_pool(others < 0 ? omp_get_max_threads() : threads_detail::free_cores(available_cores(), others));
   }
   w.started = true;
   w.at = now;
