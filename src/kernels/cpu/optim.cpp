@@ -83,28 +83,24 @@ void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr
 template <typename T>
 void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta1, T beta2, T eps, T decay) {
   const T b1c = T(1) - beta1, b2c = T(1) - beta2, keep = T(1) - decay;
-  // Two loops rather than a test per element, so that each vectorises.
-  if (vhat == nullptr) {
+  // AMSGrad or not is decided once, at compile time, not per element: so the loop vectorises.
+  auto run = [&]<bool kAmsgrad>(std::bool_constant<kAmsgrad>) {
     for_each_index<T>(n, [&](int64_t i) {
       const T gi = g[i];
       const T mi = beta1 * m[i] + b1c * gi;
       const T vi = beta2 * v[i] + b2c * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      w[i] = w[i] * keep - alpha * mi / (std::sqrt(vi) + eps);
+      T denom = vi;
+      if constexpr (kAmsgrad) {
+        denom = std::max(vhat[i], vi);
+        vhat[i] = denom;
+      }
+      w[i] = w[i] * keep - alpha * mi / (std::sqrt(denom) + eps);
     });
-    return;
-  }
-  for_each_index<T>(n, [&](int64_t i) {
-    const T gi = g[i];
-    const T mi = beta1 * m[i] + b1c * gi;
-    const T vi = beta2 * v[i] + b2c * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    const T vmax = std::max(vhat[i], vi);
-    vhat[i] = vmax;
-    w[i] = w[i] * keep - alpha * mi / (std::sqrt(vmax) + eps);
-  });
+  };
+  if (vhat != nullptr) run(std::true_type{});
+  else run(std::false_type{});
 }
 
 template <typename T>

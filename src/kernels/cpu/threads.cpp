@@ -40,18 +40,23 @@ void resize_openmp_pool(int n) { omp_set_num_threads(n); }
 // The cores this process may run on (its affinity mask), as OpenMP counts them.
 int available_cores() { return std::max(1, omp_get_num_procs()); }
 
-// Seconds of CPU the whole machine spent busy (user, nice, system, irq, softirq, steal), from the
-// first line of /proc/stat; negative when it cannot be read (then the policy keeps its size). Read
-// with open/read into a stack buffer: called between training steps, it must not allocate (fopen
-// would: DESIGN's steady-state rule).
-double machine_busy_seconds() {
-  const int fd = ::open("/proc/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  char buf[512];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+// The start of a /proc file, NUL-terminated, read with open/read into the caller's buffer: called
+// between training steps, this must not allocate (fopen would: DESIGN's steady-state rule).
+bool read_proc_file(const char* path, char* buf, std::size_t size) {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = ::read(fd, buf, size - 1);
   ::close(fd);
-  if (n <= 0) return -1;
+  if (n <= 0) return false;
   buf[n] = '\0';
+  return true;
+}
+
+// Seconds of CPU the whole machine spent busy (user, nice, system, irq, softirq, steal), from the
+// first line of /proc/stat; negative when it cannot be read (then the policy keeps its size).
+double machine_busy_seconds() {
+  char buf[512];
+  if (!read_proc_file("/proc/stat", buf, sizeof buf)) return -1;
   unsigned long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
   const int got = std::sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle, &iowait,
                               &irq, &softirq, &steal);
@@ -64,13 +69,8 @@ double machine_busy_seconds() {
 // runnable thread on the machine, the caller included. A snapshot, for the first decision only —
 // before there is a window to average over. Negative when unreadable.
 double others_running_now() {
-  const int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
   char buf[128];
-  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
+  if (!read_proc_file("/proc/loadavg", buf, sizeof buf)) return -1;
   double l1 = 0, l5 = 0, l15 = 0;
   int running = 0, total = 0;
   if (std::sscanf(buf, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) != 5) return -1;
