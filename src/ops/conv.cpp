@@ -136,9 +136,7 @@ Tensor fused_conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, C
     return [g, dt, act, need_x, need_w, need_b, sx = need_w ? saved(xc) : Tensor(), sw = need_x ? saved(wc) : Tensor(),
             sy = act == FusedActivation::None ? Tensor() : saved(y)](const Tensor& gy) {
       // One pass: the ReLU's gradient and the bias's; then the convolutions take it as their dy.
-      BiasActGrads d = act == FusedActivation::None
-                           ? bias_act_grads(gy, dense(gy, dt), act, need_b)
-                           : bias_act_grads(gy, sy, act, need_b);
+      BiasActGrads d = bias_act_grads(gy, sy, dt, act, need_b);
       Tensor dx, dw;
       if (need_x) {
         dx = Tensor::empty({g.batch, g.in_h, g.in_w, g.in_c}, dt);

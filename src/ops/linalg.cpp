@@ -145,7 +145,7 @@ Tensor fused_dense(const Tensor& x, const Tensor& kernel, const Tensor& bias, Fu
                const Tensor& gy) {
       // One pass for the ReLU's gradient and the bias's, then only the GEMMs whose operand needs one
       // (the first layer's input never does: no dx product for it).
-      BiasActGrads d = bias_act_grads(gy, act == FusedActivation::None ? dense(gy, dt) : sy, act, need_b);
+      BiasActGrads d = bias_act_grads(gy, sy, dt, act, need_b);
       Tensor dx, dw;
       if (need_x) {
         dx = Tensor::empty(xshape, dt);

@@ -97,15 +97,15 @@ void bias_act_in_place(const Tensor& y, const Tensor& bias, FusedActivation act)
   });
 }
 
-BiasActGrads bias_act_grads(const Tensor& gy, const Tensor& y, FusedActivation act, bool want_db) {
-  const DType dt = y.dtype();
+BiasActGrads bias_act_grads(const Tensor& gy, const Tensor& y, DType dt, FusedActivation act, bool want_db) {
   Tensor g = dense(gy, dt);
-  const int64_t cols = y.size(-1), rows = cols == 0 ? 0 : y.numel() / cols;
+  const int64_t cols = g.size(-1), rows = cols == 0 ? 0 : g.numel() / cols;
   BiasActGrads out;
-  out.dpre = act == FusedActivation::None ? g : Tensor::empty(y.shape(), dt);
+  out.dpre = act == FusedActivation::None ? g : Tensor::empty(g.shape(), dt);
   if (want_db) out.db = Tensor::empty({cols}, dt);
   visit_floating(dt, "bias_act", [&]<typename T>() {
-    kernels::cpu::bias_act_backward<T>(rows, cols, g.data<T>(), y.data<T>(), kernel_act(act), out.dpre.data<T>(),
+    kernels::cpu::bias_act_backward<T>(rows, cols, g.data<T>(), act == FusedActivation::None ? nullptr : y.data<T>(),
+                                       kernel_act(act), out.dpre.data<T>(),
                                        want_db ? out.db.data<T>() : nullptr);
   });
   return out;

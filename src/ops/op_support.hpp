@@ -122,11 +122,12 @@ void check_fused_bias(const char* op, const Tensor& bias, int64_t channels, cons
 }
 // y (dense, [rows, cols] in memory) = act(y + bias) in place; bias may be undefined.
 void bias_act_in_place(const Tensor& y, const Tensor& bias, FusedActivation act);
-// Backward of that epilogue from the output's gradient: dpre = gy * act'(y) as a new dense tensor of
-// y's shape, and db (when want_db) its column sums [cols].
+// Backward of that epilogue from the output's gradient: dpre = gy * act'(y) as a dense tensor of dtype
+// dt (gy itself when there is no activation and gy is already dense), and db (when want_db) its
+// column sums [cols]. y — the saved output — is read only for ReLU (undefined otherwise).
 struct BiasActGrads {
   Tensor dpre, db;
 };
-BiasActGrads bias_act_grads(const Tensor& gy, const Tensor& y, FusedActivation act, bool want_db);
+BiasActGrads bias_act_grads(const Tensor& gy, const Tensor& y, DType dt, FusedActivation act, bool want_db);
 
 }  // namespace ember::ops_detail

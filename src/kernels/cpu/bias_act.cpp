@@ -68,7 +68,7 @@ void bias_act_backward(int64_t rows, int64_t cols, const T* g, const T* y, BiasA
   parallel_for(0, chunks, grain_for(kRowsPerChunk * cols), [&](int64_t k0, int64_t k1) {
     for (int64_t chunk = k0; chunk < k1; ++chunk) {
       const int64_t r0 = chunk * kRowsPerChunk, r1 = std::min(rows, r0 + kRowsPerChunk);
-      act_backward((r1 - r0) * cols, g + r0 * cols, y + r0 * cols, act, dpre + r0 * cols);
+      act_backward((r1 - r0) * cols, g + r0 * cols, y ? y + r0 * cols : nullptr, act, dpre + r0 * cols);
       if (!part) continue;
       double* acc = part + chunk * cols;
       std::fill(acc, acc + cols, 0.0);

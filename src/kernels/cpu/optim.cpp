@@ -80,6 +80,16 @@ void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr
   });
 }
 
+// Adam's and Nadam's moment estimates for element i: m = beta1 m + (1 - beta1) g, v = beta2 v +
+// (1 - beta2) g², stored back and returned (inlined into each update's vectorised loop).
+template <typename T>
+inline void update_moments(int64_t i, T gi, T* m, T* v, T beta1, T b1c, T beta2, T b2c, T& mi, T& vi) {
+  mi = beta1 * m[i] + b1c * gi;
+  vi = beta2 * v[i] + b2c * gi * gi;
+  m[i] = mi;
+  v[i] = vi;
+}
+
 template <typename T>
 void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta1, T beta2, T eps, T decay) {
   const T b1c = T(1) - beta1, b2c = T(1) - beta2, keep = T(1) - decay;
@@ -87,10 +97,8 @@ void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta
   auto run = [&]<bool kAmsgrad>(std::bool_constant<kAmsgrad>) {
     for_each_index<T>(n, [&](int64_t i) {
       const T gi = g[i];
-      const T mi = beta1 * m[i] + b1c * gi;
-      const T vi = beta2 * v[i] + b2c * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
+      T mi, vi;
+      update_moments(i, gi, m, v, beta1, b1c, beta2, b2c, mi, vi);
       T denom = vi;
       if constexpr (kAmsgrad) {
         denom = std::max(vhat[i], vi);
@@ -108,10 +116,8 @@ void nadam_step(int64_t n, T* w, const T* g, T* m, T* v, T lr, T beta1, T beta2,
   const T b1c = T(1) - beta1, b2c = T(1) - beta2;
   for_each_index<T>(n, [&](int64_t i) {
     const T gi = g[i];
-    const T mi = beta1 * m[i] + b1c * gi;
-    const T vi = beta2 * v[i] + b2c * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
+    T mi, vi;
+    update_moments(i, gi, m, v, beta1, b1c, beta2, b2c, mi, vi);
     w[i] -= lr * (coef_m * mi + coef_g * gi) / (std::sqrt(vi / bias2) + eps);
   });
 }

@@ -19,7 +19,8 @@ enum class BiasAct { None, ReLU };
 template <typename T>
 void bias_act_forward(int64_t rows, int64_t cols, T* y, const T* bias, BiasAct act);
 
-// dpre may alias g (then g is overwritten); db may be null (no bias gradient wanted). The column sums
+// dpre may alias g (then g is overwritten); db may be null (no bias gradient wanted), and y when act
+// is None (it is read only for ReLU). The column sums
 // accumulate in double over fixed chunks of rows combined in chunk order, so db does not depend on
 // the thread count. Steady state: the per-chunk scratch is a thread-local buffer reused across calls.
 template <typename T>
