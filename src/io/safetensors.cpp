@@ -1,5 +1,7 @@
 #include "ember/io/safetensors.hpp"
 
+#include "ember/io/atomic_file.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -52,23 +54,14 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const s
   }
   std::string text = header.dump();
   while (text.size() % 8 != 0) text += ' ';  // keeps the data 8-byte aligned
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw IOError("cannot write '" + path + "'");
-    uint64_t n = text.size();
-    unsigned char le[8];
-    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(n >> (8 * i));
-    out.write(reinterpret_cast<const char*>(le), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const Tensor& c : contiguous_data) {
-      out.write(static_cast<const char*>(c.raw_data()), static_cast<std::streamsize>(c.numel() * itemsize(c.dtype())));
-    }
-    if (!out) throw IOError("error while writing '" + path + "'");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw IOError("cannot move '" + tmp + "' to '" + path + "': " + ec.message());
+  AtomicFile out(path);
+  uint64_t n = text.size();
+  unsigned char le[8];
+  for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(n >> (8 * i));
+  out.write(le, 8);
+  out.write(text);
+  for (const Tensor& c : contiguous_data) out.write(c.raw_data(), static_cast<std::size_t>(c.numel()) * itemsize(c.dtype()));
+  out.commit();
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {

@@ -11,7 +11,7 @@ namespace ember::io {
 
 using TensorMap = std::map<std::string, Tensor>;
 
-// Writes atomically (to a temporary file, then renamed). Throws IOError on failure.
+// Writes atomically and durably (io/atomic_file.hpp). Throws IOError on failure.
 void save_safetensors(const std::string& path, const TensorMap& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
