@@ -25,6 +25,8 @@ files=(
   "/usr/include/nlohmann/json_fwd.hpp nlohmann-json3-dev"
   "/usr/include/hdf5/serial/hdf5.h libhdf5-dev"
   "/usr/include/zlib.h zlib1g-dev"
+  "/usr/include/libdeflate.h libdeflate-dev"
+  "$lib/libdeflate.so libdeflate-dev"
   "/usr/include/stb/stb_image.h libstb-dev"
   "/usr/include/CLI/CLI.hpp libcli11-dev"
   "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist"

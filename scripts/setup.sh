@@ -14,7 +14,7 @@ packages=(
   g++ cmake ninja-build pkg-config
   libgtest-dev libbenchmark-dev
   libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev
-  nlohmann-json3-dev libhdf5-dev zlib1g-dev libstb-dev libcli11-dev
+  nlohmann-json3-dev libhdf5-dev zlib1g-dev libdeflate-dev libstb-dev libcli11-dev
   dataset-fashion-mnist
   python3-torch python3-numpy python3-h5py
 )

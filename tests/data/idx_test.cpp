@@ -1,6 +1,7 @@
 #include <zlib.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -60,6 +61,45 @@ TEST(Idx, ReadsBigEndianIntsAndFloats) {
   EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{-2, 258}));
   write_plain(dir + "/f.idx", idx_bytes(0x0D, {1}, {0x3F, 0xC0, 0, 0}));
   EXPECT_EQ(data::read_idx(dir + "/f.idx").item<float>(), 1.5f);
+}
+
+// Whole one-member gzip files take libdeflate's one-call path; anything unusual falls back to zlib's
+// streaming reader. Both must give the same tensors and the same errors.
+TEST(Idx, GzipPathsAgreeWithPlainFiles) {
+  std::string dir = temp_dir();
+  std::vector<unsigned char> payload;
+  for (int i = 0; i < 4 * 600; ++i) payload.push_back(static_cast<unsigned char>((i * 37) % 251));
+  for (unsigned char type : {0x08, 0x0C, 0x0D}) {
+    const uint32_t n = type == 0x08 ? 2400 : 600;
+    auto bytes = idx_bytes(type, {n / 20, 20}, payload);
+    write_plain(dir + "/p.idx", bytes);
+    write_gz(dir + "/p.idx.gz", bytes);
+    // Two gzip members (as `cat a.gz b.gz` makes): valid gzip, read by the streaming path.
+    std::size_t half = bytes.size() / 2;
+    write_gz(dir + "/m1.gz", {bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(half)});
+    write_gz(dir + "/m2.gz", {bytes.begin() + static_cast<std::ptrdiff_t>(half), bytes.end()});
+    {
+      std::ofstream out(dir + "/multi.idx.gz", std::ios::binary);
+      for (const char* part : {"/m1.gz", "/m2.gz"}) out << std::ifstream(dir + part, std::ios::binary).rdbuf();
+    }
+    Tensor plain = data::read_idx(dir + "/p.idx");
+    for (const char* name : {"/p.idx.gz", "/multi.idx.gz"}) {
+      Tensor t = data::read_idx(dir + name);
+      EXPECT_EQ(t.dtype(), plain.dtype()) << name;
+      EXPECT_EQ(t.shape(), plain.shape()) << name;
+      Tensor c = t.contiguous();  // bitwise: the float payload holds NaNs
+      ASSERT_EQ(c.numel(), plain.numel());
+      EXPECT_EQ(std::memcmp(c.raw_data(), plain.raw_data(), static_cast<std::size_t>(c.numel()) * itemsize(c.dtype())), 0)
+          << name;
+    }
+  }
+  // One byte too many or too few inside a well-formed gzip: the same size error as a plain file.
+  auto long_bytes = idx_bytes(0x08, {2, 3}, {1, 2, 3, 4, 5, 6, 7});
+  write_gz(dir + "/long.idx.gz", long_bytes);
+  EXPECT_THROW(data::read_idx(dir + "/long.idx.gz"), FormatError);
+  auto short_bytes = idx_bytes(0x08, {2, 3}, {1, 2, 3, 4, 5});
+  write_gz(dir + "/short.idx.gz", short_bytes);
+  EXPECT_THROW(data::read_idx(dir + "/short.idx.gz"), FormatError);
 }
 
 TEST(Idx, MalformedFilesGiveFormatErrors) {
