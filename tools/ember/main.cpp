@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ember/core/error.hpp"
+#include "predict_command.hpp"
 #include "summary_command.hpp"
 // `ember train` / `ember evaluate` are being written beside this file; picked up once present.
 #if 1
@@ -37,6 +38,7 @@ int run(int argc, char** argv) {
 #ifdef EMBER_TOOL_HAS_TRAIN
   ember::tool::add_train_commands(app);
 #endif
+  ember::tool::add_predict_command(app);
   // CLI11 would call an unknown command a missing one; say what came instead.
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;
