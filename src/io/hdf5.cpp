@@ -464,8 +464,14 @@ void write_attr(const Handle& h, std::string_view name, const AttrValue& value, 
       return;
     }
     // numpy 'S' arrays: fixed length = the longest string (at least 1), NUL-padded.
-    std::size_t len = 1;
-    for (const auto& s : v) len = std::max(len, s.size());
+    std::size_t len = std::max<std::size_t>(opt.fixed_size, 1);
+    for (const auto& s : v) {
+      if (opt.fixed_size != 0 && s.size() > opt.fixed_size) {
+        throw ValueError(where(path, object) + ": a string of " + std::to_string(s.size()) + " bytes exceeds the fixed size " +
+                         std::to_string(opt.fixed_size));
+      }
+      len = std::max(len, s.size());
+    }
     Id t = type_id(H5Tcopy(H5T_C_S1));
     H5Tset_size(t.get(), len);
     H5Tset_strpad(t.get(), H5T_STR_NULLPAD);

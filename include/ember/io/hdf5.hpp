@@ -44,6 +44,7 @@
 // objects of the wrong kind or type; ValueError for bad arguments (existing names, out-of-range
 // slices, a closed file). Every message names the file and the object. libhdf5's own error printing
 // is switched off. libhdf5 (Debian's serial build) is not thread-safe: use one thread at a time.
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -69,6 +70,8 @@ enum class CharSet { ascii, utf8 };
 struct StringOptions {
   bool variable_length = true;      // false: fixed length, the longest string's bytes, NUL-padded (numpy 'S')
   CharSet charset = CharSet::utf8;  // h5py: str -> UTF-8, bytes -> ASCII
+  std::size_t fixed_size = 0;       // fixed length only: the byte size (0: the longest string's);
+                                    // ValueError if a string is longer
 };
 
 // The attributes of one file, group or dataset (h5py's .attrs).
