@@ -408,6 +408,12 @@ AttrValue read_attr(const Handle& h, std::string_view name) {
   hssize_t np = sc == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space.get());
   if (np < 0 || np > (hssize_t{1} << 28)) fail<FormatError>(path, object, "bad attribute size");
   hsize_t n = static_cast<hsize_t>(np);
+  // The declared element count must fit in the bytes the attribute actually stores (a damaged or
+  // hostile header cannot make us allocate more).
+  const hsize_t stored = H5Aget_storage_size(a.get());
+  if (n > 0 && static_cast<unsigned __int128>(n) * H5Tget_size(ft.get()) > stored) {
+    fail<FormatError>(path, object, "declares " + std::to_string(n) + " elements but stores only " + std::to_string(stored) + " bytes");
+  }
   switch (H5Tget_class(ft.get())) {
     case H5T_INTEGER: {
       std::vector<int64_t> v(n);
@@ -677,16 +683,40 @@ Id dataset_space(const Handle& h) {
   return s;
 }
 
-// Refuses to allocate for a contiguous dataset whose stored bytes cannot hold what it declares (a
-// damaged or hostile file), before any allocation.
-void check_storage(const Handle& h, hid_t ftype, const Shape& shape) {
+// Checks a dataset's declared size against the bytes the file holds for it, before anything is
+// allocated, so that a damaged or hostile file (100 bytes declaring a terabyte) fails fast:
+//  - contiguous data must be stored in full, inside the file;
+//  - chunked data can expand at most as gzip does (about 1032x; chunks never written read as the
+//    fill value), so more than 1100x the stored bytes plus 256 MiB of fill is refused.
+// The size in memory must also fit in 62 bits (Ember's byte counts).
+// `shape` is the dataset's, `selected` the part being read (rows of the first axis).
+void check_storage(const Handle& h, hid_t ftype, const Shape& shape, const Shape& selected, DType dtype) {
+  const unsigned __int128 elements = static_cast<uint64_t>(numel(selected));
+  if (elements * itemsize(dtype) > (static_cast<unsigned __int128>(1) << 62)) {
+    fail<FormatError>(h.file->path, object_name(h.id), "declares " + to_string(selected) + " elements: too large for memory");
+  }
   Id dcpl = plist_id(H5Dget_create_plist(h.id));
-  if (!dcpl.ok() || H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS) return;
+  if (!dcpl.ok()) return;
   hsize_t stored = H5Dget_storage_size(h.id);
-  unsigned __int128 want = static_cast<unsigned __int128>(static_cast<uint64_t>(numel(shape))) * H5Tget_size(ftype);
-  if (stored != 0 && stored < want) {
+  const unsigned __int128 want = elements * H5Tget_size(ftype);
+  if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+    const unsigned __int128 limit = static_cast<unsigned __int128>(stored) * 1100 + (static_cast<unsigned __int128>(256) << 20);
+    if (want > limit) {
+      fail<FormatError>(h.file->path, object_name(h.id),
+                        "declares " + std::to_string(static_cast<uint64_t>(want)) + " bytes but stores " + std::to_string(stored) +
+                            " compressed bytes, more than decompression or fill values can account for");
+    }
+    return;
+  }
+  if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS) return;
+  if (stored == 0 && want > (static_cast<unsigned __int128>(256) << 20)) {
     fail<FormatError>(h.file->path, object_name(h.id),
-                      "declares " + std::to_string(static_cast<uint64_t>(want)) + " bytes but stores " + std::to_string(stored));
+                      "declares " + std::to_string(static_cast<uint64_t>(want)) + " bytes and stores none (more than 256 MiB of fill values)");
+  }
+  const unsigned __int128 whole = static_cast<unsigned __int128>(static_cast<uint64_t>(numel(shape))) * H5Tget_size(ftype);
+  if (stored != 0 && stored < whole) {
+    fail<FormatError>(h.file->path, object_name(h.id),
+                      "declares " + std::to_string(static_cast<uint64_t>(whole)) + " bytes but stores " + std::to_string(stored));
   }
   haddr_t offset = H5Dget_offset(h.id);
   if (stored != 0 && offset != HADDR_UNDEF) {
@@ -705,7 +735,6 @@ Tensor read_rows(const Handle& h, std::optional<std::pair<int64_t, int64_t>> row
   OpenedType t = dataset_type(h);
   Id fspace = dataset_space(h);
   Shape shape = read_dims(fspace.get(), h.file->path, object);
-  check_storage(h, t.type.get(), shape);
   Shape out_shape = shape;
   if (rows) {
     auto [start, count] = *rows;
@@ -721,6 +750,7 @@ Tensor read_rows(const Handle& h, std::optional<std::pair<int64_t, int64_t>> row
       fail<FormatError>(h.file->path, object, "cannot select rows");
     }
   }
+  check_storage(h, t.type.get(), shape, out_shape, t.elem.dtype);
   Tensor out = Tensor::empty(out_shape, t.elem.dtype);
   if (out.numel() == 0) return out;
   Id mspace = make_space(out_shape);

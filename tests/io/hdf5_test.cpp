@@ -484,6 +484,17 @@ TEST(Hdf5BadFiles, OneCleanErrorEach) {
   EXPECT_EQ(f.dataset("dtypes/int8").read().numel(), 6);  // the rest of the file still reads
 }
 
+TEST(Hdf5BadFiles, HugeDeclaredSizesFailBeforeAllocating) {
+  h5::File f(fixture("bad_huge.h5"));
+  EXPECT_LT(fs::file_size(fixture("bad_huge.h5")), 65536u);
+  std::string m = message_of<FormatError>([&] { f.dataset("chunked_huge").read(); });
+  EXPECT_NE(m.find("object '/chunked_huge': declares 4398046511104 bytes but stores 0 compressed bytes"), std::string::npos) << m;
+  m = message_of<FormatError>([&] { f.dataset("contiguous_huge").read(); });
+  EXPECT_NE(m.find("object '/contiguous_huge': declares 1099511627776 bytes and stores none"), std::string::npos) << m;
+  EXPECT_EQ(f.dataset("small").read().to_vector<double>(), (std::vector<double>{0, 1, 2}));
+  EXPECT_EQ(f.dataset("chunked_huge").read(5, 2).numel(), 2);  // a few rows of fill values are fine
+}
+
 TEST(Hdf5BadFiles, UnwritableTargetsAreIOErrors) {
   fs::path dir = fresh_dir("unwritable");
   EXPECT_THROW(h5::File((dir / "no/such/dir/x.h5").string(), "w"), IOError);

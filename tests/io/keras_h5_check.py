@@ -105,4 +105,4 @@ else:
 if problems:
     print("\n".join(problems))
     sys.exit(1)
-print("h5py and PyTorch agree with Ember's Keras file")
+print("keras_h5_check " + sys.argv[1] + ": Ember's file agrees")
