@@ -221,6 +221,23 @@ TEST(KerasH5, WeightsRoundTripInH5AndSafetensors) {
   EXPECT_TRUE(all_close(c->forward({x}, false)[0], y, 0, 0));
 }
 
+TEST(KerasH5, ConfigsOverTheHeaderLimitSaveAndLoad) {
+  // 400 layers: model_config is far over the 64 KiB an attribute can hold in an object header (a
+  // variable-length string lives in the file's global heap, as h5py stores Keras's bytes).
+  fs::path dir = fresh_dir("big_config");
+  nn::Sequential m{nn::Input({2})};
+  for (int i = 0; i < 400; ++i) m.add(nn::Dense({.units = 2}));
+  std::string path = (dir / "big.h5").string();
+  m.save(path);
+  EXPECT_GT(h5::File(path).attrs().get_string("model_config").size(), 65536u);
+  auto loaded = nn::load_model(path);
+  Tensor x = from_vector(std::vector<float>{0.25f, -1}, {1, 2});
+  EXPECT_TRUE(all_close(loaded->forward({x}, false)[0], m.forward({x}, false)[0], 0, 0));
+  std::string cmd = "/usr/bin/python3 -c \"import h5py, json, sys; f = h5py.File(sys.argv[1]); "
+                    "sys.exit(0 if len(json.loads(f.attrs['model_config'])['config']['layers']) == 401 else 1)\" '" + path + "'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "h5py cannot read the large model_config";
+}
+
 TEST(KerasH5, MismatchesAndMisuseAreClearErrors) {
   fs::path dir = fresh_dir("bad");
   auto a = checker_model();
