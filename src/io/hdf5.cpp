@@ -1124,6 +1124,12 @@ File::File(const std::string& path, const std::string& mode) : Group(nullptr) {
   h_ = make_handle(st, root);
 }
 
+std::size_t open_object_count() {
+  init_library();
+  ssize_t n = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 File::~File() {
   if (!h_) return;
   auto st = h_->file;

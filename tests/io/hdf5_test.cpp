@@ -453,6 +453,40 @@ TEST(Hdf5Modes, ExceptionsInVisitCallbacksPropagate) {
   EXPECT_EQ(visit_names(f).size(), expected()["visit"].size());  // libhdf5 is still usable
 }
 
+TEST(Hdf5Modes, EveryObjectIsClosedOnSuccessAndOnError) {
+  // Counted while the file is open: closing a file closes what is left in it, so only a count
+  // taken before the close shows a leak.
+  fs::path dir = fresh_dir("ids");
+  ASSERT_EQ(h5::open_object_count(), 0u);
+  {
+    h5::File f(fixture("h5py_data.h5"));
+    EXPECT_EQ(h5::open_object_count(), 2u);  // the file and its root group
+    for (const auto& [name, want] : expected()["datasets"].items()) f.dataset(name).read();
+    f.visititems([](const std::string&, const h5::Object& o) { o.attrs().keys(); });
+    for (const auto& a : expected()["attributes"]) f.get(a["object"].get<std::string>()).attrs().get(a["name"].get<std::string>());
+    EXPECT_THROW(f.dataset("refused/uint64").read(), FormatError);
+    EXPECT_THROW(f.get("nope"), IOError);
+    EXPECT_THROW(f.attrs().get_int("strs_vlen"), FormatError);
+    EXPECT_THROW(f.attrs().get("nope"), IOError);
+    EXPECT_THROW(f.dataset("chunked").read(49, 2), ValueError);
+    h5::Dataset kept = f.dataset("scalar");
+    EXPECT_EQ(h5::open_object_count(), 3u);
+    h5::File w((dir / "w.h5").string(), "w");
+    w.create_dataset("x", zeros({4, 2}), {.chunks = {2, 2}, .compression = "gzip", .maxshape = {-1, 2}}).resize({6, 2});
+    w.attrs().set("s", std::vector<std::string>{"a", "b"}, {.variable_length = false});
+    w.attrs().set("s", 1);
+    EXPECT_THROW(w.create_dataset("x", zeros({1})), ValueError);
+    EXPECT_THROW(w.create_dataset("y", zeros({1}), {.compression = "lzf"}), ValueError);
+    EXPECT_THROW(w.dataset("x").resize({6, 3}), ValueError);
+    EXPECT_EQ(h5::open_object_count(), 5u);
+  }
+  for (const char* bad : {"bad_truncated_half.h5", "bad_not_hdf5.h5", "bad_truncated_100.h5"}) {
+    EXPECT_THROW(h5::File(fixture(bad)), FormatError);
+  }
+  EXPECT_THROW(h5::File(fixture("bad_corrupt_chunk.h5")).dataset("chunked").read(), FormatError);
+  EXPECT_EQ(h5::open_object_count(), 0u);
+}
+
 // ---- bad files: one clean error each ----
 
 TEST(Hdf5BadFiles, OneCleanErrorEach) {

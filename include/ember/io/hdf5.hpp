@@ -214,4 +214,9 @@ class File : public Group {
   const std::string& mode() const;
 };
 
+// The number of libhdf5 file objects open in this process (file, group, dataset, attribute and
+// named-datatype identifiers, over all files): for leak checks in tests. An open File counts 2
+// (the file and its root group), each Group / Dataset handle alive 1 more.
+std::size_t open_object_count();
+
 }  // namespace ember::io::h5
