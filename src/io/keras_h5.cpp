@@ -226,8 +226,9 @@ void save_model_h5(nn::Model& model, const std::string& path) {
   f.close();
 }
 
-std::shared_ptr<nn::Model> load_model_h5(const std::string& path) {
-  h5::File f(path, "r");
+namespace {
+
+std::shared_ptr<nn::Model> model_from_file(const h5::File& f, const std::string& path) {
   if (!f.attrs().contains("model_config")) {
     throw FormatError("'" + path + "': no 'model_config' attribute: not a saved Keras model (a weights-only file? use load_weights)");
   }
@@ -238,12 +239,23 @@ std::shared_ptr<nn::Model> load_model_h5(const std::string& path) {
     throw FormatError("'" + path + "': model_config is not valid JSON: " + e.what());
   }
   refuse_code(config, path);
-  std::shared_ptr<nn::Model> model;
   try {
-    model = nn::model_from_config(config);
+    return nn::model_from_config(config);
   } catch (const FormatError& e) {
     throw FormatError("'" + path + "': model_config: " + e.what());
   }
+}
+
+}  // namespace
+
+std::shared_ptr<nn::Model> load_model_config_h5(const std::string& path) {
+  h5::File f(path, "r");
+  return model_from_file(f, path);
+}
+
+std::shared_ptr<nn::Model> load_model_h5(const std::string& path) {
+  h5::File f(path, "r");
+  std::shared_ptr<nn::Model> model = model_from_file(f, path);
   if (!f.contains("model_weights")) throw FormatError("'" + path + "': no 'model_weights' group");
   load_weights_from_group(f.group("model_weights"), *model);
   return model;

@@ -34,6 +34,8 @@ inline constexpr std::size_t kKerasAttributeLimit = 64512;
 
 void save_model_h5(nn::Model& model, const std::string& path);
 std::shared_ptr<nn::Model> load_model_h5(const std::string& path);
+// The architecture only (model_config), freshly initialised: nothing of model_weights is read.
+std::shared_ptr<nn::Model> load_model_config_h5(const std::string& path);
 void save_weights_h5(nn::Model& model, const std::string& path);
 void load_weights_h5(nn::Model& model, const std::string& path, const nn::LoadWeightsOptions& options = {});
 
