@@ -266,3 +266,63 @@ TEST(KerasH5, MismatchesAndMisuseAreClearErrors) {
   for (const auto& entry : fs::directory_iterator(dir)) left.push_back(entry.path().filename().string());
   EXPECT_EQ(left, std::vector<std::string>{"w.h5"});
 }
+
+// Damaged Keras files, made from the tf.keras-layout fixture by editing one thing each: one clean
+// FormatError naming the file and what is wrong, never a crash.
+TEST(KerasH5, DamagedKerasFilesAreFormatErrors) {
+  fs::path dir = fresh_dir("damaged");
+  struct Case {
+    const char* name;
+    std::function<void(h5::File&)> damage;
+    const char* says;
+  };
+  std::vector<Case> cases = {
+      {"config_not_json", [](h5::File& f) { f.attrs().set("model_config", "{\"class_name\": "); }, "model_config is not valid JSON"},
+      {"config_not_string", [](h5::File& f) { f.attrs().set("model_config", 7); }, "expected a string, found an integer"},
+      {"config_unknown_class",
+       [](h5::File& f) {
+         std::string c = f.attrs().get_string("model_config");
+         c.replace(c.find("\"Dropout\""), 9, "\"Dropper\"");
+         f.attrs().set("model_config", c);
+       },
+       "unknown layer class 'Dropper'"},
+      {"no_model_weights", [](h5::File& f) { f.remove("model_weights"); }, "no 'model_weights' group"},
+      {"ghost_layer",
+       [](h5::File& f) {
+         f.group("model_weights").attrs().set("layer_names", std::vector<std::string>{"dense", "ghost"}, {.variable_length = false});
+       },
+       "layer_names lists 'ghost', which has no group"},
+      {"missing_weight", [](h5::File& f) { f.remove("model_weights/dense/dense/bias:0"); },
+       "weight_names lists 'dense/bias:0', which is not in the group"},
+      {"integer_weight",
+       [](h5::File& f) {
+         f.remove("model_weights/dense/dense/bias:0");
+         f.create_dataset("model_weights/dense/dense/bias:0", zeros({6}, i32));
+       },
+       "is int32, expected floating-point values"},
+      {"wrong_shape",
+       [](h5::File& f) {
+         f.remove("model_weights/dense_1/dense_1/bias:0");
+         f.create_dataset("model_weights/dense_1/dense_1/bias:0", zeros({4}));
+       },
+       "weight 'dense_1/bias:0' has shape [4] in the file, the model's 'dense_1/bias' has [3]"},
+      {"weights_missing_in_layer",
+       [](h5::File& f) {
+         f.group("model_weights/dense_1").attrs().set("weight_names", std::vector<std::string>{"dense_1/kernel:0"}, {.variable_length = false});
+       },
+       "layer 'dense_1' (group '/model_weights/dense_1'): the model's layer has 2 weights, the file 1"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string path = (dir / (std::string(c.name) + ".h5")).string();
+    fs::copy_file(fixture("mlp_bn.h5"), path);
+    {
+      h5::File f(path, "r+");
+      c.damage(f);
+    }
+    std::string m = message_of<FormatError>([&] { nn::load_model(path); });
+    EXPECT_NE(m.find(path), std::string::npos) << m;
+    EXPECT_NE(m.find(c.says), std::string::npos) << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+  }
+}
