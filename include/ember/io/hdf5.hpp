@@ -9,7 +9,7 @@
 //   f.close();                                                // or let f go out of scope
 //
 // Modes (h5py's): "r" read only; "r+" read/write, must exist; "w" create, truncating; "w-" create,
-// fail if the file exists; "a" read/write if it exists, create otherwise.
+// fail if the file exists ("x" is the same); "a" read/write if it exists, create otherwise.
 //
 // Saving is atomic (io/atomic_file.hpp): in every writing mode libhdf5 works on a temporary file
 // beside the target ("r+" and "a" first copy the existing file there) and close() — or the File's
