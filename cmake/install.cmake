@@ -31,7 +31,8 @@ install(FILES ${CMAKE_CURRENT_BINARY_DIR}/EmberConfig.cmake ${CMAKE_CURRENT_BINA
 # static library its private dependencies as Libs.private).
 if(EMBER_STATIC)
   get_filename_component(openblas_dir ${OPENBLAS_OPENMP} DIRECTORY)
-  set(EMBER_PC_LIBS_PRIVATE "-ldnnl -L${openblas_dir} -lopenblas -lz -ldeflate")
+  get_filename_component(hdf5_dir ${HDF5_C_LIBRARY_hdf5} DIRECTORY)
+  set(EMBER_PC_LIBS_PRIVATE "-ldnnl -L${openblas_dir} -lopenblas -lz -ldeflate -L${hdf5_dir} -lhdf5")
 else()
   set(EMBER_PC_LIBS_PRIVATE "")
 endif()

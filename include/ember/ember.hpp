@@ -34,4 +34,5 @@
 #include "ember/data/datasets.hpp"
 #include "ember/train/training.hpp"
 #include "ember/train/callbacks.hpp"
+#include "ember/io/hdf5.hpp"
 #include "ember/io/safetensors.hpp"

@@ -52,6 +52,26 @@ TEST(SummaryCli, NotesConvolutionAndPooling) {
   EXPECT_TRUE(contains(pool.out, "(None, 50, 50, 15)")) << pool.out;
 }
 
+// A Keras 2 .h5 model (tests/fixtures/keras_h5, written in tf.keras's layout): Dense 4->6 (30
+// params), BatchNormalization of 6 (12 trainable + 12 moving statistics), Dropout, Dense 6->3 (21).
+TEST(SummaryCli, KerasH5Model) {
+  const std::string dir = ember::testing::source_dir() + "/tests/fixtures/keras_h5/";
+  ToolRun r = ember_tool("summary '" + dir + "mlp_bn.h5'");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "batch_normalization (BatchNo (None, 6)                 24\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Total params: 75\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Trainable params: 63\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "Non-trainable params: 12\n")) << r.out;
+  ToolRun lambda = ember_tool("summary '" + dir + "lambda.h5'");
+  EXPECT_EQ(lambda.status, 1);
+  EXPECT_TRUE(one_error_line(lambda.err));
+  EXPECT_TRUE(contains(lambda.err, "Lambda layer")) << lambda.err;
+  ToolRun truncated = ember_tool("summary '" + ember::testing::source_dir() + "/tests/fixtures/h5/bad_truncated_half.h5'");
+  EXPECT_EQ(truncated.status, 1);
+  EXPECT_TRUE(one_error_line(truncated.err));
+  EXPECT_EQ(truncated.out, "");
+}
+
 TEST(SummaryCli, FunctionalModelShowsConnections) {
   ToolRun r = ember_tool("summary " + fixture("functional_residual.json"));
   EXPECT_EQ(r.status, 0) << r.err;

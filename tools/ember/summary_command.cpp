@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "ember/core/error.hpp"
+#include "ember/io/keras_h5.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/config.hpp"
 
@@ -17,8 +18,9 @@ std::shared_ptr<nn::Model> load_model_architecture(const std::string& spec) {
   if (fs::exists(spec, ec)) {
     fs::path path = fs::is_directory(spec, ec) ? fs::path(spec) / "model.json" : fs::path(spec);
     std::string ext = path.extension().string();
-    if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") {
-      throw FormatError("'" + spec + "': " + ext + " model files are not supported yet (use a Keras JSON file)");
+    if (ext == ".h5" || ext == ".hdf5") return io::load_model_config_h5(path.string());  // Keras 2 HDF5
+    if (ext == ".keras") {
+      throw FormatError("'" + spec + "': Keras 3 .keras archives are not supported (use a Keras 2 .h5 file or JSON)");
     }
     return nn::model_from_json_file(path.string());
   }
@@ -33,7 +35,7 @@ std::shared_ptr<nn::Model> load_model_architecture(const std::string& spec) {
 void add_summary_command(CLI::App& app) {
   auto model = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("summary", "print the Keras summary table of a model");
-  cmd->add_option("MODEL", *model, "a built-in model (mlp, cnn) or a Keras model.to_json() file")->required();
+  cmd->add_option("MODEL", *model, "a built-in model (mlp, cnn), a Keras model.to_json() file or a Keras .h5 model")->required();
   cmd->callback([model] {
     // Built completely before printing, so a failure leaves stdout empty.
     std::string table = load_model_architecture(*model)->summary_string();

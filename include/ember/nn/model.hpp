@@ -21,6 +21,12 @@ class History;
 
 namespace ember::nn {
 
+// load_weights options (Keras's keywords).
+struct LoadWeightsOptions {
+  bool by_name = false;        // match layers by name (shapes checked) instead of by order
+  bool skip_mismatch = false;  // with by_name: skip layers whose weight count or shapes differ
+};
+
 class Model : public Layer {
  public:
   // Functional model from symbolic inputs to symbolic outputs.
@@ -77,6 +83,19 @@ class Model : public Layer {
   // loop that passes the same map allocates nothing once warmed up; stale keys are not removed).
   void train_on_batch(const Tensor& x, const Tensor& y, std::map<std::string, double>& logs);
   std::map<std::string, double> test_on_batch(const Tensor& x, const Tensor& y);
+  // ---- saving (Keras API; implemented in io/, include ember/io/keras_h5.hpp) ----
+  // The whole model in Keras 2's HDF5 layout (path ending .h5 or .hdf5): architecture
+  // (model_config), weights (model_weights), readable by keras.models.load_model and h5py.
+  // Atomic: the file appears complete or not at all. ValueError for another extension or a
+  // subclassed model (no config).
+  void save(const std::string& path);
+  // Weights only: .h5 / .hdf5 in Keras's layout (keras Model.save_weights), .safetensors keyed by
+  // the model-wide weight names ("dense/kernel").
+  void save_weights(const std::string& path);
+  // Reads weights saved either way into this built model: Keras .h5 by layer order (or by name),
+  // .safetensors by name. FormatError naming the layer, weight and shapes when they do not fit.
+  void load_weights(const std::string& path, const LoadWeightsOptions& options = {});
+
   // Set by callbacks to end fit() after the current epoch (or batch).
   bool stop_training = false;
   // The compiled state (optimizer, losses, metrics); null before compile().
@@ -104,6 +123,11 @@ class Model : public Layer {
   };
   EvalPlan eval_;
 };
+
+// keras.models.load_model for Keras 2 HDF5 files (Model::save's, or tf.keras's): the architecture
+// from model_config, then the weights. Implemented in io/ (ember/io/keras_h5.hpp). Configs that
+// carry code (Lambda layers) are refused with FormatError: loading a file never runs code.
+std::shared_ptr<Model> load_model(const std::string& path);
 
 class Sequential : public Model {
  public:
