@@ -99,6 +99,36 @@ TEST(Idx, MalformedFilesGiveFormatErrors) {
   EXPECT_THROW(data::read_idx(dir + "/bad.gz"), FormatError);
 }
 
+// Declared sizes are checked against the bytes the file can hold before anything is allocated: a
+// tiny file declaring a 1 TiB tensor is a FormatError (an allocation attempt would be a MemoryError
+// or an abort), plain or gzipped; dimension products that overflow 64 bits (and 128: five 2^31
+// dimensions are 2^155) are refused.
+TEST(Idx, DeclaredSizesAreCheckedBeforeAllocating) {
+  std::string dir = temp_dir();
+  auto tib = idx_bytes(0x08, {65536, 65536, 256}, {7});
+  write_plain(dir + "/tib.idx", tib);
+  write_gz(dir + "/tib.idx.gz", tib);
+  EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(dir + "/tib.idx"); })
+                .find("needs 1099511627776 data bytes but the file has 1"),
+            std::string::npos);
+  EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(dir + "/tib.idx.gz"); })
+                .find("more than a gzip file"),
+            std::string::npos);
+  for (const char* name : {"/wrap.idx", "/wrap.idx.gz"}) {
+    auto wrap = idx_bytes(0x0D, {1u << 31, 1u << 31, 1u << 31, 1u << 31, 1u << 31}, {});
+    std::string p = dir + name;
+    if (std::string(name).ends_with(".gz")) {
+      write_gz(p, wrap);
+    } else {
+      write_plain(p, wrap);
+    }
+    EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(p); }).find("overflows 64 bits"), std::string::npos) << name;
+  }
+  write_plain(dir + "/type42.idx", idx_bytes(0x42, {1}, {0}));
+  EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(dir + "/type42.idx"); }).find("type 0x42 at offset 2"),
+            std::string::npos);
+}
+
 TEST(Idx, MissingFilesGiveIOErrors) {
   EXPECT_THROW(data::read_idx("/nonexistent/file.idx"), IOError);
   EXPECT_THROW(data::load_idx_dir("/nonexistent/dir"), IOError);
