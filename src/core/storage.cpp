@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/core/sanitizers.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if EMBER_ASAN
 #define EMBER_NO_CACHING_ALLOCATOR 1  // let ASan see every use-after-free
 #endif
 
