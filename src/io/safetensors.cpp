@@ -384,6 +384,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (const std::size_t bad = invalid_utf8_at(text); bad != std::string::npos) {
     throw FormatError(where + "header is not valid UTF-8 (byte at offset " + std::to_string(8 + bad) + ")");
   }
+  // A raw NUL is invalid anywhere in JSON, but nlohmann's lexer takes it for the end of the input
+  // and would accept "{...}\0garbage" (a flipped bit in the padding, for one).
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos) {
+    throw FormatError(where + "header has a NUL byte at offset " + std::to_string(8 + nul));
+  }
 
   // Parsed with a callback that refuses duplicate keys in any object (nlohmann would keep the last
   // silently; the reference's serde also accepts some) and nesting deeper than the format has.

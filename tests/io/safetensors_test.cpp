@@ -167,6 +167,7 @@ TEST(Safetensors, EachMalformedFileClassIsOneCleanError) {
   expect_error(with_header("{\"w\xff\":1}", ""), "UTF-8");
   expect_error(with_header("{\"a\":\xed\xa0\x80}", ""), "UTF-8");  // an encoded surrogate
   expect_error(with_header("{\"a\":", ""), "bad header JSON");
+  expect_error(with_header(std::string("{}  \0   ", 8), ""), "NUL byte at offset 12");
   expect_error(with_header("{}x", ""), "bad header JSON");
   expect_error(with_header(R"({"__metadata__":[1]})", ""), "__metadata__ is not an object");
   expect_error(with_header(R"({"__metadata__":{"epoch":3}})", ""), "metadata 'epoch' is not a string");
@@ -259,7 +260,8 @@ TEST(Safetensors, BadSavesAreValueErrorsAndLeaveNoFile) {
 // Integrity: every single-bit flip anywhere in an Ember-written file — length prefix, header JSON,
 // the checksum entry, the padding spaces and every data bit — is detected as a FormatError.
 // Padding could in principle be harmless, but no one-bit change of a space (0x20) is JSON whitespace
-// (0x09, 0x0A, 0x0D are two or more bits away), so a flipped padding byte is a JSON error too.
+// (0x09, 0x0A, 0x0D are two or more bits away), so a flipped padding byte is a JSON error too (0x00
+// included: the reader refuses a raw NUL, which nlohmann alone would take for the end of input).
 TEST(Safetensors, EveryBitFlipAnywhereInTheFileIsDetected) {
   io::TensorMap m = small_model();
   const std::string path = tmp("flip_src.safetensors");
