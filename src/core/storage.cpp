@@ -17,7 +17,7 @@ namespace ember {
 namespace {
 
 constexpr std::size_t kAlign = 64;
-constexpr std::size_t kMaxCachedBytes = std::size_t(4) << 30;
+[[maybe_unused]] constexpr std::size_t kMaxCachedBytes = std::size_t(4) << 30;  // unused under ASan
 
 // Rounds a request to its size class: multiples of 64 bytes up to 4 KiB, then eight classes per
 // power of two, so reuse is likely while waste stays under 12.5 %.
