@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "test_support.hpp"
 
@@ -127,6 +128,34 @@ TEST(Idx, DeclaredSizesAreCheckedBeforeAllocating) {
   write_plain(dir + "/type42.idx", idx_bytes(0x42, {1}, {0}));
   EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(dir + "/type42.idx"); }).find("type 0x42 at offset 2"),
             std::string::npos);
+}
+
+// Replays the committed libFuzzer corpora of the IDX reader (fuzz/corpus/idx/ as they are,
+// fuzz/corpus/idx_gz/ gzip-compressed as that target does), so fixed findings stay fixed without
+// clang: each file loads or throws an ember::Error.
+TEST(Idx, FuzzCorpusLoadsOrIsAnEmberError) {
+  const std::string root = ember::testing::source_dir() + "/fuzz/corpus/";
+  const std::string gz = temp_dir() + "/replay.idx.gz";
+  int files = 0, loaded = 0;
+  for (const char* corpus : {"idx", "idx_gz"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(root + corpus)) {
+      std::string path = entry.path().string();
+      if (std::string(corpus) == "idx_gz") {
+        std::ifstream in(path, std::ios::binary);
+        std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        write_gz(gz, b);
+        path = gz;
+      }
+      ++files;
+      try {
+        (void)data::read_idx(path).to_vector<double>();
+        ++loaded;
+      } catch (const Error&) {
+      }
+    }
+  }
+  EXPECT_GE(files, 20);
+  EXPECT_GE(loaded, 20);  // the seeds are valid files
 }
 
 TEST(Idx, MissingFilesGiveIOErrors) {
