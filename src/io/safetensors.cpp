@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -74,6 +75,12 @@ const StDType* find_dtype(const std::string& s) {
   return nullptr;
 }
 
+std::array<unsigned char, 8> le64(uint64_t v) {
+  std::array<unsigned char, 8> b;
+  for (int i = 0; i < 8; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(v >> (8 * i));
+  return b;
+}
+
 std::string hex8(uint32_t v) {
   char buf[9];
   std::snprintf(buf, sizeof buf, "%08x", v);
@@ -85,10 +92,7 @@ std::string hex8(uint32_t v) {
 uint32_t metadata_crc(const std::map<std::string, std::string>& metadata) {
   uint32_t crc = 0;
   auto add = [&crc](const std::string& s) {
-    const uint64_t n = s.size();
-    unsigned char le[8];
-    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(n >> (8 * i));
-    crc = crc32c_extend(crc, le, 8);
+    crc = crc32c_extend(crc, le64(s.size()).data(), 8);
     crc = crc32c_extend(crc, s.data(), s.size());
   };
   for (const auto& [k, v] : metadata) {
@@ -112,11 +116,7 @@ std::string quoted(const std::string& s, const char* what) {
 // changed to another of the same size is caught too, not only its bytes.
 uint32_t tensor_crc(uint32_t data_crc, const char* dtype, const Shape& shape) {
   uint32_t crc = crc32c_extend(data_crc, dtype, std::strlen(dtype));
-  auto add = [&crc](uint64_t v) {
-    unsigned char le[8];
-    for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(v >> (8 * i));
-    crc = crc32c_extend(crc, le, 8);
-  };
+  auto add = [&crc](uint64_t v) { crc = crc32c_extend(crc, le64(v).data(), 8); };
   add(shape.size());
   for (int64_t d : shape) add(static_cast<uint64_t>(d));
   return crc;
@@ -183,10 +183,7 @@ void save_safetensors(const std::string& path, const TensorMap& tensors, const s
   }
 
   AtomicFile out(path);
-  const uint64_t n = header.size();
-  unsigned char le[8];
-  for (int i = 0; i < 8; ++i) le[i] = static_cast<unsigned char>(n >> (8 * i));
-  out.write(le, 8);
+  out.write(le64(header.size()).data(), 8);
   out.write(header);
   for (const Item& it : items) out.write(it.data.raw_data(), static_cast<std::size_t>(it.data.numel()) * itemsize(it.data.dtype()));
   out.commit();
@@ -212,7 +209,6 @@ class Reader {
   Reader& operator=(const Reader&) = delete;
 
   uint64_t size() const { return size_; }
-  uint64_t position() const { return pos_; }
 
   // Exactly n bytes; the caller checked that the file holds them, so a short read means the file
   // changed under us (or a device error): IOError.
