@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, runs every test (except the opt-in label
-# `long`), then runs the suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# `long`), then runs the suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then runs
+# every libFuzzer target in fuzz/ for 30 s on its seed corpus (clang-16: setup.sh --fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --fuzz
 bash scripts/build.sh
 # label long: the opt-in checks of several minutes each (run them with `ctest -L long`).
 (cd build && ctest --output-on-failure -j2 --timeout 600 -LE long)
@@ -13,3 +14,6 @@ bash scripts/build.sh --sanitize
 # that a tensor too large for memory becomes an ember::MemoryError, not an abort).
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j2 --timeout 900 -LE slow)
+# The fuzz targets, briefly (their long runs are by hand: fuzz/README.md). Builds only the library
+# and the targets with clang.
+bash scripts/fuzz.sh 30

@@ -4,7 +4,9 @@
 #include <cstdlib>
 #include <mutex>
 
-#if defined(__SANITIZE_ADDRESS__)
+#include "ember/core/sanitizers.hpp"
+
+#if EMBER_ASAN
 #include <sanitizer/asan_interface.h>
 #define EMBER_POOL_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define EMBER_POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)

@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/core/sanitizers.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
+#if EMBER_ASAN
 #define EMBER_NO_CACHING_ALLOCATOR 1  // let ASan see every use-after-free
 #endif
 
@@ -16,7 +17,7 @@ namespace ember {
 namespace {
 
 constexpr std::size_t kAlign = 64;
-constexpr std::size_t kMaxCachedBytes = std::size_t(4) << 30;
+[[maybe_unused]] constexpr std::size_t kMaxCachedBytes = std::size_t(4) << 30;  // unused under ASan
 
 // Rounds a request to its size class: multiples of 64 bytes up to 4 KiB, then eight classes per
 // power of two, so reuse is likely while waste stays under 12.5 %.

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -29,6 +30,9 @@ class GzReader {
     gzbuffer(f_, 1 << 20);
   }
   ~GzReader() { gzclose(f_); }
+
+  // Whether the file is read as it is (not gzip); known after the first read.
+  bool plain() const { return gzdirect(f_) != 0; }
   GzReader(const GzReader&) = delete;
   GzReader& operator=(const GzReader&) = delete;
 
@@ -51,8 +55,6 @@ class GzReader {
     total_ += got;
     return got;
   }
-  // True when the file is gzip (zlib reads plain files transparently); valid after the first read.
-  bool compressed() { return gzdirect(f_) == 0; }
   // Reads (and counts) whatever is left.
   std::size_t skip_rest() {
     unsigned char buf[1 << 16];
@@ -145,7 +147,11 @@ Tensor read_idx(const std::string& path) {
     case 0x0C: elem = 4; dtype = i32; break;
     case 0x0D: elem = 4; dtype = f32; break;
     case 0x0E: elem = 8; dtype = f64; break;
-    default: throw FormatError("'" + path + "': unknown IDX element type 0x" + std::to_string(type) + " at offset 2");
+    default: {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02X", type);
+      throw FormatError("'" + path + "': unknown IDX element type " + hex + " at offset 2");
+    }
   }
   if (ndim == 0 || ndim > static_cast<unsigned>(kMaxDims)) {
     throw FormatError("'" + path + "': IDX rank " + std::to_string(ndim) + " at offset 3 (expected 1.." + std::to_string(kMaxDims) + ")");
@@ -154,20 +160,38 @@ Tensor read_idx(const std::string& path) {
     throw FormatError("'" + path + "': truncated IDX header");
   }
   Shape shape;
-  unsigned __int128 count = 1;
+  // Element count and byte size with checked arithmetic: eight 32-bit dimensions can overflow any
+  // integer type.
+  uint64_t count = 1;
+  bool overflow = false;
   for (unsigned d = 0; d < ndim; ++d) {
     uint32_t n = be32(&head[4 + 4 * d]);
     shape.push_back(n);
-    count *= n;
+    overflow |= __builtin_mul_overflow(count, uint64_t{n}, &count);
   }
-  const unsigned __int128 need = count * elem;
-  auto size_error = [&](std::size_t have) {
-    return FormatError("'" + path + "': shape " + to_string(shape) + " needs " + std::to_string(static_cast<uint64_t>(need)) +
+  uint64_t need = 0;
+  overflow |= __builtin_mul_overflow(count, uint64_t{elem}, &need);
+  if (overflow) throw FormatError("'" + path + "': IDX shape " + to_string(shape) + " (offset 4) overflows 64 bits");
+  auto size_error = [&](uint64_t have) {
+    return FormatError("'" + path + "': shape " + to_string(shape) + " needs " + std::to_string(need) +
                        " data bytes but the file has " + std::to_string(have));
   };
-  const std::size_t header_bytes = 4 + 4 * std::size_t(ndim);
-  if (in.compressed() && need < (static_cast<unsigned __int128>(1) << 40)) {
-    if (std::optional<Tensor> whole = inflate_whole_gzip(path, header_bytes + static_cast<std::size_t>(need))) {
+  // Never allocate for a size the file does not hold: a corrupt header could ask for terabytes. A
+  // plain file's data size is known exactly; a gzip file's is at most 1032 times its compressed
+  // size (deflate's largest expansion), so a tiny file declaring a huge shape fails here.
+  const uint64_t header_bytes = 4 + 4 * uint64_t{ndim};
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::file_size(path, ec);
+  if (!ec) {
+    const uint64_t data_bytes = file_size > header_bytes ? file_size - header_bytes : 0;
+    if (in.plain() && need != data_bytes) throw size_error(data_bytes);
+    if (!in.plain() && need / 1032 > file_size) {
+      throw FormatError("'" + path + "': shape " + to_string(shape) + " needs " + std::to_string(need) +
+                        " data bytes, more than a gzip file of " + std::to_string(file_size) + " bytes can hold");
+    }
+  }
+  if (!in.plain() && need < (uint64_t{1} << 40)) {
+    if (std::optional<Tensor> whole = inflate_whole_gzip(path, static_cast<std::size_t>(header_bytes + need))) {
       if (type == 0x08) {  // the bytes are the elements: a view past the header, no copy
         return whole->as_strided(shape, contiguous_strides(shape), static_cast<int64_t>(header_bytes));
       }
@@ -176,25 +200,24 @@ Tensor read_idx(const std::string& path) {
       return converted;
     }
   }
-  // Never allocate for a size the file does not hold: a corrupt header could ask for terabytes. Read
-  // in bounded steps into a buffer that grows with what actually arrives.
+  // Otherwise read in bounded steps into a buffer that grows with what actually arrives.
   std::vector<unsigned char> bytes;
   const bool direct = type == 0x08;
   Tensor t;
-  std::size_t have = 0;
-  constexpr std::size_t kStep = std::size_t(64) << 20;
+  uint64_t have = 0;
+  constexpr uint64_t kStep = uint64_t(64) << 20;
   if (direct && need <= kStep) {
     t = Tensor::empty(shape, dtype);
     have = in.read(t.data<uint8_t>(), static_cast<std::size_t>(need));
   } else {
     while (have < need) {
-      const std::size_t step = static_cast<std::size_t>(std::min<unsigned __int128>(need - have, kStep));
-      bytes.resize(have + step);
+      const std::size_t step = static_cast<std::size_t>(std::min(need - have, kStep));
+      bytes.resize(static_cast<std::size_t>(have) + step);
       const std::size_t r = in.read(bytes.data() + have, step);
       have += r;
       if (r < step) break;
     }
-    bytes.resize(have);
+    bytes.resize(static_cast<std::size_t>(have));
   }
   if (have < need) throw size_error(have);
   if (const std::size_t extra = in.skip_rest(); extra > 0) throw size_error(have + extra);

@@ -1,3 +1,4 @@
+#include "ember/core/sanitizers.hpp"
 #include "test_support.hpp"
 #include <sstream>
 
@@ -207,7 +208,7 @@ TEST(Tensor, CachingAllocatorReusesFreedBlocks) {
   AllocatorStats before = allocator_stats();
   for (int i = 0; i < 10; ++i) Tensor t = Tensor::empty({1000});
   AllocatorStats after = allocator_stats();
-#if !defined(__SANITIZE_ADDRESS__)
+#if !EMBER_ASAN
   EXPECT_EQ(after.system_allocations, before.system_allocations);
 #endif
   (void)after;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "test_support.hpp"
 
@@ -137,6 +138,64 @@ TEST(Idx, MalformedFilesGiveFormatErrors) {
   // Corrupt gzip stream.
   write_plain(dir + "/bad.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5});
   EXPECT_THROW(data::read_idx(dir + "/bad.gz"), FormatError);
+}
+
+// Declared sizes are checked against the bytes the file can hold before anything is allocated: a
+// tiny file declaring a 1 TiB tensor is a FormatError (an allocation attempt would be a MemoryError
+// or an abort), plain or gzipped; dimension products that overflow 64 bits (and 128: five 2^31
+// dimensions are 2^155) are refused.
+TEST(Idx, DeclaredSizesAreCheckedBeforeAllocating) {
+  std::string dir = temp_dir();
+  auto tib = idx_bytes(0x08, {65536, 65536, 256}, {7});
+  write_plain(dir + "/tib.idx", tib);
+  write_gz(dir + "/tib.idx.gz", tib);
+  EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(dir + "/tib.idx"); })
+                .find("needs 1099511627776 data bytes but the file has 1"),
+            std::string::npos);
+  EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(dir + "/tib.idx.gz"); })
+                .find("more than a gzip file"),
+            std::string::npos);
+  for (const char* name : {"/wrap.idx", "/wrap.idx.gz"}) {
+    auto wrap = idx_bytes(0x0D, {1u << 31, 1u << 31, 1u << 31, 1u << 31, 1u << 31}, {});
+    std::string p = dir + name;
+    if (std::string(name).ends_with(".gz")) {
+      write_gz(p, wrap);
+    } else {
+      write_plain(p, wrap);
+    }
+    EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(p); }).find("overflows 64 bits"), std::string::npos) << name;
+  }
+  write_plain(dir + "/type42.idx", idx_bytes(0x42, {1}, {0}));
+  EXPECT_NE(ember::testing::message_of<FormatError>([&] { data::read_idx(dir + "/type42.idx"); }).find("type 0x42 at offset 2"),
+            std::string::npos);
+}
+
+// Replays the committed libFuzzer corpora of the IDX reader (fuzz/corpus/idx/ as they are,
+// fuzz/corpus/idx_gz/ gzip-compressed as that target does), so fixed findings stay fixed without
+// clang: each file loads or throws an ember::Error.
+TEST(Idx, FuzzCorpusLoadsOrIsAnEmberError) {
+  const std::string root = ember::testing::source_dir() + "/fuzz/corpus/";
+  const std::string gz = temp_dir() + "/replay.idx.gz";
+  int files = 0, loaded = 0;
+  for (const char* corpus : {"idx", "idx_gz"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(root + corpus)) {
+      std::string path = entry.path().string();
+      if (std::string(corpus) == "idx_gz") {
+        std::ifstream in(path, std::ios::binary);
+        std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        write_gz(gz, b);
+        path = gz;
+      }
+      ++files;
+      try {
+        (void)data::read_idx(path).to_vector<double>();
+        ++loaded;
+      } catch (const Error&) {
+      }
+    }
+  }
+  EXPECT_GE(files, 20);
+  EXPECT_GE(loaded, 20);  // the seeds are valid files
 }
 
 TEST(Idx, MissingFilesGiveIOErrors) {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ember/core/sanitizers.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -152,7 +153,7 @@ TEST(SummaryCli, OverflowingShapesAreAnErrorNamingTheLayer) {
 // tool itself needs about 10 MB. Under AddressSanitizer every process carries ~115 MB of the
 // sanitizer's own runtime and shadow memory, so the bound there is looser but still proves that no
 // weight was allocated.
-#if defined(__SANITIZE_ADDRESS__)
+#if EMBER_ASAN
 constexpr long kMaxSummaryRssKiB = 400 * 1024;
 #else
 constexpr long kMaxSummaryRssKiB = 100 * 1024;

@@ -48,11 +48,8 @@
 #include "ember/train/progress.hpp"
 #include "ember/train/training.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define EMBER_TEST_ASAN 1
-#else
-#define EMBER_TEST_ASAN 0
-#endif
+#include "ember/core/sanitizers.hpp"
+#define EMBER_TEST_ASAN EMBER_ASAN
 
 namespace {
 

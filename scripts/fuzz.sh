@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in fuzz/ with clang-16 (ASan + UBSan + coverage; only the library and
+# the targets, in build-fuzz/) and runs each for SECONDS (default 30) on its seed corpus, one at a
+# time, printing each target's execution count. Exit status 1 if any target finds a crash, leak,
+# timeout or out-of-memory; the input that did it is in build-fuzz/artifacts/<target>/.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 600 safetensors_fuzz
+#
+# Needs `bash scripts/setup.sh --fuzz` (clang-16, its sanitizer/fuzzer runtimes, libomp-16).
+# New corpus entries found during a run stay in build-fuzz/corpus/<target>/ (not committed); the
+# committed seeds are fuzz/corpus/<corpus>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+shift || true
+[[ "$seconds" =~ ^[0-9]+$ ]] || { echo "scripts/fuzz.sh: SECONDS must be a number, got '$seconds'" >&2; exit 2; }
+
+# target -> seed corpus folder under fuzz/corpus, and optional dictionary.
+declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=idx_gz [keras_json_fuzz]=keras_json)
+declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict)
+targets=("$@")
+((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz)
+for t in "${targets[@]}"; do
+  [[ -n "${corpus[$t]:-}" ]] || { echo "scripts/fuzz.sh: unknown target '$t' (known: ${!corpus[*]})" >&2; exit 2; }
+done
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+start=$(date +%s)
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-16 -DCMAKE_C_COMPILER=clang-16 \
+  -DEMBER_FUZZ=ON -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_EXAMPLES=OFF "${launcher[@]}" >/dev/null
+ninja -C build-fuzz -j2 "${targets[@]}"
+echo "fuzz build: $(($(date +%s) - start)) s"
+
+status=0
+for t in "${targets[@]}"; do
+  work=build-fuzz/corpus/$t
+  artifacts=build-fuzz/artifacts/$t
+  mkdir -p "$work" "$artifacts"
+  args=(-max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/")
+  [[ -n "${dict[$t]:-}" ]] && args+=(-dict="${dict[$t]}")
+  log=build-fuzz/$t.log
+  # detect_leaks: a leak is a finding too. The caching allocator is off under ASan (core/sanitizers.hpp).
+  if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+      "build-fuzz/$t" "${args[@]}" "$work" "fuzz/corpus/${corpus[$t]}" >"$log" 2>&1; then
+    result=ok
+  else
+    result="FOUND SOMETHING (see $log and $artifacts/)"
+    status=1
+  fi
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+  echo "$t: $runs executions in ${seconds} s, corpus $(ls "$work" | wc -l) files: $result"
+done
+exit $status
