@@ -34,4 +34,5 @@
 #include "ember/data/datasets.hpp"
 #include "ember/train/training.hpp"
 #include "ember/train/callbacks.hpp"
+#include "ember/train/saver.hpp"
 #include "ember/io/safetensors.hpp"
