@@ -158,12 +158,12 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions o) : o_(std::move(o)) {
 namespace {
 
 // Weights by extension: the one place that picks the file format of a weights file.
-void save_weights_by_extension(nn::Model& model, const std::string& path) {
+void save_weights_by_extension(nn::Model& model, const std::string& path, int epoch) {
   std::string ext = std::filesystem::path(path).extension().string();
   if (ext == ".safetensors") {
     io::TensorMap weights;
     for (const auto& w : model.named_weights()) weights[w.name] = w.weight->value();
-    io::save_safetensors(path, weights, {{"format", "ember"}});
+    io::save_safetensors(path, weights, {{"epoch", std::to_string(epoch)}, {"format", "ember"}});
   } else if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") {
     throw ValueError("ModelCheckpoint: saving weights as '" + ext + "' (" + path + ") is not supported yet; use .safetensors");
   } else {
@@ -182,7 +182,7 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   }
   std::string path = format_filepath(o_.filepath, epoch + 1, logs);
   if (o_.save_weights_only) {
-    save_weights_by_extension(model(), path);
+    save_weights_by_extension(model(), path, epoch + 1);
   } else {
     std::string ext = std::filesystem::path(path).extension().string();
     if (ext != ".safetensors") {

@@ -84,6 +84,47 @@ void put(io::TensorMap& tensors, const std::string& name, const Tensor& t) {
   }
 }
 
+// The fit's progress as a checkpoint holds it (the callbacks' state taken now).
+FitResume snapshot_progress(const FitProgress& p, bool stopped) {
+  FitResume r{.next_epoch = p.next_epoch, .stopped = stopped, .generator_state = p.generator_state};
+  if (p.history) {
+    r.epochs = p.history->epoch;
+    r.history = p.history->history;
+  }
+  std::map<std::string, int> seen;
+  for (const auto& c : p.callbacks) {
+    std::string cls = c->class_name();
+    std::string key = cls + "#" + std::to_string(seen[cls]++);
+    callbacks::CallbackState cs = c->get_state();
+    if (!cs.json.empty() || !cs.tensors.empty()) r.callbacks.emplace_back(key, std::move(cs));
+  }
+  return r;
+}
+
+// The "fit" object of the metadata; callback tensors go into `tensors`.
+nlohmann::json fit_json(const FitResume& r, io::TensorMap& tensors) {
+  nlohmann::json fit = {{"next_epoch", r.next_epoch}, {"stopped", r.stopped}, {"epochs", r.epochs}};
+  if (r.generator_state) fit["generator"] = generator_json(*r.generator_state);
+  nlohmann::json hist = nlohmann::json::object();
+  for (const auto& [k, vs] : r.history) {
+    nlohmann::json col = nlohmann::json::array();
+    for (double v : vs) col.push_back(number_json(v));
+    hist[k] = col;
+  }
+  fit["history"] = hist;
+  nlohmann::json cbs = nlohmann::json::array();
+  for (const auto& [key, cs] : r.callbacks) {
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& [n, t] : cs.tensors) {
+      put(tensors, kCallbackPrefix + key + "/" + n, t);
+      names.push_back(n);
+    }
+    cbs.push_back({{"key", key}, {"state", cs.json}, {"tensors", names}});
+  }
+  fit["callbacks"] = cbs;
+  return fit;
+}
+
 }  // namespace
 
 std::string checkpoint_file(const std::string& path) {
@@ -137,38 +178,14 @@ void write_checkpoint_file(const std::string& file, nn::Model& model, optim::Opt
   rng["layers"] = layers;
   meta["rng"] = rng;
 
+  // The fit state: the live one, or — restored and not yet continued by a fit — the restored one.
+  std::optional<FitResume> fit;
   if (st && st->progress.active) {
-    const FitProgress& p = st->progress;
-    nlohmann::json fit = {{"next_epoch", p.next_epoch}, {"stopped", model.stop_training}};
-    if (p.generator_state) fit["generator"] = generator_json(*p.generator_state);
-    nlohmann::json epochs = nlohmann::json::array(), hist = nlohmann::json::object();
-    if (p.history) {
-      for (int e : p.history->epoch) epochs.push_back(e);
-      for (const auto& [k, vs] : p.history->history) {
-        nlohmann::json col = nlohmann::json::array();
-        for (double v : vs) col.push_back(number_json(v));
-        hist[k] = col;
-      }
-    }
-    fit["epochs"] = epochs;
-    fit["history"] = hist;
-    nlohmann::json cbs = nlohmann::json::array();
-    std::map<std::string, int> seen;
-    for (const auto& c : p.callbacks) {
-      std::string cls = c->class_name();
-      std::string key = cls + "#" + std::to_string(seen[cls]++);
-      callbacks::CallbackState cs = c->get_state();
-      if (cs.json.empty() && cs.tensors.empty()) continue;
-      nlohmann::json names = nlohmann::json::array();
-      for (const auto& [n, t] : cs.tensors) {
-        put(tensors, kCallbackPrefix + key + "/" + n, t);
-        names.push_back(n);
-      }
-      cbs.push_back({{"key", key}, {"state", cs.json}, {"tensors", names}});
-    }
-    fit["callbacks"] = cbs;
-    meta["fit"] = fit;
+    fit = snapshot_progress(st->progress, model.stop_training);
+  } else if (st && st->resume) {
+    fit = st->resume;
   }
+  if (fit) meta["fit"] = fit_json(*fit, tensors);
 
   std::map<std::string, std::string> metadata = {{"format", "ember-checkpoint"}, {kMetaKey, meta.dump()}};
   if (global_step) metadata["global_step"] = std::to_string(*global_step);

@@ -331,6 +331,35 @@ TEST(Saver, FitTwoSaveRestoreFitTwoEqualsFitFourBitForBit) {
   set_automatic_threads();
 }
 
+TEST(Saver, ASaveRightAfterARestoreKeepsTheFitState) {
+  fs::path dir = fresh_dir("resave");
+  nn::reset_layer_names();
+  auto a = small_mlp();
+  a->compile({.optimizer = "adam", .loss = "mse"});
+  a->fit(ones({8, 6}), zeros({8, 3}), {.batch_size = 4, .epochs = 3, .verbose = 0,
+                                       .callbacks = {callbacks::EarlyStopping({.monitor = "loss", .patience = 5})}});
+  train::Saver saver;
+  saver.save(*a, (dir / "a").string(), 3);
+  auto restored = [&](const std::string& path) {
+    nn::reset_layer_names();
+    auto m = small_mlp();
+    m->compile({.optimizer = "adam", .loss = "mse"});
+    saver.restore(*m, path);
+    return m;
+  };
+  auto b = restored((dir / "a-3").string());
+  saver.save(*b, (dir / "b").string(), 3);  // no fit in between: the restored state is saved again
+  auto c = restored((dir / "b-3").string());
+  const train::FitResume& rb = *b->training_state()->resume;
+  const train::FitResume& rc = *c->training_state()->resume;
+  EXPECT_EQ(rc.next_epoch, 3);
+  EXPECT_EQ(rc.epochs, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(rc.history, rb.history);
+  ASSERT_EQ(rc.callbacks.size(), 1u);
+  EXPECT_EQ(rc.callbacks[0].first, "EarlyStopping#0");
+  EXPECT_EQ(rc.callbacks[0].second.json, rb.callbacks[0].second.json);
+}
+
 TEST(Saver, CustomLoopSavesTheOptimizerItIsGiven) {
   nn::reset_layer_names();
   auto model = small_mlp();
