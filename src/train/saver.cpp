@@ -386,9 +386,11 @@ std::string Saver::save_impl(nn::Model& model, optim::Optimizer* optimizer, cons
       for (std::size_t i = 0; i < old->all_model_checkpoint_paths.size(); ++i) {
         const std::string& p = old->all_model_checkpoint_paths[i];
         if (!fs::is_regular_file(checkpoint_file(p), ec)) continue;
+        // Only checkpoints directly in `dir` are adopted: the index is untrusted, and what the saver
+        // adopts it may later delete.
         fs::path rel = fs::path(p).lexically_relative(dir);
-        bool inside = !rel.empty() && rel.parent_path().empty();
-        paths_.push_back(inside ? rel.string() : p);
+        if (rel.empty() || !rel.parent_path().empty() || rel == "." || rel == "..") continue;
+        paths_.push_back(rel.string());
         times_.push_back(i < old->all_model_checkpoint_timestamps.size() ? old->all_model_checkpoint_timestamps[i] : now());
       }
       if (old->last_preserved_timestamp > 0) last_preserved_ = old->last_preserved_timestamp;
@@ -396,8 +398,9 @@ std::string Saver::save_impl(nn::Model& model, optim::Optimizer* optimizer, cons
     // io::AtomicFile's temporary files are ".<target name>.tmp-XXXXXX"; a killed save leaves one.
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       std::string n = entry.path().filename().string();
+      const std::string stem = "." + fs::path(prefix).filename().string();
       bool ours = n.rfind(".checkpoint.tmp-", 0) == 0 ||
-                  (n.rfind("." + fs::path(prefix).filename().string(), 0) == 0 && n.find(".safetensors.tmp-") != std::string::npos);
+                  ((n.rfind(stem + "-", 0) == 0 || n.rfind(stem + ".", 0) == 0) && n.find(".safetensors.tmp-") != std::string::npos);
       if (ours) fs::remove(entry.path(), ec);
     }
   }
@@ -432,10 +435,7 @@ std::string Saver::save_impl(nn::Model& model, optim::Optimizer* optimizer, cons
   io::write_file_atomically((fs::path(dir) / "checkpoint").string(), format_checkpoint_index(st));
 
   // 3. Deletions last.
-  for (const std::string& p : to_delete) {
-    fs::path file = checkpoint_file(fs::path(p).is_absolute() ? p : (fs::path(dir) / p).string());
-    fs::remove(file, ec);
-  }
+  for (const std::string& p : to_delete) fs::remove(checkpoint_file((fs::path(dir) / p).string()), ec);
   return path;
 }
 

@@ -196,6 +196,26 @@ TEST(Saver, ANewSaverAdoptsTheIndexAndCleansInterruptedSaves) {
   EXPECT_EQ(train::get_checkpoint_state(dir.string())->all_model_checkpoint_paths.size(), 3u);
 }
 
+TEST(Saver, AnIndexNamingFilesElsewhereNeverMakesItDeleteThem) {
+  // The index is untrusted: a saver adopts only checkpoints directly in its directory, so it never
+  // deletes what an index names elsewhere.
+  fs::path dir = fresh_dir("victim_ckpt"), elsewhere = fresh_dir("victim_files");
+  std::ofstream(elsewhere / "v.safetensors") << "precious";
+  std::ofstream(dir / "c-0.safetensors") << "x";
+  std::ofstream(dir / "checkpoint") << "model_checkpoint_path: \"c-0\"\n"
+                                    << "all_model_checkpoint_paths: \"" << (elsewhere / "v").string() << "\"\n"
+                                    << "all_model_checkpoint_paths: \"../" << elsewhere.filename().string() << "/v\"\n"
+                                    << "all_model_checkpoint_paths: \"c-0\"\n";
+  nn::reset_layer_names();
+  auto model = small_mlp();
+  train::Saver saver({.max_to_keep = 1});
+  saver.save(*model, (dir / "c").string(), 1);
+  saver.save(*model, (dir / "c").string(), 2);
+  EXPECT_TRUE(fs::exists(elsewhere / "v.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "c-0.safetensors"));  // its own, adopted, went out of the list
+  EXPECT_EQ(saver.last_checkpoints(), (std::vector<std::string>{"c-2"}));
+}
+
 TEST(Saver, ErrorsNameWhatIsWrong) {
   fs::path dir = fresh_dir("errors");
   nn::reset_layer_names();

@@ -197,7 +197,10 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   text << in.rdbuf();
   nlohmann::json then = parse_json(text.str(), "'" + settings_file.string() + "'");
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
-  for (const auto& [key, value] : now.items()) {
+  // In this order, so that a changed schedule is named before the epoch count it makes matter.
+  for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed", "epochs"}) {
+    if (!now.contains(key)) continue;
+    const nlohmann::json& value = now[key];
     if (!then.contains(key) || then[key] != value) {
       std::string was = then.contains(key) && then[key].is_string() ? then[key].get<std::string>() : short_dump(then.value(key, nlohmann::json()));
       throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " + was + ", this run has --" +
