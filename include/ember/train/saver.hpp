@@ -88,8 +88,9 @@ class Saver {
   // its compiled optimizer and fit state, when it has them — updates `dirname(prefix)/checkpoint`
   // and deletes the checkpoints beyond max_to_keep (oldest first; keep_checkpoint_every_n_hours
   // spares one per period). Returns the checkpoint path. The directory must exist (IOError).
-  // The first save in a directory adopts the checkpoints its index already lists (so a resumed run
-  // keeps counting max_to_keep) and removes the temporary files an interrupted save left there.
+  // The first save in a directory adopts the checkpoints its index already lists there (so a
+  // resumed run keeps counting max_to_keep; entries naming files in other directories are dropped,
+  // never deleted) and removes the temporary files an interrupted save of this prefix left there.
   std::string save(nn::Model& model, const std::string& prefix, std::optional<int64_t> global_step = std::nullopt);
   // The same for a custom training loop: the weights of `model` and the state of `optimizer`.
   std::string save(nn::Model& model, optim::Optimizer& optimizer, const std::string& prefix,
@@ -103,7 +104,7 @@ class Saver {
   void restore(nn::Model& model, const std::string& path);
   void restore(nn::Model& model, optim::Optimizer& optimizer, const std::string& path);
 
-  // The checkpoints this saver keeps, oldest first (with their save times).
+  // The checkpoints this saver keeps, oldest first, as the index names them (relative to its directory).
   const std::vector<std::string>& last_checkpoints() const { return paths_; }
 
  private:
