@@ -35,4 +35,5 @@
 #include "ember/train/training.hpp"
 #include "ember/train/callbacks.hpp"
 #include "ember/io/hdf5.hpp"
+#include "ember/train/saver.hpp"
 #include "ember/io/safetensors.hpp"

@@ -1,14 +1,18 @@
 #include "ember/train/callbacks.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/io/safetensors.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/optim/optimizer.hpp"
+#include "ember/train/saver.hpp"
 #include "ember/train/training.hpp"
+#include "state_json.hpp"
 
 namespace ember::callbacks {
 
@@ -62,6 +66,17 @@ void restore(nn::Model& m, const std::map<std::string, Tensor>& weights) {
   }
 }
 
+// A callback's JSON state, read back with the one StateReader wording.
+nlohmann::json parse_state(const CallbackState& s, const std::string& who) {
+  if (s.json.empty()) throw FormatError("checkpoint: callback " + who + ": no state");
+  return parse_json(s.json, "checkpoint: callback " + who + " state");
+}
+
+std::optional<double> optional_number(const train::detail::StateReader& r, const char* key) {
+  if (!r.has(key)) return std::nullopt;
+  return r.number(key);
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ History
@@ -105,6 +120,25 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
   }
 }
 
+CallbackState EarlyStopping::get_state() const {
+  nlohmann::json j = {{"best", train::detail::number_json(best_)},
+                      {"wait", wait_},
+                      {"stopped_epoch", stopped_epoch_},
+                      {"best_epoch", best_epoch_}};
+  return {j.dump(), best_weights_};
+}
+
+void EarlyStopping::set_state(const CallbackState& s) {
+  nlohmann::json j = parse_state(s, "EarlyStopping");
+  train::detail::StateReader r(j, "checkpoint: callback EarlyStopping state");
+  best_ = r.number("best");
+  wait_ = static_cast<int>(r.integer("wait", 0, INT32_MAX));
+  stopped_epoch_ = static_cast<int>(r.integer("stopped_epoch", -1, INT32_MAX));
+  best_epoch_ = static_cast<int>(r.integer("best_epoch", -1, INT32_MAX));
+  best_weights_.clear();
+  for (const auto& [k, v] : s.tensors) best_weights_[k] = v.clone();
+}
+
 void EarlyStopping::on_train_end(const Logs&) {
   if (o_.restore_best_weights && !best_weights_.empty()) restore(model(), best_weights_);
   if (stopped_epoch_ >= 0) std::fprintf(stdout, "Epoch %d: early stopping\n", stopped_epoch_ + 1);
@@ -115,7 +149,29 @@ void EarlyStopping::on_train_end(const Logs&) {
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions o) : o_(std::move(o)) {
   if (o_.filepath.empty()) throw ValueError("ModelCheckpoint: filepath is required");
   maximize_ = monitor_maximizes(o_.mode, o_.monitor);
+  // A malformed pattern fails here, not after the first epoch: every placeholder's spec is checked
+  // with a value of each kind ({epoch} is an integer, the logs are numbers).
+  Logs probe;
+  format_filepath(o_.filepath, 1, probe, /*check_only=*/true);
 }
+
+namespace {
+
+// Weights by extension: the one place that picks the file format of a weights file.
+void save_weights_by_extension(nn::Model& model, const std::string& path, int epoch) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".safetensors") {
+    io::TensorMap weights;
+    for (const auto& w : model.named_weights()) weights[w.name] = w.weight->value();
+    io::save_safetensors(path, weights, {{"epoch", std::to_string(epoch)}, {"format", "ember"}});
+  } else if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") {
+    throw ValueError("ModelCheckpoint: saving weights as '" + ext + "' (" + path + ") is not supported yet; use .safetensors");
+  } else {
+    throw ValueError("ModelCheckpoint: cannot tell the weights format of '" + path + "' from its extension; use .safetensors");
+  }
+}
+
+}  // namespace
 
 void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
   if (o_.save_best_only) {
@@ -124,12 +180,147 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
     if (best_ && !improves(*v, *best_, maximize_)) return;  // Keras: no min_delta here
     best_ = *v;
   }
-  std::string path = o_.filepath;
-  auto pos = path.find("{epoch}");
-  if (pos != std::string::npos) path.replace(pos, 7, std::to_string(epoch + 1));
-  std::map<std::string, Tensor> weights;
-  for (const auto& w : model().named_weights()) weights[w.name] = w.weight->value();
-  io::save_safetensors(path, weights, {{"epoch", std::to_string(epoch + 1)}, {"format", "ember"}});
+  std::string path = format_filepath(o_.filepath, epoch + 1, logs);
+  if (o_.save_weights_only) {
+    save_weights_by_extension(model(), path, epoch + 1);
+  } else {
+    std::string ext = std::filesystem::path(path).extension().string();
+    if (ext != ".safetensors") {
+      throw ValueError("ModelCheckpoint: a full checkpoint is a .safetensors file, got '" + path + "'" +
+                       (ext == ".h5" ? " (.h5 models are not supported yet)" : ""));
+    }
+    train::write_checkpoint_file(path, model(), nullptr, epoch + 1);
+  }
+}
+
+CallbackState ModelCheckpoint::get_state() const {
+  nlohmann::json j = nlohmann::json::object();
+  if (best_) j["best"] = train::detail::number_json(*best_);
+  return {j.dump(), {}};
+}
+
+void ModelCheckpoint::set_state(const CallbackState& s) {
+  nlohmann::json j = parse_state(s, "ModelCheckpoint");
+  best_ = optional_number(train::detail::StateReader(j, "checkpoint: callback ModelCheckpoint state"), "best");
+}
+
+// ------------------------------------------------------------------ filepath placeholders
+
+namespace {
+
+// One Python format spec, [sign][#][0][width][.precision][type], applied to a number; `integer`
+// says whether the value is an int (Python refuses 'd' for a float).
+std::string format_value(double v, bool integer, const std::string& spec, const std::string& key, bool check_only) {
+  auto bad = [&](const std::string& why) -> std::string {
+    throw ValueError("ModelCheckpoint filepath: placeholder {" + key + ":" + spec + "}: " + why);
+  };
+  std::size_t i = 0;
+  std::string flags;
+  if (i < spec.size() && (spec[i] == '+' || spec[i] == '-' || spec[i] == ' ')) {
+    if (spec[i] != '-') flags += spec[i];
+    ++i;
+  }
+  if (i < spec.size() && spec[i] == '#') flags += spec[i++];
+  if (i < spec.size() && spec[i] == '0') flags += spec[i++];
+  int width = -1, precision = -1;
+  auto digits = [&](int& out) {
+    std::size_t start = i;
+    while (i < spec.size() && spec[i] >= '0' && spec[i] <= '9' && i - start < 3) ++i;
+    if (i > start) out = std::stoi(spec.substr(start, i - start));
+    return i > start;
+  };
+  digits(width);
+  if (i < spec.size() && spec[i] == '.') {
+    ++i;
+    if (!digits(precision)) bad("expected digits after '.'");
+  }
+  char type = 0;
+  if (i < spec.size()) type = spec[i++];
+  if (i != spec.size()) bad("unsupported format spec (supported: [sign][#][0][width][.precision][d|f|F|e|E|g|G|%])");
+  if (type != 0 && std::string("dfFeEgG%").find(type) == std::string::npos) bad(std::string("unknown format code '") + type + "'");
+  if (type == 'd' && !integer) bad("format code 'd' needs an integer, and '" + key + "' is a float (Python refuses it too)");
+  if (type == 'd' && precision >= 0) bad("precision is not allowed with 'd'");
+  if (check_only) return "";
+  std::string f = "%" + flags + (width >= 0 ? std::to_string(width) : "");
+  char buf[512];
+  if (type == 'd' || (type == 0 && integer)) {
+    std::snprintf(buf, sizeof buf, (f + "lld").c_str(), static_cast<long long>(v));
+    return buf;
+  }
+  if (type == 0) {
+    // Python's str(float): the shortest text that reads back, with ".0" on whole numbers.
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    char s[64];
+    auto [end, ec] = std::to_chars(s, s + sizeof s, v);
+    std::string out(s, end);
+    if (out.find_first_of(".e") == std::string::npos) out += ".0";
+    if (flags.find('+') != std::string::npos && v >= 0) out = "+" + out;
+    if (width > static_cast<int>(out.size())) out = std::string(static_cast<std::size_t>(width) - out.size(), ' ') + out;
+    return out;
+  }
+  double x = v;
+  std::string suffix;
+  if (type == '%') {
+    x *= 100;
+    type = 'f';
+    suffix = "%";
+    if (width > 0) --width;
+    f = "%" + flags + (width >= 0 ? std::to_string(width) : "");
+  }
+  if (precision < 0) precision = 6;  // Python's default for f/e/g
+  std::snprintf(buf, sizeof buf, (f + "." + std::to_string(precision) + type).c_str(), x);
+  return buf + suffix;
+}
+
+}  // namespace
+
+std::string format_filepath(const std::string& pattern, int epoch, const Logs& logs, bool check_only) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '}') {
+      if (i + 1 < pattern.size() && pattern[i + 1] == '}') {
+        out += '}';
+        ++i;
+        continue;
+      }
+      throw ValueError("ModelCheckpoint filepath '" + pattern + "': single '}' at offset " + std::to_string(i) + " (write }} for a brace)");
+    }
+    if (c != '{') {
+      out += c;
+      continue;
+    }
+    if (i + 1 < pattern.size() && pattern[i + 1] == '{') {
+      out += '{';
+      ++i;
+      continue;
+    }
+    std::size_t close = pattern.find('}', i);
+    if (close == std::string::npos) {
+      throw ValueError("ModelCheckpoint filepath '" + pattern + "': '{' at offset " + std::to_string(i) + " is never closed");
+    }
+    std::string field = pattern.substr(i + 1, close - i - 1);
+    std::size_t colon = field.find(':');
+    std::string key = field.substr(0, colon), spec = colon == std::string::npos ? "" : field.substr(colon + 1);
+    if (key.empty() || key.find_first_of("{[.!") != std::string::npos) {
+      throw ValueError("ModelCheckpoint filepath '" + pattern + "': placeholder {" + field + "} must be {name} or {name:spec}");
+    }
+    bool integer = key == "epoch";
+    double value = epoch;
+    if (!integer && !check_only) {
+      auto it = logs.find(key);
+      if (it == logs.end()) {
+        std::string available = "epoch";
+        for (const auto& [k, v] : logs) available += ", " + k;
+        throw ValueError("ModelCheckpoint filepath '" + pattern + "': no value for {" + key + "} (available: " + available + ")");
+      }
+      value = it->second;
+    }
+    out += format_value(value, integer, spec, key, check_only);
+    i = close;
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ LearningRateScheduler
@@ -183,6 +374,20 @@ void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
     }
   }
   logs["lr"] = opt.current_learning_rate();
+}
+
+CallbackState ReduceLROnPlateau::get_state() const {
+  nlohmann::json j = {{"wait", wait_}, {"cooldown_left", cooldown_left_}};
+  if (best_) j["best"] = train::detail::number_json(*best_);
+  return {j.dump(), {}};
+}
+
+void ReduceLROnPlateau::set_state(const CallbackState& s) {
+  nlohmann::json j = parse_state(s, "ReduceLROnPlateau");
+  train::detail::StateReader r(j, "checkpoint: callback ReduceLROnPlateau state");
+  best_ = optional_number(r, "best");
+  wait_ = static_cast<int>(r.integer("wait", 0, INT32_MAX));
+  cooldown_left_ = static_cast<int>(r.integer("cooldown_left", 0, INT32_MAX));
 }
 
 // ------------------------------------------------------------------ TerminateOnNaN

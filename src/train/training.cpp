@@ -264,10 +264,48 @@ callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<T
   for (auto& c : cbs) c->set_model(this);
   train::ProgressBar bar(stdout, o.verbose);
 
+  // A restored checkpoint's fit state (train/saver.hpp) is consumed here, checked before anything runs.
+  std::optional<train::FitResume> resume = std::move(st.resume);
+  st.resume.reset();
+  int first_epoch = o.initial_epoch;
+  if (resume) {
+    if (o.initial_epoch != 0 && o.initial_epoch != resume->next_epoch) {
+      throw ValueError("fit: initial_epoch is " + std::to_string(o.initial_epoch) + " but the restored checkpoint continues at epoch " +
+                       std::to_string(resume->next_epoch) + " (leave initial_epoch at 0)");
+    }
+    if (resume->generator_state.has_value() != (o.generator != nullptr)) {
+      throw ValueError(resume->generator_state ? "fit: the restored checkpoint's run shuffled with its own generator; pass FitOptions::generator"
+                                               : "fit: the restored checkpoint's run shuffled with the default generator, but FitOptions::generator is set");
+    }
+    first_epoch = resume->next_epoch;
+    if (resume->generator_state) o.generator->set_state(*resume->generator_state);
+  }
+  st.progress = train::FitProgress{.active = true, .next_epoch = first_epoch, .batch = 0, .history = history,
+                                   .callbacks = {cbs.begin() + 1, cbs.end()},
+                                   .generator_state = o.generator ? std::optional(o.generator->state()) : std::nullopt};
+
   stop_training = false;
   callbacks::Logs logs;
   for (auto& c : cbs) c->on_train_begin(logs);
-  for (int epoch = o.initial_epoch; epoch < o.epochs && !stop_training; ++epoch) {
+  if (resume) {
+    history->epoch = resume->epochs;
+    history->history = resume->history;
+    std::map<std::string, int> seen_classes;
+    std::map<std::string, callbacks::CallbackPtr> by_key;
+    for (std::size_t i = 1; i < cbs.size(); ++i) {
+      std::string cls = cbs[i]->class_name();
+      by_key[cls + "#" + std::to_string(seen_classes[cls]++)] = cbs[i];
+    }
+    for (const auto& [key, state] : resume->callbacks) {
+      auto it = by_key.find(key);
+      if (it == by_key.end()) {
+        throw ValueError("fit: the restored checkpoint holds the state of callback " + key + ", but this fit has no such callback");
+      }
+      it->second->set_state(state);
+    }
+    stop_training = resume->stopped;
+  }
+  for (int epoch = first_epoch; epoch < o.epochs && !stop_training; ++epoch) {
     for (auto& c : cbs) c->on_epoch_begin(epoch, logs);
     for (auto& m : st.metrics) m->reset_state();
     Tensor order = o.shuffle ? randperm(n, &gen) : arange(n);
@@ -283,6 +321,7 @@ callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<T
       Tensor idx = order.slice(0, step * o.batch_size, std::min(n, (step + 1) * o.batch_size));
       train::take_into(b, train_data, idx);
       double l = train::train_step(*this, st, b);
+      st.progress.batch = step + 1;  // a checkpoint now would be mid-epoch (refused, train/saver.hpp)
       loss_sum += l * static_cast<double>(b.size());
       seen += b.size();
       batch_logs["loss"] = loss_sum / static_cast<double>(seen);
@@ -302,6 +341,9 @@ callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<T
       for (const auto& [k, v] : train::run_evaluation(*this, st, *val, o.batch_size)) logs["val_" + k] = v;
     }
     logs["lr"] = st.optimizer->current_learning_rate();
+    st.progress.next_epoch = epoch + 1;
+    st.progress.batch = 0;
+    if (o.generator) st.progress.generator_state = o.generator->state();
     for (auto& c : cbs) c->on_epoch_end(epoch, logs);
     bar.end_epoch(logs);
   }

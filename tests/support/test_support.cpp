@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -94,14 +95,12 @@ std::vector<double> numeric_gradient(const std::function<double()>& loss, std::v
   return g;
 }
 
-namespace {
-std::string slurp(const std::filesystem::path& p) {
+std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-}  // namespace
 
 ToolRun run_ember(const std::string& args) {
   static int counter = 0;  // tests in one process run one at a time
@@ -114,10 +113,51 @@ ToolRun run_ember(const std::string& args) {
   ToolRun r;
   if (raw != -1 && WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
   else if (raw != -1 && WIFSIGNALED(raw)) r.status = 128 + WTERMSIG(raw);
-  r.out = slurp(dir / "out");
-  r.err = slurp(dir / "err");
+  r.out = read_file(dir / "out");
+  r.err = read_file(dir / "err");
   std::filesystem::remove_all(dir);
   return r;
 }
+
+namespace {
+
+void write_idx(const std::filesystem::path& path, unsigned char type, const std::vector<uint32_t>& dims,
+               const std::vector<unsigned char>& data) {
+  std::vector<unsigned char> b = {0, 0, type, static_cast<unsigned char>(dims.size())};
+  for (uint32_t d : dims) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
+  }
+  b.insert(b.end(), data.begin(), data.end());
+  gzFile f = gzopen(path.string().c_str(), "wb");
+  gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
+  gzclose(f);
+}
+
+}  // namespace
+
+std::filesystem::path make_idx_dir(const std::string& name, int n_train, int n_test, int label_max, int label_count_delta) {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ember_cli_data_" + std::to_string(::getpid()) + "_" + name);
+  std::filesystem::create_directories(dir);
+  auto make = [&](const std::string& prefix, int n, int delta) {
+    std::vector<unsigned char> images, labels;
+    Generator g(static_cast<uint64_t>(n));
+    for (int i = 0; i < n; ++i) {
+      int label = static_cast<int>(g.below(static_cast<uint64_t>(label_max + 1)));
+      labels.push_back(static_cast<unsigned char>(label));
+      for (int r = 0; r < 28; ++r) {
+        for (int c = 0; c < 28; ++c) {
+          images.push_back(static_cast<unsigned char>(r == label * 2 ? 200 + g.below(50) : g.below(40)));
+        }
+      }
+    }
+    labels.resize(static_cast<std::size_t>(n + delta), 0);
+    write_idx(dir / (prefix + "-images-idx3-ubyte.gz"), 0x08, {static_cast<uint32_t>(n), 28, 28}, images);
+    write_idx(dir / (prefix + "-labels-idx1-ubyte.gz"), 0x08, {static_cast<uint32_t>(n + delta)}, labels);
+  };
+  make("train", n_train, label_count_delta);
+  make("t10k", n_test, 0);
+  return dir;
+}
+
 
 }  // namespace ember::testing

@@ -2,6 +2,7 @@
 // Shared helpers for Ember's tests: fixture loading, tensor comparison, gradcheck assertions.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -64,5 +65,14 @@ struct ToolRun {
   std::string out, err;
 };
 ToolRun run_ember(const std::string& args);
+
+// The whole file ("" when it cannot be read).
+std::string read_file(const std::filesystem::path& p);
+
+// A tiny learnable IDX data set (gzipped, 28x28 images: class k has a bright row 2k) in a fresh
+// temporary directory named after `name`; labels in [0, label_max]; the training label file gets
+// `label_count_delta` extra (or fewer) labels, for error tests. Returns the directory.
+std::filesystem::path make_idx_dir(const std::string& name, int n_train, int n_test, int label_max = 9,
+                                   int label_count_delta = 0);
 
 }  // namespace ember::testing

@@ -1,7 +1,5 @@
 // `ember train` / `ember evaluate` end to end on a small IDX data set written by the test, plus the
 // tool's error contract (one line on stderr, exit status 1 or 2, never a crash).
-#include <zlib.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,42 +16,7 @@ using ember::testing::ToolRun;
 
 ToolRun run_tool(const std::string& args) { return ember::testing::run_ember(args); }
 
-void write_idx(const fs::path& path, unsigned char type, const std::vector<uint32_t>& dims,
-               const std::vector<unsigned char>& data) {
-  std::vector<unsigned char> b = {0, 0, type, static_cast<unsigned char>(dims.size())};
-  for (uint32_t d : dims) {
-    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<unsigned char>(d >> s));
-  }
-  b.insert(b.end(), data.begin(), data.end());
-  gzFile f = gzopen(path.string().c_str(), "wb");
-  gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
-  gzclose(f);
-}
-
-// A tiny learnable data set: class k images have a bright k-th row.
-fs::path make_idx_dir(const std::string& name, int n_train, int n_test, int label_max = 9, int label_count_delta = 0) {
-  fs::path dir = fs::temp_directory_path() / ("ember_cli_data_" + std::to_string(::getpid()) + "_" + name);
-  fs::create_directories(dir);
-  auto make = [&](const std::string& prefix, int n, int delta) {
-    std::vector<unsigned char> images, labels;
-    Generator g(static_cast<uint64_t>(n));
-    for (int i = 0; i < n; ++i) {
-      int label = static_cast<int>(g.below(static_cast<uint64_t>(label_max + 1)));
-      labels.push_back(static_cast<unsigned char>(label));
-      for (int r = 0; r < 28; ++r) {
-        for (int c = 0; c < 28; ++c) {
-          images.push_back(static_cast<unsigned char>(r == label * 2 ? 200 + g.below(50) : g.below(40)));
-        }
-      }
-    }
-    labels.resize(static_cast<std::size_t>(n + delta), 0);
-    write_idx(dir / (prefix + "-images-idx3-ubyte.gz"), 0x08, {static_cast<uint32_t>(n), 28, 28}, images);
-    write_idx(dir / (prefix + "-labels-idx1-ubyte.gz"), 0x08, {static_cast<uint32_t>(n + delta)}, labels);
-  };
-  make("train", n_train, label_count_delta);
-  make("t10k", n_test, 0);
-  return dir;
-}
+using ember::testing::make_idx_dir;
 
 }  // namespace
 

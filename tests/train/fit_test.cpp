@@ -264,7 +264,7 @@ TEST(Fit, ModelCheckpointWritesTheBestWeightsAsSafetensors) {
   Blobs d = blobs(64, 23);
   std::string path = (std::filesystem::temp_directory_path() / ("ember_ckpt_" + std::to_string(::getpid()) + "_{epoch}.safetensors")).string();
   m->fit(d.x, d.y, {.batch_size = 16, .epochs = 2, .verbose = 0,
-                    .callbacks = {callbacks::ModelCheckpoint({.filepath = path, .monitor = "loss"})}});
+                    .callbacks = {callbacks::ModelCheckpoint({.filepath = path, .monitor = "loss", .save_weights_only = true})}});
   std::string second = path;
   second.replace(second.find("{epoch}"), 7, "2");
   io::SafetensorsFile f = io::load_safetensors(second);

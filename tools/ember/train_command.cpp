@@ -9,14 +9,18 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "ember/core/config_fields.hpp"
 #include "ember/ember.hpp"
+#include "ember/io/atomic_file.hpp"
 #include "ember/io/safetensors.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/optim/optim.hpp"
+#include "ember/train/saver.hpp"
 #include "ember/train/training.hpp"
 
 namespace ember::tool {
@@ -24,7 +28,8 @@ namespace ember::tool {
 namespace {
 
 struct TrainArgs {
-  std::string model, data, optimizer = "adam", out, schedule = "cosine";
+  std::string model, data, optimizer = "adam", out, schedule = "cosine", checkpoint_dir;
+  bool resume = false;
   int epochs = 10;
   int64_t batch_size = 128;
   double learning_rate = 1e-3;
@@ -145,6 +150,66 @@ void save_run(nn::Model& model, const std::string& dir) {
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "ember"}});
 }
 
+// The settings a resumed run must share with the run that wrote the checkpoints (the weights'
+// shapes are checked by the restore itself). The cosine schedule spans --epochs, so then the epoch
+// count must match too.
+nlohmann::json run_settings(const TrainArgs& a) {
+  char lr[40], split[40];
+  std::snprintf(lr, sizeof lr, "%.17g", a.learning_rate);
+  std::snprintf(split, sizeof split, "%.17g", a.validation_split);
+  nlohmann::json j = {{"model", a.model}, {"data", a.data}, {"optimizer", a.optimizer}, {"learning-rate", lr},
+                      {"schedule", a.schedule}, {"batch-size", std::to_string(a.batch_size)}, {"validation-split", split},
+                      {"seed", std::to_string(a.seed)}};
+  if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
+  return j;
+}
+
+constexpr const char* kRunSettingsFile = "train_settings.json";
+
+// --checkpoint-dir: a fresh run needs a directory without checkpoints (it records its settings
+// there); --resume needs one with them, made with the same settings. Returns the checkpoint to
+// resume from (empty for a fresh run).
+std::string prepare_checkpoint_dir(const TrainArgs& a) {
+  if (a.checkpoint_dir.empty()) {
+    if (a.resume) throw CLI::ValidationError("--resume", "needs --checkpoint-dir DIR (the checkpoints to continue)");
+    return "";
+  }
+  std::error_code ec;
+  fs::create_directories(a.checkpoint_dir, ec);
+  if (ec || !fs::is_directory(a.checkpoint_dir)) {
+    throw IOError("--checkpoint-dir: cannot create the directory '" + a.checkpoint_dir + "'" + (ec ? ": " + ec.message() : std::string()));
+  }
+  fs::path settings_file = fs::path(a.checkpoint_dir) / kRunSettingsFile;
+  std::optional<std::string> latest = train::latest_checkpoint(a.checkpoint_dir);
+  nlohmann::json now = run_settings(a);
+  if (!a.resume) {
+    if (latest) {
+      throw IOError("--checkpoint-dir '" + a.checkpoint_dir + "' already holds checkpoints (latest '" + *latest +
+                    "'); add --resume to continue them, or choose another directory");
+    }
+    io::write_file_atomically(settings_file.string(), now.dump(2) + "\n");
+    return "";
+  }
+  if (!latest) throw IOError("--resume: no checkpoint in '" + a.checkpoint_dir + "' (it has no 'checkpoint' index)");
+  std::ifstream in(settings_file);
+  if (!in) throw IOError("--resume: '" + settings_file.string() + "' is missing; cannot check that this run matches the checkpoints");
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json then = parse_json(text.str(), "'" + settings_file.string() + "'");
+  if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
+  // In this order, so that a changed schedule is named before the epoch count it makes matter.
+  for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed", "epochs"}) {
+    if (!now.contains(key)) continue;
+    const nlohmann::json& value = now[key];
+    if (!then.contains(key) || then[key] != value) {
+      std::string was = then.contains(key) && then[key].is_string() ? then[key].get<std::string>() : short_dump(then.value(key, nlohmann::json()));
+      throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " + was + ", this run has --" +
+                       key + " " + value.get<std::string>());
+    }
+  }
+  return *latest;
+}
+
 void check_labels(const Tensor& labels, int64_t classes, const char* split) {
   Tensor l = labels.to(i64);
   int64_t lo = min(l).item<int64_t>(), hi = max(l).item<int64_t>();
@@ -164,6 +229,7 @@ int run_train(const TrainArgs& a) {
   else adapt_num_threads();  // size the automatic pool now: loading the data already runs on it
   apply_param_memory_option(a.max_param_memory);
   if (!a.out.empty()) prepare_out_dir(a.out);
+  const std::string resume_from = prepare_checkpoint_dir(a);
   manual_seed(a.seed);
   nn::reset_layer_names();
 
@@ -200,6 +266,19 @@ int run_train(const TrainArgs& a) {
   train::FitOptions fit{.batch_size = a.batch_size, .epochs = a.epochs, .verbose = a.verbose};
   if (a.validation_split > 0) fit.validation_split = a.validation_split;
   else fit.validation_data = std::make_pair(x_test, y_test);  // validate on the test split each epoch
+  train::Saver saver({.max_to_keep = 5});
+  if (!a.checkpoint_dir.empty()) {
+    if (!resume_from.empty()) {
+      // Weights, optimizer, random generators and the fit's progress: fit continues where it stopped.
+      saver.restore(*model, resume_from);
+      std::printf("Resuming from %s\n", resume_from.c_str());
+    }
+    // A full checkpoint after every epoch (the last callback, so the others' state is included).
+    std::string prefix = (fs::path(a.checkpoint_dir) / "ckpt").string();
+    fit.callbacks.push_back(callbacks::LambdaCallback({.on_epoch_end = [&saver, m = model.get(), prefix](int epoch, callbacks::Logs&) {
+      saver.save(*m, prefix, epoch + 1);
+    }}));
+  }
   callbacks::History history = model->fit(x, y, fit);
 
   auto result = model->evaluate(x_test, y_test, {.batch_size = 256});
@@ -246,6 +325,10 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--threads", args->threads, "intra-op threads (default: automatic, all cores other processes leave free)")
       ->check(CLI::Range(1, 1 << 16).description("at least 1"));
   train->add_option("--out", args->out, "directory for model.json, model.safetensors and history.csv");
+  train->add_option("--checkpoint-dir", args->checkpoint_dir,
+                    "directory for a full checkpoint after every epoch (the last 5 kept; index file 'checkpoint')");
+  train->add_flag("--resume", args->resume,
+                  "continue from the latest checkpoint in --checkpoint-dir (same settings; history.csv covers the whole run)");
   train->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
   const char* budget_help = "refuse models whose weights need more memory than SIZE (e.g. 512M, 4G; default: the memory available)";
   train->add_option("--max-param-memory", args->max_param_memory, budget_help);

@@ -185,6 +185,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
   // Generator used for this layer's weight initialisation (the default generator unless set).
   void set_generator(Generator* gen) { gen_ = gen; }
+  // The random generator this layer owns and draws from in calls (Dropout with a seed), or nullptr.
+  // Checkpoints save and restore its state by the layer's name (train/saver.hpp); a generator given
+  // to set_generator belongs to the caller, who saves it.
+  virtual Generator* own_generator() { return nullptr; }
 
  protected:
   // Declares (or returns the existing) weight `name` initialised by `init`; the tensor is created on

@@ -20,6 +20,13 @@ namespace ember::callbacks {
 
 using Logs = std::map<std::string, double>;
 
+// What a callback carries across a checkpoint (train/saver.hpp): a small JSON object (as text) and
+// named tensors (EarlyStopping's best weights). Empty for a stateless callback.
+struct CallbackState {
+  std::string json;  // a JSON object, or empty
+  std::map<std::string, Tensor> tensors;
+};
+
 class Callback {
  public:
   virtual ~Callback() = default;
@@ -33,6 +40,13 @@ class Callback {
 
   void set_model(nn::Model* m) { model_ = m; }
   nn::Model& model() const;
+
+  // Checkpoints (exact resume): a checkpoint keys each callback's state by class_name() and its
+  // position among the fit's callbacks of that class; a resumed fit hands it back to set_state
+  // after on_train_begin. set_state checks what it reads (FormatError naming the field).
+  virtual std::string class_name() const { return "Callback"; }
+  virtual CallbackState get_state() const { return {}; }
+  virtual void set_state(const CallbackState& /*state*/) {}
 
  private:
   nn::Model* model_ = nullptr;
@@ -96,6 +110,9 @@ class EarlyStopping : public Callback {
   void on_train_begin(const Logs&) override;
   void on_epoch_end(int epoch, Logs& logs) override;
   void on_train_end(const Logs&) override;
+  std::string class_name() const override { return "EarlyStopping"; }
+  CallbackState get_state() const override;
+  void set_state(const CallbackState& state) override;
   int stopped_epoch() const { return stopped_epoch_; }  // -1 if it never stopped training
   int best_epoch() const { return best_epoch_; }
 
@@ -108,23 +125,40 @@ class EarlyStopping : public Callback {
 };
 
 struct ModelCheckpointOptions {
-  std::string filepath;  // may contain {epoch} (1-based, as Keras formats it)
+  // Python format placeholders as Keras fills them: {epoch} (1-based), any log key ({val_loss},
+  // {accuracy}, ...), with an optional spec: {epoch:02d}, {val_loss:.2f}, {loss:.4e}; {{ and }} are
+  // literal braces. Checked when constructed (ValueError).
+  std::string filepath;
   std::string monitor = "val_loss";
   bool save_best_only = false;
+  // true: the weights only, in the format of the extension (.safetensors; .h5 is not supported
+  // yet); false: a full checkpoint (train/saver.hpp: weights, optimizer, RNG and fit state), which
+  // train::Saver::restore reads.
+  bool save_weights_only = false;
   Mode mode = Mode::Auto;
 };
 
-// Saves the model's weights (safetensors) after each epoch, or when `monitor` improves.
+// Saves after each epoch, or only when `monitor` improves (save_best_only). Put it after the other
+// callbacks when it writes full checkpoints, so that their state includes the epoch just ended.
 class ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(ModelCheckpointOptions o);
   void on_epoch_end(int epoch, Logs& logs) override;
+  std::string class_name() const override { return "ModelCheckpoint"; }
+  CallbackState get_state() const override;
+  void set_state(const CallbackState& state) override;
 
  private:
   ModelCheckpointOptions o_;
   bool maximize_ = false;
   std::optional<double> best_;
 };
+
+// Fills a ModelCheckpoint filepath as Keras does (Python's str.format with epoch = the 1-based
+// `epoch` and the logs): "w-{epoch:02d}-{val_loss:.2f}.safetensors" -> "w-03-0.41.safetensors".
+// ValueError for a malformed pattern or a key the logs lack. check_only: checks the syntax and
+// specs only (the logs are not consulted).
+std::string format_filepath(const std::string& pattern, int epoch, const Logs& logs, bool check_only = false);
 
 // Sets the learning rate at the start of each epoch from schedule(epoch, current_lr).
 class LearningRateScheduler : public Callback {
@@ -153,6 +187,9 @@ class ReduceLROnPlateau : public Callback {
   explicit ReduceLROnPlateau(ReduceLROnPlateauOptions o = {});
   void on_train_begin(const Logs&) override;
   void on_epoch_end(int epoch, Logs& logs) override;
+  std::string class_name() const override { return "ReduceLROnPlateau"; }
+  CallbackState get_state() const override;
+  void set_state(const CallbackState& state) override;
 
  private:
   ReduceLROnPlateauOptions o_;

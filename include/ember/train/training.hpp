@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "ember/core/generator.hpp"
 #include "ember/nn/layer.hpp"
 #include "ember/nn/losses.hpp"
 #include "ember/nn/metrics.hpp"
@@ -81,6 +82,31 @@ struct PredictOptions {
   int64_t batch_size = 32;
 };
 
+// Where the model's current (or last) fit stands: what a checkpoint saves (train/saver.hpp).
+// Updated by fit between epochs, before the epoch-end callbacks run.
+struct FitProgress {
+  bool active = false;     // a fit has started since compile()
+  int next_epoch = 0;      // epochs completed: the epoch a resumed fit starts with
+  int64_t batch = 0;       // batches done in the epoch under way (0 between epochs)
+  std::shared_ptr<callbacks::History> history;       // the history so far
+  std::vector<callbacks::CallbackPtr> callbacks;      // the fit's other callbacks, in order
+  std::optional<Generator::State> generator_state;   // FitOptions::generator's, when one was given
+};
+
+// A fit state read from a checkpoint, which the next fit() continues from: it starts at
+// `next_epoch` (an initial_epoch other than 0 or next_epoch is a ValueError), its History starts
+// with the saved one (so fit returns the whole run's history), the shuffle generator and each
+// callback get their saved state after on_train_begin (a saved callback state with no callback of
+// that class and position is a ValueError), and a run that a callback had stopped trains no more.
+struct FitResume {
+  int next_epoch = 0;
+  bool stopped = false;
+  std::vector<int> epochs;
+  std::map<std::string, std::vector<double>> history;
+  std::optional<Generator::State> generator_state;
+  std::vector<std::pair<std::string, callbacks::CallbackState>> callbacks;  // "<Class>#<k>" -> state
+};
+
 // What compile() sets up; owned by the model.
 struct TrainingState {
   std::shared_ptr<optim::Optimizer> optimizer;
@@ -89,6 +115,8 @@ struct TrainingState {
   std::vector<std::string> metric_names;
   // Resolved on the first batch, when the label and prediction shapes are known ("accuracy").
   std::vector<metrics::MetricPtr> metrics;
+  FitProgress progress;
+  std::optional<FitResume> resume;  // set by a checkpoint restore, consumed by the next fit
 
   // Buffers of the training step, reused (cleared, capacity kept) so that a warmed-up step makes
   // no allocation: train_on_batch's input lists, the model's forward outputs, the walk over its weights, and the trainable

@@ -28,6 +28,7 @@ class Dropout : public LayerBase<Dropout> {
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const DropoutOptions& options() const { return opt_; }
+  Generator* own_generator() override { return mask_gen_ ? &*mask_gen_ : nullptr; }
 
  private:
   DropoutOptions opt_;
