@@ -37,3 +37,8 @@
 #include "ember/io/hdf5.hpp"
 #include "ember/train/saver.hpp"
 #include "ember/io/safetensors.hpp"
+#include "ember/io/npy.hpp"
+#include "ember/io/arrays.hpp"
+#include "ember/io/atomic_file.hpp"
+#include "ember/data/images.hpp"
+#include "ember/train/model_files.hpp"

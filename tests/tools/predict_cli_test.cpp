@@ -10,6 +10,8 @@
 
 #include "ember/io/npy.hpp"
 #include "ember/io/safetensors.hpp"
+#include "ember/nn/config.hpp"
+#include "ember/train/saver.hpp"
 #include "test_support.hpp"
 
 using namespace ember;
@@ -135,5 +137,45 @@ TEST(PredictCli, BadInputsAreOneLineErrors) {
     EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
   }
   EXPECT_FALSE(fs::exists(dir / "y.txt"));
+  fs::remove_all(dir);
+}
+
+// The same model as a Keras .h5 file, as a checkpoint directory and as a checkpoint path; inputs
+// from an HDF5 dataset. Every route gives the outputs computed from the weights.
+TEST(PredictCli, ReadsH5ModelsCheckpointsAndH5Inputs) {
+  fs::path dir = make_model_dir("routes");
+  auto model = nn::model_from_json_file((dir / "model.json").string());
+  model->load_weights((dir / "model.safetensors").string());
+  model->save((dir / "m.h5").string());
+  fs::create_directories(dir / "ck");
+  fs::copy_file(dir / "model.json", dir / "ck" / "model.json");
+  train::Saver saver;
+  saver.save(*model, (dir / "ck" / "ckpt").string(), 7);
+  Tensor x = inputs();
+  io::save_npy((dir / "x.npy").string(), x);
+  {
+    std::ofstream py(dir / "to_h5.py");
+    py << "import h5py, numpy as np, sys\n"
+          "with h5py.File(sys.argv[2], 'w') as f: f.create_dataset('batch/x', data=np.load(sys.argv[1]))\n";
+  }
+  const std::string cmd = "/usr/bin/python3 " + (dir / "to_h5.py").string() + " " + (dir / "x.npy").string() + " " +
+                          (dir / "x.h5").string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {(dir / "m.h5").string(), (dir / "x.npy").string()},
+      {(dir / "ck").string(), (dir / "x.h5").string()},
+      {(dir / "ck" / "ckpt-7").string(), (dir / "x.h5:/batch/x").string()},
+  };
+  for (const auto& [m, in] : routes) {
+    SCOPED_TRACE(m + " " + in);
+    fs::remove(dir / "y.npy");
+    auto r = run_ember("predict --model " + m + " --input " + in + " --output " + (dir / "y.npy").string());
+    ASSERT_EQ(r.status, 0) << r.err;
+    Tensor y = io::load_npy((dir / "y.npy").string());
+    ASSERT_EQ(y.shape(), (Shape{2, 3}));
+    for (int n = 0; n < 2; ++n) {
+      for (int j = 0; j < 3; ++j) EXPECT_NEAR(y.data<float>()[n * 3 + j], expected(x, n, j), 1e-6);
+    }
+  }
   fs::remove_all(dir);
 }

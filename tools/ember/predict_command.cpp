@@ -1,7 +1,8 @@
 // `ember predict`: runs a trained model on inputs from a file and writes or prints its outputs.
 //
-//   --model   what io::load_trained_model takes (a `train --out` directory, .json, .safetensors)
-//   --input   an array (.npy, .safetensors[:NAME]) or an image file (.png, .jpg, .bmp, ...)
+//   --model   what train::load_trained_model takes (.h5, a `train --out` or checkpoint directory,
+//             .json + .safetensors, a checkpoint path)
+//   --input   an array (.npy, .safetensors[:NAME], .h5[:/DATASET]) or an image file (.png, .jpg, ...)
 //   --output  FILE.npy (the raw outputs, float32) or FILE.csv (one row per sample); without it the
 //             top-k classes of each sample are printed with their probabilities
 //
@@ -19,11 +20,12 @@
 #include "ember/data/datasets.hpp"
 #include "ember/data/images.hpp"
 #include "ember/io/atomic_file.hpp"
-#include "ember/io/model_files.hpp"
+#include "ember/io/arrays.hpp"
 #include "ember/io/npy.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/softmax.hpp"
+#include "ember/train/model_files.hpp"
 #include "ember/train/training.hpp"
 
 namespace ember::tool {
@@ -137,7 +139,7 @@ int run_predict(const PredictArgs& a) {
     throw CLI::ValidationError("--output", "expected a .npy or .csv file, got '" + a.output + "'");
   }
   nn::reset_layer_names();
-  auto model = io::load_trained_model(a.model);
+  auto model = train::load_trained_model(a.model);
   Tensor x = prepare_input(a.input, *model);
   Tensor y = model->predict(x, {.batch_size = a.batch_size});
   if (out_ext == ".npy") {
@@ -177,9 +179,9 @@ int run_predict(const PredictArgs& a) {
 void add_predict_command(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
   CLI::App* cmd = app.add_subcommand("predict", "run a trained model on inputs from a file");
-  cmd->add_option("--model", args->model, "a directory written by `ember train --out`, a .json or a .safetensors file")
+  cmd->add_option("--model", args->model, "a .h5 model, a directory written by `ember train --out` or `--checkpoint-dir`, a .json or .safetensors file")
       ->required();
-  cmd->add_option("--input", args->input, "inputs: FILE.npy, FILE.safetensors[:NAME] or an image file")->required();
+  cmd->add_option("--input", args->input, "inputs: FILE.npy, FILE.safetensors[:NAME], FILE.h5[:/DATASET] or an image file")->required();
   cmd->add_option("--output", args->output, "FILE.npy or FILE.csv for the raw outputs (default: print the top-k classes)");
   cmd->add_option("--top-k", args->top_k, "classes printed per sample (default 3)");
   cmd->add_option("--labels", args->labels, "class names: auto (Fashion-MNIST's for 10 outputs), none, fashion-mnist, or a file");

@@ -20,6 +20,7 @@
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/optim/optim.hpp"
+#include "ember/train/model_files.hpp"
 #include "ember/train/saver.hpp"
 #include "ember/train/training.hpp"
 
@@ -41,40 +42,6 @@ struct TrainArgs {
 };
 
 namespace fs = std::filesystem;
-
-// A model given as a built-in name, a Keras JSON file, or a directory written by `ember train
-// --out` (model.json + model.safetensors).
-std::shared_ptr<nn::Model> load_model(const std::string& spec, bool with_weights) {
-  if (!fs::exists(spec)) {
-    for (const std::string& n : nn::builtin_model_names()) {
-      if (n == spec) return nn::builtin_model(spec);
-    }
-    std::string names;
-    for (const std::string& n : nn::builtin_model_names()) names += (names.empty() ? "" : ", ") + n;
-    throw ValueError("unknown model '" + spec + "': not a file, and not a built-in model (" + names + ")");
-  }
-  fs::path dir = fs::is_directory(spec) ? fs::path(spec) : fs::path(spec).parent_path();
-  fs::path json = fs::is_directory(spec) ? dir / "model.json" : fs::path(spec);
-  if (json.extension() == ".safetensors") json = dir / "model.json";
-  auto model = nn::model_from_json_file(json.string());
-  fs::path weights = dir / "model.safetensors";
-  if (with_weights) {
-    if (!fs::exists(weights)) throw IOError("no weights file '" + weights.string() + "' next to the model");
-    io::SafetensorsFile f = io::load_safetensors(weights.string());
-    autograd::NoGradGuard no_grad;
-    model->materialize_weights();  // the budget check comes before any weight is allocated
-    for (const auto& w : model->named_weights()) {
-      auto it = f.tensors.find(w.name);
-      if (it == f.tensors.end()) throw FormatError("weights file has no tensor '" + w.name + "'");
-      if (it->second.shape() != w.weight->shape) {
-        throw FormatError("weights file tensor '" + w.name + "' has shape " + to_string(it->second.shape()) +
-                          ", the model expects " + to_string(w.weight->shape));
-      }
-      w.weight->value().copy_(it->second);
-    }
-  }
-  return model;
-}
 
 // "--max-param-memory 4G": a byte count with an optional binary suffix (K, M, G, T, optionally
 // followed by "iB" or "B"), set as the parameter memory budget; models over it are refused before
@@ -139,15 +106,11 @@ void prepare_out_dir(const std::string& dir) {
   }
 }
 
+// `--out DIR`: the architecture as Keras JSON, the weights as safetensors, and both in one Keras .h5.
 void save_run(nn::Model& model, const std::string& dir) {
-  {
-    std::ofstream j(fs::path(dir) / "model.json");
-    if (!j) throw IOError("cannot write '" + (fs::path(dir) / "model.json").string() + "'");
-    j << nn::to_json(model, 2) << "\n";
-  }
-  io::TensorMap weights;
-  for (const auto& w : model.named_weights()) weights[w.name] = w.weight->value();
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), weights, {{"format", "ember"}});
+  io::write_file_atomically((fs::path(dir) / "model.json").string(), nn::to_json(model, 2) + "\n");
+  model.save_weights((fs::path(dir) / "model.safetensors").string());
+  model.save((fs::path(dir) / "model.h5").string());
 }
 
 // The settings a resumed run must share with the run that wrote the checkpoints (the weights'
@@ -237,7 +200,7 @@ int run_train(const TrainArgs& a) {
   Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
   Tensor x_test = data::images_to_float(ds.test.images), y_test = ds.test.labels;
 
-  auto model = load_model(a.model, false);
+  auto model = train::load_model_architecture(a.model);
   Tensor probe = model->predict(slice(x, 0, 0, 1), {.batch_size = 1});
   int64_t classes = probe.size(-1);
   check_labels(y, classes, "training");
@@ -273,6 +236,10 @@ int run_train(const TrainArgs& a) {
       saver.restore(*model, resume_from);
       std::printf("Resuming from %s\n", resume_from.c_str());
     }
+    // The architecture beside the checkpoints, so that evaluate / predict can load the directory.
+    if (resume_from.empty()) {
+      io::write_file_atomically((fs::path(a.checkpoint_dir) / "model.json").string(), nn::to_json(*model, 2) + "\n");
+    }
     // A full checkpoint after every epoch (the last callback, so the others' state is included).
     std::string prefix = (fs::path(a.checkpoint_dir) / "ckpt").string();
     fit.callbacks.push_back(callbacks::LambdaCallback({.on_epoch_end = [&saver, m = model.get(), prefix](int epoch, callbacks::Logs&) {
@@ -296,7 +263,7 @@ int run_evaluate(const std::string& model_spec, const std::string& data_spec, in
   apply_param_memory_option(max_param_memory);
   nn::reset_layer_names();
   data::Dataset ds = data::load_dataset(data_spec);
-  auto model = load_model(model_spec, true);
+  auto model = train::load_trained_model(model_spec);
   Tensor x_test = data::images_to_float(ds.test.images);
   check_labels(ds.test.labels, model->predict(slice(x_test, 0, 0, 1), {.batch_size = 1}).size(-1), "test");
   model->compile({.optimizer = "adam",
@@ -312,7 +279,7 @@ int run_evaluate(const std::string& model_spec, const std::string& data_spec, in
 void add_train_commands(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* train = app.add_subcommand("train", "train a model on a data set");
-  train->add_option("--model", args->model, "built-in name (mlp, cnn), Keras JSON file, or a directory from --out")->required();
+  train->add_option("--model", args->model, "built-in name (mlp, cnn), Keras JSON or .h5 file, or a directory from --out (architecture only)")->required();
   train->add_option("--data", args->data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
   train->add_option("--epochs", args->epochs, "epochs (default 10)");
   train->add_option("--batch-size", args->batch_size, "mini-batch size (default 128)");
@@ -324,7 +291,7 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--seed", args->seed, "random seed (default 42)");
   train->add_option("--threads", args->threads, "intra-op threads (default: automatic, all cores other processes leave free)")
       ->check(CLI::Range(1, 1 << 16).description("at least 1"));
-  train->add_option("--out", args->out, "directory for model.json, model.safetensors and history.csv");
+  train->add_option("--out", args->out, "directory for model.json, model.safetensors, model.h5 and history.csv");
   train->add_option("--checkpoint-dir", args->checkpoint_dir,
                     "directory for a full checkpoint after every epoch (the last 5 kept; index file 'checkpoint')");
   train->add_flag("--resume", args->resume,
@@ -339,7 +306,7 @@ void add_train_commands(CLI::App& app) {
   auto batch = std::make_shared<int64_t>(256);
   auto budget = std::make_shared<std::string>();
   CLI::App* eval = app.add_subcommand("evaluate", "evaluate a trained model on a data set's test split");
-  eval->add_option("--model", *model, "a directory (or its model.json) written by ember train --out")->required();
+  eval->add_option("--model", *model, "a .h5 model, a directory written by ember train --out or --checkpoint-dir, a .json + .safetensors pair, or a checkpoint path")->required();
   eval->add_option("--data", *data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
   eval->add_option("--batch-size", *batch, "batch size (default 256)");
   eval->add_option("--max-param-memory", *budget, budget_help);

@@ -1,0 +1,31 @@
+#pragma once
+// Models from the files and directories Ember writes and reads — what the `ember` tool takes as
+// MODEL — as library calls (`ember summary`, `train`, `evaluate` and `predict` all go through here).
+#include <memory>
+#include <string>
+
+#include "ember/nn/model.hpp"
+
+namespace ember::train {
+
+// The architecture only (weights not loaded, not even allocated): a built-in name (mlp, cnn), a
+// Keras JSON file, a Keras .h5 file, or a directory holding model.h5 or model.json (`ember train
+// --out` and `--checkpoint-dir` write both / the latter). ValueError for a name that is neither a
+// file nor a built-in model; IOError / FormatError for files that cannot be read.
+std::shared_ptr<nn::Model> load_model_architecture(const std::string& spec);
+
+// The architecture with its trained weights, from:
+//   FILE.h5                 a Keras 2 .h5 model (Model::save, tf.keras)
+//   DIR with `checkpoint`   a checkpoint directory (Saver, `ember train --checkpoint-dir`): its latest
+//                           checkpoint, the architecture from DIR/model.json
+//   DIR                     `ember train --out`: model.h5, else model.json + model.safetensors
+//   FILE.json               a Keras JSON architecture; weights from FILE.safetensors beside it, else
+//                           model.safetensors in the same directory
+//   FILE.safetensors        weights (or a checkpoint file); the architecture from FILE.json beside
+//                           it, else model.json
+//   PREFIX                  a checkpoint path ("ckpt/model-9", as latest_checkpoint names them)
+// The model comes back uncompiled. IOError for missing files, FormatError for files that do not
+// fit each other (naming the weight, the shapes and the files).
+std::shared_ptr<nn::Model> load_trained_model(const std::string& spec);
+
+}  // namespace ember::train
