@@ -16,10 +16,10 @@ shift || true
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "scripts/fuzz.sh: SECONDS must be a number, got '$seconds'" >&2; exit 2; }
 
 # target -> seed corpus folder under fuzz/corpus, and optional dictionary.
-declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=idx_gz [keras_json_fuzz]=keras_json)
+declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=idx_gz [keras_json_fuzz]=keras_json [keras_h5_fuzz]=keras_h5)
 declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict)
 targets=("$@")
-((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz)
+((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz keras_h5_fuzz)
 for t in "${targets[@]}"; do
   [[ -n "${corpus[$t]:-}" ]] || { echo "scripts/fuzz.sh: unknown target '$t' (known: ${!corpus[*]})" >&2; exit 2; }
 done
