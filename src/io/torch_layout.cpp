@@ -99,7 +99,7 @@ void load_torch_state_dict(nn::Model& model, const TensorMap& tensors, const std
                         ", the model expects " + to_string(want) + " (torch layout)");
     }
     if (!is_floating(it->second.dtype())) {
-      throw FormatError("'" + path + "': tensor '" + e.torch_name + "' is " + dtype_name(it->second.dtype()) +
+      throw FormatError("'" + path + "': tensor '" + e.torch_name + "' is " + std::string(dtype_name(it->second.dtype())) +
                         ", expected floating-point values");
     }
     values.push_back(permuted(it->second, e.from_torch));
