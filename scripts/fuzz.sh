@@ -18,6 +18,8 @@ shift || true
 # target -> seed corpus folder under fuzz/corpus, and optional dictionary.
 declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=idx_gz [keras_json_fuzz]=keras_json [keras_h5_fuzz]=keras_h5)
 declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict)
+# LeakSanitizer suppressions for leaks inside third-party libraries (see the file).
+declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)
 targets=("$@")
 ((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz keras_h5_fuzz)
 for t in "${targets[@]}"; do
@@ -41,7 +43,9 @@ for t in "${targets[@]}"; do
   [[ -n "${dict[$t]:-}" ]] && args+=(-dict="${dict[$t]}")
   log=build-fuzz/$t.log
   # detect_leaks: a leak is a finding too. The caching allocator is off under ASan (core/sanitizers.hpp).
-  if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  lsan_options=
+  [[ -n "${lsan[$t]:-}" ]] && lsan_options=suppressions=$PWD/${lsan[$t]}
+  if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 LSAN_OPTIONS=$lsan_options \
       "build-fuzz/$t" "${args[@]}" "$work" "fuzz/corpus/${corpus[$t]}" >"$log" 2>&1; then
     result=ok
   else
