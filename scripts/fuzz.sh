@@ -24,7 +24,8 @@ declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)
 # finding, fuzz/README.md), so it runs in fork mode and counts timeouts instead of stopping at one.
 declare -A extra=([keras_h5_fuzz]="-fork=1 -ignore_timeouts=1")
 targets=("$@")
-((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz keras_h5_fuzz)
+# keras_h5_fuzz runs only when named, until the libhdf5 crash it finds is fixed (fuzz/README.md).
+((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz)
 for t in "${targets[@]}"; do
   [[ -n "${corpus[$t]:-}" ]] || { echo "scripts/fuzz.sh: unknown target '$t' (known: ${!corpus[*]})" >&2; exit 2; }
 done
