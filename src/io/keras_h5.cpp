@@ -8,6 +8,7 @@
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/io/safetensors.hpp"
+#include "ember/io/torch_layout.hpp"
 #include "ember/nn/config.hpp"
 
 namespace ember::io {
@@ -290,13 +291,25 @@ void Model::save(const std::string& path) {
   io::save_model_h5(*this, path);
 }
 
-void Model::save_weights(const std::string& path) {
+void Model::save_weights(const std::string& path, const SaveWeightsOptions& options) {
+  if (options.layout == WeightLayout::torch) {
+    if (io::extension(path) != ".safetensors") {
+      throw ValueError("save_weights('" + path + "'): the torch layout is written as .safetensors: use a .safetensors path");
+    }
+    return io::save_weights_torch(*this, path);
+  }
   if (io::extension(path) == ".safetensors") return io::save_weights_safetensors(*this, path);
   if (!io::is_h5(path)) throw ValueError("save_weights('" + path + "'): expected a .h5, .hdf5 or .safetensors path");
   io::save_weights_h5(*this, path);
 }
 
 void Model::load_weights(const std::string& path, const LoadWeightsOptions& options) {
+  if (options.layout == WeightLayout::torch) {
+    if (io::extension(path) != ".safetensors") {
+      throw ValueError("load_weights('" + path + "'): the torch layout is read from .safetensors: use a .safetensors path");
+    }
+    return io::load_weights_torch(*this, path);
+  }
   if (io::extension(path) == ".safetensors") return io::load_weights_safetensors(*this, path);
   io::load_weights_h5(*this, path, options);
 }

@@ -21,10 +21,23 @@ class History;
 
 namespace ember::nn {
 
-// load_weights options (Keras's keywords).
+// How a .safetensors weights file names and lays out the weights.
+//   keras: Ember's own names and Keras's layouts ("dense/kernel" [in, out], Conv2D kernels HWIO).
+//   torch: a PyTorch state_dict of the equivalent torch.nn model whose submodules carry the Keras
+//          layer names ("dense.weight" [out, in], Conv2D weights OIHW, BatchNorm running_mean/var);
+//          the mapping is in ember/io/torch_layout.hpp.
+enum class WeightLayout { keras, torch };
+
+// save_weights options.
+struct SaveWeightsOptions {
+  WeightLayout layout = WeightLayout::keras;  // torch: .safetensors only
+};
+
+// load_weights options (Keras's keywords, and the layout of a .safetensors file).
 struct LoadWeightsOptions {
   bool by_name = false;        // match layers by name (shapes checked) instead of by order
   bool skip_mismatch = false;  // with by_name: skip layers whose weight count or shapes differ
+  WeightLayout layout = WeightLayout::keras;  // torch: .safetensors only
 };
 
 class Model : public Layer {
@@ -90,10 +103,12 @@ class Model : public Layer {
   // subclassed model (no config).
   void save(const std::string& path);
   // Weights only: .h5 / .hdf5 in Keras's layout (keras Model.save_weights), .safetensors keyed by
-  // the model-wide weight names ("dense/kernel").
-  void save_weights(const std::string& path);
+  // the model-wide weight names ("dense/kernel"), or with {.layout = WeightLayout::torch} as a
+  // PyTorch state_dict (.safetensors only; ValueError naming a layer PyTorch has no mapping for).
+  void save_weights(const std::string& path, const SaveWeightsOptions& options = {});
   // Reads weights saved either way into this built model: Keras .h5 by layer order (or by name),
-  // .safetensors by name. FormatError naming the layer, weight and shapes when they do not fit.
+  // .safetensors by name (in options.layout). FormatError naming the layer, weight and shapes when
+  // they do not fit.
   void load_weights(const std::string& path, const LoadWeightsOptions& options = {});
 
   // Set by callbacks to end fit() after the current epoch (or batch).
