@@ -164,10 +164,11 @@ void save_weights_by_extension(nn::Model& model, const std::string& path, int ep
     io::TensorMap weights;
     for (const auto& w : model.named_weights()) weights[w.name] = w.weight->value();
     io::save_safetensors(path, weights, {{"epoch", std::to_string(epoch)}, {"format", "ember"}});
-  } else if (ext == ".h5" || ext == ".hdf5" || ext == ".keras") {
-    throw ValueError("ModelCheckpoint: saving weights as '" + ext + "' (" + path + ") is not supported yet; use .safetensors");
+  } else if (ext == ".h5" || ext == ".hdf5") {
+    model.save_weights(path);  // Keras's weights layout (io/keras_h5.hpp)
   } else {
-    throw ValueError("ModelCheckpoint: cannot tell the weights format of '" + path + "' from its extension; use .safetensors");
+    throw ValueError("ModelCheckpoint: cannot tell the weights format of '" + path +
+                     "' from its extension; use .safetensors or .h5");
   }
 }
 
@@ -185,11 +186,13 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
     save_weights_by_extension(model(), path, epoch + 1);
   } else {
     std::string ext = std::filesystem::path(path).extension().string();
-    if (ext != ".safetensors") {
-      throw ValueError("ModelCheckpoint: a full checkpoint is a .safetensors file, got '" + path + "'" +
-                       (ext == ".h5" ? " (.h5 models are not supported yet)" : ""));
+    if (ext == ".h5" || ext == ".hdf5") {
+      model().save(path);  // the whole model in Keras's .h5 layout (architecture and weights)
+    } else if (ext == ".safetensors") {
+      train::write_checkpoint_file(path, model(), nullptr, epoch + 1);
+    } else {
+      throw ValueError("ModelCheckpoint: a full checkpoint is a .safetensors (or Keras .h5) file, got '" + path + "'");
     }
-    train::write_checkpoint_file(path, model(), nullptr, epoch + 1);
   }
 }
 

@@ -131,9 +131,10 @@ struct ModelCheckpointOptions {
   std::string filepath;
   std::string monitor = "val_loss";
   bool save_best_only = false;
-  // true: the weights only, in the format of the extension (.safetensors; .h5 is not supported
-  // yet); false: a full checkpoint (train/saver.hpp: weights, optimizer, RNG and fit state), which
-  // train::Saver::restore reads.
+  // true: the weights only, in the format of the extension (.safetensors, or Keras's .h5 weights
+  // file); false: a full checkpoint (.safetensors: train/saver.hpp's weights, optimizer, RNG and fit
+  // state, which train::Saver::restore reads) or, for .h5, the whole Keras model (Model::save:
+  // architecture and weights, not yet the optimizer).
   bool save_weights_only = false;
   Mode mode = Mode::Auto;
 };
