@@ -193,6 +193,9 @@ Tensor read_idx(const std::string& path) {
   if (!in.plain() && need < (uint64_t{1} << 40)) {
     if (std::optional<Tensor> whole = inflate_whole_gzip(path, static_cast<std::size_t>(header_bytes + need))) {
       if (type == 0x08) {  // the bytes are the elements: a view past the header, no copy
+        // A zero dimension makes the data empty whatever the others are: check, as Tensor::empty
+        // would, that the rest still give strides that fit (ShapeError), before computing them.
+        (void)numel(shape);
         return whole->as_strided(shape, contiguous_strides(shape), static_cast<int64_t>(header_bytes));
       }
       Tensor converted = Tensor::empty(shape, dtype);
