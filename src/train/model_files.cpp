@@ -1,6 +1,7 @@
 #include "ember/train/model_files.hpp"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "ember/io/keras_h5.hpp"
 #include "ember/io/safetensors.hpp"
@@ -101,6 +102,12 @@ std::shared_ptr<nn::Model> load_trained_model(const std::string& spec) {
   }
   throw ValueError("model '" + spec + "': expected a .h5, .json or .safetensors file, a directory written by `ember train "
                    "--out` or `--checkpoint-dir`, or a checkpoint path");
+}
+
+bool ends_in_softmax(nn::Model& model) {
+  if (model.layers().empty()) return false;
+  nlohmann::json c = model.layers().back()->get_config();
+  return c.contains("activation") && c["activation"] == "softmax";
 }
 
 }  // namespace ember::train

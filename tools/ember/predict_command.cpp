@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ember/data/datasets.hpp"
@@ -106,12 +105,6 @@ std::vector<std::string> label_names(const std::string& labels, int64_t classes)
   return names;
 }
 
-bool ends_in_softmax(nn::Model& model) {
-  if (model.layers().empty()) return false;
-  nlohmann::json c = model.layers().back()->get_config();
-  return c.contains("activation") && c["activation"] == "softmax";
-}
-
 void write_csv(const std::string& path, const Tensor& y) {
   Tensor y2 = y.reshape({y.size(0), -1}).to(f64).contiguous();
   std::string text;
@@ -154,7 +147,7 @@ int run_predict(const PredictArgs& a) {
   }
   if (y.dim() != 2) throw ShapeError("the model's outputs have shape " + to_string(y.shape()) + "; top-k needs [N, classes] (use --output)");
   const int64_t classes = y.size(1);
-  Tensor prob = (ends_in_softmax(*model) ? y : softmax(y, -1)).to(f64).contiguous();
+  Tensor prob = (train::ends_in_softmax(*model) ? y : softmax(y, -1)).to(f64).contiguous();
   const std::vector<std::string> names = label_names(a.labels, classes);
   const int64_t k = std::min(a.top_k, classes);
   const double* p = prob.data<double>();

@@ -73,13 +73,6 @@ void apply_param_memory_option(const std::string& text) {
   nn::set_param_memory_budget(static_cast<int64_t>(bytes), "--max-param-memory");
 }
 
-// Whether the model already ends in a softmax (then the loss takes probabilities, not logits).
-bool ends_in_softmax(nn::Model& model) {
-  if (model.layers().empty()) return false;
-  nlohmann::json c = model.layers().back()->get_config();
-  return c.contains("activation") && c["activation"] == "softmax";
-}
-
 void write_history_csv(const std::string& path, const callbacks::History& h) {
   std::ofstream out(path);
   if (!out) throw IOError("cannot write '" + path + "'");
@@ -221,7 +214,7 @@ int run_train(const TrainArgs& a) {
   } else if (a.schedule != "constant") {
     throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
   }
-  bool from_logits = !ends_in_softmax(*model);
+  bool from_logits = !train::ends_in_softmax(*model);
   model->compile({.optimizer = opt,
                   .loss = losses::SparseCategoricalCrossentropy({.from_logits = from_logits}),
                   .metrics = {"accuracy"}});
@@ -267,7 +260,7 @@ int run_evaluate(const std::string& model_spec, const std::string& data_spec, in
   Tensor x_test = data::images_to_float(ds.test.images);
   check_labels(ds.test.labels, model->predict(slice(x_test, 0, 0, 1), {.batch_size = 1}).size(-1), "test");
   model->compile({.optimizer = "adam",
-                  .loss = losses::SparseCategoricalCrossentropy({.from_logits = !ends_in_softmax(*model)}),
+                  .loss = losses::SparseCategoricalCrossentropy({.from_logits = !train::ends_in_softmax(*model)}),
                   .metrics = {"accuracy"}});
   auto result = model->evaluate(x_test, ds.test.labels, {.batch_size = batch_size});
   std::printf("test_loss=%.6f test_accuracy=%.6f\n", result.at("loss"), result.at("accuracy"));

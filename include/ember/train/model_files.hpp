@@ -28,4 +28,8 @@ std::shared_ptr<nn::Model> load_model_architecture(const std::string& spec);
 // fit each other (naming the weight, the shapes and the files).
 std::shared_ptr<nn::Model> load_trained_model(const std::string& spec);
 
+// Whether the model's last layer applies a softmax: then its outputs are probabilities, not logits
+// (the loss takes them as such, and `ember predict` prints them as they are).
+bool ends_in_softmax(nn::Model& model);
+
 }  // namespace ember::train
