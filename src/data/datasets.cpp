@@ -6,7 +6,7 @@
 
 namespace ember::data {
 
-Dataset load_dataset(const std::string& spec) {
+TrainTestData load_dataset(const std::string& spec) {
   if (spec == "fashion-mnist" || spec == "fashion_mnist") return load_fashion_mnist();
   auto colon = spec.find(':');
   std::string kind = colon == std::string::npos ? spec : spec.substr(0, colon);

@@ -251,11 +251,11 @@ Split load_split(const std::string& dir, const std::string& prefix) {
 }
 }  // namespace
 
-Dataset load_idx_dir(const std::string& dir) {
+TrainTestData load_idx_dir(const std::string& dir) {
   if (!std::filesystem::is_directory(dir)) throw IOError("data directory '" + dir + "' does not exist");
   // The two splits are inflated at once, the test split on a second thread: before training starts
   // nothing else runs, so this uses the second core rather than competing for it.
-  Dataset ds;
+  TrainTestData ds;
   std::exception_ptr test_error;
   std::thread test_reader([&] {
     try {
@@ -275,7 +275,7 @@ Dataset load_idx_dir(const std::string& dir) {
   return ds;
 }
 
-Dataset load_fashion_mnist(std::optional<std::string> dir) {
+TrainTestData load_fashion_mnist(std::optional<std::string> dir) {
   if (dir) return load_idx_dir(*dir);
   if (const char* env = std::getenv("EMBER_DATA")) {
     std::string p = std::string(env) + "/fashion-mnist";

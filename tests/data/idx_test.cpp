@@ -213,7 +213,7 @@ TEST(Idx, MissingFilesGiveIOErrors) {
 
 // The real data set from Debian's dataset-fashion-mnist package (installed by scripts/setup.sh).
 TEST(FashionMnist, LoadsDebianPackage) {
-  data::Dataset ds = data::load_fashion_mnist();
+  data::TrainTestData ds = data::load_fashion_mnist();
   EXPECT_EQ(ds.train.images.shape(), (Shape{60000, 28, 28}));
   EXPECT_EQ(ds.train.labels.shape(), (Shape{60000}));
   EXPECT_EQ(ds.test.images.shape(), (Shape{10000, 28, 28}));

@@ -189,7 +189,7 @@ int run_train(const TrainArgs& a) {
   manual_seed(a.seed);
   nn::reset_layer_names();
 
-  data::Dataset ds = data::load_dataset(a.data);
+  data::TrainTestData ds = data::load_dataset(a.data);
   Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
   Tensor x_test = data::images_to_float(ds.test.images), y_test = ds.test.labels;
 
@@ -255,7 +255,7 @@ int run_evaluate(const std::string& model_spec, const std::string& data_spec, in
   if (batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
   apply_param_memory_option(max_param_memory);
   nn::reset_layer_names();
-  data::Dataset ds = data::load_dataset(data_spec);
+  data::TrainTestData ds = data::load_dataset(data_spec);
   auto model = train::load_trained_model(model_spec);
   Tensor x_test = data::images_to_float(ds.test.images);
   check_labels(ds.test.labels, model->predict(slice(x_test, 0, 0, 1), {.batch_size = 1}).size(-1), "test");

@@ -20,7 +20,9 @@ struct Split {
   Tensor labels;  // u8 [N]
 };
 
-struct Dataset {
+// A data set with its training and test splits (what Keras's load_data() returns). The name
+// `Dataset` belongs to the tf.data-style pipeline.
+struct TrainTestData {
   Split train;
   Split test;
   int64_t num_classes = 10;
@@ -29,11 +31,11 @@ struct Dataset {
 // Loads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
 // t10k-labels-idx1-ubyte (each optionally .gz) from `dir`. Throws IOError naming the directory
 // and the missing file.
-Dataset load_idx_dir(const std::string& dir);
+TrainTestData load_idx_dir(const std::string& dir);
 
 // Fashion-MNIST from `dir`, else $EMBER_DATA/fashion-mnist, else Debian's dataset-fashion-mnist
 // package (/usr/share/datasets/fashion-mnist).
-Dataset load_fashion_mnist(std::optional<std::string> dir = std::nullopt);
+TrainTestData load_fashion_mnist(std::optional<std::string> dir = std::nullopt);
 
 // Class names of Fashion-MNIST, in label order.
 const std::array<const char*, 10>& fashion_mnist_classes();
