@@ -144,8 +144,6 @@ class Dataset {
   std::default_sentinel_t end() const { return {}; }
   Iterator iterate() const;
 
-  const std::shared_ptr<const DatasetNode>& node() const { return node_; }
-
  private:
   explicit Dataset(std::shared_ptr<const DatasetNode> node) : node_(std::move(node)) {}
   std::shared_ptr<const DatasetNode> node_;
