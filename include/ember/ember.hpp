@@ -15,6 +15,7 @@
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/losses.hpp"
 #include "ember/ops/normalization.hpp"
+#include "ember/ops/image.hpp"
 #include "ember/ops/pool.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"

@@ -1,0 +1,116 @@
+#pragma once
+// keras.preprocessing.image.ImageDataGenerator: real-time augmentation and standardisation of NHWC
+// image batches, with Keras's option names and defaults.
+//
+//   data::ImageDataGenerator gen({.featurewise_center = true, .rotation_range = 20,
+//                                 .width_shift_range = 0.1, .horizontal_flip = true});
+//   gen.fit(x_train);                                  // featurewise mean/std, ZCA
+//   Generator rng(42);
+//   Tensor img = gen.standardize(gen.random_transform(x_train_image, rng));
+//
+// Geometry: rotation, shift, shear and zoom are composed into ONE transform per image, about the
+// image centre ((w-1)/2, (h-1)/2), and sampled once (as Keras's apply_affine_transform does), with
+// ops/image.hpp's resampling. Where Ember differs from Keras, on purpose:
+//  - sampling follows TensorFlow's ImageProjectiveTransformV3 rules, not scipy.ndimage's: with
+//    fill_mode constant, bilinear taps outside the image read cval (scipy returns cval for any point
+//    outside, without blending), and 'wrap' is TF's; 'nearest' and 'reflect' agree with scipy's
+//    inside one period;
+//  - the centre is ((w-1)/2, (h-1)/2) on both axes (Keras passes (h, w) to
+//    transform_matrix_offset_center in swapped roles, the same only for square images);
+//  - brightness multiplies the float image by the factor (Keras round-trips through PIL's uint8
+//    ImageEnhance.Brightness, which also quantises to 0..255).
+// Randomness comes only from the Generator passed in: the same seed draws the same parameters.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "ember/core/generator.hpp"
+#include "ember/core/tensor.hpp"
+#include "ember/ops/image.hpp"
+
+namespace ember::data {
+
+// Keras's zoom_range: a float z means [1 - z, 1 + z]; a pair is [lower, upper]. A zoom factor > 1
+// shows more of the image (the content shrinks), as in Keras.
+struct ZoomRange {
+  double lower = 1.0, upper = 1.0;
+  ZoomRange() = default;
+  ZoomRange(double z) : lower(1.0 - z), upper(1.0 + z) {}  // NOLINT: implicit, as Keras's float
+  ZoomRange(double lo, double hi) : lower(lo), upper(hi) {}
+};
+
+struct ImageDataGeneratorOptions {
+  bool featurewise_center = false;             // subtract the channel means of fit()'s data
+  bool samplewise_center = false;              // subtract each image's own mean (all pixels and channels)
+  bool featurewise_std_normalization = false;  // divide by fit()'s channel std (+1e-6)
+  bool samplewise_std_normalization = false;   // divide by each image's std (+1e-6)
+  bool zca_whitening = false;                  // multiply flattened images by fit()'s ZCA matrix
+  double zca_epsilon = 1e-6;
+  double rotation_range = 0;       // degrees; theta ~ U(-r, r), counter-clockwise positive
+  double width_shift_range = 0;    // < 1: fraction of the width, >= 1: pixels; ~ U(-r, r)
+  double height_shift_range = 0;   // likewise for the height
+  std::optional<std::array<double, 2>> brightness_range;  // factor ~ U(lo, hi)
+  double shear_range = 0;          // degrees, counter-clockwise
+  ZoomRange zoom_range = 0.0;      // zx, zy ~ U(lower, upper) independently
+  double channel_shift_range = 0;  // intensity ~ U(-r, r), added to all channels, clipped to the image's range
+  FillMode fill_mode = FillMode::Nearest;  // Keras's default here (the layers default to reflect)
+  double cval = 0;
+  bool horizontal_flip = false;    // each with probability 1/2
+  bool vertical_flip = false;
+  double rescale = 0;              // 0: none; else multiply by it (before anything else in standardize)
+  std::function<Tensor(const Tensor&)> preprocessing_function;  // [H, W, C] -> [H, W, C], first in standardize
+  double validation_split = 0;     // fraction held out for flow(..., subset "validation")
+  Interpolation interpolation = Interpolation::Bilinear;  // Keras's interpolation_order 1
+};
+
+// One image's random parameters (Keras's transform_parameters dict, same names and units).
+struct TransformParams {
+  double theta = 0;  // degrees, counter-clockwise
+  double tx = 0;     // height shift in pixels: output row y samples input row y + tx
+  double ty = 0;     // width shift in pixels: output column x samples input column x + ty
+  double shear = 0;  // degrees
+  double zx = 1;     // zoom along the width (x); > 1 shrinks the content
+  double zy = 1;     // zoom along the height (y)
+  bool flip_horizontal = false;
+  bool flip_vertical = false;
+  double channel_shift_intensity = 0;
+  std::optional<double> brightness;
+};
+
+class ImageDataGenerator {
+ public:
+  explicit ImageDataGenerator(ImageDataGeneratorOptions options = {});
+  const ImageDataGeneratorOptions& options() const { return opt_; }
+
+  // Computes what the featurewise options and ZCA need from x [N, H, W, C] (float; Keras does not
+  // rescale or preprocess here either). augment: fit on `rounds` randomly transformed copies drawn
+  // from Generator(seed). Channel count 1, 3 or 4 as Keras warns otherwise — Ember accepts any.
+  void fit(const Tensor& x, bool augment = false, int rounds = 1, uint64_t seed = 0);
+
+  // preprocessing_function, rescale, samplewise center/std, featurewise center/std, ZCA, in Keras's
+  // order, on one image [H, W, C] or a batch [N, H, W, C]; float64 stays float64, else float32.
+  // ValueError when a featurewise option or ZCA is on and fit() was not called.
+  Tensor standardize(const Tensor& x) const;
+
+  // Draws one image's parameters, in a fixed order from `gen`. image_shape: [H, W, C].
+  TransformParams get_random_transform(const Shape& image_shape, Generator& gen) const;
+  // The single output-to-input transform of rotation, shift, shear and zoom (and the flips, exact),
+  // about the centre, for an h x w image.
+  static ProjectiveTransform transform_matrix(const TransformParams& p, int64_t height, int64_t width);
+  // Applies p to one image [H, W, C] (geometry in one resampling, then channel shift, brightness).
+  Tensor apply_transform(const Tensor& x, const TransformParams& p) const;
+  // apply_transform(x, get_random_transform(x.shape(), gen)).
+  Tensor random_transform(const Tensor& x, Generator& gen) const;
+
+  // What fit() computed (undefined Tensors before): mean/std [1, 1, C], principal_components [D, D].
+  const Tensor& mean() const { return mean_; }
+  const Tensor& std() const { return std_; }
+  const Tensor& principal_components() const { return principal_components_; }
+
+ private:
+  ImageDataGeneratorOptions opt_;
+  Tensor mean_, std_, principal_components_;
+};
+
+}  // namespace ember::data

@@ -1,0 +1,235 @@
+// ImageDataGenerator: Keras's parameter draws and standardisation order over ops/ tensors. The one
+// resampling per image is ops::image_transform; ZCA's eigendecomposition is kernels' dsyevd.
+#include "ember/data/image_data_generator.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <string>
+#include <vector>
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/core/error.hpp"
+#include "ember/kernels/cpu/eigen.hpp"
+#include "ember/ops/elementwise.hpp"
+#include "ember/ops/linalg.hpp"
+#include "ember/ops/reduce.hpp"
+#include "ember/ops/shape.hpp"
+
+namespace ember::data {
+
+namespace {
+
+constexpr double kStdEpsilon = 1e-6;  // Keras adds it to every std it divides by
+
+double uniform(Generator& gen, double lo, double hi) { return lo + (hi - lo) * gen.uniform(); }
+
+DType float_type(const Tensor& x) { return x.dtype() == f64 ? f64 : f32; }
+
+void check_image(const char* what, const Tensor& x, int rank) {
+  if (!x.defined() || x.dim() != rank) {
+    throw ShapeError(std::string("ImageDataGenerator.") + what + ": expected a " +
+                     (rank == 3 ? "[height, width, channels] image" : "[batch, height, width, channels] batch") +
+                     ", got " + (x.defined() ? to_string(x.shape()) : std::string("an undefined tensor")));
+  }
+}
+
+void check_range(const char* name, double v) {
+  if (!std::isfinite(v) || v < 0) {
+    throw ValueError(std::string("ImageDataGenerator: ") + name + " must be finite and >= 0, got " + std::to_string(v));
+  }
+}
+
+double radians(double deg) { return deg * std::numbers::pi / 180.0; }
+
+}  // namespace
+
+ImageDataGenerator::ImageDataGenerator(ImageDataGeneratorOptions options) : opt_(std::move(options)) {
+  check_range("rotation_range", opt_.rotation_range);
+  check_range("width_shift_range", opt_.width_shift_range);
+  check_range("height_shift_range", opt_.height_shift_range);
+  check_range("shear_range", opt_.shear_range);
+  check_range("channel_shift_range", opt_.channel_shift_range);
+  check_range("zca_epsilon", opt_.zca_epsilon);
+  if (!(opt_.zoom_range.lower > 0) || !(opt_.zoom_range.upper >= opt_.zoom_range.lower) ||
+      !std::isfinite(opt_.zoom_range.upper)) {
+    throw ValueError("ImageDataGenerator: zoom_range must be 0 < lower <= upper, got [" +
+                     std::to_string(opt_.zoom_range.lower) + ", " + std::to_string(opt_.zoom_range.upper) + "]");
+  }
+  if (opt_.brightness_range &&
+      !((*opt_.brightness_range)[0] <= (*opt_.brightness_range)[1] && std::isfinite((*opt_.brightness_range)[1]))) {
+    throw ValueError("ImageDataGenerator: brightness_range must be [lower, upper] with lower <= upper, got [" +
+                     std::to_string((*opt_.brightness_range)[0]) + ", " + std::to_string((*opt_.brightness_range)[1]) +
+                     "]");
+  }
+  if (!(opt_.validation_split >= 0 && opt_.validation_split < 1)) {
+    throw ValueError("ImageDataGenerator: validation_split must be in [0, 1), got " +
+                     std::to_string(opt_.validation_split));
+  }
+  if (!std::isfinite(opt_.rescale)) throw ValueError("ImageDataGenerator: rescale must be finite");
+}
+
+void ImageDataGenerator::fit(const Tensor& x_in, bool augment, int rounds, uint64_t seed) {
+  check_image("fit", x_in, 4);
+  if (x_in.size(0) == 0) throw ValueError("ImageDataGenerator.fit: needs at least one image, got " + to_string(x_in.shape()));
+  if (rounds < 1) throw ValueError("ImageDataGenerator.fit: rounds must be >= 1, got " + std::to_string(rounds));
+  autograd::NoGradGuard no_grad;
+  const DType dt = float_type(x_in);
+  Tensor x = x_in.to(dt);
+  if (augment) {
+    Generator gen(seed);
+    std::vector<Tensor> copies;
+    for (int r = 0; r < rounds; ++r) {
+      for (int64_t i = 0; i < x.size(0); ++i) copies.push_back(random_transform(squeeze(slice(x, 0, i, i + 1), 0), gen));
+    }
+    x = stack(copies, 0);
+  }
+  if (opt_.featurewise_center) {
+    mean_ = ember::mean(x, {0, 1, 2}, true).reshape({1, 1, x.size(3)});
+    x = x - mean_;
+  }
+  if (opt_.featurewise_std_normalization) {
+    std_ = ember::std(x, {0, 1, 2}, true).reshape({1, 1, x.size(3)});
+    x = x / (std_ + kStdEpsilon);
+  }
+  if (opt_.zca_whitening) {
+    const int64_t n = x.size(0), d = x.size(1) * x.size(2) * x.size(3);
+    Tensor flat = x.to(f64).reshape({n, d});
+    Tensor sigma = contiguous(matmul(flat, flat, {.transpose_a = true}) / static_cast<double>(n));
+    std::vector<double> w(static_cast<size_t>(d));
+    kernels::cpu::symmetric_eigen(d, sigma.data<double>(), w.data());  // rows of sigma: eigenvectors
+    // PC = U diag(1 / sqrt(s + eps)) U^T with U's columns the eigenvectors (Keras: from the SVD of
+    // sigma, which for a symmetric PSD matrix is its eigendecomposition; signs cancel).
+    std::vector<double> s_inv(static_cast<size_t>(d));
+    for (int64_t i = 0; i < d; ++i) s_inv[i] = 1.0 / std::sqrt(std::max(w[i], 0.0) + opt_.zca_epsilon);
+    Tensor ut = sigma;  // [d, d], row i = eigenvector i
+    Tensor scaled = ut * from_vector(s_inv, {d, 1}, f64);
+    principal_components_ = matmul(ut, scaled, {.transpose_a = true}).to(dt);
+  }
+}
+
+Tensor ImageDataGenerator::standardize(const Tensor& x_in) const {
+  if (!x_in.defined() || (x_in.dim() != 3 && x_in.dim() != 4)) {
+    throw ShapeError("ImageDataGenerator.standardize: expected [H, W, C] or [N, H, W, C], got " +
+                     (x_in.defined() ? to_string(x_in.shape()) : std::string("an undefined tensor")));
+  }
+  autograd::NoGradGuard no_grad;
+  const bool batch = x_in.dim() == 4;
+  Tensor x = x_in.to(float_type(x_in));
+  if (opt_.preprocessing_function) {
+    if (batch) {
+      std::vector<Tensor> out;
+      for (int64_t i = 0; i < x.size(0); ++i) out.push_back(opt_.preprocessing_function(squeeze(slice(x, 0, i, i + 1), 0)));
+      x = stack(out, 0);
+    } else {
+      x = opt_.preprocessing_function(x);
+    }
+    if (!x.defined() || x.dim() != x_in.dim()) {
+      throw ShapeError("ImageDataGenerator.standardize: preprocessing_function must return an image of rank 3, got " +
+                       (x.defined() ? to_string(x.shape()) : std::string("an undefined tensor")));
+    }
+    x = x.to(float_type(x_in));
+  }
+  if (opt_.rescale != 0) x = x * opt_.rescale;
+  const Axes image_axes = batch ? Axes{1, 2, 3} : Axes{0, 1, 2};
+  if (opt_.samplewise_center) x = x - ember::mean(x, image_axes, true);
+  if (opt_.samplewise_std_normalization) x = x / (ember::std(x, image_axes, true) + kStdEpsilon);
+  auto need_fit = [](const char* what) {
+    return ValueError(std::string("ImageDataGenerator.standardize: ") + what +
+                      " is on but fit() has not been called on training data");
+  };
+  if (opt_.featurewise_center) {
+    if (!mean_.defined()) throw need_fit("featurewise_center");
+    x = x - mean_.to(x.dtype());
+  }
+  if (opt_.featurewise_std_normalization) {
+    if (!std_.defined()) throw need_fit("featurewise_std_normalization");
+    x = x / (std_.to(x.dtype()) + kStdEpsilon);
+  }
+  if (opt_.zca_whitening) {
+    if (!principal_components_.defined()) throw need_fit("zca_whitening");
+    const int64_t d = principal_components_.size(0);
+    const Shape shape = x.shape();
+    const int64_t per_image = batch ? shape[1] * shape[2] * shape[3] : x.numel();
+    if (per_image != d) {
+      throw ShapeError("ImageDataGenerator.standardize: ZCA was fitted on images of " + std::to_string(d) +
+                       " values, got " + to_string(shape));
+    }
+    x = matmul(x.reshape({-1, d}), principal_components_.to(x.dtype())).reshape(shape);
+  }
+  return x;
+}
+
+TransformParams ImageDataGenerator::get_random_transform(const Shape& image_shape, Generator& gen) const {
+  if (image_shape.size() != 3) {
+    throw ShapeError("ImageDataGenerator.get_random_transform: expected an image shape [H, W, C], got " +
+                     to_string(image_shape));
+  }
+  const double h = static_cast<double>(image_shape[0]), w = static_cast<double>(image_shape[1]);
+  TransformParams p;
+  // Draw order as Keras: theta, tx (height), ty (width), shear, zoom (zx, zy), flips, channel shift,
+  // brightness. An option that is off draws nothing.
+  if (opt_.rotation_range != 0) p.theta = uniform(gen, -opt_.rotation_range, opt_.rotation_range);
+  if (opt_.height_shift_range != 0) {
+    p.tx = uniform(gen, -opt_.height_shift_range, opt_.height_shift_range);
+    if (opt_.height_shift_range < 1) p.tx *= h;
+  }
+  if (opt_.width_shift_range != 0) {
+    p.ty = uniform(gen, -opt_.width_shift_range, opt_.width_shift_range);
+    if (opt_.width_shift_range < 1) p.ty *= w;
+  }
+  if (opt_.shear_range != 0) p.shear = uniform(gen, -opt_.shear_range, opt_.shear_range);
+  if (opt_.zoom_range.lower != 1 || opt_.zoom_range.upper != 1) {
+    p.zx = uniform(gen, opt_.zoom_range.lower, opt_.zoom_range.upper);
+    p.zy = uniform(gen, opt_.zoom_range.lower, opt_.zoom_range.upper);
+  }
+  if (opt_.horizontal_flip) p.flip_horizontal = gen.uniform() < 0.5;
+  if (opt_.vertical_flip) p.flip_vertical = gen.uniform() < 0.5;
+  if (opt_.channel_shift_range != 0) {
+    p.channel_shift_intensity = uniform(gen, -opt_.channel_shift_range, opt_.channel_shift_range);
+  }
+  if (opt_.brightness_range) p.brightness = uniform(gen, (*opt_.brightness_range)[0], (*opt_.brightness_range)[1]);
+  return p;
+}
+
+ProjectiveTransform ImageDataGenerator::transform_matrix(const TransformParams& p, int64_t height, int64_t width) {
+  // Output-to-input matrices in (x = column, y = row): rotation, then shift, shear, zoom, as Keras's
+  // product rotation @ shift @ shear @ zoom, conjugated by the move of the centre to the origin.
+  const double t = radians(p.theta), s = radians(p.shear);
+  const ProjectiveTransform rotation{std::cos(t), -std::sin(t), 0, std::sin(t), std::cos(t), 0, 0, 0};
+  const ProjectiveTransform shift{1, 0, p.ty, 0, 1, p.tx, 0, 0};
+  const ProjectiveTransform shear{1, -std::sin(s), 0, 0, std::cos(s), 0, 0, 0};
+  const ProjectiveTransform zoom{p.zx, 0, 0, 0, p.zy, 0, 0, 0};
+  const double cx = static_cast<double>(width - 1) / 2, cy = static_cast<double>(height - 1) / 2;
+  ProjectiveTransform m = compose_transforms(translation_transform(-cx, -cy), rotation);
+  m = compose_transforms(compose_transforms(compose_transforms(m, shift), shear), zoom);
+  m = compose_transforms(m, translation_transform(cx, cy));
+  // Flips act on the transformed image (Keras flips after the affine); folded in, still one sampling.
+  return compose_transforms(m, flip_transform(p.flip_horizontal, p.flip_vertical, height, width));
+}
+
+Tensor ImageDataGenerator::apply_transform(const Tensor& x_in, const TransformParams& p) const {
+  check_image("apply_transform", x_in, 3);
+  autograd::NoGradGuard no_grad;
+  Tensor x = x_in.to(float_type(x_in));
+  const int64_t h = x.size(0), w = x.size(1);
+  const ProjectiveTransform m = transform_matrix(p, h, w);
+  if (m != identity_transform()) {
+    x = squeeze(image_transform(unsqueeze(x, 0), {m},
+                                {.interpolation = opt_.interpolation, .fill_mode = opt_.fill_mode, .fill_value = opt_.cval}),
+                0);
+  }
+  if (p.channel_shift_intensity != 0 && x.numel() > 0) {
+    // Keras apply_channel_shift: the same intensity on every channel, clipped to the image's range.
+    const double lo = min(x).item<double>(), hi = max(x).item<double>();
+    x = clip(x + p.channel_shift_intensity, lo, hi);
+  }
+  if (p.brightness) x = x * *p.brightness;
+  return x;
+}
+
+Tensor ImageDataGenerator::random_transform(const Tensor& x, Generator& gen) const {
+  check_image("random_transform", x, 3);
+  return apply_transform(x, get_random_transform(x.shape(), gen));
+}
+
+}  // namespace ember::data

@@ -1,0 +1,137 @@
+// ImageDataGenerator against numpy (fit statistics, ZCA, standardize; Keras's formulas) and
+// torchvision / the numpy TF reference (apply_transform), tests/fixtures/image_data_generator.json
+// from gen_image_transforms.py. Plus determinism with a seed, parameter ranges, errors.
+#include "ember/data/image_data_generator.hpp"
+
+#include "test_support.hpp"
+
+using namespace ember;
+using ember::data::ImageDataGenerator;
+using ember::data::TransformParams;
+using ember::testing::all_close;
+using ember::testing::FixtureCase;
+using ember::testing::load_fixture;
+using ember::testing::message_of;
+
+namespace {
+
+const FixtureCase& find_case(const std::vector<FixtureCase>& cases, const std::string& name) {
+  for (const FixtureCase& c : cases) {
+    if (c.name == name) return c;
+  }
+  throw ValueError("no fixture case " + name);
+}
+
+FillMode fill_of(const std::string& s) {
+  if (s == "constant") return FillMode::Constant;
+  if (s == "reflect") return FillMode::Reflect;
+  if (s == "wrap") return FillMode::Wrap;
+  return FillMode::Nearest;
+}
+
+}  // namespace
+
+TEST(ImageDataGenerator, FitFeaturewiseAndZcaMatchNumpy) {
+  const auto cases = load_fixture("image_data_generator.json");
+  const FixtureCase& c = find_case(cases, "fit_featurewise_zca");
+  ImageDataGenerator gen({.featurewise_center = true, .featurewise_std_normalization = true,
+                          .zca_whitening = true, .zca_epsilon = c.attrs.at("zca_epsilon")});
+  gen.fit(c.at("x"));
+  EXPECT_TRUE(all_close(gen.mean().reshape({-1}), c.at("mean"), 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(gen.std().reshape({-1}), c.at("std"), 1e-12, 1e-12));
+  EXPECT_TRUE(all_close(gen.principal_components(), c.at("pc"), 1e-9, 1e-9));
+  EXPECT_TRUE(all_close(gen.standardize(c.at("x2")), c.at("y"), 1e-9, 1e-9));
+  // One image at a time gives the same as the batch; float32 input stays float32.
+  EXPECT_TRUE(all_close(gen.standardize(squeeze(slice(c.at("x2"), 0, 1, 2), 0)),
+                        squeeze(slice(c.at("y"), 0, 1, 2), 0), 1e-9, 1e-9));
+  ImageDataGenerator gen32 = gen;
+  gen32.fit(c.at("x").to(f32));
+  EXPECT_EQ(gen32.standardize(c.at("x2").to(f32)).dtype(), f32);
+  EXPECT_TRUE(all_close(gen32.standardize(c.at("x2").to(f32)), c.at("y"), 1e-4, 1e-4));
+}
+
+TEST(ImageDataGenerator, SamplewiseAfterRescaleMatchesNumpy) {
+  const auto cases = load_fixture("image_data_generator.json");
+  const FixtureCase& c = find_case(cases, "samplewise_rescale");
+  ImageDataGenerator gen({.samplewise_center = true, .samplewise_std_normalization = true,
+                          .rescale = c.attrs.at("rescale")});
+  EXPECT_TRUE(all_close(gen.standardize(c.at("x")), c.at("y"), 1e-10, 1e-10));
+}
+
+TEST(ImageDataGenerator, ApplyTransformMatchesTorchvisionAndTfReference) {
+  int checked = 0;
+  for (const FixtureCase& c : load_fixture("image_data_generator.json")) {
+    if (c.attrs.at("op") != "apply") continue;
+    ++checked;
+    const auto& a = c.attrs;
+    TransformParams p{.theta = a.value("theta", 0.0), .tx = a.value("tx", 0.0), .ty = a.value("ty", 0.0),
+                      .shear = a.value("shear", 0.0), .zx = a.value("zx", 1.0), .zy = a.value("zy", 1.0),
+                      .flip_horizontal = a.value("flip_horizontal", false),
+                      .flip_vertical = a.value("flip_vertical", false),
+                      .channel_shift_intensity = a.value("channel_shift_intensity", 0.0)};
+    if (a.contains("brightness")) p.brightness = a.at("brightness").get<double>();
+    ImageDataGenerator gen({.fill_mode = fill_of(a.value("fill_mode", "nearest")),
+                            .interpolation = a.value("interpolation", "bilinear") == "nearest"
+                                                 ? Interpolation::Nearest
+                                                 : Interpolation::Bilinear});
+    const double tol = a.value("exact", false) ? 0.0 : 1e-9;
+    EXPECT_TRUE(all_close(gen.apply_transform(c.at("x"), p), c.at("y"), tol, tol)) << c.name;
+  }
+  EXPECT_EQ(checked, 8);
+}
+
+TEST(ImageDataGenerator, SameSeedSameImagesDifferentSeedOthers) {
+  ImageDataGenerator gen({.rotation_range = 30, .width_shift_range = 0.2, .height_shift_range = 3,
+                          .brightness_range = std::array<double, 2>{0.8, 1.2}, .shear_range = 10, .zoom_range = 0.2,
+                          .channel_shift_range = 0.1, .horizontal_flip = true, .vertical_flip = true});
+  const Tensor x = ember::testing::random_f64({8, 10, 3}, 3, 0, 1);
+  Generator a(42), b(42), c(43);
+  const Tensor ya = gen.random_transform(x, a), yb = gen.random_transform(x, b), yc = gen.random_transform(x, c);
+  EXPECT_TRUE(all_close(ya, yb, 0, 0));
+  EXPECT_FALSE(all_close(ya, yc, 1e-3, 1e-3));
+}
+
+TEST(ImageDataGenerator, RandomParametersStayInTheirRanges) {
+  ImageDataGenerator gen({.rotation_range = 30, .width_shift_range = 0.25, .height_shift_range = 3,
+                          .brightness_range = std::array<double, 2>{0.5, 1.5}, .shear_range = 10,
+                          .zoom_range = data::ZoomRange(0.7, 0.9), .horizontal_flip = true});
+  Generator rng(1);
+  int flips = 0;
+  for (int i = 0; i < 400; ++i) {
+    const TransformParams p = gen.get_random_transform({8, 12, 3}, rng);
+    EXPECT_LE(std::abs(p.theta), 30);
+    EXPECT_LE(std::abs(p.tx), 3);   // pixels (range >= 1)
+    EXPECT_LE(std::abs(p.ty), 3);   // 0.25 of width 12
+    EXPECT_LE(std::abs(p.shear), 10);
+    EXPECT_TRUE(p.zx >= 0.7 && p.zx <= 0.9 && p.zy >= 0.7 && p.zy <= 0.9);
+    EXPECT_TRUE(p.brightness && *p.brightness >= 0.5 && *p.brightness <= 1.5);
+    EXPECT_FALSE(p.flip_vertical);
+    flips += p.flip_horizontal;
+  }
+  EXPECT_GT(flips, 150);
+  EXPECT_LT(flips, 250);
+  // All options off: the identity, and nothing is drawn.
+  Generator g1(5), g2(5);
+  const TransformParams p = ImageDataGenerator().get_random_transform({4, 4, 1}, g1);
+  EXPECT_EQ(ImageDataGenerator::transform_matrix(p, 4, 4), identity_transform());
+  EXPECT_EQ(g1.next_u64(), g2.next_u64());
+}
+
+TEST(ImageDataGenerator, ErrorsSayWhatIsWrong) {
+  EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.rotation_range = -1}); }).find("rotation_range"),
+            std::string::npos);
+  EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.zoom_range = data::ZoomRange(1.2, 0.8)}); })
+                .find("zoom_range"),
+            std::string::npos);
+  EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.validation_split = 1.5}); }).find("validation_split"),
+            std::string::npos);
+  ImageDataGenerator gen({.featurewise_center = true});
+  EXPECT_NE(message_of<ValueError>([&] { gen.standardize(zeros({2, 2, 1})); }).find("fit()"), std::string::npos);
+  EXPECT_NE(message_of<ShapeError>([&] { gen.fit(zeros({2, 2, 1})); }).find("[batch, height, width, channels]"),
+            std::string::npos);
+  EXPECT_THROW(gen.apply_transform(zeros({2, 2, 2, 1}), {}), ShapeError);
+  ImageDataGenerator zca({.zca_whitening = true});
+  zca.fit(ember::testing::random_f64({4, 2, 2, 1}, 9));
+  EXPECT_NE(message_of<ShapeError>([&] { zca.standardize(zeros({3, 3, 1}, f64)); }).find("4 values"),
+            std::string::npos);
+}
