@@ -94,6 +94,14 @@ TEST(ReadDataSets, SplitScalingShapesAndOneHot) {
   auto labels = raw.train.labels.to(i64).to_vector<int64_t>();
   for (int i = 0; i < 12; ++i)
     for (int k = 0; k < 10; ++k) EXPECT_EQ(hot.train.labels().data<float>()[i * 10 + k], k == labels[static_cast<std::size_t>(i)] ? 1.0f : 0.0f);
+  // Batches of the u8 labels and f32 images move together.
+  auto [bx, by] = ds.train.next_batch(7);
+  EXPECT_EQ(bx.shape(), Shape({7, 784}));
+  EXPECT_EQ(by.dtype(), u8);
+  auto train_labels = std::vector<int64_t>(all.begin() + 5, all.end()), got = by.to(i64).to_vector<int64_t>();
+  std::sort(train_labels.begin(), train_labels.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, train_labels);
   EXPECT_THROW(data::read_data_sets(dir.string(), {.validation_size = 13}), ValueError);
   EXPECT_THROW(data::read_data_sets(dir.string(), {.validation_size = -1}), ValueError);
   std::filesystem::remove_all(dir);
