@@ -43,4 +43,8 @@
 #include "ember/io/atomic_file.hpp"
 #include "ember/data/images.hpp"
 #include "ember/data/dataset.hpp"
+#include "ember/data/cifar.hpp"
+#include "ember/data/csv.hpp"
+#include "ember/data/image_folder.hpp"
+#include "ember/data/read_data_sets.hpp"
 #include "ember/train/model_files.hpp"

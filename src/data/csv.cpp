@@ -89,14 +89,14 @@ std::optional<double> number(std::string_view v) {
 
 int64_t resolve(const CsvColumn& c, const std::vector<std::string>& names, bool header, std::size_t width,
                 const std::string& what) {
-  if (c.index >= 0) {
-    if (static_cast<std::size_t>(c.index) >= width) {
+  if (c.by_index) {
+    const auto w = static_cast<int64_t>(width);
+    if (c.index >= w || c.index < -w) {
       throw ValueError(what + ": column index " + std::to_string(c.index) + " is out of range (the file has " +
-                       std::to_string(width) + " columns, 0.." + std::to_string(width - 1) + ")");
+                       std::to_string(width) + " columns: 0.." + std::to_string(w - 1) + ", or -" + std::to_string(w) + "..-1 from the end)");
     }
-    return c.index;
+    return c.index < 0 ? c.index + w : c.index;
   }
-  if (c.index < -1) throw ValueError(what + ": column index " + std::to_string(c.index) + " is negative");
   if (header) {
     for (std::size_t k = 0; k < names.size(); ++k) {
       if (trim(names[k]) == c.name) return static_cast<int64_t>(k);
@@ -105,7 +105,9 @@ int64_t resolve(const CsvColumn& c, const std::vector<std::string>& names, bool 
   // A name made of digits selects by index (so "label=4" works on a file without a header).
   int64_t k = 0;
   auto [end, ec] = std::from_chars(c.name.data(), c.name.data() + c.name.size(), k);
-  if (!c.name.empty() && ec == std::errc() && end == c.name.data() + c.name.size()) return resolve(CsvColumn(static_cast<int>(k)), names, header, width, what);
+  if (!c.name.empty() && ec == std::errc() && end == c.name.data() + c.name.size() && k < (int64_t{1} << 30)) {
+    return resolve(CsvColumn(static_cast<int>(k)), names, header, width, what);
+  }
   std::string known;
   for (const auto& n : names) known += (known.empty() ? "" : ", ") + std::string(trim(n));
   throw ValueError(what + ": no column named '" + c.name + "'" +

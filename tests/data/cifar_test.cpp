@@ -38,15 +38,6 @@ std::string records(int first, int n, bool hundred) {
   return s;
 }
 
-fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("ember_cifar_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-void write(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
-
 void expect_records(const Tensor& images, const Tensor& labels, int first, int n, bool hundred) {
   ASSERT_EQ(images.shape(), Shape({n, 32, 32, 3}));
   ASSERT_EQ(labels.shape(), Shape({n}));
@@ -64,8 +55,8 @@ void expect_records(const Tensor& images, const Tensor& labels, int first, int n
 }  // namespace
 
 TEST(Cifar, BatchIsPlanarRgbToNhwc) {
-  fs::path d = temp_dir("batch");
-  write(d / "b.bin", records(0, 3, false));
+  fs::path d = ember::testing::fresh_temp_dir("cifar_batch");
+  ember::testing::write_file(d / "b.bin", records(0, 3, false));
   auto b = data::read_cifar_batch((d / "b.bin").string());
   expect_records(b.images, b.labels, 0, 3, false);
   EXPECT_FALSE(b.coarse_labels.defined());
@@ -76,9 +67,9 @@ TEST(Cifar, BatchIsPlanarRgbToNhwc) {
 }
 
 TEST(Cifar, Cifar100CoarseAndFine) {
-  fs::path d = temp_dir("c100");
-  write(d / "train.bin", records(0, 4, true));
-  write(d / "test.bin", records(4, 2, true));
+  fs::path d = ember::testing::fresh_temp_dir("cifar_c100");
+  ember::testing::write_file(d / "train.bin", records(0, 4, true));
+  ember::testing::write_file(d / "test.bin", records(4, 2, true));
   auto fine = data::cifar100::load_data(d.string());
   expect_records(fine.train.images, fine.train.labels, 0, 4, true);
   expect_records(fine.test.images, fine.test.labels, 4, 2, true);
@@ -90,9 +81,9 @@ TEST(Cifar, Cifar100CoarseAndFine) {
 }
 
 TEST(Cifar, Cifar10LoadDataConcatenatesFiveBatches) {
-  fs::path d = temp_dir("c10");
-  for (int i = 1; i <= 5; ++i) write(d / ("data_batch_" + std::to_string(i) + ".bin"), records(2 * (i - 1), 2, false));
-  write(d / "test_batch.bin", records(100, 3, false));
+  fs::path d = ember::testing::fresh_temp_dir("cifar_c10");
+  for (int i = 1; i <= 5; ++i) ember::testing::write_file(d / ("data_batch_" + std::to_string(i) + ".bin"), records(2 * (i - 1), 2, false));
+  ember::testing::write_file(d / "test_batch.bin", records(100, 3, false));
   auto ds = data::cifar10::load_data(d.string());
   expect_records(ds.train.images, ds.train.labels, 0, 10, false);
   expect_records(ds.test.images, ds.test.labels, 100, 3, false);
@@ -106,9 +97,9 @@ TEST(Cifar, Cifar10LoadDataConcatenatesFiveBatches) {
 }
 
 TEST(Cifar, TruncatedFileIsOneClearError) {
-  fs::path d = temp_dir("trunc");
+  fs::path d = ember::testing::fresh_temp_dir("cifar_trunc");
   std::string good = records(0, 2, false);
-  write(d / "t.bin", good.substr(0, good.size() - 1));
+  ember::testing::write_file(d / "t.bin", good.substr(0, good.size() - 1));
   std::string msg = message_of<FormatError>([&] { data::read_cifar_batch((d / "t.bin").string()); });
   EXPECT_NE(msg.find((d / "t.bin").string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("3073"), std::string::npos) << msg;

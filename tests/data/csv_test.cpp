@@ -90,3 +90,10 @@ TEST(Csv, ReadsFileAndNamesItInErrors) {
   std::filesystem::remove(p);
   EXPECT_THROW(data::read_csv("/nonexistent/x.csv"), IOError);
 }
+
+TEST(Csv, NegativeIndexCountsFromTheEnd) {
+  auto d = data::parse_csv("1,2,0\n3,4,1\n", {.label = -1});
+  EXPECT_EQ(floats(d.features), (std::vector<float>{1, 2, 3, 4}));
+  EXPECT_EQ(ints(d.labels), (std::vector<int64_t>{0, 1}));
+  EXPECT_THROW(data::parse_csv("1,2,0\n", {.label = -4}), ValueError);
+}

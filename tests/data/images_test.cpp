@@ -1,10 +1,9 @@
-// data::read_image: a PNG written here byte by byte (zlib + CRC-32 from zlib) decodes to exactly its
+// data::read_image: a PNG written byte by byte (testing::make_png: zlib + CRC-32 from zlib) decodes to exactly its
 // pixels; channel conversion; bad files are one clean error.
 #include "ember/data/images.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,43 +11,13 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using namespace ember;
+using ember::testing::make_png;
 
 namespace {
-
-void put32(std::string& s, uint32_t v) {
-  for (int i = 3; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
-}
-
-void chunk(std::string& png, const char* type, const std::string& data) {
-  put32(png, static_cast<uint32_t>(data.size()));
-  std::string td = std::string(type, 4) + data;
-  png += td;
-  put32(png, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(td.data()), static_cast<uInt>(td.size()))));
-}
-
-// An 8-bit PNG of colour type 0 (grey) or 2 (RGB), filter 0 on every row.
-std::string make_png(int w, int h, int channels, const std::vector<unsigned char>& pixels) {
-  std::string png("\x89PNG\r\n\x1a\n", 8), ihdr;
-  put32(ihdr, static_cast<uint32_t>(w));
-  put32(ihdr, static_cast<uint32_t>(h));
-  ihdr += std::string{8, static_cast<char>(channels == 1 ? 0 : 2), 0, 0, 0};
-  chunk(png, "IHDR", ihdr);
-  std::string raw;
-  for (int y = 0; y < h; ++y) {
-    raw += '\0';
-    raw.append(reinterpret_cast<const char*>(pixels.data()) + y * w * channels, static_cast<std::size_t>(w * channels));
-  }
-  uLongf n = compressBound(static_cast<uLong>(raw.size()));
-  std::string z(n, '\0');
-  compress(reinterpret_cast<Bytef*>(z.data()), &n, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()));
-  z.resize(n);
-  chunk(png, "IDAT", z);
-  chunk(png, "IEND", "");
-  return png;
-}
 
 fs::path write(const std::string& name, const std::string& bytes) {
   fs::path p = fs::temp_directory_path() / ("ember_img_" + std::to_string(::getpid()) + "_" + name);

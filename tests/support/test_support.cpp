@@ -121,6 +121,17 @@ ToolRun run_ember(const std::string& args) {
 
 namespace {
 
+void put32(std::string& s, uint32_t v) {
+  for (int i = 3; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+void chunk(std::string& png, const char* type, const std::string& data) {
+  put32(png, static_cast<uint32_t>(data.size()));
+  std::string td = std::string(type, 4) + data;
+  png += td;
+  put32(png, static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(td.data()), static_cast<uInt>(td.size()))));
+}
+
 void write_idx(const std::filesystem::path& path, unsigned char type, const std::vector<uint32_t>& dims,
                const std::vector<unsigned char>& data) {
   std::vector<unsigned char> b = {0, 0, type, static_cast<unsigned char>(dims.size())};
@@ -159,5 +170,38 @@ std::filesystem::path make_idx_dir(const std::string& name, int n_train, int n_t
   return dir;
 }
 
+
+// An 8-bit PNG of colour type 0 (grey) or 2 (RGB), filter 0 on every row.
+std::filesystem::path fresh_temp_dir(const std::string& name) {
+  std::filesystem::path d = std::filesystem::temp_directory_path() / ("ember_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+void write_file(const std::filesystem::path& p, const std::string& bytes) {
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << bytes;
+}
+
+std::string make_png(int w, int h, int channels, const std::vector<unsigned char>& pixels) {
+  std::string png("\x89PNG\r\n\x1a\n", 8), ihdr;
+  put32(ihdr, static_cast<uint32_t>(w));
+  put32(ihdr, static_cast<uint32_t>(h));
+  ihdr += std::string{8, static_cast<char>(channels == 1 ? 0 : 2), 0, 0, 0};
+  chunk(png, "IHDR", ihdr);
+  std::string raw;
+  for (int y = 0; y < h; ++y) {
+    raw += '\0';
+    raw.append(reinterpret_cast<const char*>(pixels.data()) + y * w * channels, static_cast<std::size_t>(w * channels));
+  }
+  uLongf n = compressBound(static_cast<uLong>(raw.size()));
+  std::string z(n, '\0');
+  compress(reinterpret_cast<Bytef*>(z.data()), &n, reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()));
+  z.resize(n);
+  chunk(png, "IDAT", z);
+  chunk(png, "IEND", "");
+  return png;
+}
 
 }  // namespace ember::testing

@@ -75,4 +75,13 @@ std::string read_file(const std::filesystem::path& p);
 std::filesystem::path make_idx_dir(const std::string& name, int n_train, int n_test, int label_max = 9,
                                    int label_count_delta = 0);
 
+// An empty directory <tmp>/ember_<name>_<pid> (removed first if it exists).
+std::filesystem::path fresh_temp_dir(const std::string& name);
+// Writes `bytes` to `p`, creating its parent directories.
+void write_file(const std::filesystem::path& p, const std::string& bytes);
+
+// An 8-bit PNG file's bytes, written by hand (zlib for IDAT, CRC-32 from zlib): colour type 0 (grey)
+// when channels is 1, 2 (RGB) when 3; pixels row by row, interleaved.
+std::string make_png(int w, int h, int channels, const std::vector<unsigned char>& pixels);
+
 }  // namespace ember::testing

@@ -5,6 +5,8 @@
 // `ember evaluate`: evaluates a model written by `ember train --out DIR` on a data set's test split.
 #include "train_command.hpp"
 
+#include <array>
+#include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -39,6 +41,7 @@ struct TrainArgs {
   int threads = 0;  // 0: automatic (all cores other processes leave free, see core/threads.hpp)
   int verbose = 1;
   std::string max_param_memory;  // empty: the memory available
+  std::string image_size, color = "rgb";  // folder:DIR data: --image-size HxW, --color rgb|grayscale
 };
 
 namespace fs = std::filesystem;
@@ -166,6 +169,23 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   return *latest;
 }
 
+// --image-size HxW and --color for folder:DIR data.
+data::DatasetOptions dataset_options(const TrainArgs& a) {
+  data::DatasetOptions o;
+  if (!a.image_size.empty()) {
+    int64_t h = 0, w = 0;
+    char x = 0, extra = 0;
+    if (std::sscanf(a.image_size.c_str(), "%" SCNd64 "%c%" SCNd64 "%c", &h, &x, &w, &extra) != 3 || x != 'x' || h < 1 || w < 1 ||
+        h > 65536 || w > 65536) {
+      throw CLI::ValidationError("--image-size", "expected HEIGHTxWIDTH such as 28x28, got '" + a.image_size + "'");
+    }
+    o.image_size = std::array<int64_t, 2>{h, w};
+  }
+  if (a.color == "grayscale") o.color_mode = data::ColorMode::Grayscale;
+  else if (a.color != "rgb") throw CLI::ValidationError("--color", "expected rgb or grayscale, got '" + a.color + "'");
+  return o;
+}
+
 void check_labels(const Tensor& labels, int64_t classes, const char* split) {
   Tensor l = labels.to(i64);
   int64_t lo = min(l).item<int64_t>(), hi = max(l).item<int64_t>();
@@ -189,15 +209,21 @@ int run_train(const TrainArgs& a) {
   manual_seed(a.seed);
   nn::reset_layer_names();
 
-  data::TrainTestData ds = data::load_dataset(a.data);
+  data::TrainTestData ds = data::load_dataset(a.data, dataset_options(a));
+  for (const std::string& w : ds.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  const bool has_test = ds.test.images.defined();
+  if (!has_test) {
+    std::fprintf(stderr, "note: data '%s' has no test split: no test metrics are reported%s\n", a.data.c_str(),
+                 a.validation_split > 0 ? "" : " (and nothing is validated: give --validation-split F)");
+  }
   Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
-  Tensor x_test = data::images_to_float(ds.test.images), y_test = ds.test.labels;
+  Tensor x_test = has_test ? data::images_to_float(ds.test.images) : Tensor(), y_test = ds.test.labels;
 
   auto model = train::load_model_architecture(a.model);
   Tensor probe = model->predict(slice(x, 0, 0, 1), {.batch_size = 1});
   int64_t classes = probe.size(-1);
   check_labels(y, classes, "training");
-  check_labels(y_test, classes, "test");
+  if (has_test) check_labels(y_test, classes, "test");
 
   std::shared_ptr<optim::Optimizer> opt;
   try {
@@ -221,7 +247,7 @@ int run_train(const TrainArgs& a) {
 
   train::FitOptions fit{.batch_size = a.batch_size, .epochs = a.epochs, .verbose = a.verbose};
   if (a.validation_split > 0) fit.validation_split = a.validation_split;
-  else fit.validation_data = std::make_pair(x_test, y_test);  // validate on the test split each epoch
+  else if (has_test) fit.validation_data = std::make_pair(x_test, y_test);  // validate on the test split each epoch
   train::Saver saver({.max_to_keep = 5});
   if (!a.checkpoint_dir.empty()) {
     if (!resume_from.empty()) {
@@ -241,12 +267,14 @@ int run_train(const TrainArgs& a) {
   }
   callbacks::History history = model->fit(x, y, fit);
 
-  auto result = model->evaluate(x_test, y_test, {.batch_size = 256});
   if (!a.out.empty()) {
     save_run(*model, a.out);
     write_history_csv((fs::path(a.out) / "history.csv").string(), history);
   }
-  std::printf("test_loss=%.6f test_accuracy=%.6f\n", result.at("loss"), result.at("accuracy"));
+  if (has_test) {
+    auto result = model->evaluate(x_test, y_test, {.batch_size = 256});
+    std::printf("test_loss=%.6f test_accuracy=%.6f\n", result.at("loss"), result.at("accuracy"));
+  }
   return 0;
 }
 
@@ -256,6 +284,7 @@ int run_evaluate(const std::string& model_spec, const std::string& data_spec, in
   apply_param_memory_option(max_param_memory);
   nn::reset_layer_names();
   data::TrainTestData ds = data::load_dataset(data_spec);
+  if (!ds.test.images.defined()) throw ValueError("data '" + data_spec + "' has no test split to evaluate on");
   auto model = train::load_trained_model(model_spec);
   Tensor x_test = data::images_to_float(ds.test.images);
   check_labels(ds.test.labels, model->predict(slice(x_test, 0, 0, 1), {.batch_size = 1}).size(-1), "test");
@@ -269,11 +298,14 @@ int run_evaluate(const std::string& model_spec, const std::string& data_spec, in
 
 }  // namespace
 
+constexpr const char* kDataHelp =
+    "fashion-mnist, mnist:DIR, idx:DIR, cifar10:DIR, csv:FILE[:label=COLUMN], npz:FILE or folder:DIR";
+
 void add_train_commands(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* train = app.add_subcommand("train", "train a model on a data set");
   train->add_option("--model", args->model, "built-in name (mlp, cnn), Keras JSON or .h5 file, or a directory from --out (architecture only)")->required();
-  train->add_option("--data", args->data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
+  train->add_option("--data", args->data, kDataHelp)->required();
   train->add_option("--epochs", args->epochs, "epochs (default 10)");
   train->add_option("--batch-size", args->batch_size, "mini-batch size (default 128)");
   train->add_option("--optimizer", args->optimizer, "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, nadam (default adam)");
@@ -292,6 +324,8 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
   const char* budget_help = "refuse models whose weights need more memory than SIZE (e.g. 512M, 4G; default: the memory available)";
   train->add_option("--max-param-memory", args->max_param_memory, budget_help);
+  train->add_option("--image-size", args->image_size, "folder:DIR data: resize every image to HxW (e.g. 28x28; default: the files' own size)");
+  train->add_option("--color", args->color, "folder:DIR data: rgb (default) or grayscale");
   train->callback([args] { run_train(*args); });
 
   auto model = std::make_shared<std::string>();
@@ -300,7 +334,7 @@ void add_train_commands(CLI::App& app) {
   auto budget = std::make_shared<std::string>();
   CLI::App* eval = app.add_subcommand("evaluate", "evaluate a trained model on a data set's test split");
   eval->add_option("--model", *model, "a .h5 model, a directory written by ember train --out or --checkpoint-dir, a .json + .safetensors pair, or a checkpoint path")->required();
-  eval->add_option("--data", *data, "fashion-mnist, mnist:DIR or idx:DIR")->required();
+  eval->add_option("--data", *data, kDataHelp)->required();
   eval->add_option("--batch-size", *batch, "batch size (default 256)");
   eval->add_option("--max-param-memory", *budget, budget_help);
   eval->callback([model, data, batch, budget] { run_evaluate(*model, *data, *batch, *budget); });

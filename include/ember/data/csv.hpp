@@ -5,19 +5,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ember/core/tensor.hpp"
 
 namespace ember::data {
 
-// A column chosen by its header name or by its 0-based index.
+// A column chosen by its header name or by its 0-based index (negative counts from the end, as
+// Python does: -1 is the last column). A name of digits that is not a header name is an index.
 struct CsvColumn {
   std::string name;
-  int64_t index = -1;
-  CsvColumn(std::string n) : name(std::move(n)) {}  // NOLINT: implicit, for {"a", "b"} lists
-  CsvColumn(const char* n) : name(n) {}              // NOLINT
-  CsvColumn(int i) : index(i) {}                     // NOLINT
+  int64_t index = 0;
+  bool by_index = false;
+  CsvColumn(std::string n) : name(std::move(n)) {}    // NOLINT: implicit, for {"a", "b"} lists
+  CsvColumn(const char* n) : name(n) {}                // NOLINT
+  CsvColumn(int i) : index(i), by_index(true) {}       // NOLINT
 };
 
 struct CsvOptions {

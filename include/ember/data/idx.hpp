@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ember/core/tensor.hpp"
 
@@ -25,8 +26,10 @@ struct Split {
 // `Dataset` belongs to the tf.data-style pipeline.
 struct TrainTestData {
   Split train;
-  Split test;
+  Split test;  // undefined tensors when the data has no test split (CSV, npz x/y, image folders)
   int64_t num_classes = 10;
+  std::vector<std::string> class_names = {};  // when the data names its classes (CSV categories, folders)
+  std::vector<std::string> warnings = {};     // for the user (e.g. image files skipped), one line each
 };
 
 // Loads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
