@@ -91,8 +91,11 @@ bool assign_layer(const h5::Group& g, nn::Layer& layer, const std::string& path,
       throw FormatError(where + ": weight '" + names[i] + "' has shape " + shape_text(d.shape()) + " in the file, the model's '" +
                         weights[i].name + "' has " + shape_text(weights[i].weight->shape));
     }
-    if (!is_floating(d.dtype())) {
-      throw FormatError(where + ": weight '" + names[i] + "' is " + d.type_name() + ", expected floating-point values");
+    // Integer weights (Normalization's int64 "count") read integers; every other weight floats.
+    if (is_floating(weights[i].weight->dtype) ? !is_floating(d.dtype()) : d.dtype() != weights[i].weight->dtype) {
+      throw FormatError(where + ": weight '" + names[i] + "' is " + d.type_name() + ", expected " +
+                        (is_floating(weights[i].weight->dtype) ? std::string("floating-point values")
+                                                               : std::string(dtype_name(weights[i].weight->dtype))));
     }
     values.push_back(d.read());
   }

@@ -105,6 +105,8 @@ const std::map<std::string, LayerSample>& layer_samples() {
         {{2, 4}}}},
       {"Dropout", {{{"name", "t"}, {"rate", 0.25}, {"seed", 7}}, {{3, 4}}}},
       {"Flatten", {{{"name", "t"}}, {{2, 3, 4}}}},
+      {"GaussianDropout", {{{"name", "t"}, {"rate", 0.3}, {"seed", 5}}, {{3, 4}}}},
+      {"GaussianNoise", {{{"name", "t"}, {"stddev", 0.2}, {"seed", 6}}, {{3, 4}}}},
       {"GlobalAveragePooling2D", {{{"name", "t"}}, {{2, 3, 4, 5}}}},
       {"GlobalMaxPooling2D", {{{"name", "t"}}, {{2, 3, 4, 5}}}},
       {"LeakyReLU", {{{"name", "t"}, {"alpha", 0.1}}, {{2, 5}}}},
@@ -112,7 +114,11 @@ const std::map<std::string, LayerSample>& layer_samples() {
       {"MaxPooling2D",
        {{{"name", "t"}, {"pool_size", {3, 3}}, {"strides", {2, 2}}, {"padding", "same"}}, {{2, 7, 5, 2}}}},
       {"Multiply", {{{"name", "t"}}, {{2, 3}, {2, 3}}}},
+      {"Normalization",
+       {{{"name", "t"}, {"axis", {1}}, {"mean", {0.5, -1.0, 2.0}}, {"variance", {4.0, 0.25, 1.0}}, {"invert", true}},
+        {{2, 3, 2}}}},
       {"Reshape", {{{"name", "t"}, {"target_shape", {3, -1}}}, {{2, 12}}}},
+      {"Rescaling", {{{"name", "t"}, {"scale", 0.5}, {"offset", -1.0}}, {{2, 5}}}},
       {"ZeroPadding2D", {{{"name", "t"}, {"padding", {{1, 2}, {0, 3}}}}, {{2, 3, 4, 1}}}},
   };
   return m;

@@ -9,9 +9,11 @@
 #include "ember/nn/layers/conv.hpp"
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/merging.hpp"
+#include "ember/nn/layers/noise.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
 #include "ember/nn/layers/reshaping.hpp"
+#include "ember/nn/layers/scaling.hpp"
 
 namespace ember::nn {
 
@@ -38,6 +40,8 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"Dense", Dense::from_config},
       {"Dropout", Dropout::from_config},
       {"Flatten", Flatten::from_config},
+      {"GaussianDropout", GaussianDropout::from_config},
+      {"GaussianNoise", GaussianNoise::from_config},
       {"GlobalAveragePooling2D", GlobalAveragePooling2D::from_config},
       {"GlobalAvgPool2D", GlobalAveragePooling2D::from_config},
       {"GlobalMaxPooling2D", GlobalMaxPooling2D::from_config},
@@ -48,7 +52,9 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"MaxPooling2D", MaxPooling2D::from_config},
       {"MaxPool2D", MaxPooling2D::from_config},
       {"Multiply", Multiply::from_config},
+      {"Normalization", Normalization::from_config},
       {"Reshape", Reshape::from_config},
+      {"Rescaling", Rescaling::from_config},
       {"ZeroPadding2D", ZeroPadding2D::from_config},
   };
 }
