@@ -1,6 +1,7 @@
 #include "ember/data/datasets.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "ember/data/cifar.hpp"
 #include "ember/data/csv.hpp"
@@ -79,17 +80,34 @@ TrainTestData from_npz(const std::string& spec, const std::string& file) {
 
 TrainTestData from_folder(const std::string& spec, const std::string& dir, const DatasetOptions& options) {
   if (dir.empty()) throw ValueError("data '" + spec + "': expected folder:DIR");
-  ImageFolderData f = load_image_folder(dir, {.target_size = options.image_size, .color_mode = options.color_mode,
-                                               .class_mode = ClassMode::Int, .on_error = OnError::Skip, .shuffle = true});
   TrainTestData ds;
-  // Resized images are f32 0..255 (as Keras gives them): scaled to [0, 1] like the u8 readers'.
-  ds.train = {.images = f.images.dtype() == u8 ? images_to_float(f.images) : f.images / 255.0, .labels = f.labels};
-  ds.class_names = f.class_names;
-  ds.num_classes = static_cast<int64_t>(f.class_names.size());
-  if (f.skipped > 0) {
-    ds.warnings.push_back("skipped " + std::to_string(f.skipped) + " file(s) in '" + dir + "' that are not readable images (the first: '" +
-                          f.skipped_files.front() + "')");
+  auto load = [&](const std::string& folder, Split& split) {
+    ImageFolderData f = load_image_folder(folder, {.target_size = options.image_size, .color_mode = options.color_mode,
+                                                    .class_mode = ClassMode::Int, .on_error = OnError::Skip, .shuffle = true});
+    // Resized images are f32 0..255 (as Keras gives them): scaled to [0, 1] like the u8 readers'.
+    split = {.images = f.images.dtype() == u8 ? images_to_float(f.images) : f.images / 255.0, .labels = f.labels};
+    if (f.skipped > 0) {
+      ds.warnings.push_back("skipped " + std::to_string(f.skipped) + " file(s) in '" + folder +
+                            "' that are not readable images (the first: '" + f.skipped_files.front() + "')");
+    }
+    return f.class_names;
+  };
+  // DIR/train and DIR/test, each with the same class folders: the two splits (the layout
+  // bench/make_png_folder.py writes). Otherwise DIR's class folders are the training data.
+  const std::filesystem::path train_dir = std::filesystem::path(dir) / "train", test_dir = std::filesystem::path(dir) / "test";
+  std::error_code ec;
+  if (std::filesystem::is_directory(train_dir, ec) && std::filesystem::is_directory(test_dir, ec)) {
+    ds.class_names = load(train_dir.string(), ds.train);
+    std::vector<std::string> test_classes = load(test_dir.string(), ds.test);
+    if (test_classes != ds.class_names) {
+      throw FormatError("data '" + spec + "': '" + test_dir.string() + "' and '" + train_dir.string() +
+                        "' must hold the same class folders (" + std::to_string(test_classes.size()) + " vs " +
+                        std::to_string(ds.class_names.size()) + ")");
+    }
+  } else {
+    ds.class_names = load(dir, ds.train);
   }
+  ds.num_classes = static_cast<int64_t>(ds.class_names.size());
   return ds;
 }
 

@@ -9,14 +9,14 @@
 
 namespace ember::data {
 
-DataSet::DataSet(Tensor images, Tensor labels, uint64_t seed) : images_(std::move(images)), labels_(std::move(labels)), gen_(seed) {
+Tf1DataSet::Tf1DataSet(Tensor images, Tensor labels, uint64_t seed) : images_(std::move(images)), labels_(std::move(labels)), gen_(seed) {
   if (images_.dim() < 1 || labels_.dim() < 1 || images_.size(0) != labels_.size(0)) {
-    throw ShapeError("DataSet: images " + to_string(images_.shape()) + " and labels " + to_string(labels_.shape()) +
+    throw ShapeError("Tf1DataSet: images " + to_string(images_.shape()) + " and labels " + to_string(labels_.shape()) +
                      " must have the same first dimension");
   }
 }
 
-void DataSet::permute() {
+void Tf1DataSet::permute() {
   // Fisher-Yates with the seeded generator (numpy.random.shuffle's algorithm, Ember's RNG).
   std::vector<int64_t> perm(static_cast<std::size_t>(num_examples()));
   std::iota(perm.begin(), perm.end(), int64_t{0});
@@ -27,7 +27,7 @@ void DataSet::permute() {
   labels_ = take(labels_, index, 0).contiguous();
 }
 
-std::pair<Tensor, Tensor> DataSet::next_batch(int64_t batch_size, bool shuffle) {
+std::pair<Tensor, Tensor> Tf1DataSet::next_batch(int64_t batch_size, bool shuffle) {
   const int64_t n = num_examples();
   if (batch_size < 1 || batch_size > n) {
     throw ValueError("next_batch: batch_size must be in [1, " + std::to_string(n) + "] (the number of examples), got " +
@@ -48,7 +48,7 @@ std::pair<Tensor, Tensor> DataSet::next_batch(int64_t batch_size, bool shuffle) 
   return {slice(images_, 0, start, index_in_epoch_), slice(labels_, 0, start, index_in_epoch_)};
 }
 
-DataSets read_data_sets(const std::string& dir, const ReadDataSetsOptions& options) {
+Tf1DataSets read_data_sets(const std::string& dir, const ReadDataSetsOptions& options) {
   TrainTestData raw = load_idx_dir(dir);
   const int64_t n_train = raw.train.images.size(0);
   if (options.validation_size < 0 || options.validation_size > n_train) {
@@ -74,9 +74,9 @@ DataSets read_data_sets(const std::string& dir, const ReadDataSetsOptions& optio
   };
   Tensor x_train = images(raw.train.images), y_train = labels(raw.train.labels);
   const int64_t v = options.validation_size;
-  return {.train = DataSet(slice(x_train, 0, v, n_train), slice(y_train, 0, v, n_train), options.seed),
-          .validation = DataSet(slice(x_train, 0, 0, v), slice(y_train, 0, 0, v), options.seed + 1),
-          .test = DataSet(images(raw.test.images), labels(raw.test.labels), options.seed + 2)};
+  return {.train = Tf1DataSet(slice(x_train, 0, v, n_train), slice(y_train, 0, v, n_train), options.seed),
+          .validation = Tf1DataSet(slice(x_train, 0, 0, v), slice(y_train, 0, 0, v), options.seed + 1),
+          .test = Tf1DataSet(images(raw.test.images), labels(raw.test.labels), options.seed + 2)};
 }
 
 }  // namespace ember::data

@@ -1,4 +1,4 @@
-// TF1's read_data_sets / DataSet.next_batch: the split, scaling, shapes and one-hot encoding from
+// TF1's read_data_sets / Tf1DataSet.next_batch: the split, scaling, shapes and one-hot encoding from
 // the definitions; next_batch's epoch algorithm checked on examples numbered 0..n-1 (sequential
 // without shuffle; each epoch a permutation, a crossing batch = rest of the old + start of the new).
 #include "ember/data/read_data_sets.hpp"
@@ -17,10 +17,10 @@ using namespace ember;
 
 namespace {
 
-data::DataSet numbered(int64_t n, uint64_t seed = 1) {
+data::Tf1DataSet numbered(int64_t n, uint64_t seed = 1) {
   Tensor x = Tensor::empty({n, 1}, i64), y = Tensor::empty({n}, i64);
   for (int64_t i = 0; i < n; ++i) x.data<int64_t>()[i] = y.data<int64_t>()[i] = i;
-  return data::DataSet(x, y, seed);
+  return data::Tf1DataSet(x, y, seed);
 }
 
 std::vector<int64_t> ids(const Tensor& t) { return t.contiguous().to_vector<int64_t>(); }

@@ -22,6 +22,10 @@
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/optim/optim.hpp"
+#include "ember/data/augment_spec.hpp"
+#include "ember/data/dataset.hpp"
+#include "ember/data/image_data_generator.hpp"
+#include "ember/data/splits.hpp"
 #include "ember/train/model_files.hpp"
 #include "ember/train/saver.hpp"
 #include "ember/train/training.hpp"
@@ -42,6 +46,8 @@ struct TrainArgs {
   int verbose = 1;
   std::string max_param_memory;  // empty: the memory available
   std::string image_size, color = "rgb";  // folder:DIR data: --image-size HxW, --color rgb|grayscale
+  double test_split = 0;  // data without a test split: the fraction held out as one
+  std::string augment;    // --augment SPEC (data/augment_spec.hpp); empty: none
 };
 
 namespace fs = std::filesystem;
@@ -119,6 +125,13 @@ nlohmann::json run_settings(const TrainArgs& a) {
   nlohmann::json j = {{"model", a.model}, {"data", a.data}, {"optimizer", a.optimizer}, {"learning-rate", lr},
                       {"schedule", a.schedule}, {"batch-size", std::to_string(a.batch_size)}, {"validation-split", split},
                       {"seed", std::to_string(a.seed)}};
+  if (a.test_split > 0) {
+    std::snprintf(split, sizeof split, "%.17g", a.test_split);
+    j["test-split"] = split;
+  }
+  if (!a.augment.empty()) j["augment"] = a.augment;
+  if (!a.image_size.empty()) j["image-size"] = a.image_size;
+  if (a.color != "rgb") j["color"] = a.color;
   if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
   return j;
 }
@@ -157,8 +170,13 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   nlohmann::json then = parse_json(text.str(), "'" + settings_file.string() + "'");
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
   // In this order, so that a changed schedule is named before the epoch count it makes matter.
-  for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed", "epochs"}) {
-    if (!now.contains(key)) continue;
+  for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed",
+                          "test-split", "augment", "image-size", "color", "epochs"}) {
+    if (!now.contains(key) && !then.contains(key)) continue;
+    if (!now.contains(key)) {
+      throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " +
+                       short_dump(then[key]) + ", this run has none");
+    }
     const nlohmann::json& value = now[key];
     if (!then.contains(key) || then[key] != value) {
       std::string was = then.contains(key) && then[key].is_string() ? then[key].get<std::string>() : short_dump(then.value(key, nlohmann::json()));
@@ -201,6 +219,14 @@ int run_train(const TrainArgs& a) {
   if (!(a.learning_rate > 0) || !std::isfinite(a.learning_rate)) {
     throw CLI::ValidationError("--learning-rate", "must be a positive finite number, got " + std::to_string(a.learning_rate));
   }
+  std::optional<data::ImageDataGeneratorOptions> augmentation;
+  if (!a.augment.empty()) {
+    try {
+      augmentation = data::augmentation_from_spec(a.augment);
+    } catch (const ValueError& e) {
+      throw CLI::ValidationError("--augment", e.what());
+    }
+  }
   if (a.threads > 0) set_num_threads(a.threads);
   else adapt_num_threads();  // size the automatic pool now: loading the data already runs on it
   apply_param_memory_option(a.max_param_memory);
@@ -211,13 +237,35 @@ int run_train(const TrainArgs& a) {
 
   data::TrainTestData ds = data::load_dataset(a.data, dataset_options(a));
   for (const std::string& w : ds.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  const bool has_test = ds.test.images.defined();
-  if (!has_test) {
-    std::fprintf(stderr, "note: data '%s' has no test split: no test metrics are reported%s\n", a.data.c_str(),
-                 a.validation_split > 0 ? "" : " (and nothing is validated: give --validation-split F)");
-  }
   Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
-  Tensor x_test = has_test ? data::images_to_float(ds.test.images) : Tensor(), y_test = ds.test.labels;
+  Tensor x_test, y_test;
+  if (ds.test.images.defined()) {
+    if (a.test_split > 0) {
+      throw CLI::ValidationError("--test-split", "data '" + a.data + "' has its own test split; --test-split is for data without one");
+    }
+    x_test = data::images_to_float(ds.test.images);
+    y_test = ds.test.labels;
+  } else if (a.test_split > 0) {
+    // Stratified (class labels) and seeded: the same rows are held out on every run with this --seed.
+    data::TrainTestSplit parts = data::train_test_split(x, y, {.test_size = a.test_split, .seed = a.seed, .stratify = is_integral(y.dtype())});
+    x = parts.x_train, y = parts.y_train, x_test = parts.x_test, y_test = parts.y_test;
+    std::fprintf(stderr, "holding out %lld of %lld examples as the test split (--test-split %g)\n",
+                 static_cast<long long>(x_test.size(0)), static_cast<long long>(x.size(0) + x_test.size(0)), a.test_split);
+  }
+  const bool has_test = x_test.defined();
+  if (!has_test) {
+    std::fprintf(stderr, "note: data '%s' has no test split: no test metrics are reported (give --test-split F to hold one out)%s\n",
+                 a.data.c_str(), a.validation_split > 0 ? "" : "; nothing is validated either (give --validation-split F)");
+  }
+  Tensor x_val, y_val;
+  if (a.validation_split > 0) {
+    // After the test split, from what is left for training; stratified and seeded like it.
+    data::TrainTestSplit parts =
+        data::train_test_split(x, y, {.test_size = a.validation_split, .seed = a.seed + 1, .stratify = is_integral(y.dtype())});
+    x = parts.x_train, y = parts.y_train, x_val = parts.x_test, y_val = parts.y_test;
+  } else if (has_test) {
+    x_val = x_test, y_val = y_test;  // validate on the test split each epoch
+  }
 
   auto model = train::load_model_architecture(a.model);
   Tensor probe = model->predict(slice(x, 0, 0, 1), {.batch_size = 1});
@@ -231,10 +279,7 @@ int run_train(const TrainArgs& a) {
   } catch (const ValueError& e) {
     throw CLI::ValidationError("--optimizer", e.what());
   }
-  int64_t n_train = a.validation_split > 0
-                        ? static_cast<int64_t>(static_cast<double>(x.size(0)) * (1.0 - a.validation_split))
-                        : x.size(0);
-  int64_t steps = (n_train + a.batch_size - 1) / a.batch_size;
+  int64_t steps = (x.size(0) + a.batch_size - 1) / a.batch_size;
   if (a.schedule == "cosine") {
     opt->set_learning_rate(optim::CosineDecay({.initial_learning_rate = a.learning_rate, .decay_steps = steps * a.epochs}));
   } else if (a.schedule != "constant") {
@@ -246,8 +291,7 @@ int run_train(const TrainArgs& a) {
                   .metrics = {"accuracy"}});
 
   train::FitOptions fit{.batch_size = a.batch_size, .epochs = a.epochs, .verbose = a.verbose};
-  if (a.validation_split > 0) fit.validation_split = a.validation_split;
-  else if (has_test) fit.validation_data = std::make_pair(x_test, y_test);  // validate on the test split each epoch
+  if (x_val.defined()) fit.validation_data = std::make_pair(x_val, y_val);
   train::Saver saver({.max_to_keep = 5});
   if (!a.checkpoint_dir.empty()) {
     if (!resume_from.empty()) {
@@ -265,7 +309,16 @@ int run_train(const TrainArgs& a) {
       saver.save(*m, prefix, epoch + 1);
     }}));
   }
-  callbacks::History history = model->fit(x, y, fit);
+  callbacks::History history;
+  if (!augmentation) {
+    history = model->fit(x, y, fit);
+  } else {
+    // Augmented batches from the input pipeline: worker threads transform the images while the
+    // training step runs (data/dataset.hpp), the same images for the same --seed.
+    data::ImageDataGenerator generator(*augmentation);
+    data::Dataset batches = generator.flow(x, y, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
+    history = model->fit(batches, fit);
+  }
 
   if (!a.out.empty()) {
     save_run(*model, a.out);
@@ -326,6 +379,12 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--max-param-memory", args->max_param_memory, budget_help);
   train->add_option("--image-size", args->image_size, "folder:DIR data: resize every image to HxW (e.g. 28x28; default: the files' own size)");
   train->add_option("--color", args->color, "folder:DIR data: rgb (default) or grayscale");
+  train->add_option("--test-split", args->test_split,
+                    "data without a test split: hold out this fraction (stratified, seeded by --seed) as one")
+      ->check(CLI::Range(0.0, 0.99));
+  train->add_option("--augment", args->augment,
+                    "augment the training images, e.g. flip,rotate=15,shift=0.1,zoom=0.1 (also vflip, shear=, brightness=, "
+                    "channel_shift=, fill=nearest|constant|reflect|wrap, cval=)");
   train->callback([args] { run_train(*args); });
 
   auto model = std::make_shared<std::string>();

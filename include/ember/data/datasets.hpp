@@ -24,8 +24,9 @@ struct DatasetOptions {
 //                                (default: the last column); integer or categorical labels
 //   npz:FILE                     x_train, y_train, x_test, y_test (keras.datasets' layout) or x, y
 //   folder:DIR                   one sub-folder per class (data/image_folder.hpp), images skipped
-//                                when undecodable (counted in warnings), f32 [0, 1]
-// CSV, npz with x/y, and folders have no test split (TrainTestData::test left undefined). Missing
+//                                when undecodable (counted in warnings), f32 [0, 1]; a DIR with
+//                                train/ and test/ sub-folders (each one folder per class) gives both splits
+// CSV, npz with x/y, and folders without train/ + test/ have no test split (TrainTestData::test left undefined). Missing
 // directories or files give IOError naming them; a malformed spec ValueError.
 TrainTestData load_dataset(const std::string& spec, const DatasetOptions& options = {});
 

@@ -15,10 +15,11 @@
 
 namespace ember::data {
 
-// One split with TF1's epoch-aware batching.
-class DataSet {
+// One split with TF1's epoch-aware batching (TF1 calls it DataSet; Ember's data::Dataset is the
+// tf.data-style pipeline, hence the prefix).
+class Tf1DataSet {
  public:
-  DataSet(Tensor images, Tensor labels, uint64_t seed = 0);
+  Tf1DataSet(Tensor images, Tensor labels, uint64_t seed = 0);
 
   const Tensor& images() const { return images_; }  // in the current (shuffled) order
   const Tensor& labels() const { return labels_; }
@@ -45,12 +46,12 @@ struct ReadDataSetsOptions {
   uint64_t seed = 0;  // the shuffles of train, validation and test derive from it
 };
 
-struct DataSets {
-  DataSet train, validation, test;
+struct Tf1DataSets {
+  Tf1DataSet train, validation, test;
 };
 
 // The four IDX files of MNIST (or Fashion-MNIST) in `dir`, gzipped or not (data/idx.hpp's
 // load_idx_dir). ValueError unless 0 <= validation_size <= the training set's size.
-DataSets read_data_sets(const std::string& dir, const ReadDataSetsOptions& options = {});
+Tf1DataSets read_data_sets(const std::string& dir, const ReadDataSetsOptions& options = {});
 
 }  // namespace ember::data
