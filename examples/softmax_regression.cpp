@@ -24,7 +24,7 @@ int main(int argc, char** argv) try {
   const double learning_rate = 0.5;
   manual_seed(42);
 
-  data::Dataset ds = data::load_fashion_mnist();
+  data::TrainTestData ds = data::load_fashion_mnist();
   Tensor x = ds.train.images.to(f32).div(255).reshape({-1, 784});
   Tensor y = ds.train.labels;
   Tensor x_test = ds.test.images.to(f32).div(255).reshape({-1, 784});

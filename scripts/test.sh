@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs dependencies, builds, runs every test (except the opt-in label
-# `long`), then runs the suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then runs
+# `long`), then runs the suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then the
+# data tests under ThreadSanitizer, then runs
 # every libFuzzer target in fuzz/ for 30 s on its seed corpus (clang-16: setup.sh --fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,12 @@ bash scripts/build.sh --sanitize
 # that a tensor too large for memory becomes an ember::MemoryError, not an abort).
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j2 --timeout 900 -LE slow)
+# The data tests (the Dataset pipeline's worker threads: early exit, exceptions, parallel map,
+# prefetch) under ThreadSanitizer; only test_data and what it links are built. No suppressions are
+# needed: the workers synchronise with std::mutex / condition_variable, which TSan sees, and they
+# run kernels with one OpenMP thread (libgomp, not built with TSan, could report false races).
+bash scripts/build.sh --tsan test_data
+(cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 ctest --output-on-failure -j2 --timeout 900 -L '^data$')
 # The fuzz targets, briefly (their long runs are by hand: fuzz/README.md). Builds only the library
 # and the targets with clang.
 bash scripts/fuzz.sh 30

@@ -941,7 +941,8 @@ std::optional<Element> Iterator::next() {
   try {
     got = impl_->root->next(e);
   } catch (...) {
-    done_ = true;  // a pass that threw is over; its threads stop with the iterator
+    done_ = true;  // a pass that threw is over: its threads are stopped and joined now
+    impl_.reset();
     throw;
   }
   if (!got) {

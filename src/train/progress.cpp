@@ -79,6 +79,7 @@ void ProgressBar::begin_epoch(int epoch, int epochs, int64_t steps) {
   epoch_ = epoch;
   epochs_ = epochs;
   steps_ = steps;
+  last_step_ = 0;
   start_ = last_draw_ = std::chrono::steady_clock::now();
   if (verbose_ == 1 && tty_) {
     std::fprintf(out_, "Epoch %d/%d\n", epoch_ + 1, epochs_);
@@ -90,10 +91,13 @@ void ProgressBar::compose(int64_t step, const std::map<std::string, double>& log
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   char head[64];
   const int width = std::snprintf(nullptr, 0, "%lld", static_cast<long long>(steps_));
-  std::snprintf(head, sizeof head, "%*lld/%lld", width, static_cast<long long>(step), static_cast<long long>(steps_));
+  if (steps_ < 0)  // a Dataset of unknown length (Keras prints the same)
+    std::snprintf(head, sizeof head, "%lld/Unknown", static_cast<long long>(step));
+  else
+    std::snprintf(head, sizeof head, "%*lld/%lld", width, static_cast<long long>(step), static_cast<long long>(steps_));
   line_.clear();
   line_ += head;
-  if (verbose_ == 1) {
+  if (verbose_ == 1 && steps_ >= 0) {
     const int bar = 30;
     int done = steps_ > 0 ? static_cast<int>(bar * step / steps_) : bar;
     line_ += " [";
@@ -112,7 +116,7 @@ void ProgressBar::compose(int64_t step, const std::map<std::string, double>& log
     if (per_step >= 1) std::snprintf(t, sizeof t, " %.0fs/step", per_step);
     else std::snprintf(t, sizeof t, " %.0fms/step", per_step * 1e3);
     line_ += t;
-  } else {
+  } else if (steps_ >= 0) {
     line_ += " - ETA: ";
     append_duration(line_, per_step * static_cast<double>(steps_ - step));
   }
@@ -120,6 +124,7 @@ void ProgressBar::compose(int64_t step, const std::map<std::string, double>& log
 }
 
 void ProgressBar::update(int64_t step, const std::map<std::string, double>& logs) {
+  last_step_ = step;
   if (verbose_ != 1 || !tty_) return;
   auto now = std::chrono::steady_clock::now();
   if (step < steps_ && now - last_draw_ < std::chrono::milliseconds(50)) return;
@@ -131,7 +136,7 @@ void ProgressBar::update(int64_t step, const std::map<std::string, double>& logs
 
 void ProgressBar::end_epoch(const std::map<std::string, double>& logs) {
   if (verbose_ == 0) return;
-  compose(steps_, logs, true);
+  compose(steps_ < 0 ? last_step_ : steps_, logs, true);
   if (verbose_ == 1 && tty_) {
     std::fprintf(out_, "\r%s\033[K\n", line_.c_str());
   } else {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/core/threads.hpp"
@@ -164,23 +165,260 @@ double train_step(nn::Model& model, TrainingState& st, const Data& b) {
   return value;
 }
 
-std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st, const Data& d, int64_t batch_size) {
-  autograd::NoGradGuard no_grad;
-  if (batch_size <= 0) throw ValueError("evaluate: batch_size must be positive, got " + std::to_string(batch_size));
+// Loss (weighted by batch size, as Keras's loss mean) and metrics over a sequence of batches.
+struct Evaluation {
+  nn::Model& model;
+  TrainingState& st;
   std::vector<metrics::MetricPtr> ms;
   double total = 0;
-  int64_t n = d.size();
-  for (int64_t start = 0; start < n; start += batch_size) {
-    adapt_num_threads();
-    Data b = slice_rows(d, start, std::min(n, start + batch_size));
+  int64_t n = 0;
+
+  void add(const Data& b) {
     std::vector<Tensor> outs = model.forward(b.xs, false);
     if (ms.empty() && !st.metric_names.empty()) ms = make_metrics(st);
     total += batch_loss(model, st, outs, b).item<double>() * static_cast<double>(b.size());
+    n += b.size();
     for (auto& m : ms) m->update_state(b.ys[0], outs[0], b.sample_weight);
   }
-  std::map<std::string, double> logs{{"loss", n > 0 ? total / static_cast<double>(n) : 0.0}};
-  for (auto& m : ms) logs[m->name()] = m->result();
-  return logs;
+  std::map<std::string, double> logs() const {
+    std::map<std::string, double> out{{"loss", n > 0 ? total / static_cast<double>(n) : 0.0}};
+    for (auto& m : ms) out[m->name()] = m->result();
+    return out;
+  }
+};
+
+std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st, const Data& d, int64_t batch_size) {
+  autograd::NoGradGuard no_grad;
+  if (batch_size <= 0) throw ValueError("evaluate: batch_size must be positive, got " + std::to_string(batch_size));
+  Evaluation ev{model, st};
+  int64_t n = d.size();
+  for (int64_t start = 0; start < n; start += batch_size) {
+    adapt_num_threads();
+    ev.add(slice_rows(d, start, std::min(n, start + batch_size)));
+  }
+  return ev.logs();
+}
+
+// ---- Datasets (data/dataset.hpp)
+
+void check_steps(const std::optional<int64_t>& steps, const char* what) {
+  if (steps && *steps < 1) throw ValueError(std::string(what) + " must be >= 1 when set, got " + std::to_string(*steps));
+}
+
+// A fit/evaluate batch from a Dataset element (x, y[, sample_weight]).
+Data batch_of(data::Element& e, const char* what) {
+  if (e.size() != 2 && e.size() != 3) {
+    throw ValueError(std::string(what) + ": expected Dataset elements (x, y) or (x, y, sample_weight), got " +
+                     std::to_string(e.size()) + " component(s)");
+  }
+  Data b{{std::move(e[0])}, {std::move(e[1])}, e.size() == 3 ? std::move(e[2]) : Tensor()};
+  validate(b, what);
+  return b;
+}
+
+// Batches over `steps` (or the whole pass), from a new pass of ds.
+std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st, const data::Dataset& ds,
+                                             const std::optional<int64_t>& steps, const char* what) {
+  autograd::NoGradGuard no_grad;
+  Evaluation ev{model, st};
+  data::Iterator it = ds.iterate();
+  for (int64_t step = 0; !steps || step < *steps; ++step) {
+    std::optional<data::Element> e = it.next();
+    if (!e) break;
+    adapt_num_threads();
+    ev.add(batch_of(*e, what));
+  }
+  if (ev.n == 0) throw ValueError(std::string(what) + ": the Dataset yielded no batch");
+  return ev.logs();
+}
+
+// fit's validation on FitOptions::validation_dataset: a new pass each time.
+std::function<callbacks::Logs()> dataset_validation(nn::Model& model, TrainingState& st, const FitOptions& o) {
+  check_steps(o.validation_steps, "fit: validation_steps");
+  return [&model, &st, &o] { return run_evaluation(model, st, *o.validation_dataset, o.validation_steps, "fit (validation_dataset)"); };
+}
+
+// Where fit's batches come from.
+struct BatchSource {
+  virtual ~BatchSource() = default;
+  // Starts an epoch; returns its number of batches (-1: until the data ends).
+  virtual int64_t begin_epoch() = 0;
+  // The next batch into b; false when there is none.
+  virtual bool next(Data& b) = 0;
+  // Whether the data ran out before the steps asked for (training then stops).
+  virtual bool ran_out() const { return false; }
+};
+
+// Rows of tensors, in a new order each epoch when shuffling.
+struct TensorBatches final : BatchSource {
+  const Data& data;
+  int64_t batch_size;
+  bool shuffle;
+  Generator& gen;
+  Tensor order;
+  int64_t step = 0;
+  TensorBatches(const Data& d, int64_t bs, bool sh, Generator& g) : data(d), batch_size(bs), shuffle(sh), gen(g) {}
+  int64_t steps() const { return (data.size() + batch_size - 1) / batch_size; }
+  int64_t begin_epoch() override {
+    const int64_t n = data.size();
+    order = shuffle ? randperm(n, &gen) : arange(n);
+    step = 0;
+    return steps();
+  }
+  bool next(Data& b) override {
+    if (step >= steps()) return false;
+    const int64_t n = data.size();
+    take_into(b, data, order.slice(0, step * batch_size, std::min(n, (step + 1) * batch_size)));
+    ++step;
+    return true;
+  }
+};
+
+// A Dataset's batches with Keras 2's steps_per_epoch rule (train::FitOptions).
+struct DatasetBatches final : BatchSource {
+  const data::Dataset& ds;
+  std::optional<int64_t> steps_per_epoch;
+  const std::map<int64_t, double>& class_weight;
+  bool recreate;  // a new pass every epoch
+  std::optional<data::Iterator> it;
+  bool out = false;
+  DatasetBatches(const data::Dataset& d, std::optional<int64_t> spe, const std::map<int64_t, double>& cw)
+      : ds(d), steps_per_epoch(spe), class_weight(cw), recreate(!spe || *spe == d.cardinality()) {}
+  int64_t begin_epoch() override {
+    if (recreate || !it) it.emplace(ds.iterate());
+    if (steps_per_epoch) return *steps_per_epoch;
+    const int64_t n = ds.cardinality();
+    return n >= 0 ? n : -1;
+  }
+  bool next(Data& b) override {
+    std::optional<data::Element> e = it->next();
+    if (!e) {
+      out = steps_per_epoch.has_value();
+      return false;
+    }
+    b = batch_of(*e, "fit");
+    if (!class_weight.empty()) {
+      Tensor cw = class_weights_for(b.ys[0], class_weight);
+      b.sample_weight = b.sample_weight.defined() ? b.sample_weight.to(f32) * cw : cw;
+    }
+    return true;
+  }
+  bool ran_out() const override { return out; }
+};
+
+
+// fit's loop over epochs and batches, for tensors and Datasets alike: callbacks, progress, the
+// checkpoint-resume state, validation after each epoch (when `validation` is set).
+callbacks::History run_fit(nn::Model& model, TrainingState& st, const FitOptions& o, BatchSource& batches,
+                           const std::function<callbacks::Logs()>& validation) {
+  static const char* const ran_out_warning =
+      "WARNING: fit: the input ran out of data; interrupting training. Make sure that the dataset can generate "
+      "at least steps_per_epoch * epochs batches (use repeat()).\n";
+  auto history = std::make_shared<callbacks::History>();
+  std::vector<callbacks::CallbackPtr> cbs{history};
+  for (const auto& c : o.callbacks) cbs.push_back(c.ptr());
+  for (auto& c : cbs) c->set_model(&model);
+  ProgressBar bar(stdout, o.verbose);
+
+  // A restored checkpoint's fit state (train/saver.hpp) is consumed here, checked before anything runs.
+  std::optional<FitResume> resume = std::move(st.resume);
+  st.resume.reset();
+  int first_epoch = o.initial_epoch;
+  if (resume) {
+    if (o.initial_epoch != 0 && o.initial_epoch != resume->next_epoch) {
+      throw ValueError("fit: initial_epoch is " + std::to_string(o.initial_epoch) + " but the restored checkpoint continues at epoch " +
+                       std::to_string(resume->next_epoch) + " (leave initial_epoch at 0)");
+    }
+    if (resume->generator_state.has_value() != (o.generator != nullptr)) {
+      throw ValueError(resume->generator_state ? "fit: the restored checkpoint's run shuffled with its own generator; pass FitOptions::generator"
+                                               : "fit: the restored checkpoint's run shuffled with the default generator, but FitOptions::generator is set");
+    }
+    first_epoch = resume->next_epoch;
+    if (resume->generator_state) o.generator->set_state(*resume->generator_state);
+  }
+  st.progress = FitProgress{.active = true, .next_epoch = first_epoch, .batch = 0, .history = history,
+                                   .callbacks = {cbs.begin() + 1, cbs.end()},
+                                   .generator_state = o.generator ? std::optional(o.generator->state()) : std::nullopt};
+
+  model.stop_training = false;
+  bool seen_any = false;  // a batch was trained on
+  callbacks::Logs logs;
+  for (auto& c : cbs) c->on_train_begin(logs);
+  if (resume) {
+    history->epoch = resume->epochs;
+    history->history = resume->history;
+    std::map<std::string, int> seen_classes;
+    std::map<std::string, callbacks::CallbackPtr> by_key;
+    for (std::size_t i = 1; i < cbs.size(); ++i) {
+      std::string cls = cbs[i]->class_name();
+      by_key[cls + "#" + std::to_string(seen_classes[cls]++)] = cbs[i];
+    }
+    for (const auto& [key, state] : resume->callbacks) {
+      auto it = by_key.find(key);
+      if (it == by_key.end()) {
+        throw ValueError("fit: the restored checkpoint holds the state of callback " + key + ", but this fit has no such callback");
+      }
+      it->second->set_state(state);
+    }
+    model.stop_training = resume->stopped;
+  }
+  for (int epoch = first_epoch; epoch < o.epochs && !model.stop_training; ++epoch) {
+    for (auto& c : cbs) c->on_epoch_begin(epoch, logs);
+    for (auto& m : st.metrics) m->reset_state();
+    const int64_t steps = batches.begin_epoch();
+    bar.begin_epoch(epoch, o.epochs, steps);
+    double loss_sum = 0;
+    int64_t seen = 0;
+    // The batch and its logs are updated in place each step (same keys every step), so a step
+    // allocates nothing once warmed up.
+    callbacks::Logs batch_logs;
+    Data b;
+    bool got_batch = false;  // in this epoch
+    for (int64_t step = 0; steps < 0 || step < steps; ++step) {
+      if (!batches.next(b)) break;
+      got_batch = true;
+      for (auto& c : cbs) c->on_train_batch_begin(static_cast<int>(step), batch_logs);
+      double l = train_step(model, st, b);
+      st.progress.batch = step + 1;  // a checkpoint now would be mid-epoch (refused, train/saver.hpp)
+      loss_sum += l * static_cast<double>(b.size());
+      seen += b.size();
+      batch_logs["loss"] = loss_sum / static_cast<double>(seen);
+      for (auto& m : st.metrics) batch_logs[m->name()] = m->result();
+      if (std::isfinite(l)) {
+        for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), batch_logs);
+      } else {
+        callbacks::Logs this_batch = batch_logs;
+        this_batch["batch_loss"] = l;
+        for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), this_batch);
+      }
+      bar.update(step + 1, batch_logs);
+      if (model.stop_training) break;
+    }
+    if (!got_batch && steps != 0) {
+      // No batch this epoch: no data at all, or a dataset that ran out exactly at the end of the
+      // last epoch (training then stops, as below).
+      if (!seen_any) throw ValueError("fit: the data yielded no batch");
+      std::fprintf(stderr, "%s", ran_out_warning);
+      break;
+    }
+    seen_any = true;
+    logs = batch_logs;
+    if (validation) {
+      for (const auto& [k, v] : validation()) logs["val_" + k] = v;
+    }
+    logs["lr"] = st.optimizer->current_learning_rate();
+    st.progress.next_epoch = epoch + 1;
+    st.progress.batch = 0;
+    if (o.generator) st.progress.generator_state = o.generator->state();
+    for (auto& c : cbs) c->on_epoch_end(epoch, logs);
+    bar.end_epoch(logs);
+    if (batches.ran_out()) {
+      std::fprintf(stderr, "%s", ran_out_warning);
+      break;
+    }
+  }
+  for (auto& c : cbs) c->on_train_end(logs);
+  return *history;
 }
 
 }  // namespace
@@ -233,6 +471,12 @@ callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<T
   if (!(o.validation_split >= 0 && o.validation_split < 1)) {
     throw ValueError("fit: validation_split must be in [0, 1), got " + std::to_string(o.validation_split));
   }
+  if (o.steps_per_epoch || o.validation_steps) {
+    throw ValueError("fit: steps_per_epoch and validation_steps are supported with a data::Dataset only, not with tensors");
+  }
+  if (o.validation_dataset && (o.validation_data || o.validation_split > 0)) {
+    throw ValueError("fit: give validation_dataset, validation_data or validation_split, not several");
+  }
   Data all{xs, ys, o.sample_weight};
   train::validate(all, "fit");
   if (!o.class_weight.empty()) {
@@ -254,101 +498,45 @@ callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<T
     train_data = train::slice_rows(all, 0, split_at);
     val = train::slice_rows(all, split_at, n);
   }
-  const int64_t n = train_data.size();
-  const int64_t steps = (n + o.batch_size - 1) / o.batch_size;
-  Generator& gen = o.generator ? *o.generator : default_generator();
+  train::TensorBatches batches(train_data, o.batch_size, o.shuffle, o.generator ? *o.generator : default_generator());
+  std::function<callbacks::Logs()> validation;
+  if (val) validation = [&] { return train::run_evaluation(*this, st, *val, o.batch_size); };
+  if (o.validation_dataset) validation = train::dataset_validation(*this, st, o);
+  return train::run_fit(*this, st, o, batches, validation);
+}
 
-  auto history = std::make_shared<callbacks::History>();
-  std::vector<callbacks::CallbackPtr> cbs{history};
-  for (const auto& c : o.callbacks) cbs.push_back(c.ptr());
-  for (auto& c : cbs) c->set_model(this);
-  train::ProgressBar bar(stdout, o.verbose);
-
-  // A restored checkpoint's fit state (train/saver.hpp) is consumed here, checked before anything runs.
-  std::optional<train::FitResume> resume = std::move(st.resume);
-  st.resume.reset();
-  int first_epoch = o.initial_epoch;
-  if (resume) {
-    if (o.initial_epoch != 0 && o.initial_epoch != resume->next_epoch) {
-      throw ValueError("fit: initial_epoch is " + std::to_string(o.initial_epoch) + " but the restored checkpoint continues at epoch " +
-                       std::to_string(resume->next_epoch) + " (leave initial_epoch at 0)");
-    }
-    if (resume->generator_state.has_value() != (o.generator != nullptr)) {
-      throw ValueError(resume->generator_state ? "fit: the restored checkpoint's run shuffled with its own generator; pass FitOptions::generator"
-                                               : "fit: the restored checkpoint's run shuffled with the default generator, but FitOptions::generator is set");
-    }
-    first_epoch = resume->next_epoch;
-    if (resume->generator_state) o.generator->set_state(*resume->generator_state);
+callbacks::History Model::fit(const data::Dataset& dataset, const train::FitOptions& o) {
+  train::TrainingState& st = train::state_of(*this);
+  materialize_weights();
+  if (o.epochs < 0 || o.initial_epoch < 0) throw ValueError("fit: epochs and initial_epoch must be >= 0");
+  if (o.validation_split > 0) {
+    throw ValueError("fit: validation_split is not supported with a data::Dataset (nor in Keras); use validation_dataset");
   }
-  st.progress = train::FitProgress{.active = true, .next_epoch = first_epoch, .batch = 0, .history = history,
-                                   .callbacks = {cbs.begin() + 1, cbs.end()},
-                                   .generator_state = o.generator ? std::optional(o.generator->state()) : std::nullopt};
-
-  stop_training = false;
-  callbacks::Logs logs;
-  for (auto& c : cbs) c->on_train_begin(logs);
-  if (resume) {
-    history->epoch = resume->epochs;
-    history->history = resume->history;
-    std::map<std::string, int> seen_classes;
-    std::map<std::string, callbacks::CallbackPtr> by_key;
-    for (std::size_t i = 1; i < cbs.size(); ++i) {
-      std::string cls = cbs[i]->class_name();
-      by_key[cls + "#" + std::to_string(seen_classes[cls]++)] = cbs[i];
-    }
-    for (const auto& [key, state] : resume->callbacks) {
-      auto it = by_key.find(key);
-      if (it == by_key.end()) {
-        throw ValueError("fit: the restored checkpoint holds the state of callback " + key + ", but this fit has no such callback");
-      }
-      it->second->set_state(state);
-    }
-    stop_training = resume->stopped;
+  if (o.validation_data && o.validation_dataset) throw ValueError("fit: give validation_data or validation_dataset, not both");
+  if (o.sample_weight.defined()) {
+    throw ValueError("fit: sample_weight cannot be given with a data::Dataset; yield (x, y, sample_weight) batches");
   }
-  for (int epoch = first_epoch; epoch < o.epochs && !stop_training; ++epoch) {
-    for (auto& c : cbs) c->on_epoch_begin(epoch, logs);
-    for (auto& m : st.metrics) m->reset_state();
-    Tensor order = o.shuffle ? randperm(n, &gen) : arange(n);
-    bar.begin_epoch(epoch, o.epochs, steps);
-    double loss_sum = 0;
-    int64_t seen = 0;
-    // The batch and its logs are updated in place each step (same keys every step), so a step
-    // allocates nothing once warmed up.
-    callbacks::Logs batch_logs;
-    Data b;
-    for (int64_t step = 0; step < steps; ++step) {
-      for (auto& c : cbs) c->on_train_batch_begin(static_cast<int>(step), batch_logs);
-      Tensor idx = order.slice(0, step * o.batch_size, std::min(n, (step + 1) * o.batch_size));
-      train::take_into(b, train_data, idx);
-      double l = train::train_step(*this, st, b);
-      st.progress.batch = step + 1;  // a checkpoint now would be mid-epoch (refused, train/saver.hpp)
-      loss_sum += l * static_cast<double>(b.size());
-      seen += b.size();
-      batch_logs["loss"] = loss_sum / static_cast<double>(seen);
-      for (auto& m : st.metrics) batch_logs[m->name()] = m->result();
-      if (std::isfinite(l)) {
-        for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), batch_logs);
-      } else {
-        callbacks::Logs this_batch = batch_logs;
-        this_batch["batch_loss"] = l;
-        for (auto& c : cbs) c->on_train_batch_end(static_cast<int>(step), this_batch);
-      }
-      bar.update(step + 1, batch_logs);
-      if (stop_training) break;
-    }
-    logs = batch_logs;
-    if (val) {
-      for (const auto& [k, v] : train::run_evaluation(*this, st, *val, o.batch_size)) logs["val_" + k] = v;
-    }
-    logs["lr"] = st.optimizer->current_learning_rate();
-    st.progress.next_epoch = epoch + 1;
-    st.progress.batch = 0;
-    if (o.generator) st.progress.generator_state = o.generator->state();
-    for (auto& c : cbs) c->on_epoch_end(epoch, logs);
-    bar.end_epoch(logs);
+  if (o.validation_steps && !o.validation_dataset) throw ValueError("fit: validation_steps needs a validation_dataset");
+  train::check_steps(o.steps_per_epoch, "fit: steps_per_epoch");
+  train::check_steps(o.validation_steps, "fit: validation_steps");
+  if (dataset.cardinality() == 0) throw ValueError("fit: the Dataset is empty");
+  if (!o.steps_per_epoch && dataset.cardinality() == data::kInfiniteCardinality) {
+    throw ValueError("fit: the Dataset is infinite (repeat() without a count): set steps_per_epoch");
   }
-  for (auto& c : cbs) c->on_train_end(logs);
-  return *history;
+  if (st.resume) {
+    throw ValueError("fit: a restored checkpoint cannot be continued with a data::Dataset (the pipeline's position is "
+                     "not saved); resume with tensors, or compile() again to start afresh");
+  }
+  train::DatasetBatches batches(dataset, o.steps_per_epoch, o.class_weight);
+  std::function<callbacks::Logs()> validation;
+  std::optional<Data> val;
+  if (o.validation_data) {
+    val = Data{{o.validation_data->first}, {o.validation_data->second}, Tensor()};
+    train::validate(*val, "fit (validation_data)");
+    validation = [&] { return train::run_evaluation(*this, st, *val, o.batch_size); };
+  }
+  if (o.validation_dataset) validation = train::dataset_validation(*this, st, o);
+  return train::run_fit(*this, st, o, batches, validation);
 }
 
 std::map<std::string, double> Model::evaluate(const Tensor& x, const Tensor& y, const train::EvaluateOptions& o) {
@@ -359,6 +547,7 @@ std::map<std::string, double> Model::evaluate(const std::vector<Tensor>& xs, con
                                               const train::EvaluateOptions& o) {
   train::TrainingState& st = train::state_of(*this);
   materialize_weights();  // a model built after compile() (no Input) is checked here
+  if (o.steps) throw ValueError("evaluate: steps is supported with a data::Dataset only, not with tensors");
   Data d{xs, ys, o.sample_weight};
   train::validate(d, "evaluate");
   auto logs = train::run_evaluation(*this, st, d, o.batch_size);
@@ -369,6 +558,7 @@ std::map<std::string, double> Model::evaluate(const std::vector<Tensor>& xs, con
 Tensor Model::predict(const Tensor& x, const train::PredictOptions& o) {
   if (o.batch_size <= 0) throw ValueError("predict: batch_size must be positive, got " + std::to_string(o.batch_size));
   if (!x.defined() || x.dim() == 0) throw ShapeError("predict: input needs a batch axis");
+  if (o.steps) throw ValueError("predict: steps is supported with a data::Dataset only, not with tensors");
   autograd::NoGradGuard no_grad;
   std::vector<Tensor> parts;
   for (int64_t start = 0; start < x.size(0); start += o.batch_size) {
@@ -416,6 +606,36 @@ std::map<std::string, double> Model::test_on_batch(const Tensor& x, const Tensor
   Data b{{x}, {y}, Tensor()};
   train::validate(b, "test_on_batch");
   return train::run_evaluation(*this, st, b, std::max<int64_t>(b.size(), 1));
+}
+
+std::map<std::string, double> Model::evaluate(const data::Dataset& dataset, const train::EvaluateOptions& o) {
+  train::TrainingState& st = train::state_of(*this);
+  materialize_weights();
+  train::check_steps(o.steps, "evaluate: steps");
+  if (o.sample_weight.defined()) {
+    throw ValueError("evaluate: sample_weight cannot be given with a data::Dataset; yield (x, y, sample_weight) batches");
+  }
+  auto logs = train::run_evaluation(*this, st, dataset, o.steps, "evaluate");
+  if (o.verbose) std::printf("%s\n", train::format_logs(logs).substr(3).c_str());
+  return logs;
+}
+
+Tensor Model::predict(const data::Dataset& dataset, const train::PredictOptions& o) {
+  train::check_steps(o.steps, "predict: steps");
+  autograd::NoGradGuard no_grad;
+  std::vector<Tensor> parts;
+  data::Iterator it = dataset.iterate();
+  for (int64_t step = 0; !o.steps || step < *o.steps; ++step) {
+    std::optional<data::Element> e = it.next();
+    if (!e) break;
+    if (e->empty()) throw ValueError("predict: the Dataset's elements have no component");
+    const Tensor& x = (*e)[0];
+    if (!x.defined() || x.dim() == 0) throw ShapeError("predict: the Dataset's x needs a batch axis");
+    adapt_num_threads();
+    parts.push_back(forward({x}, false)[0]);
+  }
+  if (parts.empty()) throw ValueError("predict: the Dataset yielded no batch");
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
 }
 
 }  // namespace ember::nn

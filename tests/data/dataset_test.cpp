@@ -140,6 +140,35 @@ TEST(Dataset, RandomMapIsDeterministicAcrossWorkerCounts) {
   EXPECT_EQ(draws(Dataset::range(10).map(noisy, {.num_parallel_calls = 2})), a);
 }
 
+// A whole pipeline (shuffle, random map at kAutotune, batch, prefetch) gives the same batches
+// whatever the worker pool's size.
+TEST(Dataset, PipelineIsTheSameForAnyNumberOfWorkers) {
+  auto run = [](int workers) {
+    data::set_num_workers(workers);
+    auto flip = [](Element e, Generator& g) { return Element{g.uniform() < 0.5 ? e[0] : e[0].neg()}; };
+    Dataset ds = Dataset::range(64)
+                     .shuffle(16, {.seed = 5})
+                     .map(flip, {.num_parallel_calls = data::kAutotune, .seed = 9})
+                     .batch(8)
+                     .prefetch(2);
+    std::vector<int64_t> out;
+    for (Element& b : ds)
+      for (int64_t v : b[0].to_vector<int64_t>()) out.push_back(v);
+    return out;
+  };
+  const int before = data::num_workers();
+  std::vector<int64_t> one = run(1);
+  EXPECT_EQ(run(2), one);
+  EXPECT_EQ(run(4), one);
+  data::set_num_workers(before);
+  // Every value appears once, with a sign; some were flipped.
+  EXPECT_TRUE(std::any_of(one.begin(), one.end(), [](int64_t v) { return v < 0; }));
+  std::vector<int64_t> mags;
+  for (int64_t v : one) mags.push_back(v < 0 ? -v : v);
+  std::sort(mags.begin(), mags.end());
+  EXPECT_EQ(mags, iota(0, 64));
+}
+
 TEST(Dataset, FilterKeepsMatchingElements) {
   Dataset ds = Dataset::range(10).filter([](const Element& e) { return e[0].item<int64_t>() % 3 == 0; });
   EXPECT_EQ(values(ds), (std::vector<int64_t>{0, 3, 6, 9}));

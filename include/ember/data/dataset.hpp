@@ -105,6 +105,8 @@ class Dataset {
   static Dataset zip(const std::vector<Dataset>& datasets);
 
   // fn(element) -> new element. Exceptions from fn reach the consumer (see the header comment).
+  // With num_parallel_calls > 1, fn runs on several threads at once: it must not share unguarded
+  // state, nor draw from default_generator() (the random form below hands it its own generator).
   Dataset map(MapFn fn, MapOptions opt = {}) const;
   // fn(element, generator): the generator is seeded from (opt.seed, pass number, element index),
   // so random augmentations repeat exactly for the same seed whatever the thread count.

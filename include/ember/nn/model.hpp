@@ -18,6 +18,9 @@ struct TrainingState;
 namespace ember::callbacks {
 class History;
 }
+namespace ember::data {
+class Dataset;  // data/ is a sibling layer: only named here, used in train/ (DESIGN.md's exceptions)
+}
 
 namespace ember::nn {
 
@@ -90,6 +93,14 @@ class Model : public Layer {
                                          const train::EvaluateOptions& options);
   // Batched inference (no gradient, inference mode); the first output.
   Tensor predict(const Tensor& x, const train::PredictOptions& options);
+  // The same three over a data::Dataset (tf.data-style pipeline) of batches: (x, y) or (x, y,
+  // sample_weight) for fit / evaluate, whose first component is x for predict (others ignored).
+  // Single-input, single-output models. Keras 2's steps semantics: see train::FitOptions.
+  // A checkpoint-restored fit state cannot continue with a Dataset (ValueError): the pipeline's
+  // position is not saved.
+  callbacks::History fit(const data::Dataset& dataset, const train::FitOptions& options);
+  std::map<std::string, double> evaluate(const data::Dataset& dataset, const train::EvaluateOptions& options);
+  Tensor predict(const data::Dataset& dataset, const train::PredictOptions& options);
   // One optimisation step on one batch; returns the logs of that batch.
   std::map<std::string, double> train_on_batch(const Tensor& x, const Tensor& y);
   // The same, writing the logs into `logs` (entries of earlier calls are overwritten in place, so a

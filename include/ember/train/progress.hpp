@@ -16,6 +16,7 @@ class ProgressBar {
  public:
   // verbose: 0 silent, 1 bar (one line per epoch when not a terminal), 2 one line per epoch.
   ProgressBar(std::FILE* out, int verbose);
+  // steps < 0: unknown (a Dataset whose length is not known); the bar then shows "step/Unknown".
   void begin_epoch(int epoch, int epochs, int64_t steps);
   void update(int64_t step, const std::map<std::string, double>& logs);
   void end_epoch(const std::map<std::string, double>& logs);
@@ -29,6 +30,7 @@ class ProgressBar {
   bool tty_;
   int epoch_ = 0, epochs_ = 0;
   int64_t steps_ = 0;
+  int64_t last_step_ = 0;  // the last update()'s step (the epoch's length when steps_ is unknown)
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ember/core/generator.hpp"
+#include "ember/data/dataset.hpp"
 #include "ember/nn/layer.hpp"
 #include "ember/nn/losses.hpp"
 #include "ember/nn/metrics.hpp"
@@ -70,16 +71,34 @@ struct FitOptions {
   int initial_epoch = 0;
   std::vector<callbacks::CallbackRef> callbacks = {};
   Generator* generator = nullptr;  // shuffling; the default generator when null
+  // ---- fit(Dataset) (Keras 2's semantics). The dataset yields batches (x, y) or (x, y,
+  // sample_weight); batch_size, validation_split, shuffle, sample_weight and generator do not
+  // apply to it (the pipeline batches and shuffles; ValueError for a validation_split).
+  //  - steps_per_epoch unset: each epoch is one whole pass (a new iterator per epoch); an infinite
+  //    dataset then is a ValueError.
+  //  - steps_per_epoch = k: each epoch takes k batches from ONE iterator that continues across
+  //    epochs — unless k equals the dataset's cardinality, when each epoch is a new pass, as Keras
+  //    does. If it runs out, training stops after that (shorter) epoch, with a warning on stderr
+  //    ("ran out of data"), as Keras.
+  // With tensors, steps_per_epoch and validation_steps are ValueErrors (not supported).
+  std::optional<int64_t> steps_per_epoch = std::nullopt;
+  // Validation on a Dataset of (x, y[, sample_weight]) batches after each epoch: a new pass each
+  // time, of validation_steps batches when set (else the whole dataset). Keras takes either arrays
+  // or a dataset as validation_data; here the dataset has its own field.
+  std::optional<data::Dataset> validation_dataset = std::nullopt;
+  std::optional<int64_t> validation_steps = std::nullopt;
 };
 
 struct EvaluateOptions {
-  int64_t batch_size = 32;
+  int64_t batch_size = 32;  // (not used with a Dataset, which batches itself)
   int verbose = 0;
   Tensor sample_weight = Tensor();
+  std::optional<int64_t> steps = std::nullopt;  // Dataset: batches to evaluate (unset: one pass)
 };
 
 struct PredictOptions {
-  int64_t batch_size = 32;
+  int64_t batch_size = 32;  // (not used with a Dataset, which batches itself)
+  std::optional<int64_t> steps = std::nullopt;  // Dataset: batches to predict (unset: one pass)
 };
 
 // Where the model's current (or last) fit stands: what a checkpoint saves (train/saver.hpp).
