@@ -2,6 +2,8 @@
 // file in /dev/shm (tmpfs: memory, not disk), then
 //   1. io::h5::File + visititems over everything + read every dataset (the generic h5py-like reader),
 //   2. nn::load_model (architecture from model_config, weights from model_weights) + predict on zeros.
+// io::h5::File checks each input in a forked child first (src/io/hdf5_check.cpp), as it does for
+// every file a user opens: a crash or hang inside libhdf5 there is a FormatError, not a finding.
 // Build and run: see fuzz/README.md. The contract (DESIGN.md, "Bad input"): any input either loads or
 // throws an ember::Error; never a crash, a sanitizer report, another exception, or an allocation the
 // size of what the file declares.

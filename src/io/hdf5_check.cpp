@@ -107,9 +107,25 @@ void read_attributes(hid_t obj) {
   H5Eclear2(H5E_DEFAULT);
 }
 
+// Whether Dataset::read would read the data at all: its size checks (check_storage in hdf5.cpp)
+// refuse data that declares more bytes than the file can hold, before libhdf5 reads anything.
+bool readable(hid_t d, hid_t dcpl, hid_t ft, hid_t space, off_t file_size) {
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if (n < 0) return false;
+  const unsigned __int128 whole = static_cast<unsigned __int128>(n) * H5Tget_size(ft);
+  const unsigned __int128 fill = static_cast<unsigned __int128>(256) << 20;
+  const hsize_t stored = H5Dget_storage_size(d);
+  const H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout(dcpl) : H5D_LAYOUT_ERROR;
+  if (layout == H5D_CHUNKED) return whole <= static_cast<unsigned __int128>(stored) * 1100 + fill;
+  if (layout != H5D_CONTIGUOUS) return layout == H5D_COMPACT;
+  if (stored == 0) return whole <= fill;
+  const haddr_t offset = H5Dget_offset(d);
+  return stored >= whole && (offset == HADDR_UNDEF || offset + stored <= static_cast<hsize_t>(file_size));
+}
+
 // Every number of a dataset of numbers (what Dataset::read reads), in slabs of the first axis, and
 // the creation properties Dataset::chunks / compression look at.
-void read_dataset(hid_t d) {
+void read_dataset(hid_t d, off_t file_size) {
   hid_t dcpl = H5Dget_create_plist(d);
   if (dcpl >= 0) {
     if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
@@ -122,14 +138,13 @@ void read_dataset(hid_t d) {
       std::size_t nelem = 0;
       H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &nelem, nullptr, 0, nullptr, &config);
     }
-    H5Pclose(dcpl);
   }
   hid_t ft = H5Dget_type(d);
   hid_t space = H5Dget_space(d);
   H5T_class_t cls = ft >= 0 ? H5Tget_class(ft) : H5T_NO_CLASS;
   int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
   if ((cls == H5T_INTEGER || cls == H5T_FLOAT || cls == H5T_ENUM) && rank >= 0 && rank <= H5S_MAX_RANK &&
-      H5Sget_simple_extent_type(space) != H5S_NULL) {
+      H5Sget_simple_extent_type(space) != H5S_NULL && readable(d, dcpl, ft, space, file_size)) {
     hid_t mt = H5Tget_native_type(ft, H5T_DIR_ASCEND);
     hsize_t dims[H5S_MAX_RANK] = {};
     H5Sget_simple_extent_dims(space, dims, nullptr);
@@ -160,12 +175,13 @@ void read_dataset(hid_t d) {
     }
     if (mt >= 0) H5Tclose(mt);
   }
+  if (dcpl >= 0) H5Pclose(dcpl);
   if (space >= 0) H5Sclose(space);
   if (ft >= 0) H5Tclose(ft);
   H5Eclear2(H5E_DEFAULT);
 }
 
-herr_t visit_one(hid_t loc, const char* name, const H5O_info_t*, void*) {
+herr_t visit_one(hid_t loc, const char* name, const H5O_info_t*, void* file_size) {
   hid_t o = H5Oopen(loc, name, H5P_DEFAULT);
   if (o < 0) {
     H5Eclear2(H5E_DEFAULT);
@@ -180,7 +196,7 @@ herr_t visit_one(hid_t loc, const char* name, const H5O_info_t*, void*) {
     H5Literate(o, H5_INDEX_NAME, H5_ITER_INC, &idx, [](hid_t, const char*, const H5L_info_t*, void*) -> herr_t { return 0; },
                nullptr);
   } else if (H5Iget_type(o) == H5I_DATASET) {
-    read_dataset(o);
+    read_dataset(o, *static_cast<const off_t*>(file_size));
   }
   H5Oclose(o);
   H5Eclear2(H5E_DEFAULT);
@@ -188,7 +204,7 @@ herr_t visit_one(hid_t loc, const char* name, const H5O_info_t*, void*) {
 }
 
 // The child's whole work; returns its exit status.
-int probe(const char* path, int report_fd) {
+int probe(const char* path, off_t file_size, int report_fd) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);  // as File opens it
@@ -202,7 +218,7 @@ int probe(const char* path, int report_fd) {
   hid_t root = H5Gopen2(f, "/", H5P_DEFAULT);
   if (root >= 0) {
     read_attributes(root);
-    H5Ovisit2(root, H5_INDEX_NAME, H5_ITER_INC, visit_one, nullptr, H5O_INFO_BASIC);
+    H5Ovisit2(root, H5_INDEX_NAME, H5_ITER_INC, visit_one, &file_size, H5O_INFO_BASIC);
     H5Eclear2(H5E_DEFAULT);
     H5Gclose(root);
   }
@@ -239,7 +255,7 @@ CheckResult check_in_child(const std::string& path) {
     struct rlimit lim {cpu_s, cpu_s + 1};
     ::setrlimit(RLIMIT_CPU, &lim);
     ::alarm(wall_s);
-    ::_exit(probe(path.c_str(), fds[1]));
+    ::_exit(probe(path.c_str(), size, fds[1]));
   }
   ::close(fds[1]);
   std::string message;

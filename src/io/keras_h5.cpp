@@ -129,6 +129,15 @@ void load_weights_safetensors(nn::Model& model, const std::string& path) {
 
 }  // namespace
 
+namespace {
+KerasH5TrainingHooks& training_hooks() {
+  static KerasH5TrainingHooks hooks;
+  return hooks;
+}
+}  // namespace
+
+void set_keras_h5_training_hooks(KerasH5TrainingHooks hooks) { training_hooks() = hooks; }
+
 void save_name_list(h5::Attributes attrs, const std::string& name, const std::vector<std::string>& values) {
   std::size_t longest = 1;  // numpy's 'S' itemsize: the longest string, at least 1
   for (const auto& v : values) {
@@ -227,6 +236,7 @@ void save_model_h5(nn::Model& model, const std::string& path) {
   f.attrs().set("keras_version", kKerasVersion);
   f.attrs().set("model_config", config.dump(), kBytes);
   save_weights_to_group(f.create_group("model_weights"), model);
+  if (training_hooks().save) training_hooks().save(f, model);
   f.close();
 }
 
@@ -262,6 +272,7 @@ std::shared_ptr<nn::Model> load_model_h5(const std::string& path) {
   std::shared_ptr<nn::Model> model = model_from_file(f, path);
   if (!f.contains("model_weights")) throw FormatError("'" + path + "': no 'model_weights' group");
   load_weights_from_group(f.group("model_weights"), *model);
+  if (training_hooks().load) training_hooks().load(f, *model);
   return model;
 }
 

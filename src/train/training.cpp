@@ -13,8 +13,16 @@
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
 #include "ember/train/progress.hpp"
+#include "keras_h5_training.hpp"
 
 namespace ember::train {
+
+namespace {
+// Model::save / load_model (io/) write and read the compiled state through hooks that train/ sets:
+// io/ is below train/ and cannot call it directly. Here, in the file that defines compile(), so
+// that every program that can compile a model registers them.
+[[maybe_unused]] const bool keras_h5_hooks_registered = (detail::register_keras_h5_training(), true);
+}  // namespace
 
 OptimizerArg::OptimizerArg(const char* name) : OptimizerArg(std::string(name)) {}
 OptimizerArg::OptimizerArg(const std::string& name) {
