@@ -30,6 +30,7 @@
 #include "ember/nn/layers/merging.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
+#include "ember/nn/layers/preprocessing.hpp"
 #include "ember/nn/layers/reshaping.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/data/datasets.hpp"

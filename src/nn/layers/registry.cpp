@@ -11,6 +11,7 @@
 #include "ember/nn/layers/merging.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
+#include "ember/nn/layers/preprocessing.hpp"
 #include "ember/nn/layers/reshaping.hpp"
 
 namespace ember::nn {
@@ -48,6 +49,12 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"MaxPooling2D", MaxPooling2D::from_config},
       {"MaxPool2D", MaxPooling2D::from_config},
       {"Multiply", Multiply::from_config},
+      {"RandomContrast", RandomContrast::from_config},
+      {"RandomCrop", RandomCrop::from_config},
+      {"RandomFlip", RandomFlip::from_config},
+      {"RandomRotation", RandomRotation::from_config},
+      {"RandomTranslation", RandomTranslation::from_config},
+      {"RandomZoom", RandomZoom::from_config},
       {"Reshape", Reshape::from_config},
       {"ZeroPadding2D", ZeroPadding2D::from_config},
   };
