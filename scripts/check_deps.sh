@@ -37,7 +37,7 @@ for entry in "${files[@]}"; do
 done
 
 # Python modules for the fixture generators and benchmarks (Debian's interpreter, not PATH's).
-for entry in "torch python3-torch" "numpy python3-numpy" "h5py python3-h5py"; do
+for entry in "torch python3-torch" "torchvision python3-torchvision" "PIL python3-pil" "numpy python3-numpy" "h5py python3-h5py"; do
   read -r module package <<<"$entry"
   /usr/bin/python3 -c "import $module" 2>/dev/null || problems+=("python module $module missing: apt-get install $package")
 done

@@ -17,7 +17,8 @@ shift || true
 
 # target -> seed corpus folder under fuzz/corpus, and optional dictionary.
 declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=idx_gz [keras_json_fuzz]=keras_json
-                  [npy_fuzz]=npy [checkpoint_index_fuzz]=checkpoint_index [keras_h5_fuzz]=keras_h5)
+                  [npy_fuzz]=npy [checkpoint_index_fuzz]=checkpoint_index [keras_h5_fuzz]=keras_h5
+                  [cifar_fuzz]=cifar [csv_fuzz]=csv [npz_fuzz]=npz)
 declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict)
 # LeakSanitizer suppressions for leaks inside third-party libraries (see the file).
 declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)
@@ -26,7 +27,8 @@ declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)
 declare -A extra=([keras_h5_fuzz]="-fork=1 -ignore_timeouts=1")
 targets=("$@")
 # keras_h5_fuzz runs only when named, until the libhdf5 crash it finds is fixed (fuzz/README.md).
-((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz npy_fuzz checkpoint_index_fuzz)
+((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz npy_fuzz checkpoint_index_fuzz
+                              cifar_fuzz csv_fuzz npz_fuzz)
 for t in "${targets[@]}"; do
   [[ -n "${corpus[$t]:-}" ]] || { echo "scripts/fuzz.sh: unknown target '$t' (known: ${!corpus[*]})" >&2; exit 2; }
 done

@@ -16,7 +16,7 @@ packages=(
   libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev libhdf5-dev zlib1g-dev libdeflate-dev libstb-dev libcli11-dev
   dataset-fashion-mnist
-  python3-torch python3-numpy python3-h5py
+  python3-torch python3-torchvision python3-pil python3-numpy python3-h5py
 )
 # --fuzz: also the clang toolchain for the libFuzzer targets in fuzz/ (not needed to build or test).
 # --bench: also libtorch's C++ headers, for the libtorch columns of bench/ (run_all.sh, train_bench.sh).

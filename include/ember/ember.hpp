@@ -43,4 +43,5 @@
 #include "ember/io/arrays.hpp"
 #include "ember/io/atomic_file.hpp"
 #include "ember/data/images.hpp"
+#include "ember/data/dataset.hpp"
 #include "ember/train/model_files.hpp"

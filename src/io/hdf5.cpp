@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "ember/io/atomic_file.hpp"
+#include "hdf5_check.hpp"
 
 namespace ember::io::h5 {
 
@@ -527,6 +528,22 @@ void check_existing(const std::string& path, bool write) {
   if (is <= 0) {
     H5Eclear2(H5E_DEFAULT);
     throw FormatError(where(path, "") + ": not an HDF5 file (no HDF5 signature found)");
+  }
+}
+
+// The file is opened and walked in a child process first (hdf5_check.cpp): libhdf5 can crash or
+// hang on a damaged file, and this turns that into an error instead.
+void check_before_open(const std::string& path) {
+  detail::CheckResult r = detail::check_in_child(path);
+  using Outcome = detail::CheckResult::Outcome;
+  switch (r.outcome) {
+    case Outcome::ok: return;
+    case Outcome::cannot_open:
+      throw FormatError(where(path, "") + ": cannot open: damaged or truncated HDF5 file (libhdf5: " + r.reason + ")");
+    case Outcome::crashed:
+      throw FormatError(where(path, "") + ": damaged HDF5 file: libhdf5 crashed while checking it (" + r.reason + "); not opened");
+    case Outcome::hung:
+      throw FormatError(where(path, "") + ": damaged HDF5 file: libhdf5 hung while checking it (" + r.reason + "); not opened");
   }
 }
 
@@ -1078,7 +1095,7 @@ void Group::visititems(const std::function<void(const std::string& name, const O
 
 // ---- File ----
 
-File::File(const std::string& path, const std::string& mode) : Group(nullptr) {
+File::File(const std::string& path, const std::string& mode, const FileOptions& options) : Group(nullptr) {
   init_library();
   auto st = std::make_shared<FileState>();
   st->path = path;
@@ -1102,6 +1119,7 @@ File::File(const std::string& path, const std::string& mode) : Group(nullptr) {
   } else {
     bool write = mode != "r";
     check_existing(path, write);
+    if (options.check) check_before_open(path);
     std::string open_path = path;
     if (write) {
       // Work on a copy, so the target changes only when close() commits the finished file.

@@ -390,4 +390,23 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& reps) {
   return reshape(contiguous(expand(reshape(x, inter), big)), fin);
 }
 
+Tensor boolean_mask(const Tensor& x, const Tensor& mask) {
+  const int k = mask.dim();
+  bool fits = k >= 1 && k <= x.dim();
+  for (int d = 0; fits && d < k; ++d) fits = mask.shape()[d] == x.shape()[d];
+  if (!fits) {
+    throw ShapeError("boolean_mask: mask of shape " + to_string(mask.shape()) +
+                     " must match the leading axes of x, of shape " + to_string(x.shape()) + " (rank 1 or more)");
+  }
+  // Flatten the masked axes into one and gather the true positions along it.
+  Shape flat{mask.numel()};
+  flat.insert(flat.end(), x.shape().begin() + k, x.shape().end());
+  std::vector<int64_t> keep;
+  const std::vector<double> m = mask.to_vector<double>();
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    if (m[i] != 0.0) keep.push_back(static_cast<int64_t>(i));
+  }
+  return gather(reshape(x, flat), from_vector(keep, {static_cast<int64_t>(keep.size())}), 0);
+}
+
 }  // namespace ember

@@ -4,6 +4,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "ember/core/tensor.hpp"
 
@@ -16,8 +17,8 @@ namespace ember::data {
 Tensor read_idx(const std::string& path);
 
 struct Split {
-  Tensor images;  // u8 [N, 28, 28]
-  Tensor labels;  // u8 [N]
+  Tensor images;  // u8 [N, 28, 28] for IDX, [N, H, W, C] for other readers
+  Tensor labels;  // u8 [N] (i32/i64 where a reader's labels need it)
 };
 
 // A data set with its training and test splits (what Keras's load_data() returns). The name
@@ -39,5 +40,14 @@ TrainTestData load_fashion_mnist(std::optional<std::string> dir = std::nullopt);
 
 // Class names of Fashion-MNIST, in label order.
 const std::array<const char*, 10>& fashion_mnist_classes();
+
+// Keras-style spellings: keras.datasets.mnist.load_data() reads MNIST's four IDX files from `dir`;
+// fashion_mnist::load_data() is load_fashion_mnist().
+namespace mnist {
+inline TrainTestData load_data(const std::string& dir) { return load_idx_dir(dir); }
+}  // namespace mnist
+namespace fashion_mnist {
+inline TrainTestData load_data(std::optional<std::string> dir = std::nullopt) { return load_fashion_mnist(std::move(dir)); }
+}  // namespace fashion_mnist
 
 }  // namespace ember::data

@@ -195,11 +195,20 @@ class Group : public Object {
   using Object::Object;
 };
 
+struct FileOptions {
+  // Opening an existing file ("r", "r+", "a"): first open and walk it in a child process (every
+  // object header and attribute, every dataset of numbers read) and open it here only if that
+  // child ended cleanly. libhdf5 1.10 can crash or spin forever on a damaged file (fuzz/README.md);
+  // the check turns that into a FormatError ("libhdf5 crashed/hung while checking it"). Costs a
+  // fork and one extra read of the file. false: trusted files (ones this program wrote).
+  bool check = true;
+};
+
 class File : public Group {
  public:
   // Opens or creates `path` in `mode` (see the header comment). IOError / FormatError / ValueError
   // (unknown mode).
-  File(const std::string& path, const std::string& mode = "r");
+  File(const std::string& path, const std::string& mode = "r", const FileOptions& options = {});
   ~File();  // close(); errors are dropped here: call close() to see them
   File(File&&) noexcept = default;
   File& operator=(File&&) noexcept = default;

@@ -1,29 +1,17 @@
 #pragma once
-// NumPy's .npy files (numpy.save / numpy.load), versions 1.0, 2.0 and 3.0.
-//
-// Read: little- and big-endian bool, uint8, int8, int16, int32, int64, uint16, uint32, float16,
-// float32, float64, in C or Fortran order. Ember's dtypes are f32, f64, i32, i64, u8, bool, so
-// int8/int16/uint16 are widened to i32, uint32 to i64 and float16 to f32 (exact in every case).
-// Refused with FormatError: object arrays (pickles — loading a file never runs code), structured
-// dtypes, strings, complex numbers, uint64, and any header or size the bytes do not back up.
-// Every declared size is checked against the file's length before anything is allocated.
-//
-// Write: version 1.0 (2.0 when the header needs it), C order, little-endian, the header padded to a
-// multiple of 64 bytes as numpy does; atomic (io/atomic_file.hpp). numpy.load reads it back as the
-// same dtype and shape.
+// .npy files: the reader lives in data/npy.hpp (layer 7, so data readers can use it); io adds the
+// atomic writer.
 #include <string>
-#include <string_view>
 
-#include "ember/core/tensor.hpp"
+#include "ember/data/npy.hpp"
 
 namespace ember::io {
 
-// IOError if the file cannot be read; FormatError (with the path and what was expected) otherwise.
-Tensor load_npy(const std::string& path);
-// The same from bytes in memory (`what` names them in errors): for fuzzing and for .npz members.
-Tensor parse_npy(std::string_view bytes, const std::string& what = "npy data");
+using data::load_npy;
+using data::npy_bytes;
+using data::parse_npy;
 
+// npy_bytes(tensor) written atomically (io/atomic_file.hpp).
 void save_npy(const std::string& path, const Tensor& tensor);
-std::string npy_bytes(const Tensor& tensor);
 
 }  // namespace ember::io

@@ -36,5 +36,9 @@ inline Tensor take(const Tensor& x, const Tensor& indices, int64_t axis = 0) { r
 // For each index a row of `depth` with on_value at the index (out-of-range indices give all off_value, as TF).
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype = f32, double on_value = 1, double off_value = 0);
 Tensor tile(const Tensor& x, const std::vector<int64_t>& reps);
+// tf.boolean_mask on axis 0: `mask` (bool, or any dtype read as != 0) has the shape of x's first
+// mask.dim() axes; the result keeps the masked positions in row-major order: shape
+// [count] + x.shape[mask.dim():]. Differentiable w.r.t. x (a gather). ShapeError on a shape mismatch.
+Tensor boolean_mask(const Tensor& x, const Tensor& mask);
 
 }  // namespace ember
