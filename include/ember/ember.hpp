@@ -44,4 +44,5 @@
 #include "ember/io/atomic_file.hpp"
 #include "ember/data/images.hpp"
 #include "ember/data/dataset.hpp"
+#include "ember/data/image_data_generator.hpp"
 #include "ember/train/model_files.hpp"
