@@ -24,5 +24,6 @@ TEST(PreprocessingLayersGradcheck, TrainingModeIsDifferentiable) {
     return std::make_shared<RandomZoom>(RandomZoomOptions{.height_factor = 0.3, .fill_mode = FillMode::Nearest, .seed = 1});
   }));
   EXPECT_TRUE(check([] { return std::make_shared<RandomContrast>(RandomContrastOptions{.factor = 0.4, .seed = 1}); }));
+  EXPECT_TRUE(check([] { return std::make_shared<RandomErasing>(RandomErasingOptions{.fill_value = 0.5, .seed = 1}); }));
   EXPECT_TRUE(check([] { return std::make_shared<RandomCrop>(RandomCropOptions{.height = 3, .width = 2, .seed = 1}); }));
 }

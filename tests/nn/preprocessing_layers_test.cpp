@@ -133,3 +133,27 @@ TEST(PreprocessingLayers, ErrorsNameTheLayer) {
   const nlohmann::json bad2 = {{"class_name", "RandomZoom"}, {"config", {{"name", "z"}, {"height_factor", "x"}}}};
   EXPECT_NE(message_of<FormatError>([&] { layer_from_config(bad2); }).find("pair [lower, upper]"), std::string::npos);
 }
+
+TEST(PreprocessingLayers, RandomErasingSetsOneRectangleOfTheDrawnSize) {
+  const Tensor x = random_f64({16, 10, 12, 2}, 8, 1, 2);  // values in [1, 2): the fill (0) stands out
+  RandomErasing erase({.scale = {0.1, 0.3}, .seed = 2});
+  const Tensor y = erase(x, true);
+  EXPECT_TRUE(all_close(erase(x, false), x, 0, 0));
+  for (int64_t i = 0; i < 16; ++i) {
+    // The erased pixels: where y is 0 (x never is). They must form one full rectangle in both channels.
+    const Tensor zero = equal(image(y, i), zeros({1, 10, 12, 2}, f64)).to(f64);
+    const Tensor rows = ember::max(zero, {0, 2, 3}), cols = ember::max(zero, {0, 1, 3});
+    const double nr = ember::sum(rows).item<double>(), nc = ember::sum(cols).item<double>();
+    EXPECT_EQ(ember::sum(zero).item<double>(), nr * nc * 2) << i << ": not one rectangle";
+    // Area fraction within scale, allowing the rounding of each side to whole pixels.
+    const double frac = nr * nc / 120.0;
+    EXPECT_GE(frac, 0.1 * 0.6) << i;
+    EXPECT_LE(frac, 0.3 * 1.5) << i;
+    // Outside the rectangle the image is unchanged.
+    EXPECT_TRUE(all_close(image(y, i) + zero * image(x, i), image(x, i), 0, 0)) << i;
+  }
+  RandomErasing never({.factor = 0.0, .seed = 2});
+  EXPECT_TRUE(all_close(never(x, true), x, 0, 0));
+  const nlohmann::json noise = {{"class_name", "RandomErasing"}, {"config", {{"name", "e"}, {"fill_value", nullptr}}}};
+  EXPECT_NE(message_of<FormatError>([&] { layer_from_config(noise); }).find("random-noise"), std::string::npos);
+}

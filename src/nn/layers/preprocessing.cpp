@@ -10,6 +10,7 @@
 
 #include "ember/nn/layer_fields.hpp"
 #include "ember/nn/layers/conv.hpp"  // detail::single_input, throw_input_shape
+#include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
 
 namespace ember::nn {
@@ -114,6 +115,7 @@ template class RandomImageLayer<RandomTranslation>;
 template class RandomImageLayer<RandomZoom>;
 template class RandomImageLayer<RandomContrast>;
 template class RandomImageLayer<RandomCrop>;
+template class RandomImageLayer<RandomErasing>;
 
 }  // namespace detail
 
@@ -367,6 +369,70 @@ LayerPtr RandomCrop::from_config(const nlohmann::json& config) {
   LayerFields f(config, "RandomCrop");
   return std::make_shared<RandomCrop>(RandomCropOptions{
       .height = f.positive("height"), .width = f.positive("width"), .seed = f.seed(), .name = f.name()});
+}
+
+// ------------------------------------------------------------------ RandomErasing
+
+RandomErasing::RandomErasing(RandomErasingOptions options)
+    : RandomImageLayer("RandomErasing", options.name, options.seed), opt_(std::move(options)) {
+  if (!(opt_.factor >= 0 && opt_.factor <= 1)) fail<ValueError>("factor must be in [0, 1], got " + std::to_string(opt_.factor));
+  if (!(opt_.scale[0] > 0 && opt_.scale[0] <= opt_.scale[1] && opt_.scale[1] <= 1)) {
+    fail<ValueError>("scale must be [lower, upper] with 0 < lower <= upper <= 1, got [" + std::to_string(opt_.scale[0]) +
+                     ", " + std::to_string(opt_.scale[1]) + "]");
+  }
+  if (!(opt_.ratio[0] > 0 && opt_.ratio[0] <= opt_.ratio[1] && std::isfinite(opt_.ratio[1]))) {
+    fail<ValueError>("ratio must be [lower, upper] with 0 < lower <= upper, got [" + std::to_string(opt_.ratio[0]) +
+                     ", " + std::to_string(opt_.ratio[1]) + "]");
+  }
+  if (!std::isfinite(opt_.fill_value)) fail<ValueError>("fill_value must be finite");
+}
+
+Tensor RandomErasing::call(const std::vector<Tensor>& inputs, bool training) {
+  const Tensor& x = image_input(inputs);
+  if (!training || x.numel() == 0) return x;
+  const int64_t n = x.size(0), h = x.size(1), w = x.size(2);
+  Generator& gen = rng();
+  // keep: 1 outside the erased rectangle, 0 inside; one [H, W] plane per image, shared by channels.
+  std::vector<double> keep(static_cast<size_t>(n * h * w), 1.0);
+  const double log_lo = std::log(opt_.ratio[0]), log_hi = std::log(opt_.ratio[1]);
+  for (int64_t i = 0; i < n; ++i) {
+    if (gen.uniform() >= opt_.factor) continue;
+    const double area = (opt_.scale[0] + (opt_.scale[1] - opt_.scale[0]) * gen.uniform()) * static_cast<double>(h * w);
+    const double aspect = std::exp(log_lo + (log_hi - log_lo) * gen.uniform());
+    const int64_t eh = std::clamp<int64_t>(std::llround(std::sqrt(area / aspect)), 1, h);
+    const int64_t ew = std::clamp<int64_t>(std::llround(std::sqrt(area * aspect)), 1, w);
+    const auto top = static_cast<int64_t>(gen.below(static_cast<uint64_t>(h - eh + 1)));
+    const auto left = static_cast<int64_t>(gen.below(static_cast<uint64_t>(w - ew + 1)));
+    for (int64_t r = top; r < top + eh; ++r) {
+      std::fill_n(keep.begin() + (i * h + r) * w + left, ew, 0.0);
+    }
+  }
+  const Tensor mask = from_vector(keep, {n, h, w, 1}, x.dtype());
+  return x * mask + (1.0 - mask) * opt_.fill_value;
+}
+
+nlohmann::json RandomErasing::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["factor"] = opt_.factor;
+  c["scale"] = nlohmann::json::array({opt_.scale[0], opt_.scale[1]});
+  c["ratio"] = nlohmann::json::array({opt_.ratio[0], opt_.ratio[1]});
+  c["fill_value"] = opt_.fill_value;
+  c["seed"] = seed_json(opt_.seed);
+  return c;
+}
+
+LayerPtr RandomErasing::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "RandomErasing");
+  auto pair = [&](const char* key, std::array<double, 2> fallback) {
+    const std::optional<Factor> v = read_factor(f, key, false);
+    if (v && f.find(key)->is_number()) f.fail(key, "a pair [lower, upper]");
+    return v ? std::array<double, 2>{v->lower, v->upper} : fallback;
+  };
+  if (!f.find("fill_value")) f.fail("fill_value", "a number (Ember has no random-noise fill)");
+  f.ignore({"value_range"});
+  return std::make_shared<RandomErasing>(RandomErasingOptions{
+      .factor = f.number("factor", 1.0), .scale = pair("scale", {0.02, 0.33}), .ratio = pair("ratio", {0.3, 3.3}),
+      .fill_value = f.number("fill_value"), .seed = f.seed(), .name = f.name()});
 }
 
 }  // namespace ember::nn

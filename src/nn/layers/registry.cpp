@@ -51,6 +51,7 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"Multiply", Multiply::from_config},
       {"RandomContrast", RandomContrast::from_config},
       {"RandomCrop", RandomCrop::from_config},
+      {"RandomErasing", RandomErasing::from_config},
       {"RandomFlip", RandomFlip::from_config},
       {"RandomRotation", RandomRotation::from_config},
       {"RandomTranslation", RandomTranslation::from_config},

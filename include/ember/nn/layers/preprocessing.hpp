@@ -1,12 +1,13 @@
 #pragma once
 // Keras's image augmentation layers (keras.layers.RandomFlip, RandomRotation, RandomTranslation,
-// RandomZoom, RandomContrast, RandomCrop): random in training, the identity at inference (RandomCrop:
+// RandomZoom, RandomContrast, RandomCrop, and Keras 3's RandomErasing, i.e. cutout): random in training, the identity at inference (RandomCrop:
 // a centre crop). Inputs are NHWC float batches [N, H, W, C] (ShapeError otherwise). Geometry goes
 // through ops::image_transform (TensorFlow's ImageProjectiveTransformV3 rules), one transform per
 // image, differentiable with respect to the images. Randomness as Dropout: with a seed the layer owns
 // a Generator seeded with it (saved in checkpoints), else it draws from the layer's generator; the
 // draws are made serially in call(), so a seed gives the same images on every run and thread count.
 // Parameters are drawn per image (RandomCrop: one offset per batch, as Keras's tf.image.random_crop).
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -173,6 +174,32 @@ class RandomCrop : public detail::RandomImageLayer<RandomCrop> {
 
  private:
   RandomCropOptions opt_;
+};
+
+struct RandomErasingOptions {
+  double factor = 1.0;                             // probability that an image gets a rectangle erased
+  std::array<double, 2> scale{0.02, 0.33};         // erased area as a fraction of H*W, ~ U(lower, upper)
+  std::array<double, 2> ratio{0.3, 3.3};           // rectangle width/height, log-uniform (torchvision's default)
+  double fill_value = 0.0;                         // the erased pixels' value (every channel)
+  std::optional<uint64_t> seed;
+  std::string name = "";
+};
+
+// Cutout / random erasing (Zhong et al.; torchvision.transforms.RandomErasing, Keras 3's
+// RandomErasing with a constant fill): in training, with probability `factor` per image, one
+// axis-aligned rectangle of the drawn area and aspect ratio (clamped to the image) is set to
+// fill_value. Keras 3's random-noise fill (fill_value None) is not implemented (FormatError from a
+// config). Differentiable: the gradient is 0 inside the rectangle, 1 elsewhere.
+class RandomErasing : public detail::RandomImageLayer<RandomErasing> {
+ public:
+  explicit RandomErasing(RandomErasingOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);
+  const RandomErasingOptions& options() const { return opt_; }
+
+ private:
+  RandomErasingOptions opt_;
 };
 
 }  // namespace ember::nn
