@@ -30,6 +30,7 @@
 #include "ember/nn/layers/merging.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
+#include "ember/nn/layers/preprocessing.hpp"
 #include "ember/nn/layers/reshaping.hpp"
 #include "ember/nn/layers/noise.hpp"
 #include "ember/nn/layers/scaling.hpp"
@@ -50,4 +51,5 @@
 #include "ember/data/image_folder.hpp"
 #include "ember/data/read_data_sets.hpp"
 #include "ember/data/splits.hpp"
+#include "ember/data/image_data_generator.hpp"
 #include "ember/train/model_files.hpp"

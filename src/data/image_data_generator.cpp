@@ -232,4 +232,45 @@ Tensor ImageDataGenerator::random_transform(const Tensor& x, Generator& gen) con
   return apply_transform(x, get_random_transform(x.shape(), gen));
 }
 
+Dataset ImageDataGenerator::flow(const Tensor& x_in, const Tensor& y_in, FlowOptions options) const {
+  check_image("flow", x_in, 4);
+  if (options.batch_size < 1) {
+    throw ValueError("ImageDataGenerator.flow: batch_size must be >= 1, got " + std::to_string(options.batch_size));
+  }
+  if (y_in.defined() && (y_in.dim() < 1 || y_in.size(0) != x_in.size(0))) {
+    throw ShapeError("ImageDataGenerator.flow: x and y must have the same length, got x " + to_string(x_in.shape()) +
+                     ", y " + to_string(y_in.shape()));
+  }
+  Tensor x = x_in.to(float_type(x_in)), y = y_in;
+  if (options.subset != Subset::All) {
+    if (opt_.validation_split == 0) {
+      throw ValueError("ImageDataGenerator.flow: a training/validation subset needs validation_split > 0");
+    }
+    const int64_t n = x.size(0);
+    const auto split = static_cast<int64_t>(static_cast<double>(n) * opt_.validation_split);
+    const int64_t lo = options.subset == Subset::Validation ? 0 : split;
+    const int64_t hi = options.subset == Subset::Validation ? split : n;
+    if (lo == hi) {
+      throw ValueError("ImageDataGenerator.flow: the " +
+                       std::string(options.subset == Subset::Validation ? "validation" : "training") +
+                       " subset of " + std::to_string(n) + " images with validation_split " +
+                       std::to_string(opt_.validation_split) + " is empty");
+    }
+    x = slice(x, 0, lo, hi);
+    if (y.defined()) y = slice(y, 0, lo, hi);
+  }
+  // One seed for both stages, kept apart by a fixed offset (an unseeded flow draws it once).
+  const uint64_t seed = options.seed ? *options.seed : default_generator().next_u64();
+  Dataset ds = y.defined() ? Dataset::from_tensor_slices({x, y}) : Dataset::from_tensor_slices({x});
+  if (options.shuffle) ds = ds.shuffle(x.size(0), {.seed = seed});
+  const ImageDataGenerator self = *this;  // the pipeline keeps its own copy (Tensors are shared handles)
+  ds = ds.map(
+      [self](Element e, Generator& gen) {
+        e[0] = self.standardize(self.random_transform(e[0], gen));
+        return e;
+      },
+      {.num_parallel_calls = kAutotune, .seed = seed ^ 0x9e3779b97f4a7c15ULL});
+  return ds.batch(options.batch_size).prefetch(kAutotune);
+}
+
 }  // namespace ember::data

@@ -135,3 +135,74 @@ TEST(ImageDataGenerator, ErrorsSayWhatIsWrong) {
   EXPECT_NE(message_of<ShapeError>([&] { zca.standardize(zeros({3, 3, 1}, f64)); }).find("4 values"),
             std::string::npos);
 }
+
+namespace {
+
+std::vector<data::Element> all_batches(const data::Dataset& ds) {
+  std::vector<data::Element> out;
+  for (data::Element& b : ds) out.push_back(b);
+  return out;
+}
+
+bool same_batches(const std::vector<data::Element>& a, const std::vector<data::Element>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (size_t c = 0; c < a[i].size(); ++c) {
+      if (a[i][c].shape() != b[i][c].shape() || !all_close(a[i][c], b[i][c], 0, 0)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST(ImageDataGeneratorFlow, BatchesInOrderWithoutShuffleAreStandardizedImages) {
+  const Tensor x = ember::testing::random_f64({10, 4, 5, 3}, 30, 0, 255).to(f32);
+  const Tensor y = from_vector(std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {10});
+  ImageDataGenerator gen({.samplewise_center = true, .rescale = 1.0 / 255});
+  const auto batches = all_batches(gen.flow(x, y, {.batch_size = 4, .shuffle = false, .seed = 1}));
+  ASSERT_EQ(batches.size(), 3u);  // 4 + 4 + 2, the last batch kept
+  EXPECT_EQ(batches[2][0].shape(), (Shape{2, 4, 5, 3}));
+  for (int64_t b = 0; b < 3; ++b) {
+    const int64_t lo = 4 * b, hi = std::min<int64_t>(lo + 4, 10);
+    EXPECT_TRUE(all_close(batches[b][0], gen.standardize(slice(x, 0, lo, hi)), 1e-6, 1e-6)) << b;
+    EXPECT_TRUE(all_close(batches[b][1], slice(y, 0, lo, hi), 0, 0)) << b;
+  }
+}
+
+TEST(ImageDataGeneratorFlow, SameSeedSameBatchesWhateverTheWorkerCount) {
+  const Tensor x = ember::testing::random_f64({12, 6, 6, 1}, 31, 0, 1).to(f32);
+  const Tensor y = ember::testing::random_f64({12, 2}, 32);
+  ImageDataGenerator gen({.rotation_range = 40, .width_shift_range = 0.2, .zoom_range = 0.2, .horizontal_flip = true});
+  const int workers = data::num_workers();
+  data::set_num_workers(1);
+  const auto one = all_batches(gen.flow(x, y, {.batch_size = 5, .seed = 77}));
+  data::set_num_workers(3);
+  const data::Dataset ds = gen.flow(x, y, {.batch_size = 5, .seed = 77});
+  const auto three = all_batches(ds);
+  data::set_num_workers(workers);
+  EXPECT_TRUE(same_batches(one, three));
+  // A second pass (the next epoch) reshuffles and draws new augmentations; another seed differs.
+  EXPECT_FALSE(same_batches(three, all_batches(ds)));
+  EXPECT_FALSE(same_batches(one, all_batches(gen.flow(x, y, {.batch_size = 5, .seed = 78}))));
+  // Every label still travels with its own image: the multiset of y rows is unchanged.
+  double sum = 0;
+  for (const auto& b : one) sum += ember::sum(b[1]).item<double>();
+  EXPECT_NEAR(sum, ember::sum(y).item<double>(), 1e-9);
+}
+
+TEST(ImageDataGeneratorFlow, ValidationSplitSubsets) {
+  const Tensor x = ember::testing::random_f64({10, 2, 2, 1}, 33);
+  ImageDataGenerator gen({.validation_split = 0.3});
+  const auto val = all_batches(gen.flow(x, {}, {.batch_size = 32, .shuffle = false, .subset = data::Subset::Validation}));
+  const auto train = all_batches(gen.flow(x, {}, {.batch_size = 32, .shuffle = false, .subset = data::Subset::Training}));
+  ASSERT_EQ(val.size(), 1u);
+  ASSERT_EQ(train.size(), 1u);
+  EXPECT_TRUE(all_close(val[0][0], slice(x, 0, 0, 3), 0, 0));  // Keras: the first int(10 * 0.3) images
+  EXPECT_TRUE(all_close(train[0][0], slice(x, 0, 3, 10), 0, 0));
+  EXPECT_NE(message_of<ValueError>([&] { ImageDataGenerator().flow(x, {}, {.subset = data::Subset::Training}); })
+                .find("validation_split"),
+            std::string::npos);
+  EXPECT_NE(message_of<ShapeError>([&] { gen.flow(x, zeros({9})); }).find("same length"), std::string::npos);
+  EXPECT_NE(message_of<ValueError>([&] { gen.flow(x, {}, {.batch_size = 0}); }).find("batch_size"), std::string::npos);
+}

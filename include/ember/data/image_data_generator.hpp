@@ -27,6 +27,7 @@
 
 #include "ember/core/generator.hpp"
 #include "ember/core/tensor.hpp"
+#include "ember/data/dataset.hpp"
 #include "ember/ops/image.hpp"
 
 namespace ember::data {
@@ -78,6 +79,17 @@ struct TransformParams {
   std::optional<double> brightness;
 };
 
+// Which part of the data flow() yields when validation_split is set: Keras's subset=None /
+// "training" / "validation". The validation part is the FIRST int(N * validation_split) images.
+enum class Subset { All, Training, Validation };
+
+struct FlowOptions {
+  int64_t batch_size = 32;
+  bool shuffle = true;           // reshuffled every pass (epoch), from the seed
+  std::optional<uint64_t> seed;  // shuffle and augmentation; unset: drawn from default_generator()
+  Subset subset = Subset::All;
+};
+
 class ImageDataGenerator {
  public:
   explicit ImageDataGenerator(ImageDataGeneratorOptions options = {});
@@ -102,6 +114,15 @@ class ImageDataGenerator {
   Tensor apply_transform(const Tensor& x, const TransformParams& p) const;
   // apply_transform(x, get_random_transform(x.shape(), gen)).
   Tensor random_transform(const Tensor& x, Generator& gen) const;
+
+  // Keras's flow(x, y): a Dataset of batches {x, y} (or {x} without y) where every image went
+  // through random_transform then standardize, with its own Generator seeded from (seed, epoch,
+  // index) — the same images for the same seed whatever data::num_workers() is. Built as
+  // from_tensor_slices -> shuffle -> map (data workers) -> batch -> prefetch; the generator is copied
+  // into it (later fit() calls do not change it). preprocessing_function runs on data worker threads.
+  // x: [N, H, W, C]; y: N rows (ShapeError otherwise). ValueError for batch_size < 1, or a subset
+  // other than All without validation_split.
+  Dataset flow(const Tensor& x, const Tensor& y = Tensor(), FlowOptions options = {}) const;
 
   // What fit() computed (undefined Tensors before): mean/std [1, 1, C], principal_components [D, D].
   const Tensor& mean() const { return mean_; }

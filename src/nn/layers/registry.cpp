@@ -12,6 +12,7 @@
 #include "ember/nn/layers/noise.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
+#include "ember/nn/layers/preprocessing.hpp"
 #include "ember/nn/layers/reshaping.hpp"
 #include "ember/nn/layers/scaling.hpp"
 
@@ -53,6 +54,13 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"MaxPool2D", MaxPooling2D::from_config},
       {"Multiply", Multiply::from_config},
       {"Normalization", Normalization::from_config},
+      {"RandomContrast", RandomContrast::from_config},
+      {"RandomCrop", RandomCrop::from_config},
+      {"RandomErasing", RandomErasing::from_config},
+      {"RandomFlip", RandomFlip::from_config},
+      {"RandomRotation", RandomRotation::from_config},
+      {"RandomTranslation", RandomTranslation::from_config},
+      {"RandomZoom", RandomZoom::from_config},
       {"Reshape", Reshape::from_config},
       {"Rescaling", Rescaling::from_config},
       {"ZeroPadding2D", ZeroPadding2D::from_config},
