@@ -15,6 +15,7 @@
 #include "ember/data/dataset.hpp"
 #include "ember/data/image_data_generator.hpp"
 #include "ember/data/image_folder.hpp"
+#include "ember/ops/elementwise.hpp"
 #include "ember/ops/shape.hpp"
 
 using namespace ember;
