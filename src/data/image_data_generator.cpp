@@ -3,6 +3,7 @@
 #include "ember/data/image_data_generator.hpp"
 
 #include <cmath>
+#include <memory>
 #include <numbers>
 #include <string>
 #include <vector>
@@ -268,6 +269,74 @@ Dataset ImageDataGenerator::flow(const Tensor& x_in, const Tensor& y_in, FlowOpt
       [self](Element e, Generator& gen) {
         e[0] = self.standardize(self.random_transform(e[0], gen));
         return e;
+      },
+      {.num_parallel_calls = kAutotune, .seed = seed ^ 0x9e3779b97f4a7c15ULL});
+  return ds.batch(options.batch_size).prefetch(kAutotune);
+}
+
+}  // namespace ember::data
+
+namespace ember::data {
+
+Dataset ImageDataGenerator::flow_from_directory(const std::string& dir, FlowFromDirectoryOptions options) const {
+  if (options.batch_size < 1) {
+    throw ValueError("ImageDataGenerator.flow_from_directory: batch_size must be >= 1, got " + std::to_string(options.batch_size));
+  }
+  if (options.target_size[0] < 1 || options.target_size[1] < 1) {
+    throw ValueError("ImageDataGenerator.flow_from_directory: target_size must be positive, got (" +
+                     std::to_string(options.target_size[0]) + ", " + std::to_string(options.target_size[1]) + ")");
+  }
+  ImageFolderListing listing = list_image_folder(dir);
+  const auto classes = static_cast<int64_t>(listing.class_names.size());
+  if (options.class_mode == ClassMode::Binary && classes != 2) {
+    throw ValueError("ImageDataGenerator.flow_from_directory: class_mode binary needs 2 class folders, '" + dir + "' has " +
+                     std::to_string(classes));
+  }
+  if (options.subset != Subset::All && opt_.validation_split == 0) {
+    throw ValueError("ImageDataGenerator.flow_from_directory: a training/validation subset needs validation_split > 0");
+  }
+  // Keras's split: per class, files in sorted order, the first int(n * validation_split) validate.
+  std::vector<std::pair<std::string, int64_t>> files;
+  for (int64_t c = 0; c < classes; ++c) {
+    std::vector<std::pair<std::string, int64_t>> of_class;
+    for (const auto& f : listing.files) {
+      if (f.second == c) of_class.push_back(f);
+    }
+    const auto n = static_cast<int64_t>(of_class.size());
+    const auto split = options.subset == Subset::All ? 0 : static_cast<int64_t>(static_cast<double>(n) * opt_.validation_split);
+    const int64_t lo = options.subset == Subset::Training ? split : 0;
+    const int64_t hi = options.subset == Subset::Validation ? split : n;
+    files.insert(files.end(), of_class.begin() + lo, of_class.begin() + hi);
+  }
+  const auto count = static_cast<int64_t>(files.size());
+  if (count == 0) {
+    throw ValueError("ImageDataGenerator.flow_from_directory: the selected subset of '" + dir + "' holds no images");
+  }
+  Tensor index = arange(count, i64), labels = Tensor::empty({count}, i64);
+  for (int64_t i = 0; i < count; ++i) labels.data<int64_t>()[i] = files[static_cast<std::size_t>(i)].second;
+
+  const uint64_t seed = options.seed ? *options.seed : default_generator().next_u64();
+  Dataset ds = Dataset::from_tensor_slices({index, labels});
+  if (options.shuffle) ds = ds.shuffle(count, {.seed = seed});
+  const ImageDataGenerator self = *this;
+  const ImageFolderOptions decode{.target_size = options.target_size, .color_mode = options.color_mode, .progress = false};
+  const ClassMode mode = options.class_mode;
+  auto shared_files = std::make_shared<const std::vector<std::pair<std::string, int64_t>>>(std::move(files));
+  ds = ds.map(
+      [self, decode, mode, classes, shared_files](Element e, Generator& gen) {
+        const std::string& path = (*shared_files)[static_cast<std::size_t>(e[0].item<int64_t>())].first;
+        Tensor image = decode_image_for_folder(path, decode).to(f32);
+        Element out{self.standardize(self.random_transform(image, gen))};
+        if (mode == ClassMode::Int) {
+          out.push_back(e[1]);
+        } else if (mode == ClassMode::Binary) {
+          out.push_back(e[1].to(f32));
+        } else if (mode == ClassMode::Categorical) {
+          Tensor one_hot = zeros({classes}, f32);
+          one_hot.data<float>()[e[1].item<int64_t>()] = 1.0F;
+          out.push_back(one_hot);
+        }
+        return out;
       },
       {.num_parallel_calls = kAutotune, .seed = seed ^ 0x9e3779b97f4a7c15ULL});
   return ds.batch(options.batch_size).prefetch(kAutotune);

@@ -24,10 +24,12 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "ember/core/generator.hpp"
 #include "ember/core/tensor.hpp"
 #include "ember/data/dataset.hpp"
+#include "ember/data/image_folder.hpp"
 #include "ember/ops/image.hpp"
 
 namespace ember::data {
@@ -90,6 +92,17 @@ struct FlowOptions {
   Subset subset = Subset::All;
 };
 
+// flow_from_directory's options: Keras's names and defaults.
+struct FlowFromDirectoryOptions {
+  std::array<int64_t, 2> target_size = {256, 256};  // every image resized (bilinear) to {height, width}
+  ColorMode color_mode = ColorMode::RGB;
+  ClassMode class_mode = ClassMode::Categorical;     // labels: f32 one-hot; Int: i64; Binary: f32 0/1; None: no y
+  int64_t batch_size = 32;
+  bool shuffle = true;
+  std::optional<uint64_t> seed;
+  Subset subset = Subset::All;
+};
+
 class ImageDataGenerator {
  public:
   explicit ImageDataGenerator(ImageDataGeneratorOptions options = {});
@@ -123,6 +136,17 @@ class ImageDataGenerator {
   // x: [N, H, W, C]; y: N rows (ShapeError otherwise). ValueError for batch_size < 1, or a subset
   // other than All without validation_split.
   Dataset flow(const Tensor& x, const Tensor& y = Tensor(), FlowOptions options = {}) const;
+
+  // Keras's flow_from_directory: a Dataset of batches {x, y} (or {x} with ClassMode::None) read from
+  // DIR/<class>/<image> (data/image_folder.hpp: classes in sorted order — list_image_folder(dir)
+  // gives their names), each file decoded and resized on the pipeline's worker threads, then
+  // random_transform and standardize as in flow(). x is f32 with values 0..255 (as Keras gives them:
+  // use rescale = 1/255). With validation_split, the validation subset is the first
+  // int(n * validation_split) files of each class (sorted), the training subset the rest, as Keras
+  // splits. A file that cannot be decoded is an error naming it when its element is read. Errors at
+  // once: as list_image_folder; ValueError for Binary with other than 2 classes, an empty subset or a
+  // subset without validation_split.
+  Dataset flow_from_directory(const std::string& dir, FlowFromDirectoryOptions options = {}) const;
 
   // What fit() computed (undefined Tensors before): mean/std [1, 1, C], principal_components [D, D].
   const Tensor& mean() const { return mean_; }
