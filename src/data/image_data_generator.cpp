@@ -233,6 +233,58 @@ Tensor ImageDataGenerator::random_transform(const Tensor& x, Generator& gen) con
   return apply_transform(x, get_random_transform(x.shape(), gen));
 }
 
+Tensor ImageDataGenerator::random_transform_batch(const Tensor& x_in, Generator& gen) const {
+  check_image("random_transform_batch", x_in, 4);
+  autograd::NoGradGuard no_grad;
+  Tensor x = x_in.to(float_type(x_in));
+  const int64_t n = x.size(0), h = x.size(1), w = x.size(2);
+  const Shape image_shape{h, w, x.size(3)};
+  std::vector<TransformParams> params;
+  std::vector<ProjectiveTransform> matrices;
+  params.reserve(static_cast<size_t>(n));
+  matrices.reserve(static_cast<size_t>(n));
+  bool any_geometry = false, any_intensity = false;
+  for (int64_t i = 0; i < n; ++i) {
+    params.push_back(get_random_transform(image_shape, gen));
+    matrices.push_back(transform_matrix(params.back(), h, w));
+    any_geometry = any_geometry || matrices.back() != identity_transform();
+    any_intensity = any_intensity || params.back().channel_shift_intensity != 0 || params.back().brightness;
+  }
+  if (any_geometry) {
+    // An identity row resamples exactly (integer taps), so mixing identities in changes nothing.
+    x = image_transform(x, matrices,
+                        {.interpolation = opt_.interpolation, .fill_mode = opt_.fill_mode, .fill_value = opt_.cval});
+  }
+  if (any_intensity) {
+    // Channel shift and brightness are per-image scalars on a few options only: per image, as
+    // apply_transform does them.
+    std::vector<Tensor> images;
+    images.reserve(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      TransformParams intensity_only;
+      intensity_only.channel_shift_intensity = params[static_cast<size_t>(i)].channel_shift_intensity;
+      intensity_only.brightness = params[static_cast<size_t>(i)].brightness;
+      images.push_back(apply_transform(squeeze(slice(x, 0, i, i + 1), 0), intensity_only));
+    }
+    x = stack(images, 0);
+  }
+  return x;
+}
+
+// flow's and flow_from_directory's common tail: each batch through random_transform_batch and
+// standardize on the data workers, with a Generator per (seed, epoch, batch), then prefetch.
+Dataset ImageDataGenerator::augment_batches(Dataset batches, uint64_t seed) const {
+  const ImageDataGenerator self = *this;  // the pipeline keeps its own copy (Tensors are shared handles)
+  return batches
+      .map(
+          [self](Element e, Generator& gen) {
+            e[0] = self.standardize(self.random_transform_batch(e[0], gen));
+            return e;
+          },
+          {.num_parallel_calls = kAutotune, .seed = seed ^ 0x9e3779b97f4a7c15ULL})
+      .prefetch(kAutotune);
+}
+
 Dataset ImageDataGenerator::flow(const Tensor& x_in, const Tensor& y_in, FlowOptions options) const {
   check_image("flow", x_in, 4);
   if (options.batch_size < 1) {
@@ -264,14 +316,8 @@ Dataset ImageDataGenerator::flow(const Tensor& x_in, const Tensor& y_in, FlowOpt
   const uint64_t seed = options.seed ? *options.seed : default_generator().next_u64();
   Dataset ds = y.defined() ? Dataset::from_tensor_slices({x, y}) : Dataset::from_tensor_slices({x});
   if (options.shuffle) ds = ds.shuffle(x.size(0), {.seed = seed});
-  const ImageDataGenerator self = *this;  // the pipeline keeps its own copy (Tensors are shared handles)
-  ds = ds.map(
-      [self](Element e, Generator& gen) {
-        e[0] = self.standardize(self.random_transform(e[0], gen));
-        return e;
-      },
-      {.num_parallel_calls = kAutotune, .seed = seed ^ 0x9e3779b97f4a7c15ULL});
-  return ds.batch(options.batch_size).prefetch(kAutotune);
+  ds = ds.batch(options.batch_size);
+  return augment_batches(std::move(ds), seed);
 }
 
 }  // namespace ember::data
@@ -318,15 +364,13 @@ Dataset ImageDataGenerator::flow_from_directory(const std::string& dir, FlowFrom
   const uint64_t seed = options.seed ? *options.seed : default_generator().next_u64();
   Dataset ds = Dataset::from_tensor_slices({index, labels});
   if (options.shuffle) ds = ds.shuffle(count, {.seed = seed});
-  const ImageDataGenerator self = *this;
   const ImageFolderOptions decode{.target_size = options.target_size, .color_mode = options.color_mode, .progress = false};
   const ClassMode mode = options.class_mode;
   auto shared_files = std::make_shared<const std::vector<std::pair<std::string, int64_t>>>(std::move(files));
   ds = ds.map(
-      [self, decode, mode, classes, shared_files](Element e, Generator& gen) {
+      [decode, mode, classes, shared_files](Element e, Generator&) {
         const std::string& path = (*shared_files)[static_cast<std::size_t>(e[0].item<int64_t>())].first;
-        Tensor image = decode_image_for_folder(path, decode).to(f32);
-        Element out{self.standardize(self.random_transform(image, gen))};
+        Element out{decode_image_for_folder(path, decode).to(f32)};
         if (mode == ClassMode::Int) {
           out.push_back(e[1]);
         } else if (mode == ClassMode::Binary) {
@@ -338,8 +382,8 @@ Dataset ImageDataGenerator::flow_from_directory(const std::string& dir, FlowFrom
         }
         return out;
       },
-      {.num_parallel_calls = kAutotune, .seed = seed ^ 0x9e3779b97f4a7c15ULL});
-  return ds.batch(options.batch_size).prefetch(kAutotune);
+      {.num_parallel_calls = kAutotune});
+  return augment_batches(ds.batch(options.batch_size), seed);
 }
 
 }  // namespace ember::data

@@ -64,13 +64,13 @@ TEST(FlowFromDirectory, ValidationSplitIsPerClassAndLabelModesFollowKeras) {
     for (Element& batch : gen.flow_from_directory(d.string(), {.target_size = {4, 4}, .color_mode = ColorMode::Grayscale,
                                                                .class_mode = mode, .batch_size = 2, .seed = 3, .subset = subset})) {
       EXPECT_EQ(batch.size(), mode == ClassMode::None ? 1U : 2U);
-      if (mode == ClassMode::Int) EXPECT_EQ(batch[1].dtype(), i64);
-      if (mode == ClassMode::Binary) EXPECT_EQ(batch[1].dtype(), f32);
+      if (mode == ClassMode::Int) { EXPECT_EQ(batch[1].dtype(), i64); }
+      if (mode == ClassMode::Binary) { EXPECT_EQ(batch[1].dtype(), f32); }
       for (int64_t i = 0; i < batch[0].size(0); ++i) {
         float g = batch[0].at<float>({i, 0, 0, 0});
         greys.insert(g);
-        if (mode == ClassMode::Int) EXPECT_EQ(batch[1].at<int64_t>({i}), g >= 100 ? 1 : 0);
-        if (mode == ClassMode::Binary) EXPECT_EQ(batch[1].at<float>({i}), g >= 100 ? 1.0F : 0.0F);
+        if (mode == ClassMode::Int) { EXPECT_EQ(batch[1].at<int64_t>({i}), g >= 100 ? 1 : 0); }
+        if (mode == ClassMode::Binary) { EXPECT_EQ(batch[1].at<float>({i}), g >= 100 ? 1.0F : 0.0F); }
       }
     }
     return greys;

@@ -91,6 +91,27 @@ TEST(ImageDataGenerator, SameSeedSameImagesDifferentSeedOthers) {
   EXPECT_FALSE(all_close(ya, yc, 1e-3, 1e-3));
 }
 
+// The batch path flow() runs: image i of random_transform_batch is exactly what random_transform
+// gives image i with the same draws, for every option that draws (one resampling call for all).
+TEST(ImageDataGenerator, BatchTransformIsThePerImageTransformWithTheSameDraws) {
+  ImageDataGenerator gen({.rotation_range = 30, .width_shift_range = 0.2, .height_shift_range = 3,
+                          .brightness_range = std::array<double, 2>{0.8, 1.2}, .shear_range = 10, .zoom_range = 0.2,
+                          .channel_shift_range = 0.1, .fill_mode = ember::FillMode::Reflect, .horizontal_flip = true,
+                          .vertical_flip = true});
+  const Tensor x = ember::testing::random_f64({5, 8, 10, 3}, 4, 0, 1);
+  Generator batch_gen(9), image_gen(9);
+  const Tensor batch = gen.random_transform_batch(x, batch_gen);
+  ASSERT_EQ(batch.shape(), x.shape());
+  for (int64_t i = 0; i < 5; ++i) {
+    const Tensor one = gen.random_transform(squeeze(slice(x, 0, i, i + 1), 0), image_gen);
+    EXPECT_TRUE(all_close(squeeze(slice(batch, 0, i, i + 1), 0), one, 1e-12, 1e-12)) << i;
+  }
+  // Plain images (nothing drawn) come back unchanged.
+  Generator g(1);
+  EXPECT_TRUE(all_close(ImageDataGenerator().random_transform_batch(x, g), x, 0, 0));
+  EXPECT_THROW(gen.random_transform_batch(zeros({8, 10, 3}), g), ShapeError);
+}
+
 TEST(ImageDataGenerator, RandomParametersStayInTheirRanges) {
   ImageDataGenerator gen({.rotation_range = 30, .width_shift_range = 0.25, .height_shift_range = 3,
                           .brightness_range = std::array<double, 2>{0.5, 1.5}, .shear_range = 10,

@@ -127,11 +127,16 @@ class ImageDataGenerator {
   Tensor apply_transform(const Tensor& x, const TransformParams& p) const;
   // apply_transform(x, get_random_transform(x.shape(), gen)).
   Tensor random_transform(const Tensor& x, Generator& gen) const;
+  // A batch [N, H, W, C]: image i gets what random_transform would give it with the same draws
+  // (parameters drawn image after image from `gen`), but the geometry of all N images is one
+  // resampling call — what flow() runs, so the per-image cost is the kernel's, not N op calls.
+  Tensor random_transform_batch(const Tensor& x, Generator& gen) const;
 
   // Keras's flow(x, y): a Dataset of batches {x, y} (or {x} without y) where every image went
-  // through random_transform then standardize, with its own Generator seeded from (seed, epoch,
-  // index) — the same images for the same seed whatever data::num_workers() is. Built as
-  // from_tensor_slices -> shuffle -> map (data workers) -> batch -> prefetch; the generator is copied
+  // through random_transform then standardize, each batch with its own Generator seeded from (seed,
+  // epoch, batch index) — the same images for the same seed whatever data::num_workers() is. Built as
+  // from_tensor_slices -> shuffle -> batch -> map (random_transform_batch and standardize on data
+  // workers) -> prefetch; the generator is copied
   // into it (later fit() calls do not change it). preprocessing_function runs on data worker threads.
   // x: [N, H, W, C]; y: N rows (ShapeError otherwise). ValueError for batch_size < 1, or a subset
   // other than All without validation_split.
@@ -140,7 +145,7 @@ class ImageDataGenerator {
   // Keras's flow_from_directory: a Dataset of batches {x, y} (or {x} with ClassMode::None) read from
   // DIR/<class>/<image> (data/image_folder.hpp: classes in sorted order — list_image_folder(dir)
   // gives their names), each file decoded and resized on the pipeline's worker threads, then
-  // random_transform and standardize as in flow(). x is f32 with values 0..255 (as Keras gives them:
+  // batched, then random_transform_batch and standardize as in flow(). x is f32 with values 0..255 (as Keras gives them:
   // use rescale = 1/255). With validation_split, the validation subset is the first
   // int(n * validation_split) files of each class (sorted), the training subset the rest, as Keras
   // splits. A file that cannot be decoded is an error naming it when its element is read. Errors at
@@ -154,6 +159,8 @@ class ImageDataGenerator {
   const Tensor& principal_components() const { return principal_components_; }
 
  private:
+  Dataset augment_batches(Dataset batches, uint64_t seed) const;
+
   ImageDataGeneratorOptions opt_;
   Tensor mean_, std_, principal_components_;
 };
