@@ -40,6 +40,15 @@ double number(const Item& item, const std::string& spec) {
   return v;
 }
 
+// shift values keep Keras's type distinction: "2" (digits only) is an int — whole-pixel shifts
+// of -1, 0 or +1 — while "2.0" or "0.1" is a float range.
+ShiftRange shift_range(const Item& item, const std::string& spec) {
+  const double v = number(item, spec);
+  const bool digits_only = item.value.find_first_not_of("0123456789") == std::string::npos;
+  if (digits_only && v <= 1e6) return ShiftRange(static_cast<int>(v));
+  return ShiftRange(v);
+}
+
 void no_value(const Item& item, const std::string& spec) {
   if (item.has_value) throw ValueError("augmentation '" + spec + "': '" + item.name + "' takes no value, got '=" + item.value + "'");
 }
@@ -65,11 +74,11 @@ ImageDataGeneratorOptions augmentation_from_spec(const std::string& spec) {
     } else if (n == "rotate") {
       o.rotation_range = number(item, spec);
     } else if (n == "shift") {
-      o.width_shift_range = o.height_shift_range = number(item, spec);
+      o.width_shift_range = o.height_shift_range = shift_range(item, spec);
     } else if (n == "wshift") {
-      o.width_shift_range = number(item, spec);
+      o.width_shift_range = shift_range(item, spec);
     } else if (n == "hshift") {
-      o.height_shift_range = number(item, spec);
+      o.height_shift_range = shift_range(item, spec);
     } else if (n == "zoom") {
       double z = number(item, spec);
       if (z >= 1) throw ValueError("augmentation '" + spec + "': zoom must be below 1 (the range is [1-z, 1+z]), got " + item.value);

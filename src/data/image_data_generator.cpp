@@ -2,6 +2,7 @@
 // resampling per image is ops::image_transform; ZCA's eigendecomposition is kernels' dsyevd.
 #include "ember/data/image_data_generator.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <numbers>
@@ -44,10 +45,45 @@ double radians(double deg) { return deg * std::numbers::pi / 180.0; }
 
 }  // namespace
 
+double ShiftRange::draw(Generator& gen, double size) const {
+  double t = 0, largest = range;
+  switch (kind) {
+    case Kind::Uniform:
+      t = uniform(gen, -range, range);
+      break;
+    case Kind::Integer: {
+      const auto n = static_cast<int64_t>(range);
+      t = static_cast<double>(std::min<int64_t>(static_cast<int64_t>(gen.uniform() * static_cast<double>(n)), n - 1));
+      t *= gen.uniform() < 0.5 ? -1.0 : 1.0;
+      break;
+    }
+    case Kind::Choice: {
+      const auto k = static_cast<int64_t>(values.size());
+      t = values[static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(gen.uniform() * static_cast<double>(k)), k - 1))];
+      t *= gen.uniform() < 0.5 ? -1.0 : 1.0;
+      largest = *std::max_element(values.begin(), values.end());
+      break;
+    }
+  }
+  return largest < 1 ? t * size : t;
+}
+
+void ShiftRange::check(const char* name) const {
+  if (kind == Kind::Choice) {
+    for (double v : values) {
+      if (!std::isfinite(v)) {
+        throw ValueError(std::string("ImageDataGenerator: ") + name + " values must be finite, got " + std::to_string(v));
+      }
+    }
+    return;
+  }
+  check_range(name, range);
+}
+
 ImageDataGenerator::ImageDataGenerator(ImageDataGeneratorOptions options) : opt_(std::move(options)) {
   check_range("rotation_range", opt_.rotation_range);
-  check_range("width_shift_range", opt_.width_shift_range);
-  check_range("height_shift_range", opt_.height_shift_range);
+  opt_.width_shift_range.check("width_shift_range");
+  opt_.height_shift_range.check("height_shift_range");
   check_range("shear_range", opt_.shear_range);
   check_range("channel_shift_range", opt_.channel_shift_range);
   check_range("zca_epsilon", opt_.zca_epsilon);
@@ -170,14 +206,8 @@ TransformParams ImageDataGenerator::get_random_transform(const Shape& image_shap
   // Draw order as Keras: theta, tx (height), ty (width), shear, zoom (zx, zy), flips, channel shift,
   // brightness. An option that is off draws nothing.
   if (opt_.rotation_range != 0) p.theta = uniform(gen, -opt_.rotation_range, opt_.rotation_range);
-  if (opt_.height_shift_range != 0) {
-    p.tx = uniform(gen, -opt_.height_shift_range, opt_.height_shift_range);
-    if (opt_.height_shift_range < 1) p.tx *= h;
-  }
-  if (opt_.width_shift_range != 0) {
-    p.ty = uniform(gen, -opt_.width_shift_range, opt_.width_shift_range);
-    if (opt_.width_shift_range < 1) p.ty *= w;
-  }
+  if (opt_.height_shift_range.is_set()) p.tx = opt_.height_shift_range.draw(gen, h);
+  if (opt_.width_shift_range.is_set()) p.ty = opt_.width_shift_range.draw(gen, w);
   if (opt_.shear_range != 0) p.shear = uniform(gen, -opt_.shear_range, opt_.shear_range);
   if (opt_.zoom_range.lower != 1 || opt_.zoom_range.upper != 1) {
     p.zx = uniform(gen, opt_.zoom_range.lower, opt_.zoom_range.upper);

@@ -20,7 +20,8 @@ TEST(AugmentSpec, EachItemSetsItsKerasOption) {
   o = augmentation_from_spec("vflip,wshift=3,hshift=0.25,shear=8,brightness=0.5,channel_shift=20,fill=wrap,cval=0.5");
   EXPECT_FALSE(o.horizontal_flip);
   EXPECT_TRUE(o.vertical_flip);
-  EXPECT_EQ(o.width_shift_range, 3);
+  EXPECT_EQ(o.width_shift_range, ShiftRange(3));  // digits only: Keras's int (whole pixels)
+  EXPECT_EQ(o.width_shift_range.kind, ShiftRange::Kind::Integer);
   EXPECT_EQ(o.height_shift_range, 0.25);
   EXPECT_EQ(o.shear_range, 8);
   ASSERT_TRUE(o.brightness_range.has_value());
@@ -36,6 +37,9 @@ TEST(AugmentSpec, EachItemSetsItsKerasOption) {
   EXPECT_EQ(o.rotation_range, 0);
   EXPECT_EQ(o.fill_mode, FillMode::Nearest);
   EXPECT_DOUBLE_EQ(o.zoom_range.lower, 1.0);
+  o = augmentation_from_spec("shift=2.0");  // a float: U(-2, 2) pixels
+  EXPECT_EQ(o.width_shift_range.kind, ShiftRange::Kind::Uniform);
+  EXPECT_EQ(o.height_shift_range.range, 2.0);
 }
 
 TEST(AugmentSpec, BadItemsAreValueErrorsNamingThem) {

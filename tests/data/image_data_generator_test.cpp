@@ -112,6 +112,30 @@ TEST(ImageDataGenerator, BatchTransformIsThePerImageTransformWithTheSameDraws) {
   EXPECT_THROW(gen.random_transform_batch(zeros({8, 10, 3}), g), ShapeError);
 }
 
+// Keras's three kinds of shift range (ImageDataGenerator.get_random_transform): a float draws
+// U(-r, r); an int n draws choice(n) * choice([-1, 1]) — integers in (-n, n); a list draws one of its
+// values with a random sign; below 1 (the largest value) they are fractions of the side.
+TEST(ImageDataGenerator, ShiftRangesDrawAsKerasDoes) {
+  Generator g(3);
+  std::set<double> integers;
+  for (int i = 0; i < 500; ++i) integers.insert(data::ShiftRange(3).draw(g, 28));
+  EXPECT_EQ(integers, (std::set<double>{-2, -1, 0, 1, 2}));
+  std::set<double> chosen;
+  for (int i = 0; i < 500; ++i) chosen.insert(data::ShiftRange(std::vector<double>{0.25, 0.5}).draw(g, 8));
+  EXPECT_EQ(chosen, (std::set<double>{-4, -2, 2, 4}));  // fractions of 8 pixels
+  double lo = 1e9, hi = -1e9;
+  for (int i = 0; i < 500; ++i) {
+    const double t = data::ShiftRange(0.1).draw(g, 20);
+    lo = std::min(lo, t);
+    hi = std::max(hi, t);
+    EXPECT_NE(t, std::round(t));  // continuous, not whole pixels
+  }
+  EXPECT_TRUE(lo >= -2 && lo < -1.8 && hi <= 2 && hi > 1.8) << lo << " " << hi;
+  EXPECT_FALSE(data::ShiftRange(0).is_set());
+  EXPECT_THROW(ImageDataGenerator({.width_shift_range = -1.0}), ValueError);
+  EXPECT_THROW(ImageDataGenerator({.height_shift_range = -2}), ValueError);
+}
+
 TEST(ImageDataGenerator, RandomParametersStayInTheirRanges) {
   ImageDataGenerator gen({.rotation_range = 30, .width_shift_range = 0.25, .height_shift_range = 3,
                           .brightness_range = std::array<double, 2>{0.5, 1.5}, .shear_range = 10,

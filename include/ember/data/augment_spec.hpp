@@ -12,7 +12,8 @@ namespace ember::data {
 //   vflip                 vertical flips              (vertical_flip)
 //   rotate=DEG            rotation in [-DEG, DEG]     (rotation_range)
 //   shift=F               width and height shift      (width_shift_range, height_shift_range)
-//   wshift=F, hshift=F    one of them                 (F < 1: fraction of the size, else pixels)
+//   wshift=F, hshift=F    one of them                 (F < 1: fraction of the size, else pixels;
+//                         digits only, e.g. shift=3, is Keras's int: whole pixels in -2..2)
 //   zoom=Z                zoom in [1-Z, 1+Z]          (zoom_range)
 //   shear=DEG             shear angle                 (shear_range)
 //   brightness=B          factor in [1-B, 1+B]        (brightness_range)

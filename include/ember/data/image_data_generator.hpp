@@ -25,6 +25,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ember/core/generator.hpp"
 #include "ember/core/tensor.hpp"
@@ -33,6 +34,32 @@
 #include "ember/ops/image.hpp"
 
 namespace ember::data {
+
+// Keras's width_shift_range / height_shift_range, whose C++ type says what Keras's Python type says:
+//  - a floating value r (0.1, 2.0): t ~ U(-r, r);
+//  - an int n (2): t = k * s with k drawn from {0, ..., n-1} and s from {-1, +1} — Keras's
+//    np.random.choice(n) * choice([-1, 1]), so 2 gives whole-pixel shifts of -1, 0 or +1 (no
+//    resampling blur: integer shifts move pixels exactly);
+//  - a list of values: one of them, times a random sign, as Keras draws from a 1-D array.
+// When the largest value is below 1, t is a fraction of the image's height (width); else pixels.
+struct ShiftRange {
+  enum class Kind { Uniform, Integer, Choice };
+  Kind kind = Kind::Uniform;
+  double range = 0;            // Uniform: r; Integer: n
+  std::vector<double> values;  // Choice
+
+  ShiftRange() = default;
+  ShiftRange(double r) : range(r) {}                                  // NOLINT: implicit, as Keras's float
+  ShiftRange(int n) : kind(Kind::Integer), range(static_cast<double>(n)) {}  // NOLINT: as Keras's int
+  explicit ShiftRange(std::vector<double> choices) : kind(Kind::Choice), values(std::move(choices)) {}
+
+  bool is_set() const { return kind == Kind::Choice ? !values.empty() : range != 0; }
+  bool operator==(const ShiftRange&) const = default;
+  // One draw, in pixels, for an image side of `size` pixels (the fixed draw order documented above).
+  double draw(Generator& gen, double size) const;
+  // ValueError naming `name` for a negative or non-finite value (an empty choice list is "not set").
+  void check(const char* name) const;
+};
 
 // Keras's zoom_range: a float z means [1 - z, 1 + z]; a pair is [lower, upper]. A zoom factor > 1
 // shows more of the image (the content shrinks), as in Keras.
@@ -51,8 +78,8 @@ struct ImageDataGeneratorOptions {
   bool zca_whitening = false;                  // multiply flattened images by fit()'s ZCA matrix
   double zca_epsilon = 1e-6;
   double rotation_range = 0;       // degrees; theta ~ U(-r, r), counter-clockwise positive
-  double width_shift_range = 0;    // < 1: fraction of the width, >= 1: pixels; ~ U(-r, r)
-  double height_shift_range = 0;   // likewise for the height
+  ShiftRange width_shift_range;    // see ShiftRange: float ~ U(-r, r), int n: whole pixels in (-n, n)
+  ShiftRange height_shift_range;   // likewise for the height
   std::optional<std::array<double, 2>> brightness_range;  // factor ~ U(lo, hi)
   double shear_range = 0;          // degrees, counter-clockwise
   ZoomRange zoom_range = 0.0;      // zx, zy ~ U(lower, upper) independently
