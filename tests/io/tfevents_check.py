@@ -316,7 +316,7 @@ def cmd_run(logdir, outdir, layers):
         for metric in ("loss", "accuracy"):
             for row in rows:
                 epoch = int(row["epoch"])
-                key = ("epoch_" + metric, epoch)
+                key = ("epoch_" + metric, epoch - 1)
                 want = struct.unpack("<f", struct.pack("<f", float(row[prefix + metric])))[0]
                 if key not in scalars:
                     raise Fail(f"{sub}: no {key} (have {sorted(scalars)})")
@@ -324,7 +324,7 @@ def cmd_run(logdir, outdir, layers):
                     raise Fail(f"{sub}: {key} = {scalars[key]}, history.csv {want}")
         if sub == "train":
             for row in rows:
-                if ("epoch_learning_rate", int(row["epoch"])) not in scalars:
+                if ("epoch_learning_rate", int(row["epoch"]) - 1) not in scalars:
                     raise Fail("train: no epoch_learning_rate")
             hist_tags = {v["tag"] for ev in events for v in ev.get("values", []) if v["kind"] == "histogram"}
             graphs = [ev["graph"] for ev in events if "graph" in ev]
