@@ -2,6 +2,7 @@
 // independent reader (tests/io/tfevents_check.py: its own CRC-32C, TFRecord and protobuf decoding,
 // TensorFlow's histogram rule and PIL for the PNGs) against the values the test wrote, and by the
 // published CRC-32C vector and hand-encoded protobuf bytes.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,4 +213,54 @@ TEST(EventFile, BadArgumentsAreErrors) {
   EXPECT_THROW(w.scalar("x", 1, 0), ValueError);
   std::ofstream(dir / "file") << "x";
   EXPECT_THROW(io::SummaryWriter((dir / "file" / "sub").string()), IOError);
+}
+
+TEST(EventFile, KilledWriterLeavesWholeRecords) {
+  const fs::path dir = fresh_dir("kill");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // writes (and flushes: flush_secs 0) scalars until killed
+    try {
+      io::SummaryWriter w(dir.string(), {.flush_secs = 0});
+      for (int64_t step = 0;; ++step) w.scalar("loss", 1.0 / static_cast<double>(step + 1), step);
+    } catch (...) {
+    }
+    ::_exit(3);
+  }
+  // Let it write a while, then SIGKILL it wherever it is.
+  for (int i = 0; i < 200; ++i) {
+    ::usleep(5000);
+    std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
+      bool big = false;
+      for (const auto& e : fs::directory_iterator(dir)) big = big || fs::file_size(e.path()) > 100000;
+      if (big) break;
+    }
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  const auto recs = tb::read_event_records(files[0].string());  // throws on any bad CRC
+  ASSERT_GE(recs.payloads.size(), 2u);
+  EXPECT_EQ(run_checker("records '" + files[0].string() + "' " + std::to_string(recs.payloads.size()) +
+                        (recs.truncated ? " truncated" : "")),
+            0);
+}
+
+// The fuzz target's corpus (fuzz/event_file_fuzz.cpp), replayed in the ordinary build.
+TEST(EventFile, FuzzCorpusReadsOrIsAnEmberError) {
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(ember::testing::source_dir() + "/fuzz/corpus/event_file")) {
+    ++files;
+    try {
+      const auto r = tb::read_event_records(e.path().string());
+      EXPECT_LE(r.valid_bytes, fs::file_size(e.path()));
+    } catch (const Error&) {
+    }
+  }
+  EXPECT_GE(files, 2);
 }
