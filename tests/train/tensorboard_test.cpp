@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/io/event_file.hpp"
+#include "ember/io/summary.hpp"
+#include "ember/nn/builtin_models.hpp"
 #include "ember/train/tensorboard.hpp"
 #include "test_support.hpp"
 
@@ -111,4 +113,34 @@ TEST(TensorBoardCallback, BadOptionsAreValueErrors) {
   EXPECT_THROW(callbacks::TensorBoard({.update_freq = int64_t{0}}), ValueError);
   EXPECT_THROW(callbacks::TensorBoard({.histogram_freq = -1}), ValueError);
   EXPECT_NO_THROW(callbacks::TensorBoard({.update_freq = int64_t{100}}));
+}
+
+// The README's TensorBoard snippet, as written there (run in a temporary directory).
+TEST(TensorBoardCallback, ReadmeSnippetRuns) {
+  const fs::path dir = fresh_dir("readme");
+  fs::create_directories(dir);
+  const fs::path old = fs::current_path();
+  fs::current_path(dir);
+  nn::reset_layer_names();
+  auto built = nn::builtin_model("mlp");
+  nn::Model& model = *built;
+  model.compile({.optimizer = optim::SGD({.learning_rate = 0.01}),
+                 .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+  Tensor images = zeros({4, 28, 28, 1});
+  Tensor x = zeros({8, 28, 28, 1}), y = zeros({8}, i64);
+  // ---- README ----
+  io::SummaryWriter writer("logs/custom");                 // logs/custom/events.out.tfevents.<s>.<host>.<pid>.<n>
+  for (int64_t step = 0; step < 100; ++step) {
+    writer.scalar("loss", 1.0 / (step + 1), step);
+    if (step % 10 == 0) writer.histogram("dense/kernel_0", model.get_layer("dense")->find_weight("kernel")->value(), step);
+  }
+  writer.image("samples", images.slice(0, 0, 3), 0);       // NHWC, floats in [0, 1] or u8 -> PNG
+  writer.text("notes", "**lr** 1e-3, batch 128", 0);
+  writer.graph(model);                                      // one node per layer and weight, grouped by layer
+  writer.close();                                           // also on destruction
+  model.fit(x, y, {.epochs = 5, .callbacks = {callbacks::TensorBoard({.log_dir = "logs/fit", .histogram_freq = 1})}});
+  // ---- end ----
+  fs::current_path(old);
+  EXPECT_EQ(io::tensorboard::read_event_records((dir / writer.path()).string()).payloads.size(), 1u + 100 + 10 + 1 + 1 + 1);
+  fs::remove_all(dir);
 }
