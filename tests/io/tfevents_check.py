@@ -10,7 +10,8 @@ Usage (exit status 0 when everything matches, else a message and 1):
                                                 then exactly the summaries EXPECTED lists, in order
   tfevents_check.py records FILE N [truncated]  exactly N whole records with valid CRCs (and, with
                                                 `truncated`, a partial record after them)
-  tfevents_check.py run LOGDIR OUTDIR LAYERS    `ember train --tensorboard LOGDIR --out OUTDIR`:
+  tfevents_check.py run LOGDIR OUTDIR LAYERS    `ember train --tensorboard LOGDIR --out OUTDIR`
+                                                (history.csv counts epochs from 1, steps from 0):
                                                 train/ and validation/ epoch scalars equal
                                                 OUTDIR/history.csv, a histogram per weight, a graph
                                                 node per layer (LAYERS: comma-separated names)
@@ -333,7 +334,7 @@ def cmd_run(logdir, outdir, layers):
             names = {n["name"] for n in graphs[0]}
             variables = [n["name"] for n in graphs[0] if n["op"] == "VariableV2"]
             for layer in layers:
-                if not any(n.startswith(layer + "/") for n in names):
+                if not any(n == layer or n.startswith(layer + "/") for n in names):
                     raise Fail(f"graph: no node for layer {layer} in {sorted(names)}")
             for var in variables:
                 tag = var + "_0"

@@ -11,22 +11,32 @@
 
 namespace fs = std::filesystem;
 
-TEST(TensorBoardCli, EventsMatchHistoryCsv) {
-  const fs::path data = ember::testing::make_idx_dir("tensorboard", 256, 64);
-  const fs::path root = fs::temp_directory_path() / ("ember_tb_cli_" + std::to_string(::getpid()));
+namespace {
+
+// Trains the built-in `model` for 2 epochs with --tensorboard and runs the reader's `run` check.
+void check_run(const std::string& model, int n_train, const std::string& layers) {
+  const fs::path data = ember::testing::make_idx_dir("tensorboard_" + model, n_train, 64);
+  const fs::path root = fs::temp_directory_path() / ("ember_tb_cli_" + model + "_" + std::to_string(::getpid()));
   fs::remove_all(root);
   const fs::path logs = root / "logs", out = root / "out";
-  auto r = ember::testing::run_ember("train --model mlp --data idx:" + data.string() +
+  auto r = ember::testing::run_ember("train --model " + model + " --data idx:" + data.string() +
                                      " --epochs 2 --batch-size 32 --seed 1 --threads 1 --verbose 0 --tensorboard " +
                                      logs.string() + " --out " + out.string());
   ASSERT_EQ(r.status, 0) << r.err;
-  // The built-in mlp's layers (nn/builtin_models): three Dense layers under Keras's auto names.
   const std::string cmd = "/usr/bin/python3 " + ember::testing::source_dir() + "/tests/io/tfevents_check.py run '" +
-                          logs.string() + "' '" + out.string() + "' dense,dense_1,dense_2 2>&1";
+                          logs.string() + "' '" + out.string() + "' " + layers + " 2>&1";
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the event files disagree with history.csv (output above)";
   fs::remove_all(root);
+}
+
+}  // namespace
+
+// The built-in models' layers (nn/builtin_models.cpp), under Keras's auto names.
+TEST(TensorBoardCli, MlpEventsMatchHistoryCsv) { check_run("mlp", 256, "dense,dense_1,dense_2"); }
+TEST(TensorBoardCli, CnnEventsMatchHistoryCsv) {
+  check_run("cnn", 96, "input_1,conv2d,max_pooling2d,conv2d_1,max_pooling2d_1,flatten,dense,dropout,dense_1");
 }
 
 TEST(TensorBoardCli, UnwritableLogDirIsOneLineError) {
