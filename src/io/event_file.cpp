@@ -310,7 +310,8 @@ EventRecords parse_event_records(std::string_view bytes, const std::string& name
     if (len > max_record_bytes)
       throw FormatError("'" + name + "': record at offset " + std::to_string(pos) + " claims " + std::to_string(len) +
                         " bytes, more than the limit of " + std::to_string(max_record_bytes));
-    if (size - pos - 12 < len + 4) {
+    const uint64_t avail = size - pos - 12;  // bytes after the header (len may be anything: no len + 4)
+    if (avail < 4 || len > avail - 4) {
       out.truncated = true;
       break;
     }

@@ -99,6 +99,10 @@ void SummaryWriter::image(const std::string& tag, const Tensor& images, int64_t 
     throw ShapeError("SummaryWriter::image '" + tag + "': image size " + std::to_string(h) + "x" + std::to_string(w) +
                      " outside 1..32768");
   }
+  if (h * w * c > (int64_t{1} << 28)) {  // stb_image_write sizes its buffers with int
+    throw ShapeError("SummaryWriter::image '" + tag + "': an image of " + std::to_string(h * w * c) +
+                     " values is more than PNG encoding here allows (2^28)");
+  }
   const bool is_u8 = images.dtype() == u8;
   const auto values = images.to_vector<double>();
   const int64_t count = std::min<int64_t>(n, max_outputs);

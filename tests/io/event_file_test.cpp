@@ -264,3 +264,16 @@ TEST(EventFile, FuzzCorpusReadsOrIsAnEmberError) {
   }
   EXPECT_GE(files, 2);
 }
+
+TEST(EventFile, HugeLengthIsNotAnOverflow) {
+  // A length near 2^64 with a valid length CRC, and no limit: the reader must see a cut record, not
+  // wrap around.
+  std::string rec(8, '\xff');
+  const uint32_t crc = io::crc32c_mask(io::crc32c(rec.data(), 8));
+  for (int i = 0; i < 4; ++i) rec.push_back(static_cast<char>(crc >> (8 * i)));
+  rec += "payload";
+  const auto r = tb::parse_event_records(rec, "huge", UINT64_MAX);
+  EXPECT_TRUE(r.truncated);
+  EXPECT_TRUE(r.payloads.empty());
+  EXPECT_THROW(tb::parse_event_records(rec, "huge"), FormatError);  // beyond the default limit
+}
