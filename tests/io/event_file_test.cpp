@@ -277,3 +277,39 @@ TEST(EventFile, HugeLengthIsNotAnOverflow) {
   EXPECT_TRUE(r.payloads.empty());
   EXPECT_THROW(tb::parse_event_records(rec, "huge"), FormatError);  // beyond the default limit
 }
+
+TEST(EventFile, FunctionalGraphHasBranchesAndSharedLayers) {
+  // x -> a -> s(a) -> add(x, s(a), s(s(a))): a branch, and a layer called twice (its second call is
+  // node "<layer>/<Class>_1", its weights appear once).
+  nn::reset_layer_names();
+  auto x = nn::Input({3}, "x");
+  auto a = nn::Dense({.units = 3, .name = "a"})(x);
+  nn::Dense shared({.units = 3, .use_bias = false, .name = "s"});
+  nn::LayerRef s(std::move(shared));
+  auto s1 = s(a);
+  auto s2 = s(s1);
+  auto y = nn::Add("add")({x, s1, s2});
+  nn::Model model(x, y, "m");
+  const fs::path dir = fresh_dir("functional");
+  std::string path;
+  {
+    io::SummaryWriter w(dir.string());
+    path = w.path();
+    w.graph(model);
+  }
+  const nlohmann::json none = nlohmann::json::array();
+  const nlohmann::json expected = {
+      {{"kind", "graph"},
+       {"nodes",
+        {{{"name", "x"}, {"op", "Placeholder"}, {"inputs", none}},
+         {{"name", "a/kernel"}, {"op", "VariableV2"}, {"inputs", none}},
+         {{"name", "a/bias"}, {"op", "VariableV2"}, {"inputs", none}},
+         {{"name", "a/Dense"}, {"op", "Dense"}, {"inputs", {"x", "a/kernel", "a/bias"}}},
+         {{"name", "s/kernel"}, {"op", "VariableV2"}, {"inputs", none}},
+         {{"name", "s/Dense"}, {"op", "Dense"}, {"inputs", {"a/Dense", "s/kernel"}}},
+         {{"name", "s/Dense_1"}, {"op", "Dense"}, {"inputs", {"s/Dense", "s/kernel"}}},
+         {{"name", "add/Add"}, {"op", "Add"}, {"inputs", {"x", "s/Dense", "s/Dense_1"}}}}}}};
+  const fs::path exp = dir / "expected.json";
+  std::ofstream(exp) << expected.dump();
+  EXPECT_EQ(run_checker("expect '" + path + "' '" + exp.string() + "'"), 0);
+}
