@@ -36,6 +36,7 @@ namespace {
 
 struct TrainArgs {
   std::string model, data, optimizer = "adam", out, schedule = "cosine", checkpoint_dir;
+  std::string tensorboard;  // --tensorboard DIR: Keras TensorBoard callback logs (DIR/train, DIR/validation)
   bool resume = false;
   int epochs = 10;
   int64_t batch_size = 128;
@@ -309,6 +310,11 @@ int run_train(const TrainArgs& a) {
       saver.save(*m, prefix, epoch + 1);
     }}));
   }
+  if (!a.tensorboard.empty()) {
+    // Before the checkpoint callback, so a checkpoint taken at an epoch's end follows its events.
+    fit.callbacks.insert(fit.callbacks.begin(),
+                         callbacks::TensorBoard({.log_dir = a.tensorboard, .histogram_freq = 1, .write_graph = true}));
+  }
   callbacks::History history;
   if (!augmentation) {
     history = model->fit(x, y, fit);
@@ -374,6 +380,8 @@ void add_train_commands(CLI::App& app) {
                     "directory for a full checkpoint after every epoch (the last 5 kept; index file 'checkpoint')");
   train->add_flag("--resume", args->resume,
                   "continue from the latest checkpoint in --checkpoint-dir (same settings; history.csv covers the whole run)");
+  train->add_option("--tensorboard", args->tensorboard,
+                    "write TensorBoard event files into DIR/train and DIR/validation (epoch scalars, weight histograms, the graph)");
   train->add_option("--verbose", args->verbose, "0 silent, 1 progress bar, 2 one line per epoch")->check(CLI::Range(0, 2));
   const char* budget_help = "refuse models whose weights need more memory than SIZE (e.g. 512M, 4G; default: the memory available)";
   train->add_option("--max-param-memory", args->max_param_memory, budget_help);
