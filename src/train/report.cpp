@@ -221,10 +221,10 @@ std::string confusion_html(const ReportData& d, std::size_t classes) {
 // ---- misclassified grid ----
 
 std::string grid_html(const ReportData& d) {
-  if (!d.grid_images.defined()) return "<p>No images stored for this run.</p>\n";
   std::vector<int64_t> idx = most_confident_mistakes(d.y_true, d.y_pred, d.confidence, 16);
-  const Tensor& g = d.grid_images;
   if (idx.empty()) return "<p>No test example was misclassified.</p>\n";
+  if (!d.grid_images.defined()) return "<p>No images stored for this run.</p>\n";
+  const Tensor& g = d.grid_images;
   if ((g.dim() != 3 && g.dim() != 4) || g.size(0) < static_cast<int64_t>(idx.size())) {
     throw ValueError("report: the grid images must be [K, H, W] or [K, H, W, C] with K >= " + std::to_string(idx.size()) +
                      ", got " + to_string(g.shape()));

@@ -228,7 +228,7 @@ std::string wall_time(std::chrono::steady_clock::duration d) {
 // test metrics and the test set's predictions (probabilities: a softmax over the logits when the
 // model ends without one), and the most confidently misclassified test images.
 train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callbacks::History& history,
-                              const std::map<std::string, double>& test_result, bool from_logits, const data::TrainTestData& ds,
+                              const std::map<std::string, double>& test_result, bool from_logits, int64_t classes, const data::TrainTestData& ds,
                               const Tensor& x_test, const Tensor& y_test) {
   train::ReportData r;
   r.title = "ember train --model " + a.model + " --data " + a.data;
@@ -237,6 +237,7 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
     if (test_result.count(k)) r.test_metrics.emplace_back(k, test_result.at(k));
   }
   r.class_names = ds.class_names;
+  for (int64_t k = static_cast<int64_t>(r.class_names.size()); k < classes; ++k) r.class_names.push_back(std::to_string(k));
   r.model_summary = model.summary_string();
   char lr[40];
   std::snprintf(lr, sizeof lr, "%g", a.learning_rate);
@@ -384,7 +385,7 @@ int run_train(const TrainArgs& a) {
     std::printf("test_loss=%.6f test_accuracy=%.6f\n", test_result.at("loss"), test_result.at("accuracy"));
   }
   if (!a.out.empty()) {
-    train::ReportData report = report_data(a, *model, history, test_result, from_logits, ds, x_test, y_test);
+    train::ReportData report = report_data(a, *model, history, test_result, from_logits, classes, ds, x_test, y_test);
     report.settings.emplace_back("wall time", wall_time(std::chrono::steady_clock::now() - started));
     train::write_run_files(a.out, report);
     std::string path = (fs::path(a.out) / "report.html").string();
