@@ -109,7 +109,7 @@ std::string svg_chart(const std::string& title, const std::string& y_label, cons
     if (std::any_of(s.values->begin(), s.values->end(), [](double v) { return std::isfinite(v); })) series.push_back(s);
   }
   if (series.empty() || epochs.empty()) return "";
-  const double W = 460, H = 280, left = 62, right = 14, top = 30, bottom = 46;
+  const double W = 460, H = 290, left = 62, right = 14, top = 46, bottom = 46;
   const double pw = W - left - right, ph = H - top - bottom;
   double lo = INFINITY, hi = -INFINITY;
   for (const Series& s : series) {
@@ -165,14 +165,13 @@ std::string svg_chart(const std::string& title, const std::string& y_label, cons
     o << "<path class=\"series\" data-series=\"" << escape(s.name) << "\" d=\"" << d << "\" fill=\"none\" stroke=\"" << s.color
       << "\" stroke-width=\"2\"" << (s.dashed ? " stroke-dasharray=\"6 3\"" : "") << "/>" << dots << "\n";
   }
-  // legend, top right inside the plot
-  double ly = top + 8;
+  // legend: one row between the title and the plot, where no curve can hide it
+  double lx = left, ly = 34;
   for (const Series& s : series) {
-    double lx = left + pw - 120;
     o << "<line x1=\"" << lx << "\" x2=\"" << lx + 22 << "\" y1=\"" << ly << "\" y2=\"" << ly << "\" stroke=\"" << s.color
       << "\" stroke-width=\"2\"" << (s.dashed ? " stroke-dasharray=\"6 3\"" : "") << "/><text class=\"legend\" x=\"" << lx + 28
       << "\" y=\"" << ly + 4 << "\">" << escape(s.name) << "</text>\n";
-    ly += 16;
+    lx += 40 + 7 * static_cast<double>(s.name.size());
   }
   o << "</svg></figure>\n";
   return o.str();

@@ -232,7 +232,7 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
                               const Tensor& x_test, const Tensor& y_test) {
   train::ReportData r;
   r.title = "ember train --model " + a.model + " --data " + a.data;
-  r.history = train::report_history(history);
+  r.history = train::report_history(history);  // --out replaces it by history.csv's rounded values
   for (const char* k : {"loss", "accuracy"}) {
     if (test_result.count(k)) r.test_metrics.emplace_back(k, test_result.at(k));
   }
@@ -380,18 +380,19 @@ int run_train(const TrainArgs& a) {
     write_history_csv((fs::path(a.out) / "history.csv").string(), history);
   }
   std::map<std::string, double> test_result;
-  if (has_test) {
-    test_result = model->evaluate(x_test, y_test, {.batch_size = 256});
-    std::printf("test_loss=%.6f test_accuracy=%.6f\n", test_result.at("loss"), test_result.at("accuracy"));
-  }
+  if (has_test) test_result = model->evaluate(x_test, y_test, {.batch_size = 256});
   if (!a.out.empty()) {
     train::ReportData report = report_data(a, *model, history, test_result, from_logits, classes, ds, x_test, y_test);
     report.settings.emplace_back("wall time", wall_time(std::chrono::steady_clock::now() - started));
+    // The curves from history.csv as written (9 digits), so `ember report DIR` draws the same page.
+    report.history = train::read_history_csv((fs::path(a.out) / "history.csv").string());
     train::write_run_files(a.out, report);
     std::string path = (fs::path(a.out) / "report.html").string();
     train::write_report_html(path, report);
     std::printf("report: %s\n", path.c_str());
   }
+  // The last line, by the tool's contract (DESIGN.md).
+  if (has_test) std::printf("test_loss=%.6f test_accuracy=%.6f\n", test_result.at("loss"), test_result.at("accuracy"));
   return 0;
 }
 
