@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev libhdf5-dev zlib1g-dev libdeflate-dev libstb-dev libcli11-dev
   dataset-fashion-mnist
   python3-torch python3-torchvision python3-pil python3-numpy python3-h5py
+  chromium  # headless: the HTML report's browser test (tests/tools/report_browser.hpp)
 )
 # --fuzz: also the clang toolchain for the libFuzzer targets in fuzz/ (not needed to build or test).
 # --bench: also libtorch's C++ headers, for the libtorch columns of bench/ (run_all.sh, train_bench.sh).

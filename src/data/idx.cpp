@@ -275,18 +275,25 @@ TrainTestData load_idx_dir(const std::string& dir) {
   return ds;
 }
 
+namespace {
+TrainTestData with_fashion_names(TrainTestData ds) {
+  for (const char* name : fashion_mnist_classes()) ds.class_names.emplace_back(name);
+  return ds;
+}
+}  // namespace
+
 TrainTestData load_fashion_mnist(std::optional<std::string> dir) {
-  if (dir) return load_idx_dir(*dir);
+  if (dir) return with_fashion_names(load_idx_dir(*dir));
   if (const char* env = std::getenv("EMBER_DATA")) {
     std::string p = std::string(env) + "/fashion-mnist";
-    if (std::filesystem::is_directory(p)) return load_idx_dir(p);
+    if (std::filesystem::is_directory(p)) return with_fashion_names(load_idx_dir(p));
   }
   const std::string debian = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::is_directory(debian)) {
     throw IOError("Fashion-MNIST not found: install Debian's dataset-fashion-mnist package (" + debian +
                   ") or set EMBER_DATA");
   }
-  return load_idx_dir(debian);
+  return with_fashion_names(load_idx_dir(debian));
 }
 
 const std::array<const char*, 10>& fashion_mnist_classes() {

@@ -10,6 +10,7 @@
 
 #include "ember/core/error.hpp"
 #include "predict_command.hpp"
+#include "report_command.hpp"
 #include "summary_command.hpp"
 // `ember train` / `ember evaluate` are being written beside this file; picked up once present.
 #if 1
@@ -39,6 +40,7 @@ int run(int argc, char** argv) {
   ember::tool::add_train_commands(app);
 #endif
   ember::tool::add_predict_command(app);
+  ember::tool::add_report_command(app);
   // CLI11 would call an unknown command a missing one; say what came instead.
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;

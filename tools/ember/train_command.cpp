@@ -6,6 +6,8 @@
 #include "train_command.hpp"
 
 #include <array>
+#include <map>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +30,7 @@
 #include "ember/data/splits.hpp"
 #include "ember/train/model_files.hpp"
 #include "ember/train/saver.hpp"
+#include "ember/train/report.hpp"
 #include "ember/train/training.hpp"
 
 namespace ember::tool {
@@ -214,7 +217,59 @@ void check_labels(const Tensor& labels, int64_t classes, const char* split) {
   }
 }
 
+std::string wall_time(std::chrono::steady_clock::duration d) {
+  double s = std::chrono::duration<double>(d).count();
+  char buf[64];
+  if (s < 60) std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else std::snprintf(buf, sizeof buf, "%d min %.0f s", static_cast<int>(s / 60), std::fmod(s, 60.0));
+  return buf;
+}
+
+// What the report shows (train/report.hpp), from the finished run: its settings, the history, the
+// test metrics and the test set's predictions (probabilities: a softmax over the logits when the
+// model ends without one), and the most confidently misclassified test images.
+train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callbacks::History& history,
+                              const std::map<std::string, double>& test_result, bool from_logits, int64_t classes, const data::TrainTestData& ds,
+                              const Tensor& x_test, const Tensor& y_test) {
+  train::ReportData r;
+  r.title = "ember train --model " + a.model + " --data " + a.data;
+  r.history = train::report_history(history);  // --out replaces it by history.csv's rounded values
+  for (const char* k : {"loss", "accuracy"}) {
+    if (test_result.count(k)) r.test_metrics.emplace_back(k, test_result.at(k));
+  }
+  r.class_names = ds.class_names;
+  for (int64_t k = static_cast<int64_t>(r.class_names.size()); k < classes; ++k) r.class_names.push_back(std::to_string(k));
+  r.model_summary = model.summary_string();
+  char lr[40];
+  std::snprintf(lr, sizeof lr, "%g", a.learning_rate);
+  r.settings = {{"data", a.data},
+                {"model", a.model},
+                {"optimizer", a.optimizer},
+                {"learning rate", lr},
+                {"schedule", a.schedule},
+                {"epochs", std::to_string(a.epochs)},
+                {"batch size", std::to_string(a.batch_size)},
+                {"validation", a.validation_split > 0 ? "split " + std::to_string(a.validation_split) : "the test split"},
+                {"seed", std::to_string(a.seed)},
+                {"threads", a.threads > 0 ? std::to_string(a.threads) : "automatic (" + std::to_string(get_num_threads()) + " at the end)"},
+                {"Ember version", EMBER_VERSION}};
+  if (!a.augment.empty()) r.settings.emplace_back("augment", a.augment);
+  if (!x_test.defined()) return r;
+  Tensor out = model.predict(x_test, {.batch_size = 256});
+  Tensor prob = from_logits ? softmax(out, -1) : out;
+  r.y_true = y_test.to(i64).to_vector<int64_t>();
+  r.y_pred = argmax(prob, -1).to_vector<int64_t>();
+  r.confidence = max(prob, {-1}).to_vector<double>();
+  std::vector<int64_t> grid = train::most_confident_mistakes(r.y_true, r.y_pred, r.confidence, 16);
+  // The images as the data set stores them (u8 for IDX), else the model's float inputs.
+  const Tensor& images = ds.test.images.defined() ? ds.test.images : x_test;
+  const bool pictures = images.dim() == 3 || (images.dim() == 4 && (images.size(3) == 1 || images.size(3) == 3));
+  if (!grid.empty() && pictures) r.grid_images = take(images, from_vector(grid, {static_cast<int64_t>(grid.size())}), 0).contiguous();
+  return r;
+}
+
 int run_train(const TrainArgs& a) {
+  const auto started = std::chrono::steady_clock::now();
   if (a.epochs < 1) throw CLI::ValidationError("--epochs", "must be at least 1");
   if (a.batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
   if (!(a.learning_rate > 0) || !std::isfinite(a.learning_rate)) {
@@ -330,10 +385,20 @@ int run_train(const TrainArgs& a) {
     save_run(*model, a.out);
     write_history_csv((fs::path(a.out) / "history.csv").string(), history);
   }
-  if (has_test) {
-    auto result = model->evaluate(x_test, y_test, {.batch_size = 256});
-    std::printf("test_loss=%.6f test_accuracy=%.6f\n", result.at("loss"), result.at("accuracy"));
+  std::map<std::string, double> test_result;
+  if (has_test) test_result = model->evaluate(x_test, y_test, {.batch_size = 256});
+  if (!a.out.empty()) {
+    train::ReportData report = report_data(a, *model, history, test_result, from_logits, classes, ds, x_test, y_test);
+    report.settings.emplace_back("wall time", wall_time(std::chrono::steady_clock::now() - started));
+    // The curves from history.csv as written (9 digits), so `ember report DIR` draws the same page.
+    report.history = train::read_history_csv((fs::path(a.out) / "history.csv").string());
+    train::write_run_files(a.out, report);
+    std::string path = (fs::path(a.out) / "report.html").string();
+    train::write_report_html(path, report);
+    std::printf("report: %s\n", path.c_str());
   }
+  // The last line, by the tool's contract (DESIGN.md).
+  if (has_test) std::printf("test_loss=%.6f test_accuracy=%.6f\n", test_result.at("loss"), test_result.at("accuracy"));
   return 0;
 }
 
@@ -375,7 +440,7 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--seed", args->seed, "random seed (default 42)");
   train->add_option("--threads", args->threads, "intra-op threads (default: automatic, all cores other processes leave free)")
       ->check(CLI::Range(1, 1 << 16).description("at least 1"));
-  train->add_option("--out", args->out, "directory for model.json, model.safetensors, model.h5 and history.csv");
+  train->add_option("--out", args->out, "directory for model.json, model.safetensors, model.h5, history.csv, report.html and the files ember report reads (run.json, test_predictions.npy, misclassified.npy)");
   train->add_option("--checkpoint-dir", args->checkpoint_dir,
                     "directory for a full checkpoint after every epoch (the last 5 kept; index file 'checkpoint')");
   train->add_flag("--resume", args->resume,

@@ -28,7 +28,7 @@ struct TrainTestData {
   Split train;
   Split test;  // undefined tensors when the data has no test split (CSV, npz x/y, image folders)
   int64_t num_classes = 10;
-  std::vector<std::string> class_names = {};  // when the data names its classes (CSV categories, folders)
+  std::vector<std::string> class_names = {};  // when the data names its classes (Fashion-MNIST, CSV categories, folders)
   std::vector<std::string> warnings = {};     // for the user (e.g. image files skipped), one line each
 };
 
