@@ -10,21 +10,8 @@
 
 #include "ember/core/error.hpp"
 #include "ember/io/atomic_file.hpp"
+#include "ember/io/summary.hpp"  // encode_png
 #include "ember/train/callbacks.hpp"
-
-// stb_image_write compiled here, private to this file (a program linking Ember may have its own).
-#define STB_IMAGE_WRITE_STATIC
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#endif
-#include <stb/stb_image_write.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 namespace ember::train {
 
@@ -66,14 +53,6 @@ std::string base64(const std::string& bytes) {
     out += i + 1 < bytes.size() ? table[(v >> 6) & 63] : '=';
     out += i + 2 < bytes.size() ? table[v & 63] : '=';
   }
-  return out;
-}
-
-// One image (u8 0..255 or float 0..1, H x W x C) as PNG bytes.
-std::string png_encode(const std::vector<uint8_t>& pixels, int h, int w, int c) {
-  std::string out;
-  auto sink = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append(static_cast<char*>(data), size); };
-  if (!stbi_write_png_to_func(sink, &out, w, h, c, pixels.data(), w * c)) throw ValueError("report: PNG encoding failed");
   return out;
 }
 
@@ -244,7 +223,7 @@ std::string grid_html(const ReportData& d) {
     }
     int64_t k = idx[i];
     o << "<figure class=\"mis\"><img alt=\"test example " << k << "\" width=\"" << std::max(84, w) << "\" src=\"data:image/png;base64,"
-      << base64(png_encode(px, h, w, c)) << "\"/><figcaption>#" << k << "<br/>true: " << escape(class_name(d.class_names, d.y_true[k]))
+      << base64(io::encode_png(px.data(), h, w, c)) << "\"/><figcaption>#" << k << "<br/>true: " << escape(class_name(d.class_names, d.y_true[k]))
       << "<br/>pred: " << escape(class_name(d.class_names, d.y_pred[k])) << " (" << fmt("%.1f", 100 * d.confidence[k])
       << " %)</figcaption></figure>\n";
   }

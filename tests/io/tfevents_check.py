@@ -10,6 +10,8 @@ Usage (exit status 0 when everything matches, else a message and 1):
                                                 then exactly the summaries EXPECTED lists, in order
   tfevents_check.py records FILE N [truncated]  exactly N whole records with valid CRCs (and, with
                                                 `truncated`, a partial record after them)
+  tfevents_check.py out OUTDIR                  `ember train --out OUTDIR`'s own event file: the
+                                                history.csv columns as epoch_* scalars, and the graph
   tfevents_check.py run LOGDIR OUTDIR LAYERS    `ember train --tensorboard LOGDIR --out OUTDIR`
                                                 (history.csv counts epochs from 1, steps from 0):
                                                 train/ and validation/ epoch scalars equal
@@ -345,12 +347,35 @@ def cmd_run(logdir, outdir, layers):
     print(f"{logdir}: train and validation scalars equal history.csv ({len(rows)} epochs); histograms and graph complete")
 
 
+def cmd_out(outdir):
+    # `ember train --out DIR`'s own event file: every history.csv column as "epoch_<column>" at
+    # step = epoch - 1, and the model's graph.
+    rows = list(csv.DictReader(open(os.path.join(outdir, "history.csv"))))
+    events = run_events(outdir)
+    scalars = {(v["tag"], ev["step"]): v["value"] for ev in events for v in ev.get("values", []) if v["kind"] == "scalar"}
+    for row in rows:
+        for column, text in row.items():
+            if column == "epoch" or text in ("", "nan"):
+                continue
+            key = ("epoch_" + column, int(row["epoch"]) - 1)
+            want = struct.unpack("<f", struct.pack("<f", float(text)))[0]
+            if key not in scalars:
+                raise Fail(f"{outdir}: no {key} (have {sorted(scalars)})")
+            if not close(scalars[key], want, 1e-6):
+                raise Fail(f"{outdir}: {key} = {scalars[key]}, history.csv {want}")
+    if sum(1 for ev in events if "graph" in ev) != 1:
+        raise Fail(f"{outdir}: expected one graph")
+    print(f"{outdir}: the run's event file equals history.csv ({len(rows)} epochs) and has the graph")
+
+
 def main(argv):
     try:
         if len(argv) == 4 and argv[1] == "expect":
             cmd_expect(argv[2], argv[3])
         elif len(argv) in (4, 5) and argv[1] == "records":
             cmd_records(argv[2], int(argv[3]), len(argv) == 5 and argv[4] == "truncated")
+        elif len(argv) == 3 and argv[1] == "out":
+            cmd_out(argv[2])
         elif len(argv) == 5 and argv[1] == "run":
             cmd_run(argv[2], argv[3], [x for x in argv[4].split(",") if x])
         else:

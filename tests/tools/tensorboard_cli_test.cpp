@@ -28,6 +28,12 @@ void check_run(const std::string& model, int n_train, const std::string& layers)
   const int status = std::system(cmd.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "the event files disagree with history.csv (output above)";
+  // --out DIR has its own event file too (DESIGN.md's contract): the history and the graph.
+  const std::string out_cmd = "/usr/bin/python3 " + ember::testing::source_dir() + "/tests/io/tfevents_check.py out '" +
+                              out.string() + "' 2>&1";
+  const int out_status = std::system(out_cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(out_status));
+  EXPECT_EQ(WEXITSTATUS(out_status), 0) << "--out's event file disagrees with history.csv (output above)";
   fs::remove_all(root);
 }
 

@@ -21,6 +21,7 @@
 #include "ember/ember.hpp"
 #include "ember/io/atomic_file.hpp"
 #include "ember/io/safetensors.hpp"
+#include "ember/io/summary.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/optim/optim.hpp"
@@ -101,6 +102,21 @@ void write_history_csv(const std::string& path, const callbacks::History& h) {
     out << h.epoch[i] + 1 << "," << col("loss", i) << "," << col("accuracy", i) << "," << col("val_loss", i) << ","
         << col("val_accuracy", i) << "," << col("lr", i) << "\n";
   }
+}
+
+// `--out DIR`'s TensorBoard file (DESIGN.md's contract): one event file in DIR with the model's
+// graph and every per-epoch value of the history ("epoch_loss", "epoch_val_loss", ...,
+// "epoch_lr"), step = epoch — written after training, so it costs the run nothing. (--tensorboard
+// is the Keras callback, with train/ and validation/ runs and weight histograms.)
+void write_run_events(nn::Model& model, const callbacks::History& history, const std::string& dir) {
+  io::SummaryWriter events(dir);
+  events.graph(model);
+  for (const auto& [name, values] : history.history) {
+    for (std::size_t i = 0; i < values.size() && i < history.epoch.size(); ++i) {
+      events.scalar("epoch_" + name, values[i], history.epoch[i]);
+    }
+  }
+  events.close();
 }
 
 // Creates the output directory before training starts, so that a bad --out costs nothing.
@@ -384,6 +400,7 @@ int run_train(const TrainArgs& a) {
   if (!a.out.empty()) {
     save_run(*model, a.out);
     write_history_csv((fs::path(a.out) / "history.csv").string(), history);
+    write_run_events(*model, history, a.out);
   }
   std::map<std::string, double> test_result;
   if (has_test) test_result = model->evaluate(x_test, y_test, {.batch_size = 256});
