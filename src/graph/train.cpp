@@ -165,9 +165,23 @@ std::unique_ptr<optim::Optimizer> AdagradOptimizer::make(const optim::LearningRa
       optim::AdagradOptions{.learning_rate = lr, .initial_accumulator_value = o_.initial_accumulator_value, .epsilon = 0.0});
 }
 
+namespace {
+// TF1 starts the mean-square slot at 1 (Keras and optim::RMSprop at 0); the update is optim's.
+class TF1RMSprop : public optim::RMSprop {
+ public:
+  using optim::RMSprop::RMSprop;
+
+ protected:
+  void update(const std::string& name, Tensor& w, const Tensor& g, int64_t t, double lr) override {
+    slot_for(name, "velocity", w, 1.0);
+    optim::RMSprop::update(name, w, g, t, lr);
+  }
+};
+}  // namespace
+
 RMSPropOptimizer::RMSPropOptimizer(RMSPropOptions o) : Optimizer("RMSProp", o.learning_rate), o_(o) {}
 std::unique_ptr<optim::Optimizer> RMSPropOptimizer::make(const optim::LearningRate& lr) const {
-  return std::make_unique<optim::RMSprop>(
+  return std::make_unique<TF1RMSprop>(
       optim::RMSpropOptions{.learning_rate = lr, .rho = o_.decay, .momentum = o_.momentum, .epsilon = o_.epsilon, .centered = o_.centered});
 }
 

@@ -118,9 +118,8 @@ class AdagradOptimizer : public Optimizer {
 };
 
 // TF1: ms = decay*ms + (1-decay)*g^2; mom = momentum*mom + lr*g/sqrt(ms + epsilon); var -= mom.
-// optim::RMSprop has exactly this form (epsilon inside the root); TF1 defaults decay 0.9,
-// momentum 0, epsilon 1e-10, centered false. TF1 starts ms at 1 (Keras at 0): optim::RMSprop starts
-// at 0, so the first steps differ from TF1 — see README.
+// optim::RMSprop has exactly this form (epsilon inside the root) and runs it; TF1 defaults decay 0.9,
+// momentum 0, epsilon 1e-10, centered false, and ms starting at 1 (Keras: 0).
 struct RMSPropOptions {
   optim::LearningRate learning_rate;
   double decay = 0.9;
