@@ -235,6 +235,10 @@ Tensor Session::run(const Output& fetch, const FeedDict& feeds) { return as_tens
 
 void Session::run(const Operation& fetch, const FeedDict& feeds) { run(std::vector<Fetch>{fetch}, feeds); }
 
+std::vector<Value> Session::run(std::initializer_list<Output> fetches, const FeedDict& feeds) {
+  return run(std::vector<Fetch>(fetches.begin(), fetches.end()), feeds);
+}
+
 Value Session::run_value(const Fetch& fetch, const FeedDict& feeds) { return run(std::vector<Fetch>{fetch}, feeds)[0]; }
 
 std::map<std::string, Value> Session::run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds) {

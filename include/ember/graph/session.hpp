@@ -47,6 +47,8 @@ class Session {
   Value run_value(const Fetch& fetch, const FeedDict& feeds = {});
   // A list of fetches: one value each, in order. Every node runs at most once per call.
   std::vector<Value> run(const std::vector<Fetch>& fetches, const FeedDict& feeds = {});
+  // A list of tensors or variables: s.run({w, b}).
+  std::vector<Value> run(std::initializer_list<Output> fetches, const FeedDict& feeds = {});
   // A map of fetches: the same keys with values.
   std::map<std::string, Value> run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds = {});
 
