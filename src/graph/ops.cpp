@@ -2,6 +2,8 @@
 
 #include "ember/core/error.hpp"
 #include "ember/ops/activation.hpp"
+#include "ember/ops/conv.hpp"
+#include "ember/ops/pool.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/losses.hpp"
@@ -98,6 +100,31 @@ Output less(const Output& a, const Output& b, const std::string& name) {
 Output greater(const Output& a, const Output& b, const std::string& name) {
   return binary(a, b, "Greater", name, [](const Tensor& x, const Tensor& y) { return ember::greater(x, y); });
 }
+Output greater_equal(const Output& a, const Output& b, const std::string& name) {
+  return binary(a, b, "GreaterEqual", name, [](const Tensor& x, const Tensor& y) { return ember::greater_equal(x, y); });
+}
+Output less_equal(const Output& a, const Output& b, const std::string& name) {
+  return binary(a, b, "LessEqual", name, [](const Tensor& x, const Tensor& y) { return ember::less_equal(x, y); });
+}
+Output logical_and(const Output& a, const Output& b, const std::string& name) {
+  return binary(a, b, "LogicalAnd", name, [](const Tensor& x, const Tensor& y) { return ember::logical_and(x, y); });
+}
+Output logical_or(const Output& a, const Output& b, const std::string& name) {
+  return binary(a, b, "LogicalOr", name, [](const Tensor& x, const Tensor& y) { return ember::logical_or(x, y); });
+}
+Output logical_not(const Output& x, const std::string& name) {
+  return unary(x, "LogicalNot", name, [](const Tensor& t) { return ember::logical_not(t); });
+}
+Output where(const Output& cond, const Output& a, const Output& b, const std::string& name) {
+  Graph& g = graph_of({&cond, &a, &b});
+  for (const Output* o : {&cond, &a, &b}) no_strings(*o, "Select");
+  if (a.dtype() != b.dtype())
+    throw DTypeError("graph: Select '" + name + "': '" + a.name() + "' is " + a.type().str() + " but '" + b.name() +
+                     "' is " + b.type().str());
+  return single(g, "Select", name, {cond, a, b}, [](RunContext&, std::span<const Value> in) {
+    return std::vector<Value>{ember::where(T(in, 0), T(in, 1), T(in, 2))};
+  });
+}
 Output matmul(const Output& a, const Output& b, const std::string& name) {
   return binary(a, b, "MatMul", name, [](const Tensor& x, const Tensor& y) { return ember::matmul(x, y); });
 }
@@ -120,6 +147,15 @@ Output square(const Output& x, const std::string& name) {
 Output abs(const Output& x, const std::string& name) {
   return unary(x, "Abs", name, [](const Tensor& t) { return ember::abs(t); });
 }
+Output rsqrt(const Output& x, const std::string& name) {
+  return unary(x, "Rsqrt", name, [](const Tensor& t) { return ember::rsqrt(t); });
+}
+Output sign(const Output& x, const std::string& name) {
+  return unary(x, "Sign", name, [](const Tensor& t) { return ember::sign(t); });
+}
+Output clip_by_value(const Output& x, double low, double high, const std::string& name) {
+  return unary(x, "ClipByValue", name, [low, high](const Tensor& t) { return ember::clip(t, low, high); });
+}
 Output cast(const Output& x, DType dtype, const std::string& name) {
   return unary(x, "Cast", name, [dtype](const Tensor& t) { return ember::cast(t, dtype); });
 }
@@ -132,6 +168,40 @@ Output reduce_mean(const Output& x, const Axes& axes, bool keepdims, const std::
 }
 Output reduce_max(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
   return unary(x, "Max", name, [axes, keepdims](const Tensor& t) { return ember::max(t, axes, keepdims); });
+}
+Output reduce_min(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
+  return unary(x, "Min", name, [axes, keepdims](const Tensor& t) { return ember::min(t, axes, keepdims); });
+}
+Output reduce_prod(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
+  return unary(x, "Prod", name, [axes, keepdims](const Tensor& t) { return ember::prod(t, axes, keepdims); });
+}
+Output argmin(const Output& x, int64_t axis, const std::string& name) {
+  return unary(x, "ArgMin", name, [axis](const Tensor& t) { return ember::argmin(t, axis); });
+}
+Output transpose(const Output& x, const Axes& perm, const std::string& name) {
+  return unary(x, "Transpose", name, [perm](const Tensor& t) { return ember::permute(t, perm); });
+}
+Output squeeze(const Output& x, int64_t axis, const std::string& name) {
+  return unary(x, "Squeeze", name, [axis](const Tensor& t) { return ember::squeeze(t, axis); });
+}
+Output expand_dims(const Output& x, int64_t axis, const std::string& name) {
+  return unary(x, "ExpandDims", name, [axis](const Tensor& t) { return ember::unsqueeze(t, axis); });
+}
+Output concat(const std::vector<Output>& xs, int64_t axis, const std::string& name) {
+  if (xs.empty()) throw ValueError("graph: concat of no tensors");
+  Graph& g = graph_of({&xs[0]});
+  for (const Output& x : xs) {
+    graph_of({&xs[0], &x});
+    no_strings(x, "ConcatV2");
+    if (x.dtype() != xs[0].dtype())
+      throw DTypeError("graph: concat '" + name + "': '" + xs[0].name() + "' is " + xs[0].type().str() + " but '" +
+                       x.name() + "' is " + x.type().str());
+  }
+  return single(g, "ConcatV2", name, xs, [axis](RunContext&, std::span<const Value> in) {
+    std::vector<Tensor> ts;
+    for (size_t i = 0; i < in.size(); ++i) ts.push_back(T(in, i));
+    return std::vector<Value>{ember::concat(ts, axis)};
+  });
 }
 Output argmax(const Output& x, int64_t axis, const std::string& name) {
   return unary(x, "ArgMax", name, [axis](const Tensor& t) { return ember::argmax(t, axis); });
@@ -176,6 +246,37 @@ Output sigmoid(const Output& x, const std::string& name) {
 }
 Output tanh(const Output& x, const std::string& name) {
   return unary(x, "Tanh", name, [](const Tensor& t) { return ember::tanh(t); });
+}
+Output elu(const Output& x, const std::string& name) {
+  return unary(x, "Elu", name, [](const Tensor& t) { return ember::elu(t); });
+}
+Output leaky_relu(const Output& x, double alpha, const std::string& name) {
+  return unary(x, "LeakyRelu", name, [alpha](const Tensor& t) { return ember::leaky_relu(t, alpha); });
+}
+Output softplus(const Output& x, const std::string& name) {
+  return unary(x, "Softplus", name, [](const Tensor& t) { return ember::softplus(t); });
+}
+Output swish(const Output& x, const std::string& name) {
+  return unary(x, "swish", name, [](const Tensor& t) { return ember::swish(t); });
+}
+Output log_softmax(const Output& logits, const std::string& name) {
+  return unary(logits, "LogSoftmax", name, [](const Tensor& t) { return ember::log_softmax(t); });
+}
+Output sigmoid_cross_entropy_with_logits(const Output& labels, const Output& logits, const std::string& name) {
+  return binary(labels, logits, "logistic_loss", name,
+                [](const Tensor& l, const Tensor& z) { return ember::sigmoid_cross_entropy_with_logits(l, z); });
+}
+Output conv2d(const Output& x, const Output& filter, Conv2dOptions opt, const std::string& name) {
+  return binary(x, filter, "Conv2D", name, [opt](const Tensor& a, const Tensor& f) { return ember::conv2d(a, f, opt); });
+}
+Output bias_add(const Output& x, const Output& bias, const std::string& name) {
+  return binary(x, bias, "BiasAdd", name, [](const Tensor& a, const Tensor& b) { return ember::bias_add(a, b); });
+}
+Output max_pool(const Output& x, Pool2dOptions opt, const std::string& name) {
+  return unary(x, "MaxPool", name, [opt](const Tensor& t) { return ember::max_pool2d(t, opt); });
+}
+Output avg_pool(const Output& x, Pool2dOptions opt, const std::string& name) {
+  return unary(x, "AvgPool", name, [opt](const Tensor& t) { return ember::avg_pool2d(t, opt); });
 }
 Output softmax(const Output& logits, const std::string& name) {
   return unary(logits, "Softmax", name, [](const Tensor& t) { return ember::softmax(t); });
