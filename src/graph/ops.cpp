@@ -233,6 +233,15 @@ Output truncated_normal(const std::vector<int64_t>& shape, double stddev, double
 Output random_normal(const std::vector<int64_t>& shape, double stddev, double mean, const std::string& name) {
   return random_source(shape, "RandomStandardNormal", name, &ember::randn, mean, stddev);
 }
+Output random_uniform(const std::vector<int64_t>& shape, double minval, double maxval, const std::string& name) {
+  if (!(minval <= maxval))
+    throw ValueError("graph: random_uniform needs minval <= maxval, got " + std::to_string(minval) + " and " + std::to_string(maxval));
+  Shape s(shape.begin(), shape.end());
+  OpFn fn = [s, minval, maxval](RunContext&, std::span<const Value>) {
+    return std::vector<Value>{ember::rand(s, {.low = minval, .high = maxval})};
+  };
+  return single(get_default_graph(), "RandomUniform", name, {}, fn, {{{.dtype = f32}, PartialShape(shape)}});
+}
 Output zeros(const std::vector<int64_t>& shape, DType dtype, const std::string& name) {
   return constant(ember::zeros(Shape(shape.begin(), shape.end()), dtype), name);
 }

@@ -1,9 +1,12 @@
 #include "ember/graph/train.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <unordered_set>
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/core/error.hpp"
+#include "ember/graph/ops.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/optim/clip.hpp"
 
@@ -83,6 +86,96 @@ std::pair<std::vector<Output>, Output> clip_by_global_norm(const std::vector<Out
   for (size_t i = 0; i < t_list.size(); ++i)
     if (t_list[i].valid()) clipped[i] = Output(op.node(), k++);
   return {clipped, Output(op.node(), k)};
+}
+
+// ---- variable_scope / get_variable -------------------------------------------------------------------
+
+namespace {
+// The variable-scope stack per graph (names, innermost last) and its reuse flags.
+struct VarScopeEntry {
+  Graph* graph;
+  std::string name;  // full: "outer/inner"
+  bool reuse;
+};
+thread_local std::vector<VarScopeEntry> var_scopes;
+
+const VarScopeEntry* current_var_scope(Graph& g) {
+  for (auto it = var_scopes.rbegin(); it != var_scopes.rend(); ++it)
+    if (it->graph == &g) return &*it;
+  return nullptr;
+}
+}  // namespace
+
+VariableScope::VariableScope(const std::string& name, VariableScopeOptions o) : graph_(&get_default_graph()) {
+  if (name.empty() || name.find(':') != std::string::npos)
+    throw ValueError("graph: variable_scope name '" + name + "' must be non-empty and have no ':'");
+  const VarScopeEntry* outer = current_var_scope(*graph_);
+  std::string full = outer ? outer->name + "/" + name : name;
+  var_scopes.push_back({graph_, full, o.reuse || (outer && outer->reuse)});  // reuse is inherited, as in TF
+  graph_->push_scope(graph_->unique_name(graph_->scoped(name)) + "/");
+}
+
+VariableScope::~VariableScope() {
+  graph_->pop_scope();
+  var_scopes.pop_back();
+}
+
+Variable get_variable(const std::string& name, const std::vector<int64_t>& shape, GetVariableOptions o) {
+  Graph& g = get_default_graph();
+  const VarScopeEntry* scope = current_var_scope(g);
+  const std::string full = scope ? scope->name + "/" + name : name;
+  const bool reuse = scope && scope->reuse;
+  for (Operation op : g.variables()) {
+    if (op.name() != full) continue;
+    if (!reuse)
+      throw ValueError("graph: Variable " + full + " already exists, disallowed. Did you mean to set reuse=true in VariableScope?");
+    const PartialShape& have = op.node()->outputs[0].shape;
+    if (!have.known_rank || have.dims != shape)
+      throw ShapeError("graph: trying to share variable " + full + ", but specified shape " +
+                       PartialShape(shape).str() + " and found shape " + have.str());
+    return as_variable(op);
+  }
+  if (reuse)
+    throw ValueError("graph: Variable " + full + " does not exist, or was not created with get_variable(); reuse is set");
+  for (int64_t d : shape)
+    if (d < 0) throw ValueError("graph: get_variable " + full + ": the shape " + PartialShape(shape).str() + " must be fully known");
+  Initializer init = o.initializer ? o.initializer : glorot_uniform_initializer();
+  // The variable's own name ignores the name scope (TF); its initial value sits under it.
+  g.push_scope(full.substr(0, full.size() - name.size()));
+  struct Pop {
+    Graph& g;
+    ~Pop() { g.pop_scope(); }
+  } pop{g};
+  Output initial = init(shape);
+  Variable v(initial, {.trainable = o.trainable, .name = name});
+  if (v.name() != full) throw ValueError("graph: get_variable " + full + ": the name is taken by an operation (" + v.name() + ")");
+  return v;
+}
+
+Initializer glorot_uniform_initializer() {
+  return [](const std::vector<int64_t>& s) {
+    // TF's fans: rank 2 [in, out]; convolutions multiply by the receptive field.
+    double fan_in = 1, fan_out = 1;
+    if (s.size() == 1) fan_in = fan_out = double(s[0]);
+    else if (s.size() >= 2) {
+      double receptive = 1;
+      for (size_t i = 0; i + 2 < s.size(); ++i) receptive *= double(s[i]);
+      fan_in = double(s[s.size() - 2]) * receptive;
+      fan_out = double(s[s.size() - 1]) * receptive;
+    }
+    double limit = std::sqrt(6.0 / std::max(1.0, fan_in + fan_out));
+    return random_uniform(s, -limit, limit, "Initializer/random_uniform");
+  };
+}
+
+Initializer truncated_normal_initializer(double stddev, double mean) {
+  return [stddev, mean](const std::vector<int64_t>& s) { return truncated_normal(s, stddev, mean, "Initializer/truncated_normal"); };
+}
+
+Initializer constant_initializer(double value) {
+  return [value](const std::vector<int64_t>& s) {
+    return constant(full(Shape(s.begin(), s.end()), value, f32), "Initializer/Const");
+  };
 }
 
 // ---- Optimizer ------------------------------------------------------------------------------------

@@ -255,3 +255,68 @@ TEST(GraphOptimizers, TrainOpAndLossInOneRun) {
   EXPECT_EQ(g::as_tensor(out[1]).item<float>(), 5.0f);
   EXPECT_NEAR(s.run(loss).item<float>(), 0.64f * 5.0f, 1e-6);
 }
+
+// ---- variable_scope / get_variable ----------------------------------------------------------------
+
+TEST(GraphVariableScope, GetVariableNamesReuseAndErrors) {
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  g::Variable w, w_again;
+  g::Output h;
+  {
+    g::VariableScope vs("layer1");
+    w = g::get_variable("w", {3, 2}, {.initializer = g::constant_initializer(0.5)});
+    h = g::matmul(g::placeholder(f32, {-1, 3}, "x"), w);
+    EXPECT_NE(message_of<ValueError>([&] { g::get_variable("w", {3, 2}); }).find("layer1/w already exists"), std::string::npos);
+  }
+  {
+    g::VariableScope vs("layer1", {.reuse = true});
+    w_again = g::get_variable("w", {3, 2});
+    EXPECT_NE(message_of<ValueError>([&] { g::get_variable("v", {1}); }).find("layer1/v does not exist"), std::string::npos);
+    EXPECT_THROW(g::get_variable("w", {2, 3}), ShapeError);
+    g::Output op_inside = g::constant(1.0);
+    EXPECT_EQ(op_inside.name(), "layer1_1/Const:0");  // ops get a fresh name scope
+  }
+  EXPECT_EQ(w.name(), "layer1/w");
+  EXPECT_EQ(w_again.value(), w.value());
+  EXPECT_EQ(h.name(), "layer1/MatMul:0");
+  EXPECT_EQ(graph.get_tensor_by_name("layer1/w:0"), w.value());
+  {
+    g::VariableScope outer("a");
+    g::VariableScope inner("b");
+    EXPECT_EQ(g::get_variable("bias", {2}, {.initializer = g::constant_initializer(0)}).name(), "a/b/bias");
+  }
+  g::Session s(graph);
+  s.run(g::global_variables_initializer(graph));
+  EXPECT_EQ(s.run(w.value()).to_vector<float>(), std::vector<float>(6, 0.5f));
+}
+
+TEST(GraphVariableScope, GlorotUniformDefaultStaysWithinTheLimit) {
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  g::Variable w = g::get_variable("w", {784, 10});
+  g::Session s(graph);
+  s.run(g::global_variables_initializer(graph));
+  const double limit = std::sqrt(6.0 / (784 + 10));
+  Tensor v = s.run(w.value());
+  EXPECT_LE(ember::max(ember::abs(v)).item<float>(), limit);
+  EXPECT_GT(ember::max(ember::abs(v)).item<float>(), 0.9 * limit);  // spread over the range
+}
+
+// A schedule of optim/ sees global_step (TF1), not the number of updates this op has applied.
+TEST(GraphOptimizers, LearningRateScheduleTakesGlobalStep) {
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  g::Variable w(vec({1}), {.name = "w"});
+  g::Variable step(g::constant(10.0, i64), {.trainable = false, .name = "global_step"});
+  auto loss = g::reduce_sum(w * w);  // g = 2w
+  g::GradientDescentOptimizer opt(optim::LearningRate([](int64_t t) { return t == 10 ? 0.25 : 0.0; }));
+  auto train = opt.minimize(loss, step);
+  g::Session s(graph);
+  s.run(g::global_variables_initializer(graph));
+  s.run(train);  // lr(10) = 0.25: w = 1 - 0.25 * 2 = 0.5
+  EXPECT_EQ(s.run(w.value()).item<float>(), 0.5f);
+  s.run(train);  // lr(11) = 0
+  EXPECT_EQ(s.run(w.value()).item<float>(), 0.5f);
+  EXPECT_EQ(s.run(step.value()).item<int64_t>(), 12);
+}

@@ -63,6 +63,9 @@ Output truncated_normal(const std::vector<int64_t>& shape, double stddev = 1.0, 
                         const std::string& name = "truncated_normal");
 Output random_normal(const std::vector<int64_t>& shape, double stddev = 1.0, double mean = 0.0,
                      const std::string& name = "random_normal");
+// Uniform on [minval, maxval).
+Output random_uniform(const std::vector<int64_t>& shape, double minval = 0.0, double maxval = 1.0,
+                      const std::string& name = "random_uniform");
 Output zeros(const std::vector<int64_t>& shape, DType dtype = f32, const std::string& name = "zeros");
 
 // tf.nn

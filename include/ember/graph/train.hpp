@@ -6,6 +6,7 @@
 // the eager backward engine, so the backward rules are eager mode's and a run that fetches both the
 // loss and the train op evaluates the forward once. The optimizers apply the update rules of optim/
 // (one implementation of each formula) with TF1's defaults.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,41 @@ std::vector<Output> gradients(const std::vector<Output>& ys, const std::vector<O
 // Empty entries (None gradients) stay empty.
 std::pair<std::vector<Output>, Output> clip_by_global_norm(const std::vector<Output>& t_list, double clip_norm,
                                                            const std::string& name = "clip_by_global_norm");
+
+// ---- variable_scope / get_variable ------------------------------------------------------------------
+
+// `with tf.variable_scope("layer1", reuse=...):` — get_variable names are "layer1/<name>" (nested
+// scopes join with "/"), and ops created inside get the name scope "layer1/" (uniquified like
+// name_scope: re-entering gives "layer1_1/" for ops, while variables keep "layer1/").
+struct VariableScopeOptions {
+  bool reuse = false;  // true: get_variable returns existing variables and never creates one
+};
+class VariableScope {
+ public:
+  explicit VariableScope(const std::string& name, VariableScopeOptions o = {});
+  ~VariableScope();
+  VariableScope(const VariableScope&) = delete;
+  VariableScope& operator=(const VariableScope&) = delete;
+
+ private:
+  Graph* graph_;
+};
+
+// tf.get_variable(name, shape, initializer): the variable "<variable scope>/<name>". Creating one that
+// exists without reuse, or reusing one that does not exist, is a ValueError naming it (TF's
+// messages). A reused variable must have the requested shape (ShapeError otherwise). `initializer`
+// maps the shape to an initial-value tensor; the default is TF's glorot_uniform.
+using Initializer = std::function<Output(const std::vector<int64_t>& shape)>;
+struct GetVariableOptions {
+  Initializer initializer = nullptr;
+  bool trainable = true;
+};
+Variable get_variable(const std::string& name, const std::vector<int64_t>& shape, GetVariableOptions o = {});
+
+// Initializers for get_variable.
+Initializer glorot_uniform_initializer();
+Initializer truncated_normal_initializer(double stddev = 1.0, double mean = 0.0);
+Initializer constant_initializer(double value);
 
 using GradsAndVars = std::vector<std::pair<Output, Variable>>;
 
