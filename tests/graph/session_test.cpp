@@ -209,3 +209,26 @@ TEST(GraphSession, FetchListAndMapAndOperations) {
   EXPECT_EQ(g::as_tensor(m.at("prod")).item<float>(), 10.0f);
   EXPECT_EQ(g::as_tensor(m.at("b")).item<float>(), 5.0f);
 }
+
+// tf.nn.dropout(x, keep_prob) with keep_prob fed at run time: kept elements are scaled by 1/keep_prob.
+TEST(GraphSession, DropoutWithFedKeepProb) {
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  auto x = g::placeholder(f32, {-1, 100}, "x");
+  auto keep_prob = g::placeholder(f32, {}, "keep_prob");
+  auto y = g::nn::dropout(x, keep_prob);
+  EXPECT_EQ(y.shape().str(), "(?, 100)");
+  g::Session s(graph);
+  Tensor ones = full({40, 100}, 1.0);
+  std::vector<float> v = s.run(y, {{x, ones}, {keep_prob, 0.5}}).to_vector<float>();
+  int zeros_seen = 0;
+  for (float e : v) {
+    ASSERT_TRUE(e == 0.0f || e == 2.0f) << e;
+    zeros_seen += e == 0.0f;
+  }
+  // 4000 Bernoulli(0.5) draws: within 5 standard deviations (sd = sqrt(4000)/2 ~ 31.6) of 2000.
+  EXPECT_NEAR(zeros_seen, 2000, 160);
+  EXPECT_EQ(s.run(y, {{x, ones}, {keep_prob, 1.0}}).to_vector<float>(), ones.to_vector<float>());
+  std::string m = message_of<ValueError>([&] { s.run(y, {{x, ones}, {keep_prob, 0.0}}); });
+  EXPECT_NE(m.find("keep_prob"), std::string::npos) << m;
+}
