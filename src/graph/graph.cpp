@@ -87,7 +87,7 @@ std::vector<Value> probe_once(const OpFn& fn, const std::vector<Output>& inputs,
 }
 
 OutputSpec spec_of(const Value& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return {{.is_string = true}, PartialShape{}};
+  if (const auto* s = std::get_if<std::string>(&v)) return {{.is_string = true}, PartialShape::unknown()};
   if (const auto* t = std::get_if<Tensor>(&v)) {
     std::vector<int64_t> d(t->shape().begin(), t->shape().end());
     return {{.is_string = false, .dtype = t->dtype()}, PartialShape(std::move(d))};
@@ -139,14 +139,14 @@ bool infer_by_probing(const Node& n, std::vector<OutputSpec>& out) {
   try {
     b = probe_once(n.fn, n.inputs, 3);
   } catch (const Error&) {
-    for (OutputSpec& s : out) s.shape = PartialShape{};
+    for (OutputSpec& s : out) s.shape = PartialShape::unknown();
     return true;
   }
   for (size_t i = 0; i < out.size() && i < b.size(); ++i) {
     OutputSpec sb = spec_of(b[i]);
     PartialShape& s = out[i].shape;
     if (!s.known_rank || !sb.shape.known_rank || s.dims.size() != sb.shape.dims.size()) {
-      s = PartialShape{};
+      s = PartialShape::unknown();
       continue;
     }
     for (size_t d = 0; d < s.dims.size(); ++d)
@@ -285,7 +285,7 @@ Output placeholder(DType dtype, PartialShape shape, const std::string& name) {
 Output string_placeholder(const std::string& name) {
   Graph& g = get_default_graph();
   return Output(
-      g.add_op("Placeholder", name, {}, nullptr, {{{.is_string = true}, PartialShape{}}}, NodeKind::Placeholder).node(), 0);
+      g.add_op("Placeholder", name, {}, nullptr, {{{.is_string = true}, PartialShape::unknown()}}, NodeKind::Placeholder).node(), 0);
 }
 
 Output constant(const Tensor& value, const std::string& name) {
@@ -296,7 +296,7 @@ Output constant(const Tensor& value, const std::string& name) {
 
 Output constant(const std::string& value, const std::string& name) {
   OpFn fn = [value](RunContext&, std::span<const Value>) { return std::vector<Value>{value}; };
-  return Output(get_default_graph().add_op("Const", name, {}, fn, {{{.is_string = true}, PartialShape{}}}).node(), 0);
+  return Output(get_default_graph().add_op("Const", name, {}, fn, {{{.is_string = true}, PartialShape::unknown()}}).node(), 0);
 }
 
 Output constant(double value, DType dtype, const std::string& name) { return constant(full({}, value, dtype), name); }

@@ -232,3 +232,16 @@ TEST(GraphSession, DropoutWithFedKeepProb) {
   std::string m = message_of<ValueError>([&] { s.run(y, {{x, ones}, {keep_prob, 0.0}}); });
   EXPECT_NE(m.find("keep_prob"), std::string::npos) << m;
 }
+
+// TF lets any tensor be fed: the fed value replaces it, and what only it needed is not run.
+TEST(GraphSession, FeedingAnIntermediateTensorCutsItsInputs) {
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  auto a = g::placeholder(f32, {}, "a");
+  auto c = a * g::constant(2.0);
+  auto d = c + g::constant(1.0);
+  g::Session s(graph);
+  EXPECT_EQ(s.run(d, {{c, 10.0}}).item<float>(), 11.0f);  // `a` is not needed, so not required
+  EXPECT_EQ(s.run(d, {{a, 10.0}}).item<float>(), 21.0f);
+  EXPECT_THROW(s.run(d, {{c, zeros({2})}}), ShapeError);  // c's static shape is ()
+}

@@ -32,13 +32,19 @@ namespace ember::graph {
 // (what fetching an operation returns).
 using Value = std::variant<std::monostate, Tensor, std::string>;
 
-// A shape whose rank or dimensions may be unknown (-1 = TF's None).
+// A shape whose rank or dimensions may be unknown (-1 = TF's None). `{}` is a scalar (TF's
+// shape=[]); PartialShape::unknown() is TF's shape=None. No default constructor, so that `{}` cannot
+// silently mean "unknown".
 struct PartialShape {
-  bool known_rank = false;
+  bool known_rank = true;
   std::vector<int64_t> dims;
-  PartialShape() = default;  // unknown rank
-  PartialShape(std::initializer_list<int64_t> d) : known_rank(true), dims(d) {}
-  explicit PartialShape(std::vector<int64_t> d) : known_rank(true), dims(std::move(d)) {}
+  PartialShape(std::initializer_list<int64_t> d) : dims(d) {}
+  explicit PartialShape(std::vector<int64_t> d) : dims(std::move(d)) {}
+  static PartialShape unknown() {
+    PartialShape s{};
+    s.known_rank = false;
+    return s;
+  }
   bool fully_known() const;
   bool compatible_with(const Shape& s) const;
   std::string str() const;  // "(?, 784)" / "<unknown>"
@@ -108,7 +114,7 @@ enum class NodeKind { Compute, Placeholder, Variable, Gradients };
 
 struct OutputSpec {
   TensorType type;
-  PartialShape shape;
+  PartialShape shape = PartialShape::unknown();
 };
 
 struct Node {
@@ -197,7 +203,7 @@ class NameScope {
 // ---- Sources ----------------------------------------------------------------------------------------
 
 // tf.placeholder(dtype, shape, name): must be fed when a run needs it.
-Output placeholder(DType dtype, PartialShape shape = {}, const std::string& name = "Placeholder");
+Output placeholder(DType dtype, PartialShape shape = PartialShape::unknown(), const std::string& name = "Placeholder");
 // tf.placeholder(tf.string): a string scalar.
 Output string_placeholder(const std::string& name = "Placeholder");
 // tf.constant
