@@ -137,7 +137,9 @@ Run run_optimizer(g::Optimizer& opt, std::vector<float> w0, int steps, bool with
     auto v = s.run(w.value()).to_vector<float>();
     r.steps.emplace_back(v.begin(), v.end());
   }
-  if (with_global_step) EXPECT_EQ(s.run(gs.value()).item<int64_t>(), steps);
+  if (with_global_step) {
+    EXPECT_EQ(s.run(gs.value()).item<int64_t>(), steps);
+  }
   return r;
 }
 void expect_close(const Run& r, const std::vector<std::vector<double>>& want, double tol = 1e-5) {
