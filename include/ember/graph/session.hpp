@@ -1,0 +1,69 @@
+#pragma once
+// tf.Session: runs the part of a graph that the fetches need, with fed values, and holds the
+// values of the graph's variables.
+#include <map>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ember/graph/graph.hpp"
+
+namespace ember::graph {
+
+// A value fed for a tensor. Tensors must have the placeholder's dtype, except that integer tensors
+// may be fed to floating placeholders (TF converts the NumPy array; the notes feed randint
+// matrices). Numbers become scalars of the placeholder's dtype (a fractional number for an integer
+// placeholder is a DTypeError, as in TF).
+struct FeedValue {
+  Value value;
+  bool from_number = false;
+  bool is_integral = false;
+  double number = 0;
+  FeedValue(Tensor t) : value(std::move(t)) {}             // NOLINT
+  FeedValue(std::string s) : value(std::move(s)) {}        // NOLINT
+  FeedValue(const char* s) : value(std::string(s)) {}      // NOLINT
+  FeedValue(int v) : from_number(true), is_integral(true), number(v) {}       // NOLINT
+  FeedValue(int64_t v) : from_number(true), is_integral(true), number(double(v)) {}  // NOLINT
+  FeedValue(double v) : from_number(true), number(v) {}    // NOLINT
+};
+struct FeedHash {
+  std::size_t operator()(const Output& o) const noexcept;
+};
+using FeedDict = std::vector<std::pair<Output, FeedValue>>;
+
+// A fetch: a tensor (returns its value) or an operation (runs it, returns std::monostate).
+using Fetch = std::variant<Output, Operation>;
+
+class Session {
+ public:
+  explicit Session(Graph& g = get_default_graph());
+  Graph& graph() const { return *graph_; }
+
+  // One fetch: the tensor's value (DTypeError if it is a string: use run_value).
+  Tensor run(const Output& fetch, const FeedDict& feeds = {});
+  // Runs an op (e.g. a train op or the initializer).
+  void run(const Operation& fetch, const FeedDict& feeds = {});
+  Value run_value(const Fetch& fetch, const FeedDict& feeds = {});
+  // A list of fetches: one value each, in order. Every node runs at most once per call.
+  std::vector<Value> run(const std::vector<Fetch>& fetches, const FeedDict& feeds = {});
+  // A list of tensors or variables: s.run({w, b}).
+  std::vector<Value> run(std::initializer_list<Output> fetches, const FeedDict& feeds = {});
+  // A map of fetches: the same keys with values.
+  std::map<std::string, Value> run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds = {});
+
+  // The session's variable storage (what the initializers and optimizers write).
+  bool initialized(const Variable& v) const;
+
+ private:
+  class Context;
+  std::vector<Value> compute_gradients_node(const Node& n, std::span<const Value> in);
+  Graph* graph_;
+  std::unordered_map<const Node*, Tensor> variables_;
+};
+
+// The Tensor in a fetched value; DTypeError if it holds a string or nothing.
+const Tensor& as_tensor(const Value& v);
+const std::string& as_string(const Value& v);
+
+}  // namespace ember::graph

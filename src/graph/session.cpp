@@ -1,0 +1,254 @@
+#include "ember/graph/session.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ember/autograd/autograd.hpp"
+#include "ember/core/error.hpp"
+#include "ember/ops/elementwise.hpp"
+
+namespace ember::graph {
+
+std::size_t FeedHash::operator()(const Output& o) const noexcept {
+  return std::hash<const void*>()(o.node()) * 31 + static_cast<std::size_t>(o.index());
+}
+
+const Tensor& as_tensor(const Value& v) {
+  if (const auto* t = std::get_if<Tensor>(&v)) return *t;
+  throw DTypeError(std::holds_alternative<std::string>(v) ? "graph: the fetched value is a string, not a tensor"
+                                                          : "graph: the fetch is an operation and has no value");
+}
+
+const std::string& as_string(const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) return *s;
+  throw DTypeError("graph: the fetched value is not a string");
+}
+
+class Session::Context : public RunContext {
+ public:
+  explicit Context(Session& s) : s_(s) {}
+  Tensor& variable(const Node* var) override {
+    auto it = s_.variables_.find(var);
+    if (it == s_.variables_.end())
+      throw ValueError("graph: attempting to use uninitialized value '" + var->name +
+                       "' (run global_variables_initializer() or the variable's initializer first)");
+    return it->second;
+  }
+  void set_variable(const Node* var, Tensor value) override { s_.variables_[var] = std::move(value); }
+
+ private:
+  Session& s_;
+};
+
+Session::Session(Graph& g) : graph_(&g) {}
+
+bool Session::initialized(const Variable& v) const { return variables_.count(v.op().node()) != 0; }
+
+namespace {
+
+// The value fed for `o`, converted and checked against its static type and shape.
+Value convert_feed(const Output& o, const FeedValue& f) {
+  const TensorType& type = o.type();
+  const std::string what = "graph: feed for '" + o.name() + "' (" + type.str() + ", shape " + o.shape().str() + "): ";
+  if (type.is_string) {
+    if (const auto* s = std::get_if<std::string>(&f.value)) return *s;
+    throw DTypeError(what + "expected a string, got " + (f.from_number ? "a number" : "a tensor"));
+  }
+  Tensor t;
+  if (f.from_number) {
+    if (!f.is_integral && !is_floating(type.dtype))
+      throw DTypeError(what + "cannot feed the fractional number " + std::to_string(f.number) + " to an integer tensor");
+    t = full({}, f.number, type.dtype);
+  } else if (const auto* ft = std::get_if<Tensor>(&f.value)) {
+    if (!ft->defined()) throw ValueError(what + "the fed tensor is undefined");
+    t = ft->detach();
+    if (t.dtype() != type.dtype) {
+      if (is_floating(type.dtype) && !is_floating(t.dtype()) && t.dtype() != DType::b8) {
+        autograd::NoGradGuard no_grad;
+        t = ember::cast(t, type.dtype);
+      } else {
+        throw DTypeError(what + "got a tensor of dtype " + std::string(dtype_name(t.dtype())));
+      }
+    }
+  } else {
+    throw DTypeError(what + "got a string");
+  }
+  if (!o.shape().compatible_with(t.shape()))
+    throw ShapeError(what + "cannot feed a value of shape " + to_string(t.shape()));
+  return t;
+}
+
+}  // namespace
+
+std::vector<Value> Session::run(const std::vector<Fetch>& fetches, const FeedDict& feeds) {
+  // Feeds by tensor.
+  std::unordered_map<Output, Value, FeedHash> fed;
+  for (const auto& [o, f] : feeds) {
+    if (!o.valid()) throw ValueError("graph: a feed for an empty tensor");
+    if (&o.graph() != graph_) throw ValueError("graph: feed for '" + o.name() + "', a tensor of another graph");
+    fed[o] = convert_feed(o, f);
+  }
+  // Targets.
+  std::vector<Node*> targets;
+  for (const Fetch& f : fetches) {
+    Node* n = std::visit([](const auto& h) { return h.node(); }, f);
+    if (!n) throw ValueError("graph: fetch of an empty tensor (e.g. the gradient of an unreachable variable: None in TF)");
+    if (n->graph != graph_)
+      throw ValueError("graph: fetch '" + n->name + "' is from another graph than the session's");
+    targets.push_back(n);
+  }
+  // Post-order of the needed subgraph, iteratively (deep graphs must not overflow the stack).
+  auto is_fed = [&](const Node* n) {
+    for (size_t i = 0; i < n->outputs.size(); ++i)
+      if (!fed.count(Output(const_cast<Node*>(n), static_cast<int>(i)))) return false;
+    return true;
+  };
+  std::vector<Node*> order;
+  std::unordered_map<const Node*, int> state;  // 1 = on the stack, 2 = done
+  for (Node* t : targets) {
+    if (state[t] == 2) continue;
+    std::vector<std::pair<Node*, size_t>> stack{{t, 0}};
+    state[t] = 1;
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      const size_t n_in = n->inputs.size(), n_ctl = n->control_inputs.size();
+      if (next < n_in + n_ctl) {
+        size_t i = next++;
+        Node* dep = nullptr;
+        if (i < n_in) {
+          if (fed.count(n->inputs[i])) continue;
+          dep = n->inputs[i].node();
+        } else {
+          dep = n->control_inputs[i - n_in].node();
+        }
+        int& s = state[dep];
+        if (s == 1) throw ValueError("graph: cycle through op '" + dep->name + "'");
+        if (s == 0 && !(is_fed(dep) && i < n_in)) {
+          s = 1;
+          stack.emplace_back(dep, 0);
+        }
+        continue;
+      }
+      state[n] = 2;
+      order.push_back(n);
+      stack.pop_back();
+    }
+  }
+  // Needed placeholders must be fed; gradient sources become autograd leaves.
+  std::unordered_set<Output, FeedHash> grad_sources;
+  for (Node* n : order) {
+    if (n->kind == NodeKind::Placeholder && !is_fed(n))
+      throw ValueError("graph: you must feed a value for placeholder '" + n->name + "' (" + n->outputs[0].type.str() +
+                       ", shape " + n->outputs[0].shape.str() + ")");
+    if (n->kind == NodeKind::Gradients) {
+      size_t num_xs = n->outputs.size();
+      for (size_t i = n->inputs.size() - num_xs; i < n->inputs.size(); ++i) grad_sources.insert(n->inputs[i]);
+    }
+  }
+  // Autograd records only when some gradient is needed in this run.
+  const bool prev_grad = autograd::grad_enabled();
+  autograd::set_grad_enabled(!grad_sources.empty());
+  struct Restore {
+    bool prev;
+    ~Restore() { autograd::set_grad_enabled(prev); }
+  } restore{prev_grad};
+
+  for (auto& [o, v] : fed) {
+    if (!grad_sources.count(o)) continue;
+    if (auto* t = std::get_if<Tensor>(&v); t && is_floating(t->dtype())) {
+      Tensor leaf = t->detach();
+      leaf.requires_grad_(true);
+      *t = leaf;
+    }
+  }
+  Context ctx(*this);
+  std::unordered_map<const Node*, std::vector<Value>> values;
+  auto value_of = [&](const Output& o) -> const Value& {
+    auto f = fed.find(o);
+    if (f != fed.end()) return f->second;
+    return values.at(o.node()).at(o.index());
+  };
+  std::vector<Value> in;
+  for (Node* n : order) {
+    if (is_fed(n)) continue;
+    in.clear();
+    for (const Output& o : n->inputs) in.push_back(value_of(o));
+    std::vector<Value> out;
+    if (n->kind == NodeKind::Gradients) {
+      out = compute_gradients_node(*n, in);
+    } else {
+      out = n->fn(ctx, in);
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (!grad_sources.count(Output(n, static_cast<int>(i)))) continue;
+      if (auto* t = std::get_if<Tensor>(&out[i]); t && is_floating(t->dtype())) {
+        Tensor leaf = t->detach();
+        leaf.requires_grad_(true);
+        *t = leaf;
+      }
+    }
+    values[n] = std::move(out);
+  }
+  std::vector<Value> result;
+  for (const Fetch& f : fetches) {
+    if (const Output* o = std::get_if<Output>(&f)) {
+      const Value& v = value_of(*o);
+      if (const auto* t = std::get_if<Tensor>(&v)) result.emplace_back(t->detach());
+      else result.push_back(v);
+    } else {
+      result.emplace_back(std::monostate{});
+    }
+  }
+  return result;
+}
+
+// The gradient node's outputs: inputs are ys, then grad_ys (one per y, or none), then xs (autograd
+// leaves in this run). The eager backward engine accumulates d(sum ys)/dx into each leaf.
+std::vector<Value> Session::compute_gradients_node(const Node& n, std::span<const Value> in) {
+  const size_t num_ys = static_cast<size_t>(n.num_ys), num_xs = n.outputs.size();
+  const bool has_grad_ys = in.size() == 2 * num_ys + num_xs;
+  std::vector<Tensor> xs;
+  for (size_t i = in.size() - num_xs; i < in.size(); ++i) {
+    Tensor x = as_tensor(in[i]);
+    if (x.requires_grad()) x.zero_grad();
+    xs.push_back(x);
+  }
+  for (size_t i = 0; i < num_ys; ++i) {
+    const Tensor& y = as_tensor(in[i]);
+    if (!y.requires_grad()) continue;
+    Tensor seed = has_grad_ys ? as_tensor(in[num_ys + i]) : full(y.shape(), 1.0, y.dtype());
+    if (seed.shape() != y.shape())
+      throw ShapeError("graph: gradients '" + n.name + "': grad_ys[" + std::to_string(i) + "] has shape " +
+                       to_string(seed.shape()) + " but ys[" + std::to_string(i) + "] has " + to_string(y.shape()));
+    y.backward(seed, /*retain_graph=*/true);
+  }
+  std::vector<Value> out;
+  autograd::NoGradGuard no_grad;
+  for (const Tensor& x : xs) {
+    Tensor g = x.requires_grad() ? x.grad() : Tensor();
+    out.emplace_back(g.defined() ? g.detach().clone() : zeros_like(x));
+  }
+  return out;
+}
+
+Tensor Session::run(const Output& fetch, const FeedDict& feeds) { return as_tensor(run(std::vector<Fetch>{fetch}, feeds)[0]); }
+
+void Session::run(const Operation& fetch, const FeedDict& feeds) { run(std::vector<Fetch>{fetch}, feeds); }
+
+std::vector<Value> Session::run(std::initializer_list<Output> fetches, const FeedDict& feeds) {
+  return run(std::vector<Fetch>(fetches.begin(), fetches.end()), feeds);
+}
+
+Value Session::run_value(const Fetch& fetch, const FeedDict& feeds) { return run(std::vector<Fetch>{fetch}, feeds)[0]; }
+
+std::map<std::string, Value> Session::run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds) {
+  std::vector<Fetch> list;
+  for (const auto& [k, f] : fetches) list.push_back(f);
+  std::vector<Value> values = run(list, feeds);
+  std::map<std::string, Value> r;
+  size_t i = 0;
+  for (const auto& [k, f] : fetches) r[k] = std::move(values[i++]);
+  return r;
+}
+
+}  // namespace ember::graph
