@@ -20,6 +20,9 @@ namespace ember::graph {
 
 // d(sum of ys)/dx for each x; grad_ys (one per y, same shapes) seed the backward pass instead of
 // ones. An x on which no y depends gets an empty Output (TF's None): fetching it is a ValueError.
+// Known limit: an x that is an intermediate tensor becomes a leaf for the whole run, so a second
+// gradients() node fetched in the same run that needs variables upstream of that x gets wrong
+// (cut) gradients; fetch such gradient nodes in separate runs.
 std::vector<Output> gradients(const std::vector<Output>& ys, const std::vector<Output>& xs,
                               const std::vector<Output>& grad_ys = {}, const std::string& name = "gradients");
 
