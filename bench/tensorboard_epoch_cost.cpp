@@ -5,7 +5,7 @@
 // epoch of the same model (469 steps of batch 128, the Fashion-MNIST epoch), from the median step
 // of a short fit on random data. The graph is written once per run, at train begin; it is timed too.
 //
-//   build-r/bench/bench_tensorboard_epoch_cost [--model cnn|mlp] [--repeats 15] [--steps 30]
+//   build-r/bench/bench_tensorboard_epoch_cost [--model cnn|mlp] [--repeats 15] [--steps 30] [--threads T]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--model")) model_name = argv[i + 1];
     else if (!std::strcmp(argv[i], "--repeats")) repeats = std::stoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--steps")) steps = std::stoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads")) set_num_threads(std::stoi(argv[i + 1]));
   }
   auto model = nn::builtin_model(model_name);
   model->compile({.optimizer = "adam", .loss = losses::SparseCategoricalCrossentropy({.from_logits = true}),
