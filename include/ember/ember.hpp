@@ -25,6 +25,7 @@
 #include "ember/ops/softmax.hpp"
 #include "ember/data/idx.hpp"
 #include "ember/nn/layer.hpp"
+#include "ember/nn/layers/attention.hpp"
 #include "ember/nn/layers/conv.hpp"
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/merging.hpp"

@@ -6,6 +6,7 @@
 
 #include "ember/core/error.hpp"
 #include "ember/nn/config.hpp"
+#include "ember/nn/layers/attention.hpp"
 #include "ember/nn/layers/conv.hpp"
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/merging.hpp"
@@ -47,11 +48,13 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"GlobalAvgPool2D", GlobalAveragePooling2D::from_config},
       {"GlobalMaxPooling2D", GlobalMaxPooling2D::from_config},
       {"GlobalMaxPool2D", GlobalMaxPooling2D::from_config},
+      {"LayerNormalization", LayerNormalization::from_config},
       {"LeakyReLU", LeakyReLU::from_config},
       {"MaxPooling1D", MaxPooling1D::from_config},
       {"MaxPool1D", MaxPooling1D::from_config},
       {"MaxPooling2D", MaxPooling2D::from_config},
       {"MaxPool2D", MaxPooling2D::from_config},
+      {"MultiHeadAttention", MultiHeadAttention::from_config},
       {"Multiply", Multiply::from_config},
       {"Normalization", Normalization::from_config},
       {"RandomContrast", RandomContrast::from_config},
