@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "ember/core/config_fields.hpp"
+#include "ember/nn/layers/attention.hpp"
 #include "ember/nn/layers/core.hpp"
 
 namespace ember::nn {
@@ -171,6 +172,29 @@ void collect_keras_tensors(const json& v, std::vector<TensorRef>& out, const std
   }
 }
 
+// Tensor arguments Keras passes by keyword (MultiHeadAttention's value, key and attention_mask): they
+// follow the positional inputs, in this order.
+constexpr const char* kTensorKwargs[] = {"value", "key", "attention_mask"};
+
+// The tensors among a node's keyword arguments: Keras 2 writes them as [layer, node, tensor]
+// triples, Keras 3 as __keras_tensor__ objects. Other keywords ("training", "mask") are not inputs.
+void collect_tensor_kwargs(const json& kwargs, std::vector<TensorRef>& out, const std::string& where) {
+  if (!kwargs.is_object()) return;
+  for (const char* key : kTensorKwargs) {
+    auto it = kwargs.find(key);
+    if (it == kwargs.end() || it->is_null()) continue;
+    if (it->is_array() && !it->empty() && (*it)[0].is_string()) {
+      out.push_back(parse_ref(*it, where + " kwarg '" + key + "'"));
+    } else {
+      std::size_t before = out.size();
+      collect_keras_tensors(*it, out, where, 0);
+      if (out.size() != before + 1) {
+        throw FormatError(where + ": kwarg '" + std::string(key) + "' must be one tensor, got " + short_dump(*it));
+      }
+    }
+  }
+}
+
 std::vector<std::vector<TensorRef>> parse_inbound_nodes(const json& entry, const std::string& lname) {
   std::vector<std::vector<TensorRef>> nodes;
   auto it = entry.find("inbound_nodes");
@@ -181,8 +205,13 @@ std::vector<std::vector<TensorRef>> parse_inbound_nodes(const json& entry, const
     std::vector<TensorRef> refs;
     if (node.is_object()) {
       if (node.contains("args")) collect_keras_tensors(node["args"], refs, where, 0);
+      if (node.contains("kwargs")) collect_tensor_kwargs(node["kwargs"], refs, where);
     } else if (node.is_array()) {
       for (const json& r : node) refs.push_back(parse_ref(r, where + " entry"));
+      // Keras 2: [[query, 0, 0, {"value": [v, 0, 0]}]] — keyword tensors ride on the last entry.
+      if (!node.empty() && node.back().is_array() && node.back().size() >= 4) {
+        collect_tensor_kwargs(node.back()[3], refs, where);
+      }
     } else {
       throw FormatError(where + ": a node must be a list of [layer, node, tensor, kwargs] entries, got " +
                         short_dump(node));
@@ -191,6 +220,35 @@ std::vector<std::vector<TensorRef>> parse_inbound_nodes(const json& entry, const
     nodes.push_back(std::move(refs));
   }
   return nodes;
+}
+
+// MultiHeadAttention's use_causal_mask lives in each node's kwargs; Ember keeps one flag per layer
+// (applied by its call()), so every node must agree.
+void read_causal_kwarg(const json& entry, Layer& layer) {
+  auto it = entry.find("inbound_nodes");
+  if (it == entry.end() || !it->is_array()) return;
+  std::optional<bool> causal;
+  for (const json& node : *it) {
+    const json* kwargs = nullptr;
+    if (node.is_object() && node.contains("kwargs")) kwargs = &node["kwargs"];
+    if (node.is_array() && !node.empty() && node.back().is_array() && node.back().size() >= 4) kwargs = &node.back()[3];
+    bool on = false;
+    if (kwargs && kwargs->is_object() && kwargs->contains("use_causal_mask")) {
+      const json& v = (*kwargs)["use_causal_mask"];
+      if (!v.is_boolean()) {
+        throw FormatError(with_layer_prefix(layer.name(), layer.class_name(),
+                                            "kwarg 'use_causal_mask' must be true or false, got " + short_dump(v)));
+      }
+      on = v.get<bool>();
+    }
+    if (causal && *causal != on) {
+      throw FormatError(with_layer_prefix(layer.name(), layer.class_name(),
+                                          "calls that differ in use_causal_mask are not supported (one flag per layer)"));
+    }
+    causal = on;
+  }
+  // (A user's own factory registered under this class name may build another class: no flag then.)
+  if (auto* mha = dynamic_cast<MultiHeadAttention*>(&layer); mha && causal) mha->set_use_causal_mask(*causal);
 }
 
 // "input_layers" / "output_layers": [[name, node, tensor], ...], or one such triple (Keras 3).
@@ -239,6 +297,7 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
     } else {
       entry.layer = layer_from_entry(e, depth, where);
       entry.nodes = parse_inbound_nodes(e, entry.name);
+      if (lcls == "MultiHeadAttention") read_causal_kwarg(e, *entry.layer);
     }
     index[entry.name] = entries.size();
     entries.push_back(std::move(entry));
@@ -391,10 +450,22 @@ json functional_config(Model& model, int depth) {
     for (const Data* d : calls[l.get()]) {
       if (d->inputs.empty()) continue;  // an InputLayer's own node
       json node = json::array();
-      for (const auto& in : d->inputs) {
-        json r = ref(in.get());
-        r.push_back(json::object());
+      if (const auto* mha = dynamic_cast<const MultiHeadAttention*>(l.get())) {
+        // Keras calls it mha(query, value=..., key=..., attention_mask=...): one positional input.
+        json r = ref(d->inputs[0].get());
+        json kwargs = json::object();
+        for (std::size_t k = 1; k < d->inputs.size() && k <= std::size(kTensorKwargs); ++k) {
+          kwargs[kTensorKwargs[k - 1]] = ref(d->inputs[k].get());
+        }
+        if (mha->options().use_causal_mask) kwargs["use_causal_mask"] = true;
+        r.push_back(kwargs);
         node.push_back(r);
+      } else {
+        for (const auto& in : d->inputs) {
+          json r = ref(in.get());
+          r.push_back(json::object());
+          node.push_back(r);
+        }
       }
       inbound.push_back(node);
     }

@@ -6,7 +6,9 @@
 
 #include <cmath>
 
+#include "ember/nn/config.hpp"
 #include "ember/nn/layers/attention.hpp"
+#include "ember/nn/model.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "test_support.hpp"
 
@@ -132,6 +134,40 @@ TEST(AttentionGolden, MultiHeadAttentionThroughCallWithMaskInput) {
     return;
   }
   FAIL() << "attention.json lacks mha_cross_kdim_vdim_masked";
+}
+
+TEST(MultiHeadAttention, KerasJsonWithKeywordTensorsLoadsCountsAndRoundTrips) {
+  // Keras 2 writes mha(x, value=x, use_causal_mask=True) as one entry whose kwargs hold the value
+  // tensor and the flag. Parameters (Keras): 3 projections 32*64 + 64, the output 64*32 + 32, the norm 2*32.
+  auto model = nn::model_from_json_file(std::string(EMBER_FIXTURE_DIR) + "/keras/transformer_block.json");
+  EXPECT_EQ(model->count_params(), 3 * (32 * 64 + 64) + (64 * 32 + 32) + 2 * 32);
+  auto* mha = dynamic_cast<nn::MultiHeadAttention*>(model->get_layer("multi_head_attention").get());
+  ASSERT_NE(mha, nullptr);
+  EXPECT_TRUE(mha->options().use_causal_mask);
+  EXPECT_EQ(mha->options().attention_axes, (Axes{1}));
+  // The causal flag acts: the output at position 0 does not depend on later positions.
+  Tensor x = testing::random_f64({1, 10, 32}, 9).to(f32);
+  Tensor y = (*model)(x);
+  Tensor x2 = x.clone();
+  {
+    autograd::NoGradGuard no_grad;
+    x2.slice(1, 5, 10).fill_(3.0);
+  }
+  Tensor y2 = (*model)(x2);
+  EXPECT_TRUE(all_close(y.slice(1, 0, 5), y2.slice(1, 0, 5), 1e-6, 1e-6));
+  EXPECT_FALSE(all_close(y.slice(1, 5, 10), y2.slice(1, 5, 10), 1e-3, 1e-3));
+  // Ember writes the same node form, and reads it back to the same computation.
+  std::string text = nn::to_json(*model);
+  EXPECT_NE(text.find("\"value\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"use_causal_mask\":true"), std::string::npos) << text;
+  auto again = nn::model_from_json(text);
+  {
+    autograd::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < model->named_weights().size(); ++i) {
+      again->named_weights()[i].weight->value().copy_(model->named_weights()[i].weight->value());
+    }
+  }
+  EXPECT_TRUE(all_close((*again)(x), y, 0, 0));
 }
 
 // ------------------------------------------------------------------ semantics not in the fixture

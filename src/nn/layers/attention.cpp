@@ -265,7 +265,7 @@ Shape MultiHeadAttention::compute_output_shape(const std::vector<Shape>& shapes)
 
 Tensor MultiHeadAttention::call(const std::vector<Tensor>& inputs, bool training) {
   // operator() has checked the count (2 to 4) and the shapes.
-  AttentionCallArgs args;
+  AttentionCallArgs args{.use_causal_mask = opt_.use_causal_mask};
   if (inputs.size() >= 3) args.key = inputs[2];
   if (inputs.size() >= 4) args.attention_mask = inputs[3];
   return attend(inputs[0], inputs[1], args, training);

@@ -62,6 +62,9 @@ struct MultiHeadAttentionOptions {
   RegularizerPtr kernel_regularizer;
   RegularizerPtr bias_regularizer;
   std::optional<uint64_t> seed;        // the dropout's own generator; default_generator() when unset
+  // Keras's call argument use_causal_mask for the calls made through call() (functional models):
+  // Keras JSON keeps it in the node's kwargs, not the layer config, and so does nn::to_json.
+  bool use_causal_mask = false;
   std::string name = "";
 };
 
@@ -85,7 +88,8 @@ struct AttentionCallArgs {
 // A query row whose keys are all masked attends uniformly (Keras), where PyTorch gives NaN.
 //
 // call() takes {query, value}, {query, value, key} or {query, value, key, attention_mask} (the
-// functional API); attend() also takes the causal flag and returns the scores. Errors (ShapeError /
+// functional API; causal when options().use_causal_mask); attend() takes the causal flag per call
+// and can return the scores. Errors (ShapeError /
 // ValueError naming the layer): ranks that differ, a mask whose shape is not [B, T..., S...] (or
 // broadcastable to it), feature sizes other than the built ones, bad options.
 class MultiHeadAttention : public LayerBase<MultiHeadAttention> {
@@ -99,6 +103,7 @@ class MultiHeadAttention : public LayerBase<MultiHeadAttention> {
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const MultiHeadAttentionOptions& options() const { return opt_; }
+  void set_use_causal_mask(bool on) { opt_.use_causal_mask = on; }  // the JSON reader sets it from the nodes
   Generator* own_generator() override { return dropout_gen_ ? &*dropout_gen_ : nullptr; }
 
  private:
