@@ -24,6 +24,7 @@
 #include "ember/optim/optim.hpp"
 #include "ember/ops/softmax.hpp"
 #include "ember/data/idx.hpp"
+#include "ember/nn/applications.hpp"
 #include "ember/nn/layer.hpp"
 #include "ember/nn/layers/attention.hpp"
 #include "ember/nn/layers/conv.hpp"

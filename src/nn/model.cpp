@@ -327,25 +327,31 @@ void Sequential::add(LayerRef layer) {
   layers_.push_back(layer.ptr());
 }
 
+void Sequential::build_from_input_shape(Shape s) {
+  // First use without an Input: learn the input shape and build every layer symbolically, so
+  // that summary() and shape checks work afterwards.
+  if (!s.empty()) s[0] = -1;
+  Shape features(s.begin() + (s.empty() ? 0 : 1), s.end());
+  SymbolicTensor x = Input(features);
+  inputs_ = {x};
+  order_ = {x.data()};
+  for (const LayerPtr& l : layers_) {
+    x = LayerRef(l)(x);
+    order_.push_back(x.data());
+  }
+  outputs_ = {x};
+}
+
+Shape Sequential::compute_output_shape(const std::vector<Shape>& shapes) {
+  if (inputs_.empty() && shapes.size() == 1 && !layers_.empty()) build_from_input_shape(shapes[0]);
+  return Model::compute_output_shape(shapes);
+}
+
 Tensor Sequential::call(const std::vector<Tensor>& inputs, bool training) {
   if (inputs.size() != 1) {
     throw ValueError("Sequential '" + name() + "': expected one input, got " + std::to_string(inputs.size()));
   }
-  if (inputs_.empty()) {
-    // First call without an Input: learn the input shape and build every layer symbolically, so
-    // that summary() and shape checks work afterwards.
-    Shape s = inputs[0].shape();
-    if (!s.empty()) s[0] = -1;
-    Shape features(s.begin() + (s.empty() ? 0 : 1), s.end());
-    SymbolicTensor x = Input(features);
-    inputs_ = {x};
-    order_ = {x.data()};
-    for (const LayerPtr& l : layers_) {
-      x = LayerRef(l)(x);
-      order_.push_back(x.data());
-    }
-    outputs_ = {x};
-  }
+  if (inputs_.empty()) build_from_input_shape(inputs[0].shape());
   Tensor x = inputs[0];
   for (const LayerPtr& l : layers_) x = (*l)(x, training);
   return x;

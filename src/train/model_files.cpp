@@ -5,6 +5,7 @@
 
 #include "ember/io/keras_h5.hpp"
 #include "ember/io/safetensors.hpp"
+#include "ember/nn/applications.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/train/saver.hpp"
@@ -58,9 +59,15 @@ std::shared_ptr<nn::Model> load_model_architecture(const std::string& spec) {
   for (const std::string& n : nn::builtin_model_names()) {
     if (n == spec) return nn::builtin_model(spec);
   }
+  for (const std::string& n : nn::applications::application_names()) {
+    if (n == spec) return nn::applications::application(spec);
+  }
   std::string names;
   for (const std::string& n : nn::builtin_model_names()) names += (names.empty() ? "" : ", ") + n;
-  throw ValueError("unknown model '" + spec + "': no such file, and not a built-in model (" + names + ")");
+  std::string apps;
+  for (const std::string& n : nn::applications::application_names()) apps += (apps.empty() ? "" : ", ") + n;
+  throw ValueError("unknown model '" + spec + "': no such file, not a built-in model (" + names +
+                   ") and not a classic network (" + apps + ")");
 }
 
 std::shared_ptr<nn::Model> load_trained_model(const std::string& spec) {

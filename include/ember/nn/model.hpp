@@ -164,7 +164,13 @@ class Sequential : public Model {
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   std::vector<Tensor> call_all(const std::vector<Tensor>& inputs, bool training) override;
   void call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs) override;
+  // Without an Input, the first shape question builds every layer symbolically from `shapes`
+  // (as the first call does), so nesting a Sequential runs nothing and allocates no weight.
+  Shape compute_output_shape(const std::vector<Shape>& shapes) override;
   LayerPtr move_into_shared() && override;
+
+ private:
+  void build_from_input_shape(Shape shape);  // batch axis first; it becomes unknown
 };
 
 }  // namespace ember::nn
