@@ -33,9 +33,10 @@
 // linearly with the length). The input projection of all steps is one matmul before the loop.
 // Per step: one matmul with the recurrent kernel, slices, the activations and elementwise ops.
 //
-// Dropout (training only, Keras implementation 2): one mask per sequence on the inputs (`dropout`)
-// and one on the previous state where it enters the recurrent matmul (`recurrent_dropout`), each
-// drawn once per call and reused at every step.
+// Dropout (training only): one mask per sequence on the inputs (`dropout`) and one on the previous
+// state where it enters the recurrent matmul (`recurrent_dropout`), each drawn once per call and
+// reused at every step and shared by all gates — Keras's implementation 2. (Keras 2 falls back to
+// implementation 1 when recurrent_dropout > 0, with a separate mask per gate; Ember keeps one.)
 //
 // Masks: Embedding(mask_zero=true) exposes compute_mask(), but the recurrent layers do not
 // consume masks yet: a masked sequence is processed in full.
