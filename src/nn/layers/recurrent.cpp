@@ -295,7 +295,8 @@ nlohmann::json RecurrentLayer::get_config() const {
   c["bias_constraint"] = nullptr;
   c["dropout"] = opt_.dropout;
   c["recurrent_dropout"] = opt_.recurrent_dropout;
-  c["seed"] = opt_.seed ? nlohmann::json(*opt_.seed) : nlohmann::json(nullptr);
+  // Keras 2's recurrent layers take no "seed" (an unknown keyword to them); Keras 3 writes one.
+  if (opt_.seed) c["seed"] = *opt_.seed;
   return c;
 }
 
