@@ -36,6 +36,7 @@
 #include "ember/nn/layers/reshaping.hpp"
 #include "ember/nn/layers/noise.hpp"
 #include "ember/nn/layers/scaling.hpp"
+#include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/data/datasets.hpp"
 #include "ember/train/training.hpp"

@@ -14,6 +14,7 @@
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
 #include "ember/nn/layers/preprocessing.hpp"
+#include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/layers/reshaping.hpp"
 #include "ember/nn/layers/scaling.hpp"
 
@@ -41,7 +42,9 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"Convolution2D", Conv2D::from_config},
       {"Dense", Dense::from_config},
       {"Dropout", Dropout::from_config},
+      {"Embedding", Embedding::from_config},
       {"Flatten", Flatten::from_config},
+      {"GRU", GRU::from_config},
       {"GaussianDropout", GaussianDropout::from_config},
       {"GaussianNoise", GaussianNoise::from_config},
       {"GlobalAveragePooling2D", GlobalAveragePooling2D::from_config},
@@ -50,6 +53,7 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"GlobalMaxPool2D", GlobalMaxPooling2D::from_config},
       {"LayerNormalization", LayerNormalization::from_config},
       {"LeakyReLU", LeakyReLU::from_config},
+      {"LSTM", LSTM::from_config},
       {"MaxPooling1D", MaxPooling1D::from_config},
       {"MaxPool1D", MaxPooling1D::from_config},
       {"MaxPooling2D", MaxPooling2D::from_config},
@@ -66,6 +70,7 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"RandomZoom", RandomZoom::from_config},
       {"Reshape", Reshape::from_config},
       {"Rescaling", Rescaling::from_config},
+      {"SimpleRNN", SimpleRNN::from_config},
       {"ZeroPadding2D", ZeroPadding2D::from_config},
   };
 }

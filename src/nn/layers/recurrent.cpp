@@ -1,0 +1,426 @@
+#include "ember/nn/layers/recurrent.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "ember/nn/layer_fields.hpp"
+#include "ember/nn/layers/conv.hpp"  // detail::single_input, initializer_json, regularizer_json
+#include "ember/ops/activation.hpp"
+#include "ember/ops/elementwise.hpp"
+#include "ember/ops/linalg.hpp"
+#include "ember/ops/normalization.hpp"
+#include "ember/ops/reduce.hpp"
+#include "ember/ops/shape.hpp"
+
+namespace ember::nn {
+
+namespace {
+
+std::string dims(const Tensor& t) { return to_string(t.shape()); }
+
+// Keras's unit_forget_bias: bias_initializer for the i, c, o blocks and ones for f.
+class UnitForgetBias final : public initializers::Initializer {
+ public:
+  UnitForgetBias(InitializerPtr inner, int64_t units) : inner_(std::move(inner)), units_(units) {}
+  Tensor operator()(const Shape& shape, DType dtype, Generator& gen) const override {
+    // Keras draws the other blocks as two calls (units, then 2·units): the same draws here.
+    Tensor i = (*inner_)({units_}, dtype, gen);
+    Tensor co = (*inner_)({2 * units_}, dtype, gen);
+    Tensor b = concat({i, ones({units_}, dtype), co}, 0);
+    return reshape(b, shape);
+  }
+  std::string class_name() const override { return inner_->class_name(); }
+  nlohmann::json get_config() const override { return inner_->get_config(); }
+
+ private:
+  InitializerPtr inner_;
+  int64_t units_;
+};
+
+// The T steps of p [N, T, K] as T tensors [N, K]. Halving the time axis level by level keeps the
+// backward cost O(T log T): a slice's gradient is a zero tensor of its parent's size, so slicing
+// each step straight out of p would cost O(T²) in backward.
+std::vector<Tensor> unstack_time(const Tensor& p) {
+  const int64_t steps = p.size(1);
+  std::vector<Tensor> out(static_cast<std::size_t>(steps));
+  std::vector<std::pair<Tensor, int64_t>> todo{{p, 0}};  // (piece, its first step)
+  while (!todo.empty()) {
+    auto [piece, first] = std::move(todo.back());
+    todo.pop_back();
+    const int64_t len = piece.size(1);
+    if (len == 1) {
+      out[static_cast<std::size_t>(first)] = squeeze(piece, 1);
+      continue;
+    }
+    const int64_t half = len / 2;
+    todo.emplace_back(slice(piece, 1, 0, half), first);
+    todo.emplace_back(slice(piece, 1, half, len), first + half);
+  }
+  return out;
+}
+
+// Block `i` (of width `units`) of the last axis of z [N, k·units].
+Tensor block(const Tensor& z, int64_t i, int64_t units) { return slice(z, 1, i * units, (i + 1) * units); }
+
+Activation activation_or(const LayerFields& f, const std::string& key, Activation fallback) {
+  return f.find(key) ? f.activation(key) : fallback;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ Embedding
+
+Embedding::Embedding(EmbeddingOptions options) : LayerBase("Embedding", options.name), opt_(std::move(options)) {
+  if (opt_.input_dim <= 0 || opt_.output_dim <= 0) {
+    fail<ValueError>("input_dim and output_dim must be positive, got " + std::to_string(opt_.input_dim) + " and " +
+                     std::to_string(opt_.output_dim));
+  }
+  if (opt_.mask_zero && opt_.input_dim < 2) {
+    fail<ValueError>("mask_zero reserves index 0, so input_dim must be >= 2, got " + std::to_string(opt_.input_dim));
+  }
+  if (opt_.input_length && *opt_.input_length <= 0) {
+    fail<ValueError>("input_length must be positive, got " + std::to_string(*opt_.input_length));
+  }
+  if (!opt_.embeddings_initializer) fail<ValueError>("embeddings_initializer must be set");
+  if (opt_.activity_regularizer) set_activity_regularizer(opt_.activity_regularizer);
+}
+
+void Embedding::build(const std::vector<Shape>& shapes) {
+  if (shapes.size() != 1) fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
+  add_weight("embeddings", {opt_.input_dim, opt_.output_dim}, opt_.embeddings_initializer, true,
+             opt_.embeddings_regularizer);
+  mark_built(shapes);
+}
+
+void Embedding::check_input_shapes(const std::vector<Shape>& shapes) const {
+  // Any index shape is fine (Keras fixes only input_length, when given, on axis 1).
+  if (shapes.size() != 1) fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
+  const Shape& s = shapes[0];
+  if (opt_.input_length && (s.size() < 2 || (s[1] >= 0 && s[1] != *opt_.input_length))) {
+    fail<ShapeError>("expected indices of shape (batch, " + std::to_string(*opt_.input_length) + ", ...) (input_length), got " +
+                     to_string(s));
+  }
+}
+
+Shape Embedding::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  Shape out = shapes[0];
+  out.push_back(opt_.output_dim);
+  return out;
+}
+
+Tensor Embedding::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  Tensor idx = x.dtype() == i64 ? x.detach() : cast(x.detach(), i64);  // floats truncate, as Keras's cast
+  if (idx.numel() > 0) {
+    // gather would read a negative index from the end; Keras has no such indices: check both ends.
+    int64_t lo = min(idx).item<int64_t>(), hi = max(idx).item<int64_t>();
+    if (lo < 0 || hi >= opt_.input_dim) {
+      fail<ValueError>("index " + std::to_string(lo < 0 ? lo : hi) + " in the input of shape " + dims(x) +
+                       " is outside [0, input_dim = " + std::to_string(opt_.input_dim) + ")");
+    }
+  }
+  return gather(weights_[0].value(), idx, 0);
+}
+
+Tensor Embedding::compute_mask(const Tensor& indices) const {
+  if (!opt_.mask_zero) return Tensor();
+  Tensor idx = indices.dtype() == i64 ? indices.detach() : cast(indices.detach(), i64);
+  return not_equal(idx, zeros({}, i64));
+}
+
+nlohmann::json Embedding::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["input_dim"] = opt_.input_dim;
+  c["output_dim"] = opt_.output_dim;
+  c["embeddings_initializer"] = detail::initializer_json(opt_.embeddings_initializer);
+  c["embeddings_regularizer"] = detail::regularizer_json(opt_.embeddings_regularizer);
+  c["activity_regularizer"] = detail::regularizer_json(opt_.activity_regularizer);
+  c["embeddings_constraint"] = nullptr;
+  c["mask_zero"] = opt_.mask_zero;
+  c["input_length"] = opt_.input_length ? nlohmann::json(*opt_.input_length) : nlohmann::json(nullptr);
+  return c;
+}
+
+LayerPtr Embedding::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Embedding");
+  f.no_constraints({"embeddings_constraint"});
+  f.require_false("sparse");  // Keras 3: sparse gradients as a sparse tensor
+  f.ignore({"lora_rank"});
+  EmbeddingOptions o{.input_dim = f.positive("input_dim"), .output_dim = f.positive("output_dim")};
+  o.embeddings_initializer = f.initializer("embeddings_initializer", "uniform");
+  o.embeddings_regularizer = f.regularizer("embeddings_regularizer");
+  o.activity_regularizer = f.regularizer("activity_regularizer");
+  o.mask_zero = f.boolean("mask_zero", false);
+  if (f.find("input_length")) o.input_length = f.positive("input_length");
+  o.name = f.name();
+  return std::make_shared<Embedding>(std::move(o));
+}
+
+// ------------------------------------------------------------------ RecurrentLayer
+
+RecurrentLayer::RecurrentLayer(std::string class_name, RecurrentOptions options, int gates, int num_states)
+    : Layer(std::move(class_name), options.name), opt_(std::move(options)), gates_(gates), num_states_(num_states) {
+  if (opt_.units <= 0) fail<ValueError>("units must be positive, got " + std::to_string(opt_.units));
+  for (auto [rate, what] : {std::pair{opt_.dropout, "dropout"}, std::pair{opt_.recurrent_dropout, "recurrent_dropout"}}) {
+    if (!(rate >= 0.0 && rate < 1.0)) fail<ValueError>(std::string(what) + " must be in [0, 1), got " + std::to_string(rate));
+  }
+  if (!opt_.kernel_initializer || !opt_.recurrent_initializer || (opt_.use_bias && !opt_.bias_initializer)) {
+    fail<ValueError>("every used initializer must be set");
+  }
+  if (opt_.activity_regularizer) set_activity_regularizer(opt_.activity_regularizer);
+  if (opt_.seed) mask_gen_.emplace(*opt_.seed);
+}
+
+Shape RecurrentLayer::bias_shape() const { return {gates_ * opt_.units}; }
+InitializerPtr RecurrentLayer::bias_init() const { return opt_.bias_initializer; }
+
+void RecurrentLayer::build(const std::vector<Shape>& shapes) {
+  if (shapes.size() != 1 || shapes[0].size() != 3 || shapes[0][2] <= 0) {
+    fail<ShapeError>("expected one input of shape (batch, time, features) with known features, got " +
+                     (shapes.size() == 1 ? to_string(shapes[0]) : std::to_string(shapes.size()) + " inputs"));
+  }
+  const int64_t in = shapes[0][2], width = checked_product(*this, {gates_, opt_.units}, "gates x units");
+  add_weight("kernel", {in, width}, opt_.kernel_initializer, true, opt_.kernel_regularizer);
+  add_weight("recurrent_kernel", {opt_.units, width}, opt_.recurrent_initializer, true, opt_.recurrent_regularizer);
+  if (opt_.use_bias) add_weight("bias", bias_shape(), bias_init(), true, opt_.bias_regularizer);
+  mark_built(shapes);
+}
+
+void RecurrentLayer::check_input_shapes(const std::vector<Shape>& shapes) const {
+  const Shape& want = built_input_shapes()[0];
+  if (shapes.size() != 1 || shapes[0].size() != 3 || shapes[0][2] != want[2]) {
+    fail<ShapeError>("expected input of shape (batch, time, " + std::to_string(want[2]) + "), got " +
+                     (shapes.size() == 1 ? to_string(shapes[0]) : std::to_string(shapes.size()) + " inputs"));
+  }
+}
+
+Shape RecurrentLayer::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  const Shape& s = shapes[0];
+  return opt_.return_sequences ? Shape{s[0], s[1], opt_.units} : Shape{s[0], opt_.units};
+}
+
+Tensor RecurrentLayer::call(const std::vector<Tensor>& inputs, bool training) {
+  return run(detail::single_input(inputs, *this), training).output;
+}
+
+void RecurrentLayer::reset_states() {
+  carried_.clear();
+  last_states_.clear();
+}
+
+RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::vector<Tensor>& initial_states) {
+  if (!built()) build({x.shape()});
+  check_input_shapes({x.shape()});
+  if (!is_floating(x.dtype())) fail<DTypeError>("expected a floating-point input, got " + std::string(dtype_name(x.dtype())));
+  const int64_t batch = x.size(0), steps = x.size(1), units = opt_.units;
+  if (steps == 0) fail<ShapeError>("expected at least one time step, got input " + dims(x));
+
+  std::vector<Tensor> states = initial_states;
+  if (states.empty() && opt_.stateful && !carried_.empty()) {
+    if (carried_[0].size(0) != batch) {
+      fail<ValueError>("stateful: the states were built for batch size " + std::to_string(carried_[0].size(0)) +
+                       ", got input " + dims(x) + " (call reset_states() to change the batch size)");
+    }
+    states = carried_;
+  }
+  if (states.empty()) {
+    for (int i = 0; i < num_states_; ++i) states.push_back(zeros({batch, units}, x.dtype()));
+  } else if (static_cast<int>(states.size()) != num_states_) {
+    fail<ShapeError>("expected " + std::to_string(num_states_) + " initial states, got " + std::to_string(states.size()));
+  }
+  for (const Tensor& s : states) {
+    if (s.shape() != Shape{batch, units}) {
+      fail<ShapeError>("expected initial states of shape " + to_string(Shape{batch, units}) + " for input " + dims(x) +
+                       ", got " + dims(s));
+    }
+  }
+
+  Generator* gen = mask_gen_ ? &*mask_gen_ : &generator();
+  Tensor xin = x;
+  if (training && opt_.dropout > 0) {  // one mask per sequence, the same at every step
+    xin = x * unsqueeze(dropout(ones({batch, x.size(2)}, x.dtype()), opt_.dropout, true, gen), 1);
+  }
+  Tensor rec_mask;
+  if (training && opt_.recurrent_dropout > 0) {
+    rec_mask = dropout(ones({batch, units}, x.dtype()), opt_.recurrent_dropout, true, gen);
+  }
+
+  // The input projection of every step at once: [N, T, k·units].
+  Tensor proj = matmul(xin, weights_[0].value());
+  if (opt_.use_bias) {
+    const Tensor& b = weights_[2].value();
+    proj = proj + (b.dim() == 2 ? squeeze(slice(b, 0, 0, 1), 0) : b);  // GRU reset_after: the input bias row
+  }
+  std::vector<Tensor> xs = unstack_time(proj);
+  std::vector<Tensor> outputs;
+  if (opt_.return_sequences) outputs.reserve(static_cast<std::size_t>(steps));
+  for (int64_t k = 0; k < steps; ++k) {
+    const int64_t t = opt_.go_backwards ? steps - 1 - k : k;
+    Tensor h_rec = rec_mask.defined() ? states[0] * rec_mask : states[0];
+    states = step(xs[static_cast<std::size_t>(t)], states, h_rec);
+    if (opt_.return_sequences) outputs.push_back(states[0]);
+  }
+
+  last_states_.clear();
+  for (const Tensor& s : states) last_states_.push_back(s.detach());
+  if (opt_.stateful) carried_ = last_states_;
+  return {opt_.return_sequences ? stack(outputs, 1) : states[0], states};
+}
+
+nlohmann::json RecurrentLayer::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["return_sequences"] = opt_.return_sequences;
+  c["return_state"] = opt_.return_state;
+  c["go_backwards"] = opt_.go_backwards;
+  c["stateful"] = opt_.stateful;
+  c["unroll"] = opt_.unroll;
+  c["time_major"] = false;
+  c["units"] = opt_.units;
+  c["activation"] = activation_name(opt_.activation);
+  if (gates_ > 1) {
+    c["recurrent_activation"] = activation_name(opt_.recurrent_activation);
+    c["implementation"] = 2;  // Keras's fused-gates variant (the same maths as 1)
+  }
+  c["use_bias"] = opt_.use_bias;
+  c["kernel_initializer"] = detail::initializer_json(opt_.kernel_initializer);
+  c["recurrent_initializer"] = detail::initializer_json(opt_.recurrent_initializer);
+  c["bias_initializer"] = detail::initializer_json(opt_.bias_initializer);
+  c["kernel_regularizer"] = detail::regularizer_json(opt_.kernel_regularizer);
+  c["recurrent_regularizer"] = detail::regularizer_json(opt_.recurrent_regularizer);
+  c["bias_regularizer"] = detail::regularizer_json(opt_.bias_regularizer);
+  c["activity_regularizer"] = detail::regularizer_json(opt_.activity_regularizer);
+  c["kernel_constraint"] = nullptr;
+  c["recurrent_constraint"] = nullptr;
+  c["bias_constraint"] = nullptr;
+  c["dropout"] = opt_.dropout;
+  c["recurrent_dropout"] = opt_.recurrent_dropout;
+  // Keras 2's recurrent layers take no "seed" (an unknown keyword to them); Keras 3 writes one.
+  if (opt_.seed) c["seed"] = *opt_.seed;
+  return c;
+}
+
+RecurrentOptions RecurrentLayer::read_common(const LayerFields& f, bool gated) {
+  f.no_constraints({"kernel_constraint", "recurrent_constraint", "bias_constraint"});
+  f.require_false("time_major");
+  f.ignore({"implementation", "zero_output_for_mask"});  // Keras's kernel choice (same maths); masks unused
+  RecurrentOptions o{.units = f.positive("units")};
+  o.activation = activation_or(f, "activation", Activation::Tanh);
+  if (gated) o.recurrent_activation = activation_or(f, "recurrent_activation", Activation::Sigmoid);
+  o.use_bias = f.boolean("use_bias", true);
+  o.kernel_initializer = f.initializer("kernel_initializer", "glorot_uniform");
+  o.recurrent_initializer = f.initializer("recurrent_initializer", "orthogonal");
+  o.bias_initializer = f.initializer("bias_initializer", "zeros");
+  o.kernel_regularizer = f.regularizer("kernel_regularizer");
+  o.recurrent_regularizer = f.regularizer("recurrent_regularizer");
+  o.bias_regularizer = f.regularizer("bias_regularizer");
+  o.activity_regularizer = f.regularizer("activity_regularizer");
+  o.dropout = f.number("dropout", 0.0);
+  o.recurrent_dropout = f.number("recurrent_dropout", 0.0);
+  o.return_sequences = f.boolean("return_sequences", false);
+  o.return_state = f.boolean("return_state", false);
+  o.go_backwards = f.boolean("go_backwards", false);
+  o.stateful = f.boolean("stateful", false);
+  o.unroll = f.boolean("unroll", false);
+  o.seed = f.seed();
+  o.name = f.name();
+  return o;
+}
+
+// ------------------------------------------------------------------ SimpleRNN
+
+SimpleRNN::SimpleRNN(RecurrentOptions options) : RecurrentLayer("SimpleRNN", std::move(options), 1, 1) {
+  if (opt_.recurrent_activation != Activation::Sigmoid || !opt_.unit_forget_bias || !opt_.reset_after) {
+    fail<ValueError>("recurrent_activation, unit_forget_bias and reset_after are LSTM/GRU options; keep their defaults");
+  }
+}
+
+std::vector<Tensor> SimpleRNN::step(const Tensor& xp, const std::vector<Tensor>&, const Tensor& h_rec) {
+  return {apply_activation(opt_.activation, xp + matmul(h_rec, weights_[1].value()))};
+}
+
+LayerPtr SimpleRNN::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "SimpleRNN");
+  return std::make_shared<SimpleRNN>(read_common(f, false));
+}
+
+// ------------------------------------------------------------------ LSTM
+
+LSTM::LSTM(RecurrentOptions options) : RecurrentLayer("LSTM", std::move(options), 4, 2) {
+  if (!opt_.reset_after) fail<ValueError>("reset_after is a GRU option; keep its default");
+}
+
+InitializerPtr LSTM::bias_init() const {
+  if (!opt_.unit_forget_bias) return opt_.bias_initializer;
+  return std::make_shared<UnitForgetBias>(opt_.bias_initializer, opt_.units);
+}
+
+std::vector<Tensor> LSTM::step(const Tensor& xp, const std::vector<Tensor>& states, const Tensor& h_rec) {
+  const int64_t u = opt_.units;
+  Tensor z = xp + matmul(h_rec, weights_[1].value());
+  const Activation sigma = opt_.recurrent_activation, g = opt_.activation;
+  Tensor i = apply_activation(sigma, block(z, 0, u));
+  Tensor f = apply_activation(sigma, block(z, 1, u));
+  Tensor c = f * states[1] + i * apply_activation(g, block(z, 2, u));
+  Tensor o = apply_activation(sigma, block(z, 3, u));
+  return {o * apply_activation(g, c), c};
+}
+
+nlohmann::json LSTM::get_config() const {
+  nlohmann::json c = RecurrentLayer::get_config();
+  c["unit_forget_bias"] = opt_.unit_forget_bias;
+  return c;
+}
+
+LayerPtr LSTM::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "LSTM");
+  RecurrentOptions o = read_common(f, true);
+  o.unit_forget_bias = f.boolean("unit_forget_bias", true);
+  return std::make_shared<LSTM>(std::move(o));
+}
+
+// ------------------------------------------------------------------ GRU
+
+GRU::GRU(RecurrentOptions options) : RecurrentLayer("GRU", std::move(options), 3, 1) {
+  if (!opt_.unit_forget_bias) fail<ValueError>("unit_forget_bias is an LSTM option; keep its default");
+}
+
+Shape GRU::bias_shape() const {
+  return opt_.reset_after ? Shape{2, 3 * opt_.units} : Shape{3 * opt_.units};
+}
+
+std::vector<Tensor> GRU::step(const Tensor& xp, const std::vector<Tensor>& states, const Tensor& h_rec) {
+  const int64_t u = opt_.units;
+  const Tensor& h = states[0];
+  const Tensor& rk = weights_[1].value();
+  const Activation sigma = opt_.recurrent_activation;
+  Tensor z, r, hh;
+  if (opt_.reset_after) {
+    Tensor inner = matmul(h_rec, rk);
+    if (opt_.use_bias) inner = inner + squeeze(slice(weights_[2].value(), 0, 1, 2), 0);
+    z = apply_activation(sigma, block(xp, 0, u) + block(inner, 0, u));
+    r = apply_activation(sigma, block(xp, 1, u) + block(inner, 1, u));
+    hh = apply_activation(opt_.activation, block(xp, 2, u) + r * block(inner, 2, u));
+  } else {
+    Tensor zr = matmul(h_rec, slice(rk, 1, 0, 2 * u));
+    z = apply_activation(sigma, block(xp, 0, u) + block(zr, 0, u));
+    r = apply_activation(sigma, block(xp, 1, u) + block(zr, 1, u));
+    hh = apply_activation(opt_.activation, block(xp, 2, u) + matmul(r * h_rec, slice(rk, 1, 2 * u, 3 * u)));
+  }
+  return {z * h + (1.0 - z) * hh};
+}
+
+nlohmann::json GRU::get_config() const {
+  nlohmann::json c = RecurrentLayer::get_config();
+  c["reset_after"] = opt_.reset_after;
+  return c;
+}
+
+LayerPtr GRU::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "GRU");
+  RecurrentOptions o = read_common(f, true);
+  o.reset_after = f.boolean("reset_after", true);
+  return std::make_shared<GRU>(std::move(o));
+}
+
+}  // namespace ember::nn

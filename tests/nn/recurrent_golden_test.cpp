@@ -1,0 +1,141 @@
+// Golden values from PyTorch (tests/fixtures/recurrent.json, made by
+// tests/fixtures/gen/recurrent_golden.py) for Embedding, SimpleRNN, LSTM and GRU (both reset_after):
+// forward outputs, final states and the gradients of x and every weight, in float32 (weights
+// copied into the layer's own f32 tensors) and float64 (weights replaced by f64 tensors).
+#include <set>
+
+#include "ember/nn/layers/recurrent.hpp"
+#include "ember/ops/elementwise.hpp"
+#include "ember/ops/reduce.hpp"
+#include "test_support.hpp"
+
+using namespace ember;
+using ember::testing::all_close;
+using ember::testing::FixtureCase;
+using ember::testing::load_fixture;
+
+namespace {
+
+struct Tol {
+  double rtol, atol;
+};
+constexpr Tol kF32{1e-5, 1e-5};     // the float32 bound
+constexpr Tol kF64{1e-10, 1e-10};   // and its float64 bound
+
+const char* dtype_label(DType dt) { return dt == f64 ? "f64" : "f32"; }
+
+#define EXPECT_CLOSE(actual, key, tol) \
+  EXPECT_TRUE(all_close(actual, c.at(key), tol.rtol, tol.atol)) << c.name << " (" << dtype_label(dt) << "): " << key
+
+std::shared_ptr<nn::RecurrentLayer> make_recurrent(const FixtureCase& c) {
+  const std::string kind = c.attrs.at("layer");
+  nn::RecurrentOptions o{.units = c.attrs.at("units"),
+                         .activation = nn::activation_from_name(c.attrs.at("activation")),
+                         .return_sequences = c.attrs.at("return_sequences"),
+                         .go_backwards = c.attrs.at("go_backwards"),
+                         .reset_after = c.attrs.at("reset_after")};
+  if (kind == "SimpleRNN") return std::make_shared<nn::SimpleRNN>(o);
+  if (kind == "LSTM") return std::make_shared<nn::LSTM>(o);
+  if (kind == "GRU") return std::make_shared<nn::GRU>(o);
+  throw ValueError("fixture " + c.name + ": unknown layer " + kind);
+}
+
+// Copies (f32) or replaces (f64, requiring grad) every weight of `layer` from the fixture.
+void load_weights(nn::Layer& layer, const FixtureCase& c, DType dt) {
+  for (const auto& nw : layer.named_weights()) {
+    nn::Weight* w = nw.weight;
+    ASSERT_TRUE(c.tensors.count(w->name)) << c.name << ": fixture lacks weight " << w->name;
+    ASSERT_EQ(w->value().shape(), c.at(w->name).shape()) << c.name << ": " << w->name;
+    if (dt == f32) {
+      autograd::NoGradGuard no_grad;
+      w->value().copy_(c.at(w->name));
+    } else {
+      w->value() = c.at(w->name).to(f64).detach().clone().requires_grad_();
+    }
+  }
+}
+
+void run_recurrent(const FixtureCase& c, DType dt, Tol tol) {
+  auto layer = make_recurrent(c);
+  {
+    autograd::NoGradGuard no_grad;
+    (*layer)(zeros(c.at("x").shape()), false);
+  }
+  load_weights(*layer, c, dt);
+  Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
+  nn::RecurrentOutput out = layer->run(x);
+  EXPECT_EQ(out.output.dtype(), dt);
+  EXPECT_CLOSE(out.output, "y", tol);
+  const char* state_keys[] = {"h", "c"};
+  ASSERT_EQ(static_cast<int>(out.states.size()), layer->num_states());
+  Tensor loss = sum(out.output * c.at("dy").to(dt));
+  for (std::size_t i = 0; i < out.states.size(); ++i) {
+    const std::string key = state_keys[i];
+    EXPECT_CLOSE(out.states[i], key, tol);
+    loss = loss + sum(out.states[i] * c.at("d" + key).to(dt));
+  }
+  // call() returns the same output as run().
+  EXPECT_TRUE(all_close((*layer)(x), out.output, 0, 0)) << c.name;
+  loss.backward();
+  ASSERT_TRUE(x.grad().defined()) << c.name;
+  EXPECT_CLOSE(x.grad(), "dx", tol);
+  for (const auto& nw : layer->named_weights()) {
+    ASSERT_TRUE(nw.weight->value().grad().defined()) << c.name << ": no gradient for " << nw.weight->name;
+    EXPECT_CLOSE(nw.weight->value().grad(), "d" + nw.weight->name, tol);
+  }
+}
+
+void run_embedding(const FixtureCase& c, DType dt, Tol tol) {
+  nn::Embedding emb({.input_dim = c.attrs.at("input_dim"), .output_dim = c.attrs.at("output_dim")});
+  Tensor idx = c.at("x").to(i64);
+  {
+    autograd::NoGradGuard no_grad;
+    emb(idx);
+  }
+  load_weights(emb, c, dt);
+  Tensor y = emb(idx);
+  EXPECT_EQ(y.dtype(), dt);
+  EXPECT_CLOSE(y, "y", tol);
+  y.backward(c.at("dy").to(dt));
+  Tensor& table = emb.find_weight("embeddings")->value();
+  ASSERT_TRUE(table.grad().defined());
+  EXPECT_CLOSE(table.grad(), "dembeddings", tol);
+}
+
+void run_kind(const std::string& kind, bool (*pick)(const FixtureCase&) = nullptr) {
+  int n = 0;
+  for (const FixtureCase& c : load_fixture("recurrent.json")) {
+    if (c.attrs.at("layer") != kind || (pick && !pick(c))) continue;
+    ++n;
+    SCOPED_TRACE(c.name);
+    if (kind == "Embedding") {
+      run_embedding(c, f32, kF32);
+      run_embedding(c, f64, kF64);
+    } else {
+      run_recurrent(c, f32, kF32);
+      run_recurrent(c, f64, kF64);
+    }
+  }
+  EXPECT_GT(n, 0) << "no matching " << kind << " case in recurrent.json";
+}
+
+}  // namespace
+
+TEST(RecurrentGolden, Embedding) { run_kind("Embedding"); }
+TEST(RecurrentGolden, SimpleRNN) { run_kind("SimpleRNN"); }
+TEST(RecurrentGolden, LSTM) { run_kind("LSTM"); }
+TEST(RecurrentGolden, GRUResetAfter) {
+  run_kind("GRU", [](const FixtureCase& c) { return c.attrs.at("reset_after").get<bool>(); });
+}
+TEST(RecurrentGolden, GRUResetBefore) {
+  run_kind("GRU", [](const FixtureCase& c) { return !c.attrs.at("reset_after").get<bool>(); });
+}
+TEST(RecurrentGolden, GoBackwardsIsCovered) {
+  // Every recurrent class has a go_backwards case (the fixture, not Ember, is checked here).
+  std::set<std::string> seen;
+  for (const FixtureCase& c : load_fixture("recurrent.json")) {
+    if (c.attrs.value("go_backwards", false)) seen.insert(c.attrs.at("layer").get<std::string>() +
+                                                          (c.attrs.at("reset_after").get<bool>() ? "" : "_before"));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"SimpleRNN", "LSTM", "GRU", "GRU_before"}));
+}
