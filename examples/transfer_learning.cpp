@@ -117,11 +117,11 @@ int main(int argc, char** argv) try {
   transfer.fit(xb.slice(0, 0, 512), yb.slice(0, 0, 512), {.batch_size = 128, .epochs = 1, .verbose = 0});
   bool frozen_kept = same_bits(before, snapshot(*base));
 
-  // 3. Fine-tune the top block (block2) at a lower learning rate.
-  for (const char* name : {"block2_conv", "block2_bn"}) base->get_layer(name)->set_trainable(true);
+  // 3. Fine-tune the top block's convolution at a lower learning rate. As Keras advises, the
+  //    BatchNormalization layers stay frozen (inference mode): re-estimating their statistics on
+  //    small fine-tuning batches would undo what the base learned.
   base->set_trainable(true);
-  base->get_layer("block1_conv")->set_trainable(false);
-  base->get_layer("block1_bn")->set_trainable(false);
+  for (const char* name : {"block1_conv", "block1_bn", "block2_bn"}) base->get_layer(name)->set_trainable(false);
   compile(transfer, 1e-4);
   std::printf("3. fine-tuning block2 at learning rate 1e-4\n");
   transfer.fit(xb, yb, {.batch_size = 128, .epochs = epochs, .verbose = 2});

@@ -84,7 +84,9 @@ LayerPtr layer_from_entry(const json& entry, int depth, const std::string& where
     layer = naming_layer(lname, cls, [&] { return factory(config); });
     if (!layer) throw FormatError(with_layer_prefix(lname, cls, "the registered factory returned no layer"));
   }
-  if (cfg->is_object()) layer->set_trainable(ConfigFields(*cfg, "layer", cls).boolean("trainable", true));
+  // The entry's own flag only: a nested model's layers were read with their own flags already
+  // (Model::set_trainable would overwrite them).
+  if (cfg->is_object()) layer->Layer::set_trainable(ConfigFields(*cfg, "layer", cls).boolean("trainable", true));
   return layer;
 }
 

@@ -178,6 +178,11 @@ Shape Model::compute_output_shape(const std::vector<Shape>& shapes) {
   return out;
 }
 
+void Model::set_trainable(bool trainable) {
+  Layer::set_trainable(trainable);
+  for (const LayerPtr& l : layers_) l->set_trainable(trainable);
+}
+
 LayerPtr Model::get_layer(const std::string& layer_name) const {
   for (const LayerPtr& l : layers_) {
     if (l->name() == layer_name) return l;

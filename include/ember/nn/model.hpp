@@ -63,6 +63,10 @@ class Model : public Layer {
   virtual void call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs);
 
   const std::vector<LayerPtr>& sublayers() const override { return layers_; }
+  // Keras's `model.trainable = value`: sets the flag of the model and of every layer in it, nested
+  // models included (so a frozen base's BatchNormalization layers run in inference mode). Unfreeze
+  // part of a base afterwards with get_layer(name)->set_trainable(true) on an unfrozen model.
+  void set_trainable(bool trainable) override;
   const std::vector<LayerPtr>& layers() const { return layers_; }
   LayerPtr get_layer(const std::string& name) const;  // ValueError if absent
   std::size_t num_outputs() const { return outputs_.empty() ? 1 : outputs_.size(); }
