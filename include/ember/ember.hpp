@@ -57,5 +57,6 @@
 #include "ember/train/model_files.hpp"
 #include "ember/graph/graph.hpp"
 #include "ember/graph/ops.hpp"
+#include "ember/graph/saver.hpp"
 #include "ember/graph/session.hpp"
 #include "ember/graph/train.hpp"
