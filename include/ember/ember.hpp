@@ -55,6 +55,7 @@
 #include "ember/data/splits.hpp"
 #include "ember/data/image_data_generator.hpp"
 #include "ember/train/model_files.hpp"
+#include "ember/graph/file_writer.hpp"
 #include "ember/graph/graph.hpp"
 #include "ember/graph/ops.hpp"
 #include "ember/graph/saver.hpp"
