@@ -57,6 +57,7 @@
 #include "ember/train/model_files.hpp"
 #include "ember/graph/file_writer.hpp"
 #include "ember/graph/graph.hpp"
+#include "ember/graph/meta_graph.hpp"
 #include "ember/graph/ops.hpp"
 #include "ember/graph/saver.hpp"
 #include "ember/graph/session.hpp"
