@@ -97,7 +97,7 @@ std::string meta_graph_json(const Graph& graph, std::vector<std::string>* omitte
   }
   if (omitted) omitted->assign(omitted_names.begin(), omitted_names.end());
   json doc = {{"format", kFormat}, {"version", kVersion}, {"nodes", std::move(nodes)}, {"omitted", std::move(omitted_names)}};
-  return doc.dump(1);
+  return doc.dump();
 }
 
 std::vector<std::string> export_meta_graph(const std::string& path, const Graph& graph) {
