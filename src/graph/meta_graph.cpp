@@ -67,6 +67,7 @@ std::string meta_graph_json(const Graph& graph, std::vector<std::string>* omitte
     const Node& n = *op.node();
     if (initializers.count(&n)) continue;  // rebuilt with its variable
     bool ok = !n.attrs.empty();
+    if (n.kind == NodeKind::Variable) ok = ok && !left_out.count(n.initializer.node()->inputs.at(0).node());
     for (const Output& in : n.inputs) ok = ok && !left_out.count(in.node());
     for (const Operation& c : n.control_inputs) ok = ok && !left_out.count(c.node());
     if (!ok) {
@@ -113,7 +114,7 @@ namespace {
 // One node of the file, with checked accessors: every failure names the node.
 class NodeReader {
  public:
-  NodeReader(const json& j, std::string source, int64_t& elements) : j_(j), source_(std::move(source)), elements_(elements) {}
+  NodeReader(std::string source, int64_t& elements) : source_(std::move(source)), elements_(elements) {}
   std::string name, op;
   const json* attrs = nullptr;
 
@@ -206,7 +207,6 @@ class NodeReader {
   }
 
  private:
-  const json& j_;
   std::string source_;
   int64_t& elements_;
 };
@@ -387,7 +387,7 @@ void import_meta_graph_json(std::string_view text, const std::string& source) {
   int64_t elements = 0;
   for (size_t i = 0; i < nodes->size(); ++i) {
     const json& j = (*nodes)[i];
-    NodeReader r(j, source, elements);
+    NodeReader r(source, elements);
     r.name = node_label(j, i);
     r.op = "?";
     if (!j.is_object()) r.fail("expected an object");
