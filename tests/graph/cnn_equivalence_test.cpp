@@ -2,7 +2,8 @@
 // dropout with a fed keep_prob; dense) in graph mode against the same network written with the
 // eager ops: 50 Adam steps with keep_prob 0.5 on the same initial weights and batches give
 // bit-identical losses, dropout masks included (both draw them from the default generator, seeded
-// alike), and the same weights. Scaled down (12x12 inputs, few channels) to stay fast.
+// alike), and the same weights. Scaled down here (12x12 inputs, few channels) to stay fast; the
+// notes' sizes run in tests/graph/cnn_full_equivalence.cpp (label slow), which includes this file.
 #include <gtest/gtest.h>
 
 #include "ember/autograd/autograd.hpp"
@@ -29,13 +30,15 @@ namespace g = ember::graph;
 namespace {
 Tensor rnd(const Shape& s, uint64_t seed, double lo, double hi) { return ember::testing::random_f64(s, seed, lo, hi).to(f32); }
 
-constexpr int64_t kBatch = 8, kSize = 12, kC1 = 4, kC2 = 8, kDense = 16, kClasses = 10;
+struct CnnSizes {
+  int64_t batch, size, c1, c2, dense;
+};
+constexpr int64_t kClasses = 10;
 constexpr int kSteps = 50;
 const Conv2dOptions kConv{.strides = {1, 1}, .padding = Padding::Same};
 const Pool2dOptions kPool{.pool_size = {2, 2}, .strides = std::array<int64_t, 2>{2, 2}, .padding = Padding::Same};
-}  // namespace
-
-TEST(GraphEquivalence, TutorialCnnWithDropoutBitIdenticalToEagerOver50Steps) {
+void check_cnn_equivalence(CnnSizes sz) {
+  const int64_t kBatch = sz.batch, kSize = sz.size, kC1 = sz.c1, kC2 = sz.c2, kDense = sz.dense;
   const int64_t flat = (kSize / 4) * (kSize / 4) * kC2;
   const std::vector<Tensor> init{rnd({5, 5, 1, kC1}, 1, -0.3, 0.3), rnd({kC1}, 2, -0.1, 0.1),
                                  rnd({5, 5, kC1, kC2}, 3, -0.2, 0.2), rnd({kC2}, 4, -0.1, 0.1),
@@ -104,3 +107,10 @@ TEST(GraphEquivalence, TutorialCnnWithDropoutBitIdenticalToEagerOver50Steps) {
   Tensor el = ember::add(ember::matmul(ed, p[6]), p[7]);
   EXPECT_EQ(s.run(logits, {{x, xs[0]}, {kp, 1.0}}).to_vector<float>(), el.to_vector<float>());
 }
+}  // namespace
+
+#ifndef EMBER_CNN_FULL_SIZE
+TEST(GraphEquivalence, TutorialCnnWithDropoutBitIdenticalToEagerOver50Steps) {
+  check_cnn_equivalence({.batch = 8, .size = 12, .c1 = 4, .c2 = 8, .dense = 16});
+}
+#endif
