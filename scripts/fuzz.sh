@@ -18,7 +18,8 @@ shift || true
 # target -> seed corpus folder under fuzz/corpus, and optional dictionary.
 declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=idx_gz [keras_json_fuzz]=keras_json
                   [npy_fuzz]=npy [checkpoint_index_fuzz]=checkpoint_index [keras_h5_fuzz]=keras_h5
-                  [cifar_fuzz]=cifar [csv_fuzz]=csv [npz_fuzz]=npz [event_file_fuzz]=event_file)
+                  [cifar_fuzz]=cifar [csv_fuzz]=csv [npz_fuzz]=npz [event_file_fuzz]=event_file
+                  [meta_graph_fuzz]=meta_graph)
 declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict)
 # LeakSanitizer suppressions for leaks inside third-party libraries (see the file).
 declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "ember/autograd/autograd.hpp"
 #include "ember/core/error.hpp"
 #include "ember/ops/elementwise.hpp"
@@ -276,32 +278,48 @@ NameScope::~NameScope() { graph_->pop_scope(); }
 
 static std::vector<int64_t> dims_of(const Tensor& t) { return {t.shape().begin(), t.shape().end()}; }
 
+// Marks a node as one the meta graph can rebuild (its attributes are in its spec, or "{}").
+static Output exportable(Output o, std::string attrs = "{}") {
+  o.node()->attrs = std::move(attrs);
+  return o;
+}
+
 Output placeholder(DType dtype, PartialShape shape, const std::string& name) {
   Graph& g = get_default_graph();
-  return Output(g.add_op("Placeholder", name, {}, nullptr, {{{.dtype = dtype}, std::move(shape)}}, NodeKind::Placeholder)
-                    .node(), 0);
+  return exportable(Output(
+      g.add_op("Placeholder", name, {}, nullptr, {{{.dtype = dtype}, std::move(shape)}}, NodeKind::Placeholder).node(), 0));
 }
 
 Output string_placeholder(const std::string& name) {
   Graph& g = get_default_graph();
-  return Output(
-      g.add_op("Placeholder", name, {}, nullptr, {{{.is_string = true}, PartialShape::unknown()}}, NodeKind::Placeholder).node(), 0);
+  return exportable(Output(
+      g.add_op("Placeholder", name, {}, nullptr, {{{.is_string = true}, PartialShape::unknown()}}, NodeKind::Placeholder).node(), 0));
 }
 
 Output constant(const Tensor& value, const std::string& name) {
   Tensor v = contiguous(value.detach()).clone();  // the graph owns its copy
   OpFn fn = [v](RunContext&, std::span<const Value>) { return std::vector<Value>{v}; };
-  return Output(get_default_graph().add_op("Const", name, {}, fn, {{{.dtype = v.dtype()}, PartialShape(dims_of(v))}}).node(), 0);
+  return exportable(Output(get_default_graph().add_op("Const", name, {}, fn, {{{.dtype = v.dtype()}, PartialShape(dims_of(v))}}).node(), 0));
 }
 
 Output constant(const std::string& value, const std::string& name) {
   OpFn fn = [value](RunContext&, std::span<const Value>) { return std::vector<Value>{value}; };
-  return Output(get_default_graph().add_op("Const", name, {}, fn, {{{.is_string = true}, PartialShape::unknown()}}).node(), 0);
+  return exportable(Output(get_default_graph().add_op("Const", name, {}, fn, {{{.is_string = true}, PartialShape::unknown()}}).node(), 0));
 }
 
 Output constant(double value, DType dtype, const std::string& name) { return constant(full({}, value, dtype), name); }
 
-// ---- variables ----------------------------------------------------------------------------------------
+// ---- variables ------------------------------------------------------------------------------------
+
+namespace {
+// While it lives, names given to add_op are used as they are (the variable's ops take names under
+// the variable's full name, which already holds the scope it was created in).
+struct UnscopedNames {
+  Graph& g;
+  explicit UnscopedNames(Graph& graph) : g(graph) { g.push_scope(""); }
+  ~UnscopedNames() { g.pop_scope(); }
+};
+}  // namespace
 
 Variable::Variable(const Tensor& initial_value, VariableOptions o)
     : Variable(constant(initial_value, o.name + "/initial_value"), o) {}
@@ -315,6 +333,7 @@ Variable::Variable(const Output& initial_value, VariableOptions o) {
   Node* var = op.node();
   var->fn = [var](RunContext& ctx, std::span<const Value>) { return std::vector<Value>{ctx.variable(var)}; };
   var->trainable = o.trainable;
+  var->attrs = o.trainable ? R"({"trainable":true})" : R"({"trainable":false})";
   value_ = Output(var, 0);
   // The initializer: "<var>/Assign" copies the initial value into the session's storage.
   OpFn assign = [var](RunContext& ctx, std::span<const Value> in) {
@@ -323,6 +342,7 @@ Variable::Variable(const Output& initial_value, VariableOptions o) {
     return std::vector<Value>{ctx.variable(var)};
   };
   GraphScope in_graph(g);
+  UnscopedNames absolute(g);  // "<var>/Assign" as TF names it, also inside a name scope
   var->initializer = g.add_op("Assign", var->name + "/Assign", {initial_value}, assign, {spec}, NodeKind::Compute, true);
   g.register_variable(op);
 }
@@ -356,7 +376,9 @@ Output make_assign(const Output& var_out, const Output& v, const char* type,
   };
   Graph& g = var_out.graph();
   GraphScope in_graph(g);
-  return Output(g.add_op(type, var->name + "/" + type, {v}, fn, {var->outputs[0]}, NodeKind::Compute, true).node(), 0);
+  UnscopedNames absolute(g);  // "<var>/AssignAdd", not "<scope>/<var>/AssignAdd"
+  return exportable(Output(g.add_op(type, var->name + "/" + type, {v}, fn, {var->outputs[0]}, NodeKind::Compute, true).node(), 0),
+                    nlohmann::json{{"variable", var->name}}.dump());
 }
 Tensor add_fn(const Tensor& a, const Tensor& b) { return ember::add(a, b); }
 Tensor sub_fn(const Tensor& a, const Tensor& b) { return ember::sub(a, b); }
@@ -383,6 +405,7 @@ Operation group(const std::vector<Operation>& deps, const std::string& name) {
   Graph& g = deps.empty() ? get_default_graph() : deps[0].graph();
   OpFn none = [](RunContext&, std::span<const Value>) { return std::vector<Value>{std::monostate{}}; };
   Operation op = g.add_op("NoOp", name, {}, none, {OutputSpec{}}, NodeKind::Compute, true);
+  op.node()->attrs = "{}";
   for (const Operation& d : deps) {
     if (&d.graph() != &g) throw ValueError("graph: group '" + op.name() + "': '" + d.name() + "' is from another graph");
     op.node()->control_inputs.push_back(d);

@@ -1,5 +1,7 @@
 #include "ember/graph/ops.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "ember/core/error.hpp"
 #include "ember/ops/activation.hpp"
 #include "ember/ops/conv.hpp"
@@ -14,6 +16,14 @@
 namespace ember::graph {
 
 namespace {
+
+// Records the op's attributes (the meta graph, graph/meta_graph.hpp, rebuilds it from them).
+Output tag(Output o, const nlohmann::json& attrs = nlohmann::json::object()) {
+  o.node()->attrs = attrs.dump();
+  return o;
+}
+std::vector<int64_t> vec(const Axes& a) { return {a.begin(), a.end()}; }
+const char* padding_name(Padding p) { return p == Padding::Same ? "same" : "valid"; }
 
 const Tensor& T(std::span<const Value> in, size_t i) {
   const Tensor* t = std::get_if<Tensor>(&in[i]);
@@ -68,52 +78,52 @@ Output binary(const Output& a, const Output& b, const std::string& type, const s
 }  // namespace
 
 Output add(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Add", name, [](const Tensor& x, const Tensor& y) { return ember::add(x, y); });
+  return tag(binary(a, b, "Add", name, [](const Tensor& x, const Tensor& y) { return ember::add(x, y); }));
 }
 Output subtract(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Sub", name, [](const Tensor& x, const Tensor& y) { return ember::sub(x, y); });
+  return tag(binary(a, b, "Sub", name, [](const Tensor& x, const Tensor& y) { return ember::sub(x, y); }));
 }
 Output multiply(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Mul", name, [](const Tensor& x, const Tensor& y) { return ember::mul(x, y); });
+  return tag(binary(a, b, "Mul", name, [](const Tensor& x, const Tensor& y) { return ember::mul(x, y); }));
 }
 Output divide(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "RealDiv", name, [](const Tensor& x, const Tensor& y) { return ember::div(x, y); });
+  return tag(binary(a, b, "RealDiv", name, [](const Tensor& x, const Tensor& y) { return ember::div(x, y); }));
 }
 Output maximum(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Maximum", name, [](const Tensor& x, const Tensor& y) { return ember::maximum(x, y); });
+  return tag(binary(a, b, "Maximum", name, [](const Tensor& x, const Tensor& y) { return ember::maximum(x, y); }));
 }
 Output minimum(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Minimum", name, [](const Tensor& x, const Tensor& y) { return ember::minimum(x, y); });
+  return tag(binary(a, b, "Minimum", name, [](const Tensor& x, const Tensor& y) { return ember::minimum(x, y); }));
 }
 Output pow(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Pow", name, [](const Tensor& x, const Tensor& y) { return ember::pow(x, y); });
+  return tag(binary(a, b, "Pow", name, [](const Tensor& x, const Tensor& y) { return ember::pow(x, y); }));
 }
 Output equal(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Equal", name, [](const Tensor& x, const Tensor& y) { return ember::equal(x, y); });
+  return tag(binary(a, b, "Equal", name, [](const Tensor& x, const Tensor& y) { return ember::equal(x, y); }));
 }
 Output not_equal(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "NotEqual", name, [](const Tensor& x, const Tensor& y) { return ember::not_equal(x, y); });
+  return tag(binary(a, b, "NotEqual", name, [](const Tensor& x, const Tensor& y) { return ember::not_equal(x, y); }));
 }
 Output less(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Less", name, [](const Tensor& x, const Tensor& y) { return ember::less(x, y); });
+  return tag(binary(a, b, "Less", name, [](const Tensor& x, const Tensor& y) { return ember::less(x, y); }));
 }
 Output greater(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "Greater", name, [](const Tensor& x, const Tensor& y) { return ember::greater(x, y); });
+  return tag(binary(a, b, "Greater", name, [](const Tensor& x, const Tensor& y) { return ember::greater(x, y); }));
 }
 Output greater_equal(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "GreaterEqual", name, [](const Tensor& x, const Tensor& y) { return ember::greater_equal(x, y); });
+  return tag(binary(a, b, "GreaterEqual", name, [](const Tensor& x, const Tensor& y) { return ember::greater_equal(x, y); }));
 }
 Output less_equal(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "LessEqual", name, [](const Tensor& x, const Tensor& y) { return ember::less_equal(x, y); });
+  return tag(binary(a, b, "LessEqual", name, [](const Tensor& x, const Tensor& y) { return ember::less_equal(x, y); }));
 }
 Output logical_and(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "LogicalAnd", name, [](const Tensor& x, const Tensor& y) { return ember::logical_and(x, y); });
+  return tag(binary(a, b, "LogicalAnd", name, [](const Tensor& x, const Tensor& y) { return ember::logical_and(x, y); }));
 }
 Output logical_or(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "LogicalOr", name, [](const Tensor& x, const Tensor& y) { return ember::logical_or(x, y); });
+  return tag(binary(a, b, "LogicalOr", name, [](const Tensor& x, const Tensor& y) { return ember::logical_or(x, y); }));
 }
 Output logical_not(const Output& x, const std::string& name) {
-  return unary(x, "LogicalNot", name, [](const Tensor& t) { return ember::logical_not(t); });
+  return tag(unary(x, "LogicalNot", name, [](const Tensor& t) { return ember::logical_not(t); }));
 }
 Output where(const Output& cond, const Output& a, const Output& b, const std::string& name) {
   Graph& g = graph_of({&cond, &a, &b});
@@ -121,71 +131,71 @@ Output where(const Output& cond, const Output& a, const Output& b, const std::st
   if (a.dtype() != b.dtype())
     throw DTypeError("graph: Select '" + name + "': '" + a.name() + "' is " + a.type().str() + " but '" + b.name() +
                      "' is " + b.type().str());
-  return single(g, "Select", name, {cond, a, b}, [](RunContext&, std::span<const Value> in) {
+  return tag(single(g, "Select", name, {cond, a, b}, [](RunContext&, std::span<const Value> in) {
     return std::vector<Value>{ember::where(T(in, 0), T(in, 1), T(in, 2))};
-  });
+  }));
 }
 Output matmul(const Output& a, const Output& b, const std::string& name) {
-  return binary(a, b, "MatMul", name, [](const Tensor& x, const Tensor& y) { return ember::matmul(x, y); });
+  return tag(binary(a, b, "MatMul", name, [](const Tensor& x, const Tensor& y) { return ember::matmul(x, y); }));
 }
 
 Output negative(const Output& x, const std::string& name) {
-  return unary(x, "Neg", name, [](const Tensor& t) { return ember::neg(t); });
+  return tag(unary(x, "Neg", name, [](const Tensor& t) { return ember::neg(t); }));
 }
 Output exp(const Output& x, const std::string& name) {
-  return unary(x, "Exp", name, [](const Tensor& t) { return ember::exp(t); });
+  return tag(unary(x, "Exp", name, [](const Tensor& t) { return ember::exp(t); }));
 }
 Output log(const Output& x, const std::string& name) {
-  return unary(x, "Log", name, [](const Tensor& t) { return ember::log(t); });
+  return tag(unary(x, "Log", name, [](const Tensor& t) { return ember::log(t); }));
 }
 Output sqrt(const Output& x, const std::string& name) {
-  return unary(x, "Sqrt", name, [](const Tensor& t) { return ember::sqrt(t); });
+  return tag(unary(x, "Sqrt", name, [](const Tensor& t) { return ember::sqrt(t); }));
 }
 Output square(const Output& x, const std::string& name) {
-  return unary(x, "Square", name, [](const Tensor& t) { return ember::square(t); });
+  return tag(unary(x, "Square", name, [](const Tensor& t) { return ember::square(t); }));
 }
 Output abs(const Output& x, const std::string& name) {
-  return unary(x, "Abs", name, [](const Tensor& t) { return ember::abs(t); });
+  return tag(unary(x, "Abs", name, [](const Tensor& t) { return ember::abs(t); }));
 }
 Output rsqrt(const Output& x, const std::string& name) {
-  return unary(x, "Rsqrt", name, [](const Tensor& t) { return ember::rsqrt(t); });
+  return tag(unary(x, "Rsqrt", name, [](const Tensor& t) { return ember::rsqrt(t); }));
 }
 Output sign(const Output& x, const std::string& name) {
-  return unary(x, "Sign", name, [](const Tensor& t) { return ember::sign(t); });
+  return tag(unary(x, "Sign", name, [](const Tensor& t) { return ember::sign(t); }));
 }
 Output clip_by_value(const Output& x, double low, double high, const std::string& name) {
-  return unary(x, "ClipByValue", name, [low, high](const Tensor& t) { return ember::clip(t, low, high); });
+  return tag(unary(x, "ClipByValue", name, [low, high](const Tensor& t) { return ember::clip(t, low, high); }), {{"low", low}, {"high", high}});
 }
 Output cast(const Output& x, DType dtype, const std::string& name) {
-  return unary(x, "Cast", name, [dtype](const Tensor& t) { return ember::cast(t, dtype); });
+  return tag(unary(x, "Cast", name, [dtype](const Tensor& t) { return ember::cast(t, dtype); }), {{"dtype", std::string(dtype_name(dtype))}});
 }
 
 Output reduce_sum(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
-  return unary(x, "Sum", name, [axes, keepdims](const Tensor& t) { return ember::sum(t, axes, keepdims); });
+  return tag(unary(x, "Sum", name, [axes, keepdims](const Tensor& t) { return ember::sum(t, axes, keepdims); }), {{"axes", vec(axes)}, {"keepdims", keepdims}});
 }
 Output reduce_mean(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
-  return unary(x, "Mean", name, [axes, keepdims](const Tensor& t) { return ember::mean(t, axes, keepdims); });
+  return tag(unary(x, "Mean", name, [axes, keepdims](const Tensor& t) { return ember::mean(t, axes, keepdims); }), {{"axes", vec(axes)}, {"keepdims", keepdims}});
 }
 Output reduce_max(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
-  return unary(x, "Max", name, [axes, keepdims](const Tensor& t) { return ember::max(t, axes, keepdims); });
+  return tag(unary(x, "Max", name, [axes, keepdims](const Tensor& t) { return ember::max(t, axes, keepdims); }), {{"axes", vec(axes)}, {"keepdims", keepdims}});
 }
 Output reduce_min(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
-  return unary(x, "Min", name, [axes, keepdims](const Tensor& t) { return ember::min(t, axes, keepdims); });
+  return tag(unary(x, "Min", name, [axes, keepdims](const Tensor& t) { return ember::min(t, axes, keepdims); }), {{"axes", vec(axes)}, {"keepdims", keepdims}});
 }
 Output reduce_prod(const Output& x, const Axes& axes, bool keepdims, const std::string& name) {
-  return unary(x, "Prod", name, [axes, keepdims](const Tensor& t) { return ember::prod(t, axes, keepdims); });
+  return tag(unary(x, "Prod", name, [axes, keepdims](const Tensor& t) { return ember::prod(t, axes, keepdims); }), {{"axes", vec(axes)}, {"keepdims", keepdims}});
 }
 Output argmin(const Output& x, int64_t axis, const std::string& name) {
-  return unary(x, "ArgMin", name, [axis](const Tensor& t) { return ember::argmin(t, axis); });
+  return tag(unary(x, "ArgMin", name, [axis](const Tensor& t) { return ember::argmin(t, axis); }), {{"axis", axis}});
 }
 Output transpose(const Output& x, const Axes& perm, const std::string& name) {
-  return unary(x, "Transpose", name, [perm](const Tensor& t) { return ember::permute(t, perm); });
+  return tag(unary(x, "Transpose", name, [perm](const Tensor& t) { return ember::permute(t, perm); }), {{"perm", vec(perm)}});
 }
 Output squeeze(const Output& x, int64_t axis, const std::string& name) {
-  return unary(x, "Squeeze", name, [axis](const Tensor& t) { return ember::squeeze(t, axis); });
+  return tag(unary(x, "Squeeze", name, [axis](const Tensor& t) { return ember::squeeze(t, axis); }), {{"axis", axis}});
 }
 Output expand_dims(const Output& x, int64_t axis, const std::string& name) {
-  return unary(x, "ExpandDims", name, [axis](const Tensor& t) { return ember::unsqueeze(t, axis); });
+  return tag(unary(x, "ExpandDims", name, [axis](const Tensor& t) { return ember::unsqueeze(t, axis); }), {{"axis", axis}});
 }
 Output concat(const std::vector<Output>& xs, int64_t axis, const std::string& name) {
   if (xs.empty()) throw ValueError("graph: concat of no tensors");
@@ -197,21 +207,21 @@ Output concat(const std::vector<Output>& xs, int64_t axis, const std::string& na
       throw DTypeError("graph: concat '" + name + "': '" + xs[0].name() + "' is " + xs[0].type().str() + " but '" +
                        x.name() + "' is " + x.type().str());
   }
-  return single(g, "ConcatV2", name, xs, [axis](RunContext&, std::span<const Value> in) {
+  return tag(single(g, "ConcatV2", name, xs, [axis](RunContext&, std::span<const Value> in) {
     std::vector<Tensor> ts;
     for (size_t i = 0; i < in.size(); ++i) ts.push_back(T(in, i));
     return std::vector<Value>{ember::concat(ts, axis)};
-  });
+  }), {{"axis", axis}});
 }
 Output argmax(const Output& x, int64_t axis, const std::string& name) {
-  return unary(x, "ArgMax", name, [axis](const Tensor& t) { return ember::argmax(t, axis); });
+  return tag(unary(x, "ArgMax", name, [axis](const Tensor& t) { return ember::argmax(t, axis); }), {{"axis", axis}});
 }
 Output reshape(const Output& x, const std::vector<int64_t>& shape, const std::string& name) {
   Shape s(shape.begin(), shape.end());
-  return unary(x, "Reshape", name, [s](const Tensor& t) { return ember::reshape(t, s); });
+  return tag(unary(x, "Reshape", name, [s](const Tensor& t) { return ember::reshape(t, s); }), {{"shape", shape}});
 }
 Output one_hot(const Output& indices, int64_t depth, const std::string& name) {
-  return unary(indices, "OneHot", name, [depth](const Tensor& t) { return ember::one_hot(t, depth); });
+  return tag(unary(indices, "OneHot", name, [depth](const Tensor& t) { return ember::one_hot(t, depth); }), {{"depth", depth}});
 }
 
 namespace {
@@ -228,10 +238,10 @@ Output random_source(const std::vector<int64_t>& shape, const std::string& type,
 }  // namespace
 
 Output truncated_normal(const std::vector<int64_t>& shape, double stddev, double mean, const std::string& name) {
-  return random_source(shape, "TruncatedNormal", name, &ember::truncated_normal, mean, stddev);
+  return tag(random_source(shape, "TruncatedNormal", name, &ember::truncated_normal, mean, stddev), {{"shape", shape}, {"stddev", stddev}, {"mean", mean}});
 }
 Output random_normal(const std::vector<int64_t>& shape, double stddev, double mean, const std::string& name) {
-  return random_source(shape, "RandomStandardNormal", name, &ember::randn, mean, stddev);
+  return tag(random_source(shape, "RandomStandardNormal", name, &ember::randn, mean, stddev), {{"shape", shape}, {"stddev", stddev}, {"mean", mean}});
 }
 Output random_uniform(const std::vector<int64_t>& shape, double minval, double maxval, const std::string& name) {
   if (!(minval <= maxval))
@@ -240,7 +250,8 @@ Output random_uniform(const std::vector<int64_t>& shape, double minval, double m
   OpFn fn = [s, minval, maxval](RunContext&, std::span<const Value>) {
     return std::vector<Value>{ember::rand(s, {.low = minval, .high = maxval})};
   };
-  return single(get_default_graph(), "RandomUniform", name, {}, fn, {{{.dtype = f32}, PartialShape(shape)}});
+  return tag(single(get_default_graph(), "RandomUniform", name, {}, fn, {{{.dtype = f32}, PartialShape(shape)}}),
+             {{"shape", shape}, {"minval", minval}, {"maxval", maxval}});
 }
 Output zeros(const std::vector<int64_t>& shape, DType dtype, const std::string& name) {
   return constant(ember::zeros(Shape(shape.begin(), shape.end()), dtype), name);
@@ -248,73 +259,74 @@ Output zeros(const std::vector<int64_t>& shape, DType dtype, const std::string& 
 
 namespace nn {
 Output relu(const Output& x, const std::string& name) {
-  return unary(x, "Relu", name, [](const Tensor& t) { return ember::relu(t); });
+  return tag(unary(x, "Relu", name, [](const Tensor& t) { return ember::relu(t); }));
 }
 Output sigmoid(const Output& x, const std::string& name) {
-  return unary(x, "Sigmoid", name, [](const Tensor& t) { return ember::sigmoid(t); });
+  return tag(unary(x, "Sigmoid", name, [](const Tensor& t) { return ember::sigmoid(t); }));
 }
 Output tanh(const Output& x, const std::string& name) {
-  return unary(x, "Tanh", name, [](const Tensor& t) { return ember::tanh(t); });
+  return tag(unary(x, "Tanh", name, [](const Tensor& t) { return ember::tanh(t); }));
 }
 Output elu(const Output& x, const std::string& name) {
-  return unary(x, "Elu", name, [](const Tensor& t) { return ember::elu(t); });
+  return tag(unary(x, "Elu", name, [](const Tensor& t) { return ember::elu(t); }));
 }
 Output leaky_relu(const Output& x, double alpha, const std::string& name) {
-  return unary(x, "LeakyRelu", name, [alpha](const Tensor& t) { return ember::leaky_relu(t, alpha); });
+  return tag(unary(x, "LeakyRelu", name, [alpha](const Tensor& t) { return ember::leaky_relu(t, alpha); }), {{"alpha", alpha}});
 }
 Output softplus(const Output& x, const std::string& name) {
-  return unary(x, "Softplus", name, [](const Tensor& t) { return ember::softplus(t); });
+  return tag(unary(x, "Softplus", name, [](const Tensor& t) { return ember::softplus(t); }));
 }
 Output swish(const Output& x, const std::string& name) {
-  return unary(x, "swish", name, [](const Tensor& t) { return ember::swish(t); });
+  return tag(unary(x, "swish", name, [](const Tensor& t) { return ember::swish(t); }));
 }
 Output log_softmax(const Output& logits, const std::string& name) {
-  return unary(logits, "LogSoftmax", name, [](const Tensor& t) { return ember::log_softmax(t); });
+  return tag(unary(logits, "LogSoftmax", name, [](const Tensor& t) { return ember::log_softmax(t); }));
 }
 Output sigmoid_cross_entropy_with_logits(const Output& labels, const Output& logits, const std::string& name) {
-  return binary(labels, logits, "logistic_loss", name,
-                [](const Tensor& l, const Tensor& z) { return ember::sigmoid_cross_entropy_with_logits(l, z); });
+  return tag(binary(labels, logits, "logistic_loss", name,
+                [](const Tensor& l, const Tensor& z) { return ember::sigmoid_cross_entropy_with_logits(l, z); }));
 }
 Output conv2d(const Output& x, const Output& filter, Conv2dOptions opt, const std::string& name) {
-  return binary(x, filter, "Conv2D", name, [opt](const Tensor& a, const Tensor& f) { return ember::conv2d(a, f, opt); });
+  return tag(binary(x, filter, "Conv2D", name, [opt](const Tensor& a, const Tensor& f) { return ember::conv2d(a, f, opt); }), {{"strides", opt.strides}, {"padding", padding_name(opt.padding)}, {"dilation", opt.dilation}});
 }
 Output bias_add(const Output& x, const Output& bias, const std::string& name) {
-  return binary(x, bias, "BiasAdd", name, [](const Tensor& a, const Tensor& b) { return ember::bias_add(a, b); });
+  return tag(binary(x, bias, "BiasAdd", name, [](const Tensor& a, const Tensor& b) { return ember::bias_add(a, b); }));
 }
 Output max_pool(const Output& x, Pool2dOptions opt, const std::string& name) {
-  return unary(x, "MaxPool", name, [opt](const Tensor& t) { return ember::max_pool2d(t, opt); });
+  return tag(unary(x, "MaxPool", name, [opt](const Tensor& t) { return ember::max_pool2d(t, opt); }), {{"pool_size", opt.pool_size}, {"strides", opt.strides.value_or(opt.pool_size)}, {"padding", padding_name(opt.padding)}});
 }
 Output avg_pool(const Output& x, Pool2dOptions opt, const std::string& name) {
-  return unary(x, "AvgPool", name, [opt](const Tensor& t) { return ember::avg_pool2d(t, opt); });
+  return tag(unary(x, "AvgPool", name, [opt](const Tensor& t) { return ember::avg_pool2d(t, opt); }), {{"pool_size", opt.pool_size}, {"strides", opt.strides.value_or(opt.pool_size)}, {"padding", padding_name(opt.padding)}});
 }
 Output softmax(const Output& logits, const std::string& name) {
-  return unary(logits, "Softmax", name, [](const Tensor& t) { return ember::softmax(t); });
+  return tag(unary(logits, "Softmax", name, [](const Tensor& t) { return ember::softmax(t); }));
 }
 Output softmax_cross_entropy_with_logits(const Output& labels, const Output& logits, const std::string& name) {
-  return binary(labels, logits, "SoftmaxCrossEntropyWithLogits", name,
-                [](const Tensor& l, const Tensor& z) { return ember::softmax_cross_entropy_with_logits(l, z); });
+  return tag(binary(labels, logits, "SoftmaxCrossEntropyWithLogits", name,
+                [](const Tensor& l, const Tensor& z) { return ember::softmax_cross_entropy_with_logits(l, z); }));
 }
 Output sparse_softmax_cross_entropy_with_logits(const Output& labels, const Output& logits, const std::string& name) {
   // Labels are integers, logits floating: the one op whose inputs differ in dtype by design.
   Graph& g = graph_of({&labels, &logits});
   no_strings(labels, "SparseSoftmaxCrossEntropyWithLogits");
   no_strings(logits, "SparseSoftmaxCrossEntropyWithLogits");
-  return single(g, "SparseSoftmaxCrossEntropyWithLogits", name, {labels, logits},
+  return tag(single(g, "SparseSoftmaxCrossEntropyWithLogits", name, {labels, logits},
                 [](RunContext&, std::span<const Value> in) {
                   return std::vector<Value>{ember::sparse_softmax_cross_entropy_with_logits(T(in, 0), T(in, 1))};
-                });
+                }));
 }
 Output dropout(const Output& x, const Output& keep_prob, const std::string& name) {
   Graph& g = graph_of({&x, &keep_prob});
   no_strings(x, "dropout");
   no_strings(keep_prob, "dropout");
-  return single(g, "Dropout", name, {x, keep_prob}, [](RunContext&, std::span<const Value> in) {
+  // Explicit spec: a probe would draw a mask (keep_prob 0 is invalid too).
+  return tag(single(g, "Dropout", name, {x, keep_prob}, [](RunContext&, std::span<const Value> in) {
     const Tensor& kp = T(in, 1);
     if (kp.numel() != 1) throw ShapeError("graph: dropout's keep_prob must be a scalar, got shape " + to_string(kp.shape()));
     double keep = ember::cast(kp, f64).item<double>();
     if (!(keep > 0.0 && keep <= 1.0)) throw ValueError("graph: dropout's keep_prob must be in (0, 1], got " + std::to_string(keep));
     return std::vector<Value>{ember::dropout(T(in, 0), 1.0 - keep, keep < 1.0)};
-  }, {x.op().node()->outputs[x.index()]});  // explicit: a probe would draw a mask (keep_prob 0 is invalid too)
+  }, {x.op().node()->outputs[x.index()]}));
 }
 }  // namespace nn
 

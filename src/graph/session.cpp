@@ -6,6 +6,7 @@
 #include "ember/autograd/autograd.hpp"
 #include "ember/core/error.hpp"
 #include "ember/ops/elementwise.hpp"
+#include "ember/ops/shape.hpp"
 
 namespace ember::graph {
 
@@ -43,6 +44,28 @@ class Session::Context : public RunContext {
 Session::Session(Graph& g) : graph_(&g) {}
 
 bool Session::initialized(const Variable& v) const { return variables_.count(v.op().node()) != 0; }
+
+Tensor Session::variable_value(const Variable& v) const {
+  auto it = variables_.find(v.op().node());
+  if (it == variables_.end())
+    throw ValueError("graph: variable '" + v.name() + "' has no value in this session (run its initializer or restore it)");
+  return it->second;
+}
+
+void Session::load_variable(const Variable& v, const Tensor& value) {
+  const Node* var = v.op().node();
+  if (var->graph != graph_) throw ValueError("graph: variable '" + v.name() + "' is not in this session's graph");
+  const Output out = v.value();
+  if (!value.defined()) throw ValueError("graph: loading variable '" + v.name() + "': the tensor is undefined");
+  if (value.dtype() != out.dtype())
+    throw DTypeError("graph: variable '" + v.name() + "' is " + out.type().str() + ", the value loaded into it is " +
+                     std::string(dtype_name(value.dtype())));
+  if (!out.shape().compatible_with(value.shape()))
+    throw ShapeError("graph: variable '" + v.name() + "' has shape " + out.shape().str() +
+                     ", the value loaded into it has shape " + to_string(value.shape()));
+  autograd::NoGradGuard no_grad;
+  variables_[var] = contiguous(value.detach()).clone();
+}
 
 namespace {
 

@@ -127,12 +127,6 @@ nlohmann::json fit_json(const FitResume& r, io::TensorMap& tensors) {
 
 }  // namespace
 
-std::string checkpoint_file(const std::string& path) {
-  const std::string ext = ".safetensors";
-  if (path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) return path;
-  return path + ext;
-}
-
 void write_checkpoint_file(const std::string& file, nn::Model& model, optim::Optimizer* given,
                            std::optional<int64_t> global_step) {
   TrainingState* st = model.training_state();
@@ -336,17 +330,7 @@ void read_checkpoint_file(const std::string& file, nn::Model& model, optim::Opti
 
 // ------------------------------------------------------------------ Saver
 
-Saver::Saver(SaverOptions o) : o_(std::move(o)) {
-  if (!(o_.keep_checkpoint_every_n_hours > 0)) {
-    throw ValueError("Saver: keep_checkpoint_every_n_hours must be positive, got " + std::to_string(o_.keep_checkpoint_every_n_hours));
-  }
-  last_preserved_ = now();
-}
-
-double Saver::now() const {
-  if (o_.clock) return o_.clock();
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+Saver::Saver(SaverOptions o) : keeper_(std::move(o)) {}
 
 std::string Saver::save(nn::Model& model, const std::string& prefix, std::optional<int64_t> global_step) {
   return save_impl(model, nullptr, prefix, global_step);
@@ -365,78 +349,9 @@ void Saver::restore(nn::Model& model, optim::Optimizer& optimizer, const std::st
 
 std::string Saver::save_impl(nn::Model& model, optim::Optimizer* optimizer, const std::string& prefix,
                              std::optional<int64_t> global_step) {
-  if (prefix.empty() || fs::path(prefix).filename().empty()) {
-    throw ValueError("Saver::save: the prefix '" + prefix + "' has no file name part (expected e.g. \"ckpt/model\")");
-  }
-  fs::path parent = fs::path(prefix).parent_path();
-  std::string dir = parent.empty() ? "." : parent.string();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw IOError("Saver::save: the directory '" + dir + "' of '" + prefix + "' does not exist (create it first)");
-  }
-  std::string path = global_step ? prefix + "-" + std::to_string(*global_step) : prefix;
-  std::string name = fs::path(path).filename().string();  // as the index lists it (relative to dir)
-
-  if (dir_ != dir) {
-    // First save here: adopt what the index already keeps, drop what an interrupted save left.
-    dir_ = dir;
-    paths_.clear();
-    times_.clear();
-    if (std::optional<CheckpointState> old = get_checkpoint_state(dir)) {
-      for (std::size_t i = 0; i < old->all_model_checkpoint_paths.size(); ++i) {
-        const std::string& p = old->all_model_checkpoint_paths[i];
-        if (!fs::is_regular_file(checkpoint_file(p), ec)) continue;
-        // Only checkpoints directly in `dir` are adopted: the index is untrusted, and what the saver
-        // adopts it may later delete.
-        fs::path rel = fs::path(p).lexically_relative(dir);
-        if (rel.empty() || !rel.parent_path().empty() || rel == "." || rel == "..") continue;
-        paths_.push_back(rel.string());
-        times_.push_back(i < old->all_model_checkpoint_timestamps.size() ? old->all_model_checkpoint_timestamps[i] : now());
-      }
-      if (old->last_preserved_timestamp > 0) last_preserved_ = old->last_preserved_timestamp;
-    }
-    // io::AtomicFile's temporary files are ".<target name>.tmp-XXXXXX"; a killed save leaves one.
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      std::string n = entry.path().filename().string();
-      const std::string stem = "." + fs::path(prefix).filename().string();
-      bool ours = n.rfind(".checkpoint.tmp-", 0) == 0 ||
-                  ((n.rfind(stem + "-", 0) == 0 || n.rfind(stem + ".", 0) == 0) && n.find(".safetensors.tmp-") != std::string::npos);
-      if (ours) fs::remove(entry.path(), ec);
-    }
-  }
-
-  // 1. The data, atomically: the index below never names a file that is not complete.
-  write_checkpoint_file(checkpoint_file(path), model, optimizer, global_step);
-
-  // 2. The index, atomically.
-  for (std::size_t i = 0; i < paths_.size(); ++i) {
-    if (paths_[i] == name) {
-      paths_.erase(paths_.begin() + static_cast<std::ptrdiff_t>(i));
-      times_.erase(times_.begin() + static_cast<std::ptrdiff_t>(i));
-      break;
-    }
-  }
-  paths_.push_back(name);
-  times_.push_back(now());
-  std::vector<std::string> to_delete;
-  if (o_.max_to_keep > 0) {
-    while (paths_.size() > static_cast<std::size_t>(o_.max_to_keep)) {
-      // TF: a checkpoint leaving the list survives if a period has passed since the last one kept so.
-      if (times_.front() - last_preserved_ >= o_.keep_checkpoint_every_n_hours * 3600.0) {
-        last_preserved_ = times_.front();
-      } else {
-        to_delete.push_back(paths_.front());
-      }
-      paths_.erase(paths_.begin());
-      times_.erase(times_.begin());
-    }
-  }
-  CheckpointState st{name, paths_, times_, last_preserved_};
-  io::write_file_atomically((fs::path(dir) / "checkpoint").string(), format_checkpoint_index(st));
-
-  // 3. Deletions last.
-  for (const std::string& p : to_delete) fs::remove(checkpoint_file((fs::path(dir) / p).string()), ec);
-  return path;
+  return keeper_.save(
+      prefix, global_step,
+      [&](const std::string& file) { write_checkpoint_file(file, model, optimizer, global_step); }, "Saver::save");
 }
 
 }  // namespace ember::train

@@ -131,6 +131,9 @@ struct Node {
   bool trainable = false;
   Operation initializer;
   int num_ys = 0;
+  // The op's attributes as JSON, set by the graph::ops functions that build it; empty for nodes the
+  // meta graph cannot rebuild (gradients, optimizer updates). See graph/meta_graph.hpp.
+  std::string attrs;
 };
 
 // A graph of operations. Names are unique: a taken name gets "_1", "_2", ... as in TF.

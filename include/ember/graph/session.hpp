@@ -54,6 +54,12 @@ class Session {
 
   // The session's variable storage (what the initializers and optimizers write).
   bool initialized(const Variable& v) const;
+  // The value of `v` in this session; ValueError naming it if it was never initialised (or restored).
+  Tensor variable_value(const Variable& v) const;
+  // Sets `v`'s value (what Saver::restore does): a copy of `value`, which must have the variable's
+  // dtype (DTypeError) and a shape its static shape allows (ShapeError), both naming the variable.
+  // ValueError when `v` belongs to another graph.
+  void load_variable(const Variable& v, const Tensor& value);
 
  private:
   class Context;

@@ -26,13 +26,7 @@
 // the middle of an epoch is refused (ValueError). Put a checkpointing callback after the others, so
 // that their state includes the epoch just ended.
 //
-// The `checkpoint` index is TensorFlow's CheckpointState text proto, so TensorFlow's tooling reads
-// it too:
-//   model_checkpoint_path: "model-9"
-//   all_model_checkpoint_paths: "model-5"   ... (oldest first, the latest last)
-//   all_model_checkpoint_timestamps: 1764680000.25   ... (seconds since the epoch, one per path)
-//   last_preserved_timestamp: 1764679000.5
-// Paths in the same directory as the index are written relative to it.
+// The `checkpoint` index is TensorFlow's CheckpointState text proto (io/checkpoint_index.hpp).
 //
 // Durability: the data file is written atomically (io/atomic_file.hpp) before the index, the index
 // is replaced atomically, and old checkpoints are deleted last — so the index never names a file
@@ -44,41 +38,22 @@
 #include <string_view>
 #include <vector>
 
+#include "ember/io/checkpoint_index.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/optim/optimizer.hpp"
 
 namespace ember::train {
 
-// TensorFlow's CheckpointState (tensorflow/python/training/checkpoint_state.proto).
-struct CheckpointState {
-  std::string model_checkpoint_path;
-  std::vector<std::string> all_model_checkpoint_paths;    // oldest first; the last is model_checkpoint_path
-  std::vector<double> all_model_checkpoint_timestamps;    // empty, or one per path
-  double last_preserved_timestamp = 0;
-};
+// The index and its helpers live in io/ (graph::Saver uses them too); train:: names them as before.
+using io::CheckpointState;
+using io::checkpoint_file;
+using io::format_checkpoint_index;
+using io::get_checkpoint_state;
+using io::latest_checkpoint;
+using io::parse_checkpoint_index;
 
-// Parses the text of a `checkpoint` index: protobuf text format of CheckpointState (fields in any
-// order, '#' comments, strings in double or single quotes with C escapes, adjacent strings joined).
-// Untrusted input: FormatError "checkpoint index: line L, column C: ..." for anything else — an
-// unknown field, a repeated singular field, an empty model_checkpoint_path, a path that is not
-// UTF-8 or holds a NUL, a timestamp that is not a finite number, a timestamp count that differs
-// from the path count, a path list whose last entry is not model_checkpoint_path, more than 1 MiB.
-CheckpointState parse_checkpoint_index(std::string_view text);
-// The text parse_checkpoint_index reads back (the format TensorFlow writes).
-std::string format_checkpoint_index(const CheckpointState& state);
-
-// The index `dir/checkpoint` with relative paths resolved against `dir`; nullopt when there is no
-// index file. IOError if it cannot be read, FormatError (with its path) if it is malformed.
-std::optional<CheckpointState> get_checkpoint_state(const std::string& dir);
-// The latest checkpoint's path in `dir` ("dir/model-9"); nullopt when `dir` has no index.
-// IOError when the index names a checkpoint whose file is missing.
-std::optional<std::string> latest_checkpoint(const std::string& dir);
-
-struct SaverOptions {
-  int max_to_keep = 5;                        // <= 0: keep every checkpoint
-  double keep_checkpoint_every_n_hours = 10000;  // of the checkpoints beyond max_to_keep, keep one per this many hours
-  std::function<double()> clock = nullptr;    // seconds since the epoch (the system clock when null; tests set it)
-};
+// max_to_keep, keep_checkpoint_every_n_hours, clock (tests set it).
+using SaverOptions = io::CheckpointKeepOptions;
 
 class Saver {
  public:
@@ -105,22 +80,14 @@ class Saver {
   void restore(nn::Model& model, optim::Optimizer& optimizer, const std::string& path);
 
   // The checkpoints this saver keeps, oldest first, as the index names them (relative to its directory).
-  const std::vector<std::string>& last_checkpoints() const { return paths_; }
+  const std::vector<std::string>& last_checkpoints() const { return keeper_.last_checkpoints(); }
 
  private:
   std::string save_impl(nn::Model& model, optim::Optimizer* optimizer, const std::string& prefix,
                         std::optional<int64_t> global_step);
-  double now() const;
-
-  SaverOptions o_;
-  std::string dir_;                 // the directory of the checkpoints kept, once one is saved
-  std::vector<std::string> paths_;  // as written in the index (relative to dir_ when inside it)
-  std::vector<double> times_;
-  double last_preserved_ = 0;
+  io::CheckpointKeeper keeper_;
 };
 
-// The file a checkpoint path refers to: "<path>.safetensors", or `path` itself when it already ends so.
-std::string checkpoint_file(const std::string& path);
 // Writes one full checkpoint file (the layout above) atomically; `optimizer` may be null (then the
 // model's compiled one is used, if any). ModelCheckpoint and Saver call it.
 void write_checkpoint_file(const std::string& file, nn::Model& model, optim::Optimizer* optimizer,
