@@ -299,13 +299,13 @@ const std::map<std::string, OpEntry>& registry() {
     t["ClipByValue"] = {1, [](const NodeReader& r, const In& in) { return clip_by_value(in[0], r.real("low"), r.real("high"), r.name); }};
     t["Cast"] = {1, [](const NodeReader& r, const In& in) { return cast(in[0], r.dtype("dtype"), r.name); }};
     using Reduce = Output (*)(const Output&, const Axes&, bool, const std::string&);
-    for (auto [type, f] : {std::pair<const char*, Reduce>{"Sum", &reduce_sum}, {"Mean", &reduce_mean}, {"Max", &reduce_max},
+    for (const auto& entry : {std::pair<const char*, Reduce>{"Sum", &reduce_sum}, {"Mean", &reduce_mean}, {"Max", &reduce_max},
                            {"Min", &reduce_min}, {"Prod", &reduce_prod}})
-      t[type] = {1, [f](const NodeReader& r, const In& in) { return f(in[0], r.axes("axes"), r.boolean("keepdims"), r.name); }};
+      t[entry.first] = {1, [f = entry.second](const NodeReader& r, const In& in) { return f(in[0], r.axes("axes"), r.boolean("keepdims"), r.name); }};
     using AxisOp = Output (*)(const Output&, int64_t, const std::string&);
-    for (auto [type, f] : {std::pair<const char*, AxisOp>{"ArgMax", &argmax}, {"ArgMin", &argmin}, {"Squeeze", &squeeze},
+    for (const auto& entry : {std::pair<const char*, AxisOp>{"ArgMax", &argmax}, {"ArgMin", &argmin}, {"Squeeze", &squeeze},
                            {"ExpandDims", &expand_dims}})
-      t[type] = {1, [f](const NodeReader& r, const In& in) { return f(in[0], r.integer("axis", -kMaxDims - 1, kMaxDims), r.name); }};
+      t[entry.first] = {1, [f = entry.second](const NodeReader& r, const In& in) { return f(in[0], r.integer("axis", -kMaxDims - 1, kMaxDims), r.name); }};
     t["Transpose"] = {1, [](const NodeReader& r, const In& in) { return transpose(in[0], r.axes("perm"), r.name); }};
     t["ConcatV2"] = {-1, [](const NodeReader& r, const In& in) { return concat(in, r.integer("axis", -kMaxDims, kMaxDims - 1), r.name); }};
     t["Reshape"] = {1, [](const NodeReader& r, const In& in) {
@@ -341,9 +341,9 @@ const std::map<std::string, OpEntry>& registry() {
       return Variable(in[0], {.trainable = r.boolean("trainable"), .name = r.name}).value();
     }};
     using AssignFn = Output (Variable::*)(const Output&) const;
-    for (auto [type, f] : {std::pair<const char*, AssignFn>{"Assign", &Variable::assign}, {"AssignAdd", &Variable::assign_add},
+    for (const auto& entry : {std::pair<const char*, AssignFn>{"Assign", &Variable::assign}, {"AssignAdd", &Variable::assign_add},
                            {"AssignSub", &Variable::assign_sub}})
-      t[type] = {1, [f](const NodeReader& r, const In& in) {
+      t[entry.first] = {1, [f = entry.second](const NodeReader& r, const In& in) {
         Operation var;
         try {
           var = get_default_graph().get_operation_by_name(r.string("variable"));
