@@ -1,5 +1,5 @@
 #pragma once
-// Reshaping layers (Keras Reshape, ZeroPadding2D). Both are weightless and differentiable w.r.t.
+// Reshaping layers (Keras Reshape, ZeroPadding2D, Cropping2D). All are weightless and differentiable w.r.t.
 // their input.
 #include <array>
 #include <cstdint>
@@ -48,6 +48,28 @@ class ZeroPadding2D : public LayerBase<ZeroPadding2D> {
 
  private:
   ZeroPadding2DOptions opt_;
+};
+
+struct Cropping2DOptions {
+  // {{top, bottom}, {left, right}} rows / columns removed, each >= 0 (else ValueError).
+  std::array<std::array<int64_t, 2>, 2> cropping{{{0, 0}, {0, 0}}};
+  std::string name = "";
+};
+
+// Crops [N, H, W, C] to [N, H - top - bottom, W - left - right, C]. An input that is not larger
+// than its cropping along an axis throws ShapeError naming the layer and the shape.
+class Cropping2D : public LayerBase<Cropping2D> {
+ public:
+  explicit Cropping2D(Cropping2DOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const Cropping2DOptions& options() const { return opt_; }
+
+ private:
+  Cropping2DOptions opt_;
 };
 
 }  // namespace ember::nn
