@@ -117,6 +117,20 @@ nn::LayerPtr make_layer(const FixtureCase& c) {
         .padding = padding_of(c), .depth_multiplier = c.attrs.at("depth_multiplier"),
         .dilation_rate = pair_of(c, "dilation_rate"), .activation = nn::activation_from_name(c.attrs.at("activation"))});
   }
+  if (kind == "Conv2DTranspose") {
+    nn::Conv2DTransposeOptions o{
+        .filters = c.attrs.at("filters"), .kernel_size = pair_of(c, "kernel_size"), .strides = pair_of(c, "strides"),
+        .padding = padding_of(c), .dilation_rate = pair_of(c, "dilation_rate"),
+        .activation = nn::activation_from_name(c.attrs.at("activation"))};
+    if (c.attrs.contains("output_padding")) o.output_padding = pair_of(c, "output_padding");
+    return std::make_shared<nn::Conv2DTranspose>(o);
+  }
+  if (kind == "UpSampling2D") {
+    return std::make_shared<nn::UpSampling2D>(nn::UpSampling2DOptions{
+        .size = pair_of(c, "size"),
+        .interpolation = c.attrs.at("interpolation") == "bilinear" ? nn::UpSamplingInterpolation::Bilinear
+                                                                   : nn::UpSamplingInterpolation::Nearest});
+  }
   throw ValueError("fixture " + c.name + ": unknown layer " + kind);
 }
 
@@ -226,6 +240,8 @@ TEST(LayersGolden, Minimum) { run_layer("Minimum", "cnn_layers.json"); }
 TEST(LayersGolden, Dot) { run_layer("Dot", "cnn_layers.json"); }
 TEST(LayersGolden, DepthwiseConv2D) { run_layer("DepthwiseConv2D", "cnn_layers.json"); }
 TEST(LayersGolden, SeparableConv2D) { run_layer("SeparableConv2D", "cnn_layers.json"); }
+TEST(LayersGolden, Conv2DTranspose) { run_layer("Conv2DTranspose", "cnn_layers.json"); }
+TEST(LayersGolden, UpSampling2DNearestAndBilinear) { run_layer("UpSampling2D", "cnn_layers.json"); }
 
 TEST(LayersGolden, BatchNormalizationTrainingThenInferenceUsesUpdatedStatistics) {
   // After the training step the layer's inference output uses the fixture's updated statistics.

@@ -185,6 +185,28 @@ TEST(LayersGradcheck, SeparableConv2DSameMultiplier2Sigmoid) {
   EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
 }
 
+TEST(LayersGradcheck, Conv2DTransposeSameStride2OutputPaddingTanh) {
+  nn::Conv2DTranspose conv({.filters = 2, .kernel_size = {3, 3}, .strides = {2, 2}, .padding = Padding::Same,
+                            .output_padding = std::array<int64_t, 2>{1, 0}, .activation = Activation::Tanh});
+  Inputs in = with_f64_weights(conv, {2, 3, 4, 3}, 150);
+  ASSERT_EQ(in.size(), 3u);  // x, kernel, bias
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
+}
+
+TEST(LayersGradcheck, Conv2DTransposeValidDilation2) {
+  nn::Conv2DTranspose conv({.filters = 3, .kernel_size = {2, 3}, .dilation_rate = {2, 1}});
+  Inputs in = with_f64_weights(conv, {2, 3, 3, 2}, 160);
+  ASSERT_EQ(in.size(), 3u);
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
+}
+
+TEST(LayersGradcheck, UpSampling2DNearestAndBilinear) {
+  nn::UpSampling2D nearest({.size = {2, 3}});
+  nn::UpSampling2D bilinear({.size = {3, 2}, .interpolation = nn::UpSamplingInterpolation::Bilinear});
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return nearest(x[0]) * bilinear(x[1]); },
+                           {leaf({2, 3, 2, 2}, 170), leaf({2, 2, 3, 2}, 171)}));
+}
+
 TEST(LayersGradcheck, ReLUMaxValueSlopeThreshold) {
   nn::ReLU act({.max_value = 0.6, .negative_slope = 0.1, .threshold = 0.2});
   // Inputs in [-1, 1] a fixed draw away from the kinks at 0.2 and 0.6 (differences of 1e-6 cannot cross them).

@@ -558,6 +558,22 @@ TEST_F(Layers, CnnLayersBadInputNameTheLayer) {
   dw(zeros({1, 5, 5, 3}));
   expect_error<ShapeError>([&] { dw(zeros({1, 5, 5, 4})); }, {"depthwise_conv2d", "(1, 5, 5, 4)"});
   expect_error<ShapeError>([&] { dw(zeros({1, 2, 5, 3})); }, {"depthwise_conv2d", "(1, 2, 5, 3)"});
+  // Conv2DTranspose: output_padding must be below the stride (Keras); an even SAME kernel with
+  // output_padding 0 asks for in - 1 rows, which a SAME convolution maps to in - 1, not in.
+  expect_error<ValueError>([] { nn::Conv2DTranspose({.filters = 2, .strides = {2, 2}, .output_padding = std::array<int64_t, 2>{2, 0}}); },
+                           {"conv2d_transpose", "output_padding", "stride"});
+  expect_error<ValueError>([] { nn::Conv2DTranspose({.filters = 0}); }, {"conv2d_transpose", "filters"});
+  expect_error<ShapeError>([] {
+    nn::Conv2DTranspose({.filters = 2, .kernel_size = {2, 2}, .padding = Padding::Same, .output_padding = std::array<int64_t, 2>{0, 0}})(
+        zeros({1, 4, 4, 3}));
+  }, {"conv2d_transpose", "(1, 4, 4, 3)", "cannot be met"});
+  EXPECT_EQ(nn::Conv2DTranspose({.filters = 2, .strides = {2, 2}, .padding = Padding::Same})(zeros({1, 4, 5, 3})).shape(),
+            (Shape{1, 8, 10, 2}));
+  EXPECT_EQ(symbolic_shape(nn::Conv2DTranspose({.filters = 2, .kernel_size = {3, 3}, .strides = {2, 2}}), {4, 5, 3}),
+            (Shape{-1, 9, 11, 2}));  // VALID: in * s + max(k - s, 0)
+  expect_error<ShapeError>([] { conv2d_transpose(zeros({1, 4, 4, 3}), zeros({3, 3, 2, 3}), {5, 8}, {.strides = {2, 2}, .padding = Padding::Same}); },
+                           {"conv2d_transpose", "cannot be met", "[5,8]"});
+  expect_error<ValueError>([] { nn::UpSampling2D({.size = {0, 2}}); }, {"up_sampling2d", "size"});
   // The ops name themselves.
   expect_error<ShapeError>([] { depthwise_conv2d(zeros({1, 5, 5, 3}), zeros({3, 3, 2, 1})); }, {"depthwise_conv2d", "3 channels"});
   expect_error<ShapeError>([] { conv2d(zeros({1, 5, 5, 4}), zeros({3, 3, 3, 4}), {.groups = 2}); }, {"conv2d", "groups"});

@@ -141,6 +141,17 @@ const std::map<std::string, LayerSample>& layer_samples() {
       // Issue 16
       {"AveragePooling1D", {{{"name", "t"}, {"pool_size", 3}, {"strides", 2}, {"padding", "same"}}, {{2, 7, 2}}}},
       {"Average", {{{"name", "t"}}, {{2, 3}, {2, 3}, {2, 3}}}},
+      {"Conv2DTranspose",
+       {{{"name", "t"},
+         {"filters", 3},
+         {"kernel_size", {3, 2}},
+         {"strides", {2, 2}},
+         {"padding", "same"},
+         {"output_padding", {1, 1}},
+         {"activation", "relu"},
+         {"kernel_initializer", kNormal},
+         {"bias_regularizer", kL2}},
+        {{2, 4, 5, 2}}}},
       {"Cropping2D", {{{"name", "t"}, {"cropping", {{1, 0}, {2, 1}}}}, {{2, 4, 5, 1}}}},
       {"DepthwiseConv2D",
        {{{"name", "t"},
@@ -173,6 +184,7 @@ const std::map<std::string, LayerSample>& layer_samples() {
         {{2, 7, 6, 2}}}},
       {"Softmax", {{{"name", "t"}, {"axis", 1}}, {{2, 3, 4}}}},
       {"Subtract", {{{"name", "t"}}, {{2, 3}, {2, 3}}}},
+      {"UpSampling2D", {{{"name", "t"}, {"size", {3, 2}}, {"interpolation", "bilinear"}}, {{2, 3, 4, 2}}}},
   };
   return m;
 }
@@ -185,6 +197,7 @@ const std::map<std::string, std::string> kLayerAliases = {
     {"SeparableConvolution2D", "SeparableConv2D"},
     {"Convolution1D", "Conv1D"},
     {"Convolution2D", "Conv2D"},
+    {"Convolution2DTranspose", "Conv2DTranspose"},
     {"GlobalAvgPool2D", "GlobalAveragePooling2D"},
     {"GlobalMaxPool2D", "GlobalMaxPooling2D"},
     {"MaxPool1D", "MaxPooling1D"},

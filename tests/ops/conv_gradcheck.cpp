@@ -113,3 +113,13 @@ TEST(ConvGradcheck, AvgPool1dSame) {
   EXPECT_TRUE(gradcheck_ok([](const auto& v) { return avg_pool1d(v[0], 3, 2, Padding::Same); },
                            {random_f64({2, 7, 3}, 24)}));
 }
+TEST(ConvGradcheck, Conv2dTransposeSameStride2) {
+  EXPECT_TRUE(gradcheck_ok(
+      [](const auto& v) { return conv2d_transpose(v[0], v[1], {7, 6}, {.strides = {2, 2}, .padding = Padding::Same}); },
+      {random_f64({2, 4, 3, 3}, 25), random_f64({3, 3, 2, 3}, 26)}));
+}
+TEST(ConvGradcheck, Conv2dTransposeValidStride3KernelSmallerThanStride) {
+  EXPECT_TRUE(gradcheck_ok(
+      [](const auto& v) { return conv2d_transpose(v[0], v[1], {9, 6}, {.strides = {3, 3}}); },
+      {random_f64({1, 3, 2, 2}, 27), random_f64({2, 2, 3, 2}, 28)}));
+}

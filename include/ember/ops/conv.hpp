@@ -26,6 +26,12 @@ struct Conv2dOptions {
 // grouped conv2d). Differentiable w.r.t. x and filter.
 Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt = {});
 
+// tf.nn.conv2d_transpose: x [N, H, W, Cin], filter [kh, kw, Cout, Cin] -> [N, output_size, Cout],
+// the gradient of conv2d(·, filter, opt) w.r.t. an input of that size (so the same kernels run it).
+// ShapeError when such a convolution does not give back H x W ("the output size cannot be met").
+// Differentiable w.r.t. x and filter; opt.groups must be 1.
+Tensor conv2d_transpose(const Tensor& x, const Tensor& filter, std::array<int64_t, 2> output_size, Conv2dOptions opt = {});
+
 struct DepthwiseConv2dOptions {
   std::array<int64_t, 2> strides{1, 1};
   Padding padding = Padding::Valid;

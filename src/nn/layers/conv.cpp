@@ -449,4 +449,95 @@ LayerPtr SeparableConv2D::from_config(const nlohmann::json& config) {
   return std::make_shared<SeparableConv2D>(std::move(o));
 }
 
+// ------------------------------------------------------------------ Conv2DTranspose
+
+Conv2DTranspose::Conv2DTranspose(Conv2DTransposeOptions options)
+    : LayerBase("Conv2DTranspose", options.name), opt_(std::move(options)) {
+  check_positive(*this, "filters", opt_.filters);
+  check_window(*this, opt_.kernel_size, opt_.strides, opt_.dilation_rate);
+  if (opt_.output_padding) {
+    for (int i = 0; i < 2; ++i) {
+      const int64_t p = (*opt_.output_padding)[i];
+      if (p < 0 || p >= opt_.strides[i]) {
+        fail<ValueError>("output_padding must be >= 0 and smaller than the stride (as Keras), got output_padding " +
+                         std::to_string(p) + " with stride " + std::to_string(opt_.strides[i]) + " on axis " +
+                         std::to_string(i + 1));
+      }
+    }
+  }
+  if (!opt_.kernel_initializer || (opt_.use_bias && !opt_.bias_initializer)) {
+    fail<ValueError>("kernel_initializer and bias_initializer must be set");
+  }
+  if (opt_.activity_regularizer) set_activity_regularizer(opt_.activity_regularizer);
+}
+
+int64_t Conv2DTranspose::output_length(int axis, int64_t in) const {
+  if (in < 0) return -1;
+  const int64_t k = detail::window_span(opt_.kernel_size[axis], opt_.dilation_rate[axis]), s = opt_.strides[axis];
+  // Sizes come from tensors or from configs (below 2^31 each): no product here overflows int64.
+  if (!opt_.output_padding) {
+    return opt_.padding == Padding::Valid ? in * s + std::max<int64_t>(k - s, 0) : in * s;
+  }
+  const int64_t pad = opt_.padding == Padding::Same ? k / 2 : 0;
+  return (in - 1) * s + k - 2 * pad + (*opt_.output_padding)[axis];
+}
+
+void Conv2DTranspose::build(const std::vector<Shape>& shapes) {
+  check_build_shape(*this, shapes, 4);
+  add_weight("kernel", {opt_.kernel_size[0], opt_.kernel_size[1], opt_.filters, shapes[0][3]}, opt_.kernel_initializer,
+             true, opt_.kernel_regularizer);
+  if (opt_.use_bias) add_weight("bias", {opt_.filters}, opt_.bias_initializer, true, opt_.bias_regularizer);
+  mark_built(shapes);
+}
+
+void Conv2DTranspose::check_input_shapes(const std::vector<Shape>& shapes) const { check_channels(*this, shapes); }
+
+Shape Conv2DTranspose::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_channels(*this, shapes);
+  const Shape& in = shapes[0];
+  Shape out{in[0], output_length(0, in[1]), output_length(1, in[2]), opt_.filters};
+  for (int a = 0; a < 2; ++a) {
+    if (in[a + 1] >= 0 && out[a + 1] < 1) {
+      fail<ShapeError>("input " + keras_shape(in) + " gives an empty output along axis " + std::to_string(a + 1));
+    }
+  }
+  return out;
+}
+
+Tensor Conv2DTranspose::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  const Shape out = compute_output_shape(shape_list(x.shape()));
+  const Conv2dOptions conv{.strides = opt_.strides, .padding = opt_.padding, .dilation = opt_.dilation_rate};
+  Tensor y;
+  try {
+    y = conv2d_transpose(x, weights_[0].value(), {out[1], out[2]}, conv);
+  } catch (const ShapeError& e) {
+    fail<ShapeError>(std::string("input ") + keras_shape(x.shape()) + ": " + e.what());
+  }
+  if (opt_.use_bias) y = bias_add(y, weights_[1].value());
+  return apply_activation(opt_.activation, y);
+}
+
+nlohmann::json Conv2DTranspose::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["filters"] = opt_.filters;
+  write_window_fields(c, opt_);
+  c["output_padding"] = opt_.output_padding ? pair_json(*opt_.output_padding) : nlohmann::json(nullptr);
+  detail::write_weighted_fields(c, opt_);
+  return c;
+}
+
+LayerPtr Conv2DTranspose::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Conv2DTranspose");
+  read_conv_fields(f);
+  Conv2DTransposeOptions o{.filters = f.positive("filters")};
+  read_window_fields(f, o);
+  if (f.find("output_padding")) {
+    auto p = f.ints("output_padding", 2, std::nullopt, 0);
+    o.output_padding = std::array<int64_t, 2>{p[0], p[1]};
+  }
+  detail::read_weighted_fields(f, o);
+  return std::make_shared<Conv2DTranspose>(std::move(o));
+}
+
 }  // namespace ember::nn

@@ -68,6 +68,8 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"AveragePooling1D", AveragePooling1D::from_config},
       {"AvgPool1D", AveragePooling1D::from_config},
       {"Average", Average::from_config},
+      {"Conv2DTranspose", Conv2DTranspose::from_config},
+      {"Convolution2DTranspose", Conv2DTranspose::from_config},
       {"Cropping2D", Cropping2D::from_config},
       {"DepthwiseConv2D", DepthwiseConv2D::from_config},
       {"Dot", Dot::from_config},
@@ -82,6 +84,7 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"SeparableConvolution2D", SeparableConv2D::from_config},
       {"Softmax", Softmax::from_config},
       {"Subtract", Subtract::from_config},
+      {"UpSampling2D", UpSampling2D::from_config},
   };
 }
 

@@ -1,9 +1,12 @@
 #include "ember/nn/layers/reshaping.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "ember/nn/layer_fields.hpp"
 #include "ember/nn/layers/conv.hpp"  // detail helpers
+#include "ember/ops/linalg.hpp"
 #include "ember/ops/shape.hpp"
 
 namespace ember::nn {
@@ -247,6 +250,82 @@ LayerPtr Cropping2D::from_config(const nlohmann::json& config) {
   Cropping2DOptions o{.name = f.name()};
   if (f.find("cropping")) o.cropping = read_pairs(f, "cropping");
   return std::make_shared<Cropping2D>(std::move(o));
+}
+
+// ------------------------------------------------------------------ UpSampling2D
+
+namespace {
+
+// The [out, in] matrix of 1-D bilinear resizing by an integer factor with half-pixel centres
+// (TensorFlow's compute_interpolation_weights): row o mixes the two inputs around (o + 0.5) / f - 0.5.
+Tensor bilinear_matrix(int64_t in, int64_t factor, DType dtype) {
+  const int64_t out = in * factor;
+  std::vector<double> m(static_cast<std::size_t>(out * in), 0.0);
+  for (int64_t o = 0; o < out; ++o) {
+    const double src = (static_cast<double>(o) + 0.5) / static_cast<double>(factor) - 0.5;
+    const double fl = std::floor(src);
+    const int64_t lo = std::max<int64_t>(static_cast<int64_t>(fl), 0);
+    const int64_t hi = std::min<int64_t>(static_cast<int64_t>(std::ceil(src)), in - 1);
+    const double frac = src - fl;
+    m[o * in + lo] += 1.0 - frac;
+    m[o * in + hi] += frac;
+  }
+  return from_vector(m, {out, in}, dtype);
+}
+
+}  // namespace
+
+UpSampling2D::UpSampling2D(UpSampling2DOptions options) : LayerBase("UpSampling2D", options.name), opt_(std::move(options)) {
+  for (int64_t f : opt_.size) detail::check_positive(*this, "size", f);
+}
+
+void UpSampling2D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank4(*this, shapes); }
+
+Shape UpSampling2D::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_rank4(*this, shapes);
+  Shape out = shapes[0];
+  for (int a = 0; a < 2; ++a) {
+    if (out[a + 1] >= 0) out[a + 1] = checked_product(*this, {out[a + 1], opt_.size[a]}, "the upsampled size");
+  }
+  return out;
+}
+
+Tensor UpSampling2D::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  const Shape out = compute_output_shape(shape_list(x.shape()));
+  const int64_t n = x.size(0), h = x.size(1), w = x.size(2), c = x.size(3);
+  if (opt_.interpolation == UpSamplingInterpolation::Nearest) {
+    // Every element repeated size0 x size1 times: a broadcast, whose gradient sums the copies.
+    Tensor e = expand(reshape(x, {n, h, 1, w, 1, c}), {n, h, opt_.size[0], w, opt_.size[1], c});
+    return reshape(contiguous(e), out);
+  }
+  if (!is_floating(x.dtype())) fail<DTypeError>("bilinear upsampling needs a float32 or float64 input");
+  // Separable: rows, then columns, each a product with a constant interpolation matrix.
+  Tensor rows = matmul(bilinear_matrix(h, opt_.size[0], x.dtype()), reshape(x, {n, h, w * c}));  // [N, H', W*C]
+  Tensor cols = matmul(bilinear_matrix(w, opt_.size[1], x.dtype()), reshape(rows, {n * out[1], w, c}));
+  return reshape(cols, out);
+}
+
+nlohmann::json UpSampling2D::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["size"] = nlohmann::json::array({opt_.size[0], opt_.size[1]});
+  c["data_format"] = "channels_last";
+  c["interpolation"] = opt_.interpolation == UpSamplingInterpolation::Nearest ? "nearest" : "bilinear";
+  return c;
+}
+
+LayerPtr UpSampling2D::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "UpSampling2D");
+  f.channels_last();
+  auto size = f.ints("size", 2, 2);
+  UpSampling2DOptions o{.size = {size[0], size[1]}, .name = f.name()};
+  const std::string interp = f.string("interpolation", "nearest");
+  if (interp == "bilinear") {
+    o.interpolation = UpSamplingInterpolation::Bilinear;
+  } else if (interp != "nearest") {
+    f.fail("interpolation", "\"nearest\" or \"bilinear\"");
+  }
+  return std::make_shared<UpSampling2D>(std::move(o));
 }
 
 }  // namespace ember::nn
