@@ -26,7 +26,7 @@ std::vector<double> random_vec(size_t n, std::mt19937& rng) {
 std::vector<float> to_f32(const std::vector<double>& v) { return {v.begin(), v.end()}; }
 
 int64_t x_size(const Conv2dGeometry& g) { return g.batch * g.in_h * g.in_w * g.in_c; }
-int64_t w_size(const Conv2dGeometry& g) { return g.k_h * g.k_w * g.in_c * g.out_c; }
+int64_t w_size(const Conv2dGeometry& g) { return g.k_h * g.k_w * (g.in_c / g.groups) * g.out_c; }
 int64_t y_size(const Conv2dGeometry& g) { return g.batch * g.out_h * g.out_w * g.out_c; }
 
 // Restores the process-wide algorithm choice when a test ends.
@@ -164,6 +164,30 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
   }
 }
 
+// Every f32 implementation, and the f32 reference, against the f64 reference on random data.
+void check_fast_against_reference(const Conv2dGeometry& g, std::mt19937& rng) {
+  const auto x = random_vec(x_size(g), rng), w = random_vec(w_size(g), rng), dy = random_vec(y_size(g), rng);
+  std::vector<double> y(y_size(g)), dx(x_size(g)), dw(w_size(g));
+  conv2d_forward_ref(g, x.data(), w.data(), y.data());
+  conv2d_backward_input_ref(g, dy.data(), w.data(), dx.data());
+  conv2d_backward_filter_ref(g, x.data(), dy.data(), dw.data());
+  const auto xf = to_f32(x), wf = to_f32(w), dyf = to_f32(dy);
+  for (ConvF32Algo a : kAlgos) {
+    AlgoGuard guard(a);
+    std::vector<float> yf(y.size(), NAN), dxf(dx.size(), NAN), dwf(dw.size(), NAN);
+    conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
+    conv2d_backward_input_f32(g, dyf.data(), wf.data(), dxf.data());
+    conv2d_backward_filter_f32(g, xf.data(), dyf.data(), dwf.data());
+    expect_close(yf, y, "forward", static_cast<int>(a));
+    expect_close(dxf, dx, "backward_input", static_cast<int>(a));
+    expect_close(dwf, dw, "backward_filter", static_cast<int>(a));
+  }
+  // The f32 reference agrees as well.
+  std::vector<float> yr(y.size());
+  conv2d_forward_ref(g, xf.data(), wf.data(), yr.data());
+  expect_close(yr, y, "forward_ref_f32", -1);
+}
+
 TEST(ConvKernels, FastMatchesReference) {
   std::mt19937 rng(42);
   for (const Case& k : kCases) {
@@ -171,26 +195,7 @@ TEST(ConvKernels, FastMatchesReference) {
     SCOPED_TRACE(testing::Message() << "case n" << k.n << " " << k.h << "x" << k.w << "x" << k.c << " k" << k.kh << "x"
                                     << k.kw << " o" << k.o << " s" << k.sh << "," << k.sw << " d" << k.dh << ","
                                     << k.dw << (k.pad == Padding::Same ? " SAME" : " VALID"));
-    const auto x = random_vec(x_size(g), rng), w = random_vec(w_size(g), rng), dy = random_vec(y_size(g), rng);
-    std::vector<double> y(y_size(g)), dx(x_size(g)), dw(w_size(g));
-    conv2d_forward_ref(g, x.data(), w.data(), y.data());
-    conv2d_backward_input_ref(g, dy.data(), w.data(), dx.data());
-    conv2d_backward_filter_ref(g, x.data(), dy.data(), dw.data());
-    const auto xf = to_f32(x), wf = to_f32(w), dyf = to_f32(dy);
-    for (ConvF32Algo a : kAlgos) {
-      AlgoGuard guard(a);
-      std::vector<float> yf(y.size(), NAN), dxf(dx.size(), NAN), dwf(dw.size(), NAN);
-      conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
-      conv2d_backward_input_f32(g, dyf.data(), wf.data(), dxf.data());
-      conv2d_backward_filter_f32(g, xf.data(), dyf.data(), dwf.data());
-      expect_close(yf, y, "forward", static_cast<int>(a));
-      expect_close(dxf, dx, "backward_input", static_cast<int>(a));
-      expect_close(dwf, dw, "backward_filter", static_cast<int>(a));
-    }
-    // The f32 reference agrees as well.
-    std::vector<float> yr(y.size());
-    conv2d_forward_ref(g, xf.data(), wf.data(), yr.data());
-    expect_close(yr, y, "forward_ref_f32", -1);
+    check_fast_against_reference(g, rng);
   }
 }
 
@@ -259,6 +264,12 @@ const GroupedCase kGroupedCases[] = {
     {2, 10, 10, 16, 3, 3, 32, 16, 1, 1, Padding::Same},  // a MobileNet-like depthwise block
 };
 
+Conv2dGeometry grouped_geometry(const GroupedCase& k) {
+  return make_conv2d_geometry({.batch = k.n, .in_h = k.h, .in_w = k.w, .in_c = k.c, .k_h = k.kh, .k_w = k.kw,
+                               .out_c = k.o, .stride_h = k.s, .stride_w = k.s, .dilation_h = k.d, .dilation_w = k.d,
+                               .padding = k.pad, .groups = k.groups});
+}
+
 // The grouped filter [kh, kw, C / G, O] as the dense [kh, kw, C, O] one that is zero outside the groups.
 std::vector<double> dense_filter(const Conv2dGeometry& g, const std::vector<double>& wg) {
   const int64_t cg = g.in_c / g.groups, og = g.out_c / g.groups;
@@ -277,16 +288,14 @@ std::vector<double> dense_filter(const Conv2dGeometry& g, const std::vector<doub
 TEST(ConvKernels, GroupedReferenceMatchesDenseBlockDiagonalFilter) {
   std::mt19937 rng(11);
   for (const GroupedCase& k : kGroupedCases) {
-    const auto g = make_conv2d_geometry({.batch = k.n, .in_h = k.h, .in_w = k.w, .in_c = k.c, .k_h = k.kh, .k_w = k.kw,
-                                         .out_c = k.o, .stride_h = k.s, .stride_w = k.s, .dilation_h = k.d,
-                                         .dilation_w = k.d, .padding = k.pad, .groups = k.groups});
+    const auto g = grouped_geometry(k);
     Conv2dGeometry dense = g;
     dense.groups = 1;
     SCOPED_TRACE(testing::Message() << "case c" << k.c << " o" << k.o << " groups " << k.groups);
-    const int64_t wg_size = w_size(g) / g.groups;
+    const int64_t wg_size = w_size(g);
     const auto x = random_vec(x_size(g), rng), wg = random_vec(wg_size, rng), dy = random_vec(y_size(g), rng);
     const auto wd = dense_filter(g, wg);
-    std::vector<double> y(y_size(g)), yd(y_size(g)), dx(x_size(g)), dxd(x_size(g)), dw(wg_size), dwd(w_size(g));
+    std::vector<double> y(y_size(g)), yd(y_size(g)), dx(x_size(g)), dxd(x_size(g)), dw(wg_size), dwd(w_size(dense));
     conv2d_forward_ref(g, x.data(), wg.data(), y.data());
     conv2d_forward_ref(dense, x.data(), wd.data(), yd.data());
     conv2d_backward_input_ref(g, dy.data(), wg.data(), dx.data());
@@ -311,29 +320,18 @@ TEST(ConvKernels, GroupedReferenceMatchesDenseBlockDiagonalFilter) {
 
 TEST(ConvKernels, GroupedFastMatchesReference) {
   std::mt19937 rng(12);
-  for (const GroupedCase& k : kGroupedCases) {
-    const auto g = make_conv2d_geometry({.batch = k.n, .in_h = k.h, .in_w = k.w, .in_c = k.c, .k_h = k.kh, .k_w = k.kw,
-                                         .out_c = k.o, .stride_h = k.s, .stride_w = k.s, .dilation_h = k.d,
-                                         .dilation_w = k.d, .padding = k.pad, .groups = k.groups});
+  for (const GroupedCase& k : kGroupedCases) {  // every algorithm choice runs oneDNN's grouped primitives
     SCOPED_TRACE(testing::Message() << "case c" << k.c << " o" << k.o << " groups " << k.groups);
-    const int64_t wg_size = w_size(g) / g.groups;
-    const auto x = random_vec(x_size(g), rng), w = random_vec(wg_size, rng), dy = random_vec(y_size(g), rng);
-    std::vector<double> y(y_size(g)), dx(x_size(g)), dw(wg_size);
-    conv2d_forward_ref(g, x.data(), w.data(), y.data());
-    conv2d_backward_input_ref(g, dy.data(), w.data(), dx.data());
-    conv2d_backward_filter_ref(g, x.data(), dy.data(), dw.data());
-    const auto xf = to_f32(x), wf = to_f32(w), dyf = to_f32(dy);
-    for (ConvF32Algo a : kAlgos) {  // every choice runs oneDNN's grouped primitives
-      AlgoGuard guard(a);
-      std::vector<float> yf(y.size(), NAN), dxf(dx.size(), NAN), dwf(dw.size(), NAN);
-      conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
-      conv2d_backward_input_f32(g, dyf.data(), wf.data(), dxf.data());
-      conv2d_backward_filter_f32(g, xf.data(), dyf.data(), dwf.data());
-      expect_close(yf, y, "forward", static_cast<int>(a));
-      expect_close(dxf, dx, "backward_input", static_cast<int>(a));
-      expect_close(dwf, dw, "backward_filter", static_cast<int>(a));
-    }
+    check_fast_against_reference(grouped_geometry(k), rng);
   }
+}
+
+TEST(ConvKernels, GroupedEmptyBatchZeroesTheFilterGradient) {
+  const auto g = make_conv2d_geometry({.batch = 0, .in_h = 5, .in_w = 5, .in_c = 4, .k_h = 3, .k_w = 3, .out_c = 8,
+                                       .padding = Padding::Same, .groups = 4});
+  std::vector<float> dw(w_size(g), 5.0f);  // [3, 3, 1, 8]: the grouped size, written exactly
+  conv2d_backward_filter_f32(g, nullptr, nullptr, dw.data());
+  for (float v : dw) EXPECT_EQ(v, 0.0f);
 }
 
 TEST(ConvGeometry, GroupsMustDivideTheChannels) {
