@@ -41,7 +41,7 @@ kc::Conv2dGeometry geometry(const char* op, const Tensor& x, const Tensor& w, co
                                      .k_h = w.size(0), .k_w = w.size(1), .out_c = w.size(3),
                                      .stride_h = opt.strides[0], .stride_w = opt.strides[1],
                                      .dilation_h = opt.dilation[0], .dilation_w = opt.dilation[1],
-                                     .padding = opt.padding});
+                                     .padding = opt.padding, .groups = opt.groups});
   });
 }
 
@@ -71,9 +71,19 @@ kc::Conv2dGeometry checked_conv2d_geometry(const char* op, const Tensor& x, cons
     throw ShapeError(std::string(op) + ": filter must be 4-D HWIO [height, width, in_channels, out_channels], got rank " +
                      std::to_string(filter.dim()) + ": " + ctx());
   }
-  if (x.size(3) != filter.size(2)) {
+  if (opt.groups < 1) {
+    throw ValueError(std::string(op) + ": groups must be >= 1, got " + std::to_string(opt.groups) + ": " + ctx());
+  }
+  // Checked in that order so that x.size(3) / groups below is exact.
+  if (x.size(3) % opt.groups != 0 || x.size(3) / opt.groups != filter.size(2)) {
     throw ShapeError(std::string(op) + ": input has " + std::to_string(x.size(3)) + " channels but the filter expects " +
-                     std::to_string(filter.size(2)) + ": " + ctx());
+                     std::to_string(filter.size(2)) +
+                     (opt.groups > 1 ? " per group times " + std::to_string(opt.groups) + " groups" : std::string()) +
+                     ": " + ctx());
+  }
+  if (filter.size(3) % opt.groups != 0) {
+    throw ShapeError(std::string(op) + ": " + std::to_string(opt.groups) + " groups do not divide the filter's " +
+                     std::to_string(filter.size(3)) + " output channels: " + ctx());
   }
   check_conv_dtypes(op, x, filter, ctx);
   if (opt.strides[0] < 1 || opt.strides[1] < 1) {
@@ -105,7 +115,7 @@ Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt) {
         if (dy.numel() > 0) backward_input_kernel(g, dy, sw, dx);
       }
       if (need_w) {
-        dw = Tensor::empty({g.k_h, g.k_w, g.in_c, g.out_c}, dt);
+        dw = Tensor::empty({g.k_h, g.k_w, g.in_c / g.groups, g.out_c}, dt);
         if (dy.numel() > 0) backward_filter_kernel(g, sx, dy, dw);
         else dw.fill_(0);  // an empty batch contributes nothing
       }
@@ -143,7 +153,7 @@ Tensor fused_conv2d(const Tensor& x, const Tensor& filter, const Tensor& bias, C
         if (d.dpre.numel() > 0) backward_input_kernel(g, d.dpre, sw, dx);
       }
       if (need_w) {
-        dw = Tensor::empty({g.k_h, g.k_w, g.in_c, g.out_c}, dt);
+        dw = Tensor::empty({g.k_h, g.k_w, g.in_c / g.groups, g.out_c}, dt);
         if (d.dpre.numel() > 0) backward_filter_kernel(g, sx, d.dpre, dw);
         else dw.fill_(0);  // an empty batch contributes nothing
       }
@@ -174,6 +184,94 @@ Tensor conv1d(const Tensor& x, const Tensor& filter, Conv1dOptions opt) {
   Conv2dOptions o2{.strides = {1, opt.stride}, .padding = opt.padding, .dilation = {1, opt.dilation}};
   (void)geometry("conv1d", x4, w4, o2, ctx);
   return squeeze(conv2d(x4, w4, o2), 1);
+}
+
+Tensor conv2d_transpose(const Tensor& x, const Tensor& filter, std::array<int64_t, 2> output_size, Conv2dOptions opt) {
+  const char* op = "conv2d_transpose";
+  check_operands(op, x, filter);
+  const auto ctx = [&] {
+    return "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape()) + ", output size " +
+           pair_str(output_size[0], output_size[1]);
+  };
+  if (x.dim() != 4) {
+    throw ShapeError(std::string(op) + ": input must be 4-D NHWC [batch, height, width, channels], got rank " +
+                     std::to_string(x.dim()) + ": " + ctx());
+  }
+  if (filter.dim() != 4) {
+    throw ShapeError(std::string(op) + ": filter must be 4-D [height, width, out_channels, in_channels], got rank " +
+                     std::to_string(filter.dim()) + ": " + ctx());
+  }
+  if (x.size(3) != filter.size(3)) {
+    throw ShapeError(std::string(op) + ": input has " + std::to_string(x.size(3)) + " channels but the filter expects " +
+                     std::to_string(filter.size(3)) + " (its last axis): " + ctx());
+  }
+  check_conv_dtypes(op, x, filter, ctx);
+  if (opt.groups != 1) throw ValueError(std::string(op) + ": groups must be 1, got " + std::to_string(opt.groups) + ": " + ctx());
+  if (opt.strides[0] < 1 || opt.strides[1] < 1) {
+    throw ValueError(std::string(op) + ": strides must be >= 1, got " + pair_str(opt.strides[0], opt.strides[1]) + ": " + ctx());
+  }
+  if (opt.dilation[0] < 1 || opt.dilation[1] < 1) {
+    throw ValueError(std::string(op) + ": dilation must be >= 1, got " + pair_str(opt.dilation[0], opt.dilation[1]) + ": " + ctx());
+  }
+  // The transposed convolution is the input-gradient of the convolution whose input has the output's
+  // shape (tf.nn.conv2d_transpose): that convolution must map output_size back to x's size.
+  const kc::Conv2dGeometry g = with_op_context(op, ctx, [&] {
+    return kc::make_conv2d_geometry({.batch = x.size(0), .in_h = output_size[0], .in_w = output_size[1],
+                                     .in_c = filter.size(2), .k_h = filter.size(0), .k_w = filter.size(1),
+                                     .out_c = filter.size(3), .stride_h = opt.strides[0], .stride_w = opt.strides[1],
+                                     .dilation_h = opt.dilation[0], .dilation_w = opt.dilation[1],
+                                     .padding = opt.padding});
+  });
+  if (g.out_h != x.size(1) || g.out_w != x.size(2)) {
+    throw ShapeError(std::string(op) + ": the output size cannot be met: a convolution of that size with these strides "
+                     "and padding gives " + pair_str(g.out_h, g.out_w) + ", not the input's " +
+                     pair_str(x.size(1), x.size(2)) + ": " + ctx());
+  }
+  const DType dt = x.dtype();
+  Tensor xc = contiguous(x.detach()), wc = contiguous(filter.detach());
+  Tensor y = Tensor::empty({g.batch, g.in_h, g.in_w, g.in_c}, dt);
+  if (y.numel() > 0) backward_input_kernel(g, xc, wc, y);
+  return record(op, {x, filter}, y, [&] {
+    const bool need_x = x.requires_grad(), need_w = filter.requires_grad();
+    return [g, dt, need_x, need_w, sx = need_w ? saved(xc) : Tensor(), sw = need_x ? saved(wc) : Tensor()](const Tensor& gy) {
+      Tensor dy = dense(gy, dt);
+      Tensor dx, dw;
+      // The adjoint of the input-gradient is the convolution itself; the filter's gradient is the
+      // convolution's filter-gradient with the roles of input (dy) and output (x) as above.
+      if (need_x) {
+        dx = Tensor::empty({g.batch, g.out_h, g.out_w, g.out_c}, dt);
+        if (dx.numel() > 0) forward_kernel(g, dy, sw, dx);
+      }
+      if (need_w) {
+        dw = Tensor::empty({g.k_h, g.k_w, g.in_c, g.out_c}, dt);
+        if (dy.numel() > 0) backward_filter_kernel(g, dy, sx, dw);
+        else dw.fill_(0);
+      }
+      return Gradients{dx, dw};
+    };
+  });
+}
+
+Tensor depthwise_conv2d(const Tensor& x, const Tensor& filter, DepthwiseConv2dOptions opt) {
+  check_operands("depthwise_conv2d", x, filter);
+  const auto ctx = [&] { return "x " + to_string(x.shape()) + ", filter " + to_string(filter.shape()); };
+  if (x.dim() != 4) {
+    throw ShapeError("depthwise_conv2d: input must be 4-D NHWC [batch, height, width, channels], got rank " +
+                     std::to_string(x.dim()) + ": " + ctx());
+  }
+  if (filter.dim() != 4) {
+    throw ShapeError("depthwise_conv2d: filter must be 4-D [height, width, in_channels, depth_multiplier], got rank " +
+                     std::to_string(filter.dim()) + ": " + ctx());
+  }
+  if (x.size(3) != filter.size(2)) {
+    throw ShapeError("depthwise_conv2d: input has " + std::to_string(x.size(3)) + " channels but the filter expects " +
+                     std::to_string(filter.size(2)) + ": " + ctx());
+  }
+  // [kh, kw, C, m] is, in memory, the grouped filter [kh, kw, 1, C * m] with C groups: output
+  // channel c * m + j reads input channel c (tf.nn.depthwise_conv2d's order).
+  Tensor grouped = reshape(filter, {filter.size(0), filter.size(1), 1, filter.size(2) * filter.size(3)});
+  return conv2d(x, grouped, {.strides = opt.strides, .padding = opt.padding, .dilation = opt.dilation,
+                             .groups = filter.size(2)});
 }
 
 Tensor bias_add(const Tensor& x, const Tensor& bias) {

@@ -99,24 +99,48 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions opt) {
   });
 }
 
-Tensor max_pool1d(const Tensor& x, int64_t pool_size, std::optional<int64_t> stride, Padding padding) {
-  check_input("max_pool1d", x, 3, "[batch, width, channels]");
+namespace {
+
+// A 1-D pooling as the 2-D one over a height-1 view; errors speak of the 1-D shape and sizes.
+Tensor pool1d(const char* op, Tensor (*pool2d)(const Tensor&, Pool2dOptions), const Tensor& x, int64_t pool_size,
+              std::optional<int64_t> stride, Padding padding) {
+  check_input(op, x, 3, "[batch, width, channels]");
   const int64_t s = stride.value_or(pool_size);
   if (pool_size < 1 || s < 1) {
-    throw ValueError("max_pool1d: pool_size and stride must be >= 1, got pool_size " + std::to_string(pool_size) +
+    throw ValueError(std::string(op) + ": pool_size and stride must be >= 1, got pool_size " + std::to_string(pool_size) +
                      ", stride " + std::to_string(s) + ": x " + to_string(x.shape()));
   }
   Pool2dOptions o2{.pool_size = {1, pool_size}, .strides = std::array<int64_t, 2>{1, s}, .padding = padding};
   Tensor x4 = unsqueeze(x, 1);  // [N, 1, W, C]
-  // Validate here so that errors speak of the 1-D shape and sizes, not of the 4-D view.
-  (void)pool_geometry("max_pool1d", x4, o2, "x " + to_string(x.shape()) + ", pool_size " + std::to_string(pool_size) +
-                                                ", stride " + std::to_string(s));
-  return squeeze(max_pool2d(x4, o2), 1);
+  (void)pool_geometry(op, x4, o2, "x " + to_string(x.shape()) + ", pool_size " + std::to_string(pool_size) +
+                                      ", stride " + std::to_string(s));
+  return squeeze(pool2d(x4, o2), 1);
+}
+
+}  // namespace
+
+Tensor max_pool1d(const Tensor& x, int64_t pool_size, std::optional<int64_t> stride, Padding padding) {
+  return pool1d("max_pool1d", max_pool2d, x, pool_size, stride, padding);
+}
+
+Tensor avg_pool1d(const Tensor& x, int64_t pool_size, std::optional<int64_t> stride, Padding padding) {
+  return pool1d("avg_pool1d", avg_pool2d, x, pool_size, stride, padding);
 }
 
 Tensor global_avg_pool2d(const Tensor& x) {
   check_input("global_avg_pool2d", x, 4, "NHWC [batch, height, width, channels]");
   return mean(x, {1, 2});
+}
+
+Tensor global_avg_pool1d(const Tensor& x) {
+  check_input("global_avg_pool1d", x, 3, "[batch, steps, channels]");
+  return mean(x, {1});
+}
+
+Tensor global_max_pool1d(const Tensor& x) {
+  check_input("global_max_pool1d", x, 3, "[batch, steps, channels]");
+  if (x.size(1) == 0) throw ShapeError("global_max_pool1d: the number of steps must be non-zero: x " + to_string(x.shape()));
+  return max(x, {1});
 }
 
 Tensor global_max_pool2d(const Tensor& x) {

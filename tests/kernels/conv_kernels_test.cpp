@@ -26,7 +26,7 @@ std::vector<double> random_vec(size_t n, std::mt19937& rng) {
 std::vector<float> to_f32(const std::vector<double>& v) { return {v.begin(), v.end()}; }
 
 int64_t x_size(const Conv2dGeometry& g) { return g.batch * g.in_h * g.in_w * g.in_c; }
-int64_t w_size(const Conv2dGeometry& g) { return g.k_h * g.k_w * g.in_c * g.out_c; }
+int64_t w_size(const Conv2dGeometry& g) { return g.k_h * g.k_w * (g.in_c / g.groups) * g.out_c; }
 int64_t y_size(const Conv2dGeometry& g) { return g.batch * g.out_h * g.out_w * g.out_c; }
 
 // Restores the process-wide algorithm choice when a test ends.
@@ -164,6 +164,30 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
   }
 }
 
+// Every f32 implementation, and the f32 reference, against the f64 reference on random data.
+void check_fast_against_reference(const Conv2dGeometry& g, std::mt19937& rng) {
+  const auto x = random_vec(x_size(g), rng), w = random_vec(w_size(g), rng), dy = random_vec(y_size(g), rng);
+  std::vector<double> y(y_size(g)), dx(x_size(g)), dw(w_size(g));
+  conv2d_forward_ref(g, x.data(), w.data(), y.data());
+  conv2d_backward_input_ref(g, dy.data(), w.data(), dx.data());
+  conv2d_backward_filter_ref(g, x.data(), dy.data(), dw.data());
+  const auto xf = to_f32(x), wf = to_f32(w), dyf = to_f32(dy);
+  for (ConvF32Algo a : kAlgos) {
+    AlgoGuard guard(a);
+    std::vector<float> yf(y.size(), NAN), dxf(dx.size(), NAN), dwf(dw.size(), NAN);
+    conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
+    conv2d_backward_input_f32(g, dyf.data(), wf.data(), dxf.data());
+    conv2d_backward_filter_f32(g, xf.data(), dyf.data(), dwf.data());
+    expect_close(yf, y, "forward", static_cast<int>(a));
+    expect_close(dxf, dx, "backward_input", static_cast<int>(a));
+    expect_close(dwf, dw, "backward_filter", static_cast<int>(a));
+  }
+  // The f32 reference agrees as well.
+  std::vector<float> yr(y.size());
+  conv2d_forward_ref(g, xf.data(), wf.data(), yr.data());
+  expect_close(yr, y, "forward_ref_f32", -1);
+}
+
 TEST(ConvKernels, FastMatchesReference) {
   std::mt19937 rng(42);
   for (const Case& k : kCases) {
@@ -171,26 +195,7 @@ TEST(ConvKernels, FastMatchesReference) {
     SCOPED_TRACE(testing::Message() << "case n" << k.n << " " << k.h << "x" << k.w << "x" << k.c << " k" << k.kh << "x"
                                     << k.kw << " o" << k.o << " s" << k.sh << "," << k.sw << " d" << k.dh << ","
                                     << k.dw << (k.pad == Padding::Same ? " SAME" : " VALID"));
-    const auto x = random_vec(x_size(g), rng), w = random_vec(w_size(g), rng), dy = random_vec(y_size(g), rng);
-    std::vector<double> y(y_size(g)), dx(x_size(g)), dw(w_size(g));
-    conv2d_forward_ref(g, x.data(), w.data(), y.data());
-    conv2d_backward_input_ref(g, dy.data(), w.data(), dx.data());
-    conv2d_backward_filter_ref(g, x.data(), dy.data(), dw.data());
-    const auto xf = to_f32(x), wf = to_f32(w), dyf = to_f32(dy);
-    for (ConvF32Algo a : kAlgos) {
-      AlgoGuard guard(a);
-      std::vector<float> yf(y.size(), NAN), dxf(dx.size(), NAN), dwf(dw.size(), NAN);
-      conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
-      conv2d_backward_input_f32(g, dyf.data(), wf.data(), dxf.data());
-      conv2d_backward_filter_f32(g, xf.data(), dyf.data(), dwf.data());
-      expect_close(yf, y, "forward", static_cast<int>(a));
-      expect_close(dxf, dx, "backward_input", static_cast<int>(a));
-      expect_close(dwf, dw, "backward_filter", static_cast<int>(a));
-    }
-    // The f32 reference agrees as well.
-    std::vector<float> yr(y.size());
-    conv2d_forward_ref(g, xf.data(), wf.data(), yr.data());
-    expect_close(yr, y, "forward_ref_f32", -1);
+    check_fast_against_reference(g, rng);
   }
 }
 
@@ -242,6 +247,101 @@ TEST(ConvKernels, ReferenceBackwardMatchesFiniteDifferences) {
   auto numeric = [&](std::vector<double>& p) { return numeric_gradient(loss, p, 1e-6); };
   EXPECT_LT(rel_error(dx, numeric(x)), 1e-7);
   EXPECT_LT(rel_error(dw, numeric(w)), 1e-7);
+}
+
+// ---------------------------------------------------------------- grouped / depthwise (issue 16)
+
+struct GroupedCase {
+  int64_t n, h, w, c, kh, kw, o, groups, s, d;
+  Padding pad;
+};
+
+const GroupedCase kGroupedCases[] = {
+    {2, 7, 6, 3, 3, 3, 3, 3, 1, 1, Padding::Same},    // depthwise, multiplier 1
+    {2, 7, 6, 3, 3, 3, 6, 3, 2, 1, Padding::Same},    // depthwise, multiplier 2, strided
+    {2, 9, 8, 4, 3, 2, 4, 4, 1, 2, Padding::Valid},   // depthwise, dilated
+    {3, 6, 7, 6, 3, 3, 4, 2, 1, 1, Padding::Same},    // two groups of 3 -> 2
+    {2, 10, 10, 16, 3, 3, 32, 16, 1, 1, Padding::Same},  // a MobileNet-like depthwise block
+};
+
+Conv2dGeometry grouped_geometry(const GroupedCase& k) {
+  return make_conv2d_geometry({.batch = k.n, .in_h = k.h, .in_w = k.w, .in_c = k.c, .k_h = k.kh, .k_w = k.kw,
+                               .out_c = k.o, .stride_h = k.s, .stride_w = k.s, .dilation_h = k.d, .dilation_w = k.d,
+                               .padding = k.pad, .groups = k.groups});
+}
+
+// The grouped filter [kh, kw, C / G, O] as the dense [kh, kw, C, O] one that is zero outside the groups.
+std::vector<double> dense_filter(const Conv2dGeometry& g, const std::vector<double>& wg) {
+  const int64_t cg = g.in_c / g.groups, og = g.out_c / g.groups;
+  std::vector<double> w(g.k_h * g.k_w * g.in_c * g.out_c, 0.0);
+  for (int64_t kk = 0; kk < g.k_h * g.k_w; ++kk) {
+    for (int64_t c = 0; c < cg; ++c) {
+      for (int64_t o = 0; o < g.out_c; ++o) {
+        const int64_t ic = (o / og) * cg + c;
+        w[(kk * g.in_c + ic) * g.out_c + o] = wg[(kk * cg + c) * g.out_c + o];
+      }
+    }
+  }
+  return w;
+}
+
+TEST(ConvKernels, GroupedReferenceMatchesDenseBlockDiagonalFilter) {
+  std::mt19937 rng(11);
+  for (const GroupedCase& k : kGroupedCases) {
+    const auto g = grouped_geometry(k);
+    Conv2dGeometry dense = g;
+    dense.groups = 1;
+    SCOPED_TRACE(testing::Message() << "case c" << k.c << " o" << k.o << " groups " << k.groups);
+    const int64_t wg_size = w_size(g);
+    const auto x = random_vec(x_size(g), rng), wg = random_vec(wg_size, rng), dy = random_vec(y_size(g), rng);
+    const auto wd = dense_filter(g, wg);
+    std::vector<double> y(y_size(g)), yd(y_size(g)), dx(x_size(g)), dxd(x_size(g)), dw(wg_size), dwd(w_size(dense));
+    conv2d_forward_ref(g, x.data(), wg.data(), y.data());
+    conv2d_forward_ref(dense, x.data(), wd.data(), yd.data());
+    conv2d_backward_input_ref(g, dy.data(), wg.data(), dx.data());
+    conv2d_backward_input_ref(dense, dy.data(), wd.data(), dxd.data());
+    conv2d_backward_filter_ref(g, x.data(), dy.data(), dw.data());
+    conv2d_backward_filter_ref(dense, x.data(), dy.data(), dwd.data());
+    for (size_t i = 0; i < y.size(); ++i) ASSERT_NEAR(y[i], yd[i], 1e-12) << "forward at " << i;
+    for (size_t i = 0; i < dx.size(); ++i) ASSERT_NEAR(dx[i], dxd[i], 1e-12) << "backward_input at " << i;
+    // The grouped filter gradient is the dense one's entries inside the groups.
+    std::vector<double> dw_in_groups(wg_size);
+    const int64_t cg = g.in_c / g.groups, og = g.out_c / g.groups;
+    for (int64_t kk = 0; kk < g.k_h * g.k_w; ++kk) {
+      for (int64_t c = 0; c < cg; ++c) {
+        for (int64_t o = 0; o < g.out_c; ++o) {
+          dw_in_groups[(kk * cg + c) * g.out_c + o] = dwd[(kk * g.in_c + (o / og) * cg + c) * g.out_c + o];
+        }
+      }
+    }
+    for (size_t i = 0; i < dw.size(); ++i) ASSERT_NEAR(dw[i], dw_in_groups[i], 1e-12) << "backward_filter at " << i;
+  }
+}
+
+TEST(ConvKernels, GroupedFastMatchesReference) {
+  std::mt19937 rng(12);
+  for (const GroupedCase& k : kGroupedCases) {  // every algorithm choice runs oneDNN's grouped primitives
+    SCOPED_TRACE(testing::Message() << "case c" << k.c << " o" << k.o << " groups " << k.groups);
+    check_fast_against_reference(grouped_geometry(k), rng);
+  }
+}
+
+TEST(ConvKernels, GroupedEmptyBatchZeroesTheFilterGradient) {
+  const auto g = make_conv2d_geometry({.batch = 0, .in_h = 5, .in_w = 5, .in_c = 4, .k_h = 3, .k_w = 3, .out_c = 8,
+                                       .padding = Padding::Same, .groups = 4});
+  std::vector<float> dw(w_size(g), 5.0f);  // [3, 3, 1, 8]: the grouped size, written exactly
+  conv2d_backward_filter_f32(g, nullptr, nullptr, dw.data());
+  for (float v : dw) EXPECT_EQ(v, 0.0f);
+}
+
+TEST(ConvGeometry, GroupsMustDivideTheChannels) {
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 3, .k_h = 3, .k_w = 3, .out_c = 4, .groups = 3}),
+               ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 4, .k_h = 3, .k_w = 3, .out_c = 6, .groups = 4}),
+               ember::ValueError);
+  EXPECT_THROW(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 4, .k_h = 3, .k_w = 3, .out_c = 4, .groups = 0}),
+               ember::ValueError);
+  EXPECT_EQ(make_conv2d_geometry({.batch = 1, .in_h = 5, .in_w = 5, .in_c = 4, .k_h = 3, .k_w = 3, .out_c = 8, .groups = 4}).groups, 4);
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ TEST_F(KerasJson, FunctionalBranchesWithMergesAndGlobalPooling) {
 TEST_F(KerasJson, RoundTripOfEveryFixtureKeepsTheArchitecture) {
   for (const char* name : {"sequential_mlp.json", "notes_mlp.json", "notes_conv2d.json", "notes_maxpool.json",
                            "functional_residual.json", "functional_keras3.json", "sequential_layers.json",
-                           "functional_branches.json"}) {
+                           "functional_branches.json", "cnn_blocks.json"}) {
     SCOPED_TRACE(name);
     auto a = nn::model_from_json_file(fixture(name));
     std::string text = nn::to_json(*a);

@@ -80,6 +80,57 @@ nn::LayerPtr make_layer(const FixtureCase& c) {
   if (kind == "Add") return std::make_shared<nn::Add>();
   if (kind == "Multiply") return std::make_shared<nn::Multiply>();
   if (kind == "Concatenate") return std::make_shared<nn::Concatenate>(nn::ConcatenateOptions{.axis = c.attrs.at("axis")});
+  // cnn_layers.json (gen_cnn_layers.py)
+  if (kind == "ReLU") {
+    nn::ReLUOptions o{.negative_slope = c.attrs.value("negative_slope", 0.0), .threshold = c.attrs.value("threshold", 0.0)};
+    if (c.attrs.contains("max_value")) o.max_value = c.attrs.at("max_value").get<double>();
+    return std::make_shared<nn::ReLU>(o);
+  }
+  if (kind == "Softmax") return std::make_shared<nn::Softmax>(nn::SoftmaxOptions{.axis = c.attrs.at("axis")});
+  if (kind == "Cropping2D") {
+    const auto& p = c.attrs.at("cropping");
+    return std::make_shared<nn::Cropping2D>(nn::Cropping2DOptions{
+        .cropping = {{{p[0][0].get<int64_t>(), p[0][1].get<int64_t>()}, {p[1][0].get<int64_t>(), p[1][1].get<int64_t>()}}}});
+  }
+  if (kind == "AveragePooling1D") {
+    return std::make_shared<nn::AveragePooling1D>(nn::Pooling1DOptions{
+        .pool_size = c.attrs.at("pool_size"), .strides = c.attrs.at("strides").get<int64_t>(), .padding = padding_of(c)});
+  }
+  if (kind == "GlobalAveragePooling1D") return std::make_shared<nn::GlobalAveragePooling1D>();
+  if (kind == "GlobalMaxPooling1D") return std::make_shared<nn::GlobalMaxPooling1D>();
+  if (kind == "Subtract") return std::make_shared<nn::Subtract>();
+  if (kind == "Average") return std::make_shared<nn::Average>();
+  if (kind == "Maximum") return std::make_shared<nn::Maximum>();
+  if (kind == "Minimum") return std::make_shared<nn::Minimum>();
+  if (kind == "Dot") {
+    return std::make_shared<nn::Dot>(nn::DotOptions{.axes = pair_of(c, "axes"), .normalize = c.attrs.at("normalize")});
+  }
+  if (kind == "DepthwiseConv2D") {
+    return std::make_shared<nn::DepthwiseConv2D>(nn::DepthwiseConv2DOptions{
+        .kernel_size = pair_of(c, "kernel_size"), .strides = pair_of(c, "strides"), .padding = padding_of(c),
+        .depth_multiplier = c.attrs.at("depth_multiplier"), .dilation_rate = pair_of(c, "dilation_rate"),
+        .activation = nn::activation_from_name(c.attrs.at("activation"))});
+  }
+  if (kind == "SeparableConv2D") {
+    return std::make_shared<nn::SeparableConv2D>(nn::SeparableConv2DOptions{
+        .filters = c.attrs.at("filters"), .kernel_size = pair_of(c, "kernel_size"), .strides = pair_of(c, "strides"),
+        .padding = padding_of(c), .depth_multiplier = c.attrs.at("depth_multiplier"),
+        .dilation_rate = pair_of(c, "dilation_rate"), .activation = nn::activation_from_name(c.attrs.at("activation"))});
+  }
+  if (kind == "Conv2DTranspose") {
+    nn::Conv2DTransposeOptions o{
+        .filters = c.attrs.at("filters"), .kernel_size = pair_of(c, "kernel_size"), .strides = pair_of(c, "strides"),
+        .padding = padding_of(c), .dilation_rate = pair_of(c, "dilation_rate"),
+        .activation = nn::activation_from_name(c.attrs.at("activation"))};
+    if (c.attrs.contains("output_padding")) o.output_padding = pair_of(c, "output_padding");
+    return std::make_shared<nn::Conv2DTranspose>(o);
+  }
+  if (kind == "UpSampling2D") {
+    return std::make_shared<nn::UpSampling2D>(nn::UpSampling2DOptions{
+        .size = pair_of(c, "size"),
+        .interpolation = c.attrs.at("interpolation") == "bilinear" ? nn::UpSamplingInterpolation::Bilinear
+                                                                   : nn::UpSamplingInterpolation::Nearest});
+  }
   throw ValueError("fixture " + c.name + ": unknown layer " + kind);
 }
 
@@ -142,16 +193,16 @@ void run_case(const FixtureCase& c, DType dt, Tol tol) {
 }
 
 // Runs every case of one layer class in both dtypes; the fixture must hold at least one.
-void run_layer(const std::string& kind) {
+void run_layer(const std::string& kind, const char* fixture = "layers.json") {
   int n = 0;
-  for (const FixtureCase& c : load_fixture("layers.json")) {
+  for (const FixtureCase& c : load_fixture(fixture)) {
     if (c.attrs.at("layer") != kind) continue;
     ++n;
     SCOPED_TRACE(c.name);
     run_case(c, f32, kF32);
     run_case(c, f64, kF64);
   }
-  EXPECT_GT(n, 0) << "no " << kind << " case in layers.json";
+  EXPECT_GT(n, 0) << "no " << kind << " case in " << fixture;
 }
 
 }  // namespace
@@ -174,6 +225,23 @@ TEST(LayersGolden, DropoutInference) { run_layer("Dropout"); }
 TEST(LayersGolden, Add) { run_layer("Add"); }
 TEST(LayersGolden, Multiply) { run_layer("Multiply"); }
 TEST(LayersGolden, Concatenate) { run_layer("Concatenate"); }
+
+// Issue 16, tests/fixtures/cnn_layers.json (gen_cnn_layers.py).
+TEST(LayersGolden, ReLUMaxValueSlopeThreshold) { run_layer("ReLU", "cnn_layers.json"); }
+TEST(LayersGolden, Softmax) { run_layer("Softmax", "cnn_layers.json"); }
+TEST(LayersGolden, Cropping2D) { run_layer("Cropping2D", "cnn_layers.json"); }
+TEST(LayersGolden, AveragePooling1D) { run_layer("AveragePooling1D", "cnn_layers.json"); }
+TEST(LayersGolden, GlobalAveragePooling1D) { run_layer("GlobalAveragePooling1D", "cnn_layers.json"); }
+TEST(LayersGolden, GlobalMaxPooling1D) { run_layer("GlobalMaxPooling1D", "cnn_layers.json"); }
+TEST(LayersGolden, Subtract) { run_layer("Subtract", "cnn_layers.json"); }
+TEST(LayersGolden, Average) { run_layer("Average", "cnn_layers.json"); }
+TEST(LayersGolden, Maximum) { run_layer("Maximum", "cnn_layers.json"); }
+TEST(LayersGolden, Minimum) { run_layer("Minimum", "cnn_layers.json"); }
+TEST(LayersGolden, Dot) { run_layer("Dot", "cnn_layers.json"); }
+TEST(LayersGolden, DepthwiseConv2D) { run_layer("DepthwiseConv2D", "cnn_layers.json"); }
+TEST(LayersGolden, SeparableConv2D) { run_layer("SeparableConv2D", "cnn_layers.json"); }
+TEST(LayersGolden, Conv2DTranspose) { run_layer("Conv2DTranspose", "cnn_layers.json"); }
+TEST(LayersGolden, UpSampling2DNearestAndBilinear) { run_layer("UpSampling2D", "cnn_layers.json"); }
 
 TEST(LayersGolden, BatchNormalizationTrainingThenInferenceUsesUpdatedStatistics) {
   // After the training step the layer's inference output uses the fixture's updated statistics.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ember/nn/layers/conv.hpp"
+#include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/merging.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
@@ -157,6 +158,102 @@ TEST(LayersGradcheck, DropoutTrainingFixedSeed) {
         return drop(x[0], true);
       },
       {leaf({4, 6}, 87)}));
+}
+
+// ---------------------------------------------------------------- issue 16: the classic CNNs' layers
+
+TEST(LayersGradcheck, DepthwiseConv2DSameStride2Multiplier2Tanh) {
+  nn::DepthwiseConv2D conv({.kernel_size = {3, 3}, .strides = {2, 2}, .padding = Padding::Same, .depth_multiplier = 2,
+                            .activation = Activation::Tanh});
+  Inputs in = with_f64_weights(conv, {2, 5, 6, 3}, 100);
+  ASSERT_EQ(in.size(), 3u);  // x, depthwise_kernel, bias
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
+}
+
+TEST(LayersGradcheck, DepthwiseConv2DValidDilation2) {
+  nn::DepthwiseConv2D conv({.kernel_size = {2, 3}, .dilation_rate = {2, 2}});
+  Inputs in = with_f64_weights(conv, {2, 6, 7, 2}, 110);
+  ASSERT_EQ(in.size(), 3u);
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
+}
+
+TEST(LayersGradcheck, SeparableConv2DSameMultiplier2Sigmoid) {
+  nn::SeparableConv2D conv({.filters = 3, .kernel_size = {3, 3}, .padding = Padding::Same, .depth_multiplier = 2,
+                            .activation = Activation::Sigmoid});
+  Inputs in = with_f64_weights(conv, {2, 5, 4, 2}, 120);
+  ASSERT_EQ(in.size(), 4u);  // x, depthwise_kernel, pointwise_kernel, bias
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
+}
+
+TEST(LayersGradcheck, Conv2DTransposeSameStride2OutputPaddingTanh) {
+  nn::Conv2DTranspose conv({.filters = 2, .kernel_size = {3, 3}, .strides = {2, 2}, .padding = Padding::Same,
+                            .output_padding = std::array<int64_t, 2>{1, 0}, .activation = Activation::Tanh});
+  Inputs in = with_f64_weights(conv, {2, 3, 4, 3}, 150);
+  ASSERT_EQ(in.size(), 3u);  // x, kernel, bias
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
+}
+
+TEST(LayersGradcheck, Conv2DTransposeValidDilation2) {
+  nn::Conv2DTranspose conv({.filters = 3, .kernel_size = {2, 3}, .dilation_rate = {2, 1}});
+  Inputs in = with_f64_weights(conv, {2, 3, 3, 2}, 160);
+  ASSERT_EQ(in.size(), 3u);
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return conv(x[0]); }, in));
+}
+
+TEST(LayersGradcheck, UpSampling2DNearestAndBilinear) {
+  nn::UpSampling2D nearest({.size = {2, 3}});
+  nn::UpSampling2D bilinear({.size = {3, 2}, .interpolation = nn::UpSamplingInterpolation::Bilinear});
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return nearest(x[0]) * bilinear(x[1]); },
+                           {leaf({2, 3, 2, 2}, 170), leaf({2, 2, 3, 2}, 171)}));
+}
+
+TEST(LayersGradcheck, ReLUMaxValueSlopeThreshold) {
+  nn::ReLU act({.max_value = 0.6, .negative_slope = 0.1, .threshold = 0.2});
+  // Inputs in [-1, 1] a fixed draw away from the kinks at 0.2 and 0.6 (differences of 1e-6 cannot cross them).
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return act(x[0]); }, {leaf({4, 7}, 130)}));
+}
+
+TEST(LayersGradcheck, Softmax) {
+  nn::Softmax softmax({.axis = 1});
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return softmax(x[0]); }, {leaf({2, 4, 3}, 131)}));
+}
+
+TEST(LayersGradcheck, Cropping2D) {
+  nn::Cropping2D crop({.cropping = {{{1, 0}, {2, 1}}}});
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return crop(x[0]) * crop(x[0]); }, {leaf({2, 4, 5, 2}, 132)}));
+}
+
+TEST(LayersGradcheck, AveragePooling1DSame) {
+  nn::AveragePooling1D pool({.pool_size = 3, .strides = 2, .padding = Padding::Same});
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return pool(x[0]); }, {leaf({2, 8, 3}, 133)}));
+}
+
+TEST(LayersGradcheck, GlobalPooling1D) {
+  nn::GlobalAveragePooling1D avg;
+  nn::GlobalMaxPooling1D max;
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return avg(x[0]) * max(x[0]); }, {leaf({2, 5, 3}, 134)}));
+}
+
+TEST(LayersGradcheck, SubtractAverageMaximumMinimum) {
+  nn::Subtract subtract;
+  nn::Average average;
+  nn::Maximum maximum;
+  nn::Minimum minimum;
+  EXPECT_TRUE(gradcheck_ok(
+      [&](const Inputs& x) {
+        return subtract({x[0], x[1]}) * average({x[0], x[1], x[2]}) + maximum({x[0], x[1], x[2]}) * minimum({x[1], x[2]});
+      },
+      {leaf({2, 3, 4}, 135), leaf({2, 3, 4}, 136), leaf({2, 3, 4}, 137)}));
+}
+
+TEST(LayersGradcheck, DotNormalized) {
+  nn::Dot dot({.axes = {1, 2}, .normalize = true});
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return dot({x[0], x[1]}); }, {leaf({2, 4, 3}, 138), leaf({2, 5, 4}, 139)}));
+}
+
+TEST(LayersGradcheck, Dot2D) {
+  nn::Dot dot({.axes = {-1, -1}});
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return dot({x[0], x[1]}); }, {leaf({3, 5}, 140), leaf({3, 5}, 141)}));
 }
 
 }  // namespace

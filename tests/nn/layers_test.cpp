@@ -8,6 +8,7 @@
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
 #include "ember/nn/layers/reshaping.hpp"
+#include "ember/nn/config.hpp"
 #include "ember/nn/model.hpp"
 #include "test_support.hpp"
 
@@ -482,4 +483,123 @@ TEST_F(Layers, InceptionStyleConcatenateModel) {
   nn::Model model(in, logits);
   EXPECT_EQ(model(zeros({2, 9, 9, 3})).shape(), (Shape{2, 3}));
   EXPECT_EQ(model.count_params(), (3 * 4 + 4) + (27 * 6 + 6) + (13 * 3 + 3));
+}
+
+// ---------------------------------------------------------------- issue 16: the classic CNNs' layers
+
+TEST_F(Layers, CnnLayersParameterCountsAsKeras) {
+  // MobileNet's first depthwise block (no bias): 3*3*32 = 288; with bias and multiplier 2: 3*3*32*2 + 64.
+  nn::LayerRef dw = nn::DepthwiseConv2D({.padding = Padding::Same, .use_bias = false});
+  EXPECT_EQ(dw(nn::Input({112, 112, 32})).shape(), (Shape{-1, 112, 112, 32}));
+  EXPECT_EQ(dw->count_params(), 288);
+  nn::LayerRef dw2 = nn::DepthwiseConv2D({.strides = {2, 2}, .depth_multiplier = 2});
+  EXPECT_EQ(dw2(nn::Input({9, 9, 32})).shape(), (Shape{-1, 4, 4, 64}));
+  EXPECT_EQ(dw2->count_params(), 3 * 3 * 32 * 2 + 64);
+  // SeparableConv2D(64, 3x3) on 32 channels: depthwise 288 + pointwise 32*64 + bias 64 = 2400.
+  nn::LayerRef sep = nn::SeparableConv2D({.filters = 64, .padding = Padding::Same});
+  EXPECT_EQ(sep(nn::Input({10, 10, 32})).shape(), (Shape{-1, 10, 10, 64}));
+  EXPECT_EQ(sep->count_params(), 2400);
+  auto names = sep->named_weights();
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0].name, "separable_conv2d/depthwise_kernel");
+  EXPECT_EQ(names[1].name, "separable_conv2d/pointwise_kernel");
+  EXPECT_EQ(names[2].name, "separable_conv2d/bias");
+
+  nn::Sequential model{nn::Input({8, 8, 3}),
+                       nn::DepthwiseConv2D({.kernel_size = {3, 3}, .depth_multiplier = 2}),
+                       nn::ReLU({.max_value = 6.0}),
+                       nn::Cropping2D({.cropping = {{{1, 1}, {0, 2}}}}),
+                       nn::GlobalAveragePooling2D(),
+                       nn::Softmax()};
+  std::string s = model.summary_string();
+  EXPECT_NE(s.find("Total params: 60"), std::string::npos) << s;  // 3*3*3*2 + 6
+  EXPECT_NE(s.find("re_lu (ReLU)"), std::string::npos) << s;      // Keras's snake case of "ReLU"
+  EXPECT_NE(s.find("(None, 4, 4, 6)"), std::string::npos) << s;   // 6x6 cropped by (1, 1) rows, (0, 2) columns
+}
+
+TEST_F(Layers, CnnLayersValuesFromMaths) {
+  // ReLU6 and Keras's full form: x >= max -> max; threshold <= x < max -> x; below: slope * (x - threshold).
+  Tensor x = from_vector(std::vector<double>{-2, 0.25, 0.75, 1.5, 7}, {1, 5}, f64);
+  EXPECT_TRUE(all_close(nn::ReLU({.max_value = 6.0})(x), from_vector(std::vector<double>{0, 0.25, 0.75, 1.5, 6}, {1, 5}, f64)));
+  EXPECT_TRUE(all_close(nn::ReLU({.max_value = 1.0, .negative_slope = 0.5, .threshold = 0.5})(x),
+                        from_vector(std::vector<double>{-1.25, -0.125, 0.75, 1, 1}, {1, 5}, f64)));
+  // Dot of 2-D inputs is [N, 1]; normalize gives the cosine.
+  Tensor a = from_vector(std::vector<double>{3, 4, 1, 0}, {2, 2}, f64), b = from_vector(std::vector<double>{4, 3, 0, 2}, {2, 2}, f64);
+  EXPECT_TRUE(all_close(nn::Dot({.axes = {1, 1}})({a, b}), from_vector(std::vector<double>{24, 0}, {2, 1}, f64)));
+  EXPECT_TRUE(all_close(nn::Dot({.axes = {1, 1}, .normalize = true})({a, b}),
+                        from_vector(std::vector<double>{24.0 / 25.0, 0}, {2, 1}, f64)));
+  // A depthwise kernel of ones, 1x1, multiplier 2: every input channel copied twice, in order c*m + j.
+  nn::DepthwiseConv2D dw({.kernel_size = {1, 1}, .depth_multiplier = 2, .depthwise_initializer = nn::initializers::get("ones")});
+  Tensor img = from_vector(std::vector<double>{1, 2, 3}, {1, 1, 1, 3}, f32);
+  EXPECT_TRUE(all_close(dw(img), from_vector(std::vector<double>{1, 1, 2, 2, 3, 3}, {1, 1, 1, 6}, f32)));
+}
+
+TEST_F(Layers, CnnLayersBadInputNameTheLayer) {
+  expect_error<ValueError>([] { nn::DepthwiseConv2D({.depth_multiplier = 0}); }, {"depthwise_conv2d", "depth_multiplier", "0"});
+  expect_error<ValueError>([] { nn::SeparableConv2D({.filters = 4, .depth_multiplier = 0}); }, {"separable_conv2d", "depth_multiplier"});
+  expect_error<ValueError>([] { nn::SeparableConv2D({.filters = 0}); }, {"separable_conv2d", "filters"});
+  expect_error<ValueError>([] { nn::DepthwiseConv2D({.strides = {2, 2}, .dilation_rate = {2, 2}}); }, {"depthwise_conv2d", "dilation"});
+  expect_error<ValueError>([] { nn::ReLU({.max_value = -1.0}); }, {"re_lu", "max_value"});
+  expect_error<ValueError>([] { nn::ReLU({.negative_slope = -0.1}); }, {"re_lu", "negative_slope"});
+  expect_error<ValueError>([] { nn::Softmax({.axis = 0}); }, {"softmax", "axis 0"});
+  expect_error<ShapeError>([] { nn::Softmax({.axis = 3})(zeros({2, 3})); }, {"softmax", "axis 3", "(2, 3)"});
+  expect_error<ValueError>([] { nn::Cropping2D({.cropping = {{{0, -1}, {0, 0}}}}); }, {"cropping2d", "cropping"});
+  expect_error<ShapeError>([] { nn::Cropping2D({.cropping = {{{2, 2}, {0, 0}}}})(zeros({1, 4, 5, 1})); },
+                           {"cropping2d", "(1, 4, 5, 1)", "axis 1"});
+  expect_error<ShapeError>([] { nn::AveragePooling1D({.pool_size = 4})(zeros({2, 3, 1})); }, {"average_pooling1d", "(2, 3, 1)"});
+  expect_error<ShapeError>([] { nn::GlobalMaxPooling1D()(zeros({2, 3, 4, 1})); }, {"global_max_pooling1d", "(2, 3, 4, 1)"});
+  expect_error<ValueError>([] { nn::Subtract()({zeros({2, 3}), zeros({2, 3}), zeros({2, 3})}); }, {"subtract", "exactly 2"});
+  expect_error<ShapeError>([] { nn::Maximum()({zeros({2, 3}), zeros({2, 4})}); }, {"maximum", "(2, 3)", "(2, 4)"});
+  expect_error<ShapeError>([] { nn::Dot({.axes = {1, 1}})({zeros({2, 3}), zeros({2, 4})}); }, {"dot", "3", "4"});
+  expect_error<ValueError>([] { nn::Dot({.axes = {0, 1}}); }, {"dot", "batch axis"});
+  expect_error<ValueError>([] { nn::Dot({.axes = {3, 1}})({zeros({2, 3}), zeros({2, 3})}); }, {"dot", "axis 3"});
+  // The depthwise layer is built for 3 channels; 4 is a shape error naming it.
+  nn::DepthwiseConv2D dw;
+  dw(zeros({1, 5, 5, 3}));
+  expect_error<ShapeError>([&] { dw(zeros({1, 5, 5, 4})); }, {"depthwise_conv2d", "(1, 5, 5, 4)"});
+  expect_error<ShapeError>([&] { dw(zeros({1, 2, 5, 3})); }, {"depthwise_conv2d", "(1, 2, 5, 3)"});
+  // Conv2DTranspose: output_padding must be below the stride (Keras); an even SAME kernel with
+  // output_padding 0 asks for in - 1 rows, which a SAME convolution maps to in - 1, not in.
+  expect_error<ValueError>([] { nn::Conv2DTranspose({.filters = 2, .strides = {2, 2}, .output_padding = std::array<int64_t, 2>{2, 0}}); },
+                           {"conv2d_transpose", "output_padding", "stride"});
+  expect_error<ValueError>([] { nn::Conv2DTranspose({.filters = 0}); }, {"conv2d_transpose", "filters"});
+  expect_error<ShapeError>([] {
+    nn::Conv2DTranspose({.filters = 2, .kernel_size = {2, 2}, .padding = Padding::Same, .output_padding = std::array<int64_t, 2>{0, 0}})(
+        zeros({1, 4, 4, 3}));
+  }, {"conv2d_transpose", "(1, 4, 4, 3)", "cannot be met"});
+  EXPECT_EQ(nn::Conv2DTranspose({.filters = 2, .strides = {2, 2}, .padding = Padding::Same})(zeros({1, 4, 5, 3})).shape(),
+            (Shape{1, 8, 10, 2}));
+  EXPECT_EQ(symbolic_shape(nn::Conv2DTranspose({.filters = 2, .kernel_size = {3, 3}, .strides = {2, 2}}), {4, 5, 3}),
+            (Shape{-1, 9, 11, 2}));  // VALID: in * s + max(k - s, 0)
+  expect_error<ShapeError>([] { conv2d_transpose(zeros({1, 4, 4, 3}), zeros({3, 3, 2, 3}), {5, 8}, {.strides = {2, 2}, .padding = Padding::Same}); },
+                           {"conv2d_transpose", "cannot be met", "[5,8]"});
+  expect_error<ValueError>([] { nn::UpSampling2D({.size = {0, 2}}); }, {"up_sampling2d", "size"});
+  // The ops name themselves.
+  expect_error<ShapeError>([] { depthwise_conv2d(zeros({1, 5, 5, 3}), zeros({3, 3, 2, 1})); }, {"depthwise_conv2d", "3 channels"});
+  expect_error<ShapeError>([] { conv2d(zeros({1, 5, 5, 4}), zeros({3, 3, 3, 4}), {.groups = 2}); }, {"conv2d", "groups"});
+  expect_error<ShapeError>([] { conv2d(zeros({1, 5, 5, 4}), zeros({3, 3, 2, 3}), {.groups = 2}); }, {"conv2d", "groups"});
+}
+
+TEST_F(Layers, CnnLayersConfigsFromKeras) {
+  // Keras 2 DepthwiseConv2D / SeparableConv2D / ReLU configs as model.to_json() writes them.
+  auto dw = nn::find_layer_factory("DepthwiseConv2D")(nlohmann::json::parse(R"({
+      "name": "conv_dw_1", "trainable": true, "dtype": "float32", "kernel_size": [3, 3], "strides": [1, 1],
+      "padding": "same", "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+      "activation": "linear", "use_bias": false,
+      "bias_initializer": {"class_name": "Zeros", "config": {}}, "bias_regularizer": null,
+      "activity_regularizer": null, "bias_constraint": null, "depth_multiplier": 1,
+      "depthwise_initializer": {"class_name": "GlorotUniform", "config": {"seed": null}},
+      "depthwise_regularizer": null, "depthwise_constraint": null})"));
+  EXPECT_EQ(dw->name(), "conv_dw_1");
+  (*dw)(nn::Input({4, 4, 8}));
+  EXPECT_EQ(dw->count_params(), 72);
+  auto relu6 = nn::find_layer_factory("ReLU")(nlohmann::json::parse(
+      R"({"name": "conv1_relu", "trainable": true, "dtype": "float32", "max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0})"));
+  EXPECT_EQ(relu6->get_config().at("max_value"), 6.0);
+  expect_error<FormatError>([] {
+    nn::find_layer_factory("DepthwiseConv2D")(nlohmann::json::parse(R"({"name": "d", "kernel_size": 3, "depth_multiplier": 0})"));
+  }, {"depth_multiplier", "'d'", "DepthwiseConv2D"});
+  expect_error<FormatError>([] {
+    nn::find_layer_factory("Dot")(nlohmann::json::parse(R"({"name": "d", "axes": "x"})"));
+  }, {"axes", "'d'"});
 }

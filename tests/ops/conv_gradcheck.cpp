@@ -97,3 +97,29 @@ TEST(ConvGradcheck, BatchNormInference) {
   EXPECT_TRUE(gradcheck_ok([mm, mv](const auto& v) { return batch_norm(v[0], v[1], v[2], mm, mv, false); },
                            {random_f64({3, 2, 3, 4}, 26, -2, 2), random_f64({4}, 27, 0.5, 1.5), random_f64({4}, 28)}));
 }
+
+// ------------------------------------------------------------------ grouped / depthwise (issue 16)
+
+TEST(ConvGradcheck, Conv2dTwoGroups) {
+  EXPECT_TRUE(gradcheck_ok([](const auto& v) { return conv2d(v[0], v[1], {.padding = Padding::Same, .groups = 2}); },
+                           {random_f64({2, 5, 4, 4}, 20), random_f64({3, 3, 2, 6}, 21)}));
+}
+TEST(ConvGradcheck, DepthwiseConv2dMultiplier2Stride2) {
+  EXPECT_TRUE(gradcheck_ok(
+      [](const auto& v) { return depthwise_conv2d(v[0], v[1], {.strides = {2, 2}, .padding = Padding::Same}); },
+      {random_f64({2, 6, 5, 3}, 22), random_f64({3, 3, 3, 2}, 23)}));
+}
+TEST(ConvGradcheck, AvgPool1dSame) {
+  EXPECT_TRUE(gradcheck_ok([](const auto& v) { return avg_pool1d(v[0], 3, 2, Padding::Same); },
+                           {random_f64({2, 7, 3}, 24)}));
+}
+TEST(ConvGradcheck, Conv2dTransposeSameStride2) {
+  EXPECT_TRUE(gradcheck_ok(
+      [](const auto& v) { return conv2d_transpose(v[0], v[1], {7, 6}, {.strides = {2, 2}, .padding = Padding::Same}); },
+      {random_f64({2, 4, 3, 3}, 25), random_f64({3, 3, 2, 3}, 26)}));
+}
+TEST(ConvGradcheck, Conv2dTransposeValidStride3KernelSmallerThanStride) {
+  EXPECT_TRUE(gradcheck_ok(
+      [](const auto& v) { return conv2d_transpose(v[0], v[1], {9, 6}, {.strides = {3, 3}}); },
+      {random_f64({1, 3, 2, 2}, 27), random_f64({2, 2, 3, 2}, 28)}));
+}

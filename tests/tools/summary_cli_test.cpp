@@ -53,6 +53,21 @@ TEST(SummaryCli, NotesConvolutionAndPooling) {
   EXPECT_TRUE(contains(pool.out, "(None, 50, 50, 15)")) << pool.out;
 }
 
+// Issue 16's layers in a Keras 2 to_json() file (tests/fixtures/keras/cnn_blocks.json), with Keras's
+// counts worked out by hand: Conv2D 3*3*3*32 (no bias) = 864, DepthwiseConv2D 3*3*32 = 288,
+// SeparableConv2D 288 + 32*64 + 64 = 2,400, Conv2DTranspose 3*3*16*64 + 16 = 9,232, Dense 16*10 + 10.
+TEST(SummaryCli, CnnBlocksParameterCounts) {
+  ToolRun r = ember_tool("summary " + fixture("cnn_blocks.json"));
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (const char* part : {"conv1_relu (ReLU)", "conv_dw_1 (DepthwiseConv2D)  (None, 32, 32, 32)        288",
+                           "sep_conv (SeparableConv2D)   (None, 32, 32, 64)        2,400",
+                           "up_conv (Conv2DTranspose)    (None, 64, 64, 16)        9,232", "(None, 62, 60, 16)",
+                           "(None, 124, 120, 16)", "probs (Softmax)", "Total params: 12,954\n"}) {
+    EXPECT_TRUE(contains(r.out, part)) << part << " not in:\n" << r.out;
+  }
+  EXPECT_EQ(r.err, "");
+}
+
 // A Keras 2 .h5 model (tests/fixtures/keras_h5, written in tf.keras's layout): Dense 4->6 (30
 // params), BatchNormalization of 6 (12 trainable + 12 moving statistics), Dropout, Dense 6->3 (21).
 TEST(SummaryCli, KerasH5Model) {

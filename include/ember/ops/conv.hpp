@@ -18,11 +18,30 @@ struct Conv2dOptions {
   std::array<int64_t, 2> strides{1, 1};   // (height, width), each >= 1
   Padding padding = Padding::Valid;       // Keras default
   std::array<int64_t, 2> dilation{1, 1};  // (height, width), each >= 1
+  int64_t groups = 1;                     // grouped convolution; divides Cin and Cout
 };
 
-// x: [N, H, W, Cin], filter: [kh, kw, Cin, Cout] -> [N, out_h, out_w, Cout].
-// Differentiable w.r.t. x and filter.
+// x: [N, H, W, Cin], filter: [kh, kw, Cin / groups, Cout] -> [N, out_h, out_w, Cout]; with groups
+// G > 1 output channel o sees only the input channels of its group o / (Cout / G) (TensorFlow's
+// grouped conv2d). Differentiable w.r.t. x and filter.
 Tensor conv2d(const Tensor& x, const Tensor& filter, Conv2dOptions opt = {});
+
+// tf.nn.conv2d_transpose: x [N, H, W, Cin], filter [kh, kw, Cout, Cin] -> [N, output_size, Cout],
+// the gradient of conv2d(·, filter, opt) w.r.t. an input of that size (so the same kernels run it).
+// ShapeError when such a convolution does not give back H x W ("the output size cannot be met").
+// Differentiable w.r.t. x and filter; opt.groups must be 1.
+Tensor conv2d_transpose(const Tensor& x, const Tensor& filter, std::array<int64_t, 2> output_size, Conv2dOptions opt = {});
+
+struct DepthwiseConv2dOptions {
+  std::array<int64_t, 2> strides{1, 1};
+  Padding padding = Padding::Valid;
+  std::array<int64_t, 2> dilation{1, 1};
+};
+
+// tf.nn.depthwise_conv2d: x [N, H, W, C], filter [kh, kw, C, m] -> [N, out_h, out_w, C * m], output
+// channel c * m + j = input channel c convolved with filter[:, :, c, j]. A grouped conv2d with C
+// groups (oneDNN's depthwise kernels for float32). Differentiable w.r.t. x and filter.
+Tensor depthwise_conv2d(const Tensor& x, const Tensor& filter, DepthwiseConv2dOptions opt = {});
 
 struct Conv1dOptions {
   int64_t stride = 1;

@@ -27,9 +27,14 @@ Tensor avg_pool2d(const Tensor& x, Pool2dOptions opt = {});
 // x: [N, W, C] -> [N, out_w, C]; stride defaults to pool_size.
 Tensor max_pool1d(const Tensor& x, int64_t pool_size = 2, std::optional<int64_t> stride = {},
                   Padding padding = Padding::Valid);
+Tensor avg_pool1d(const Tensor& x, int64_t pool_size = 2, std::optional<int64_t> stride = {},
+                  Padding padding = Padding::Valid);
 
 // [N, H, W, C] -> [N, C]: mean / max over the spatial axes (composites of mean and max).
 Tensor global_avg_pool2d(const Tensor& x);
 Tensor global_max_pool2d(const Tensor& x);
+// [N, steps, C] -> [N, C]: mean / max over the steps axis.
+Tensor global_avg_pool1d(const Tensor& x);
+Tensor global_max_pool1d(const Tensor& x);
 
 }  // namespace ember

@@ -81,7 +81,7 @@ struct Entry {
   std::vector<dnnl_exec_arg_t> args;  // the primitive's arguments, built once
 };
 
-using Key = std::array<int64_t, 20>;
+using Key = std::array<int64_t, 21>;
 
 // How tensors are laid out for the primitive: as the user gave them, weights in oneDNN's choice of
 // layout (activations stay NHWC), or everything in oneDNN's choice (format_tag::any).
@@ -97,7 +97,7 @@ Key make_key(Dir dir, Layout layout, const Conv2dGeometry& g, Epilogue ep) {
   return {static_cast<int64_t>(dir), static_cast<int64_t>(layout), static_cast<int64_t>(omp_get_max_threads()),
           static_cast<int64_t>(ep.bias), static_cast<int64_t>(ep.act),
           g.batch, g.in_h, g.in_w, g.in_c, g.k_h, g.k_w, g.out_c, g.stride_h, g.stride_w, g.dilation_h,
-          g.dilation_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right};
+          g.dilation_w, g.pad_top, g.pad_left, g.pad_bottom, g.pad_right, g.groups};
 }
 
 void init_operand(Operand& op, int arg, const dnnl::memory::desc& user_md, const dnnl::memory::desc& prim_md,
@@ -118,14 +118,19 @@ void init_operand(Operand& op, int arg, const dnnl::memory::desc& user_md, const
 
 std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry& g, Epilogue ep) {
   const dnnl::memory::dims src_dims = {g.batch, g.in_c, g.in_h, g.in_w};
-  const dnnl::memory::dims wei_dims = {g.out_c, g.in_c, g.k_h, g.k_w};
+  // Grouped weights [k_h, k_w, in_c / G, out_c] are oneDNN's 5-D (G, out_c / G, in_c / G, k_h, k_w)
+  // in its hwigo order: h, w, i, then g * (out_c / G) + o, the output channel.
+  const bool grouped = g.groups > 1;
+  const dnnl::memory::dims wei_dims =
+      grouped ? dnnl::memory::dims{g.groups, g.out_c / g.groups, g.in_c / g.groups, g.k_h, g.k_w}
+              : dnnl::memory::dims{g.out_c, g.in_c, g.k_h, g.k_w};
   const dnnl::memory::dims dst_dims = {g.batch, g.out_c, g.out_h, g.out_w};
   const dnnl::memory::dims strides = {g.stride_h, g.stride_w};
   const dnnl::memory::dims dil = {g.dilation_h - 1, g.dilation_w - 1};
   const dnnl::memory::dims pad_l = {g.pad_top, g.pad_left};
   const dnnl::memory::dims pad_r = {g.pad_bottom, g.pad_right};
   const dnnl::memory::desc src_user(src_dims, dt::f32, tag::nhwc);
-  const dnnl::memory::desc wei_user(wei_dims, dt::f32, tag::hwio);
+  const dnnl::memory::desc wei_user(wei_dims, dt::f32, grouped ? tag::hwigo : tag::hwio);
   const dnnl::memory::desc dst_user(dst_dims, dt::f32, tag::nhwc);
   const bool any_act = layout == Layout::Any, any_wei = layout != Layout::User;
   const dnnl::memory::desc src_md = any_act ? dnnl::memory::desc(src_dims, dt::f32, tag::any) : src_user;
@@ -214,7 +219,8 @@ void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0,
     throw ValueError(std::string("conv2d: oneDNN cannot build a primitive for input ") + std::to_string(g.batch) + "x" +
                      std::to_string(g.in_h) + "x" + std::to_string(g.in_w) + "x" + std::to_string(g.in_c) +
                      ", filter " + std::to_string(g.k_h) + "x" + std::to_string(g.k_w) + "x" +
-                     std::to_string(g.in_c) + "x" + std::to_string(g.out_c) + ": " + err.what());
+                     std::to_string(g.in_c / g.groups) + "x" + std::to_string(g.out_c) +
+                     (g.groups > 1 ? " in " + std::to_string(g.groups) + " groups" : std::string()) + ": " + err.what());
   }
   Entry& e = *entry;
   std::lock_guard<std::mutex> lock(e.mu);
@@ -241,6 +247,8 @@ void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0,
 // Dispatches one direction to the chosen implementation (Auto: the measured fastest, see the top).
 template <typename Im2col>
 void dispatch(Dir dir, const Conv2dGeometry& g, const float* in0, const float* in1, float* out, Im2col im2col) {
+  // Grouped convolutions have only the oneDNN path (its depthwise kernels; the im2col code is ungrouped).
+  if (g.groups > 1) return run_dnnl(dir, Layout::AnyWeights, g, in0, in1, out);
   switch (g_algo.load()) {
     case detail::ConvF32Algo::Im2colGemm: return im2col(g, in0, in1, out);
     case detail::ConvF32Algo::DnnlDirect: return run_dnnl(dir, Layout::User, g, in0, in1, out);
@@ -272,7 +280,7 @@ void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w,
   // The epilogue runs inside oneDNN's primitive on the default (and DnnlAnyWeights) path; the other
   // implementations, kept for tests and benchmarks, apply it as a separate pass.
   const auto algo = g_algo.load();
-  if (algo == detail::ConvF32Algo::Auto || algo == detail::ConvF32Algo::DnnlAnyWeights) {
+  if (algo == detail::ConvF32Algo::Auto || algo == detail::ConvF32Algo::DnnlAnyWeights || g.groups > 1) {
     return run_dnnl(Dir::Forward, Layout::AnyWeights, g, x, w, y, bias, act);
   }
   dispatch(Dir::Forward, g, x, w, y, detail::conv2d_forward_f32_im2col);
@@ -286,7 +294,7 @@ void conv2d_backward_input_f32(const Conv2dGeometry& g, const float* dy, const f
 
 void conv2d_backward_filter_f32(const Conv2dGeometry& g, const float* x, const float* dy, float* dw) {
   if (g.batch == 0) {
-    std::fill(dw, dw + g.k_h * g.k_w * g.in_c * g.out_c, 0.0f);
+    std::fill(dw, dw + g.k_h * g.k_w * (g.in_c / g.groups) * g.out_c, 0.0f);
     return;
   }
   dispatch(Dir::BackwardWeights, g, x, dy, dw, detail::conv2d_backward_filter_f32_im2col);

@@ -49,6 +49,11 @@ Conv2dGeometry make_conv2d_geometry(const Conv2dParams& p) {
   check_positive("stride_w", p.stride_w);
   check_positive("dilation_h", p.dilation_h);
   check_positive("dilation_w", p.dilation_w);
+  check_positive("groups", p.groups);
+  if (p.in_c % p.groups != 0 || p.out_c % p.groups != 0) {
+    throw ValueError("groups must divide the input and output channels, got groups " + std::to_string(p.groups) +
+                     ", input channels " + std::to_string(p.in_c) + ", output channels " + std::to_string(p.out_c));
+  }
   const Dim1 h = conv_dim("height", p.in_h, p.k_h, p.stride_h, p.dilation_h, p.padding);
   const Dim1 w = conv_dim("width", p.in_w, p.k_w, p.stride_w, p.dilation_w, p.padding);
   Conv2dGeometry g;
@@ -57,13 +62,14 @@ Conv2dGeometry make_conv2d_geometry(const Conv2dParams& p) {
   g.dilation_h = p.dilation_h, g.dilation_w = p.dilation_w;
   g.pad_top = h.pad_before, g.pad_bottom = h.pad_after, g.pad_left = w.pad_before, g.pad_right = w.pad_after;
   g.out_h = h.out, g.out_w = w.out;
+  g.groups = p.groups;
   return g;
 }
 
 template <typename T>
 void conv2d_forward_ref(const Conv2dGeometry& g, const T* x, const T* w, T* y) {
-  const int64_t C = g.in_c, O = g.out_c;
-  parallel_for(0, g.batch * g.out_h, grain_for(g.out_w * g.k_h * g.k_w * C * O), [&](int64_t nh_begin, int64_t nh_end) {
+  const int64_t C = g.in_c, O = g.out_c, Cg = C / g.groups, Og = O / g.groups;
+  parallel_for(0, g.batch * g.out_h, grain_for(g.out_w * g.k_h * g.k_w * Cg * O), [&](int64_t nh_begin, int64_t nh_end) {
     for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
       const int64_t n = nh / g.out_h, oh = nh % g.out_h;
       for (int64_t ow = 0; ow < g.out_w; ++ow) {
@@ -76,12 +82,15 @@ void conv2d_forward_ref(const Conv2dGeometry& g, const T* x, const T* w, T* y) {
             const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
             if (iw < 0 || iw >= g.in_w) continue;
             const T* xp = x + ((n * g.in_h + ih) * g.in_w + iw) * C;
-            const T* wp = w + (kh * g.k_w + kw) * C * O;
-            for (int64_t c = 0; c < C; ++c) {
-              const T xv = xp[c];
-              const T* wr = wp + c * O;
+            const T* wp = w + (kh * g.k_w + kw) * Cg * O;
+            for (int64_t gi = 0; gi < g.groups; ++gi) {
+              for (int64_t c = 0; c < Cg; ++c) {
+                const T xv = xp[gi * Cg + c];
+                const T* wr = wp + c * O + gi * Og;
+                T* yg = yp + gi * Og;
 #pragma omp simd
-              for (int64_t o = 0; o < O; ++o) yp[o] += xv * wr[o];
+                for (int64_t o = 0; o < Og; ++o) yg[o] += xv * wr[o];
+              }
             }
           }
         }
@@ -93,8 +102,8 @@ void conv2d_forward_ref(const Conv2dGeometry& g, const T* x, const T* w, T* y) {
 // Gather form: every dx element sums the (kh, kw, oh, ow) taps that read it, in a fixed order.
 template <typename T>
 void conv2d_backward_input_ref(const Conv2dGeometry& g, const T* dy, const T* w, T* dx) {
-  const int64_t C = g.in_c, O = g.out_c;
-  parallel_for(0, g.batch * g.in_h, grain_for(g.in_w * g.k_h * g.k_w * C * O), [&](int64_t nh_begin, int64_t nh_end) {
+  const int64_t C = g.in_c, O = g.out_c, Cg = C / g.groups, Og = O / g.groups;
+  parallel_for(0, g.batch * g.in_h, grain_for(g.in_w * g.k_h * g.k_w * Cg * O), [&](int64_t nh_begin, int64_t nh_end) {
     for (int64_t nh = nh_begin; nh < nh_end; ++nh) {
       const int64_t n = nh / g.in_h, ih = nh % g.in_h;
       for (int64_t iw = 0; iw < g.in_w; ++iw) {
@@ -111,13 +120,16 @@ void conv2d_backward_input_ref(const Conv2dGeometry& g, const T* dy, const T* w,
             const int64_t ow = tw / g.stride_w;
             if (ow >= g.out_w) continue;
             const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * O;
-            const T* wp = w + (kh * g.k_w + kw) * C * O;
-            for (int64_t c = 0; c < C; ++c) {
-              const T* wr = wp + c * O;
-              T acc = T(0);
+            const T* wp = w + (kh * g.k_w + kw) * Cg * O;
+            for (int64_t gi = 0; gi < g.groups; ++gi) {
+              const T* dyg = dyp + gi * Og;
+              for (int64_t c = 0; c < Cg; ++c) {
+                const T* wr = wp + c * O + gi * Og;
+                T acc = T(0);
 #pragma omp simd reduction(+ : acc)
-              for (int64_t o = 0; o < O; ++o) acc += dyp[o] * wr[o];
-              dxp[c] += acc;
+                for (int64_t o = 0; o < Og; ++o) acc += dyg[o] * wr[o];
+                dxp[gi * Cg + c] += acc;
+              }
             }
           }
         }
@@ -129,12 +141,12 @@ void conv2d_backward_input_ref(const Conv2dGeometry& g, const T* dy, const T* w,
 // Every dw[kh, kw, c, :] row sums over (n, oh, ow) in order; rows are independent.
 template <typename T>
 void conv2d_backward_filter_ref(const Conv2dGeometry& g, const T* x, const T* dy, T* dw) {
-  const int64_t C = g.in_c, O = g.out_c;
-  parallel_for(0, g.k_h * g.k_w, grain_for(g.batch * g.out_h * g.out_w * C * O), [&](int64_t kk_begin, int64_t kk_end) {
+  const int64_t C = g.in_c, O = g.out_c, Cg = C / g.groups, Og = O / g.groups;
+  parallel_for(0, g.k_h * g.k_w, grain_for(g.batch * g.out_h * g.out_w * Cg * O), [&](int64_t kk_begin, int64_t kk_end) {
     for (int64_t kk = kk_begin; kk < kk_end; ++kk) {
       const int64_t kh = kk / g.k_w, kw = kk % g.k_w;
-      T* dwp = dw + kk * C * O;
-      std::fill(dwp, dwp + C * O, T(0));
+      T* dwp = dw + kk * Cg * O;
+      std::fill(dwp, dwp + Cg * O, T(0));
       for (int64_t n = 0; n < g.batch; ++n) {
         for (int64_t oh = 0; oh < g.out_h; ++oh) {
           const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
@@ -144,11 +156,14 @@ void conv2d_backward_filter_ref(const Conv2dGeometry& g, const T* x, const T* dy
             if (iw < 0 || iw >= g.in_w) continue;
             const T* xp = x + ((n * g.in_h + ih) * g.in_w + iw) * C;
             const T* dyp = dy + ((n * g.out_h + oh) * g.out_w + ow) * O;
-            for (int64_t c = 0; c < C; ++c) {
-              const T xv = xp[c];
-              T* dr = dwp + c * O;
+            for (int64_t gi = 0; gi < g.groups; ++gi) {
+              for (int64_t c = 0; c < Cg; ++c) {
+                const T xv = xp[gi * Cg + c];
+                T* dr = dwp + c * O + gi * Og;
+                const T* dyg = dyp + gi * Og;
 #pragma omp simd
-              for (int64_t o = 0; o < O; ++o) dr[o] += xv * dyp[o];
+                for (int64_t o = 0; o < Og; ++o) dr[o] += xv * dyg[o];
+              }
             }
           }
         }

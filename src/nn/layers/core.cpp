@@ -1,12 +1,15 @@
 #include "ember/nn/layers/core.hpp"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "ember/nn/layer_fields.hpp"
 #include "ember/nn/layers/conv.hpp"  // detail::single_input
+#include "ember/ops/activation.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/shape.hpp"
+#include "ember/ops/softmax.hpp"
 #include "weighted_fields.hpp"
 
 namespace ember::nn {
@@ -206,6 +209,100 @@ LayerPtr Flatten::from_config(const nlohmann::json& config) {
   LayerFields f(config, "Flatten");
   f.channels_last();
   return std::make_shared<Flatten>(f.name());
+}
+
+// ------------------------------------------------------------------ ReLU, Softmax
+
+ReLU::ReLU(ReLUOptions options) : LayerBase("ReLU", options.name), opt_(std::move(options)) {
+  auto check = [&](const char* what, double v) {
+    if (!std::isfinite(v) || v < 0) fail<ValueError>(std::string(what) + " must be a finite number >= 0, got " + std::to_string(v));
+  };
+  if (opt_.max_value) check("max_value", *opt_.max_value);
+  check("negative_slope", opt_.negative_slope);
+  check("threshold", opt_.threshold);
+}
+
+void ReLU::check_input_shapes(const std::vector<Shape>& shapes) const {
+  if (shapes.size() != 1) fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
+}
+
+Shape ReLU::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  return shapes[0];
+}
+
+Tensor ReLU::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  // Keras's composition (backend.relu): the part above the threshold, clipped to max_value, minus
+  // negative_slope times the part below it.
+  Tensor y;
+  if (opt_.threshold == 0) {
+    y = relu(x);
+  } else {
+    y = where(greater(x, scalar_like(opt_.threshold, x)), x, zeros_like(x));
+  }
+  if (opt_.max_value) y = minimum(y, scalar_like(*opt_.max_value, y));
+  if (opt_.negative_slope != 0) y = y - relu(scalar_like(opt_.threshold, x) - x) * opt_.negative_slope;
+  return y;
+}
+
+nlohmann::json ReLU::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["max_value"] = opt_.max_value ? nlohmann::json(*opt_.max_value) : nlohmann::json(nullptr);
+  c["negative_slope"] = opt_.negative_slope;
+  c["threshold"] = opt_.threshold;
+  return c;
+}
+
+LayerPtr ReLU::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "ReLU");
+  return std::make_shared<ReLU>(ReLUOptions{.max_value = f.optional_number("max_value"),
+                                            .negative_slope = f.number("negative_slope", 0.0),
+                                            .threshold = f.number("threshold", 0.0),
+                                            .name = f.name()});
+}
+
+Softmax::Softmax(SoftmaxOptions options) : LayerBase("Softmax", options.name), opt_(std::move(options)) {
+  if (opt_.axis == 0) fail<ValueError>("cannot take the softmax along the batch axis 0");
+}
+
+void Softmax::check_input_shapes(const std::vector<Shape>& shapes) const {
+  if (shapes.size() != 1) fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
+  const int64_t r = static_cast<int64_t>(shapes[0].size());
+  const int64_t a = opt_.axis < 0 ? opt_.axis + r : opt_.axis;
+  if (a < 1 || a >= r) {
+    fail<ShapeError>("axis " + std::to_string(opt_.axis) + " is not a non-batch axis of input " + keras_shape(shapes[0]));
+  }
+}
+
+Shape Softmax::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_input_shapes(shapes);
+  return shapes[0];
+}
+
+Tensor Softmax::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  check_input_shapes(shape_list(x.shape()));
+  return softmax(x, opt_.axis);
+}
+
+nlohmann::json Softmax::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["axis"] = opt_.axis;
+  return c;
+}
+
+LayerPtr Softmax::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Softmax");
+  int64_t axis = -1;
+  // Keras 2 also accepts a list of axes; one axis is what Ember computes.
+  if (const nlohmann::json* a = f.find("axis"); a && a->is_array()) {
+    if (a->size() != 1) f.fail("axis", "an integer axis or a list of one axis");
+    axis = f.ints("axis", 1, std::nullopt, -ConfigFields::kMaxInt)[0];
+  } else {
+    axis = f.integer("axis", -1);
+  }
+  return std::make_shared<Softmax>(SoftmaxOptions{.axis = axis, .name = f.name()});
 }
 
 }  // namespace ember::nn

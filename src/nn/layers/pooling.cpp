@@ -104,102 +104,129 @@ Tensor AveragePooling2D::call(const std::vector<Tensor>& inputs, bool) {
 
 LayerPtr AveragePooling2D::move_into_shared() && { return std::make_shared<AveragePooling2D>(std::move(*this)); }
 
-// ------------------------------------------------------------------ MaxPooling1D
+// ------------------------------------------------------------------ 1-D window pooling
 
-MaxPooling1D::MaxPooling1D(Pooling1DOptions options) : LayerBase("MaxPooling1D", options.name), opt_(std::move(options)) {
+Pooling1D::Pooling1D(std::string class_name, Pooling1DOptions options)
+    : Layer(std::move(class_name), options.name), opt_(std::move(options)) {
   check_positive(*this, "pool_size", opt_.pool_size);
-  check_positive(*this, "strides", opt_.strides.value_or(opt_.pool_size));
+  check_positive(*this, "strides", strides());
 }
 
-void MaxPooling1D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, 3); }
+void Pooling1D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, 3); }
 
-Shape MaxPooling1D::compute_output_shape(const std::vector<Shape>& shapes) {
+Shape Pooling1D::compute_output_shape(const std::vector<Shape>& shapes) {
   check_rank(*this, shapes, 3);
   const Shape& in = shapes[0];
-  return {in[0], pooled_length(*this, in, 1, opt_.pool_size, opt_.strides.value_or(opt_.pool_size), opt_.padding),
-          in[2]};
+  return {in[0], pooled_length(*this, in, 1, opt_.pool_size, strides(), opt_.padding), in[2]};
 }
 
-Tensor MaxPooling1D::call(const std::vector<Tensor>& inputs, bool) {
-  const Tensor& x = detail::single_input(inputs, *this);
-  compute_output_shape(shape_list(x.shape()));
-  return max_pool1d(x, opt_.pool_size, opt_.strides.value_or(opt_.pool_size), opt_.padding);
-}
-
-nlohmann::json MaxPooling1D::get_config() const {
+nlohmann::json Pooling1D::get_config() const {
   nlohmann::json c = Layer::get_config();
-  c["strides"] = nlohmann::json::array({opt_.strides.value_or(opt_.pool_size)});
+  c["strides"] = nlohmann::json::array({strides()});
   c["pool_size"] = nlohmann::json::array({opt_.pool_size});
   c["padding"] = detail::padding_name(opt_.padding);
   c["data_format"] = "channels_last";
   return c;
 }
 
-LayerPtr MaxPooling1D::from_config(const nlohmann::json& config) {
-  LayerFields f(config, "MaxPooling1D");
+Pooling1DOptions Pooling1D::options_from_config(const nlohmann::json& config, const std::string& class_name) {
+  LayerFields f(config, class_name);
   f.channels_last();
   Pooling1DOptions o{.pool_size = f.ints("pool_size", 1, 2)[0], .padding = f.padding("padding"), .name = f.name()};
   if (f.find("strides")) o.strides = f.ints("strides", 1, std::nullopt)[0];
-  return std::make_shared<MaxPooling1D>(std::move(o));
+  return o;
 }
+
+MaxPooling1D::MaxPooling1D(Pooling1DOptions options) : Pooling1D("MaxPooling1D", std::move(options)) {}
+
+LayerPtr MaxPooling1D::from_config(const nlohmann::json& config) {
+  return std::make_shared<MaxPooling1D>(options_from_config(config, "MaxPooling1D"));
+}
+
+Tensor MaxPooling1D::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  compute_output_shape(shape_list(x.shape()));
+  return max_pool1d(x, opt_.pool_size, strides(), opt_.padding);
+}
+
+LayerPtr MaxPooling1D::move_into_shared() && { return std::make_shared<MaxPooling1D>(std::move(*this)); }
+
+AveragePooling1D::AveragePooling1D(Pooling1DOptions options) : Pooling1D("AveragePooling1D", std::move(options)) {}
+
+LayerPtr AveragePooling1D::from_config(const nlohmann::json& config) {
+  return std::make_shared<AveragePooling1D>(options_from_config(config, "AveragePooling1D"));
+}
+
+Tensor AveragePooling1D::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  compute_output_shape(shape_list(x.shape()));
+  return avg_pool1d(x, opt_.pool_size, strides(), opt_.padding);
+}
+
+LayerPtr AveragePooling1D::move_into_shared() && { return std::make_shared<AveragePooling1D>(std::move(*this)); }
 
 // ------------------------------------------------------------------ global pooling
 
+GlobalPooling::GlobalPooling(std::string class_name, std::string name, std::size_t rank, Op op)
+    : Layer(std::move(class_name), std::move(name)), rank_(rank), op_(op) {}
+
+void GlobalPooling::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, rank_); }
+
+Shape GlobalPooling::compute_output_shape(const std::vector<Shape>& shapes) {
+  check_rank(*this, shapes, rank_);
+  return {shapes[0][0], shapes[0].back()};
+}
+
+Tensor GlobalPooling::call(const std::vector<Tensor>& inputs, bool) {
+  const Tensor& x = detail::single_input(inputs, *this);
+  check_rank(*this, shape_list(x.shape()), rank_);
+  return op_(x);
+}
+
+nlohmann::json GlobalPooling::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  c["data_format"] = "channels_last";
+  c["keepdims"] = false;
+  return c;
+}
+
+std::string GlobalPooling::name_from_config(const nlohmann::json& config, const std::string& class_name) {
+  LayerFields f(config, class_name);
+  f.channels_last();
+  f.require_false("keepdims");
+  return f.name();
+}
+
 GlobalAveragePooling2D::GlobalAveragePooling2D(std::string name)
-    : LayerBase("GlobalAveragePooling2D", std::move(name)) {}
-
-void GlobalAveragePooling2D::check_input_shapes(const std::vector<Shape>& shapes) const {
-  check_rank(*this, shapes, 4);
-}
-
-Shape GlobalAveragePooling2D::compute_output_shape(const std::vector<Shape>& shapes) {
-  check_rank(*this, shapes, 4);
-  return {shapes[0][0], shapes[0][3]};
-}
-
-Tensor GlobalAveragePooling2D::call(const std::vector<Tensor>& inputs, bool) {
-  return global_avg_pool2d(detail::single_input(inputs, *this));
-}
-
-nlohmann::json GlobalAveragePooling2D::get_config() const {
-  nlohmann::json c = Layer::get_config();
-  c["data_format"] = "channels_last";
-  c["keepdims"] = false;
-  return c;
-}
-
+    : GlobalPooling("GlobalAveragePooling2D", std::move(name), 4, global_avg_pool2d) {}
 LayerPtr GlobalAveragePooling2D::from_config(const nlohmann::json& config) {
-  LayerFields f(config, "GlobalAveragePooling2D");
-  f.channels_last();
-  f.require_false("keepdims");
-  return std::make_shared<GlobalAveragePooling2D>(f.name());
+  return std::make_shared<GlobalAveragePooling2D>(name_from_config(config, "GlobalAveragePooling2D"));
+}
+LayerPtr GlobalAveragePooling2D::move_into_shared() && {
+  return std::make_shared<GlobalAveragePooling2D>(std::move(*this));
 }
 
-GlobalMaxPooling2D::GlobalMaxPooling2D(std::string name) : LayerBase("GlobalMaxPooling2D", std::move(name)) {}
-
-void GlobalMaxPooling2D::check_input_shapes(const std::vector<Shape>& shapes) const { check_rank(*this, shapes, 4); }
-
-Shape GlobalMaxPooling2D::compute_output_shape(const std::vector<Shape>& shapes) {
-  check_rank(*this, shapes, 4);
-  return {shapes[0][0], shapes[0][3]};
-}
-
-Tensor GlobalMaxPooling2D::call(const std::vector<Tensor>& inputs, bool) {
-  return global_max_pool2d(detail::single_input(inputs, *this));
-}
-
-nlohmann::json GlobalMaxPooling2D::get_config() const {
-  nlohmann::json c = Layer::get_config();
-  c["data_format"] = "channels_last";
-  c["keepdims"] = false;
-  return c;
-}
-
+GlobalMaxPooling2D::GlobalMaxPooling2D(std::string name)
+    : GlobalPooling("GlobalMaxPooling2D", std::move(name), 4, global_max_pool2d) {}
 LayerPtr GlobalMaxPooling2D::from_config(const nlohmann::json& config) {
-  LayerFields f(config, "GlobalMaxPooling2D");
-  f.channels_last();
-  f.require_false("keepdims");
-  return std::make_shared<GlobalMaxPooling2D>(f.name());
+  return std::make_shared<GlobalMaxPooling2D>(name_from_config(config, "GlobalMaxPooling2D"));
 }
+LayerPtr GlobalMaxPooling2D::move_into_shared() && { return std::make_shared<GlobalMaxPooling2D>(std::move(*this)); }
+
+GlobalAveragePooling1D::GlobalAveragePooling1D(std::string name)
+    : GlobalPooling("GlobalAveragePooling1D", std::move(name), 3, global_avg_pool1d) {}
+LayerPtr GlobalAveragePooling1D::from_config(const nlohmann::json& config) {
+  return std::make_shared<GlobalAveragePooling1D>(name_from_config(config, "GlobalAveragePooling1D"));
+}
+LayerPtr GlobalAveragePooling1D::move_into_shared() && {
+  return std::make_shared<GlobalAveragePooling1D>(std::move(*this));
+}
+
+GlobalMaxPooling1D::GlobalMaxPooling1D(std::string name)
+    : GlobalPooling("GlobalMaxPooling1D", std::move(name), 3, global_max_pool1d) {}
+LayerPtr GlobalMaxPooling1D::from_config(const nlohmann::json& config) {
+  return std::make_shared<GlobalMaxPooling1D>(name_from_config(config, "GlobalMaxPooling1D"));
+}
+LayerPtr GlobalMaxPooling1D::move_into_shared() && { return std::make_shared<GlobalMaxPooling1D>(std::move(*this)); }
 
 }  // namespace ember::nn

@@ -72,6 +72,27 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"Rescaling", Rescaling::from_config},
       {"SimpleRNN", SimpleRNN::from_config},
       {"ZeroPadding2D", ZeroPadding2D::from_config},
+      // Issue 16: the layers of the classic CNNs.
+      {"AveragePooling1D", AveragePooling1D::from_config},
+      {"AvgPool1D", AveragePooling1D::from_config},
+      {"Average", Average::from_config},
+      {"Conv2DTranspose", Conv2DTranspose::from_config},
+      {"Convolution2DTranspose", Conv2DTranspose::from_config},
+      {"Cropping2D", Cropping2D::from_config},
+      {"DepthwiseConv2D", DepthwiseConv2D::from_config},
+      {"Dot", Dot::from_config},
+      {"GlobalAveragePooling1D", GlobalAveragePooling1D::from_config},
+      {"GlobalAvgPool1D", GlobalAveragePooling1D::from_config},
+      {"GlobalMaxPooling1D", GlobalMaxPooling1D::from_config},
+      {"GlobalMaxPool1D", GlobalMaxPooling1D::from_config},
+      {"Maximum", Maximum::from_config},
+      {"Minimum", Minimum::from_config},
+      {"ReLU", ReLU::from_config},
+      {"SeparableConv2D", SeparableConv2D::from_config},
+      {"SeparableConvolution2D", SeparableConv2D::from_config},
+      {"Softmax", Softmax::from_config},
+      {"Subtract", Subtract::from_config},
+      {"UpSampling2D", UpSampling2D::from_config},
   };
 }
 

@@ -9,6 +9,10 @@
 //
 // with out-of-range input positions reading as zero. conv1d is conv2d with in_h = k_h = 1.
 //
+// Grouped convolution (groups G > 1; G = in_c is depthwise): the filter is [k_h, k_w, in_c / G,
+// out_c] (TensorFlow's grouped layout) and output channel oc reads only the input channels of its
+// group, g = oc / (out_c / G): ic = g * (in_c / G) + ic_local.
+//
 // Contracts shared by every kernel here:
 //  - `g` comes from make_conv2d_geometry (or is filled consistently by hand);
 //  - output buffers are overwritten, never accumulated into, and must not alias inputs;
@@ -28,6 +32,7 @@ struct Conv2dGeometry {
   int64_t stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int64_t out_h = 0, out_w = 0;
+  int64_t groups = 1;  // divides in_c and out_c
 };
 
 // What make_conv2d_geometry needs, filled by name:
@@ -35,13 +40,15 @@ struct Conv2dGeometry {
 //                         .padding = Padding::Same})
 struct Conv2dParams {
   int64_t batch = 0, in_h = 0, in_w = 0, in_c = 0;  // x: [batch, in_h, in_w, in_c]
-  int64_t k_h = 0, k_w = 0, out_c = 0;               // w: [k_h, k_w, in_c, out_c]
+  int64_t k_h = 0, k_w = 0, out_c = 0;               // w: [k_h, k_w, in_c / groups, out_c]
   int64_t stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   Padding padding = Padding::Valid;
+  int64_t groups = 1;
 };
 
 // Fills pads and output sizes by TensorFlow's rules. Throws ValueError for non-positive
-// stride/dilation or sizes (batch may be 0), ShapeError when the (dilated) kernel does not fit in a
+// stride/dilation/groups or sizes (batch may be 0) and for groups that do not divide in_c and
+// out_c, ShapeError when the (dilated) kernel does not fit in a
 // VALID input. Messages state the facts with their numbers ("VALID padding needs height input size
 // >= dilated kernel size, got input 4, kernel 6 ..."), without naming an op: the calling op prefixes
 // its own name and operand shapes as they are, with no need to parse this text.
@@ -49,7 +56,7 @@ Conv2dGeometry make_conv2d_geometry(const Conv2dParams& p);
 
 // Reference kernels (any floating type; instantiated for float and double). Plain loops,
 // parallelised with OpenMP over independent outputs, so the summation order per output is fixed.
-// x: [batch, in_h, in_w, in_c], w: [k_h, k_w, in_c, out_c], y/dy: [batch, out_h, out_w, out_c].
+// x: [batch, in_h, in_w, in_c], w: [k_h, k_w, in_c / groups, out_c], y/dy: [batch, out_h, out_w, out_c].
 template <typename T>
 void conv2d_forward_ref(const Conv2dGeometry& g, const T* x, const T* w, T* y);
 template <typename T>
@@ -57,7 +64,8 @@ void conv2d_backward_input_ref(const Conv2dGeometry& g, const T* dy, const T* w,
 template <typename T>
 void conv2d_backward_filter_ref(const Conv2dGeometry& g, const T* x, const T* dy, T* dw);  // overwrites dw
 
-// Fast f32 paths, same contracts (oneDNN primitives cached per geometry and thread count).
+// Fast f32 paths, same contracts (oneDNN primitives cached per geometry and thread count; grouped
+// geometries always run on oneDNN, whatever the algorithm chosen below).
 // The forward can fuse Conv2D's epilogue, y = act(conv(x, w) + bias) (bias null: none), into the
 // convolution itself: no extra pass over y.
 void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w, float* y,

@@ -11,6 +11,7 @@
 // dilation > 1, which Keras rejects) throw ValueError from the constructor.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ember/nn/activations.hpp"
@@ -82,6 +83,120 @@ class Conv1D : public LayerBase<Conv1D> {
 
  private:
   Conv1DOptions opt_;
+};
+
+struct DepthwiseConv2DOptions {
+  std::array<int64_t, 2> kernel_size{3, 3};     // (height, width)
+  std::array<int64_t, 2> strides{1, 1};
+  Padding padding = Padding::Valid;
+  int64_t depth_multiplier = 1;                 // output channels per input channel, >= 1
+  std::array<int64_t, 2> dilation_rate{1, 1};
+  Activation activation = Activation::Linear;
+  bool use_bias = true;
+  InitializerPtr depthwise_initializer = initializers::get("glorot_uniform");
+  InitializerPtr bias_initializer = initializers::get("zeros");
+  RegularizerPtr depthwise_regularizer = nullptr;
+  RegularizerPtr bias_regularizer = nullptr;
+  RegularizerPtr activity_regularizer = nullptr;
+  std::string name = "";
+};
+
+// Keras DepthwiseConv2D: each input channel convolved with its own depth_multiplier filters,
+// y = activation(depthwise_conv2d(x, depthwise_kernel) + bias) (ops/conv.hpp); weights
+// "depthwise_kernel" [kh, kw, Cin, depth_multiplier] and "bias" [Cin * depth_multiplier]; output
+// channel c * depth_multiplier + j comes from input channel c. Options as Conv2D's (ValueError).
+class DepthwiseConv2D : public LayerBase<DepthwiseConv2D> {
+ public:
+  explicit DepthwiseConv2D(DepthwiseConv2DOptions options = {});
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const DepthwiseConv2DOptions& options() const { return opt_; }
+
+ private:
+  DepthwiseConv2DOptions opt_;
+};
+
+struct SeparableConv2DOptions {
+  int64_t filters = 0;                          // output channels, >= 1
+  std::array<int64_t, 2> kernel_size{3, 3};
+  std::array<int64_t, 2> strides{1, 1};
+  Padding padding = Padding::Valid;
+  int64_t depth_multiplier = 1;
+  std::array<int64_t, 2> dilation_rate{1, 1};
+  Activation activation = Activation::Linear;
+  bool use_bias = true;
+  InitializerPtr depthwise_initializer = initializers::get("glorot_uniform");
+  InitializerPtr pointwise_initializer = initializers::get("glorot_uniform");
+  InitializerPtr bias_initializer = initializers::get("zeros");
+  RegularizerPtr depthwise_regularizer = nullptr;
+  RegularizerPtr pointwise_regularizer = nullptr;
+  RegularizerPtr bias_regularizer = nullptr;
+  RegularizerPtr activity_regularizer = nullptr;
+  std::string name = "";
+};
+
+// Keras SeparableConv2D: a depthwise convolution, then a 1x1 convolution to `filters` channels,
+// then bias and activation (tf.nn.separable_conv2d). Weights "depthwise_kernel"
+// [kh, kw, Cin, depth_multiplier], "pointwise_kernel" [1, 1, Cin * depth_multiplier, filters] and
+// "bias" [filters].
+class SeparableConv2D : public LayerBase<SeparableConv2D> {
+ public:
+  explicit SeparableConv2D(SeparableConv2DOptions options);
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const SeparableConv2DOptions& options() const { return opt_; }
+
+ private:
+  SeparableConv2DOptions opt_;
+};
+
+struct Conv2DTransposeOptions {
+  int64_t filters = 0;                          // output channels, >= 1
+  std::array<int64_t, 2> kernel_size{3, 3};
+  std::array<int64_t, 2> strides{1, 1};
+  Padding padding = Padding::Valid;
+  // Extra rows / columns at the bottom / right of the output, each in [0, stride) (ValueError);
+  // none: Keras's default output size (below).
+  std::optional<std::array<int64_t, 2>> output_padding;
+  std::array<int64_t, 2> dilation_rate{1, 1};
+  Activation activation = Activation::Linear;
+  bool use_bias = true;
+  InitializerPtr kernel_initializer = initializers::get("glorot_uniform");
+  InitializerPtr bias_initializer = initializers::get("zeros");
+  RegularizerPtr kernel_regularizer = nullptr;
+  RegularizerPtr bias_regularizer = nullptr;
+  RegularizerPtr activity_regularizer = nullptr;
+  std::string name = "";
+};
+
+// Keras Conv2DTranspose (the "deconvolution"), y = activation(conv2d_transpose(x, kernel) + bias),
+// weights "kernel" [kh, kw, filters, Cin] (Keras's order: output channels before input channels)
+// and "bias" [filters]. Output size per spatial axis (Keras deconv_output_length, k the dilated
+// kernel): without output_padding VALID in * s + max(k - s, 0), SAME in * s; with it
+// (in - 1) * s + k - 2 * pad + output_padding, pad = k / 2 for SAME, 0 for VALID. An output size
+// that the matching convolution cannot map back to the input throws ShapeError naming the layer.
+class Conv2DTranspose : public LayerBase<Conv2DTranspose> {
+ public:
+  explicit Conv2DTranspose(Conv2DTransposeOptions options);
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const Conv2DTransposeOptions& options() const { return opt_; }
+
+ private:
+  int64_t output_length(int axis, int64_t in) const;  // -1 for an unknown input length
+  Conv2DTransposeOptions opt_;
 };
 
 namespace detail {

@@ -1,5 +1,7 @@
 #pragma once
-// Core layers: Input, Dense, Activation, Flatten.
+// Core layers: Input, Dense, Activation, Flatten, and the activation layers ReLU and Softmax.
+#include <optional>
+
 #include "ember/nn/activations.hpp"
 #include "ember/nn/layer.hpp"
 
@@ -77,6 +79,51 @@ class Flatten : public LayerBase<Flatten> {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);
+};
+
+struct ReLUOptions {
+  std::optional<double> max_value;  // none: unbounded; else >= 0 (6 makes ReLU6)
+  double negative_slope = 0.0;      // >= 0
+  double threshold = 0.0;           // >= 0
+  std::string name = "";
+};
+
+// Keras ReLU: f(x) = max_value where x >= max_value, x where threshold <= x < max_value,
+// negative_slope * (x - threshold) below the threshold. Gradient 1 between threshold and max_value,
+// negative_slope below the threshold, 0 above max_value.
+// A negative or non-finite option throws ValueError (as Keras).
+class ReLU : public LayerBase<ReLU> {
+ public:
+  explicit ReLU(ReLUOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;  // one input, any shape
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const ReLUOptions& options() const { return opt_; }
+
+ private:
+  ReLUOptions opt_;
+};
+
+struct SoftmaxOptions {
+  int64_t axis = -1;  // negative counts from the end; the batch axis 0 is a ValueError
+  std::string name = "";
+};
+
+// Keras Softmax layer: softmax along `axis` (no mask argument).
+class Softmax : public LayerBase<Softmax> {
+ public:
+  explicit Softmax(SoftmaxOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const SoftmaxOptions& options() const { return opt_; }
+
+ private:
+  SoftmaxOptions opt_;
 };
 
 }  // namespace ember::nn

@@ -1,6 +1,6 @@
 #pragma once
-// Pooling layers (Keras MaxPooling2D, AveragePooling2D, MaxPooling1D, GlobalAveragePooling2D,
-// GlobalMaxPooling2D), TensorFlow semantics: channels-last, strides default to pool_size, padded
+// Pooling layers (Keras MaxPooling2D, AveragePooling2D, MaxPooling1D, AveragePooling1D,
+// GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalMaxPooling1D), TensorFlow semantics: channels-last, strides default to pool_size, padded
 // positions never take part (never win a max; an average divides by the number of real elements in
 // its window, as TensorFlow — PyTorch's count_include_pad=True differs at SAME borders).
 //
@@ -69,42 +69,90 @@ struct Pooling1DOptions {
   std::string name = "";
 };
 
-// Max over windows of [N, W, C] along W.
-class MaxPooling1D : public LayerBase<MaxPooling1D> {
+// Shared behaviour of the 1-D window pooling layers on [N, W, C] (windows along W).
+class Pooling1D : public Layer {
  public:
-  explicit MaxPooling1D(Pooling1DOptions options = {});
-  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Pooling1D(std::string class_name, Pooling1DOptions options);
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
-  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  // What MaxPooling1D::from_config and AveragePooling1D::from_config share.
+  static Pooling1DOptions options_from_config(const nlohmann::json& config, const std::string& class_name);
   const Pooling1DOptions& options() const { return opt_; }
+  int64_t strides() const { return opt_.strides.value_or(opt_.pool_size); }
 
- private:
+ protected:
   Pooling1DOptions opt_;
+};
+
+// Max over windows of [N, W, C] along W.
+class MaxPooling1D : public Pooling1D {
+ public:
+  explicit MaxPooling1D(Pooling1DOptions options = {});
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  LayerPtr move_into_shared() && override;
 };
 using MaxPool1D = MaxPooling1D;
 
-// [N, H, W, C] -> [N, C]: mean over H and W.
-class GlobalAveragePooling2D : public LayerBase<GlobalAveragePooling2D> {
+// Mean over windows of [N, W, C] along W (SAME borders divide by the real elements, as TensorFlow).
+class AveragePooling1D : public Pooling1D {
  public:
-  explicit GlobalAveragePooling2D(std::string name = "");
+  explicit AveragePooling1D(Pooling1DOptions options = {});
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  LayerPtr move_into_shared() && override;
+};
+using AvgPool1D = AveragePooling1D;
+
+// Shared behaviour of the global poolings: [N, spatial..., C] -> [N, C] (rank 4 for the 2-D
+// layers, 3 for the 1-D ones); Keras's keepdims=True is not supported (FormatError in from_config).
+class GlobalPooling : public Layer {
+ public:
+  using Op = Tensor (*)(const Tensor&);
+  GlobalPooling(std::string class_name, std::string name, std::size_t rank, Op op);
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
+  // The name of a global pooling config (channels_last, keepdims false).
+  static std::string name_from_config(const nlohmann::json& config, const std::string& class_name);
+
+ private:
+  std::size_t rank_;
+  Op op_;
+};
+
+// [N, H, W, C] -> [N, C]: mean over H and W.
+class GlobalAveragePooling2D : public GlobalPooling {
+ public:
+  explicit GlobalAveragePooling2D(std::string name = "");
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  LayerPtr move_into_shared() && override;
 };
 
 // [N, H, W, C] -> [N, C]: max over H and W (the gradient is split among ties).
-class GlobalMaxPooling2D : public LayerBase<GlobalMaxPooling2D> {
+class GlobalMaxPooling2D : public GlobalPooling {
  public:
   explicit GlobalMaxPooling2D(std::string name = "");
-  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
-  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
-  void check_input_shapes(const std::vector<Shape>& shapes) const override;
-  nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  LayerPtr move_into_shared() && override;
+};
+
+// [N, steps, C] -> [N, C]: mean over the steps.
+class GlobalAveragePooling1D : public GlobalPooling {
+ public:
+  explicit GlobalAveragePooling1D(std::string name = "");
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  LayerPtr move_into_shared() && override;
+};
+
+// [N, steps, C] -> [N, C]: max over the steps (the gradient is split among ties).
+class GlobalMaxPooling1D : public GlobalPooling {
+ public:
+  explicit GlobalMaxPooling1D(std::string name = "");
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  LayerPtr move_into_shared() && override;
 };
 
 }  // namespace ember::nn

@@ -1,5 +1,5 @@
 #pragma once
-// Reshaping layers (Keras Reshape, ZeroPadding2D). Both are weightless and differentiable w.r.t.
+// Reshaping layers (Keras Reshape, ZeroPadding2D, Cropping2D, UpSampling2D). All are weightless and differentiable w.r.t.
 // their input.
 #include <array>
 #include <cstdint>
@@ -48,6 +48,53 @@ class ZeroPadding2D : public LayerBase<ZeroPadding2D> {
 
  private:
   ZeroPadding2DOptions opt_;
+};
+
+struct Cropping2DOptions {
+  // {{top, bottom}, {left, right}} rows / columns removed, each >= 0 (else ValueError).
+  std::array<std::array<int64_t, 2>, 2> cropping{{{0, 0}, {0, 0}}};
+  std::string name = "";
+};
+
+// Crops [N, H, W, C] to [N, H - top - bottom, W - left - right, C]. An input that is not larger
+// than its cropping along an axis throws ShapeError naming the layer and the shape.
+class Cropping2D : public LayerBase<Cropping2D> {
+ public:
+  explicit Cropping2D(Cropping2DOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const Cropping2DOptions& options() const { return opt_; }
+
+ private:
+  Cropping2DOptions opt_;
+};
+
+enum class UpSamplingInterpolation { Nearest, Bilinear };
+
+struct UpSampling2DOptions {
+  std::array<int64_t, 2> size{2, 2};  // (rows, columns) factors, each >= 1 (else ValueError)
+  UpSamplingInterpolation interpolation = UpSamplingInterpolation::Nearest;
+  std::string name = "";
+};
+
+// Keras UpSampling2D: [N, H, W, C] -> [N, H * size0, W * size1, C]. Nearest repeats every row and
+// column; bilinear is tf.image.resize(method="bilinear") as Keras 2 calls it: half-pixel centres,
+// source = (out + 0.5) / size - 0.5, clamped at the borders (PyTorch's align_corners=False).
+class UpSampling2D : public LayerBase<UpSampling2D> {
+ public:
+  explicit UpSampling2D(UpSampling2DOptions options = {});
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  const UpSampling2DOptions& options() const { return opt_; }
+
+ private:
+  UpSampling2DOptions opt_;
 };
 
 }  // namespace ember::nn
