@@ -47,6 +47,15 @@ TEST(Applications, ResNetCounts) {
   EXPECT_EQ(trainable_count(*cifar), 11173962);
 }
 
+TEST(Applications, MobileNetV2CountsAreKeras) {
+  auto m = app::MobileNetV2();
+  EXPECT_EQ(m->count_params(), 3538984);     // keras.applications.MobileNetV2(alpha=1.0): total
+  EXPECT_EQ(trainable_count(*m), 3504872);   // and trainable (34,112 BN statistics are not)
+  auto small = app::MobileNetV2({.input_shape = Shape{32, 32, 3}, .classes = 10, .classifier_activation = "linear"});
+  EXPECT_EQ((*small)(zeros({2, 32, 32, 3})).shape(), (Shape{2, 10}));
+  EXPECT_THROW(app::MobileNetV2({.alpha = 0}), ValueError);
+}
+
 TEST(Applications, AlexNetLeNetGoogLeNetCountsFromTheLayerFormulas) {
   const int64_t alexnet = conv(11, 3, 96) + conv(5, 96, 256) + conv(3, 256, 384) + conv(3, 384, 384) +
                           conv(3, 384, 256) + dense(9216, 4096) + dense(4096, 4096) + dense(4096, 1000);

@@ -14,6 +14,7 @@
 // | resnet18/34 | torchvision's basic-block ResNets (no conv bias, BN), Keras's stem (ZeroPadding 3, conv 7×7/2, BN, ReLU, ZeroPadding 1, max-pool 3×3/2) | trainable = torchvision's 11,689,512 / 21,797,672 |
 // | resnet50    | Keras's ResNet50 (bottlenecks, conv bias, BN epsilon 1.001e-5) | 25,636,712 |
 // | googlenet   | Inception v1 (the paper's channel table, ReLU convs with bias, no BN; auxiliary heads not built) | 6,998,552 |
+// | mobilenetv2 | Keras's MobileNetV2 (alpha 1.0)                                | 3,538,984 |
 //
 // Options follow Keras: include_top (the classifier), input_shape (HWC; each model has a default and
 // a minimum size), classes, pooling ("avg" / "max" / "" after the base when include_top is false),
@@ -21,6 +22,8 @@
 // path to a .h5 (Keras layout) or .safetensors file, loaded after building.
 // small_input (ResNets): the CIFAR stem — a 3×3 stride-1 convolution and no max-pool — for 28×28 and
 // 32×32 images.
+// Defined in src/train/applications.cpp, above io/ (the `weights` option reads files); declared here,
+// beside the layers they are made of, as Keras's keras.applications.
 // Errors (ValueError naming the model): an input smaller than the model's minimum or with the wrong
 // rank, classes < 1, an unknown pooling or name.
 #include <cstdint>
@@ -42,6 +45,7 @@ struct ApplicationOptions {
   std::string classifier_activation = "softmax";
   std::string weights = "";            // "" or a .h5 / .safetensors path
   bool small_input = false;            // ResNets: the CIFAR stem (3×3 stride 1, no max-pool)
+  double alpha = 1.0;                  // MobileNetV2's width multiplier, in (0, 4]
   std::string name = "";               // default: the model's own ("vgg16", "resnet50", ...)
 };
 
@@ -59,6 +63,8 @@ std::shared_ptr<Model> ResNet18(const ApplicationOptions& options = {});
 std::shared_ptr<Model> ResNet34(const ApplicationOptions& options = {});
 std::shared_ptr<Model> ResNet50(const ApplicationOptions& options = {});
 std::shared_ptr<Model> GoogLeNet(const ApplicationOptions& options = {});
+// Keras's MobileNetV2: inverted residuals, ReLU6, depthwise convolutions; `alpha` scales the widths.
+std::shared_ptr<Model> MobileNetV2(const ApplicationOptions& options = {});
 
 // By lower-case name ("vgg16", "resnet50", ...); ValueError listing the names for another.
 std::shared_ptr<Model> application(const std::string& name, const ApplicationOptions& options = {});

@@ -1,5 +1,6 @@
 #include "ember/nn/applications.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -306,6 +307,83 @@ std::shared_ptr<Model> GoogLeNet(const ApplicationOptions& o) {
   return finish(std::make_shared<Model>(input, x, o.name.empty() ? "googlenet" : o.name), o);
 }
 
+// ------------------------------------------------------------------ MobileNetV2
+
+namespace {
+
+// Keras's _make_divisible: v rounded to the nearest multiple of `divisor` (at least divisor), never
+// more than 10 % below v.
+int64_t make_divisible(double v, int64_t divisor = 8) {
+  int64_t rounded = std::max<int64_t>(divisor, static_cast<int64_t>(v + divisor / 2.0) / divisor * divisor);
+  if (static_cast<double>(rounded) < 0.9 * v) rounded += divisor;
+  return rounded;
+}
+
+SymbolicTensor bn_relu6(SymbolicTensor x, const std::string& name, bool relu = true) {
+  x = BatchNormalization({.momentum = 0.999, .epsilon = 1e-3, .name = name + "_BN"})(x);
+  if (relu) x = ReLU({.max_value = 6.0, .name = name + "_relu"})(x);
+  return x;
+}
+
+// Keras's inverted residual block: 1×1 expansion (not in block 0), 3×3 depthwise with the stride,
+// 1×1 linear projection; a residual Add when the shape is kept.
+SymbolicTensor inverted_residual(SymbolicTensor x, int64_t in_channels, int64_t filters, double alpha, int64_t stride,
+                                 int64_t expansion, int block_id) {
+  const int64_t out = make_divisible(static_cast<double>(static_cast<int64_t>(filters * alpha)));
+  const std::string prefix = block_id ? "block_" + std::to_string(block_id) : "expanded_conv";
+  SymbolicTensor y = x;
+  if (block_id) {
+    y = Conv2D({.filters = expansion * in_channels, .kernel_size = {1, 1}, .padding = Padding::Same,
+                .use_bias = false, .name = prefix + "_expand"})(y);
+    y = bn_relu6(y, prefix + "_expand");
+  }
+  // SAME padding gives Keras's correct_pad zero-padding at stride 2 (one extra row/column at the end
+  // for even sizes), so no explicit ZeroPadding2D is needed.
+  y = DepthwiseConv2D({.kernel_size = {3, 3}, .strides = {stride, stride}, .padding = Padding::Same, .use_bias = false,
+                       .name = prefix + "_depthwise"})(y);
+  y = bn_relu6(y, prefix + "_depthwise");
+  y = Conv2D({.filters = out, .kernel_size = {1, 1}, .padding = Padding::Same, .use_bias = false,
+              .name = prefix + "_project"})(y);
+  y = bn_relu6(y, prefix + "_project", /*relu=*/false);
+  if (in_channels == out && stride == 1) y = Add(prefix + "_add")({x, y});
+  return y;
+}
+
+}  // namespace
+
+std::shared_ptr<Model> MobileNetV2(const ApplicationOptions& o) {
+  if (!(o.alpha > 0.0) || o.alpha > 4.0) {
+    throw ValueError("mobilenetv2: alpha must be in (0, 4], got " + std::to_string(o.alpha));
+  }
+  Shape in = checked_input("mobilenetv2", o, {224, 224, 3}, 32);
+  SymbolicTensor input = Input(in, "input_1");
+  int64_t channels = make_divisible(32 * o.alpha);
+  SymbolicTensor x = Conv2D({.filters = channels, .kernel_size = {3, 3}, .strides = {2, 2}, .padding = Padding::Same,
+                             .use_bias = false, .name = "Conv1"})(input);
+  x = bn_relu6(x, "bn_Conv1");
+  struct Block {
+    int64_t filters, stride, expansion;
+  };
+  const Block blocks[] = {{16, 1, 1},  {24, 2, 6},  {24, 1, 6},  {32, 2, 6},  {32, 1, 6},  {32, 1, 6},
+                          {64, 2, 6},  {64, 1, 6},  {64, 1, 6},  {64, 1, 6},  {96, 1, 6},  {96, 1, 6},
+                          {96, 1, 6},  {160, 2, 6}, {160, 1, 6}, {160, 1, 6}, {320, 1, 6}};
+  int id = 0;
+  for (const Block& b : blocks) {
+    x = inverted_residual(x, channels, b.filters, o.alpha, b.stride, b.expansion, id++);
+    channels = make_divisible(static_cast<double>(static_cast<int64_t>(b.filters * o.alpha)));
+  }
+  const int64_t last = o.alpha > 1.0 ? make_divisible(1280 * o.alpha) : 1280;
+  x = Conv2D({.filters = last, .kernel_size = {1, 1}, .use_bias = false, .name = "Conv_1"})(x);
+  x = bn_relu6(x, "Conv_1");
+  if (o.include_top) {
+    x = GlobalAveragePooling2D("global_average_pooling2d")(x);
+    x = Dense({.units = o.classes, .activation = classifier(o), .name = "predictions"})(x);
+  } else {
+    x = base_pooling(o, x);
+  }
+  return finish(std::make_shared<Model>(input, x, o.name.empty() ? "mobilenetv2" : o.name), o);
+}
+
 // ------------------------------------------------------------------ by name
 
 namespace {
@@ -314,7 +392,7 @@ const std::vector<std::pair<std::string, Factory>>& factories() {
   static const std::vector<std::pair<std::string, Factory>> table = {
       {"lenet5", LeNet5},   {"alexnet", AlexNet},   {"vgg11", VGG11},       {"vgg13", VGG13},
       {"vgg16", VGG16},     {"vgg19", VGG19},       {"resnet18", ResNet18}, {"resnet34", ResNet34},
-      {"resnet50", ResNet50}, {"googlenet", GoogLeNet},
+      {"resnet50", ResNet50}, {"googlenet", GoogLeNet}, {"mobilenetv2", MobileNetV2},
   };
   return table;
 }
