@@ -71,7 +71,7 @@ std::string input_list(const std::vector<Output>& inputs) {
   return r;
 }
 
-std::vector<Value> probe_once(const OpFn& fn, const std::vector<Output>& inputs, int64_t unknown_as) {
+Values probe_once(const OpFn& fn, const std::vector<Output>& inputs, int64_t unknown_as) {
   std::vector<Value> vals;
   vals.reserve(inputs.size());
   for (const Output& in : inputs) {
@@ -89,7 +89,7 @@ std::vector<Value> probe_once(const OpFn& fn, const std::vector<Output>& inputs,
 }
 
 OutputSpec spec_of(const Value& v) {
-  if (const auto* s = std::get_if<std::string>(&v)) return {{.is_string = true}, PartialShape::unknown()};
+  if (std::holds_alternative<std::string>(v)) return {{.is_string = true}, PartialShape::unknown()};
   if (const auto* t = std::get_if<Tensor>(&v)) {
     std::vector<int64_t> d(t->shape().begin(), t->shape().end());
     return {{.is_string = false, .dtype = t->dtype()}, PartialShape(std::move(d))};
@@ -124,7 +124,7 @@ bool infer_by_probing(const Node& n, std::vector<OutputSpec>& out) {
     if (!in.shape().known_rank) return false;
     if (!in.shape().fully_known()) all_known = false;
   }
-  std::vector<Value> a;
+  Values a;
   try {
     a = probe_once(n.fn, n.inputs, 2);
   } catch (const Error& e) {
@@ -137,7 +137,7 @@ bool infer_by_probing(const Node& n, std::vector<OutputSpec>& out) {
   out.clear();
   for (const Value& v : a) out.push_back(spec_of(v));
   if (all_known) return true;
-  std::vector<Value> b;
+  Values b;
   try {
     b = probe_once(n.fn, n.inputs, 3);
   } catch (const Error&) {
@@ -298,12 +298,12 @@ Output string_placeholder(const std::string& name) {
 
 Output constant(const Tensor& value, const std::string& name) {
   Tensor v = contiguous(value.detach()).clone();  // the graph owns its copy
-  OpFn fn = [v](RunContext&, std::span<const Value>) { return std::vector<Value>{v}; };
+  OpFn fn = [v](RunContext&, std::span<const Value>) { return Values{v}; };
   return exportable(Output(get_default_graph().add_op("Const", name, {}, fn, {{{.dtype = v.dtype()}, PartialShape(dims_of(v))}}).node(), 0));
 }
 
 Output constant(const std::string& value, const std::string& name) {
-  OpFn fn = [value](RunContext&, std::span<const Value>) { return std::vector<Value>{value}; };
+  OpFn fn = [value](RunContext&, std::span<const Value>) { return Values{value}; };
   return exportable(Output(get_default_graph().add_op("Const", name, {}, fn, {{{.is_string = true}, PartialShape::unknown()}}).node(), 0));
 }
 
@@ -331,7 +331,7 @@ Variable::Variable(const Output& initial_value, VariableOptions o) {
   OutputSpec spec = initial_value.op().node()->outputs[initial_value.index()];
   Operation op = g.add_op("VariableV2", o.name, {}, nullptr, {spec}, NodeKind::Variable);
   Node* var = op.node();
-  var->fn = [var](RunContext& ctx, std::span<const Value>) { return std::vector<Value>{ctx.variable(var)}; };
+  var->fn = [var](RunContext& ctx, std::span<const Value>) { return Values{ctx.variable(var)}; };
   var->trainable = o.trainable;
   var->attrs = o.trainable ? R"({"trainable":true})" : R"({"trainable":false})";
   value_ = Output(var, 0);
@@ -339,7 +339,7 @@ Variable::Variable(const Output& initial_value, VariableOptions o) {
   OpFn assign = [var](RunContext& ctx, std::span<const Value> in) {
     autograd::NoGradGuard no_grad;
     ctx.set_variable(var, contiguous(std::get<Tensor>(in[0]).detach()).clone());
-    return std::vector<Value>{ctx.variable(var)};
+    return Values{ctx.variable(var)};
   };
   GraphScope in_graph(g);
   UnscopedNames absolute(g);  // "<var>/Assign" as TF names it, also inside a name scope
@@ -372,7 +372,7 @@ Output make_assign(const Output& var_out, const Output& v, const char* type,
       throw ShapeError(std::string("graph: ") + type + " to variable '" + var->name + "' of shape " +
                        to_string(cur.shape()) + " a value of shape " + to_string(value.shape()));
     ctx.set_variable(var, contiguous(next.detach()).clone());
-    return std::vector<Value>{ctx.variable(var)};
+    return Values{ctx.variable(var)};
   };
   Graph& g = var_out.graph();
   GraphScope in_graph(g);
@@ -403,7 +403,7 @@ std::vector<Variable> trainable_variables(Graph& g) {
 
 Operation group(const std::vector<Operation>& deps, const std::string& name) {
   Graph& g = deps.empty() ? get_default_graph() : deps[0].graph();
-  OpFn none = [](RunContext&, std::span<const Value>) { return std::vector<Value>{std::monostate{}}; };
+  OpFn none = [](RunContext&, std::span<const Value>) { return Values{std::monostate{}}; };
   Operation op = g.add_op("NoOp", name, {}, none, {OutputSpec{}}, NodeKind::Compute, true);
   op.node()->attrs = "{}";
   for (const Operation& d : deps) {

@@ -41,7 +41,7 @@ json number(double v) {
 
 json const_attrs(const Node& n) {
   NullContext ctx;
-  std::vector<Value> v = n.fn(ctx, {});
+  Values v = n.fn(ctx, {});
   if (const auto* s = std::get_if<std::string>(&v.at(0))) return {{"string", *s}};
   const Tensor& t = std::get<Tensor>(v.at(0));
   json values = json::array();

@@ -57,7 +57,7 @@ Output unary(const Output& x, const std::string& type, const std::string& name, 
   Graph& g = graph_of({&x});
   no_strings(x, type);
   return single(g, type, name, {x}, [f](RunContext&, std::span<const Value> in) {
-    return std::vector<Value>{f(T(in, 0))};
+    return Values{f(T(in, 0))};
   });
 }
 
@@ -71,7 +71,7 @@ Output binary(const Output& a, const Output& b, const std::string& type, const s
     throw DTypeError("graph: " + type + " '" + name + "': '" + a.name() + "' is " + a.type().str() + " but '" +
                      b.name() + "' is " + b.type().str() + " (TF1 does not convert; cast one of them)");
   return single(g, type, name, {a, b}, [f](RunContext&, std::span<const Value> in) {
-    return std::vector<Value>{f(T(in, 0), T(in, 1))};
+    return Values{f(T(in, 0), T(in, 1))};
   });
 }
 
@@ -132,7 +132,7 @@ Output where(const Output& cond, const Output& a, const Output& b, const std::st
     throw DTypeError("graph: Select '" + name + "': '" + a.name() + "' is " + a.type().str() + " but '" + b.name() +
                      "' is " + b.type().str());
   return tag(single(g, "Select", name, {cond, a, b}, [](RunContext&, std::span<const Value> in) {
-    return std::vector<Value>{ember::where(T(in, 0), T(in, 1), T(in, 2))};
+    return Values{ember::where(T(in, 0), T(in, 1), T(in, 2))};
   }));
 }
 Output matmul(const Output& a, const Output& b, const std::string& name) {
@@ -210,7 +210,7 @@ Output concat(const std::vector<Output>& xs, int64_t axis, const std::string& na
   return tag(single(g, "ConcatV2", name, xs, [axis](RunContext&, std::span<const Value> in) {
     std::vector<Tensor> ts;
     for (size_t i = 0; i < in.size(); ++i) ts.push_back(T(in, i));
-    return std::vector<Value>{ember::concat(ts, axis)};
+    return Values{ember::concat(ts, axis)};
   }), {{"axis", axis}});
 }
 Output argmax(const Output& x, int64_t axis, const std::string& name) {
@@ -230,7 +230,7 @@ Output random_source(const std::vector<int64_t>& shape, const std::string& type,
   Shape s(shape.begin(), shape.end());
   Graph& g = get_default_graph();
   OpFn fn = [s, draw, mean, stddev](RunContext&, std::span<const Value>) {
-    return std::vector<Value>{draw(s, {.mean = mean, .stddev = stddev})};
+    return Values{draw(s, {.mean = mean, .stddev = stddev})};
   };
   // Explicit spec: probing would consume random numbers at build time.
   return single(g, type, name, {}, fn, {{{.dtype = f32}, PartialShape(shape)}});
@@ -248,7 +248,7 @@ Output random_uniform(const std::vector<int64_t>& shape, double minval, double m
     throw ValueError("graph: random_uniform needs minval <= maxval, got " + std::to_string(minval) + " and " + std::to_string(maxval));
   Shape s(shape.begin(), shape.end());
   OpFn fn = [s, minval, maxval](RunContext&, std::span<const Value>) {
-    return std::vector<Value>{ember::rand(s, {.low = minval, .high = maxval})};
+    return Values{ember::rand(s, {.low = minval, .high = maxval})};
   };
   return tag(single(get_default_graph(), "RandomUniform", name, {}, fn, {{{.dtype = f32}, PartialShape(shape)}}),
              {{"shape", shape}, {"minval", minval}, {"maxval", maxval}});
@@ -312,7 +312,7 @@ Output sparse_softmax_cross_entropy_with_logits(const Output& labels, const Outp
   no_strings(logits, "SparseSoftmaxCrossEntropyWithLogits");
   return tag(single(g, "SparseSoftmaxCrossEntropyWithLogits", name, {labels, logits},
                 [](RunContext&, std::span<const Value> in) {
-                  return std::vector<Value>{ember::sparse_softmax_cross_entropy_with_logits(T(in, 0), T(in, 1))};
+                  return Values{ember::sparse_softmax_cross_entropy_with_logits(T(in, 0), T(in, 1))};
                 }));
 }
 Output dropout(const Output& x, const Output& keep_prob, const std::string& name) {
@@ -325,7 +325,7 @@ Output dropout(const Output& x, const Output& keep_prob, const std::string& name
     if (kp.numel() != 1) throw ShapeError("graph: dropout's keep_prob must be a scalar, got shape " + to_string(kp.shape()));
     double keep = ember::cast(kp, f64).item<double>();
     if (!(keep > 0.0 && keep <= 1.0)) throw ValueError("graph: dropout's keep_prob must be in (0, 1], got " + std::to_string(keep));
-    return std::vector<Value>{ember::dropout(T(in, 0), 1.0 - keep, keep < 1.0)};
+    return Values{ember::dropout(T(in, 0), 1.0 - keep, keep < 1.0)};
   }, {x.op().node()->outputs[x.index()]}));
 }
 }  // namespace nn

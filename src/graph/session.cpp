@@ -72,45 +72,96 @@ namespace {
 // The value fed for `o`, converted and checked against its static type and shape.
 Value convert_feed(const Output& o, const FeedValue& f) {
   const TensorType& type = o.type();
-  const std::string what = "graph: feed for '" + o.name() + "' (" + type.str() + ", shape " + o.shape().str() + "): ";
+  // Built only for an error: a feed that is fine allocates nothing here.
+  auto what = [&] { return "graph: feed for '" + o.name() + "' (" + type.str() + ", shape " + o.shape().str() + "): "; };
   if (type.is_string) {
     if (const auto* s = std::get_if<std::string>(&f.value)) return *s;
-    throw DTypeError(what + "expected a string, got " + (f.from_number ? "a number" : "a tensor"));
+    throw DTypeError(what() + "expected a string, got " + (f.from_number ? "a number" : "a tensor"));
   }
   Tensor t;
   if (f.from_number) {
     if (!f.is_integral && !is_floating(type.dtype))
-      throw DTypeError(what + "cannot feed the fractional number " + std::to_string(f.number) + " to an integer tensor");
+      throw DTypeError(what() + "cannot feed the fractional number " + std::to_string(f.number) + " to an integer tensor");
     t = full({}, f.number, type.dtype);
   } else if (const auto* ft = std::get_if<Tensor>(&f.value)) {
-    if (!ft->defined()) throw ValueError(what + "the fed tensor is undefined");
+    if (!ft->defined()) throw ValueError(what() + "the fed tensor is undefined");
     t = ft->detach();
     if (t.dtype() != type.dtype) {
       if (is_floating(type.dtype) && !is_floating(t.dtype()) && t.dtype() != DType::b8) {
         autograd::NoGradGuard no_grad;
         t = ember::cast(t, type.dtype);
       } else {
-        throw DTypeError(what + "got a tensor of dtype " + std::string(dtype_name(t.dtype())));
+        throw DTypeError(what() + "got a tensor of dtype " + std::string(dtype_name(t.dtype())));
       }
     }
   } else {
-    throw DTypeError(what + "got a string");
+    throw DTypeError(what() + "got a string");
   }
   if (!o.shape().compatible_with(t.shape()))
-    throw ShapeError(what + "cannot feed a value of shape " + to_string(t.shape()));
+    throw ShapeError(what() + "cannot feed a value of shape " + to_string(t.shape()));
   return t;
 }
 
 }  // namespace
 
-std::vector<Value> Session::run(const std::vector<Fetch>& fetches, const FeedDict& feeds) {
-  // Feeds by tensor.
-  std::unordered_map<Output, Value, FeedHash> fed;
+// A run's schedule and its reusable value storage. Every value of a run lives in a slot: one per fed
+// tensor, one per output of each node that runs. Slots are emptied at the end of every run (values
+// must not outlive it: they hold tensors and, while gradients are computed, autograd graphs).
+struct Session::Plan {
+  // The key: the fetches and the fed tensors, in the caller's order.
+  std::vector<Fetch> fetches;
+  std::vector<Output> feeds;
+  // The schedule.
+  struct Step {
+    Node* node;
+    std::size_t first_input, num_inputs;  // into input_slots
+    std::size_t first_output;             // its outputs' slots: first_output, first_output + 1, ...
+  };
+  std::vector<Step> steps;
+  std::vector<std::size_t> input_slots;
+  std::vector<std::size_t> feed_slots;      // per feed
+  std::vector<std::ptrdiff_t> fetch_slots;  // per fetch; -1: an operation
+  std::vector<char> make_leaf;              // per slot: a gradient source, made an autograd leaf
+  bool needs_grad = false;
+  // The run's state, kept for the next run.
+  std::vector<Value> slots;
+  std::vector<Value> in;
+
+  bool matches(std::span<const Fetch> f, const FeedDict& d) const {
+    if (f.size() != fetches.size() || d.size() != feeds.size()) return false;
+    for (std::size_t i = 0; i < f.size(); ++i)
+      if (!(f[i] == fetches[i])) return false;
+    for (std::size_t i = 0; i < d.size(); ++i)
+      if (!(d[i].first == feeds[i])) return false;
+    return true;
+  }
+  void clear() noexcept {
+    for (Value& v : slots) v = std::monostate{};
+    in.clear();
+  }
+};
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+Session::Plan& Session::plan_for(std::span<const Fetch> fetches, const FeedDict& feeds) {
+  for (auto it = plans_.rbegin(); it != plans_.rend(); ++it)
+    if ((*it)->matches(fetches, feeds)) return **it;
+
+  auto plan = std::make_unique<Plan>();
+  Plan& p = *plan;
+  p.fetches.assign(fetches.begin(), fetches.end());
+  // Feeds by tensor (a tensor fed twice: the last value wins).
+  std::unordered_map<Output, std::size_t, FeedHash> fed;
   for (const auto& [o, f] : feeds) {
     if (!o.valid()) throw ValueError("graph: a feed for an empty tensor");
     if (&o.graph() != graph_) throw ValueError("graph: feed for '" + o.name() + "', a tensor of another graph");
-    fed[o] = convert_feed(o, f);
+    p.feeds.push_back(o);
+    auto [it, added] = fed.try_emplace(o, fed.size());
+    p.feed_slots.push_back(it->second);
   }
+  std::size_t num_slots = fed.size();
   // Targets.
   std::vector<Node*> targets;
   for (const Fetch& f : fetches) {
@@ -158,79 +209,128 @@ std::vector<Value> Session::run(const std::vector<Fetch>& fetches, const FeedDic
     }
   }
   // Needed placeholders must be fed; gradient sources become autograd leaves.
-  std::unordered_set<Output, FeedHash> grad_sources;
+  std::vector<Output> grad_sources;
   for (Node* n : order) {
     if (n->kind == NodeKind::Placeholder && !is_fed(n))
       throw ValueError("graph: you must feed a value for placeholder '" + n->name + "' (" + n->outputs[0].type.str() +
                        ", shape " + n->outputs[0].shape.str() + ")");
     if (n->kind == NodeKind::Gradients) {
       size_t num_xs = n->outputs.size();
-      for (size_t i = n->inputs.size() - num_xs; i < n->inputs.size(); ++i) grad_sources.insert(n->inputs[i]);
+      for (size_t i = n->inputs.size() - num_xs; i < n->inputs.size(); ++i) grad_sources.push_back(n->inputs[i]);
     }
+  }
+  // Slots: a fed tensor reads its feed's slot; every node that runs writes its own.
+  std::unordered_map<const Node*, std::size_t> first_output;
+  for (Node* n : order) {
+    if (is_fed(n)) continue;
+    first_output[n] = num_slots;
+    num_slots += n->outputs.size();
+  }
+  auto slot_of = [&](const Output& o) -> std::size_t {
+    auto f = fed.find(o);
+    if (f != fed.end()) return f->second;
+    return first_output.at(o.node()) + static_cast<std::size_t>(o.index());
+  };
+  for (Node* n : order) {
+    if (is_fed(n)) continue;
+    Plan::Step step{n, p.input_slots.size(), n->inputs.size(), first_output.at(n)};
+    for (const Output& o : n->inputs) p.input_slots.push_back(slot_of(o));
+    p.steps.push_back(step);
+  }
+  p.make_leaf.assign(num_slots, 0);
+  for (const Output& o : grad_sources) {
+    // A fed source is a leaf; so is a computed one, also when its node's other outputs are fed.
+    if (fed.count(o) || first_output.count(o.node())) p.make_leaf[slot_of(o)] = 1;
+  }
+  p.needs_grad = !grad_sources.empty();
+  for (const Fetch& f : fetches) {
+    const Output* o = std::get_if<Output>(&f);
+    p.fetch_slots.push_back(o ? static_cast<std::ptrdiff_t>(slot_of(*o)) : -1);
+  }
+  p.slots.resize(num_slots);
+  std::size_t max_inputs = 0;
+  for (const Plan::Step& s : p.steps) max_inputs = std::max(max_inputs, s.num_inputs);
+  p.in.reserve(max_inputs);
+
+  if (plans_.size() >= kMaxPlans) plans_.erase(plans_.begin());
+  plans_.push_back(std::move(plan));
+  return *plans_.back();
+}
+
+namespace {
+// A floating tensor made an autograd leaf of this run (a gradient source).
+void make_leaf(Value& v) {
+  if (auto* t = std::get_if<Tensor>(&v); t && is_floating(t->dtype())) {
+    Tensor leaf = t->detach();
+    leaf.requires_grad_(true);
+    *t = leaf;
+  }
+}
+}  // namespace
+
+void Session::run_into(std::span<const Fetch> fetches, const FeedDict& feeds, std::vector<Value>& results) {
+  Plan& p = plan_for(fetches, feeds);
+  struct Clear {  // empty the slots also when an op throws
+    Plan& p;
+    ~Clear() { p.clear(); }
+  } clear{p};
+  for (std::size_t i = 0; i < feeds.size(); ++i) {
+    Value& v = p.slots[p.feed_slots[i]];
+    v = convert_feed(feeds[i].first, feeds[i].second);
+    if (p.make_leaf[p.feed_slots[i]]) make_leaf(v);
   }
   // Autograd records only when some gradient is needed in this run.
   const bool prev_grad = autograd::grad_enabled();
-  autograd::set_grad_enabled(!grad_sources.empty());
+  autograd::set_grad_enabled(p.needs_grad);
   struct Restore {
     bool prev;
     ~Restore() { autograd::set_grad_enabled(prev); }
   } restore{prev_grad};
 
-  for (auto& [o, v] : fed) {
-    if (!grad_sources.count(o)) continue;
-    if (auto* t = std::get_if<Tensor>(&v); t && is_floating(t->dtype())) {
-      Tensor leaf = t->detach();
-      leaf.requires_grad_(true);
-      *t = leaf;
-    }
-  }
   Context ctx(*this);
-  std::unordered_map<const Node*, std::vector<Value>> values;
-  auto value_of = [&](const Output& o) -> const Value& {
-    auto f = fed.find(o);
-    if (f != fed.end()) return f->second;
-    return values.at(o.node()).at(o.index());
-  };
-  std::vector<Value> in;
-  for (Node* n : order) {
-    if (is_fed(n)) continue;
-    in.clear();
-    for (const Output& o : n->inputs) in.push_back(value_of(o));
-    std::vector<Value> out;
-    if (n->kind == NodeKind::Gradients) {
-      out = compute_gradients_node(*n, in);
-    } else {
-      out = n->fn(ctx, in);
-    }
-    for (size_t i = 0; i < out.size(); ++i) {
-      if (!grad_sources.count(Output(n, static_cast<int>(i)))) continue;
-      if (auto* t = std::get_if<Tensor>(&out[i]); t && is_floating(t->dtype())) {
-        Tensor leaf = t->detach();
-        leaf.requires_grad_(true);
-        *t = leaf;
-      }
-    }
-    values[n] = std::move(out);
-  }
-  std::vector<Value> result;
-  for (const Fetch& f : fetches) {
-    if (const Output* o = std::get_if<Output>(&f)) {
-      const Value& v = value_of(*o);
-      if (const auto* t = std::get_if<Tensor>(&v)) result.emplace_back(t->detach());
-      else result.push_back(v);
-    } else {
-      result.emplace_back(std::monostate{});
+  for (const Plan::Step& step : p.steps) {
+    Node* n = step.node;
+    p.in.clear();
+    for (std::size_t k = 0; k < step.num_inputs; ++k) p.in.push_back(p.slots[p.input_slots[step.first_input + k]]);
+    Values out = n->kind == NodeKind::Gradients ? compute_gradients_node(*n, p.in) : n->fn(ctx, p.in);
+    if (out.size() != n->outputs.size())
+      throw Error("graph: op '" + n->name + "' (" + n->type + ") gave " + std::to_string(out.size()) + " values for " +
+                  std::to_string(n->outputs.size()) + " outputs");
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      Value& slot = p.slots[step.first_output + i];
+      slot = std::move(out[i]);
+      if (p.make_leaf[step.first_output + i]) make_leaf(slot);
     }
   }
-  return result;
+  results.clear();
+  for (std::ptrdiff_t s : p.fetch_slots) {
+    if (s < 0) {
+      results.emplace_back(std::monostate{});
+      continue;
+    }
+    const Value& v = p.slots[static_cast<std::size_t>(s)];
+    if (const auto* t = std::get_if<Tensor>(&v)) results.emplace_back(t->detach());
+    else results.push_back(v);
+  }
+}
+
+std::vector<Value> Session::run(const std::vector<Fetch>& fetches, const FeedDict& feeds) {
+  std::vector<Value> results;
+  run_into(fetches, feeds, results);
+  return results;
 }
 
 // The gradient node's outputs: inputs are ys, then grad_ys (one per y, or none), then xs (autograd
 // leaves in this run). The eager backward engine accumulates d(sum ys)/dx into each leaf.
-std::vector<Value> Session::compute_gradients_node(const Node& n, std::span<const Value> in) {
+Values Session::compute_gradients_node(const Node& n, std::span<const Value> in) {
   const size_t num_ys = static_cast<size_t>(n.num_ys), num_xs = n.outputs.size();
   const bool has_grad_ys = in.size() == 2 * num_ys + num_xs;
-  std::vector<Tensor> xs;
+  std::vector<Tensor>& xs = grad_xs_;
+  xs.clear();
+  struct Release {  // the scratch list must not keep the leaves alive past the run
+    std::vector<Tensor>& xs;
+    ~Release() { xs.clear(); }
+  } release{xs};
   for (size_t i = in.size() - num_xs; i < in.size(); ++i) {
     Tensor x = as_tensor(in[i]);
     if (x.requires_grad()) x.zero_grad();
@@ -245,11 +345,14 @@ std::vector<Value> Session::compute_gradients_node(const Node& n, std::span<cons
                        to_string(seed.shape()) + " but ys[" + std::to_string(i) + "] has " + to_string(y.shape()));
     y.backward(seed, /*retain_graph=*/true);
   }
-  std::vector<Value> out;
+  Values out;
+  out.reserve(num_xs);
   autograd::NoGradGuard no_grad;
   for (const Tensor& x : xs) {
     Tensor g = x.requires_grad() ? x.grad() : Tensor();
-    out.emplace_back(g.defined() ? g.detach().clone() : zeros_like(x));
+    // No copy: the gradient is this run's own tensor (a fresh leaf each run; the engine accumulates out of
+    // place and graph ops never write their inputs), so handing it on saves a pass over every weight.
+    out.emplace_back(g.defined() ? g.detach() : zeros_like(x));
   }
   return out;
 }

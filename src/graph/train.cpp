@@ -74,7 +74,7 @@ std::pair<std::vector<Output>, Output> clip_by_global_norm(const std::vector<Out
     std::vector<Tensor> ts;
     for (const Value& v : in) ts.push_back(std::get<Tensor>(v));
     optim::GlobalNormClip c = optim::clip_by_global_norm(ts, clip_norm);
-    std::vector<Value> out(c.tensors.begin(), c.tensors.end());
+    Values out(c.tensors.begin(), c.tensors.end());
     out.emplace_back(full({}, c.global_norm, f32));
     return out;
   };
@@ -209,13 +209,30 @@ Operation Optimizer::apply_gradients(const GradsAndVars& grads_and_vars, std::op
     throw DTypeError("graph: apply_gradients: global_step '" + step->name + "' must be an integer variable");
   std::shared_ptr<optim::Optimizer> opt = make(lr_);
   optim::LearningRate lr = lr_;
-  OpFn fn = [opt, lr, vars, step](RunContext& ctx, std::span<const Value> in) {
-    autograd::NoGradGuard no_grad;
+  // The parameter list and gradient list are built once and refilled on each run, so that a warmed-up
+  // training step allocates nothing here (names are not copied again). Like the optimizer's slots,
+  // they make one train op unsafe to run from two threads at once (as in TF1 without locking).
+  struct Scratch {
     optim::NamedParams params;
-    std::vector<Tensor> gs;
+    std::vector<Tensor> grads;
+  };
+  auto scratch = std::make_shared<Scratch>();
+  for (const Node* v : vars) scratch->params.emplace_back(v->name, Tensor());
+  scratch->grads.resize(vars.size());
+  OpFn fn = [opt, lr, vars, step, scratch](RunContext& ctx, std::span<const Value> in) {
+    autograd::NoGradGuard no_grad;
+    optim::NamedParams& params = scratch->params;
+    std::vector<Tensor>& gs = scratch->grads;
+    struct Release {  // the scratch lists must not keep the tensors alive between runs
+      Scratch& s;
+      ~Release() {
+        for (auto& p : s.params) p.second = Tensor();
+        for (Tensor& g : s.grads) g = Tensor();
+      }
+    } release{*scratch};
     for (size_t i = 0; i < vars.size(); ++i) {
-      params.emplace_back(vars[i]->name, ctx.variable(vars[i]));
-      gs.push_back(std::get<Tensor>(in[i]));
+      params[i].second = ctx.variable(vars[i]);
+      gs[i] = std::get<Tensor>(in[i]);
     }
     // A schedule sees global_step when there is one (TF1), else optim/'s own update count.
     if (step && lr.is_schedule()) opt->set_learning_rate(lr(ember::cast(ctx.variable(step), i64).item<int64_t>()));
@@ -224,7 +241,7 @@ Operation Optimizer::apply_gradients(const GradsAndVars& grads_and_vars, std::op
       Tensor& s = ctx.variable(step);
       ctx.set_variable(step, ember::add(s, full({}, 1, s.dtype())));
     }
-    return std::vector<Value>{std::monostate{}};
+    return Values{std::monostate{}};
   };
   Graph& g = grads[0].graph();
   GraphScope in_graph(g);

@@ -41,6 +41,10 @@
 #include <thread>
 
 #include "ember/ember.hpp"
+#include "ember/graph/graph.hpp"
+#include "ember/graph/ops.hpp"
+#include "ember/graph/session.hpp"
+#include "ember/graph/train.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/model.hpp"
@@ -463,6 +467,69 @@ TEST(SteadyStateAllocations, MlpTrainOnBatch) { check_train_on_batch("mlp"); }
 TEST(SteadyStateAllocations, FunctionalModelFit) { check_fit("functional", 0); }
 TEST(SteadyStateAllocations, CnnFitProgressBar) { check_fit("cnn", 1); }
 TEST(SteadyStateAllocations, CnnTrainOnBatch) { check_train_on_batch("cnn"); }
+
+// ---- graph mode (issue 14) ----------------------------------------------------------------------------
+
+// A TF1 training step in a Session — `sess.run([train_op, cost], feed_dict)` through run_into with
+// the fetch, feed and result lists kept from step to step, the batch tensors swapped in — makes no
+// call to the system allocator after the same warm-up: the Session plans the run once (graph/
+// session.hpp) and the nodes run the eager ops. The networks are the notes' (002): the two-layer MLP
+// and the TF-tutorial CNN with dropout fed keep_prob 0.5, Adam, one-hot labels.
+void check_graph_step(bool cnn) {
+  namespace g = ember::graph;
+  Synthetic d = synthetic(kBatch * kSteps);
+  Tensor labels = one_hot(d.y.to(i64), 10);
+  Generator gen(3);
+  auto w = [&](Shape s, double scale) { return g::Variable(ember::mul(randn(s, {.generator = &gen}), full({}, scale, f32))); };
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  g::Output x = g::placeholder(f32, {-1, 28, 28, 1}, "x");
+  g::Output y = g::placeholder(f32, {-1, 10}, "y");
+  g::Output kp = g::placeholder(f32, {}, "keep_prob");
+  g::Output logits;
+  if (cnn) {
+    const Conv2dOptions same{.strides = {1, 1}, .padding = Padding::Same};
+    const Pool2dOptions pool{.pool_size = {2, 2}, .strides = std::array<int64_t, 2>{2, 2}, .padding = Padding::Same};
+    g::Variable w1 = w({5, 5, 1, 32}, 0.1), b1 = w({32}, 0.1), w2 = w({5, 5, 32, 64}, 0.1), b2 = w({64}, 0.1);
+    g::Variable w3 = w({7 * 7 * 64, 1024}, 0.01), b3 = w({1024}, 0.1), w4 = w({1024, 10}, 0.1), b4 = w({10}, 0.1);
+    g::Output h1 = g::nn::max_pool(g::nn::relu(g::nn::bias_add(g::nn::conv2d(x, w1, same), b1)), pool);
+    g::Output h2 = g::nn::max_pool(g::nn::relu(g::nn::bias_add(g::nn::conv2d(h1, w2, same), b2)), pool);
+    g::Output h3 = g::nn::relu(g::add(g::matmul(g::reshape(h2, {-1, 7 * 7 * 64}), w3), b3));
+    logits = g::add(g::matmul(g::nn::dropout(h3, kp), w4), b4);
+  } else {
+    g::Variable w1 = w({784, 256}, 0.05), b1 = w({256}, 0.1), w2 = w({256, 10}, 0.1), b2 = w({10}, 0.1);
+    g::Output h = g::nn::relu(g::add(g::matmul(g::reshape(x, {-1, 784}), w1), b1));
+    logits = g::add(g::matmul(g::nn::dropout(h, kp), w2), b2);
+  }
+  g::Output cost = g::reduce_mean(g::nn::softmax_cross_entropy_with_logits(y, logits));
+  g::Operation train = g::AdamOptimizer({.learning_rate = 1e-3}).minimize(cost);
+  g::Session sess(graph);
+  sess.run(g::global_variables_initializer());
+
+  std::vector<g::Fetch> fetches{train, cost};
+  g::FeedDict feeds{{x, d.x.slice(0, 0, kBatch)}, {y, labels.slice(0, 0, kBatch)}, {kp, 0.5}};
+  std::vector<g::Value> results;
+  std::vector<float> losses;
+  auto step = [&](int s) {
+    feeds[0].second = g::FeedValue(d.x.slice(0, s * kBatch, (s + 1) * kBatch));
+    feeds[1].second = g::FeedValue(labels.slice(0, s * kBatch, (s + 1) * kBatch));
+    sess.run_into(fetches, feeds, results);
+  };
+  for (int s = 0; s < kWarmupSteps; ++s) step(s);
+  losses.reserve(kMeasuredSteps);
+  const std::size_t before = allocator_stats().system_allocations;
+  arm();
+  for (int s = kWarmupSteps; s < kWarmupSteps + kMeasuredSteps; ++s) {
+    step(s);
+    losses.push_back(g::as_tensor(results[1]).item<float>());
+  }
+  Counts c = disarm(before);
+  for (float l : losses) EXPECT_TRUE(std::isfinite(l));
+  expect_none(c, cnn ? "graph-mode cnn Session step" : "graph-mode mlp Session step");
+}
+
+TEST(SteadyStateAllocations, GraphMlpSessionStep) { check_graph_step(false); }
+TEST(SteadyStateAllocations, GraphCnnSessionStep) { check_graph_step(true); }
 
 }  // namespace
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ember/core/dtype.hpp"
+#include "ember/core/pool.hpp"
 #include "ember/core/tensor.hpp"
 
 namespace ember::graph {
@@ -108,7 +109,10 @@ class RunContext {
   virtual void set_variable(const Node* var, Tensor value) = 0;
 };
 
-using OpFn = std::function<std::vector<Value>(RunContext&, std::span<const Value>)>;
+// A node's outputs. Pool-allocated (core/pool.hpp), so that running a node in a warmed-up Session
+// makes no call to the system allocator.
+using Values = std::vector<Value, PoolAllocator<Value>>;
+using OpFn = std::function<Values(RunContext&, std::span<const Value>)>;
 
 enum class NodeKind { Compute, Placeholder, Variable, Gradients };
 

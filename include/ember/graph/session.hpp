@@ -2,6 +2,7 @@
 // tf.Session: runs the part of a graph that the fetches need, with fed values, and holds the
 // values of the graph's variables.
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <variant>
@@ -35,10 +36,28 @@ using FeedDict = std::vector<std::pair<Output, FeedValue>>;
 // A fetch: a tensor (returns its value) or an operation (runs it, returns std::monostate).
 using Fetch = std::variant<Output, Operation>;
 
+// Execution is planned: the first run of a given list of fetches with a given list of fed tensors
+// works out the needed subgraph, its order and where each value lives, and keeps that plan (up to
+// kMaxPlans of them); later runs with the same fetches and feeds reuse it and their value slots.
+// So a warmed-up training step (run_into with reused fetch, feed and result lists) makes no call to
+// the system allocator: tensor buffers come from the Storage cache and small objects from the pools
+// (tests/train/steady_state_allocations.cpp checks it for the MLP and the CNN).
+//
+// A Session is not thread-safe: one run at a time (its plans hold the values of the run in flight).
 class Session {
  public:
+  static constexpr std::size_t kMaxPlans = 32;
+
   explicit Session(Graph& g = get_default_graph());
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
   Graph& graph() const { return *graph_; }
+
+  // The general form: `results` is cleared and gets one value per fetch (monostate for an
+  // operation). Reusing `fetches`, `feeds` and `results` across steps is what makes a step
+  // allocation-free.
+  void run_into(std::span<const Fetch> fetches, const FeedDict& feeds, std::vector<Value>& results);
 
   // One fetch: the tensor's value (DTypeError if it is a string: use run_value).
   Tensor run(const Output& fetch, const FeedDict& feeds = {});
@@ -63,9 +82,13 @@ class Session {
 
  private:
   class Context;
-  std::vector<Value> compute_gradients_node(const Node& n, std::span<const Value> in);
+  struct Plan;
+  Plan& plan_for(std::span<const Fetch> fetches, const FeedDict& feeds);
+  Values compute_gradients_node(const Node& n, std::span<const Value> in);
   Graph* graph_;
   std::unordered_map<const Node*, Tensor> variables_;
+  std::vector<std::unique_ptr<Plan>> plans_;  // most recently built last
+  std::vector<Tensor> grad_xs_;               // scratch of compute_gradients_node
 };
 
 // The Tensor in a fetched value; DTypeError if it holds a string or nothing.
