@@ -264,7 +264,9 @@ void reset_default_graph() {
 GraphScope::GraphScope(Graph& g) : prev_(current_graph) { current_graph = &g; }
 GraphScope::~GraphScope() { current_graph = prev_; }
 
-NameScope::NameScope(const std::string& name) : graph_(&get_default_graph()) {
+NameScope::NameScope(const std::string& name) : NameScope(get_default_graph(), name) {}
+
+NameScope::NameScope(Graph& g, const std::string& name) : graph_(&g) {
   if (!name.empty() && name.back() == '/') {
     prefix_ = name;
   } else {
@@ -423,5 +425,30 @@ Operation global_variables_initializer(Graph& g) {
   GraphScope in_graph(g);
   return variables_initializer(global_variables(g), "init");
 }
+
+// ---- DESIGN.md's member spellings ---------------------------------------------------------------------
+
+Output Graph::placeholder(DType dtype, const PartialShape& shape, const std::string& name) {
+  GraphScope in_graph(*this);
+  return graph::placeholder(dtype, shape, name);
+}
+Output Graph::constant(const Tensor& value, const std::string& name) {
+  GraphScope in_graph(*this);
+  return graph::constant(value, name);
+}
+Variable Graph::variable(const Tensor& initial_value, const VariableOptions& o) {
+  GraphScope in_graph(*this);
+  return Variable(initial_value, o);
+}
+Variable Graph::variable(const Output& initial_value, const VariableOptions& o) {
+  if (initial_value.valid() && &initial_value.graph() != this)
+    throw ValueError("graph: variable '" + o.name + "': its initial value '" + initial_value.name() + "' is from another graph");
+  GraphScope in_graph(*this);
+  return Variable(initial_value, o);
+}
+Variable Graph::variable(const Tensor& initial_value) { return variable(initial_value, VariableOptions{}); }
+Variable Graph::variable(const Output& initial_value) { return variable(initial_value, VariableOptions{}); }
+GraphScope Graph::as_default() { return GraphScope(*this); }
+NameScope Graph::name_scope(const std::string& name) { return NameScope(*this, name); }
 
 }  // namespace ember::graph

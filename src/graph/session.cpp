@@ -1,5 +1,6 @@
 #include "ember/graph/session.hpp"
 
+#include <chrono>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -268,7 +269,8 @@ void make_leaf(Value& v) {
 }
 }  // namespace
 
-void Session::run_into(std::span<const Fetch> fetches, const FeedDict& feeds, std::vector<Value>& results) {
+void Session::run_into(std::span<const Fetch> fetches, const FeedDict& feeds, std::vector<Value>& results,
+                       const RunOptions& options, RunMetadata* run_metadata) {
   Plan& p = plan_for(fetches, feeds);
   struct Clear {  // empty the slots also when an op throws
     Plan& p;
@@ -287,9 +289,23 @@ void Session::run_into(std::span<const Fetch> fetches, const FeedDict& feeds, st
     ~Restore() { autograd::set_grad_enabled(prev); }
   } restore{prev_grad};
 
+  using Clock = std::chrono::steady_clock;
+  const bool trace = options.trace_level == RunOptions::TraceLevel::FullTrace && run_metadata;
+  const bool timed = trace || options.timeout_in_ms > 0;
+  const Clock::time_point run_start = timed ? Clock::now() : Clock::time_point{};
+  auto micros_since_start = [&] { return std::chrono::duration<double, std::micro>(Clock::now() - run_start).count(); };
+  if (run_metadata) run_metadata->step_stats.clear();
+
   Context ctx(*this);
   for (const Plan::Step& step : p.steps) {
     Node* n = step.node;
+    double started = 0;
+    if (timed) {
+      started = micros_since_start();
+      if (options.timeout_in_ms > 0 && started > 1e3 * static_cast<double>(options.timeout_in_ms))
+        throw DeadlineExceededError("graph: the run passed its timeout of " + std::to_string(options.timeout_in_ms) +
+                                    " ms before op '" + n->name + "' (" + n->type + ")");
+    }
     p.in.clear();
     for (std::size_t k = 0; k < step.num_inputs; ++k) p.in.push_back(p.slots[p.input_slots[step.first_input + k]]);
     Values out = n->kind == NodeKind::Gradients ? compute_gradients_node(*n, p.in) : n->fn(ctx, p.in);
@@ -300,6 +316,15 @@ void Session::run_into(std::span<const Fetch> fetches, const FeedDict& feeds, st
       Value& slot = p.slots[step.first_output + i];
       slot = std::move(out[i]);
       if (p.make_leaf[step.first_output + i]) make_leaf(slot);
+    }
+    if (trace) {
+      NodeExecStats st{n->name, n->type, started, micros_since_start() - started, {}};
+      for (std::size_t i = 0; i < out.size(); ++i) {
+        const Value& v = p.slots[step.first_output + i];
+        if (const auto* t = std::get_if<Tensor>(&v)) st.output_shapes.push_back(to_string(t->shape()));
+        else st.output_shapes.push_back(std::holds_alternative<std::string>(v) ? "string" : "none");
+      }
+      run_metadata->step_stats.push_back(std::move(st));
     }
   }
   results.clear();
@@ -314,9 +339,10 @@ void Session::run_into(std::span<const Fetch> fetches, const FeedDict& feeds, st
   }
 }
 
-std::vector<Value> Session::run(const std::vector<Fetch>& fetches, const FeedDict& feeds) {
+std::vector<Value> Session::run(const std::vector<Fetch>& fetches, const FeedDict& feeds, const RunOptions& options,
+                                RunMetadata* run_metadata) {
   std::vector<Value> results;
-  run_into(fetches, feeds, results);
+  run_into(fetches, feeds, results, options, run_metadata);
   return results;
 }
 
@@ -357,20 +383,28 @@ Values Session::compute_gradients_node(const Node& n, std::span<const Value> in)
   return out;
 }
 
-Tensor Session::run(const Output& fetch, const FeedDict& feeds) { return as_tensor(run(std::vector<Fetch>{fetch}, feeds)[0]); }
-
-void Session::run(const Operation& fetch, const FeedDict& feeds) { run(std::vector<Fetch>{fetch}, feeds); }
-
-std::vector<Value> Session::run(std::initializer_list<Output> fetches, const FeedDict& feeds) {
-  return run(std::vector<Fetch>(fetches.begin(), fetches.end()), feeds);
+Tensor Session::run(const Output& fetch, const FeedDict& feeds, const RunOptions& options, RunMetadata* run_metadata) {
+  return as_tensor(run(std::vector<Fetch>{fetch}, feeds, options, run_metadata)[0]);
 }
 
-Value Session::run_value(const Fetch& fetch, const FeedDict& feeds) { return run(std::vector<Fetch>{fetch}, feeds)[0]; }
+void Session::run(const Operation& fetch, const FeedDict& feeds, const RunOptions& options, RunMetadata* run_metadata) {
+  run(std::vector<Fetch>{fetch}, feeds, options, run_metadata);
+}
 
-std::map<std::string, Value> Session::run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds) {
+std::vector<Value> Session::run(std::initializer_list<Output> fetches, const FeedDict& feeds, const RunOptions& options,
+                                RunMetadata* run_metadata) {
+  return run(std::vector<Fetch>(fetches.begin(), fetches.end()), feeds, options, run_metadata);
+}
+
+Value Session::run_value(const Fetch& fetch, const FeedDict& feeds, const RunOptions& options, RunMetadata* run_metadata) {
+  return run(std::vector<Fetch>{fetch}, feeds, options, run_metadata)[0];
+}
+
+std::map<std::string, Value> Session::run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds,
+                                          const RunOptions& options, RunMetadata* run_metadata) {
   std::vector<Fetch> list;
   for (const auto& [k, f] : fetches) list.push_back(f);
-  std::vector<Value> values = run(list, feeds);
+  std::vector<Value> values = run(list, feeds, options, run_metadata);
   std::map<std::string, Value> r;
   size_t i = 0;
   for (const auto& [k, f] : fetches) r[k] = std::move(values[i++]);

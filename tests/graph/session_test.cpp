@@ -245,3 +245,101 @@ TEST(GraphSession, FeedingAnIntermediateTensorCutsItsInputs) {
   EXPECT_EQ(s.run(d, {{a, 10.0}}).item<float>(), 21.0f);
   EXPECT_THROW(s.run(d, {{c, zeros({2})}}), ShapeError);  // c's static shape is ()
 }
+
+// DESIGN.md's spelling: g.placeholder / g.constant / g.variable build on `g` whatever the default
+// graph is; g.as_default() and g.name_scope() are the `with` blocks.
+TEST(GraphSession, GraphMemberSpellingsBuildOnThatGraph) {
+  g::Graph graph;
+  const size_t default_ops = g::get_default_graph().operations().size();
+  auto x = graph.placeholder(f32, {-1, 2}, "x");
+  auto w = graph.variable(from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3}), {.name = "w"});
+  auto b = graph.constant(from_vector(std::vector<float>{10, 20, 30}, {3}), "b");
+  auto y = g::add(g::matmul(x, w), b);
+  EXPECT_EQ(&y.graph(), &graph);
+  EXPECT_EQ(x.name(), "x:0");
+  EXPECT_EQ(w.name(), "w");
+  EXPECT_EQ(g::get_default_graph().operations().size(), default_ops);  // nothing leaked into the default graph
+  {
+    auto scope = graph.as_default();
+    EXPECT_EQ(&g::get_default_graph(), &graph);
+    auto ns = graph.name_scope("layer1");
+    EXPECT_EQ(g::constant(1.0).name(), "layer1/Const:0");
+  }
+  EXPECT_NE(&g::get_default_graph(), &graph);
+  g::Session s(graph);
+  s.run(g::global_variables_initializer(graph));
+  // [1, 1] · [[1, 2, 3], [4, 5, 6]] + [10, 20, 30] = [15, 27, 39]
+  EXPECT_EQ(s.run(y, {{x, from_vector(std::vector<float>{1, 1}, {1, 2})}}).to_vector<float>(), (std::vector<float>{15, 27, 39}));
+  g::Graph other;
+  std::string m = message_of<ValueError>([&] { other.variable(y); });
+  EXPECT_NE(m.find("another graph"), std::string::npos) << m;
+}
+
+// Planned runs: each fetch/feed list has its own plan, kept across runs; a run that fails midway
+// leaves the session usable, and values do not leak from one run into the next.
+TEST(GraphSession, PlansPerFetchAndFeedListAndRecoveryAfterAFailedRun) {
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  auto a = g::placeholder(f32, {-1, -1}, "a");
+  auto b = g::placeholder(f32, {-1, -1}, "b");
+  auto c = g::matmul(a, b);
+  auto d = c * g::constant(2.0);
+  g::Session s(graph);
+  Tensor one = full({1, 1}, 1.0), three = full({1, 1}, 3.0);
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(s.run(d, {{a, one}, {b, three}}).item<float>(), 6.0f);
+    EXPECT_EQ(s.run(d, {{b, three}, {a, three}}).item<float>(), 18.0f);  // another feed order: another plan
+    EXPECT_EQ(s.run(d, {{c, three}}).item<float>(), 6.0f);               // the intermediate fed: no placeholder needed
+    auto both = s.run({c, d}, {{a, three}, {b, three}});
+    EXPECT_EQ(g::as_tensor(both[0]).item<float>(), 9.0f);
+    EXPECT_EQ(g::as_tensor(both[1]).item<float>(), 18.0f);
+  }
+  // Shapes that only the run can check: the error, then the same plan runs fine.
+  EXPECT_THROW(s.run(d, {{a, full({2, 3}, 1.0)}, {b, full({2, 3}, 1.0)}}), ShapeError);
+  EXPECT_EQ(s.run(d, {{a, full({2, 3}, 1.0)}, {b, full({3, 2}, 1.0)}}).to_vector<float>(), (std::vector<float>{6, 6, 6, 6}));
+  // The unfed placeholder is still reported for the list that needs it.
+  std::string m = message_of<ValueError>([&] { s.run(d, {{a, one}}); });
+  EXPECT_NE(m.find("'b'"), std::string::npos) << m;
+}
+
+// RunOptions(trace_level=FULL_TRACE) fills RunMetadata with every op that ran, in order, with its
+// output shapes; without it the metadata is left empty. timeout_in_ms stops a long run.
+TEST(GraphSession, RunOptionsTraceAndTimeout) {
+  g::Graph graph;
+  g::GraphScope scope(graph);
+  auto x = g::placeholder(f32, {-1, 3}, "x");
+  g::Output h;
+  {
+    g::NameScope ns("layer1");
+    h = g::nn::relu(g::matmul(x, g::constant(full({3, 4}, 1.0), "w")));
+  }
+  auto total = g::reduce_sum(h);
+  g::Session s(graph);
+  g::RunMetadata meta;
+  g::RunOptions trace{.trace_level = g::RunOptions::TraceLevel::FullTrace};
+  Tensor value = s.run(total, {{x, full({2, 3}, 1.0)}}, trace, &meta);
+  EXPECT_EQ(value.item<float>(), 24.0f);
+  std::vector<std::string> names;
+  for (const g::NodeExecStats& st : meta.step_stats) {
+    names.push_back(st.node_name);
+    EXPECT_GE(st.elapsed_micros, 0.0) << st.node_name;
+    EXPECT_GE(st.start_micros, 0.0) << st.node_name;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"layer1/w", "layer1/MatMul", "layer1/Relu", "Sum"}));
+  ASSERT_EQ(meta.step_stats.size(), 4u);
+  EXPECT_EQ(meta.step_stats[1].op, "MatMul");
+  EXPECT_EQ(meta.step_stats[1].output_shapes, (std::vector<std::string>{to_string(Shape{2, 4})}));
+  for (size_t i = 1; i < meta.step_stats.size(); ++i)
+    EXPECT_GE(meta.step_stats[i].start_micros, meta.step_stats[i - 1].start_micros);
+  s.run(total, {{x, full({2, 3}, 1.0)}}, {}, &meta);
+  EXPECT_TRUE(meta.step_stats.empty());
+
+  // A chain of 40 matmuls of 512x512 (about 10 GFLOP) cannot finish in 1 ms: it stops between ops.
+  g::Output chain = g::placeholder(f32, {512, 512}, "m");
+  g::Output feed = chain;
+  for (int i = 0; i < 40; ++i) chain = g::matmul(chain, feed);
+  std::string m = message_of<g::DeadlineExceededError>(
+      [&] { s.run(chain, {{feed, full({512, 512}, 1e-3)}}, {.timeout_in_ms = 1}); });
+  EXPECT_NE(m.find("timeout of 1 ms"), std::string::npos) << m;
+  EXPECT_NE(m.find("MatMul"), std::string::npos) << m;
+}

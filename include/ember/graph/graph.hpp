@@ -60,6 +60,10 @@ struct TensorType {
 };
 
 class Graph;
+class GraphScope;
+class NameScope;
+class Variable;
+struct VariableOptions;
 struct Node;
 
 // An operation of a graph (a handle; the graph owns it). Fetching one runs it and returns nothing.
@@ -152,6 +156,20 @@ class Graph {
   Operation add_op(std::string type, std::string name, std::vector<Output> inputs, OpFn fn,
                    std::vector<OutputSpec> outputs = {}, NodeKind kind = NodeKind::Compute, bool stateful = false);
 
+  // DESIGN.md's spelling of the sources, on this graph whatever the default graph is:
+  // g.placeholder(f32, {-1, 784}), g.constant(t), g.variable(initial_value) — the free functions
+  // below (placeholder, constant, Variable) with this graph made the default while they build.
+  Output placeholder(DType dtype, const PartialShape& shape, const std::string& name = "Placeholder");
+  Output constant(const Tensor& value, const std::string& name = "Const");
+  Variable variable(const Tensor& initial_value, const VariableOptions& o);
+  Variable variable(const Output& initial_value, const VariableOptions& o);
+  Variable variable(const Tensor& initial_value);
+  Variable variable(const Output& initial_value);
+  // `with g.as_default():` — auto scope = g.as_default(); (a GraphScope on this graph)
+  GraphScope as_default();
+  // `with g.name_scope("layer1"):` — auto scope = g.name_scope("layer1"); (a NameScope on this graph)
+  NameScope name_scope(const std::string& name);
+
   Output get_tensor_by_name(const std::string& name) const;  // "scope/x:0"; ValueError if absent
   Operation get_operation_by_name(const std::string& name) const;
   std::vector<Operation> operations() const;
@@ -196,7 +214,8 @@ class GraphScope {
 // reused scope name is uniquified like an op name ("layer1_1/"); a name ending in "/" is used as is.
 class NameScope {
  public:
-  explicit NameScope(const std::string& name);
+  explicit NameScope(const std::string& name);  // on the default graph
+  NameScope(Graph& g, const std::string& name);
   ~NameScope();
   NameScope(const NameScope&) = delete;
   NameScope& operator=(const NameScope&) = delete;

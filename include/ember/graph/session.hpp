@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "ember/core/error.hpp"
 #include "ember/graph/graph.hpp"
 
 namespace ember::graph {
@@ -36,6 +37,29 @@ using FeedDict = std::vector<std::pair<Output, FeedValue>>;
 // A fetch: a tensor (returns its value) or an operation (runs it, returns std::monostate).
 using Fetch = std::variant<Output, Operation>;
 
+// tf.RunOptions: what a run records, and how long it may take.
+struct RunOptions {
+  enum class TraceLevel { NoTrace, FullTrace };
+  TraceLevel trace_level = TraceLevel::NoTrace;  // FullTrace: every op's timing into RunMetadata
+  int64_t timeout_in_ms = 0;                     // > 0: a run past it stops before its next op
+};
+// One op's record in a traced run (TF's NodeExecStats).
+struct NodeExecStats {
+  std::string node_name, op;                 // "layer1/MatMul", "MatMul"
+  double start_micros = 0, elapsed_micros = 0;  // from the start of the run
+  std::vector<std::string> output_shapes;    // "(128, 256)"; "string" / "none" for other values
+};
+// tf.RunMetadata: filled by a run whose options ask for a trace (cleared first).
+struct RunMetadata {
+  std::vector<NodeExecStats> step_stats;  // in execution order
+};
+// A run stopped by RunOptions::timeout_in_ms (TF's DeadlineExceededError). The variables keep what
+// the ops that ran before it wrote.
+class DeadlineExceededError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Execution is planned: the first run of a given list of fetches with a given list of fed tensors
 // works out the needed subgraph, its order and where each value lives, and keeps that plan (up to
 // kMaxPlans of them); later runs with the same fetches and feeds reuse it and their value slots.
@@ -57,19 +81,26 @@ class Session {
   // The general form: `results` is cleared and gets one value per fetch (monostate for an
   // operation). Reusing `fetches`, `feeds` and `results` across steps is what makes a step
   // allocation-free.
-  void run_into(std::span<const Fetch> fetches, const FeedDict& feeds, std::vector<Value>& results);
+  void run_into(std::span<const Fetch> fetches, const FeedDict& feeds, std::vector<Value>& results,
+                const RunOptions& options = {}, RunMetadata* run_metadata = nullptr);
 
   // One fetch: the tensor's value (DTypeError if it is a string: use run_value).
-  Tensor run(const Output& fetch, const FeedDict& feeds = {});
+  Tensor run(const Output& fetch, const FeedDict& feeds = {}, const RunOptions& options = {},
+             RunMetadata* run_metadata = nullptr);
   // Runs an op (e.g. a train op or the initializer).
-  void run(const Operation& fetch, const FeedDict& feeds = {});
-  Value run_value(const Fetch& fetch, const FeedDict& feeds = {});
+  void run(const Operation& fetch, const FeedDict& feeds = {}, const RunOptions& options = {},
+           RunMetadata* run_metadata = nullptr);
+  Value run_value(const Fetch& fetch, const FeedDict& feeds = {}, const RunOptions& options = {},
+                  RunMetadata* run_metadata = nullptr);
   // A list of fetches: one value each, in order. Every node runs at most once per call.
-  std::vector<Value> run(const std::vector<Fetch>& fetches, const FeedDict& feeds = {});
+  std::vector<Value> run(const std::vector<Fetch>& fetches, const FeedDict& feeds = {}, const RunOptions& options = {},
+                         RunMetadata* run_metadata = nullptr);
   // A list of tensors or variables: s.run({w, b}).
-  std::vector<Value> run(std::initializer_list<Output> fetches, const FeedDict& feeds = {});
+  std::vector<Value> run(std::initializer_list<Output> fetches, const FeedDict& feeds = {},
+                         const RunOptions& options = {}, RunMetadata* run_metadata = nullptr);
   // A map of fetches: the same keys with values.
-  std::map<std::string, Value> run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds = {});
+  std::map<std::string, Value> run(const std::map<std::string, Fetch>& fetches, const FeedDict& feeds = {},
+                                   const RunOptions& options = {}, RunMetadata* run_metadata = nullptr);
 
   // The session's variable storage (what the initializers and optimizers write).
   bool initialized(const Variable& v) const;
