@@ -119,7 +119,70 @@ void run_kind(const std::string& kind, bool (*pick)(const FixtureCase&) = nullpt
   EXPECT_GT(n, 0) << "no matching " << kind << " case in recurrent.json";
 }
 
+// Bidirectional (tests/fixtures/bidirectional.json, from torch's bidirectional=True modules): the
+// wrapper's weights "forward_<x>/<w>" / "backward_<x>/<w>" are the fixture's "forward/<w>" /
+// "backward/<w>".
+std::string fixture_key(const nn::Layer::NamedWeight& nw) {
+  const std::string dir = nw.name.rfind("forward_", 0) == 0 ? "forward" : "backward";
+  return dir + "/" + nw.weight->name;
+}
+
+void run_bidirectional(const FixtureCase& c, DType dt, Tol tol) {
+  const std::string kind = c.attrs.at("layer");
+  nn::RecurrentOptions o{.units = c.attrs.at("units"), .return_sequences = c.attrs.at("return_sequences")};
+  nn::LayerPtr inner = kind == "LSTM" ? nn::LayerPtr(std::make_shared<nn::LSTM>(o))
+                       : kind == "GRU" ? nn::LayerPtr(std::make_shared<nn::GRU>(o))
+                                       : nn::LayerPtr(std::make_shared<nn::SimpleRNN>(o));
+  nn::Bidirectional layer(inner, {.merge_mode = c.attrs.at("merge_mode")});
+  {
+    autograd::NoGradGuard no_grad;
+    layer(zeros(c.at("x").shape()), false);
+  }
+  auto weights = layer.named_weights();
+  ASSERT_EQ(weights.size(), 6u) << c.name;
+  for (const auto& nw : weights) {
+    const std::string key = fixture_key(nw);
+    ASSERT_EQ(nw.weight->value().shape(), c.at(key).shape()) << c.name << ": " << key;
+    if (dt == f32) {
+      autograd::NoGradGuard no_grad;
+      nw.weight->value().copy_(c.at(key));
+    } else {
+      nw.weight->value() = c.at(key).to(f64).detach().clone().requires_grad_();
+    }
+  }
+  Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
+  nn::RecurrentOutput out = layer.run(x);
+  EXPECT_CLOSE(out.output, "y", tol);
+  const auto keys = c.attrs.at("states").get<std::vector<std::string>>();
+  ASSERT_EQ(out.states.size(), keys.size()) << c.name;
+  Tensor loss = sum(out.output * c.at("dy").to(dt));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_CLOSE(out.states[i], keys[i], tol);
+    loss = loss + sum(out.states[i] * c.at("d" + keys[i]).to(dt));
+  }
+  EXPECT_TRUE(all_close(layer(x), out.output, 0, 0)) << c.name;  // call() == run().output
+  loss.backward();
+  EXPECT_CLOSE(x.grad(), "dx", tol);
+  for (const auto& nw : weights) {
+    ASSERT_TRUE(nw.weight->value().grad().defined()) << c.name << ": no gradient for " << nw.name;
+    EXPECT_CLOSE(nw.weight->value().grad(), "d" + fixture_key(nw), tol);
+  }
+}
+
 }  // namespace
+
+TEST(RecurrentGolden, Bidirectional) {
+  std::set<std::string> layers, modes;
+  for (const FixtureCase& c : load_fixture("bidirectional.json")) {
+    SCOPED_TRACE(c.name);
+    run_bidirectional(c, f32, kF32);
+    run_bidirectional(c, f64, kF64);
+    layers.insert(c.attrs.at("layer").get<std::string>());
+    modes.insert(c.attrs.at("merge_mode").get<std::string>());
+  }
+  EXPECT_EQ(layers, (std::set<std::string>{"SimpleRNN", "LSTM", "GRU"}));
+  EXPECT_EQ(modes, (std::set<std::string>{"concat", "sum", "mul", "ave"}));
+}
 
 TEST(RecurrentGolden, Embedding) { run_kind("Embedding"); }
 TEST(RecurrentGolden, SimpleRNN) { run_kind("SimpleRNN"); }

@@ -126,4 +126,26 @@ TEST(RecurrentGradcheck, EmbeddingIntoLSTM) {
 }
 
 }  // namespace
+// Bidirectional: both copies' weights, the merged output and all four (or two) final states.
+void check_bidirectional(nn::Bidirectional& layer, const Shape& shape, uint64_t seed) {
+  Inputs in = build_f64(layer, shape, seed);
+  ASSERT_EQ(in.size(), 7u) << layer.name();
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return everything(layer.run(x[0])); }, in)) << layer.name();
+}
+
+TEST(RecurrentGradcheck, BidirectionalLSTMConcatSequence) {
+  nn::Bidirectional bi(nn::LSTM({.units = 2, .return_sequences = true}));
+  check_bidirectional(bi, {2, 4, 3}, 110);
+}
+
+TEST(RecurrentGradcheck, BidirectionalGRUAveLast) {
+  nn::Bidirectional bi(nn::GRU({.units = 3}), {.merge_mode = "ave"});
+  check_bidirectional(bi, {2, 3, 2}, 120);
+}
+
+TEST(RecurrentGradcheck, BidirectionalSimpleRNNMulSequence) {
+  nn::Bidirectional bi(nn::SimpleRNN({.units = 2, .return_sequences = true}), {.merge_mode = "mul"});
+  check_bidirectional(bi, {2, 4, 2}, 130);
+}
+
 }  // namespace ember

@@ -265,6 +265,88 @@ TEST(Recurrent, KerasConfigFieldsOfLstm) {
   EXPECT_THROW(nn::LSTM::from_config(c), FormatError);
 }
 
+// ------------------------------------------------------------------ Bidirectional
+
+TEST(Recurrent, BidirectionalShapesCountsAndNames) {
+  nn::reset_layer_names();
+  // Keras: Bidirectional(LSTM(64)) on 32 features = 2 · 4·(64·(32+64)+64) = 49,664 parameters.
+  nn::Bidirectional bi(nn::LSTM({.units = 64, .return_sequences = true}));
+  Tensor y = bi(zeros({3, 7, 32}));
+  EXPECT_EQ(y.shape(), (Shape{3, 7, 128}));
+  EXPECT_EQ(bi.count_params(), 49664);
+  EXPECT_EQ(bi.name(), "bidirectional");
+  std::vector<std::string> names;
+  for (const auto& nw : bi.named_weights()) names.push_back(nw.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"forward_lstm/kernel", "forward_lstm/recurrent_kernel", "forward_lstm/bias",
+                                             "backward_lstm/kernel", "backward_lstm/recurrent_kernel",
+                                             "backward_lstm/bias"}));
+  EXPECT_FALSE(bi.forward_layer().options().go_backwards);
+  EXPECT_TRUE(bi.backward_layer().options().go_backwards);
+  nn::Bidirectional sum(nn::GRU({.units = 5}), {.merge_mode = "sum"});
+  EXPECT_EQ(sum(zeros({2, 4, 3})).shape(), (Shape{2, 5}));
+  EXPECT_EQ(sum.compute_output_shape({{-1, 4, 3}}), (Shape{-1, 5}));
+  EXPECT_EQ(bi.compute_output_shape({{-1, 9, 32}}), (Shape{-1, 9, 128}));
+  // Freezing the wrapper freezes both directions (Keras's layer.trainable).
+  sum.set_trainable(false);
+  EXPECT_TRUE(sum.trainable_weights().empty());
+  EXPECT_EQ(sum.non_trainable_weights().size(), 6u);
+}
+
+// With merge "concat" and return_sequences, the second half is the backward copy run on the
+// reversed sequence and reversed back: the same as a go_backwards layer with those weights.
+TEST(Recurrent, BidirectionalHalvesAreTheTwoDirections) {
+  nn::Bidirectional bi(nn::SimpleRNN({.units = 3, .return_sequences = true}));
+  Tensor x = seq_input(2, 5, 4, 77);
+  Tensor y = bi(x);
+  Tensor fwd = bi.forward_layer()(x), bwd = bi.backward_layer()(x);  // bwd in processing order
+  EXPECT_TRUE(all_close(slice(y, 2, 0, 3), fwd, 0, 0));
+  for (int64_t t = 0; t < 5; ++t)
+    EXPECT_TRUE(all_close(slice(slice(y, 2, 3, 6), 1, t, t + 1), slice(bwd, 1, 4 - t, 5 - t), 0, 0)) << t;
+}
+
+TEST(Recurrent, BidirectionalKerasJsonRoundTripAndErrors) {
+  nn::reset_layer_names();
+  // A Keras 2 config as tf.keras writes it (wrapped layer under "layer", its own name inside).
+  const std::string text = R"({"class_name": "Sequential", "config": {"name": "seq", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_input_shape": [null, 10, 6], "dtype": "float32", "name": "in"}},
+    {"class_name": "Bidirectional", "config": {"name": "bidirectional", "trainable": true, "dtype": "float32",
+      "merge_mode": "concat", "layer": {"class_name": "GRU", "config": {"name": "gru", "units": 8,
+      "return_sequences": false, "reset_after": true}}}},
+    {"class_name": "Dense", "config": {"name": "dense", "units": 1}}]}})";
+  auto m = nn::model_from_json(text);
+  // GRU(8, reset_after) on 6: 3·(8·14+16) = 384, twice = 768; Dense 16+1 = 17.
+  std::string s = m->summary_string();
+  EXPECT_TRUE(contains(s, "768") && contains(s, "Total params: 785") && contains(s, "(None, 16)")) << s;
+  EXPECT_EQ((*m)(zeros({2, 10, 6})).shape(), (Shape{2, 1}));
+  std::string once = nn::to_json(*m);
+  auto j = nlohmann::json::parse(once);
+  const auto& bc = j["config"]["layers"][1]["config"];
+  EXPECT_EQ(bc["merge_mode"], "concat");
+  EXPECT_EQ(bc["layer"]["class_name"], "GRU");
+  EXPECT_EQ(bc["layer"]["config"]["name"], "gru");
+  nn::reset_layer_names();
+  EXPECT_EQ(nn::to_json(*nn::model_from_json(once)), once);
+
+  // Errors name the wrapper.
+  std::string e1 = message_of<ValueError>([] { nn::Bidirectional(nn::LSTM({.units = 2}), {.merge_mode = "max"}); });
+  EXPECT_TRUE(contains(e1, "Bidirectional") && contains(e1, "max")) << e1;
+  std::string e2 = message_of<ValueError>([] {
+    nn::Bidirectional(nn::LayerPtr(std::make_shared<nn::Dense>(nn::DenseOptions{.units = 2})));
+  });
+  EXPECT_TRUE(contains(e2, "SimpleRNN, LSTM or GRU") && contains(e2, "Dense")) << e2;
+  std::string e3 = message_of<ValueError>([] {
+    nn::Bidirectional(nn::LSTM({.units = 2}), {}, nn::LSTM({.units = 2}));  // same direction
+  });
+  EXPECT_TRUE(contains(e3, "opposite go_backwards")) << e3;
+  auto null_merge = nlohmann::json::parse(text);
+  null_merge["config"]["layers"][1]["config"]["merge_mode"] = nullptr;
+  std::string e4 = message_of<FormatError>([&] { nn::model_from_json(null_merge.dump()); });
+  EXPECT_TRUE(contains(e4, "merge_mode")) << e4;
+  nn::Bidirectional bi(nn::LSTM({.units = 2}));
+  std::string e5 = message_of<ShapeError>([&] { bi(zeros({2, 3})); });
+  EXPECT_TRUE(contains(e5, "(batch, time") || contains(e5, "expected")) << e5;
+}
+
 // ------------------------------------------------------------------ long sequences
 
 TEST(Recurrent, FiveThousandStepsTrainWithoutStackOverflow) {

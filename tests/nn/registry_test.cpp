@@ -119,6 +119,16 @@ const std::map<std::string, LayerSample>& layer_samples() {
        {{{"name", "t"}, {"units", 3}, {"unit_forget_bias", false}, {"activation", "relu"}, {"go_backwards", true},
          {"dropout", 0.25}, {"recurrent_initializer", kNormal}, {"use_bias", true}},
         {{2, 4, 3}}}},
+      {"Bidirectional",
+       {{{"name", "t"}, {"merge_mode", "ave"},
+         // Nested configs as get_config writes them whole (the check compares each field as given).
+         {"layer", {{"class_name", "LSTM"},
+                    {"config", nn::LSTM({.units = 3, .recurrent_initializer = nn::initializers::get("he_normal"),
+                                         .return_sequences = true, .name = "l"}).get_config()}}},
+         {"backward_layer", {{"class_name", "LSTM"},
+                             {"config", nn::LSTM({.units = 3, .return_sequences = true, .go_backwards = true,
+                                                  .name = "b"}).get_config()}}}},
+        {{2, 4, 3}}}},
       {"SimpleRNN",
        {{{"name", "t"}, {"units", 2}, {"use_bias", false}, {"return_state", true}, {"recurrent_dropout", 0.5},
          {"seed", 4}, {"kernel_regularizer", kL2}},
@@ -279,7 +289,10 @@ TEST_P(LayerRegistry, ConfigRoundTripAndTwinComputesTheSame) {
     for (const auto& w : layer->named_weights()) {
       const std::string local = w.name.substr(w.name.find('/') + 1);
       nn::Weight* tw = twin->find_weight(local);
-      ASSERT_NE(tw, nullptr) << "twin of " << registered << " has no weight '" << local << "'";
+      // A wrapper's weights belong to its sublayers ("forward_l/kernel"): matched by the full name.
+      for (const auto& t : twin->named_weights())
+        if (!tw && t.name == w.name) tw = t.weight;
+      ASSERT_NE(tw, nullptr) << "twin of " << registered << " has no weight '" << w.name << "'";
       tw->value().copy_(w.weight->value());
     }
   }

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ember/nn/config.hpp"
 #include "ember/nn/layer_fields.hpp"
 #include "ember/nn/layers/conv.hpp"  // detail::single_input, initializer_json, regularizer_json
 #include "ember/ops/activation.hpp"
@@ -421,6 +422,144 @@ LayerPtr GRU::from_config(const nlohmann::json& config) {
   RecurrentOptions o = read_common(f, true);
   o.reset_after = f.boolean("reset_after", true);
   return std::make_shared<GRU>(std::move(o));
+}
+
+
+// ------------------------------------------------------------------ Bidirectional
+
+namespace {
+
+// A fresh copy of a recurrent layer from its config, renamed and with the given go_backwards.
+std::shared_ptr<RecurrentLayer> recurrent_copy(const RecurrentLayer& layer, const std::string& name, bool go_backwards) {
+  nlohmann::json config = layer.get_config();
+  config["name"] = name;
+  config["go_backwards"] = go_backwards;
+  LayerPtr copy = layer_from_config({{"class_name", layer.class_name()}, {"config", config}});
+  return std::dynamic_pointer_cast<RecurrentLayer>(copy);
+}
+
+const RecurrentLayer& as_recurrent(const LayerPtr& ptr, const Layer& wrapper, const char* what) {
+  const auto* r = dynamic_cast<const RecurrentLayer*>(ptr.get());
+  if (!r) {
+    wrapper.fail<ValueError>(std::string(what) + " must be a SimpleRNN, LSTM or GRU, got " +
+                             (ptr ? "'" + ptr->name() + "' (" + ptr->class_name() + ")" : std::string("no layer")));
+  }
+  return *r;
+}
+
+}  // namespace
+
+Bidirectional::Bidirectional(const RecurrentLayer& layer, BidirectionalOptions options)
+    : Bidirectional(layer, std::move(options), nullptr) {}
+
+Bidirectional::Bidirectional(const RecurrentLayer& layer, BidirectionalOptions options, const RecurrentLayer& backward_layer)
+    : Bidirectional(layer, std::move(options), &backward_layer) {}
+
+Bidirectional::Bidirectional(const LayerPtr& layer, BidirectionalOptions options, const LayerPtr& backward_layer)
+    : LayerBase("Bidirectional", options.name) {
+  init(as_recurrent(layer, *this, "the wrapped layer"), options.merge_mode,
+       backward_layer ? &as_recurrent(backward_layer, *this, "backward_layer") : nullptr);
+}
+
+Bidirectional::Bidirectional(const RecurrentLayer& layer, BidirectionalOptions options, const RecurrentLayer* backward_layer)
+    : LayerBase("Bidirectional", options.name) {
+  init(layer, options.merge_mode, backward_layer);
+}
+
+void Bidirectional::init(const RecurrentLayer& inner, const std::string& merge_mode, const RecurrentLayer* backward) {
+  merge_mode_ = merge_mode;
+  if (merge_mode_ != "concat" && merge_mode_ != "sum" && merge_mode_ != "mul" && merge_mode_ != "ave") {
+    fail<ValueError>("merge_mode must be \"concat\", \"sum\", \"mul\" or \"ave\", got \"" + merge_mode_ +
+                     "\" (None, two separate outputs, is not supported)");
+  }
+  wrapped_name_ = inner.name();
+  const bool backwards = inner.options().go_backwards;
+  forward_ = recurrent_copy(inner, "forward_" + inner.name(), backwards);
+  if (backward) {
+    const RecurrentOptions &fo = inner.options(), &bo = backward->options();
+    if (bo.go_backwards == fo.go_backwards || bo.return_sequences != fo.return_sequences ||
+        bo.return_state != fo.return_state) {
+      fail<ValueError>("backward_layer '" + backward->name() + "' must have the opposite go_backwards and the same "
+                       "return_sequences and return_state as '" + inner.name() + "'");
+    }
+    backward_ = recurrent_copy(*backward, "backward_" + backward->name(), bo.go_backwards);
+    explicit_backward_ = true;
+  } else {
+    backward_ = recurrent_copy(inner, "backward_" + inner.name(), !backwards);
+  }
+  layers_ = {forward_, backward_};
+}
+
+void Bidirectional::build(const std::vector<Shape>& input_shapes) {
+  if (!forward_->built()) forward_->build(input_shapes);
+  if (!backward_->built()) backward_->build(input_shapes);
+  mark_built(input_shapes);
+}
+
+void Bidirectional::check_input_shapes(const std::vector<Shape>& shapes) const { forward_->check_input_shapes(shapes); }
+
+Shape Bidirectional::compute_output_shape(const std::vector<Shape>& input_shapes) {
+  Shape s = forward_->compute_output_shape(input_shapes);
+  if (merge_mode_ == "concat") s.back() *= 2;
+  return s;
+}
+
+RecurrentOutput Bidirectional::run(const Tensor& x, bool training) {
+  if (!built()) build({x.shape()});
+  RecurrentOutput f = forward_->run(x, training);
+  RecurrentOutput b = backward_->run(x, training);
+  Tensor yf = f.output, yb = b.output;
+  // A go_backwards layer keeps its output sequence in processing order; reversing the backward
+  // copy's output aligns the two halves step by step. Keras reverses the backward copy's output
+  // whatever its go_backwards (so wrapping a go_backwards layer gives two unaligned halves there
+  // too), and so does this, for models to move between the two unchanged.
+  if (forward_->options().return_sequences) {
+    const int64_t steps = yb.size(1);
+    std::vector<int64_t> idx(static_cast<std::size_t>(steps));
+    for (int64_t t = 0; t < steps; ++t) idx[static_cast<std::size_t>(t)] = steps - 1 - t;
+    yb = gather(yb, from_vector(idx, {steps}), 1);
+  }
+  Tensor y;
+  if (merge_mode_ == "concat") y = concat({yf, yb}, -1);
+  else if (merge_mode_ == "sum") y = yf + yb;
+  else if (merge_mode_ == "mul") y = yf * yb;
+  else y = (yf + yb) * 0.5;
+  std::vector<Tensor> states = f.states;
+  states.insert(states.end(), b.states.begin(), b.states.end());
+  return {y, states};
+}
+
+Tensor Bidirectional::call(const std::vector<Tensor>& inputs, bool training) {
+  return run(detail::single_input(inputs, *this), training).output;
+}
+
+nlohmann::json Bidirectional::get_config() const {
+  nlohmann::json c = Layer::get_config();
+  nlohmann::json inner = forward_->get_config();
+  inner["name"] = wrapped_name_;
+  c["layer"] = {{"class_name", forward_->class_name()}, {"config", inner}};
+  c["merge_mode"] = merge_mode_;
+  if (explicit_backward_) {
+    nlohmann::json b = backward_->get_config();
+    b["name"] = backward_->name().substr(std::string("backward_").size());
+    c["backward_layer"] = {{"class_name", backward_->class_name()}, {"config", b}};
+  }
+  return c;
+}
+
+LayerPtr Bidirectional::from_config(const nlohmann::json& config) {
+  LayerFields f(config, "Bidirectional");
+  const nlohmann::json* inner = f.find("layer");
+  if (!inner || !inner->is_object()) f.fail("layer", "an object {\"class_name\", \"config\"} (the wrapped layer)");
+  BidirectionalOptions o;
+  if (config.contains("merge_mode") && config["merge_mode"].is_null()) {
+    f.fail("merge_mode", "\"concat\", \"sum\", \"mul\" or \"ave\" (None, two separate outputs, is not supported)");
+  }
+  o.merge_mode = f.string("merge_mode", "concat");
+  o.name = f.name();
+  LayerPtr backward;
+  if (const nlohmann::json* b = f.find("backward_layer")) backward = layer_from_config(*b);
+  return std::make_shared<Bidirectional>(layer_from_config(*inner), std::move(o), backward);
 }
 
 }  // namespace ember::nn

@@ -54,6 +54,7 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"LayerNormalization", LayerNormalization::from_config},
       {"LeakyReLU", LeakyReLU::from_config},
       {"LSTM", LSTM::from_config},
+      {"Bidirectional", Bidirectional::from_config},
       {"MaxPooling1D", MaxPooling1D::from_config},
       {"MaxPool1D", MaxPooling1D::from_config},
       {"MaxPooling2D", MaxPooling2D::from_config},

@@ -215,4 +215,58 @@ class GRU final : public RecurrentLayer {
   Shape bias_shape() const override;
 };
 
+
+// ------------------------------------------------------------------ Bidirectional
+
+struct BidirectionalOptions {
+  // How the two directions' outputs combine: "concat" (last axis, forward first), "sum", "mul",
+  // "ave". Keras's None (two separate outputs) is not supported (ValueError).
+  std::string merge_mode = "concat";
+  std::string name = "";
+};
+
+// Keras's Bidirectional wrapper over a SimpleRNN, LSTM or GRU. It makes two copies of `layer` from
+// its config, as Keras does (the weights of `layer` itself are not used): "forward_<name>" and
+// "backward_<name>" with go_backwards flipped — or `backward_layer` when given (same
+// return_sequences and return_state, opposite go_backwards). With return_sequences the backward
+// copy's output is reversed back along time, so step t of both halves belongs to input step t: the
+// layout of PyTorch's bidirectional=True (weight_*_l0 ← the forward copy, weight_*_l0_reverse ← the
+// backward one; the last output is h_n[0] merged with h_n[1]). Its weights are the two copies',
+// forward first: "forward_lstm/kernel", ..., "backward_lstm/kernel", ...
+//
+// Errors: a layer that is not SimpleRNN/LSTM/GRU, an unknown merge_mode, a backward_layer whose
+// settings do not match → ValueError naming the wrapper; input shapes as the wrapped layer's.
+class Bidirectional final : public LayerBase<Bidirectional> {
+ public:
+  // Bidirectional(nn::LSTM({.units = 64, .return_sequences = true}), {.merge_mode = "sum"})
+  explicit Bidirectional(const RecurrentLayer& layer, BidirectionalOptions options = {});
+  Bidirectional(const RecurrentLayer& layer, BidirectionalOptions options, const RecurrentLayer& backward_layer);
+  // The same from shared handles (from_config); a null backward_layer means "from `layer`".
+  explicit Bidirectional(const LayerPtr& layer, BidirectionalOptions options = {}, const LayerPtr& backward_layer = nullptr);
+  void build(const std::vector<Shape>& input_shapes) override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
+  nlohmann::json get_config() const override;
+  static LayerPtr from_config(const nlohmann::json& config);
+  const std::vector<LayerPtr>& sublayers() const override { return layers_; }
+
+  // call() with the final states: the forward copy's, then the backward copy's (Keras's
+  // return_state order: h, c of forward, then of backward).
+  RecurrentOutput run(const Tensor& x, bool training = false);
+  RecurrentLayer& forward_layer() const { return *forward_; }
+  RecurrentLayer& backward_layer() const { return *backward_; }
+  const std::string& merge_mode() const { return merge_mode_; }
+
+ private:
+  Bidirectional(const RecurrentLayer& layer, BidirectionalOptions options, const RecurrentLayer* backward_layer);
+  void init(const RecurrentLayer& layer, const std::string& merge_mode, const RecurrentLayer* backward_layer);
+
+  std::shared_ptr<RecurrentLayer> forward_, backward_;
+  std::vector<LayerPtr> layers_;  // {forward_, backward_}
+  std::string merge_mode_;
+  std::string wrapped_name_;          // the wrapped layer's own name, for get_config
+  bool explicit_backward_ = false;    // backward_layer was given (written to the config)
+};
+
 }  // namespace ember::nn
