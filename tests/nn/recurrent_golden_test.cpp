@@ -169,7 +169,72 @@ void run_bidirectional(const FixtureCase& c, DType dt, Tol tol) {
   }
 }
 
+// Masked batches (tests/fixtures/masked_recurrent.json, from torch's pack_padded_sequence).
+void run_masked(const FixtureCase& c, DType dt, Tol tol) {
+  const std::string kind = c.attrs.at("layer");
+  nn::RecurrentOptions o{.units = c.attrs.at("units"), .return_sequences = c.attrs.at("return_sequences"),
+                         .go_backwards = c.attrs.at("go_backwards"),
+                         .zero_output_for_mask = c.attrs.at("zero_output_for_mask")};
+  nn::LayerPtr inner = kind == "LSTM" ? nn::LayerPtr(std::make_shared<nn::LSTM>(o))
+                       : kind == "GRU" ? nn::LayerPtr(std::make_shared<nn::GRU>(o))
+                                       : nn::LayerPtr(std::make_shared<nn::SimpleRNN>(o));
+  const bool bidi = !c.attrs.at("merge_mode").is_null();
+  nn::LayerPtr layer = bidi ? std::make_shared<nn::Bidirectional>(
+                                  inner, nn::BidirectionalOptions{.merge_mode = c.attrs.at("merge_mode")})
+                            : inner;
+  const Shape xs = c.at("x").shape();
+  {
+    autograd::NoGradGuard no_grad;
+    (*layer)(zeros(xs), false);
+  }
+  auto key_of = [&](const nn::Layer::NamedWeight& nw) { return bidi ? fixture_key(nw) : nw.weight->name; };
+  auto weights = layer->named_weights();
+  for (const auto& nw : weights) {
+    const std::string key = key_of(nw);
+    ASSERT_EQ(nw.weight->value().shape(), c.at(key).shape()) << c.name << ": " << key;
+    if (dt == f32) {
+      autograd::NoGradGuard no_grad;
+      nw.weight->value().copy_(c.at(key));
+    } else {
+      nw.weight->value() = c.at(key).to(f64).detach().clone().requires_grad_();
+    }
+  }
+  const auto lengths = c.attrs.at("lengths").get<std::vector<int64_t>>();
+  std::vector<uint8_t> m;
+  for (int64_t len : lengths)
+    for (int64_t t = 0; t < xs[1]; ++t) m.push_back(t < len ? 1 : 0);
+  Tensor mask = from_vector(m, {xs[0], xs[1]}).to(DType::b8);
+  Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
+  nn::RecurrentOutput out = bidi ? std::static_pointer_cast<nn::Bidirectional>(layer)->run(x, false, mask)
+                                 : std::static_pointer_cast<nn::RecurrentLayer>(layer)->run(x, false, {}, mask);
+  EXPECT_CLOSE(out.output, "y", tol);
+  const auto keys = c.attrs.at("states").get<std::vector<std::string>>();
+  ASSERT_EQ(out.states.size(), keys.size()) << c.name;
+  Tensor loss = sum(out.output * c.at("dy").to(dt));
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_CLOSE(out.states[i], keys[i], tol);
+    loss = loss + sum(out.states[i] * c.at("d" + keys[i]).to(dt));
+  }
+  loss.backward();
+  EXPECT_CLOSE(x.grad(), "dx", tol);
+  for (const auto& nw : weights) {
+    ASSERT_TRUE(nw.weight->value().grad().defined()) << c.name << ": no gradient for " << nw.name;
+    EXPECT_CLOSE(nw.weight->value().grad(), "d" + key_of(nw), tol);
+  }
+}
+
 }  // namespace
+
+TEST(RecurrentGolden, MaskedVariableLengthBatches) {
+  int n = 0;
+  for (const FixtureCase& c : load_fixture("masked_recurrent.json")) {
+    SCOPED_TRACE(c.name);
+    run_masked(c, f32, kF32);
+    run_masked(c, f64, kF64);
+    ++n;
+  }
+  EXPECT_EQ(n, 7);
+}
 
 TEST(RecurrentGolden, Bidirectional) {
   std::set<std::string> layers, modes;

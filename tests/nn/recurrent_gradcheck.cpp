@@ -148,4 +148,19 @@ TEST(RecurrentGradcheck, BidirectionalSimpleRNNMulSequence) {
   check_bidirectional(bi, {2, 4, 2}, 130);
 }
 
+// Masked steps: the gradient flows around them (states carried), for a plain and a wrapped layer.
+Tensor ragged_mask() { return from_vector(std::vector<uint8_t>{1, 1, 1, 1, 1, 1, 0, 0}, {2, 4}).to(DType::b8); }
+
+TEST(RecurrentGradcheck, LSTMMaskedSequenceCarriedOutput) {
+  nn::LSTM lstm({.units = 2, .return_sequences = true});
+  Inputs in = build_f64(lstm, {2, 4, 2}, 140);
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return everything(lstm.run(x[0], false, {}, ragged_mask())); }, in));
+}
+
+TEST(RecurrentGradcheck, BidirectionalGRUMaskedSequence) {
+  nn::Bidirectional bi(nn::GRU({.units = 2, .return_sequences = true}));
+  Inputs in = build_f64(bi, {2, 4, 2}, 150);
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return everything(bi.run(x[0], false, ragged_mask())); }, in));
+}
+
 }  // namespace ember

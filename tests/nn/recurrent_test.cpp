@@ -347,6 +347,18 @@ TEST(Recurrent, BidirectionalKerasJsonRoundTripAndErrors) {
   EXPECT_TRUE(contains(e5, "(batch, time") || contains(e5, "expected")) << e5;
 }
 
+TEST(Recurrent, MaskOfTheWrongShapeIsAShapeErrorNamingLayerAndShapes) {
+  nn::LSTM lstm({.units = 2, .name = "enc"});
+  Tensor x = zeros({2, 5, 3});
+  std::string m = message_of<ShapeError>([&] { lstm.run(x, false, {}, ones({2, 4}, DType::b8)); });
+  EXPECT_TRUE(contains(m, "'enc'") && contains(m, to_string(Shape{2, 5})) && contains(m, to_string(Shape{2, 4}))) << m;
+  nn::Bidirectional bi(nn::GRU({.units = 2}));
+  EXPECT_THROW(bi.run(x, false, ones({5, 2}, DType::b8)), ShapeError);
+  // An all-true mask changes nothing.
+  Tensor y = lstm.run(seq_input(2, 5, 3, 9)).output;
+  EXPECT_TRUE(all_close(lstm.run(seq_input(2, 5, 3, 9), false, {}, ones({2, 5}, DType::b8)).output, y, 0, 1e-7));
+}
+
 // ------------------------------------------------------------------ long sequences
 
 TEST(Recurrent, FiveThousandStepsTrainWithoutStackOverflow) {

@@ -210,7 +210,8 @@ void RecurrentLayer::reset_states() {
   last_states_.clear();
 }
 
-RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::vector<Tensor>& initial_states) {
+RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::vector<Tensor>& initial_states,
+                                    const Tensor& mask) {
   if (!built()) build({x.shape()});
   check_input_shapes({x.shape()});
   if (!is_floating(x.dtype())) fail<DTypeError>("expected a floating-point input, got " + std::string(dtype_name(x.dtype())));
@@ -254,19 +255,41 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
     proj = proj + (b.dim() == 2 ? squeeze(slice(b, 0, 0, 1), 0) : b);  // GRU reset_after: the input bias row
   }
   std::vector<Tensor> xs = unstack_time(proj);
+  // The mask as one [batch, 1] column of 0/1 per step, in x's dtype.
+  std::vector<Tensor> keep;
+  if (mask.defined()) {
+    if (mask.shape() != Shape{batch, steps}) {
+      fail<ShapeError>("expected a mask of shape " + to_string(Shape{batch, steps}) + " for input " + dims(x) + ", got " +
+                       dims(mask));
+    }
+    keep = unstack_time(unsqueeze(mask.detach().to(x.dtype()), 2));  // T × [batch, 1]
+  }
   std::vector<Tensor> outputs;
   if (opt_.return_sequences) outputs.reserve(static_cast<std::size_t>(steps));
+  Tensor output;  // the last step's output (the carried one at masked steps)
   for (int64_t k = 0; k < steps; ++k) {
     const int64_t t = opt_.go_backwards ? steps - 1 - k : k;
     Tensor h_rec = rec_mask.defined() ? states[0] * rec_mask : states[0];
-    states = step(xs[static_cast<std::size_t>(t)], states, h_rec);
-    if (opt_.return_sequences) outputs.push_back(states[0]);
+    std::vector<Tensor> next = step(xs[static_cast<std::size_t>(t)], states, h_rec);
+    if (keep.empty()) {
+      states = std::move(next);
+      output = states[0];
+    } else {
+      // Masked rows keep their states (and previous output): s = m·new + (1 − m)·old.
+      const Tensor& m = keep[static_cast<std::size_t>(t)];
+      const Tensor skip = 1.0 - m;
+      Tensor out = m * next[0];
+      if (!opt_.zero_output_for_mask) out = out + skip * (output.defined() ? output : zeros_like(next[0]));
+      for (std::size_t i = 0; i < next.size(); ++i) states[i] = m * next[i] + skip * states[i];
+      output = out;
+    }
+    if (opt_.return_sequences) outputs.push_back(output);
   }
 
   last_states_.clear();
   for (const Tensor& s : states) last_states_.push_back(s.detach());
   if (opt_.stateful) carried_ = last_states_;
-  return {opt_.return_sequences ? stack(outputs, 1) : states[0], states};
+  return {opt_.return_sequences ? stack(outputs, 1) : output, states};
 }
 
 nlohmann::json RecurrentLayer::get_config() const {
@@ -296,6 +319,7 @@ nlohmann::json RecurrentLayer::get_config() const {
   c["bias_constraint"] = nullptr;
   c["dropout"] = opt_.dropout;
   c["recurrent_dropout"] = opt_.recurrent_dropout;
+  if (opt_.zero_output_for_mask) c["zero_output_for_mask"] = true;  // Keras writes it only when set
   // Keras 2's recurrent layers take no "seed" (an unknown keyword to them); Keras 3 writes one.
   if (opt_.seed) c["seed"] = *opt_.seed;
   return c;
@@ -323,6 +347,7 @@ RecurrentOptions RecurrentLayer::read_common(const LayerFields& f, bool gated) {
   o.go_backwards = f.boolean("go_backwards", false);
   o.stateful = f.boolean("stateful", false);
   o.unroll = f.boolean("unroll", false);
+  o.zero_output_for_mask = f.boolean("zero_output_for_mask", false);
   o.seed = f.seed();
   o.name = f.name();
   return o;
@@ -487,6 +512,9 @@ void Bidirectional::init(const RecurrentLayer& inner, const std::string& merge_m
   } else {
     backward_ = recurrent_copy(inner, "backward_" + inner.name(), !backwards);
   }
+  // Keras's Bidirectional: masked steps of a returned sequence are zeros in both halves.
+  forward_->opt_.zero_output_for_mask = forward_->opt_.return_sequences;
+  backward_->opt_.zero_output_for_mask = backward_->opt_.return_sequences;
   layers_ = {forward_, backward_};
 }
 
@@ -504,10 +532,10 @@ Shape Bidirectional::compute_output_shape(const std::vector<Shape>& input_shapes
   return s;
 }
 
-RecurrentOutput Bidirectional::run(const Tensor& x, bool training) {
+RecurrentOutput Bidirectional::run(const Tensor& x, bool training, const Tensor& mask) {
   if (!built()) build({x.shape()});
-  RecurrentOutput f = forward_->run(x, training);
-  RecurrentOutput b = backward_->run(x, training);
+  RecurrentOutput f = forward_->run(x, training, {}, mask);
+  RecurrentOutput b = backward_->run(x, training, {}, mask);
   Tensor yf = f.output, yb = b.output;
   // A go_backwards layer keeps its output sequence in processing order; reversing the backward
   // copy's output aligns the two halves step by step. Keras reverses the backward copy's output

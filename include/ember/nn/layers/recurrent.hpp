@@ -38,8 +38,8 @@
 // reused at every step and shared by all gates — Keras's implementation 2. (Keras 2 falls back to
 // implementation 1 when recurrent_dropout > 0, with a separate mask per gate; Ember keeps one.)
 //
-// Masks: Embedding(mask_zero=true) exposes compute_mask(), but the recurrent layers do not
-// consume masks yet: a masked sequence is processed in full.
+// Masks: run() takes a [batch, time] mask (see run); Embedding(mask_zero=true) computes one with
+// compute_mask(). Models do not propagate masks from layer to layer yet: pass it to run().
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -115,6 +115,8 @@ struct RecurrentOptions {
   bool stateful = false;           // each call starts from the previous call's final states
   bool unroll = false;             // accepted for Keras configs; Ember always unrolls
   bool reset_after = true;         // (GRU) Keras 2's default; false is the Keras 1 / original GRU
+  bool zero_output_for_mask = false;  // masked steps output zeros instead of the previous output
+                                      // (Keras's RNN keyword; Bidirectional sets it with return_sequences)
   std::optional<uint64_t> seed = std::nullopt;  // dropout masks from a Generator(seed); default generator when unset
   std::string name = "";
 };
@@ -145,7 +147,14 @@ class RecurrentLayer : public Layer {
 
   // call() with the final states and optional initial states (zeros when empty; each [batch, units],
   // h then c for LSTM). With stateful, empty initial states mean the carried states.
-  RecurrentOutput run(const Tensor& x, bool training = false, const std::vector<Tensor>& initial_states = {});
+  //
+  // `mask` [batch, time] (bool, or 0/1 numbers): a false step leaves the states as they were and
+  // outputs the previous output (zeros with zero_output_for_mask), as Keras's RNN does with a mask.
+  // For right-padded sequences of lengths L this gives PyTorch's pack_padded_sequence results: the
+  // final states are those after step L-1 (go_backwards: after step 0, the padding skipped first),
+  // and with zero_output_for_mask the padded steps of the output sequence are zeros.
+  RecurrentOutput run(const Tensor& x, bool training = false, const std::vector<Tensor>& initial_states = {},
+                      const Tensor& mask = {});
   // The final states of the last call (detached), as run() returned them; empty before any call.
   const std::vector<Tensor>& last_states() const { return last_states_; }
   // Stateful layers: forget the carried states (the next call starts from zeros, any batch size).
@@ -154,6 +163,7 @@ class RecurrentLayer : public Layer {
   const RecurrentOptions& options() const { return opt_; }
 
  protected:
+  friend class Bidirectional;  // sets zero_output_for_mask on its copies, as Keras does
   RecurrentLayer(std::string class_name, RecurrentOptions options, int gates, int num_states);
   // One step: `xp` is this step's input projection [batch, gates·units] (bias included except
   // GRU's recurrent bias), `states` the previous states; `h_rec` is states[0] with the recurrent
@@ -252,8 +262,10 @@ class Bidirectional final : public LayerBase<Bidirectional> {
   const std::vector<LayerPtr>& sublayers() const override { return layers_; }
 
   // call() with the final states: the forward copy's, then the backward copy's (Keras's
-  // return_state order: h, c of forward, then of backward).
-  RecurrentOutput run(const Tensor& x, bool training = false);
+  // return_state order: h, c of forward, then of backward). `mask` as RecurrentLayer::run; with
+  // return_sequences both copies output zeros at masked steps (Keras's Bidirectional), which for
+  // right-padded batches is PyTorch's packed bidirectional output.
+  RecurrentOutput run(const Tensor& x, bool training = false, const Tensor& mask = {});
   RecurrentLayer& forward_layer() const { return *forward_; }
   RecurrentLayer& backward_layer() const { return *backward_; }
   const std::string& merge_mode() const { return merge_mode_; }
