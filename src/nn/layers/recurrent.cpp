@@ -497,7 +497,6 @@ void Bidirectional::init(const RecurrentLayer& inner, const std::string& merge_m
     fail<ValueError>("merge_mode must be \"concat\", \"sum\", \"mul\" or \"ave\", got \"" + merge_mode_ +
                      "\" (None, two separate outputs, is not supported)");
   }
-  wrapped_name_ = inner.name();
   const bool backwards = inner.options().go_backwards;
   forward_ = recurrent_copy(inner, "forward_" + inner.name(), backwards);
   if (backward) {
@@ -513,8 +512,10 @@ void Bidirectional::init(const RecurrentLayer& inner, const std::string& merge_m
     backward_ = recurrent_copy(inner, "backward_" + inner.name(), !backwards);
   }
   // Keras's Bidirectional: masked steps of a returned sequence are zeros in both halves.
-  forward_->opt_.zero_output_for_mask = forward_->opt_.return_sequences;
-  backward_->opt_.zero_output_for_mask = backward_->opt_.return_sequences;
+  for (RecurrentLayer* copy : {forward_.get(), backward_.get()}) {
+    copy->wrapped_zero_output_ = copy->opt_.zero_output_for_mask;
+    copy->opt_.zero_output_for_mask = copy->opt_.return_sequences;
+  }
   layers_ = {forward_, backward_};
 }
 
@@ -563,15 +564,18 @@ Tensor Bidirectional::call(const std::vector<Tensor>& inputs, bool training) {
 
 nlohmann::json Bidirectional::get_config() const {
   nlohmann::json c = Layer::get_config();
-  nlohmann::json inner = forward_->get_config();
-  inner["name"] = wrapped_name_;
-  c["layer"] = {{"class_name", forward_->class_name()}, {"config", inner}};
+  // The wrapped layers' own configs, as Keras writes them (not the copies', which carry the
+  // forward_/backward_ names and zero_output_for_mask).
+  auto own_config = [](const RecurrentLayer& copy, const std::string& prefix) {
+    nlohmann::json config = copy.get_config();
+    config["name"] = copy.name().substr(prefix.size());
+    config.erase("zero_output_for_mask");
+    if (copy.wrapped_zero_output_) config["zero_output_for_mask"] = true;
+    return nlohmann::json{{"class_name", copy.class_name()}, {"config", config}};
+  };
+  c["layer"] = own_config(*forward_, "forward_");
   c["merge_mode"] = merge_mode_;
-  if (explicit_backward_) {
-    nlohmann::json b = backward_->get_config();
-    b["name"] = backward_->name().substr(std::string("backward_").size());
-    c["backward_layer"] = {{"class_name", backward_->class_name()}, {"config", b}};
-  }
+  if (explicit_backward_) c["backward_layer"] = own_config(*backward_, "backward_");
   return c;
 }
 

@@ -182,6 +182,7 @@ class RecurrentLayer : public Layer {
 
  private:
   std::optional<Generator> mask_gen_;
+  bool wrapped_zero_output_ = false;  // a Bidirectional copy: the wrapped layer's own setting
   std::vector<Tensor> carried_;      // stateful: the states the next call starts from
   std::vector<Tensor> last_states_;  // detached final states of the last call
 };
@@ -277,7 +278,6 @@ class Bidirectional final : public LayerBase<Bidirectional> {
   std::shared_ptr<RecurrentLayer> forward_, backward_;
   std::vector<LayerPtr> layers_;  // {forward_, backward_}
   std::string merge_mode_;
-  std::string wrapped_name_;          // the wrapped layer's own name, for get_config
   bool explicit_backward_ = false;    // backward_layer was given (written to the config)
 };
 
