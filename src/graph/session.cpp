@@ -124,6 +124,7 @@ struct Session::Plan {
   std::vector<std::ptrdiff_t> fetch_slots;  // per fetch; -1: an operation
   std::vector<char> make_leaf;              // per slot: a gradient source, made an autograd leaf
   bool needs_grad = false;
+  int gradient_steps = 0;                   // Gradients nodes in the schedule
   // The run's state, kept for the next run.
   std::vector<Value> slots;
   std::vector<Value> in;
@@ -237,6 +238,7 @@ Session::Plan& Session::plan_for(std::span<const Fetch> fetches, const FeedDict&
     Plan::Step step{n, p.input_slots.size(), n->inputs.size(), first_output.at(n)};
     for (const Output& o : n->inputs) p.input_slots.push_back(slot_of(o));
     p.steps.push_back(step);
+    if (n->kind == NodeKind::Gradients) ++p.gradient_steps;
   }
   p.make_leaf.assign(num_slots, 0);
   for (const Output& o : grad_sources) {
@@ -308,7 +310,8 @@ void Session::run_into(std::span<const Fetch> fetches, const FeedDict& feeds, st
     }
     p.in.clear();
     for (std::size_t k = 0; k < step.num_inputs; ++k) p.in.push_back(p.slots[p.input_slots[step.first_input + k]]);
-    Values out = n->kind == NodeKind::Gradients ? compute_gradients_node(*n, p.in) : n->fn(ctx, p.in);
+    Values out = n->kind == NodeKind::Gradients ? compute_gradients_node(*n, p.in, p.gradient_steps == 1)
+                                                : n->fn(ctx, p.in);
     if (out.size() != n->outputs.size())
       throw Error("graph: op '" + n->name + "' (" + n->type + ") gave " + std::to_string(out.size()) + " values for " +
                   std::to_string(n->outputs.size()) + " outputs");
@@ -348,7 +351,7 @@ std::vector<Value> Session::run(const std::vector<Fetch>& fetches, const FeedDic
 
 // The gradient node's outputs: inputs are ys, then grad_ys (one per y, or none), then xs (autograd
 // leaves in this run). The eager backward engine accumulates d(sum ys)/dx into each leaf.
-Values Session::compute_gradients_node(const Node& n, std::span<const Value> in) {
+Values Session::compute_gradients_node(const Node& n, std::span<const Value> in, bool only_backward) {
   const size_t num_ys = static_cast<size_t>(n.num_ys), num_xs = n.outputs.size();
   const bool has_grad_ys = in.size() == 2 * num_ys + num_xs;
   std::vector<Tensor>& xs = grad_xs_;
@@ -362,6 +365,12 @@ Values Session::compute_gradients_node(const Node& n, std::span<const Value> in)
     if (x.requires_grad()) x.zero_grad();
     xs.push_back(x);
   }
+  // The forward graph is kept for a later backward through it (another y of this node, another
+  // gradients node in the run); the last backward of a run with one gradients node frees each node
+  // as it passes, as eager training does, so its buffers are reused within the same backward.
+  size_t last_y = num_ys;
+  for (size_t i = 0; i < num_ys; ++i)
+    if (as_tensor(in[i]).requires_grad()) last_y = i;
   for (size_t i = 0; i < num_ys; ++i) {
     const Tensor& y = as_tensor(in[i]);
     if (!y.requires_grad()) continue;
@@ -369,7 +378,7 @@ Values Session::compute_gradients_node(const Node& n, std::span<const Value> in)
     if (seed.shape() != y.shape())
       throw ShapeError("graph: gradients '" + n.name + "': grad_ys[" + std::to_string(i) + "] has shape " +
                        to_string(seed.shape()) + " but ys[" + std::to_string(i) + "] has " + to_string(y.shape()));
-    y.backward(seed, /*retain_graph=*/true);
+    y.backward(seed, /*retain_graph=*/!(only_backward && i == last_y));
   }
   Values out;
   out.reserve(num_xs);

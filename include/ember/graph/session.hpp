@@ -115,7 +115,7 @@ class Session {
   class Context;
   struct Plan;
   Plan& plan_for(std::span<const Fetch> fetches, const FeedDict& feeds);
-  Values compute_gradients_node(const Node& n, std::span<const Value> in);
+  Values compute_gradients_node(const Node& n, std::span<const Value> in, bool only_backward);
   Graph* graph_;
   std::unordered_map<const Node*, Tensor> variables_;
   std::vector<std::unique_ptr<Plan>> plans_;  // most recently built last
