@@ -31,7 +31,7 @@ declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)
 declare -A extra=([keras_h5_fuzz]="-fork=1 -ignore_timeouts=1 -timeout=30")
 targets=("$@")
 ((${#targets[@]})) || targets=(safetensors_fuzz idx_fuzz idx_gz_fuzz keras_json_fuzz npy_fuzz checkpoint_index_fuzz
-                              cifar_fuzz csv_fuzz npz_fuzz keras_h5_fuzz)
+                              cifar_fuzz csv_fuzz npz_fuzz keras_h5_fuzz meta_graph_fuzz)
 for t in "${targets[@]}"; do
   [[ -n "${corpus[$t]:-}" ]] || { echo "scripts/fuzz.sh: unknown target '$t' (known: ${!corpus[*]})" >&2; exit 2; }
 done
