@@ -90,6 +90,11 @@ struct CallScope {
 };
 }  // namespace
 
+Tensor Layer::compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const {
+  if (!mask.defined() || y.dim() < 3 || x.dim() < 2 || y.size(0) != x.size(0) || y.size(1) != x.size(1)) return {};
+  return mask;
+}
+
 Tensor Layer::operator()(const Tensor& x, bool training) {
   if (in_call_) return (*this)(std::vector<Tensor>{x}, training);
   call_args_.clear();

@@ -357,8 +357,14 @@ Tensor Sequential::call(const std::vector<Tensor>& inputs, bool training) {
     throw ValueError("Sequential '" + name() + "': expected one input, got " + std::to_string(inputs.size()));
   }
   if (inputs_.empty()) build_from_input_shape(inputs[0].shape());
-  Tensor x = inputs[0];
-  for (const LayerPtr& l : layers_) x = (*l)(x, training);
+  Tensor x = inputs[0], mask;
+  for (const LayerPtr& l : layers_) {
+    // Masks pass from layer to layer as in Keras (an Embedding with mask_zero starts one; see
+    // Layer::compute_output_mask).
+    Tensor in = x;
+    x = mask.defined() ? l->call_masked(in, mask, training) : (*l)(in, training);
+    mask = l->compute_output_mask(in, x, mask);
+  }
   return x;
 }
 

@@ -359,6 +359,27 @@ TEST(Recurrent, MaskOfTheWrongShapeIsAShapeErrorNamingLayerAndShapes) {
   EXPECT_TRUE(all_close(lstm.run(seq_input(2, 5, 3, 9), false, {}, ones({2, 5}, DType::b8)).output, y, 0, 1e-7));
 }
 
+// Keras's mask propagation in a Sequential: Embedding(mask_zero) → LSTM reads right-padded index
+// sequences as if each were alone and unpadded (the padding's embedding rows do not matter).
+TEST(Recurrent, SequentialPassesTheEmbeddingMaskToTheRecurrentLayers) {
+  nn::reset_layer_names();
+  auto emb = std::make_shared<nn::Embedding>(nn::EmbeddingOptions{.input_dim = 10, .output_dim = 3, .mask_zero = true});
+  auto bi = std::make_shared<nn::Bidirectional>(nn::GRU({.units = 2, .return_sequences = true}));
+  auto lstm = std::make_shared<nn::LSTM>(nn::RecurrentOptions{.units = 4});
+  nn::Sequential model{nn::Input({5}), emb, bi, lstm};
+  Tensor idx = from_vector(std::vector<int64_t>{3, 1, 4, 0, 0, 2, 0, 0, 0, 0, 7, 5, 9, 8, 6}, {3, 5});
+  Tensor y = model(idx);
+  ASSERT_EQ(y.shape(), (Shape{3, 4}));
+  const int64_t lengths[] = {3, 1, 5};
+  for (int64_t b = 0; b < 3; ++b) {
+    Tensor one = slice(slice(idx, 0, b, b + 1), 1, 0, lengths[b]);  // the sequence alone, unpadded
+    Tensor alone = (*lstm)((*bi)((*emb)(one)));
+    EXPECT_TRUE(all_close(slice(y, 0, b, b + 1), alone, 1e-6, 1e-6)) << "sequence " << b;
+  }
+  // Without mask_zero there is no mask: the padding is read as data.
+  EXPECT_FALSE(nn::Embedding({.input_dim = 10, .output_dim = 3}).compute_output_mask(idx, zeros({3, 5, 3}), {}).defined());
+}
+
 // ------------------------------------------------------------------ long sequences
 
 TEST(Recurrent, FiveThousandStepsTrainWithoutStackOverflow) {

@@ -134,6 +134,16 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // factory), and from_config(get_config()) re-creates the layer.
   virtual nlohmann::json get_config() const;
 
+  // ---- masks (Keras's mask propagation, as Sequential passes them from layer to layer) ----
+  // A mask is a [batch, time] bool tensor: which steps of a sequence are real (Embedding with
+  // mask_zero makes one). call_masked runs the layer on `x` knowing its mask; by default the mask is
+  // not needed and this is operator() (the recurrent layers override it to skip masked steps).
+  virtual Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) { return (*this)(x, training); }
+  // The mask of this layer's output `y` for input `x` with mask `mask` (undefined: none). Default: the
+  // input's mask when the output keeps the input's batch and time axes (rank >= 3, e.g. Dense or
+  // Dropout on a sequence), else none.
+  virtual Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const;
+
   // ---- errors ----
   // Throws E with the message prefixed "layer 'name' (Class): " — the one way a layer reports an
   // error, so that every message names the layer once.

@@ -123,6 +123,10 @@ Tensor Embedding::call(const std::vector<Tensor>& inputs, bool) {
   return gather(weights_[0].value(), idx, 0);
 }
 
+Tensor Embedding::compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const {
+  return opt_.mask_zero ? compute_mask(x) : Layer::compute_output_mask(x, y, mask);
+}
+
 Tensor Embedding::compute_mask(const Tensor& indices) const {
   if (!opt_.mask_zero) return Tensor();
   Tensor idx = indices.dtype() == i64 ? indices.detach() : cast(indices.detach(), i64);
@@ -202,7 +206,28 @@ Shape RecurrentLayer::compute_output_shape(const std::vector<Shape>& shapes) {
 }
 
 Tensor RecurrentLayer::call(const std::vector<Tensor>& inputs, bool training) {
-  return run(detail::single_input(inputs, *this), training).output;
+  return run(detail::single_input(inputs, *this), training, {}, call_mask_).output;
+}
+
+namespace {
+// Holds `mask` in `slot` for one call through Layer::operator() (which builds, checks shapes and
+// adds the activity regularizer), and clears it after, also on an exception.
+Tensor call_with_mask(Layer& layer, Tensor& slot, const Tensor& x, const Tensor& mask, bool training) {
+  struct Clear {
+    Tensor& t;
+    ~Clear() { t = Tensor(); }
+  } clear{slot};
+  slot = mask;
+  return layer(x, training);
+}
+}  // namespace
+
+Tensor RecurrentLayer::call_masked(const Tensor& x, const Tensor& mask, bool training) {
+  return call_with_mask(*this, call_mask_, x, mask, training);
+}
+
+Tensor RecurrentLayer::compute_output_mask(const Tensor&, const Tensor&, const Tensor& mask) const {
+  return opt_.return_sequences ? mask : Tensor();
 }
 
 void RecurrentLayer::reset_states() {
@@ -559,7 +584,15 @@ RecurrentOutput Bidirectional::run(const Tensor& x, bool training, const Tensor&
 }
 
 Tensor Bidirectional::call(const std::vector<Tensor>& inputs, bool training) {
-  return run(detail::single_input(inputs, *this), training).output;
+  return run(detail::single_input(inputs, *this), training, call_mask_).output;
+}
+
+Tensor Bidirectional::call_masked(const Tensor& x, const Tensor& mask, bool training) {
+  return call_with_mask(*this, call_mask_, x, mask, training);
+}
+
+Tensor Bidirectional::compute_output_mask(const Tensor&, const Tensor&, const Tensor& mask) const {
+  return forward_->options().return_sequences ? mask : Tensor();
 }
 
 nlohmann::json Bidirectional::get_config() const {

@@ -83,6 +83,8 @@ class Embedding : public LayerBase<Embedding> {
   // With mask_zero: a bool tensor of the input's shape, true where the index is not 0; otherwise
   // an undefined tensor.
   Tensor compute_mask(const Tensor& indices) const;
+  // With mask_zero, the mask of the indices (whatever came in); else the default.
+  Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const override;
   const EmbeddingOptions& options() const { return opt_; }
 
  private:
@@ -144,6 +146,10 @@ class RecurrentLayer : public Layer {
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   Generator* own_generator() override { return mask_gen_ ? &*mask_gen_ : nullptr; }
+  // In a model, a mask from an earlier layer (e.g. Embedding(mask_zero)) reaches run(); the output
+  // sequence keeps it, a last output has none.
+  Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) override;
+  Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const override;
 
   // call() with the final states and optional initial states (zeros when empty; each [batch, units],
   // h then c for LSTM). With stateful, empty initial states mean the carried states.
@@ -183,6 +189,7 @@ class RecurrentLayer : public Layer {
  private:
   std::optional<Generator> mask_gen_;
   bool wrapped_zero_output_ = false;  // a Bidirectional copy: the wrapped layer's own setting
+  Tensor call_mask_;                  // the mask of the call_masked in progress
   std::vector<Tensor> carried_;      // stateful: the states the next call starts from
   std::vector<Tensor> last_states_;  // detached final states of the last call
 };
@@ -261,6 +268,8 @@ class Bidirectional final : public LayerBase<Bidirectional> {
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);
   const std::vector<LayerPtr>& sublayers() const override { return layers_; }
+  Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) override;
+  Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const override;
 
   // call() with the final states: the forward copy's, then the backward copy's (Keras's
   // return_state order: h, c of forward, then of backward). `mask` as RecurrentLayer::run; with
@@ -279,6 +288,7 @@ class Bidirectional final : public LayerBase<Bidirectional> {
   std::vector<LayerPtr> layers_;  // {forward_, backward_}
   std::string merge_mode_;
   bool explicit_backward_ = false;    // backward_layer was given (written to the config)
+  Tensor call_mask_;                  // the mask of the call_masked in progress
 };
 
 }  // namespace ember::nn
