@@ -40,17 +40,26 @@ std::shared_ptr<nn::RecurrentLayer> make_recurrent(const FixtureCase& c) {
   throw ValueError("fixture " + c.name + ": unknown layer " + kind);
 }
 
+// A weight's key in the fixtures: its local name ("kernel"), or for a Bidirectional's copies
+// ("forward_<x>/<w>", "backward_<x>/<w>") "forward/<w>" / "backward/<w>".
+std::string fixture_key(const nn::Layer::NamedWeight& nw) {
+  for (const char* dir : {"forward", "backward"})
+    if (nw.name.rfind(std::string(dir) + "_", 0) == 0) return std::string(dir) + "/" + nw.weight->name;
+  return nw.weight->name;
+}
+
 // Copies (f32) or replaces (f64, requiring grad) every weight of `layer` from the fixture.
 void load_weights(nn::Layer& layer, const FixtureCase& c, DType dt) {
   for (const auto& nw : layer.named_weights()) {
     nn::Weight* w = nw.weight;
-    ASSERT_TRUE(c.tensors.count(w->name)) << c.name << ": fixture lacks weight " << w->name;
-    ASSERT_EQ(w->value().shape(), c.at(w->name).shape()) << c.name << ": " << w->name;
+    const std::string key = fixture_key(nw);
+    ASSERT_TRUE(c.tensors.count(key)) << c.name << ": fixture lacks weight " << key;
+    ASSERT_EQ(w->value().shape(), c.at(key).shape()) << c.name << ": " << key;
     if (dt == f32) {
       autograd::NoGradGuard no_grad;
-      w->value().copy_(c.at(w->name));
+      w->value().copy_(c.at(key));
     } else {
-      w->value() = c.at(w->name).to(f64).detach().clone().requires_grad_();
+      w->value() = c.at(key).to(f64).detach().clone().requires_grad_();
     }
   }
 }
@@ -119,13 +128,7 @@ void run_kind(const std::string& kind, bool (*pick)(const FixtureCase&) = nullpt
   EXPECT_GT(n, 0) << "no matching " << kind << " case in recurrent.json";
 }
 
-// Bidirectional (tests/fixtures/bidirectional.json, from torch's bidirectional=True modules): the
-// wrapper's weights "forward_<x>/<w>" / "backward_<x>/<w>" are the fixture's "forward/<w>" /
-// "backward/<w>".
-std::string fixture_key(const nn::Layer::NamedWeight& nw) {
-  const std::string dir = nw.name.rfind("forward_", 0) == 0 ? "forward" : "backward";
-  return dir + "/" + nw.weight->name;
-}
+// Bidirectional (tests/fixtures/bidirectional.json, from torch's bidirectional=True modules).
 
 void run_bidirectional(const FixtureCase& c, DType dt, Tol tol) {
   const std::string kind = c.attrs.at("layer");
@@ -140,16 +143,7 @@ void run_bidirectional(const FixtureCase& c, DType dt, Tol tol) {
   }
   auto weights = layer.named_weights();
   ASSERT_EQ(weights.size(), 6u) << c.name;
-  for (const auto& nw : weights) {
-    const std::string key = fixture_key(nw);
-    ASSERT_EQ(nw.weight->value().shape(), c.at(key).shape()) << c.name << ": " << key;
-    if (dt == f32) {
-      autograd::NoGradGuard no_grad;
-      nw.weight->value().copy_(c.at(key));
-    } else {
-      nw.weight->value() = c.at(key).to(f64).detach().clone().requires_grad_();
-    }
-  }
+  load_weights(layer, c, dt);
   Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
   nn::RecurrentOutput out = layer.run(x);
   EXPECT_CLOSE(out.output, "y", tol);
@@ -187,18 +181,8 @@ void run_masked(const FixtureCase& c, DType dt, Tol tol) {
     autograd::NoGradGuard no_grad;
     (*layer)(zeros(xs), false);
   }
-  auto key_of = [&](const nn::Layer::NamedWeight& nw) { return bidi ? fixture_key(nw) : nw.weight->name; };
   auto weights = layer->named_weights();
-  for (const auto& nw : weights) {
-    const std::string key = key_of(nw);
-    ASSERT_EQ(nw.weight->value().shape(), c.at(key).shape()) << c.name << ": " << key;
-    if (dt == f32) {
-      autograd::NoGradGuard no_grad;
-      nw.weight->value().copy_(c.at(key));
-    } else {
-      nw.weight->value() = c.at(key).to(f64).detach().clone().requires_grad_();
-    }
-  }
+  load_weights(*layer, c, dt);
   const auto lengths = c.attrs.at("lengths").get<std::vector<int64_t>>();
   std::vector<uint8_t> m;
   for (int64_t len : lengths)
@@ -219,7 +203,7 @@ void run_masked(const FixtureCase& c, DType dt, Tol tol) {
   EXPECT_CLOSE(x.grad(), "dx", tol);
   for (const auto& nw : weights) {
     ASSERT_TRUE(nw.weight->value().grad().defined()) << c.name << ": no gradient for " << nw.name;
-    EXPECT_CLOSE(nw.weight->value().grad(), "d" + key_of(nw), tol);
+    EXPECT_CLOSE(nw.weight->value().grad(), "d" + fixture_key(nw), tol);
   }
 }
 
