@@ -2,6 +2,7 @@
 
 #include "ember/nn/layers/conv.hpp"
 #include "ember/nn/layers/core.hpp"
+#include "ember/nn/layers/merging.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
 
@@ -35,16 +36,90 @@ std::shared_ptr<Model> cnn() {
   return m;
 }
 
+// k×k convolution (no bias: the batch norm's beta is the bias) → BatchNormalization → ReLU.
+// momentum 0.9 (PyTorch's 0.1): the moving statistics settle within an epoch of a short run.
+SymbolicTensor conv_bn_relu(SymbolicTensor x, int64_t filters, int64_t stride, const std::string& name, bool relu = true,
+                            int64_t k = 3) {
+  x = Conv2D({.filters = filters, .kernel_size = {k, k}, .strides = {stride, stride}, .padding = Padding::Same,
+              .use_bias = false, .kernel_initializer = initializers::get("he_normal"), .name = name + "_conv"})(x);
+  x = BatchNormalization({.momentum = 0.9, .epsilon = 1e-5, .name = name + "_bn"})(x);
+  if (relu) x = ActivationLayer(Activation::ReLU, name + "_relu")(x);
+  return x;
+}
+
+// Why this shape: a 3×3, 32-channel convolution at 28×28 costs as much as the rest of the network
+// (and its batch norm and ReLU passes over the largest activations), so the first block is one 5×5
+// convolution on the single input channel, as in the tutorial CNN; the second does the work at 14×14.
+std::shared_ptr<Model> fmnist_convbn() {
+  SymbolicTensor input = Input({28, 28, 1}, "input_1");
+  SymbolicTensor x = input;
+  x = conv_bn_relu(x, 32, 1, "block1", true, 5);
+  x = MaxPooling2D({.pool_size = {2, 2}, .strides = {{2, 2}}, .name = "block1_pool"})(x);
+  x = conv_bn_relu(x, 64, 1, "block2_1");
+  x = conv_bn_relu(x, 64, 1, "block2_2");
+  x = MaxPooling2D({.pool_size = {2, 2}, .strides = {{2, 2}}, .name = "block2_pool"})(x);
+  x = Flatten("flatten")(x);
+  x = Dense({.units = 256, .use_bias = false, .kernel_initializer = initializers::get("he_normal"), .name = "fc"})(x);
+  x = BatchNormalization({.momentum = 0.9, .epsilon = 1e-5, .name = "fc_bn"})(x);
+  x = ActivationLayer(Activation::ReLU, "fc_relu")(x);
+  x = Dropout({.rate = 0.5, .seed = std::nullopt, .name = "dropout"})(x);
+  x = Dense({.units = 10, .name = "logits"})(x);
+  return std::make_shared<Model>(input, x, "fmnist-convbn");
+}
+
+// He et al.'s basic block: two 3×3 conv + BN, the shortcut a 1×1 conv + BN when the shape changes.
+SymbolicTensor basic_block(SymbolicTensor x, int64_t filters, int64_t stride, bool project, const std::string& name) {
+  SymbolicTensor shortcut = x;
+  if (project) {
+    shortcut = Conv2D({.filters = filters, .kernel_size = {1, 1}, .strides = {stride, stride}, .use_bias = false,
+                       .kernel_initializer = initializers::get("he_normal"), .name = name + "_proj_conv"})(x);
+    shortcut = BatchNormalization({.momentum = 0.9, .epsilon = 1e-5, .name = name + "_proj_bn"})(shortcut);
+  }
+  SymbolicTensor y = conv_bn_relu(x, filters, stride, name + "_1");
+  y = conv_bn_relu(y, filters, 1, name + "_2", false);
+  y = Add(name + "_add")({shortcut, y});
+  return ActivationLayer(Activation::ReLU, name + "_out")(y);
+}
+
+// The stem is fmnist-convbn's (one 5×5 convolution on the single input channel, max-pool to 14×14):
+// a residual stage at 28×28 would cost more than the two stages below together. Then basic blocks
+// of 64 filters at 14×14 and 128 at 7×7.
+std::shared_ptr<Model> fmnist_resnet() {
+  SymbolicTensor input = Input({28, 28, 1}, "input_1");
+  SymbolicTensor x = conv_bn_relu(input, 32, 1, "stem", true, 5);
+  x = MaxPooling2D({.pool_size = {2, 2}, .strides = {{2, 2}}, .name = "stem_pool"})(x);
+  x = basic_block(x, 64, 1, true, "stage1_block1");
+  x = basic_block(x, 128, 2, true, "stage2_block1");
+  x = GlobalAveragePooling2D("avg_pool")(x);
+  x = Dense({.units = 10, .name = "logits"})(x);
+  return std::make_shared<Model>(input, x, "fmnist-resnet");
+}
+
+[[noreturn]] void unknown_model(const std::string& name) {
+  std::string known;
+  for (const std::string& n : builtin_model_names()) known += (known.empty() ? "" : ", ") + n;
+  throw ValueError("unknown built-in model '" + name + "' (known: " + known + ")");
+}
+
 }  // namespace
 
-std::vector<std::string> builtin_model_names() { return {"mlp", "cnn"}; }
+std::vector<std::string> builtin_model_names() { return {"mlp", "cnn", "fmnist-convbn", "fmnist-resnet"}; }
 
 std::shared_ptr<Model> builtin_model(const std::string& name) {
   if (name == "mlp") return mlp();
   if (name == "cnn") return cnn();
-  std::string known;
-  for (const std::string& n : builtin_model_names()) known += (known.empty() ? "" : ", ") + n;
-  throw ValueError("unknown built-in model '" + name + "' (known: " + known + ")");
+  if (name == "fmnist-convbn") return fmnist_convbn();
+  if (name == "fmnist-resnet") return fmnist_resnet();
+  unknown_model(name);
+}
+
+TrainingRecipe builtin_recipe(const std::string& name) {
+  if (name == "mlp" || name == "cnn") return {};
+  if (name == "fmnist-convbn") return {.epochs = 12, .augment = "flip", .tta_flip = true};
+  if (name == "fmnist-resnet") {
+    return {.epochs = 20, .warmup_epochs = 1, .augment = "flip,shift=2", .tta_flip = true};
+  }
+  unknown_model(name);
 }
 
 }  // namespace ember::nn

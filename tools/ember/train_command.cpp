@@ -5,6 +5,7 @@
 // `ember evaluate`: evaluates a model written by `ember train --out DIR` on a data set's test split.
 #include "train_command.hpp"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <chrono>
@@ -38,6 +39,8 @@ namespace ember::tool {
 
 namespace {
 
+// The recipe settings start at `ember train`'s general recipe; a built-in model's own recipe
+// (nn::builtin_recipe) replaces those the command line does not give (apply_recipe).
 struct TrainArgs {
   std::string model, data, optimizer = "adam", out, schedule = "cosine", checkpoint_dir;
   std::string tensorboard;  // --tensorboard DIR: Keras TensorBoard callback logs (DIR/train, DIR/validation)
@@ -52,8 +55,36 @@ struct TrainArgs {
   std::string max_param_memory;  // empty: the memory available
   std::string image_size, color = "rgb";  // folder:DIR data: --image-size HxW, --color rgb|grayscale
   double test_split = 0;  // data without a test split: the fraction held out as one
-  std::string augment;    // --augment SPEC (data/augment_spec.hpp); empty: none
+  std::string augment;    // --augment SPEC (data/augment_spec.hpp); empty or "none": none
+  double warmup_epochs = 0;
+  double label_smoothing = 0;
+  std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
 };
+
+// The options whose value came from the command line (the rest may come from the model's recipe).
+struct GivenOptions {
+  CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta;
+};
+
+// A built-in model's recipe for every recipe setting the command line left out.
+void apply_recipe(TrainArgs& a, const GivenOptions& given) {
+  const std::vector<std::string> names = nn::builtin_model_names();
+  if (std::find(names.begin(), names.end(), a.model) == names.end()) return;
+  const nn::TrainingRecipe r = nn::builtin_recipe(a.model);
+  auto unset = [](const CLI::Option* o) { return o->count() == 0; };
+  if (unset(given.epochs)) a.epochs = r.epochs;
+  if (unset(given.batch_size)) a.batch_size = r.batch_size;
+  if (unset(given.optimizer)) a.optimizer = r.optimizer;
+  if (unset(given.learning_rate)) a.learning_rate = r.learning_rate;
+  if (unset(given.schedule)) a.schedule = r.schedule;
+  // The recipe's warm-up is a share of its run: a shorter run given on the command line gets its share.
+  if (unset(given.warmup_epochs)) a.warmup_epochs = r.warmup_epochs * a.epochs / r.epochs;
+  if (unset(given.label_smoothing)) a.label_smoothing = r.label_smoothing;
+  if (unset(given.augment)) a.augment = r.augment;
+  if (unset(given.tta)) a.tta = r.tta_flip ? "flip" : "none";
+}
+
+bool augments(const TrainArgs& a) { return !a.augment.empty() && a.augment != "none"; }
 
 namespace fs = std::filesystem;
 
@@ -149,7 +180,9 @@ nlohmann::json run_settings(const TrainArgs& a) {
     std::snprintf(split, sizeof split, "%.17g", a.test_split);
     j["test-split"] = split;
   }
-  if (!a.augment.empty()) j["augment"] = a.augment;
+  if (augments(a)) j["augment"] = a.augment;
+  if (a.warmup_epochs > 0) j["warmup-epochs"] = std::to_string(a.warmup_epochs);
+  if (a.label_smoothing > 0) j["label-smoothing"] = std::to_string(a.label_smoothing);
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
   if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
@@ -191,7 +224,7 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
   // In this order, so that a changed schedule is named before the epoch count it makes matter.
   for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed",
-                          "test-split", "augment", "image-size", "color", "epochs"}) {
+                          "test-split", "augment", "warmup-epochs", "label-smoothing", "image-size", "color", "epochs"}) {
     if (!now.contains(key) && !then.contains(key)) continue;
     if (!now.contains(key)) {
       throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " +
@@ -245,8 +278,8 @@ std::string wall_time(std::chrono::steady_clock::duration d) {
 // test metrics and the test set's predictions (probabilities: a softmax over the logits when the
 // model ends without one), and the most confidently misclassified test images.
 train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callbacks::History& history,
-                              const std::map<std::string, double>& test_result, bool from_logits, int64_t classes, const data::TrainTestData& ds,
-                              const Tensor& x_test, const Tensor& y_test) {
+                              const std::map<std::string, double>& test_result, int64_t classes, const data::TrainTestData& ds,
+                              const Tensor& x_test, const Tensor& y_test, const Tensor& prob) {
   train::ReportData r;
   r.title = "ember train --model " + a.model + " --data " + a.data;
   r.history = train::report_history(history);  // --out replaces it by history.csv's rounded values
@@ -269,10 +302,11 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
                 {"seed", std::to_string(a.seed)},
                 {"threads", a.threads > 0 ? std::to_string(a.threads) : "automatic (" + std::to_string(get_num_threads()) + " at the end)"},
                 {"Ember version", EMBER_VERSION}};
-  if (!a.augment.empty()) r.settings.emplace_back("augment", a.augment);
+  if (augments(a)) r.settings.emplace_back("augment", a.augment);
+  if (a.warmup_epochs > 0) r.settings.emplace_back("warm-up epochs", std::to_string(a.warmup_epochs));
+  if (a.label_smoothing > 0) r.settings.emplace_back("label smoothing", std::to_string(a.label_smoothing));
+  if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
   if (!x_test.defined()) return r;
-  Tensor out = model.predict(x_test, {.batch_size = 256});
-  Tensor prob = from_logits ? softmax(out, -1) : out;
   r.y_true = y_test.to(i64).to_vector<int64_t>();
   r.y_pred = argmax(prob, -1).to_vector<int64_t>();
   r.confidence = max(prob, {-1}).to_vector<double>();
@@ -284,6 +318,53 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   return r;
 }
 
+// --schedule after --warmup-epochs of linear warm-up from 0 (Keras 3's CosineDecay warm-up, which
+// reaches the initial rate at the warm-up's last step); the cosine then decays to 0 over the rest.
+optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per_epoch) {
+  const int64_t total = steps_per_epoch * a.epochs;
+  const int64_t warmup = std::min<int64_t>(static_cast<int64_t>(std::llround(a.warmup_epochs * static_cast<double>(steps_per_epoch))), total - 1);
+  if (warmup <= 0) {
+    if (a.schedule == "constant") return a.learning_rate;
+    return optim::CosineDecay({.initial_learning_rate = a.learning_rate, .decay_steps = total});
+  }
+  const double lr = a.learning_rate;
+  const bool cosine = a.schedule == "cosine";
+  return optim::LambdaSchedule([lr, cosine, warmup, total](int64_t step) {
+    if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+    if (!cosine) return lr;
+    const double p = std::min(1.0, static_cast<double>(step - warmup) / static_cast<double>(total - warmup));
+    return lr * 0.5 * (1 + std::cos(M_PI * p));
+  });
+}
+
+// The test set's class probabilities (a softmax over the logits when the model ends without one);
+// with `mirror`, the mean of each image's and its left-right mirror's (test-time augmentation).
+Tensor test_probabilities(nn::Model& model, const Tensor& x_test, bool from_logits, bool mirror) {
+  auto probabilities = [&](const Tensor& x) {
+    Tensor out = model.predict(x, {.batch_size = 256});
+    return from_logits ? softmax(out, -1) : out;
+  };
+  Tensor prob = probabilities(x_test);
+  if (mirror) prob = (prob + probabilities(flip_left_right(x_test))) * 0.5;
+  return prob;
+}
+
+// Accuracy and the mean cross-entropy −log p[label] of the test probabilities (no label smoothing:
+// the loss the test split is judged by).
+std::map<std::string, double> test_metrics(const Tensor& prob, const Tensor& labels) {
+  const std::vector<double> p = prob.to(f64).contiguous().to_vector<double>();
+  const std::vector<int64_t> y = labels.to(i64).to_vector<int64_t>();
+  const int64_t n = prob.size(0), classes = prob.size(1);
+  double loss = 0;
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double* row = p.data() + i * classes;
+    loss -= std::log(std::max(row[y[i]], 1e-7));  // Keras clips probabilities to [ε, 1 − ε], ε = 1e-7
+    correct += std::max_element(row, row + classes) - row == y[i];
+  }
+  return {{"loss", loss / static_cast<double>(n)}, {"accuracy", static_cast<double>(correct) / static_cast<double>(n)}};
+}
+
 int run_train(const TrainArgs& a) {
   const auto started = std::chrono::steady_clock::now();
   if (a.epochs < 1) throw CLI::ValidationError("--epochs", "must be at least 1");
@@ -291,8 +372,16 @@ int run_train(const TrainArgs& a) {
   if (!(a.learning_rate > 0) || !std::isfinite(a.learning_rate)) {
     throw CLI::ValidationError("--learning-rate", "must be a positive finite number, got " + std::to_string(a.learning_rate));
   }
+  if (!(a.warmup_epochs >= 0) || !std::isfinite(a.warmup_epochs) || a.warmup_epochs >= a.epochs) {
+    throw CLI::ValidationError("--warmup-epochs", "must be at least 0 and below --epochs (" + std::to_string(a.epochs) + "), got " +
+                                                     std::to_string(a.warmup_epochs));
+  }
+  if (!(a.label_smoothing >= 0 && a.label_smoothing < 1)) {
+    throw CLI::ValidationError("--label-smoothing", "must be in [0, 1), got " + std::to_string(a.label_smoothing));
+  }
+  if (a.tta != "none" && a.tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + a.tta + "'");
   std::optional<data::ImageDataGeneratorOptions> augmentation;
-  if (!a.augment.empty()) {
+  if (augments(a)) {
     try {
       augmentation = data::augmentation_from_spec(a.augment);
     } catch (const ValueError& e) {
@@ -351,16 +440,24 @@ int run_train(const TrainArgs& a) {
   } catch (const ValueError& e) {
     throw CLI::ValidationError("--optimizer", e.what());
   }
-  int64_t steps = (x.size(0) + a.batch_size - 1) / a.batch_size;
-  if (a.schedule == "cosine") {
-    opt->set_learning_rate(optim::CosineDecay({.initial_learning_rate = a.learning_rate, .decay_steps = steps * a.epochs}));
-  } else if (a.schedule != "constant") {
+  if (a.schedule != "cosine" && a.schedule != "constant") {
     throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
   }
+  const int64_t steps = (x.size(0) + a.batch_size - 1) / a.batch_size;
+  opt->set_learning_rate(learning_rate_schedule(a, steps));
   bool from_logits = !train::ends_in_softmax(*model);
-  model->compile({.optimizer = opt,
-                  .loss = losses::SparseCategoricalCrossentropy({.from_logits = from_logits}),
-                  .metrics = {"accuracy"}});
+  if (a.label_smoothing > 0) {
+    // Smoothing needs the labels as probabilities: one-hot rows, CategoricalCrossentropy.
+    y = one_hot(y.to(i64), classes);
+    if (x_val.defined()) y_val = one_hot(y_val.to(i64), classes);
+    model->compile({.optimizer = opt,
+                    .loss = losses::CategoricalCrossentropy({.from_logits = from_logits, .label_smoothing = a.label_smoothing}),
+                    .metrics = {"accuracy"}});
+  } else {
+    model->compile({.optimizer = opt,
+                    .loss = losses::SparseCategoricalCrossentropy({.from_logits = from_logits}),
+                    .metrics = {"accuracy"}});
+  }
 
   train::FitOptions fit{.batch_size = a.batch_size, .epochs = a.epochs, .verbose = a.verbose};
   if (x_val.defined()) fit.validation_data = std::make_pair(x_val, y_val);
@@ -403,9 +500,13 @@ int run_train(const TrainArgs& a) {
     write_run_events(*model, history, a.out);
   }
   std::map<std::string, double> test_result;
-  if (has_test) test_result = model->evaluate(x_test, y_test, {.batch_size = 256});
+  Tensor test_prob;
+  if (has_test) {
+    test_prob = test_probabilities(*model, x_test, from_logits, a.tta == "flip");
+    test_result = test_metrics(test_prob, y_test);
+  }
   if (!a.out.empty()) {
-    train::ReportData report = report_data(a, *model, history, test_result, from_logits, classes, ds, x_test, y_test);
+    train::ReportData report = report_data(a, *model, history, test_result, classes, ds, x_test, y_test, test_prob);
     report.settings.emplace_back("wall time", wall_time(std::chrono::steady_clock::now() - started));
     // The curves from history.csv as written (9 digits), so `ember report DIR` draws the same page.
     report.history = train::read_history_csv((fs::path(a.out) / "history.csv").string());
@@ -445,13 +546,20 @@ constexpr const char* kDataHelp =
 void add_train_commands(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   CLI::App* train = app.add_subcommand("train", "train a model on a data set");
-  train->add_option("--model", args->model, "built-in name (mlp, cnn), Keras JSON or .h5 file, or a directory from --out (architecture only)")->required();
+  train->add_option("--model", args->model, "built-in name (mlp, cnn, fmnist-convbn, fmnist-resnet: each with its own training recipe), Keras JSON or .h5 file, or a directory from --out (architecture only)")->required();
   train->add_option("--data", args->data, kDataHelp)->required();
-  train->add_option("--epochs", args->epochs, "epochs (default 10)");
-  train->add_option("--batch-size", args->batch_size, "mini-batch size (default 128)");
-  train->add_option("--optimizer", args->optimizer, "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, nadam (default adam)");
-  train->add_option("--learning-rate", args->learning_rate, "initial learning rate (default 1e-3)");
-  train->add_option("--schedule", args->schedule, "learning-rate schedule: cosine (decay to 0 over the run, default) or constant");
+  // The recipe options: their defaults are the general recipe's, or a built-in model's own.
+  GivenOptions given{};
+  given.epochs = train->add_option("--epochs", args->epochs, "epochs (default 10, or the built-in model's recipe)");
+  given.batch_size = train->add_option("--batch-size", args->batch_size, "mini-batch size (default 128)");
+  given.optimizer = train->add_option("--optimizer", args->optimizer, "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, nadam (default adam)");
+  given.learning_rate = train->add_option("--learning-rate", args->learning_rate, "initial learning rate (default 1e-3)");
+  given.schedule = train->add_option("--schedule", args->schedule, "learning-rate schedule: cosine (decay to 0 over the run, default) or constant");
+  given.warmup_epochs = train->add_option("--warmup-epochs", args->warmup_epochs,
+                                          "linear learning-rate warm-up from 0 over this many epochs before the schedule (default 0)");
+  given.label_smoothing = train->add_option("--label-smoothing", args->label_smoothing,
+                                            "smooth the one-hot labels: y(1-e) + e/classes (default 0)");
+  given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));
   train->add_option("--seed", args->seed, "random seed (default 42)");
@@ -472,10 +580,13 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--test-split", args->test_split,
                     "data without a test split: hold out this fraction (stratified, seeded by --seed) as one")
       ->check(CLI::Range(0.0, 0.99));
-  train->add_option("--augment", args->augment,
-                    "augment the training images, e.g. flip,rotate=15,shift=0.1,zoom=0.1 (also vflip, shear=, brightness=, "
-                    "channel_shift=, fill=nearest|constant|reflect|wrap, cval=)");
-  train->callback([args] { run_train(*args); });
+  given.augment = train->add_option("--augment", args->augment,
+                                    "augment the training images, e.g. flip,rotate=15,shift=0.1,zoom=0.1 (also vflip, shear=, brightness=, "
+                                    "channel_shift=, fill=nearest|constant|reflect|wrap, cval=; none: no augmentation)");
+  train->callback([args, given] {
+    apply_recipe(*args, given);
+    run_train(*args);
+  });
 
   auto model = std::make_shared<std::string>();
   auto data = std::make_shared<std::string>();

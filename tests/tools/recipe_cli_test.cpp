@@ -1,0 +1,169 @@
+// `ember train`'s built-in recipes (nn::builtin_recipe): a built-in model's own settings apply to
+// every recipe option the command line leaves out, a given option wins; and the recipe options
+// themselves (--warmup-epochs, --label-smoothing, --tta) do what they say.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ember/data/datasets.hpp"
+#include "ember/io/npy.hpp"
+#include "ember/nn/builtin_models.hpp"
+#include "test_support.hpp"
+
+using namespace ember;
+namespace fs = std::filesystem;
+using ember::testing::run_ember;
+using ember::testing::ToolRun;
+
+namespace {
+
+nlohmann::json run_settings(const fs::path& out) {
+  return nlohmann::json::parse(ember::testing::read_file(out / "run.json")).at("settings");
+}
+
+int epoch_lines(const std::string& out) {
+  int n = 0;
+  for (std::size_t p = out.find("Epoch "); p != std::string::npos; p = out.find("Epoch ", p + 1)) ++n;
+  return n;
+}
+
+// The history's lr column (the rate of the step after each epoch's last).
+std::vector<double> lr_column(const fs::path& out) {
+  std::ifstream h(out / "history.csv");
+  std::string line;
+  std::getline(h, line);
+  std::vector<double> lr;
+  while (std::getline(h, line)) lr.push_back(std::stod(line.substr(line.rfind(',') + 1)));
+  return lr;
+}
+
+std::pair<double, double> test_line(const ToolRun& r) {
+  double loss = -1, acc = -1;
+  std::size_t at = r.out.rfind("test_loss=");
+  if (at != std::string::npos) std::sscanf(r.out.c_str() + at, "test_loss=%lf test_accuracy=%lf", &loss, &acc);
+  return {loss, acc};
+}
+
+}  // namespace
+
+TEST(RecipeCli, BuiltinRecipesAreKnownForEveryBuiltinModel) {
+  for (const std::string& name : nn::builtin_model_names()) {
+    nn::TrainingRecipe r = nn::builtin_recipe(name);
+    EXPECT_GE(r.epochs, 1) << name;
+    EXPECT_GE(r.batch_size, 1) << name;
+  }
+  // The tutorial models keep `ember train`'s general recipe.
+  EXPECT_EQ(nn::builtin_recipe("cnn").epochs, 10);
+  EXPECT_TRUE(nn::builtin_recipe("mlp").augment.empty());
+  EXPECT_THROW(nn::builtin_recipe("resnet"), ValueError);
+}
+
+TEST(RecipeCli, ModelRecipeFillsWhatTheCommandLineLeavesOut) {
+  fs::path data = ember::testing::make_idx_dir("recipe", 256, 64);
+  fs::path out = ember::testing::fresh_temp_dir("recipe_out");
+  // --epochs given: 1, not the recipe's; the recipe's augmentation and test-time flips stay.
+  ToolRun r = run_ember("train --model fmnist-resnet --data idx:" + data.string() +
+                        " --epochs 1 --batch-size 64 --threads 1 --verbose 2 --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(epoch_lines(r.out), 1) << r.out;
+  nlohmann::json s = run_settings(out);
+  const nn::TrainingRecipe recipe = nn::builtin_recipe("fmnist-resnet");
+  EXPECT_EQ(s.at("epochs"), "1");
+  EXPECT_EQ(s.at("augment"), recipe.augment);
+  EXPECT_EQ(s.at("test-time augmentation"), "flip");
+  EXPECT_EQ(s.contains("warm-up epochs"), recipe.warmup_epochs > 0);
+
+  // Every recipe option given: nothing of the recipe is left.
+  fs::path out2 = ember::testing::fresh_temp_dir("recipe_out2");
+  ToolRun r2 = run_ember("train --model fmnist-resnet --data idx:" + data.string() +
+                         " --epochs 1 --batch-size 64 --threads 1 --verbose 2 --augment none --tta none --label-smoothing 0"
+                         " --warmup-epochs 0 --out " + out2.string());
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  nlohmann::json s2 = run_settings(out2);
+  EXPECT_FALSE(s2.contains("augment")) << s2.dump();
+  EXPECT_FALSE(s2.contains("test-time augmentation")) << s2.dump();
+  EXPECT_FALSE(s2.contains("label smoothing")) << s2.dump();
+  EXPECT_FALSE(s2.contains("warm-up epochs")) << s2.dump();
+}
+
+TEST(RecipeCli, WarmupThenCosineFollowsTheFormula) {
+  // 256 images, batch 64: S = 4 steps per epoch; 4 epochs, 1 of warm-up. After epoch e the next
+  // step is 4e: warm-up ends at step 4 with the full rate, then lr·½(1 + cos(π (4e − 4) / 12)).
+  fs::path data = ember::testing::make_idx_dir("warmup", 256, 32);
+  fs::path out = ember::testing::fresh_temp_dir("warmup_out");
+  ToolRun r = run_ember("train --model mlp --data idx:" + data.string() +
+                        " --epochs 4 --batch-size 64 --threads 1 --verbose 0 --learning-rate 0.01 --warmup-epochs 1 --out " +
+                        out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::vector<double> lr = lr_column(out);
+  ASSERT_EQ(lr.size(), 4u);
+  for (int e = 1; e <= 4; ++e) {
+    double expected = 0.01 * 0.5 * (1 + std::cos(M_PI * (4.0 * e - 4) / 12.0));
+    EXPECT_NEAR(lr[e - 1], expected, 1e-8 + 1e-6 * expected) << "epoch " << e;
+  }
+
+  // Half an epoch of warm-up with a constant rate: the rate is the full one after the first epoch.
+  fs::path out2 = ember::testing::fresh_temp_dir("warmup_out2");
+  ToolRun r2 = run_ember("train --model mlp --data idx:" + data.string() +
+                         " --epochs 2 --batch-size 64 --threads 1 --verbose 0 --learning-rate 0.01 --schedule constant"
+                         " --warmup-epochs 0.5 --out " + out2.string());
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  std::vector<double> lr2 = lr_column(out2);
+  ASSERT_EQ(lr2.size(), 2u);
+  EXPECT_NEAR(lr2[0], 0.01, 1e-9);
+  EXPECT_NEAR(lr2[1], 0.01, 1e-9);
+}
+
+TEST(RecipeCli, FlipTestTimeAugmentationAveragesTheMirroredPredictions) {
+  fs::path data = ember::testing::make_idx_dir("tta", 256, 64);
+  fs::path out = ember::testing::fresh_temp_dir("tta_out");
+  ToolRun r = run_ember("train --model mlp --data idx:" + data.string() +
+                        " --epochs 2 --batch-size 32 --threads 1 --verbose 0 --label-smoothing 0.1 --tta flip --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto [loss, acc] = test_line(r);
+
+  // Recompute from the saved model: softmax of the logits of each test image and of its mirror, averaged.
+  auto model = nn::load_model((out / "model.h5").string());
+  data::TrainTestData ds = data::load_dataset("idx:" + data.string());
+  Tensor x = data::images_to_float(ds.test.images);
+  Tensor p = (softmax(model->predict(x, {}), -1) + softmax(model->predict(flip_left_right(x), {}), -1)) * 0.5;
+  // test_predictions.npy rows: true label, predicted label, confidence (the top probability).
+  Tensor saved = io::load_npy((out / "test_predictions.npy").string());
+  ASSERT_EQ(saved.shape(), (Shape{p.size(0), 3}));
+  std::vector<double> rows = saved.to(f64).to_vector<double>();
+  std::vector<int64_t> pred = argmax(p, -1).to(i64).to_vector<int64_t>();
+  std::vector<double> top = max(p, {-1}).to(f64).to_vector<double>();
+  for (int64_t i = 0; i < p.size(0); ++i) {
+    EXPECT_EQ(rows[3 * i + 1], static_cast<double>(pred[i])) << i;
+    EXPECT_NEAR(rows[3 * i + 2], top[i], 1e-5) << i;
+  }
+
+  // The reported metrics: accuracy of the averaged probabilities, and their plain cross-entropy.
+  std::vector<double> pv = p.to(f64).contiguous().to_vector<double>();
+  std::vector<int64_t> y = ds.test.labels.to(i64).to_vector<int64_t>();
+  double want_loss = 0;
+  int correct = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const double* row = pv.data() + i * 10;
+    want_loss -= std::log(std::max(row[y[i]], 1e-7));
+    correct += std::max_element(row, row + 10) - row == y[i];
+  }
+  EXPECT_NEAR(acc, static_cast<double>(correct) / static_cast<double>(y.size()), 1e-6);
+  EXPECT_NEAR(loss, want_loss / static_cast<double>(y.size()), 1e-4);
+}
+
+TEST(RecipeCli, BadRecipeOptionsAreUsageErrors) {
+  fs::path data = ember::testing::make_idx_dir("recipe_bad", 64, 16);
+  const std::string base = "train --model mlp --data idx:" + data.string() + " --epochs 2 --threads 1 ";
+  for (const char* bad : {"--label-smoothing 1", "--label-smoothing -0.1", "--tta mirror", "--warmup-epochs 2",
+                          "--warmup-epochs -1", "--augment flop"}) {
+    ToolRun r = run_ember(base + bad);
+    EXPECT_EQ(r.status, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << bad << ": " << r.err;
+  }
+}
