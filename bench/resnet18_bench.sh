@@ -122,7 +122,6 @@ head = ["threads", "Ember ms", "Ember samples/s"] + sum([[f"{names[p]} ms", f"{n
        + ["faster peer / Ember", ">= 1.5x"]
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))
-verdicts = []
 for threads in sorted({k[1] for k in runs}):
     e = best("ember", threads)
     if e is None:
@@ -140,6 +139,19 @@ for threads in sorted({k[1] for k in runs}):
     else:
         cells += ["-", "-"]
     print("| " + " | ".join(cells) + " |")
+
+# Each program at its own best thread count (and layout), named.
+def best_overall(impl):
+    """(ms, threads, layout) of the impl's best thread count and layout."""
+    return min((ms, t, layout) for (i, t, layout), v in runs.items() if i == impl for ms in [statistics.median(v)])
+
+overall = {i: best_overall(i) for i in ["ember"] + peers if any(k[0] == i for k in runs)}
+if "ember" in overall and peers:
+    e = overall["ember"]
+    p = min(peers, key=lambda i: overall[i][0])
+    ratio = overall[p][0] / e[0]
+    print(f"\nEach at its best thread count: Ember {e[0]:.1f} ms ({e[1]} thr) vs {names[p]} {overall[p][0]:.1f} ms "
+          f"({overall[p][1]} thr, {overall[p][2]}): {ratio:.2f}x, {'MET' if ratio >= 1.5 else 'MISSED'} (>= 1.5x)")
 
 print("\nEvery program, layout and thread count (per-run medians, ms):\n")
 print("| impl | layout | threads | median | runs |")
