@@ -22,10 +22,6 @@ std::string dims(const Tensor& t) { return to_string(t.shape()); }
 // Block `i` (of width `units`) of the last axis of z [N, k·units].
 Tensor block(const Tensor& z, int64_t i, int64_t units) { return slice(z, 1, i * units, (i + 1) * units); }
 
-Activation activation_or(const LayerFields& f, const std::string& key, Activation fallback) {
-  return f.find(key) ? f.activation(key) : fallback;
-}
-
 // Keras's unit_forget_bias: bias_initializer for the i, c, o blocks and ones for f.
 class UnitForgetBias final : public initializers::Initializer {
  public:
@@ -343,62 +339,26 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
 
 nlohmann::json RecurrentLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
-  c["return_sequences"] = opt_.return_sequences;
-  c["return_state"] = opt_.return_state;
-  c["go_backwards"] = opt_.go_backwards;
-  c["stateful"] = opt_.stateful;
-  c["unroll"] = opt_.unroll;
-  c["time_major"] = false;
-  c["units"] = opt_.units;
-  c["activation"] = activation_name(opt_.activation);
-  if (gates_ > 1) {
-    c["recurrent_activation"] = activation_name(opt_.recurrent_activation);
-    c["implementation"] = 2;  // Keras's fused-gates variant (the same maths as 1)
-  }
-  c["use_bias"] = opt_.use_bias;
-  c["kernel_initializer"] = detail::initializer_json(opt_.kernel_initializer);
-  c["recurrent_initializer"] = detail::initializer_json(opt_.recurrent_initializer);
-  c["bias_initializer"] = detail::initializer_json(opt_.bias_initializer);
-  c["kernel_regularizer"] = detail::regularizer_json(opt_.kernel_regularizer);
-  c["recurrent_regularizer"] = detail::regularizer_json(opt_.recurrent_regularizer);
-  c["bias_regularizer"] = detail::regularizer_json(opt_.bias_regularizer);
+  detail::write_sequence_fields(c, opt_);
+  detail::write_weight_fields(c, opt_, gates_ > 1);
+  if (gates_ > 1) c["implementation"] = 2;  // Keras's fused-gates variant (the same maths as 1)
   c["activity_regularizer"] = detail::regularizer_json(opt_.activity_regularizer);
-  c["kernel_constraint"] = nullptr;
-  c["recurrent_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
   c["dropout"] = opt_.dropout;
   c["recurrent_dropout"] = opt_.recurrent_dropout;
-  if (opt_.zero_output_for_mask) c["zero_output_for_mask"] = true;  // Keras writes it only when set
   // Keras 2's recurrent layers take no "seed" (an unknown keyword to them); Keras 3 writes one.
   if (opt_.seed) c["seed"] = *opt_.seed;
   return c;
 }
 
 RecurrentOptions RecurrentLayer::read_common(const LayerFields& f, bool gated) {
-  f.no_constraints({"kernel_constraint", "recurrent_constraint", "bias_constraint"});
-  f.require_false("time_major");
-  f.ignore({"implementation", "zero_output_for_mask"});  // Keras's kernel choice (same maths); masks unused
-  RecurrentOptions o{.units = f.positive("units")};
-  o.activation = activation_or(f, "activation", Activation::Tanh);
-  if (gated) o.recurrent_activation = activation_or(f, "recurrent_activation", Activation::Sigmoid);
-  o.use_bias = f.boolean("use_bias", true);
-  o.kernel_initializer = f.initializer("kernel_initializer", "glorot_uniform");
-  o.recurrent_initializer = f.initializer("recurrent_initializer", "orthogonal");
-  o.bias_initializer = f.initializer("bias_initializer", "zeros");
-  o.kernel_regularizer = f.regularizer("kernel_regularizer");
-  o.recurrent_regularizer = f.regularizer("recurrent_regularizer");
-  o.bias_regularizer = f.regularizer("bias_regularizer");
+  f.ignore({"implementation"});  // Keras's kernel choice (same maths)
+  RecurrentOptions o;
+  detail::read_weight_fields(f, o, gated);
+  detail::read_sequence_fields(f, o);
   o.activity_regularizer = f.regularizer("activity_regularizer");
   o.dropout = f.number("dropout", 0.0);
   o.recurrent_dropout = f.number("recurrent_dropout", 0.0);
-  o.return_sequences = f.boolean("return_sequences", false);
-  o.return_state = f.boolean("return_state", false);
-  o.go_backwards = f.boolean("go_backwards", false);
-  o.stateful = f.boolean("stateful", false);
-  o.unroll = f.boolean("unroll", false);
-  o.zero_output_for_mask = f.boolean("zero_output_for_mask", false);
   o.seed = f.seed();
-  o.name = f.name();
   return o;
 }
 

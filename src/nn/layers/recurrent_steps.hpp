@@ -2,9 +2,12 @@
 // What the recurrent layers (recurrent.cpp) and RNN(cell) (rnn.cpp) share: the step equations of
 // SimpleRNN, LSTM and GRU (see recurrent.hpp) and the time loop with Keras's mask semantics, so
 // that each exists once.
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "ember/nn/activations.hpp"
+#include "ember/nn/layer_fields.hpp"
+#include "ember/nn/layers/conv.hpp"  // initializer_json, regularizer_json
 #include "ember/nn/layer.hpp"
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/layers/rnn.hpp"
@@ -74,6 +77,67 @@ RecurrentOutput recurrent_loop(int64_t steps, std::vector<Tensor> states, const 
     if (o.return_sequences) outputs.push_back(output);
   }
   return {o.return_sequences ? stack(outputs, 1) : output, states};
+}
+
+// ---- Keras config fields that the layers (RecurrentOptions) and the cells (RNNCellOptions) share,
+// for either options struct (the fields have the same names).
+
+// units, activation(s), use_bias, the initializers and regularizers of the weights, null constraints.
+template <typename Options>
+void write_weight_fields(nlohmann::json& c, const Options& o, bool gated) {
+  c["units"] = o.units;
+  c["activation"] = activation_name(o.activation);
+  if (gated) c["recurrent_activation"] = activation_name(o.recurrent_activation);
+  c["use_bias"] = o.use_bias;
+  c["kernel_initializer"] = initializer_json(o.kernel_initializer);
+  c["recurrent_initializer"] = initializer_json(o.recurrent_initializer);
+  c["bias_initializer"] = initializer_json(o.bias_initializer);
+  c["kernel_regularizer"] = regularizer_json(o.kernel_regularizer);
+  c["recurrent_regularizer"] = regularizer_json(o.recurrent_regularizer);
+  c["bias_regularizer"] = regularizer_json(o.bias_regularizer);
+  c["kernel_constraint"] = nullptr;
+  c["recurrent_constraint"] = nullptr;
+  c["bias_constraint"] = nullptr;
+}
+
+template <typename Options>
+void read_weight_fields(const LayerFields& f, Options& o, bool gated) {
+  f.no_constraints({"kernel_constraint", "recurrent_constraint", "bias_constraint"});
+  o.units = f.positive("units");
+  if (f.find("activation")) o.activation = f.activation("activation");
+  if (gated && f.find("recurrent_activation")) o.recurrent_activation = f.activation("recurrent_activation");
+  o.use_bias = f.boolean("use_bias", true);
+  o.kernel_initializer = f.initializer("kernel_initializer", "glorot_uniform");
+  o.recurrent_initializer = f.initializer("recurrent_initializer", "orthogonal");
+  o.bias_initializer = f.initializer("bias_initializer", "zeros");
+  o.kernel_regularizer = f.regularizer("kernel_regularizer");
+  o.recurrent_regularizer = f.regularizer("recurrent_regularizer");
+  o.bias_regularizer = f.regularizer("bias_regularizer");
+}
+
+// return_sequences, return_state, go_backwards, stateful, unroll, time_major (false) and
+// zero_output_for_mask (written only when set, as Keras).
+template <typename Options>
+void write_sequence_fields(nlohmann::json& c, const Options& o) {
+  c["return_sequences"] = o.return_sequences;
+  c["return_state"] = o.return_state;
+  c["go_backwards"] = o.go_backwards;
+  c["stateful"] = o.stateful;
+  c["unroll"] = o.unroll;
+  c["time_major"] = false;
+  if (o.zero_output_for_mask) c["zero_output_for_mask"] = true;
+}
+
+template <typename Options>
+void read_sequence_fields(const LayerFields& f, Options& o) {
+  f.require_false("time_major");
+  o.return_sequences = f.boolean("return_sequences", false);
+  o.return_state = f.boolean("return_state", false);
+  o.go_backwards = f.boolean("go_backwards", false);
+  o.stateful = f.boolean("stateful", false);
+  o.unroll = f.boolean("unroll", false);
+  o.zero_output_for_mask = f.boolean("zero_output_for_mask", false);
+  o.name = f.name();
 }
 
 }  // namespace ember::nn::detail

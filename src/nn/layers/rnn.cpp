@@ -77,40 +77,19 @@ Tensor GatedCell::input_projection(const Tensor& x) {
 
 nlohmann::json GatedCell::get_config() const {
   nlohmann::json c = Layer::get_config();
-  c["units"] = opt_.units;
-  c["activation"] = activation_name(opt_.activation);
-  if (gates_ > 1) c["recurrent_activation"] = activation_name(opt_.recurrent_activation);
-  c["use_bias"] = opt_.use_bias;
-  c["kernel_initializer"] = detail::initializer_json(opt_.kernel_initializer);
-  c["recurrent_initializer"] = detail::initializer_json(opt_.recurrent_initializer);
-  c["bias_initializer"] = detail::initializer_json(opt_.bias_initializer);
-  c["kernel_regularizer"] = detail::regularizer_json(opt_.kernel_regularizer);
-  c["recurrent_regularizer"] = detail::regularizer_json(opt_.recurrent_regularizer);
-  c["bias_regularizer"] = detail::regularizer_json(opt_.bias_regularizer);
-  c["kernel_constraint"] = nullptr;
-  c["recurrent_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
+  detail::write_weight_fields(c, opt_, gates_ > 1);
   c["dropout"] = 0.0;
   c["recurrent_dropout"] = 0.0;
   return c;
 }
 
 RNNCellOptions GatedCell::read_common(const LayerFields& f, bool gated) {
-  f.no_constraints({"kernel_constraint", "recurrent_constraint", "bias_constraint"});
   f.ignore({"implementation"});  // Keras's kernel choice (same maths)
   for (const char* key : {"dropout", "recurrent_dropout"}) {
     if (f.number(key, 0.0) != 0.0) f.fail(key, "0 (dropout inside a cell is not supported; use the LSTM/GRU/SimpleRNN layers)");
   }
-  RNNCellOptions o{.units = f.positive("units")};
-  if (f.find("activation")) o.activation = f.activation("activation");
-  if (gated && f.find("recurrent_activation")) o.recurrent_activation = f.activation("recurrent_activation");
-  o.use_bias = f.boolean("use_bias", true);
-  o.kernel_initializer = f.initializer("kernel_initializer", "glorot_uniform");
-  o.recurrent_initializer = f.initializer("recurrent_initializer", "orthogonal");
-  o.bias_initializer = f.initializer("bias_initializer", "zeros");
-  o.kernel_regularizer = f.regularizer("kernel_regularizer");
-  o.recurrent_regularizer = f.regularizer("recurrent_regularizer");
-  o.bias_regularizer = f.regularizer("bias_regularizer");
+  RNNCellOptions o;
+  detail::read_weight_fields(f, o, gated);
   o.name = f.name();
   return o;
 }
@@ -334,30 +313,17 @@ RecurrentOutput RNN::run(const Tensor& x, bool training, const std::vector<Tenso
 
 nlohmann::json RNN::get_config() const {
   nlohmann::json c = Layer::get_config();
-  c["return_sequences"] = opt_.return_sequences;
-  c["return_state"] = opt_.return_state;
-  c["go_backwards"] = opt_.go_backwards;
-  c["stateful"] = opt_.stateful;
-  c["unroll"] = opt_.unroll;
-  c["time_major"] = false;
-  if (opt_.zero_output_for_mask) c["zero_output_for_mask"] = true;
+  detail::write_sequence_fields(c, opt_);
   c["cell"] = {{"class_name", cell_->class_name()}, {"config", cell_->get_config()}};
   return c;
 }
 
 LayerPtr RNN::from_config(const nlohmann::json& config) {
   LayerFields f(config, "RNN");
-  f.require_false("time_major");
   const nlohmann::json* cell = f.find("cell");
   if (!cell || !cell->is_object()) f.fail("cell", "an object {\"class_name\", \"config\"} (the cell)");
   RNNOptions o;
-  o.return_sequences = f.boolean("return_sequences", false);
-  o.return_state = f.boolean("return_state", false);
-  o.go_backwards = f.boolean("go_backwards", false);
-  o.stateful = f.boolean("stateful", false);
-  o.unroll = f.boolean("unroll", false);
-  o.zero_output_for_mask = f.boolean("zero_output_for_mask", false);
-  o.name = f.name();
+  detail::read_sequence_fields(f, o);
   LayerPtr c = layer_from_config(*cell);
   if (!std::dynamic_pointer_cast<RNNCell>(c)) f.fail("cell", "an RNN cell (SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells)");
   return std::make_shared<RNN>(c, std::move(o));
