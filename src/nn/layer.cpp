@@ -95,6 +95,17 @@ Tensor Layer::compute_output_mask(const Tensor& x, const Tensor& y, const Tensor
   return mask;
 }
 
+Tensor Layer::call_with_mask(Tensor& slot, const Tensor& x, const Tensor& mask, bool training) {
+  struct Clear {
+    Tensor& t;
+    ~Clear() { t = Tensor(); }
+  } clear{slot};
+  slot = mask;
+  return (*this)(x, training);
+}
+
+Tensor Layer::compute_merged_mask(const std::vector<Tensor>&, const Tensor&, const std::vector<Tensor>&) const { return {}; }
+
 Tensor Layer::operator()(const Tensor& x, bool training) {
   if (in_call_) return (*this)(std::vector<Tensor>{x}, training);
   call_args_.clear();

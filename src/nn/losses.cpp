@@ -141,17 +141,37 @@ Reduction reduction_field(const ConfigFields& f) {
 Loss::Loss(Reduction reduction_, std::string name) : reduction(reduction_), name_(std::move(name)) {}
 Loss::~Loss() = default;
 
-Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight) const {
+Tensor masked_sample_weight(const Tensor& mask, const Tensor& sample_weight, const std::string& who) {
+  if (!mask.defined()) return sample_weight;
+  Tensor m = cast(mask.detach(), f32);
+  if (!sample_weight.defined()) return m;
+  return m * broadcast_sample_weight(sample_weight.detach(), m.shape(), f32, who);
+}
+
+Tensor Loss::operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight, const Tensor& mask) const {
   check_defined(name(), y_true, y_pred);
   Tensor v = per_sample(y_true, y_pred);
   if (sample_weight.defined()) v = v * broadcast_sample_weight(sample_weight, v.shape(), v.dtype(), name());
+  double count = static_cast<double>(v.numel());
+  if (mask.defined()) {
+    Tensor m;
+    try {
+      m = broadcast_sample_weight(mask.detach(), v.shape(), v.dtype(), name());
+    } catch (const ShapeError&) {
+      throw ShapeError(name() + ": mask shape " + to_string(mask.shape()) + " does not fit the loss values of shape " +
+                       to_string(v.shape()) + " (expected the values' shape or a leading part of it)");
+    }
+    v = v * m;
+    autograd::NoGradGuard no_grad;
+    count = sum(m).item<double>();
+  }
   switch (reduction) {
     case Reduction::None: return v;
     case Reduction::Sum: return sum(v);
     case Reduction::SumOverBatchSize: break;
   }
-  // Keras divides by the number of values, not by Σw; an empty batch gives 0 (divide_no_nan).
-  return sum(v) / static_cast<double>(std::max<int64_t>(v.numel(), 1));
+  // Keras divides by the number of (unmasked) values, not by Σw; none gives 0 (divide_no_nan).
+  return count > 0 ? sum(v) / count : sum(v) * 0.0;
 }
 
 nlohmann::json Loss::get_config() const { return {{"name", name()}, {"reduction", reduction_name(reduction)}}; }

@@ -82,6 +82,35 @@ void Model::init_graph(const std::vector<SymbolicTensor>& inputs, const std::vec
   mark_built(shapes);
 }
 
+namespace {
+
+// One node of a graph: `layer` on `args`, whose masks are `arg_masks` (undefined: none), with
+// Keras's mask rules. Returns the output; `out_mask` gets its mask.
+Tensor run_node(Layer& layer, const std::vector<Tensor>& args, const std::vector<Tensor>& arg_masks, bool training,
+                Tensor& out_mask) {
+  if (args.size() == 1) {
+    const Tensor& m = arg_masks[0];
+    Tensor y = m.defined() ? layer.call_masked(args[0], m, training) : layer(args, training);
+    out_mask = layer.compute_output_mask(args[0], y, m);
+    return y;
+  }
+  Tensor y = layer(args, training);
+  bool any = false;
+  for (const Tensor& m : arg_masks) any = any || m.defined();
+  out_mask = any ? layer.compute_merged_mask(args, y, arg_masks) : Tensor();
+  return y;
+}
+
+}  // namespace
+
+Tensor Model::call_masked(const Tensor& x, const Tensor& mask, bool training) {
+  return call_with_mask(input_mask_, x, mask, training);
+}
+
+Tensor Model::compute_output_mask(const Tensor&, const Tensor&, const Tensor&) const {
+  return output_masks_.empty() ? Tensor() : output_masks_[0];
+}
+
 std::vector<Tensor> Model::call_all(const std::vector<Tensor>& inputs, bool training) {
   if (outputs_.empty()) {
     throw ValueError("model '" + name() + "': a subclassed model must override call()");
@@ -90,16 +119,26 @@ std::vector<Tensor> Model::call_all(const std::vector<Tensor>& inputs, bool trai
     throw ValueError("model '" + name() + "': expected " + std::to_string(inputs_.size()) + " inputs, got " +
                      std::to_string(inputs.size()));
   }
-  std::unordered_map<const Data*, Tensor> values;
-  for (std::size_t i = 0; i < inputs.size(); ++i) values[inputs_[i].data().get()] = inputs[i];
+  std::unordered_map<const Data*, Tensor> values, masks;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    values[inputs_[i].data().get()] = inputs[i];
+    masks[inputs_[i].data().get()] = i == 0 ? input_mask_ : Tensor();
+  }
   for (const auto& d : order_) {
     if (values.count(d.get())) continue;
-    std::vector<Tensor> args;
-    for (const auto& in : d->inputs) args.push_back(values.at(in.get()));
-    values[d.get()] = (*d->layer)(args, training);
+    std::vector<Tensor> args, arg_masks;
+    for (const auto& in : d->inputs) {
+      args.push_back(values.at(in.get()));
+      arg_masks.push_back(masks.at(in.get()));
+    }
+    values[d.get()] = run_node(*d->layer, args, arg_masks, training, masks[d.get()]);
   }
   std::vector<Tensor> outs;
-  for (const SymbolicTensor& o : outputs_) outs.push_back(values.at(o.data().get()));
+  output_masks_.clear();
+  for (const SymbolicTensor& o : outputs_) {
+    outs.push_back(values.at(o.data().get()));
+    output_masks_.push_back(masks.at(o.data().get()));
+  }
   return outs;
 }
 
@@ -121,6 +160,7 @@ void Model::forward_into(const std::vector<Tensor>& inputs, bool training, std::
   }
   check_input_shapes(shapes);
   materialize_weights();
+  output_masks_.clear();  // (a subclassed model's call leaves it empty)
   call_all_into(inputs, training, outputs);
 }
 
@@ -148,24 +188,34 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
   }
   std::vector<Tensor>& values = eval_.values;
   std::vector<Tensor>& args = eval_.arg_values;
+  std::vector<Tensor>& masks = eval_.masks;
+  std::vector<Tensor>& arg_masks = eval_.arg_masks;
   // Leave no activation referenced once the call is over (also when a layer throws).
   struct Release {
-    std::vector<Tensor>& values;
-    std::vector<Tensor>& args;
+    std::vector<Tensor>* lists[4];
     ~Release() {
-      values.clear();
-      args.clear();
+      for (std::vector<Tensor>* l : lists) l->clear();
     }
-  } release{values, args};
+  } release{{&values, &args, &masks, &arg_masks}};
   values.assign(inputs.begin(), inputs.end());
   values.resize(order_.size());
+  masks.assign(order_.size(), Tensor());
+  if (!masks.empty()) masks[0] = input_mask_;
   for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
     args.clear();
-    for (std::size_t j : eval_.args[k]) args.push_back(values[j]);
-    values[k] = (*order_[k]->layer)(args, training);
+    arg_masks.clear();
+    for (std::size_t j : eval_.args[k]) {
+      args.push_back(values[j]);
+      arg_masks.push_back(masks[j]);
+    }
+    values[k] = run_node(*order_[k]->layer, args, arg_masks, training, masks[k]);
   }
   outputs.clear();
-  for (std::size_t j : eval_.outputs) outputs.push_back(values[j]);
+  output_masks_.clear();
+  for (std::size_t j : eval_.outputs) {
+    outputs.push_back(values[j]);
+    output_masks_.push_back(masks[j]);
+  }
 }
 
 void Model::check_input_shapes(const std::vector<Shape>& shapes) const { Layer::check_input_shapes(shapes); }
@@ -357,7 +407,7 @@ Tensor Sequential::call(const std::vector<Tensor>& inputs, bool training) {
     throw ValueError("Sequential '" + name() + "': expected one input, got " + std::to_string(inputs.size()));
   }
   if (inputs_.empty()) build_from_input_shape(inputs[0].shape());
-  Tensor x = inputs[0], mask;
+  Tensor x = inputs[0], mask = input_mask_;
   for (const LayerPtr& l : layers_) {
     // Masks pass from layer to layer as in Keras (an Embedding with mask_zero starts one; see
     // Layer::compute_output_mask).
@@ -365,6 +415,8 @@ Tensor Sequential::call(const std::vector<Tensor>& inputs, bool training) {
     x = mask.defined() ? l->call_masked(in, mask, training) : (*l)(in, training);
     mask = l->compute_output_mask(in, x, mask);
   }
+  output_masks_.clear();
+  output_masks_.push_back(mask);
   return x;
 }
 

@@ -98,7 +98,15 @@ std::vector<metrics::MetricPtr> make_metrics(const TrainingState& st) {
   return out;
 }
 
-// Loss of one batch: weighted sum over outputs plus the model's regularization penalties.
+// The mask the last forward pass gave output i (undefined: none).
+const Tensor& output_mask(const nn::Model& model, std::size_t i) {
+  static const Tensor none;
+  const std::vector<Tensor>& masks = model.output_masks();
+  return i < masks.size() ? masks[i] : none;
+}
+
+// Loss of one batch: weighted sum over outputs plus the model's regularization penalties. An output
+// with a mask (Model::output_masks) leaves its masked steps out, as Keras (losses.hpp, item 4).
 Tensor batch_loss(nn::Model& model, const TrainingState& st, const std::vector<Tensor>& outs, const Data& b) {
   if (outs.size() != b.ys.size()) {
     throw ValueError("model '" + model.name() + "' has " + std::to_string(outs.size()) + " outputs but " +
@@ -107,7 +115,7 @@ Tensor batch_loss(nn::Model& model, const TrainingState& st, const std::vector<T
   Tensor total;
   for (std::size_t i = 0; i < outs.size(); ++i) {
     const auto& loss = st.losses[std::min(i, st.losses.size() - 1)];
-    Tensor l = (*loss)(b.ys[i], outs[i], b.sample_weight);
+    Tensor l = (*loss)(b.ys[i], outs[i], b.sample_weight, output_mask(model, i));
     double w = i < st.loss_weights.size() ? st.loss_weights[i] : 1.0;
     if (w != 1.0) l = l * w;
     total = total.defined() ? total + l : l;
@@ -168,7 +176,10 @@ double train_step(nn::Model& model, TrainingState& st, const Data& b) {
   st.optimizer->step(trainable_params(model, st));
   clear_grads(st);
   autograd::NoGradGuard no_grad;
-  for (auto& m : st.metrics) m->update_state(b.ys[0], outs[0].detach(), b.sample_weight);
+  if (!st.metrics.empty()) {
+    const Tensor w = losses::masked_sample_weight(output_mask(model, 0), b.sample_weight, "metrics");
+    for (auto& m : st.metrics) m->update_state(b.ys[0], outs[0].detach(), w);
+  }
   outs.clear();  // keeps no activation alive between steps
   return value;
 }
@@ -186,7 +197,9 @@ struct Evaluation {
     if (ms.empty() && !st.metric_names.empty()) ms = make_metrics(st);
     total += batch_loss(model, st, outs, b).item<double>() * static_cast<double>(b.size());
     n += b.size();
-    for (auto& m : ms) m->update_state(b.ys[0], outs[0], b.sample_weight);
+    if (ms.empty()) return;
+    const Tensor w = losses::masked_sample_weight(output_mask(model, 0), b.sample_weight, "metrics");
+    for (auto& m : ms) m->update_state(b.ys[0], outs[0], w);
   }
   std::map<std::string, double> logs() const {
     std::map<std::string, double> out{{"loss", n > 0 ? total / static_cast<double>(n) : 0.0}};

@@ -34,6 +34,7 @@
 #include "ember/nn/initializers.hpp"
 #include "ember/nn/layer.hpp"
 #include "ember/nn/layers/core.hpp"
+#include "ember/nn/layers/rnn.hpp"
 #include "ember/nn/losses.hpp"
 #include "ember/nn/metrics.hpp"
 #include "ember/nn/regularizers.hpp"
@@ -223,6 +224,30 @@ const std::map<std::string, LayerSample>& layer_samples() {
       {"Softmax", {{{"name", "t"}, {"axis", 1}}, {{2, 3, 4}}}},
       {"Subtract", {{{"name", "t"}}, {{2, 3}, {2, 3}}}},
       {"UpSampling2D", {{{"name", "t"}, {"size", {3, 2}}, {"interpolation", "bilinear"}}, {{2, 3, 4, 2}}}},
+      // Issue 15
+      {"Masking", {{{"name", "t"}, {"mask_value", 0.5}}, {{2, 4, 3}}}},
+      {"TimeDistributed",
+       {{{"name", "t"},
+         {"layer", {{"class_name", "Dense"},
+                    {"config", nn::Dense({.units = 3, .activation = Activation::Tanh, .name = "d"}).get_config()}}}},
+        {{2, 3, 4}}}},
+      {"RNN",
+       {{{"name", "t"}, {"return_sequences", true}, {"go_backwards", true}, {"stateful", false},
+         {"cell", {{"class_name", "LSTMCell"},
+                   {"config", nn::LSTMCell({.units = 3, .unit_forget_bias = false, .name = "c"}).get_config()}}}},
+        {{2, 4, 3}}}},
+      // Cells called alone take {x, states...}.
+      {"SimpleRNNCell", {{{"name", "t"}, {"units", 2}, {"use_bias", false}, {"activation", "relu"},
+                          {"kernel_regularizer", kL2}}, {{2, 4}, {2, 2}}}},
+      {"LSTMCell", {{{"name", "t"}, {"units", 3}, {"unit_forget_bias", false}, {"recurrent_activation", "hard_sigmoid"},
+                     {"kernel_initializer", kNormal}, {"bias_initializer", kNormal}}, {{2, 4}, {2, 3}, {2, 3}}}},
+      {"GRUCell", {{{"name", "t"}, {"units", 3}, {"reset_after", false}, {"recurrent_initializer", kNormal},
+                    {"bias_initializer", kNormal}}, {{2, 4}, {2, 3}}}},
+      {"StackedRNNCells",
+       {{{"name", "t"},
+         {"cells", {{{"class_name", "SimpleRNNCell"}, {"config", nn::SimpleRNNCell({.units = 2, .name = "a"}).get_config()}},
+                    {{"class_name", "GRUCell"}, {"config", nn::GRUCell({.units = 3, .name = "b"}).get_config()}}}}},
+        {{2, 4}, {2, 2}, {2, 3}}}},
   };
   return m;
 }

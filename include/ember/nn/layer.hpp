@@ -134,7 +134,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // factory), and from_config(get_config()) re-creates the layer.
   virtual nlohmann::json get_config() const;
 
-  // ---- masks (Keras's mask propagation, as Sequential passes them from layer to layer) ----
+  // ---- masks (Keras's mask propagation: Sequential and functional models pass them from layer to layer) ----
   // A mask is a [batch, time] bool tensor: which steps of a sequence are real (Embedding with
   // mask_zero makes one). call_masked runs the layer on `x` knowing its mask; by default the mask is
   // not needed and this is operator() (the recurrent layers override it to skip masked steps).
@@ -143,6 +143,10 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // input's mask when the output keeps the input's batch and time axes (rank >= 3, e.g. Dense or
   // Dropout on a sequence), else none.
   virtual Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const;
+  // The same for a call on several inputs (functional models), `masks[i]` input i's (undefined:
+  // none). Default: none, as Keras's layers that take several inputs and do not merge them; the
+  // merge layers (Add, Concatenate, ...) combine them as Keras does.
+  virtual Tensor compute_merged_mask(const std::vector<Tensor>& xs, const Tensor& y, const std::vector<Tensor>& masks) const;
 
   // ---- errors ----
   // Throws E with the message prefixed "layer 'name' (Class): " — the one way a layer reports an
@@ -209,6 +213,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
   Generator& generator() { return gen_ ? *gen_ : default_generator(); }
   // Marks the layer built with these input shapes (the base build() does this).
   void mark_built(const std::vector<Shape>& input_shapes);
+  // For call_masked overrides: operator()(x, training) (build, shape checks, activity penalty) with
+  // `mask` held in `slot` for call() to read; the slot is cleared afterwards, also on an exception.
+  Tensor call_with_mask(Tensor& slot, const Tensor& x, const Tensor& mask, bool training);
   // {shape} as a list for compute_output_shape & co., in a member reused by every call (valid until
   // the next call of this function): lets call() re-check its window without allocating.
   const std::vector<Shape>& shape_list(const Shape& shape);

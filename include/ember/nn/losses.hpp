@@ -16,6 +16,11 @@
 //  3. Reduction: SumOverBatchSize (Keras's default "auto" / "sum_over_batch_size") = Σv / numel(v),
 //     dividing by the number of per-sample values and NOT by Σw, exactly as Keras; 0 for an empty
 //     batch (Keras's divide_no_nan). Sum = Σv. None = v itself (the weighted per-sample values).
+//  4. With a `mask` (the mask of a model output, e.g. [N, T] for a return_sequences output; bool or
+//     0/1, shaped as v or a leading part of it): masked values get weight 0, and SumOverBatchSize
+//     divides by the number of unmasked values instead of numel(v) — Σ v·w·m / Σ m, the mean over
+//     the unmasked steps (Keras's apply_valid_mask); 0 when all are masked. A mask that does not fit
+//     v is a ShapeError naming the loss and both shapes. fit/evaluate pass a model's output masks.
 // The result has y_pred's dtype and autograd history back to y_pred (and y_true where it takes part).
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -45,6 +50,10 @@ Reduction reduction_from_name(const std::string& name);
 // Anything else: ShapeError naming `who` and both shapes. Integer and bool weights are cast.
 // Carries no autograd history of its own beyond that of sample_weight.
 Tensor broadcast_sample_weight(const Tensor& sample_weight, const Shape& shape, DType dtype, const std::string& who);
+// The weights a metric gets for a model output with mask `mask` (Keras's apply_mask): the mask as
+// 0/1 numbers times sample_weight broadcast over it (`sample_weight` when there is no mask). No
+// rescaling: a weighted mean Σ v·w / Σ w is then the mean over the unmasked values.
+Tensor masked_sample_weight(const Tensor& mask, const Tensor& sample_weight, const std::string& who);
 
 class Loss {
  public:
@@ -52,7 +61,8 @@ class Loss {
   virtual ~Loss();
 
   // per_sample, then weighting and reduction as in the contract above.
-  Tensor operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor()) const;
+  Tensor operator()(const Tensor& y_true, const Tensor& y_pred, const Tensor& sample_weight = Tensor(),
+                    const Tensor& mask = Tensor()) const;
   // The unreduced, unweighted losses (the last axis reduced), e.g. [N].
   virtual Tensor per_sample(const Tensor& y_true, const Tensor& y_pred) const = 0;
 

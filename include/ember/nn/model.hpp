@@ -63,6 +63,18 @@ class Model : public Layer {
   virtual void call_all_into(const std::vector<Tensor>& inputs, bool training, std::vector<Tensor>& outputs);
 
   const std::vector<LayerPtr>& sublayers() const override { return layers_; }
+  // ---- masks ----
+  // The masks of the outputs of the last call (Keras's _keras_mask), one per output, undefined
+  // where an output has none; empty before the first call and for subclassed models. Layers pass
+  // masks on as Keras does: Embedding(mask_zero) and Masking start one, each layer's
+  // compute_output_mask (compute_merged_mask for several inputs) gives its output's, and layers that
+  // use them (recurrent layers, Bidirectional, TimeDistributed) get them through call_masked.
+  // fit/evaluate/train_on_batch weight the loss and metrics of an output by its mask.
+  const std::vector<Tensor>& output_masks() const { return output_masks_; }
+  // A model used as a layer: its graph runs with `mask` as its (first) input's mask.
+  Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) override;
+  // A model used as a layer: the mask its last call gave its first output.
+  Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const override;
   // Keras's `model.trainable = value`: sets the flag of the model and of every layer in it, nested
   // models included (so a frozen base's BatchNormalization layers run in inference mode). Unfreeze
   // part of a base afterwards with get_layer(name)->set_trainable(true) on an unfrozen model.
@@ -149,9 +161,11 @@ class Model : public Layer {
   struct EvalPlan {
     std::vector<std::vector<std::size_t>> args;
     std::vector<std::size_t> outputs;
-    std::vector<Tensor> values, arg_values;
+    std::vector<Tensor> values, arg_values, masks, arg_masks;
   };
   EvalPlan eval_;
+  std::vector<Tensor> output_masks_;  // see output_masks()
+  Tensor input_mask_;                 // the mask of the call_masked in progress (first input)
 };
 
 // keras.models.load_model for Keras 2 HDF5 files (Model::save's, or tf.keras's): the architecture

@@ -56,6 +56,18 @@ Tensor Merge::fold(const std::vector<Tensor>& inputs, Tensor (*op)(const Tensor&
   return y;
 }
 
+Tensor Merge::compute_merged_mask(const std::vector<Tensor>&, const Tensor&, const std::vector<Tensor>& masks) const {
+  Tensor out;
+  for (const Tensor& m : masks) {
+    if (!m.defined()) continue;
+    if (out.defined() && m.shape() != out.shape()) {
+      fail<ShapeError>("the inputs' masks must have one shape, got " + to_string(out.shape()) + " and " + to_string(m.shape()));
+    }
+    out = out.defined() ? logical_and(out, m) : m;
+  }
+  return out;
+}
+
 void Merge::build(const std::vector<Shape>& shapes) {
   check_input_shapes(shapes);
   mark_built(shapes);
@@ -162,6 +174,32 @@ int64_t Concatenate::free_axis(std::size_t rank) const {
                      " inputs");
   }
   return a;
+}
+
+Tensor Concatenate::compute_merged_mask(const std::vector<Tensor>& xs, const Tensor&, const std::vector<Tensor>& masks) const {
+  bool any = false;
+  for (const Tensor& m : masks) any = any || m.defined();
+  if (!any || xs.size() != masks.size()) return {};
+  std::vector<Tensor> full;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    const Tensor& m = masks[i];
+    if (!m.defined()) {
+      full.push_back(ones(x.shape(), DType::b8));
+      continue;
+    }
+    Tensor b = m.dim() + 1 == x.dim() ? unsqueeze(m, -1) : m;
+    bool fits = b.dim() == x.dim();
+    for (int d = 0; fits && d + 1 < x.dim(); ++d) fits = b.size(d) == x.size(d);
+    if (!fits) {
+      fail<ShapeError>("the mask of input " + std::to_string(i) + " has shape " + to_string(m.shape()) +
+                       ", which does not fit the input's shape " + to_string(x.shape()));
+    }
+    full.push_back(expand(b, x.shape()));
+  }
+  // AND over the last axis: min of 0/1 values.
+  Tensor joined = cast(concat(full, free_axis(xs[0].dim())), DType::i64);
+  return cast(min(joined, {-1}), DType::b8);
 }
 
 Shape Concatenate::compute_output_shape(const std::vector<Shape>& shapes) {

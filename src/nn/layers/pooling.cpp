@@ -3,7 +3,10 @@
 #include <nlohmann/json.hpp>
 
 #include "ember/nn/layer_fields.hpp"
+#include "ember/ops/elementwise.hpp"
 #include "ember/ops/pool.hpp"
+#include "ember/ops/reduce.hpp"
+#include "ember/ops/shape.hpp"
 
 namespace ember::nn {
 
@@ -220,6 +223,21 @@ LayerPtr GlobalAveragePooling1D::from_config(const nlohmann::json& config) {
 }
 LayerPtr GlobalAveragePooling1D::move_into_shared() && {
   return std::make_shared<GlobalAveragePooling1D>(std::move(*this));
+}
+
+Tensor GlobalAveragePooling1D::call(const std::vector<Tensor>& inputs, bool training) {
+  if (!call_mask_.defined()) return GlobalPooling::call(inputs, training);
+  const Tensor& x = detail::single_input(inputs, *this);
+  if (call_mask_.shape() != Shape{x.size(0), x.size(1)}) {
+    fail<ShapeError>("expected a mask of shape " + to_string(Shape{x.size(0), x.size(1)}) + " for input " +
+                     to_string(x.shape()) + ", got " + to_string(call_mask_.shape()));
+  }
+  Tensor m = unsqueeze(call_mask_.detach().to(x.dtype()), 2);  // [N, steps, 1]
+  return sum(x * m, {1}) / sum(m, {1});
+}
+
+Tensor GlobalAveragePooling1D::call_masked(const Tensor& x, const Tensor& mask, bool training) {
+  return call_with_mask(call_mask_, x, mask, training);
 }
 
 GlobalMaxPooling1D::GlobalMaxPooling1D(std::string name)

@@ -11,12 +11,16 @@
 #include "ember/ops/normalization.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "recurrent_steps.hpp"
 
 namespace ember::nn {
 
 namespace {
 
 std::string dims(const Tensor& t) { return to_string(t.shape()); }
+
+// Block `i` (of width `units`) of the last axis of z [N, k·units].
+Tensor block(const Tensor& z, int64_t i, int64_t units) { return slice(z, 1, i * units, (i + 1) * units); }
 
 // Keras's unit_forget_bias: bias_initializer for the i, c, o blocks and ones for f.
 class UnitForgetBias final : public initializers::Initializer {
@@ -36,6 +40,14 @@ class UnitForgetBias final : public initializers::Initializer {
   InitializerPtr inner_;
   int64_t units_;
 };
+
+}  // namespace
+
+namespace detail {
+
+InitializerPtr unit_forget_bias(InitializerPtr inner, int64_t units) {
+  return std::make_shared<UnitForgetBias>(std::move(inner), units);
+}
 
 // The T steps of p [N, T, K] as T tensors [N, K]. Halving the time axis level by level keeps the
 // backward cost O(T log T): a slice's gradient is a zero tensor of its parent's size, so slicing
@@ -59,14 +71,74 @@ std::vector<Tensor> unstack_time(const Tensor& p) {
   return out;
 }
 
-// Block `i` (of width `units`) of the last axis of z [N, k·units].
-Tensor block(const Tensor& z, int64_t i, int64_t units) { return slice(z, 1, i * units, (i + 1) * units); }
-
-Activation activation_or(const LayerFields& f, const std::string& key, Activation fallback) {
-  return f.find(key) ? f.activation(key) : fallback;
+Tensor simple_rnn_step(const Tensor& xp, const Tensor& h_rec, const Tensor& recurrent_kernel, Activation activation) {
+  return apply_activation(activation, xp + matmul(h_rec, recurrent_kernel));
 }
 
-}  // namespace
+std::vector<Tensor> lstm_step(const Tensor& xp, const Tensor& c_prev, const Tensor& h_rec, const Tensor& recurrent_kernel,
+                              Activation sigma, Activation g, int64_t u) {
+  Tensor z = xp + matmul(h_rec, recurrent_kernel);
+  Tensor i = apply_activation(sigma, block(z, 0, u));
+  Tensor f = apply_activation(sigma, block(z, 1, u));
+  Tensor c = f * c_prev + i * apply_activation(g, block(z, 2, u));
+  Tensor o = apply_activation(sigma, block(z, 3, u));
+  return {o * apply_activation(g, c), c};
+}
+
+Tensor gru_step(const Tensor& xp, const Tensor& h, const Tensor& h_rec, const Tensor& rk, const Tensor& recurrent_bias,
+                bool reset_after, Activation sigma, Activation g, int64_t u) {
+  Tensor z, r, hh;
+  if (reset_after) {
+    Tensor inner = matmul(h_rec, rk);
+    if (recurrent_bias.defined()) inner = inner + recurrent_bias;
+    z = apply_activation(sigma, block(xp, 0, u) + block(inner, 0, u));
+    r = apply_activation(sigma, block(xp, 1, u) + block(inner, 1, u));
+    hh = apply_activation(g, block(xp, 2, u) + r * block(inner, 2, u));
+  } else {
+    Tensor zr = matmul(h_rec, slice(rk, 1, 0, 2 * u));
+    z = apply_activation(sigma, block(xp, 0, u) + block(zr, 0, u));
+    r = apply_activation(sigma, block(xp, 1, u) + block(zr, 1, u));
+    hh = apply_activation(g, block(xp, 2, u) + matmul(r * h_rec, slice(rk, 1, 2 * u, 3 * u)));
+  }
+  return z * h + (1.0 - z) * hh;
+}
+
+std::vector<Tensor> start_states(const Layer& layer, const Tensor& x, const std::vector<Tensor>& given,
+                                 const std::vector<Tensor>& carried, const std::vector<int64_t>& sizes) {
+  const int64_t batch = x.size(0);
+  std::vector<Tensor> states = given;
+  if (states.empty() && !carried.empty()) {
+    if (carried[0].size(0) != batch) {
+      layer.fail<ValueError>("stateful: the states were built for batch size " + std::to_string(carried[0].size(0)) +
+                             ", got input " + dims(x) + " (call reset_states() to change the batch size)");
+    }
+    states = carried;
+  }
+  if (states.empty()) {
+    for (int64_t size : sizes) states.push_back(zeros({batch, size}, x.dtype()));
+  } else if (states.size() != sizes.size()) {
+    layer.fail<ShapeError>("expected " + std::to_string(sizes.size()) + " initial states, got " + std::to_string(states.size()));
+  }
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    const Shape want{batch, sizes[i]};
+    if (states[i].shape() != want) {
+      layer.fail<ShapeError>("expected initial states of shape " + to_string(want) + " for input " + dims(x) + ", got " +
+                             dims(states[i]));
+    }
+  }
+  return states;
+}
+
+std::vector<Tensor> mask_columns(const Layer& layer, const Tensor& mask, const Tensor& x) {
+  if (!mask.defined()) return {};
+  const Shape want{x.size(0), x.size(1)};
+  if (mask.shape() != want) {
+    layer.fail<ShapeError>("expected a mask of shape " + to_string(want) + " for input " + dims(x) + ", got " + dims(mask));
+  }
+  return unstack_time(unsqueeze(mask.detach().to(x.dtype()), 2));  // T × [batch, 1]
+}
+
+}  // namespace detail
 
 // ------------------------------------------------------------------ Embedding
 
@@ -209,21 +281,8 @@ Tensor RecurrentLayer::call(const std::vector<Tensor>& inputs, bool training) {
   return run(detail::single_input(inputs, *this), training, {}, call_mask_).output;
 }
 
-namespace {
-// Holds `mask` in `slot` for one call through Layer::operator() (which builds, checks shapes and
-// adds the activity regularizer), and clears it after, also on an exception.
-Tensor call_with_mask(Layer& layer, Tensor& slot, const Tensor& x, const Tensor& mask, bool training) {
-  struct Clear {
-    Tensor& t;
-    ~Clear() { t = Tensor(); }
-  } clear{slot};
-  slot = mask;
-  return layer(x, training);
-}
-}  // namespace
-
 Tensor RecurrentLayer::call_masked(const Tensor& x, const Tensor& mask, bool training) {
-  return call_with_mask(*this, call_mask_, x, mask, training);
+  return call_with_mask(call_mask_, x, mask, training);
 }
 
 Tensor RecurrentLayer::compute_output_mask(const Tensor&, const Tensor&, const Tensor& mask) const {
@@ -243,25 +302,8 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
   const int64_t batch = x.size(0), steps = x.size(1), units = opt_.units;
   if (steps == 0) fail<ShapeError>("expected at least one time step, got input " + dims(x));
 
-  std::vector<Tensor> states = initial_states;
-  if (states.empty() && opt_.stateful && !carried_.empty()) {
-    if (carried_[0].size(0) != batch) {
-      fail<ValueError>("stateful: the states were built for batch size " + std::to_string(carried_[0].size(0)) +
-                       ", got input " + dims(x) + " (call reset_states() to change the batch size)");
-    }
-    states = carried_;
-  }
-  if (states.empty()) {
-    for (int i = 0; i < num_states_; ++i) states.push_back(zeros({batch, units}, x.dtype()));
-  } else if (static_cast<int>(states.size()) != num_states_) {
-    fail<ShapeError>("expected " + std::to_string(num_states_) + " initial states, got " + std::to_string(states.size()));
-  }
-  for (const Tensor& s : states) {
-    if (s.shape() != Shape{batch, units}) {
-      fail<ShapeError>("expected initial states of shape " + to_string(Shape{batch, units}) + " for input " + dims(x) +
-                       ", got " + dims(s));
-    }
-  }
+  std::vector<Tensor> states = detail::start_states(*this, x, initial_states, opt_.stateful ? carried_ : std::vector<Tensor>{},
+                                                   std::vector<int64_t>(static_cast<std::size_t>(num_states_), units));
 
   Generator* gen = mask_gen_ ? &*mask_gen_ : &generator();
   Tensor xin = x;
@@ -279,102 +321,44 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
     const Tensor& b = weights_[2].value();
     proj = proj + (b.dim() == 2 ? squeeze(slice(b, 0, 0, 1), 0) : b);  // GRU reset_after: the input bias row
   }
-  std::vector<Tensor> xs = unstack_time(proj);
-  // The mask as one [batch, 1] column of 0/1 per step, in x's dtype.
-  std::vector<Tensor> keep;
-  if (mask.defined()) {
-    if (mask.shape() != Shape{batch, steps}) {
-      fail<ShapeError>("expected a mask of shape " + to_string(Shape{batch, steps}) + " for input " + dims(x) + ", got " +
-                       dims(mask));
-    }
-    keep = unstack_time(unsqueeze(mask.detach().to(x.dtype()), 2));  // T × [batch, 1]
-  }
-  std::vector<Tensor> outputs;
-  if (opt_.return_sequences) outputs.reserve(static_cast<std::size_t>(steps));
-  Tensor output;  // the last step's output (the carried one at masked steps)
-  for (int64_t k = 0; k < steps; ++k) {
-    const int64_t t = opt_.go_backwards ? steps - 1 - k : k;
-    Tensor h_rec = rec_mask.defined() ? states[0] * rec_mask : states[0];
-    std::vector<Tensor> next = step(xs[static_cast<std::size_t>(t)], states, h_rec);
-    if (keep.empty()) {
-      states = std::move(next);
-      output = states[0];
-    } else {
-      // Masked rows keep their states (and previous output): s = m·new + (1 − m)·old.
-      const Tensor& m = keep[static_cast<std::size_t>(t)];
-      const Tensor skip = 1.0 - m;
-      Tensor out = m * next[0];
-      if (!opt_.zero_output_for_mask) out = out + skip * (output.defined() ? output : zeros_like(next[0]));
-      for (std::size_t i = 0; i < next.size(); ++i) states[i] = m * next[i] + skip * states[i];
-      output = out;
-    }
-    if (opt_.return_sequences) outputs.push_back(output);
-  }
-
+  std::vector<Tensor> xs = detail::unstack_time(proj);
+  const std::vector<Tensor> keep = detail::mask_columns(*this, mask, x);
+  RecurrentOutput out = detail::recurrent_loop(
+      steps, std::move(states), keep, {opt_.go_backwards, opt_.return_sequences, opt_.zero_output_for_mask},
+      [&](int64_t t, const std::vector<Tensor>& prev) {
+        Tensor h_rec = rec_mask.defined() ? prev[0] * rec_mask : prev[0];
+        std::vector<Tensor> next = step(xs[static_cast<std::size_t>(t)], prev, h_rec);
+        Tensor h = next[0];
+        return CellOutput{std::move(h), std::move(next)};
+      });
   last_states_.clear();
-  for (const Tensor& s : states) last_states_.push_back(s.detach());
+  for (const Tensor& s : out.states) last_states_.push_back(s.detach());
   if (opt_.stateful) carried_ = last_states_;
-  return {opt_.return_sequences ? stack(outputs, 1) : output, states};
+  return out;
 }
 
 nlohmann::json RecurrentLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
-  c["return_sequences"] = opt_.return_sequences;
-  c["return_state"] = opt_.return_state;
-  c["go_backwards"] = opt_.go_backwards;
-  c["stateful"] = opt_.stateful;
-  c["unroll"] = opt_.unroll;
-  c["time_major"] = false;
-  c["units"] = opt_.units;
-  c["activation"] = activation_name(opt_.activation);
-  if (gates_ > 1) {
-    c["recurrent_activation"] = activation_name(opt_.recurrent_activation);
-    c["implementation"] = 2;  // Keras's fused-gates variant (the same maths as 1)
-  }
-  c["use_bias"] = opt_.use_bias;
-  c["kernel_initializer"] = detail::initializer_json(opt_.kernel_initializer);
-  c["recurrent_initializer"] = detail::initializer_json(opt_.recurrent_initializer);
-  c["bias_initializer"] = detail::initializer_json(opt_.bias_initializer);
-  c["kernel_regularizer"] = detail::regularizer_json(opt_.kernel_regularizer);
-  c["recurrent_regularizer"] = detail::regularizer_json(opt_.recurrent_regularizer);
-  c["bias_regularizer"] = detail::regularizer_json(opt_.bias_regularizer);
+  detail::write_sequence_fields(c, opt_);
+  detail::write_weight_fields(c, opt_, gates_ > 1);
+  if (gates_ > 1) c["implementation"] = 2;  // Keras's fused-gates variant (the same maths as 1)
   c["activity_regularizer"] = detail::regularizer_json(opt_.activity_regularizer);
-  c["kernel_constraint"] = nullptr;
-  c["recurrent_constraint"] = nullptr;
-  c["bias_constraint"] = nullptr;
   c["dropout"] = opt_.dropout;
   c["recurrent_dropout"] = opt_.recurrent_dropout;
-  if (opt_.zero_output_for_mask) c["zero_output_for_mask"] = true;  // Keras writes it only when set
   // Keras 2's recurrent layers take no "seed" (an unknown keyword to them); Keras 3 writes one.
   if (opt_.seed) c["seed"] = *opt_.seed;
   return c;
 }
 
 RecurrentOptions RecurrentLayer::read_common(const LayerFields& f, bool gated) {
-  f.no_constraints({"kernel_constraint", "recurrent_constraint", "bias_constraint"});
-  f.require_false("time_major");
-  f.ignore({"implementation", "zero_output_for_mask"});  // Keras's kernel choice (same maths); masks unused
-  RecurrentOptions o{.units = f.positive("units")};
-  o.activation = activation_or(f, "activation", Activation::Tanh);
-  if (gated) o.recurrent_activation = activation_or(f, "recurrent_activation", Activation::Sigmoid);
-  o.use_bias = f.boolean("use_bias", true);
-  o.kernel_initializer = f.initializer("kernel_initializer", "glorot_uniform");
-  o.recurrent_initializer = f.initializer("recurrent_initializer", "orthogonal");
-  o.bias_initializer = f.initializer("bias_initializer", "zeros");
-  o.kernel_regularizer = f.regularizer("kernel_regularizer");
-  o.recurrent_regularizer = f.regularizer("recurrent_regularizer");
-  o.bias_regularizer = f.regularizer("bias_regularizer");
+  f.ignore({"implementation"});  // Keras's kernel choice (same maths)
+  RecurrentOptions o;
+  detail::read_weight_fields(f, o, gated);
+  detail::read_sequence_fields(f, o);
   o.activity_regularizer = f.regularizer("activity_regularizer");
   o.dropout = f.number("dropout", 0.0);
   o.recurrent_dropout = f.number("recurrent_dropout", 0.0);
-  o.return_sequences = f.boolean("return_sequences", false);
-  o.return_state = f.boolean("return_state", false);
-  o.go_backwards = f.boolean("go_backwards", false);
-  o.stateful = f.boolean("stateful", false);
-  o.unroll = f.boolean("unroll", false);
-  o.zero_output_for_mask = f.boolean("zero_output_for_mask", false);
   o.seed = f.seed();
-  o.name = f.name();
   return o;
 }
 
@@ -387,7 +371,7 @@ SimpleRNN::SimpleRNN(RecurrentOptions options) : RecurrentLayer("SimpleRNN", std
 }
 
 std::vector<Tensor> SimpleRNN::step(const Tensor& xp, const std::vector<Tensor>&, const Tensor& h_rec) {
-  return {apply_activation(opt_.activation, xp + matmul(h_rec, weights_[1].value()))};
+  return {detail::simple_rnn_step(xp, h_rec, weights_[1].value(), opt_.activation)};
 }
 
 LayerPtr SimpleRNN::from_config(const nlohmann::json& config) {
@@ -403,18 +387,11 @@ LSTM::LSTM(RecurrentOptions options) : RecurrentLayer("LSTM", std::move(options)
 
 InitializerPtr LSTM::bias_init() const {
   if (!opt_.unit_forget_bias) return opt_.bias_initializer;
-  return std::make_shared<UnitForgetBias>(opt_.bias_initializer, opt_.units);
+  return detail::unit_forget_bias(opt_.bias_initializer, opt_.units);
 }
 
 std::vector<Tensor> LSTM::step(const Tensor& xp, const std::vector<Tensor>& states, const Tensor& h_rec) {
-  const int64_t u = opt_.units;
-  Tensor z = xp + matmul(h_rec, weights_[1].value());
-  const Activation sigma = opt_.recurrent_activation, g = opt_.activation;
-  Tensor i = apply_activation(sigma, block(z, 0, u));
-  Tensor f = apply_activation(sigma, block(z, 1, u));
-  Tensor c = f * states[1] + i * apply_activation(g, block(z, 2, u));
-  Tensor o = apply_activation(sigma, block(z, 3, u));
-  return {o * apply_activation(g, c), c};
+  return detail::lstm_step(xp, states[1], h_rec, weights_[1].value(), opt_.recurrent_activation, opt_.activation, opt_.units);
 }
 
 nlohmann::json LSTM::get_config() const {
@@ -441,24 +418,10 @@ Shape GRU::bias_shape() const {
 }
 
 std::vector<Tensor> GRU::step(const Tensor& xp, const std::vector<Tensor>& states, const Tensor& h_rec) {
-  const int64_t u = opt_.units;
-  const Tensor& h = states[0];
-  const Tensor& rk = weights_[1].value();
-  const Activation sigma = opt_.recurrent_activation;
-  Tensor z, r, hh;
-  if (opt_.reset_after) {
-    Tensor inner = matmul(h_rec, rk);
-    if (opt_.use_bias) inner = inner + squeeze(slice(weights_[2].value(), 0, 1, 2), 0);
-    z = apply_activation(sigma, block(xp, 0, u) + block(inner, 0, u));
-    r = apply_activation(sigma, block(xp, 1, u) + block(inner, 1, u));
-    hh = apply_activation(opt_.activation, block(xp, 2, u) + r * block(inner, 2, u));
-  } else {
-    Tensor zr = matmul(h_rec, slice(rk, 1, 0, 2 * u));
-    z = apply_activation(sigma, block(xp, 0, u) + block(zr, 0, u));
-    r = apply_activation(sigma, block(xp, 1, u) + block(zr, 1, u));
-    hh = apply_activation(opt_.activation, block(xp, 2, u) + matmul(r * h_rec, slice(rk, 1, 2 * u, 3 * u)));
-  }
-  return {z * h + (1.0 - z) * hh};
+  Tensor rec_bias;
+  if (opt_.reset_after && opt_.use_bias) rec_bias = squeeze(slice(weights_[2].value(), 0, 1, 2), 0);
+  return {detail::gru_step(xp, states[0], h_rec, weights_[1].value(), rec_bias, opt_.reset_after,
+                           opt_.recurrent_activation, opt_.activation, opt_.units)};
 }
 
 nlohmann::json GRU::get_config() const {
@@ -588,7 +551,7 @@ Tensor Bidirectional::call(const std::vector<Tensor>& inputs, bool training) {
 }
 
 Tensor Bidirectional::call_masked(const Tensor& x, const Tensor& mask, bool training) {
-  return call_with_mask(*this, call_mask_, x, mask, training);
+  return call_with_mask(call_mask_, x, mask, training);
 }
 
 Tensor Bidirectional::compute_output_mask(const Tensor&, const Tensor&, const Tensor& mask) const {

@@ -9,6 +9,7 @@
 #include "ember/nn/layers/attention.hpp"
 #include "ember/nn/layers/conv.hpp"
 #include "ember/nn/layers/core.hpp"
+#include "ember/nn/layers/masking.hpp"
 #include "ember/nn/layers/merging.hpp"
 #include "ember/nn/layers/noise.hpp"
 #include "ember/nn/layers/normalization.hpp"
@@ -16,7 +17,9 @@
 #include "ember/nn/layers/preprocessing.hpp"
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/layers/reshaping.hpp"
+#include "ember/nn/layers/rnn.hpp"
 #include "ember/nn/layers/scaling.hpp"
+#include "ember/nn/layers/wrappers.hpp"
 
 namespace ember::nn {
 
@@ -94,6 +97,14 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"Softmax", Softmax::from_config},
       {"Subtract", Subtract::from_config},
       {"UpSampling2D", UpSampling2D::from_config},
+      // Issue 15: masks and sequence wrappers.
+      {"Masking", Masking::from_config},
+      {"TimeDistributed", TimeDistributed::from_config},
+      {"RNN", RNN::from_config},
+      {"SimpleRNNCell", SimpleRNNCell::from_config},
+      {"LSTMCell", LSTMCell::from_config},
+      {"GRUCell", GRUCell::from_config},
+      {"StackedRNNCells", StackedRNNCells::from_config},
   };
 }
 

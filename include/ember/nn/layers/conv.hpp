@@ -79,6 +79,8 @@ class Conv1D : public LayerBase<Conv1D> {
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  // None: Keras's convolutions do not support masking (a mask ends here).
+  Tensor compute_output_mask(const Tensor&, const Tensor&, const Tensor&) const override { return {}; }
   const Conv1DOptions& options() const { return opt_; }
 
  private:

@@ -21,6 +21,9 @@ class Merge : public Layer {
   void build(const std::vector<Shape>& input_shapes) override;
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
+  // Keras 2's merge mask: the AND of the inputs' masks (those that have one); none when no input
+  // has one. Each mask must have the shape of the others (ShapeError naming the layer).
+  Tensor compute_merged_mask(const std::vector<Tensor>& xs, const Tensor& y, const std::vector<Tensor>& masks) const override;
 
  protected:
   // The axis along which shapes may differ (Concatenate), or -1 for none.
@@ -100,6 +103,10 @@ class Concatenate : public Merge {
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   LayerPtr move_into_shared() && override;
+  // Keras 2's Concatenate mask: each input's mask broadcast over its last axis (an input without a
+  // mask: all true), concatenated along `axis`, then ANDed over the last axis. So along the features
+  // a step is kept when every input keeps it; along time the masks are joined.
+  Tensor compute_merged_mask(const std::vector<Tensor>& xs, const Tensor& y, const std::vector<Tensor>& masks) const override;
   const ConcatenateOptions& options() const { return opt_; }
 
  protected:
@@ -130,6 +137,8 @@ class Dot : public Merge {
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   LayerPtr move_into_shared() && override;
+  // None (Keras's Dot drops masks).
+  Tensor compute_merged_mask(const std::vector<Tensor>&, const Tensor&, const std::vector<Tensor>&) const override { return {}; }
   const DotOptions& options() const { return opt_; }
 
  private:

@@ -78,6 +78,8 @@ class Pooling1D : public Layer {
   nlohmann::json get_config() const override;
   // What MaxPooling1D::from_config and AveragePooling1D::from_config share.
   static Pooling1DOptions options_from_config(const nlohmann::json& config, const std::string& class_name);
+  // None: Keras's window poolings do not support masking (a mask ends here).
+  Tensor compute_output_mask(const Tensor&, const Tensor&, const Tensor&) const override { return {}; }
   const Pooling1DOptions& options() const { return opt_; }
   int64_t strides() const { return opt_.strides.value_or(opt_.pool_size); }
 
@@ -139,12 +141,20 @@ class GlobalMaxPooling2D : public GlobalPooling {
   LayerPtr move_into_shared() && override;
 };
 
-// [N, steps, C] -> [N, C]: mean over the steps.
+// [N, steps, C] -> [N, C]: mean over the steps. With a mask [N, steps] (call_masked, as a model
+// passes it), the mean over the unmasked steps only, as Keras: Σ x·m / Σ m (a sequence masked
+// everywhere gives 0/0 = NaN there, as in Keras); a mask of another shape is a ShapeError naming
+// the layer and both shapes. The output carries no mask.
 class GlobalAveragePooling1D : public GlobalPooling {
  public:
   explicit GlobalAveragePooling1D(std::string name = "");
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   LayerPtr move_into_shared() && override;
+  Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) override;
+
+ private:
+  Tensor call_mask_;  // the mask of the call_masked in progress
 };
 
 // [N, steps, C] -> [N, C]: max over the steps (the gradient is split among ties).

@@ -21,6 +21,8 @@ class Reshape : public LayerBase<Reshape> {
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
+  // None: Keras's Reshape does not support masking (a mask ends here).
+  Tensor compute_output_mask(const Tensor&, const Tensor&, const Tensor&) const override { return {}; }
   const Shape& target_shape() const { return target_; }
 
  private:
