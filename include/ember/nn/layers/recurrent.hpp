@@ -39,7 +39,7 @@
 // implementation 1 when recurrent_dropout > 0, with a separate mask per gate; Ember keeps one.)
 //
 // Masks: run() takes a [batch, time] mask (see run); Embedding(mask_zero=true) computes one with
-// compute_mask(). Models do not propagate masks from layer to layer yet: pass it to run().
+// compute_mask(). Models pass masks from layer to layer (model.hpp, output_masks); RNN(cell): rnn.hpp.
 #include <cstdint>
 #include <optional>
 #include <string>
