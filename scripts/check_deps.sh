@@ -30,6 +30,7 @@ files=(
   "/usr/include/stb/stb_image.h libstb-dev"
   "/usr/include/CLI/CLI.hpp libcli11-dev"
   "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist"
+  "/usr/share/games/fortunes/computers fortunes"
   "/usr/bin/chromium chromium"
 )
 for entry in "${files[@]}"; do

@@ -16,6 +16,7 @@ packages=(
   libopenblas-openmp-dev libdnnl-dev ocl-icd-opencl-dev
   nlohmann-json3-dev libhdf5-dev zlib1g-dev libdeflate-dev libstb-dev libcli11-dev
   dataset-fashion-mnist
+  fortunes  # English text for the language-model examples (/usr/share/games/fortunes, 2.5 MB)
   python3-torch python3-torchvision python3-pil python3-numpy python3-h5py
   chromium  # headless: the HTML report's browser test (tests/tools/report_browser.hpp)
 )
