@@ -311,14 +311,19 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
         if (!index.count(r.layer)) {
           throw FormatError(with_layer_prefix(e.name, e.cls, "inbound node refers to unknown layer '" + r.layer + "'"));
         }
-        if (r.tensor != 0) {
-          throw FormatError(with_layer_prefix(e.name, e.cls,
-                                              "inbound node refers to output " + std::to_string(r.tensor) +
-                                                  " of layer '" + r.layer + "', which has a single output"));
-        }
       }
     }
   }
+  // Output `r.tensor` of the call `produced` (a recurrent layer with return_state has several).
+  auto output_of = [](const SymbolicTensor& call, const TensorRef& r, const std::string& who) {
+    if (r.tensor == 0) return call;
+    std::vector<SymbolicTensor> outs = outputs_of(call);
+    if (r.tensor >= static_cast<int64_t>(outs.size())) {
+      throw FormatError(who + "refers to output " + std::to_string(r.tensor) + " of layer '" + r.layer +
+                        "', which has " + std::to_string(outs.size()) + " output(s)");
+    }
+    return outs[static_cast<std::size_t>(r.tensor)];
+  };
   // Call the layers: a node runs once all its inputs exist, the nodes of one layer in order, so
   // that node indices keep their meaning (Keras's deferred node processing).
   std::size_t remaining = 0;
@@ -332,7 +337,7 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
         for (const TensorRef& r : e.nodes[e.done]) {
           auto it = produced.find({r.layer, r.node});
           if (it == produced.end()) break;
-          args.push_back(it->second);
+          args.push_back(output_of(it->second, r, with_layer_prefix(e.name, e.cls, "inbound node ")));
         }
         if (args.size() != e.nodes[e.done].size()) break;
         SymbolicTensor out = naming_layer(e.name, e.cls, [&] {
@@ -364,11 +369,11 @@ std::shared_ptr<Model> functional_from_config(const json& config, const std::str
     std::vector<SymbolicTensor> out;
     for (const TensorRef& r : parse_endpoints(config, key, mname)) {
       auto it = produced.find({r.layer, r.node});
-      if (it == produced.end() || r.tensor != 0) {
+      if (it == produced.end()) {
         throw FormatError(where + ": field '" + std::string(key) + "' refers to [" + r.layer + ", " +
                           std::to_string(r.node) + ", " + std::to_string(r.tensor) + "], which the model does not produce");
       }
-      out.push_back(it->second);
+      out.push_back(output_of(it->second, r, where + ": field '" + std::string(key) + "' "));
     }
     return out;
   };
@@ -439,13 +444,19 @@ json functional_config(Model& model, int depth) {
   }
   // Node indices relative to this model, in call order (as Keras renumbers them).
   std::unordered_map<const Layer*, std::vector<const Data*>> calls;
-  for (const Data* d : nodes) calls[d->layer.get()].push_back(d);
+  for (const Data* d : nodes) {
+    if (d->output_index == 0) calls[d->layer.get()].push_back(d);  // an extra output is not a call
+  }
   std::unordered_map<const Data*, int64_t> node_index;
   for (auto& [layer, ds] : calls) {
     std::sort(ds.begin(), ds.end(), [](const Data* a, const Data* b) { return a->node_index < b->node_index; });
     for (std::size_t k = 0; k < ds.size(); ++k) node_index[ds[k]] = static_cast<int64_t>(k);
   }
-  auto ref = [&](const Data* d) { return json::array({d->layer->name(), node_index.at(d), 0}); };
+  // [layer, node, tensor]: output k > 0 of a call is named by the call's node and k.
+  auto ref = [&](const Data* d) {
+    const Data* call = d->output_index > 0 ? d->inputs[0].get() : d;
+    return json::array({d->layer->name(), node_index.at(call), d->output_index});
+  };
   json layers = json::array();
   for (const LayerPtr& l : model.layers()) {
     json inbound = json::array();

@@ -177,8 +177,32 @@ SymbolicTensor Layer::call_symbolic(const LayerPtr& self, const std::vector<Symb
   data->shape = compute_output_shape(shapes);
   data->dtype = xs.empty() ? f32 : xs[0].dtype();
   data->layer = self;
+  data->extra_shapes = extra_output_shapes(shapes);
   data->node_index = inbound_nodes_++;
   return SymbolicTensor(std::move(data));
+}
+
+std::vector<SymbolicTensor> outputs_of(const SymbolicTensor& y) {
+  if (!y.defined()) throw ValueError("outputs_of: called on an undefined symbolic tensor");
+  std::shared_ptr<SymbolicTensor::Data> first = y.data();
+  if (first->output_index > 0) first = first->inputs.at(0);
+  std::vector<SymbolicTensor> out{SymbolicTensor(first)};
+  first->extra_outputs.resize(first->extra_shapes.size());
+  for (std::size_t k = 0; k < first->extra_shapes.size(); ++k) {
+    std::shared_ptr<SymbolicTensor::Data> d = first->extra_outputs[k].lock();
+    if (!d) {
+      d = std::make_shared<SymbolicTensor::Data>();
+      d->shape = first->extra_shapes[k];
+      d->dtype = first->dtype;
+      d->layer = first->layer;
+      d->inputs = {first};
+      d->node_index = first->node_index;
+      d->output_index = static_cast<int>(k) + 1;
+      first->extra_outputs[k] = d;
+    }
+    out.emplace_back(std::move(d));
+  }
+  return out;
 }
 
 void Layer::build(const std::vector<Shape>& input_shapes) { mark_built(input_shapes); }

@@ -101,6 +101,16 @@ Tensor run_node(Layer& layer, const std::vector<Tensor>& args, const std::vector
   return y;
 }
 
+// The value of extra output `index` (1, 2, ...) of the call of `layer` that has just run.
+Tensor extra_output(const Layer& layer, const std::vector<Tensor>& extras, int index) {
+  if (index < 1 || static_cast<std::size_t>(index) > extras.size()) {
+    throw ValueError(with_layer_prefix(layer.name(), layer.class_name(),
+                                       "output " + std::to_string(index) + " was asked for, but the call gave " +
+                                           std::to_string(extras.size() + 1) + " output(s)"));
+  }
+  return extras[static_cast<std::size_t>(index) - 1];
+}
+
 }  // namespace
 
 Tensor Model::call_masked(const Tensor& x, const Tensor& mask, bool training) {
@@ -125,13 +135,21 @@ std::vector<Tensor> Model::call_all(const std::vector<Tensor>& inputs, bool trai
     masks[inputs_[i].data().get()] = i == 0 ? input_mask_ : Tensor();
   }
   for (const auto& d : order_) {
-    if (values.count(d.get())) continue;
+    if (values.count(d.get())) continue;  // an input, or an extra output filled by its call
     std::vector<Tensor> args, arg_masks;
     for (const auto& in : d->inputs) {
       args.push_back(values.at(in.get()));
       arg_masks.push_back(masks.at(in.get()));
     }
     values[d.get()] = run_node(*d->layer, args, arg_masks, training, masks[d.get()]);
+    if (d->extra_outputs.empty()) continue;
+    const std::vector<Tensor> extras = d->layer->extra_outputs();
+    for (std::size_t k = 0; k < d->extra_outputs.size(); ++k) {
+      if (auto e = d->extra_outputs[k].lock()) {
+        values[e.get()] = extra_output(*d->layer, extras, e->output_index);
+        masks[e.get()] = Tensor();  // states carry no mask (Keras)
+      }
+    }
   }
   std::vector<Tensor> outs;
   output_masks_.clear();
@@ -180,8 +198,10 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
       throw ValueError("model '" + name() + "': a layer input is missing from the graph");
     };
     eval_.args.assign(order_.size(), {});
+    eval_.extras.assign(order_.size(), {});
     for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
       for (const auto& in : order_[k]->inputs) eval_.args[k].push_back(position(in.get()));
+      if (order_[k]->output_index > 0) eval_.extras[eval_.args[k][0]].push_back({order_[k]->output_index, k});
     }
     eval_.outputs.clear();
     for (const SymbolicTensor& o : outputs_) eval_.outputs.push_back(position(o.data().get()));
@@ -202,6 +222,7 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
   masks.assign(order_.size(), Tensor());
   if (!masks.empty()) masks[0] = input_mask_;
   for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
+    if (order_[k]->output_index > 0) continue;  // filled when its call ran (below)
     args.clear();
     arg_masks.clear();
     for (std::size_t j : eval_.args[k]) {
@@ -209,6 +230,10 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
       arg_masks.push_back(masks[j]);
     }
     values[k] = run_node(*order_[k]->layer, args, arg_masks, training, masks[k]);
+    if (!eval_.extras[k].empty()) {
+      const std::vector<Tensor> extras = order_[k]->layer->extra_outputs();
+      for (auto [index, pos] : eval_.extras[k]) values[pos] = extra_output(*order_[k]->layer, extras, index);
+    }
   }
   outputs.clear();
   output_masks_.clear();
@@ -291,11 +316,13 @@ void Model::summary() { summary(std::cout); }
 void Model::summary(std::ostream& os) {
   // Output shapes of each layer from the symbolic graph (first call of each layer).
   std::unordered_map<const Layer*, std::vector<const Data*>> calls;
-  for (const auto& d : order_) calls[d->layer.get()].push_back(d.get());
+  for (const auto& d : order_) {
+    if (d->output_index == 0) calls[d->layer.get()].push_back(d.get());  // extra outputs are not calls
+  }
   bool sequential_like = true;
   if (is_functional() && class_name() != "Sequential") {
     for (const auto& d : order_) {
-      if (d->inputs.size() > 1 || calls[d->layer.get()].size() > 1) sequential_like = false;
+      if (d->inputs.size() > 1 || d->output_index > 0 || calls[d->layer.get()].size() > 1) sequential_like = false;
     }
   }
   const int line_length = sequential_like ? 65 : 98;
@@ -318,13 +345,21 @@ void Model::summary(std::ostream& os) {
       shape = "[" + keras_shape(cs[0]->shape) + "]";
     } else {
       shape = cs.size() > 1 ? "multiple" : keras_shape(cs[0]->shape);
+      if (cs.size() == 1 && !cs[0]->extra_shapes.empty()) {  // Keras lists every output's shape
+        shape = "[" + shape;
+        for (const Shape& s : cs[0]->extra_shapes) shape += ", " + keras_shape(s);
+        shape += "]";
+      }
     }
     std::vector<std::string> fields = {layer->name() + " (" + layer->class_name() + ")", shape,
                                        with_commas(layer->count_params())};
     if (!sequential_like) {
       std::vector<std::string> links;
       for (const Data* d : cs) {
-        for (const auto& in : d->inputs) links.push_back(in->layer->name() + "[" + std::to_string(in->node_index) + "][0]");
+        for (const auto& in : d->inputs) {
+          links.push_back(in->layer->name() + "[" + std::to_string(in->node_index) + "][" +
+                          std::to_string(in->output_index) + "]");
+        }
       }
       fields.push_back(links.empty() ? "[]" : links[0]);
       print_row(os, fields, positions);

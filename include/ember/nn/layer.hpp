@@ -82,6 +82,12 @@ class SymbolicTensor {
     LayerPtr layer;                                 // the layer whose call produced it
     std::vector<std::shared_ptr<Data>> inputs;      // that call's inputs (empty for Input)
     int node_index = 0;                             // which call of `layer` (Keras inbound node)
+    // A layer call with several outputs (a recurrent layer with return_state: output, then the
+    // final states) gives one Data per output. The first is the call itself; output k > 0 has
+    // output_index k and `inputs` = {the first}, so that every graph walk orders it after the call.
+    int output_index = 0;
+    std::vector<Shape> extra_shapes;                   // (the first) the shapes of outputs 1, 2, ...
+    std::vector<std::weak_ptr<Data>> extra_outputs;    // (the first) outputs 1, 2, ... once asked for
   };
   SymbolicTensor() = default;
   explicit SymbolicTensor(std::shared_ptr<Data> d) : d_(std::move(d)) {}
@@ -94,6 +100,12 @@ class SymbolicTensor {
  private:
   std::shared_ptr<Data> d_;
 };
+
+// Every output of the layer call that produced `y`, `y` first: Keras's
+// `output, h, c = LSTM(64, return_state=True)(x)` is
+//   auto outs = nn::outputs_of(nn::LSTM({.units = 64, .return_state = true})(x));  // outs[1] = h, outs[2] = c
+// For a single-output layer it is {y}. Asking twice gives the same symbolic tensors.
+std::vector<SymbolicTensor> outputs_of(const SymbolicTensor& y);
 
 class Layer : public std::enable_shared_from_this<Layer> {
  public:
@@ -127,6 +139,11 @@ class Layer : public std::enable_shared_from_this<Layer> {
   virtual void build(const std::vector<Shape>& input_shapes);
   virtual Tensor call(const std::vector<Tensor>& inputs, bool training) = 0;
   virtual Shape compute_output_shape(const std::vector<Shape>& input_shapes);
+  // Layers with more than one output (Keras's return_state): the shapes of the outputs after the
+  // first for these input shapes, and their values from the last call (with their autograd
+  // history, so a model can train through them). Default: none.
+  virtual std::vector<Shape> extra_output_shapes(const std::vector<Shape>& input_shapes) { return {}; }
+  virtual std::vector<Tensor> extra_outputs() const { return {}; }
   // Throws ShapeError naming the layer and both shapes when `shapes` do not fit the built layer.
   virtual void check_input_shapes(const std::vector<Shape>& shapes) const;
   // Keras config fields; the base writes name, trainable and dtype. Each concrete class also has

@@ -161,6 +161,8 @@ class Model : public Layer {
   struct EvalPlan {
     std::vector<std::vector<std::size_t>> args;
     std::vector<std::size_t> outputs;
+    // For a call with several outputs: (output index, position) of each extra output in order_.
+    std::vector<std::vector<std::pair<int, std::size_t>>> extras;
     std::vector<Tensor> values, arg_values, masks, arg_masks;
   };
   EvalPlan eval_;

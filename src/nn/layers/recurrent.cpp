@@ -103,6 +103,35 @@ Tensor gru_step(const Tensor& xp, const Tensor& h, const Tensor& h_rec, const Te
   return z * h + (1.0 - z) * hh;
 }
 
+void check_call_shapes(const Layer& layer, const std::vector<Shape>& shapes, const std::vector<int64_t>& sizes,
+                       int64_t features) {
+  auto text = [&] {
+    std::string t;
+    for (const Shape& s : shapes) t += (t.empty() ? "" : ", ") + to_string(s);
+    return shapes.size() == 1 ? t : std::to_string(shapes.size()) + " inputs " + t;
+  };
+  const std::string f = features >= 0 ? std::to_string(features) : "features";
+  const bool x_ok = !shapes.empty() && shapes[0].size() == 3 && (features >= 0 ? shapes[0][2] == features : shapes[0][2] > 0);
+  if (!x_ok || (shapes.size() != 1 && shapes.size() != sizes.size() + 1)) {
+    layer.fail<ShapeError>("expected input of shape (batch, time, " + f + ")" +
+                           (features >= 0 ? "" : " with known features") + ", optionally followed by " +
+                           std::to_string(sizes.size()) + " initial state(s), got " + text());
+  }
+  for (std::size_t i = 1; i < shapes.size(); ++i) {
+    const Shape& s = shapes[i];
+    if (s.size() != 2 || s[1] != sizes[i - 1] || (s[0] >= 0 && shapes[0][0] >= 0 && s[0] != shapes[0][0])) {
+      layer.fail<ShapeError>("expected initial state " + std::to_string(i - 1) + " of shape (batch, " +
+                             std::to_string(sizes[i - 1]) + ") for input " + to_string(shapes[0]) + ", got " + to_string(s));
+    }
+  }
+}
+
+std::vector<Shape> state_shapes(const Shape& x, const std::vector<int64_t>& sizes) {
+  std::vector<Shape> out;
+  for (int64_t size : sizes) out.push_back({x.empty() ? -1 : x[0], size});
+  return out;
+}
+
 std::vector<Tensor> start_states(const Layer& layer, const Tensor& x, const std::vector<Tensor>& given,
                                  const std::vector<Tensor>& carried, const std::vector<int64_t>& sizes) {
   const int64_t batch = x.size(0);
@@ -251,11 +280,12 @@ RecurrentLayer::RecurrentLayer(std::string class_name, RecurrentOptions options,
 Shape RecurrentLayer::bias_shape() const { return {gates_ * opt_.units}; }
 InitializerPtr RecurrentLayer::bias_init() const { return opt_.bias_initializer; }
 
+std::vector<int64_t> RecurrentLayer::state_sizes() const {
+  return std::vector<int64_t>(static_cast<std::size_t>(num_states_), opt_.units);
+}
+
 void RecurrentLayer::build(const std::vector<Shape>& shapes) {
-  if (shapes.size() != 1 || shapes[0].size() != 3 || shapes[0][2] <= 0) {
-    fail<ShapeError>("expected one input of shape (batch, time, features) with known features, got " +
-                     (shapes.size() == 1 ? to_string(shapes[0]) : std::to_string(shapes.size()) + " inputs"));
-  }
+  detail::check_call_shapes(*this, shapes, state_sizes(), -1);
   const int64_t in = shapes[0][2], width = checked_product(*this, {gates_, opt_.units}, "gates x units");
   add_weight("kernel", {in, width}, opt_.kernel_initializer, true, opt_.kernel_regularizer);
   add_weight("recurrent_kernel", {opt_.units, width}, opt_.recurrent_initializer, true, opt_.recurrent_regularizer);
@@ -264,11 +294,12 @@ void RecurrentLayer::build(const std::vector<Shape>& shapes) {
 }
 
 void RecurrentLayer::check_input_shapes(const std::vector<Shape>& shapes) const {
-  const Shape& want = built_input_shapes()[0];
-  if (shapes.size() != 1 || shapes[0].size() != 3 || shapes[0][2] != want[2]) {
-    fail<ShapeError>("expected input of shape (batch, time, " + std::to_string(want[2]) + "), got " +
-                     (shapes.size() == 1 ? to_string(shapes[0]) : std::to_string(shapes.size()) + " inputs"));
-  }
+  detail::check_call_shapes(*this, shapes, state_sizes(), built_input_shapes()[0][2]);
+}
+
+std::vector<Shape> RecurrentLayer::extra_output_shapes(const std::vector<Shape>& shapes) {
+  if (!opt_.return_state) return {};
+  return detail::state_shapes(shapes.at(0), state_sizes());
 }
 
 Shape RecurrentLayer::compute_output_shape(const std::vector<Shape>& shapes) {
@@ -278,7 +309,10 @@ Shape RecurrentLayer::compute_output_shape(const std::vector<Shape>& shapes) {
 }
 
 Tensor RecurrentLayer::call(const std::vector<Tensor>& inputs, bool training) {
-  return run(detail::single_input(inputs, *this), training, {}, call_mask_).output;
+  return detail::call_from_inputs(*this, inputs, opt_.return_state, state_outputs_,
+                                  [&](const Tensor& x, const std::vector<Tensor>& initial) {
+                                    return run(x, training, initial, call_mask_);
+                                  });
 }
 
 Tensor RecurrentLayer::call_masked(const Tensor& x, const Tensor& mask, bool training) {
@@ -292,6 +326,7 @@ Tensor RecurrentLayer::compute_output_mask(const Tensor&, const Tensor&, const T
 void RecurrentLayer::reset_states() {
   carried_.clear();
   last_states_.clear();
+  state_outputs_.clear();
 }
 
 RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::vector<Tensor>& initial_states,
@@ -547,7 +582,17 @@ RecurrentOutput Bidirectional::run(const Tensor& x, bool training, const Tensor&
 }
 
 Tensor Bidirectional::call(const std::vector<Tensor>& inputs, bool training) {
-  return run(detail::single_input(inputs, *this), training, call_mask_).output;
+  RecurrentOutput out = run(detail::single_input(inputs, *this), training, call_mask_);
+  state_outputs_.clear();
+  if (forward_->options().return_state) state_outputs_ = std::move(out.states);
+  return out.output;
+}
+
+std::vector<Shape> Bidirectional::extra_output_shapes(const std::vector<Shape>& shapes) {
+  if (!forward_->options().return_state) return {};
+  std::vector<Shape> out = detail::state_shapes(shapes.at(0), forward_->state_sizes());
+  for (const Shape& s : detail::state_shapes(shapes.at(0), backward_->state_sizes())) out.push_back(s);
+  return out;
 }
 
 Tensor Bidirectional::call_masked(const Tensor& x, const Tensor& mask, bool training) {

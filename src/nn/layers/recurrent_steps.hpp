@@ -38,6 +38,28 @@ Tensor gru_step(const Tensor& xp, const Tensor& h, const Tensor& h_rec, const Te
 std::vector<Tensor> start_states(const Layer& layer, const Tensor& x, const std::vector<Tensor>& given,
                                  const std::vector<Tensor>& carried, const std::vector<int64_t>& sizes);
 
+// The input shapes of a recurrent layer's call: x (batch, time, features) — with `features` when
+// it is >= 0 (a built layer), any known size otherwise — optionally followed by one initial state
+// (batch, size) per entry of `sizes` (Keras's initial_state, which a functional model passes as
+// extra inputs). ShapeError naming `layer` and the shapes otherwise.
+void check_call_shapes(const Layer& layer, const std::vector<Shape>& shapes, const std::vector<int64_t>& sizes,
+                       int64_t features);
+// The shapes of the final states as extra outputs (return_state): (batch, size) each.
+std::vector<Shape> state_shapes(const Shape& x, const std::vector<int64_t>& sizes);
+
+// A recurrent layer's call on {x, initial state...}: `run(x, initial_states)` → RecurrentOutput;
+// with `return_state` its final states become the layer's extra outputs (`state_outputs`).
+template <typename Run>
+Tensor call_from_inputs(const Layer& layer, const std::vector<Tensor>& inputs, bool return_state,
+                        std::vector<Tensor>& state_outputs, Run&& run) {
+  if (inputs.empty()) layer.fail<ValueError>("called without inputs");
+  const std::vector<Tensor> initial(inputs.begin() + 1, inputs.end());  // Keras's initial_state
+  RecurrentOutput out = run(inputs[0], initial);
+  state_outputs.clear();
+  if (return_state) state_outputs = std::move(out.states);
+  return out.output;
+}
+
 // `mask` [batch, time] (bool or 0/1) for input x [batch, time, ...] as one [batch, 1] column of 0/1
 // per step in x's dtype; empty for an undefined mask; ShapeError naming `layer` and both shapes
 // when it does not fit.

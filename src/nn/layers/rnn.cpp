@@ -247,18 +247,18 @@ RNN::RNN(LayerPtr cell, RNNOptions options) : LayerBase("RNN", options.name), op
 }
 
 void RNN::build(const std::vector<Shape>& shapes) {
-  if (shapes.size() != 1 || shapes[0].size() != 3 || shapes[0][2] <= 0) {
-    fail<ShapeError>("expected one input of shape (batch, time, features) with known features, got " + shapes_text(shapes));
-  }
+  detail::check_call_shapes(*this, shapes, cell_->state_sizes(), -1);
   if (!cell_->built()) cell_->build({{shapes[0][0], shapes[0][2]}});
   mark_built(shapes);
 }
 
 void RNN::check_input_shapes(const std::vector<Shape>& shapes) const {
-  const Shape& want = built_input_shapes()[0];
-  if (shapes.size() != 1 || shapes[0].size() != 3 || shapes[0][2] != want[2]) {
-    fail<ShapeError>("expected input of shape (batch, time, " + std::to_string(want[2]) + "), got " + shapes_text(shapes));
-  }
+  detail::check_call_shapes(*this, shapes, cell_->state_sizes(), built_input_shapes()[0][2]);
+}
+
+std::vector<Shape> RNN::extra_output_shapes(const std::vector<Shape>& shapes) {
+  if (!opt_.return_state) return {};
+  return detail::state_shapes(shapes.at(0), cell_->state_sizes());
 }
 
 Shape RNN::compute_output_shape(const std::vector<Shape>& shapes) {
@@ -269,7 +269,10 @@ Shape RNN::compute_output_shape(const std::vector<Shape>& shapes) {
 }
 
 Tensor RNN::call(const std::vector<Tensor>& inputs, bool training) {
-  return run(detail::single_input(inputs, *this), training, {}, call_mask_).output;
+  return detail::call_from_inputs(*this, inputs, opt_.return_state, state_outputs_,
+                                  [&](const Tensor& x, const std::vector<Tensor>& initial) {
+                                    return run(x, training, initial, call_mask_);
+                                  });
 }
 
 Tensor RNN::call_masked(const Tensor& x, const Tensor& mask, bool training) {
@@ -283,6 +286,7 @@ Tensor RNN::compute_output_mask(const Tensor&, const Tensor&, const Tensor& mask
 void RNN::reset_states() {
   carried_.clear();
   last_states_.clear();
+  state_outputs_.clear();
 }
 
 RecurrentOutput RNN::run(const Tensor& x, bool training, const std::vector<Tensor>& initial_states, const Tensor& mask) {

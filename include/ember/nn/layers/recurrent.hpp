@@ -112,7 +112,7 @@ struct RecurrentOptions {
   double dropout = 0.0;            // drop rate of the inputs, in [0, 1)
   double recurrent_dropout = 0.0;  // drop rate of the state entering the recurrent matmul, in [0, 1)
   bool return_sequences = false;   // output [batch, time, units] instead of the last step's [batch, units]
-  bool return_state = false;       // see RecurrentLayer::last_states (a model output is the sequence/last output only)
+  bool return_state = false;       // the final states are extra outputs (nn::outputs_of; run() returns them too)
   bool go_backwards = false;       // process the sequence last step first
   bool stateful = false;           // each call starts from the previous call's final states
   bool unroll = false;             // accepted for Keras configs; Ember always unrolls
@@ -150,6 +150,12 @@ class RecurrentLayer : public Layer {
   // sequence keeps it, a last output has none.
   Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) override;
   Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const override;
+  // return_state: the final states are outputs 1, 2, ... (h, then c for LSTM), as Keras's
+  // `output, h, c = LSTM(..., return_state=True)(x)`; see nn::outputs_of. A call on
+  // {x, state...} starts from those states (Keras's initial_state).
+  std::vector<Shape> extra_output_shapes(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> extra_outputs() const override { return state_outputs_; }
+  std::vector<int64_t> state_sizes() const;  // units per state: {units} or {units, units} (LSTM)
 
   // call() with the final states and optional initial states (zeros when empty; each [batch, units],
   // h then c for LSTM). With stateful, empty initial states mean the carried states.
@@ -192,6 +198,7 @@ class RecurrentLayer : public Layer {
   Tensor call_mask_;                  // the mask of the call_masked in progress
   std::vector<Tensor> carried_;      // stateful: the states the next call starts from
   std::vector<Tensor> last_states_;  // detached final states of the last call
+  std::vector<Tensor> state_outputs_;  // return_state: the last call's final states, not detached
 };
 
 // Fully-connected RNN: h = activation(x·W + h₋·U + b). One gate block; state h.
@@ -270,6 +277,9 @@ class Bidirectional final : public LayerBase<Bidirectional> {
   const std::vector<LayerPtr>& sublayers() const override { return layers_; }
   Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) override;
   Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const override;
+  // return_state: the states are outputs 1, 2, ... in run()'s order (see nn::outputs_of).
+  std::vector<Shape> extra_output_shapes(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> extra_outputs() const override { return state_outputs_; }
 
   // call() with the final states: the forward copy's, then the backward copy's (Keras's
   // return_state order: h, c of forward, then of backward). `mask` as RecurrentLayer::run; with
@@ -289,6 +299,7 @@ class Bidirectional final : public LayerBase<Bidirectional> {
   std::string merge_mode_;
   bool explicit_backward_ = false;    // backward_layer was given (written to the config)
   Tensor call_mask_;                  // the mask of the call_masked in progress
+  std::vector<Tensor> state_outputs_;  // return_state: the last call's final states
 };
 
 }  // namespace ember::nn

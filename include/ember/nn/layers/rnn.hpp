@@ -151,7 +151,7 @@ class StackedRNNCells final : public RNNCell {
 
 struct RNNOptions {
   bool return_sequences = false;      // output [batch, time, output_size] instead of the last step's
-  bool return_state = false;          // see RNN::last_states (a model output is the output only)
+  bool return_state = false;          // the final states are extra outputs (nn::outputs_of)
   bool go_backwards = false;          // process the sequence last step first
   bool stateful = false;              // each call starts from the previous call's final states
   bool unroll = false;                // accepted for Keras configs; Ember always unrolls
@@ -178,6 +178,10 @@ class RNN final : public LayerBase<RNN> {
   const std::vector<LayerPtr>& sublayers() const override { return layers_; }
   Tensor call_masked(const Tensor& x, const Tensor& mask, bool training) override;
   Tensor compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const override;
+  // As RecurrentLayer: return_state makes the final states outputs 1, 2, ...; a call on
+  // {x, state...} starts from those states.
+  std::vector<Shape> extra_output_shapes(const std::vector<Shape>& input_shapes) override;
+  std::vector<Tensor> extra_outputs() const override { return state_outputs_; }
 
   // call() with the final states (the cell's state order) and optional initial states, as
   // RecurrentLayer::run.
@@ -194,6 +198,7 @@ class RNN final : public LayerBase<RNN> {
   RNNOptions opt_;
   Tensor call_mask_;
   std::vector<Tensor> carried_, last_states_;
+  std::vector<Tensor> state_outputs_;  // return_state: the last call's final states, not detached
 };
 
 }  // namespace ember::nn
