@@ -196,14 +196,22 @@ void accumulate_row_grad(const Tensor& leaf, const Tensor& indices, const Tensor
   if (leaf.dim() < 1) throw ShapeError("accumulate_row_grad: the leaf must have at least one dimension, got a scalar");
   const int64_t n = indices.numel();
   const int64_t row_len = leaf.numel() / std::max<int64_t>(leaf.shape()[0], 1);
-  if (indices.dtype() != i64) throw DTypeError("accumulate_row_grad: indices must be int64, got " + std::string(dtype_name(indices.dtype())));
+  if (indices.dtype() != i64) {
+    throw DTypeError("accumulate_row_grad: indices must be int64, got " + std::string(dtype_name(indices.dtype())));
+  }
   if (rows_in.numel() != n * row_len) {
     throw ShapeError("accumulate_row_grad: expected " + std::to_string(n) + " rows of " + std::to_string(row_len) +
                      " elements for a leaf of shape " + to_string(leaf.shape()) + ", got a gradient of shape " +
                      to_string(rows_in.shape()));
   }
-  NoGradGuard no_grad;
-  Tensor idx = indices.contiguous();
+  // Compact copies where needed (copy_into: this layer sits below the ops that reshape and cast).
+  auto compact = [](const Tensor& t, DType dtype) {
+    if (t.dtype() == dtype && t.is_contiguous() && t.offset() == 0) return t;
+    Tensor c = Tensor::empty(t.shape(), dtype);
+    copy_into(t, c);
+    return c;
+  };
+  Tensor idx = compact(indices, i64);
   const int64_t* ip = idx.data<int64_t>();
   for (int64_t j = 0; j < n; ++j) {
     if (ip[j] < 0 || ip[j] >= leaf.shape()[0]) {
@@ -211,12 +219,18 @@ void accumulate_row_grad(const Tensor& leaf, const Tensor& indices, const Tensor
                        std::to_string(leaf.shape()[0]) + ")");
     }
   }
-  Tensor rows = (rows_in.dtype() == leaf.dtype() ? rows_in : rows_in.to(leaf.dtype())).contiguous();
+  Tensor rows = compact(rows_in, leaf.dtype());
   auto& meta = *leaf.impl().autograd;
-  Shape row_shape(leaf.shape().begin() + 1, leaf.shape().end());
+  // The first m rows of a compact [capacity, ...] tensor, as a view.
+  auto first_rows = [&](const Tensor& t, int64_t m) {
+    Shape s = t.shape();
+    s[0] = m;
+    return t.as_strided(s, contiguous_strides(s), 0);
+  };
+  Shape row_shape = leaf.shape();
   auto with_rows = [&](int64_t m) {
-    Shape s{m};
-    s.insert(s.end(), row_shape.begin(), row_shape.end());
+    Shape s = row_shape;
+    s[0] = m;
     return s;
   };
   visit_floating(leaf.dtype(), "accumulate_row_grad", [&]<typename T>() {
@@ -226,9 +240,10 @@ void accumulate_row_grad(const Tensor& leaf, const Tensor& indices, const Tensor
     Tensor new_rows = Tensor::empty(with_rows(n), leaf.dtype());
     const int64_t m =
         kc::coalesce_rows<T>(rows.data<T>(), ip, n, row_len, scratch.data<int64_t>(), new_idx.data<int64_t>(), new_rows.data<T>());
-    RowGrad fresh{new_idx.slice(0, 0, m), new_rows.slice(0, 0, m)};
+    RowGrad fresh{first_rows(new_idx, m), first_rows(new_rows, m)};
     if (meta.grad.defined()) {  // dense already: add the rows to a copy (the old .grad may be shared)
-      Tensor dense = meta.grad.to(leaf.dtype()).contiguous().clone();
+      Tensor dense = Tensor::empty(leaf.shape(), leaf.dtype());
+      copy_into(meta.grad, dense);
       kc::add_rows<T>(fresh.values.data<T>(), fresh.indices.data<int64_t>(), m, row_len, dense.data<T>());
       meta.grad = dense;
       return;
@@ -243,7 +258,7 @@ void accumulate_row_grad(const Tensor& leaf, const Tensor& indices, const Tensor
     Tensor merged_rows = Tensor::empty(with_rows(na + m), leaf.dtype());
     const int64_t k = kc::merge_rows<T>(old.indices.data<int64_t>(), old.values.data<T>(), na, fresh.indices.data<int64_t>(),
                                         fresh.values.data<T>(), m, row_len, merged_idx.data<int64_t>(), merged_rows.data<T>());
-    meta.row_grad = RowGrad{merged_idx.slice(0, 0, k), merged_rows.slice(0, 0, k)};
+    meta.row_grad = RowGrad{first_rows(merged_idx, k), first_rows(merged_rows, k)};
   });
 }
 
