@@ -207,5 +207,21 @@ TEST(RowGrad, EmbeddingLayerWithMaskZeroMatchesTheDenseUpdate) {
   }
 }
 
+// An embeddings_regularizer adds a dense term to the table's gradient: the rows meet it and the
+// gradient is dense (every row decays), equal to the one gather gives.
+TEST(RowGrad, EmbeddingRegularizerMakesTheGradientDense) {
+  manual_seed(5);
+  nn::Embedding emb({.input_dim = 8, .output_dim = 3, .embeddings_regularizer = nn::regularizers::get("l2")});
+  Tensor idx = from_vector(std::vector<int64_t>{2, 2, 7}, {3});
+  Tensor y = emb(idx, true);
+  (sum(square(y)) + emb.regularization_loss()).backward();
+  Tensor table = emb.find_weight("embeddings")->value();
+  EXPECT_EQ(autograd::row_grad(table), nullptr);
+
+  Tensor ref = table.detach().clone().requires_grad_();
+  (sum(square(gather(ref, idx, 0))) + (*emb.options().embeddings_regularizer)(ref)).backward();
+  EXPECT_TRUE(bit_identical(table.grad(), ref.grad())) << max_abs_diff(table.grad(), ref.grad());
+}
+
 }  // namespace
 }  // namespace ember
