@@ -172,7 +172,8 @@ Tensor conform(Tensor grad, const Tensor& input, const char* node_name) {
 Tensor densify(const RowGrad& rows, const Shape& leaf_shape) {
   Tensor dense = Tensor::empty(leaf_shape, rows.values.dtype());
   const int64_t n = rows.indices.numel();
-  const int64_t row_len = n > 0 ? rows.values.numel() / n : 0;
+  int64_t row_len = 1;  // from the leaf, not the rows: there may be none
+  for (std::size_t d = 1; d < leaf_shape.size(); ++d) row_len *= leaf_shape[d];
   visit_floating(dense.dtype(), "densify", [&]<typename T>() {
     kc::scatter_add_axis<T>(rows.values.data<T>(), rows.indices.data<int64_t>(), n, 1, leaf_shape[0], row_len,
                             dense.data<T>());

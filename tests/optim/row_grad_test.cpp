@@ -69,6 +69,13 @@ TEST(RowGrad, TwoLookupsAndADenseUseOfOneTableAccumulateLikeTheDensePath) {
   EXPECT_TRUE(bit_identical(w_rows.grad(), w_dense.grad()));
 }
 
+TEST(RowGrad, NoIndicesGiveAZeroGradient) {
+  Tensor w = random_f64({4, 2}, 8).requires_grad_();
+  sum(embedding_lookup(w, Tensor::empty({0}, i64))).backward();
+  ASSERT_NE(autograd::row_grad(w), nullptr);
+  EXPECT_EQ(w.grad().to_vector<double>(), std::vector<double>(8, 0.0));
+}
+
 TEST(RowGrad, ATableWithHistoryGetsTheDenseGradient) {
   Tensor w = random_f64({4, 2}, 4).requires_grad_();
   Tensor idx = from_vector(std::vector<int64_t>{3, 3}, {2});
