@@ -61,6 +61,7 @@
 #include "ember/data/splits.hpp"
 #include "ember/data/image_data_generator.hpp"
 #include "ember/train/model_files.hpp"
+#include "ember/train/word2vec.hpp"
 #include "ember/graph/file_writer.hpp"
 #include "ember/graph/graph.hpp"
 #include "ember/graph/meta_graph.hpp"

@@ -2,6 +2,7 @@
 #include <atomic>
 
 #include "ember/autograd/autograd.hpp"
+#include "ember/kernels/cpu/index.hpp"
 #include "ember/kernels/cpu/loops.hpp"
 
 namespace ember::autograd {
@@ -167,7 +168,106 @@ Tensor conform(Tensor grad, const Tensor& input, const char* node_name) {
   return g;
 }
 
+// The dense gradient of `leaf_shape` that `rows` stands for: zeros except the rows held.
+Tensor densify(const RowGrad& rows, const Shape& leaf_shape) {
+  Tensor dense = Tensor::empty(leaf_shape, rows.values.dtype());
+  const int64_t n = rows.indices.numel();
+  int64_t row_len = 1;  // from the leaf, not the rows: there may be none
+  for (std::size_t d = 1; d < leaf_shape.size(); ++d) row_len *= leaf_shape[d];
+  visit_floating(dense.dtype(), "densify", [&]<typename T>() {
+    kc::scatter_add_axis<T>(rows.values.data<T>(), rows.indices.data<int64_t>(), n, 1, leaf_shape[0], row_len,
+                            dense.data<T>());
+  });
+  return dense;
+}
+
+// A leaf about to receive a dense gradient first turns its rows (if any) into one.
+void densify_rows(AutogradMeta& meta, const Shape& leaf_shape) {
+  if (!meta.row_grad.defined()) return;
+  meta.grad = densify(meta.row_grad, leaf_shape);
+  meta.row_grad = RowGrad{};
+}
+
 }  // namespace
+
+void accumulate_row_grad(const Tensor& leaf, const Tensor& indices, const Tensor& rows_in) {
+  if (!leaf.requires_grad() || !leaf.is_leaf()) {
+    throw ValueError("accumulate_row_grad: the tensor must be a leaf that requires grad");
+  }
+  if (leaf.dim() < 1) throw ShapeError("accumulate_row_grad: the leaf must have at least one dimension, got a scalar");
+  const int64_t n = indices.numel();
+  const int64_t row_len = leaf.numel() / std::max<int64_t>(leaf.shape()[0], 1);
+  if (indices.dtype() != i64) {
+    throw DTypeError("accumulate_row_grad: indices must be int64, got " + std::string(dtype_name(indices.dtype())));
+  }
+  if (rows_in.numel() != n * row_len) {
+    throw ShapeError("accumulate_row_grad: expected " + std::to_string(n) + " rows of " + std::to_string(row_len) +
+                     " elements for a leaf of shape " + to_string(leaf.shape()) + ", got a gradient of shape " +
+                     to_string(rows_in.shape()));
+  }
+  // Compact copies where needed (copy_into: this layer sits below the ops that reshape and cast).
+  auto compact = [](const Tensor& t, DType dtype) {
+    if (t.dtype() == dtype && t.is_contiguous() && t.offset() == 0) return t;
+    Tensor c = Tensor::empty(t.shape(), dtype);
+    copy_into(t, c);
+    return c;
+  };
+  Tensor idx = compact(indices, i64);
+  const int64_t* ip = idx.data<int64_t>();
+  for (int64_t j = 0; j < n; ++j) {
+    if (ip[j] < 0 || ip[j] >= leaf.shape()[0]) {
+      throw ValueError("accumulate_row_grad: index " + std::to_string(ip[j]) + " is outside [0, " +
+                       std::to_string(leaf.shape()[0]) + ")");
+    }
+  }
+  Tensor rows = compact(rows_in, leaf.dtype());
+  auto& meta = *leaf.impl().autograd;
+  // The first m rows of a compact [capacity, ...] tensor, as a view.
+  auto first_rows = [&](const Tensor& t, int64_t m) {
+    Shape s = t.shape();
+    s[0] = m;
+    return t.as_strided(s, contiguous_strides(s), 0);
+  };
+  Shape row_shape = leaf.shape();
+  auto with_rows = [&](int64_t m) {
+    Shape s = row_shape;
+    s[0] = m;
+    return s;
+  };
+  visit_floating(leaf.dtype(), "accumulate_row_grad", [&]<typename T>() {
+    // Coalesced first (each row summed from zero in batch order), as the dense scatter-add sums.
+    Tensor scratch = Tensor::empty({2 * n + 1}, i64);
+    Tensor new_idx = Tensor::empty({n}, i64);
+    Tensor new_rows = Tensor::empty(with_rows(n), leaf.dtype());
+    const int64_t m =
+        kc::coalesce_rows<T>(rows.data<T>(), ip, n, row_len, scratch.data<int64_t>(), new_idx.data<int64_t>(), new_rows.data<T>());
+    RowGrad fresh{first_rows(new_idx, m), first_rows(new_rows, m)};
+    if (meta.grad.defined()) {  // dense already: add the rows to a copy (the old .grad may be shared)
+      Tensor dense = Tensor::empty(leaf.shape(), leaf.dtype());
+      copy_into(meta.grad, dense);
+      kc::add_rows<T>(fresh.values.data<T>(), fresh.indices.data<int64_t>(), m, row_len, dense.data<T>());
+      meta.grad = dense;
+      return;
+    }
+    if (!meta.row_grad.defined()) {
+      meta.row_grad = std::move(fresh);
+      return;
+    }
+    const RowGrad& old = meta.row_grad;
+    const int64_t na = old.indices.numel();
+    Tensor merged_idx = Tensor::empty({na + m}, i64);
+    Tensor merged_rows = Tensor::empty(with_rows(na + m), leaf.dtype());
+    const int64_t k = kc::merge_rows<T>(old.indices.data<int64_t>(), old.values.data<T>(), na, fresh.indices.data<int64_t>(),
+                                        fresh.values.data<T>(), m, row_len, merged_idx.data<int64_t>(), merged_rows.data<T>());
+    meta.row_grad = RowGrad{first_rows(merged_idx, k), first_rows(merged_rows, k)};
+  });
+}
+
+const RowGrad* row_grad(const Tensor& t) {
+  if (!t.defined() || !t.impl().autograd || t.impl().autograd->grad_fn) return nullptr;
+  const RowGrad& r = t.impl().autograd->row_grad;
+  return r.defined() ? &r : nullptr;
+}
 
 void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) {
   if (!root.requires_grad()) {
@@ -190,6 +290,7 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
 
   auto& meta = *root.impl().autograd;
   if (!meta.grad_fn) {  // a leaf
+    densify_rows(meta, root.shape());
     meta.grad = accumulate_leaf(meta.grad, std::move(seed));
     return;
   }
@@ -268,6 +369,7 @@ void run_backward(const Tensor& root, const Tensor& seed_in, bool retain_graph) 
         if (gi.defined()) child->grad_sum_ = accumulate(child->grad_sum_, gi);
         if (--child->pending_edges_ == 0) buf.ready.push_back(am.grad_fn);
       } else if (gi.defined()) {
+        densify_rows(am, in.shape());
         am.grad = accumulate_leaf(am.grad, std::move(gi));
       }
     }
@@ -297,7 +399,11 @@ Tensor& Tensor::requires_grad_(bool on) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl().autograd ? impl().autograd->grad : Tensor(); }
+Tensor Tensor::grad() const {
+  if (!impl().autograd) return Tensor();
+  autograd::densify_rows(*impl().autograd, shape());  // a row gradient is dense to every reader of .grad()
+  return impl().autograd->grad;
+}
 
 void Tensor::set_grad(const Tensor& g) const {
   if (g.defined() && g.shape() != shape()) {
@@ -307,10 +413,14 @@ void Tensor::set_grad(const Tensor& g) const {
   auto& meta = impl().autograd;
   if (!meta) meta = make_pooled<AutogradMeta>();
   meta->grad = g;
+  meta->row_grad = autograd::RowGrad{};
 }
 
 void Tensor::zero_grad() const {
-  if (impl().autograd) impl().autograd->grad = Tensor();
+  if (impl().autograd) {
+    impl().autograd->grad = Tensor();
+    impl().autograd->row_grad = autograd::RowGrad{};
+  }
 }
 
 bool Tensor::is_leaf() const { return !impl().autograd || !impl().autograd->grad_fn; }

@@ -356,6 +356,29 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   });
 }
 
+Tensor embedding_lookup(const Tensor& table, const Tensor& indices) {
+  if (table.dim() < 1) throw ShapeError("embedding_lookup: the table must have at least one dimension, got a scalar");
+  Tensor idx = read_indices(indices);
+  const int64_t rows = table.shape()[0];
+  const int64_t* ip = idx.data<int64_t>();
+  for (int64_t k = 0; k < idx.numel(); ++k) {
+    if (ip[k] < 0 || ip[k] >= rows) {
+      throw ValueError("embedding_lookup: index " + std::to_string(ip[k]) + " is outside [0, " + std::to_string(rows) +
+                       ") (the table has shape " + to_string(table.shape()) + ")");
+    }
+  }
+  if (!table.requires_grad() || !table.is_leaf() || !autograd::grad_enabled()) return gather(table, idx, 0);
+  Tensor out = gather(table.detach(), idx, 0);
+  return record("embedding_lookup", {table}, out, [&] {
+    // The closure holds the leaf itself (not a history-free alias): its gradient is what it adds
+    // to. A leaf has no grad_fn, so this makes no reference cycle.
+    return [idx, leaf = table](const Tensor& g) {
+      autograd::accumulate_row_grad(leaf, idx, g);
+      return Gradients{Tensor()};
+    };
+  });
+}
+
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype, double on_value, double off_value) {
   if (depth < 0) throw ValueError("one_hot: depth must be >= 0, got " + std::to_string(depth));
   Tensor idx_values = read_indices(indices);

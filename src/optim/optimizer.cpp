@@ -130,13 +130,34 @@ void Optimizer::set_learning_rate(LearningRate lr) { lr_ = std::move(lr); }
 void Optimizer::step(const NamedParams& params) {
   // The per-step lists live in members and keep their capacity: a step allocates nothing once warm.
   std::vector<Tensor>& grads = scratch_.grads;
+  std::vector<Tensor>& rows = scratch_.rows;
   grads.clear();
-  for (const auto& [name, p] : params) grads.push_back(p.defined() ? p.grad() : Tensor());
-  apply_gradients(params, grads);
-  grads.clear();  // holds no gradient past the step
+  rows.clear();
+  struct ClearLists {
+    Scratch& s;
+    ~ClearLists() {  // holds no gradient past the step
+      s.grads.clear();
+      s.rows.clear();
+    }
+  } clear_lists{scratch_};
+  const bool by_rows = updates_rows();
+  for (const auto& [name, p] : params) {
+    const autograd::RowGrad* r = by_rows && p.defined() ? autograd::row_grad(p) : nullptr;
+    grads.push_back(r ? r->values : p.defined() ? p.grad() : Tensor());  // grad() densifies rows for the others
+    rows.push_back(r ? r->indices : Tensor());
+  }
+  apply(params, grads, rows);
 }
 
 void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Tensor>& grads) {
+  apply(params, grads, {});
+}
+
+void Optimizer::update_rows(const std::string&, Tensor&, const Tensor&, const Tensor&, int64_t, double) {
+  throw ValueError(name_ + ": this optimizer updates whole tensors only (a row gradient reached update_rows)");
+}
+
+void Optimizer::apply(const NamedParams& params, const std::vector<Tensor>& grads, const std::vector<Tensor>& rows) {
   if (grads.size() != params.size()) {
     throw ValueError(name_ + ": got " + std::to_string(grads.size()) + " gradients for " +
                      std::to_string(params.size()) + " parameters");
@@ -169,7 +190,15 @@ void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Ten
                        std::string(dtype_name(p.dtype())));
     }
     Tensor g = grads[i];
-    if (g.shape() != p.shape()) {
+    const bool is_rows = !rows.empty() && rows[i].defined();
+    if (is_rows) {  // [n, ...] rows of a [rows, ...] parameter
+      Shape want = p.shape();
+      want[0] = rows[i].numel();
+      if (g.shape() != want) {
+        throw ShapeError(name_ + ": row gradient of '" + name + "' has shape " + to_string(g.shape()) + " for " +
+                         std::to_string(rows[i].numel()) + " rows of a parameter of shape " + to_string(p.shape()));
+      }
+    } else if (g.shape() != p.shape()) {
       throw ShapeError(name_ + ": gradient of '" + name + "' has shape " + to_string(g.shape()) + ", parameter has " +
                        to_string(p.shape()));
     }
@@ -204,7 +233,11 @@ void Optimizer::apply_gradients(const NamedParams& params, const std::vector<Ten
     const auto& [name, p] = params[active[k]];
     Tensor w = p.is_contiguous() ? p : p.contiguous();
     Tensor g = gs[k].is_contiguous() ? gs[k] : gs[k].contiguous();
-    update(name, w, g, t, lr);
+    if (!rows.empty() && rows[active[k]].defined()) {
+      update_rows(name, w, rows[active[k]].contiguous(), g, t, lr);
+    } else {
+      update(name, w, g, t, lr);
+    }
     if (!w.is_same(p)) Tensor(p).copy_(w);
   }
   ++iterations_;
@@ -273,6 +306,13 @@ std::unique_ptr<Optimizer> SGD::from_config(const nlohmann::json& config) {
   return std::make_unique<SGD>(o);
 }
 
+void SGD::update_rows(const std::string&, Tensor& w, const Tensor& rows, const Tensor& g, int64_t, double lr) {
+  const int64_t row_len = w.numel() / std::max<int64_t>(w.shape()[0], 1);
+  visit_floating(w.dtype(), "SGD", [&]<typename T>() {
+    kernels::cpu::sgd_rows_step<T>(rows.numel(), row_len, rows.data<int64_t>(), w.data<T>(), g.data<T>(), T(lr));
+  });
+}
+
 void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
   Tensor* v = o_.momentum != 0.0 ? &slot_for(name, "momentum", w) : nullptr;
   visit_floating(w.dtype(), "SGD", [&]<typename T>() {
@@ -302,6 +342,15 @@ std::unique_ptr<Optimizer> Adagrad::from_config(const nlohmann::json& config) {
   o.initial_accumulator_value = f.number("initial_accumulator_value", o.initial_accumulator_value);
   o.epsilon = f.number("epsilon", o.epsilon);
   return std::make_unique<Adagrad>(o);
+}
+
+void Adagrad::update_rows(const std::string& name, Tensor& w, const Tensor& rows, const Tensor& g, int64_t, double lr) {
+  Tensor& acc = slot_for(name, "accumulator", w, o_.initial_accumulator_value);
+  const int64_t row_len = w.numel() / std::max<int64_t>(w.shape()[0], 1);
+  visit_floating(w.dtype(), "Adagrad", [&]<typename T>() {
+    kernels::cpu::adagrad_rows_step<T>(rows.numel(), row_len, rows.data<int64_t>(), w.data<T>(), g.data<T>(),
+                                       acc.data<T>(), T(lr), T(o_.epsilon));
+  });
 }
 
 void Adagrad::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {

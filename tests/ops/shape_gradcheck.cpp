@@ -71,3 +71,10 @@ TEST(ShapeGradcheck, GatherWithRepeatedIndices) {
 TEST(ShapeGradcheck, Tile) {
   EXPECT_TRUE(gradcheck_ok([](const auto& v) { return tile(v[0], {2, 1, 3}); }, {random_f64({2, 3}, 123)}));
 }
+
+// embedding_lookup: the gradient of a leaf table arrives as rows (densified by .grad()); repeated rows.
+TEST(ShapeGradcheck, EmbeddingLookup) {
+  Tensor idx = from_vector(std::vector<int64_t>{4, 0, 4, 2}, {2, 2});
+  Tensor c = random_f64({2, 2, 3}, 131);
+  EXPECT_TRUE(gradcheck_ok([&](const auto& v) { return sigmoid(embedding_lookup(v[0], idx)) * c; }, {random_f64({5, 3}, 132)}));
+}

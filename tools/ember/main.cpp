@@ -12,6 +12,7 @@
 #include "predict_command.hpp"
 #include "report_command.hpp"
 #include "summary_command.hpp"
+#include "word2vec_command.hpp"
 // `ember train` / `ember evaluate` are being written beside this file; picked up once present.
 #if 1
 #include "train_command.hpp"
@@ -41,6 +42,7 @@ int run(int argc, char** argv) {
 #endif
   ember::tool::add_predict_command(app);
   ember::tool::add_report_command(app);
+  ember::tool::add_word2vec_command(app);
   // CLI11 would call an unknown command a missing one; say what came instead.
   if (argc > 1 && argv[1][0] != '-') {
     std::string names;

@@ -178,11 +178,35 @@ class Node {
   Tensor grad_sum_;
 };
 
+// A leaf's gradient held as rows: the gradient of a table [rows, ...] (an embedding) that is zero
+// except at `indices` (i64 [n], sorted, distinct), where it is `values` [n, ...] (each row summed
+// over the lookups of that row, starting from zero, in the order the lookups came: the same sums a
+// dense scatter-add makes, so densifying gives the dense gradient bit for bit).
+// Produced by ops::embedding_lookup for a leaf table; the optimizers that can update rows exactly
+// (optim::SGD without momentum, optim::Adagrad) read it as is, every other reader gets it densified
+// by Tensor::grad().
+struct RowGrad {
+  Tensor indices;
+  Tensor values;
+  bool defined() const { return indices.defined(); }
+};
+
 struct AutogradMeta {
   bool requires_grad = false;
+  // A leaf's accumulated gradient: dense in `grad`, or as rows in `row_grad` — never both (a dense
+  // contribution meeting rows densifies them first, rows meeting a dense gradient are added to it).
   Tensor grad;
+  RowGrad row_grad;
   std::shared_ptr<Node> grad_fn;  // null for leaves
 };
+
+// Adds rows to the gradient of `leaf` (a leaf requiring grad, shape [rows, ...]): at `indices`
+// (i64, any shape, values in [0, rows), repeats allowed), `rows` ([indices.numel(), ...] of the
+// leaf's dtype) — what a backward pass would add by scatter-add, without a dense [rows, ...]
+// tensor while the leaf's gradient is held as rows. Called by ops::embedding_lookup's backward.
+void accumulate_row_grad(const Tensor& leaf, const Tensor& indices, const Tensor& rows);
+// The gradient of `t` when it is held as rows (nullptr when it is dense, absent, or t is no leaf).
+const RowGrad* row_grad(const Tensor& t);
 
 // True if grad mode is on and any input requires grad.
 bool needs_grad(std::initializer_list<const Tensor*> inputs);

@@ -33,6 +33,13 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& pads
 // Takes indices (any integer dtype and shape) along `axis`: out.shape = x.shape[:axis] + idx.shape + x.shape[axis+1:].
 Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis = 0);
 inline Tensor take(const Tensor& x, const Tensor& indices, int64_t axis = 0) { return gather(x, indices, axis); }
+// An embedding lookup: the rows table[indices] (indices of any integer dtype and shape, each in
+// [0, rows); out.shape = indices.shape + table.shape[1:]). The forward is gather on axis 0; the
+// gradient of a LEAF table is not a dense scatter-add but accumulated as rows
+// (autograd::accumulate_row_grad), so a backward pass costs O(rows used), and SGD without
+// momentum and Adagrad then update only those rows (optim/optimizer.hpp). A table with history
+// gets gather's dense gradient. ValueError for an index out of range (no wrapping of negatives).
+Tensor embedding_lookup(const Tensor& table, const Tensor& indices);
 // For each index a row of `depth` with on_value at the index (out-of-range indices give all off_value, as TF).
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype = f32, double on_value = 1, double off_value = 0);
 Tensor tile(const Tensor& x, const std::vector<int64_t>& reps);

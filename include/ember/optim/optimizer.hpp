@@ -20,6 +20,13 @@
 // - Gradient clipping (at most one of clipnorm, global_clipnorm, clipvalue, as Keras 3) is applied
 //   to the gradients before the update; .grad() itself is left unchanged.
 // - Updates run as one fused kernel per parameter (kernels/cpu/optim.hpp) under NoGradGuard.
+// - Row gradients (autograd::RowGrad, an Embedding's table): step() hands them to the optimizers
+//   for which updating only the rows a batch used is exact — SGD without momentum (w -= lr*g is a
+//   no-op where g = 0) and Adagrad (g = 0 leaves both the accumulator and w as they are) — so a step
+//   costs O(rows used), not O(table). The others (SGD with momentum, RMSprop, Adam, AdamW, Nadam)
+//   update every row as Keras/TF do (moments decay and weight decay applies where g = 0): they read
+//   .grad(), which densifies the rows. Results equal the dense path's bit for bit. Clipping sees the
+//   row values: their norm is the dense gradient's norm (rounding aside: the zeros are skipped).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -129,13 +136,21 @@ class Optimizer {
   virtual void begin_step(int64_t t, double lr) {}
   // Updates one contiguous parameter with a gradient of its dtype and shape.
   virtual void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) = 0;
+  // True when update_rows is exact for this configuration (a zero gradient row changes nothing).
+  virtual bool updates_rows() const { return false; }
+  // Updates only the rows `rows` (i64 [n], sorted, distinct) of `param` [R, ...] with grad [n, ...]
+  // (called only when updates_rows()).
+  virtual void update_rows(const std::string& name, Tensor& param, const Tensor& rows, const Tensor& grad, int64_t t,
+                           double lr);
   // The slot "<param>/<slot>", created filled with `init` like `param` when missing.
   Tensor& slot_for(const std::string& param_name, const char* slot_name, const Tensor& param, double init = 0.0);
 
  private:
   // Buffers reused by every step (cleared, capacity kept), so a warmed-up step allocates nothing.
+  // step() and apply_gradients(): rows[i] defined means grads[i] holds only those rows (empty: none).
+  void apply(const NamedParams& params, const std::vector<Tensor>& grads, const std::vector<Tensor>& rows);
   struct Scratch {
-    std::vector<Tensor> grads, gs;
+    std::vector<Tensor> grads, gs, rows;
     std::vector<const std::string*> names;
     std::vector<std::size_t> active;
     std::string key;
@@ -176,6 +191,9 @@ class SGD : public Optimizer {
 
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
+  bool updates_rows() const override { return o_.momentum == 0.0; }
+  void update_rows(const std::string& name, Tensor& param, const Tensor& rows, const Tensor& grad, int64_t t,
+                   double lr) override;
 
  private:
   SGDOptions o_;
@@ -202,6 +220,9 @@ class Adagrad : public Optimizer {
 
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
+  bool updates_rows() const override { return true; }
+  void update_rows(const std::string& name, Tensor& param, const Tensor& rows, const Tensor& grad, int64_t t,
+                   double lr) override;
 
  private:
   AdagradOptions o_;

@@ -25,10 +25,49 @@ void for_each_index(int64_t n, Body body) {
 }
 }  // namespace
 
+namespace {
+// The plain SGD and Adagrad element updates, shared by the dense and the row forms so that both
+// do exactly the same arithmetic.
+template <typename T>
+inline void sgd_element(T& w, T g, T lr) {
+  w -= lr * g;
+}
+template <typename T>
+inline void adagrad_element(T& w, T g, T& acc, T lr, T eps) {
+  const T a = acc + g * g;
+  acc = a;
+  w -= lr * g / std::sqrt(a + eps);
+}
+
+// body(r, i) for the rows idx[r] of a [*, row_len] buffer: split over rows (distinct, so no two
+// threads write one element).
+template <typename T, typename Body>
+void for_each_row(int64_t n, int64_t row_len, const int64_t* idx, Body body) {
+  parallel_for(0, n, grain_for(row_len), [&](int64_t b, int64_t e) {
+    const FlushDenormals ftz(std::is_same_v<T, float>);
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t base = idx[r] * row_len, gbase = r * row_len;
+#pragma omp simd
+      for (int64_t i = 0; i < row_len; ++i) body(base + i, gbase + i);
+    }
+  });
+}
+}  // namespace
+
+template <typename T>
+void sgd_rows_step(int64_t n, int64_t row_len, const int64_t* idx, T* w, const T* g, T lr) {
+  for_each_row<T>(n, row_len, idx, [&](int64_t wi, int64_t gi) { sgd_element(w[wi], g[gi], lr); });
+}
+
+template <typename T>
+void adagrad_rows_step(int64_t n, int64_t row_len, const int64_t* idx, T* w, const T* g, T* acc, T lr, T eps) {
+  for_each_row<T>(n, row_len, idx, [&](int64_t wi, int64_t gi) { adagrad_element(w[wi], g[gi], acc[wi], lr, eps); });
+}
+
 template <typename T>
 void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma) {
   if (v == nullptr) {
-    for_each_index<T>(n, [&](int64_t i) { w[i] -= lr * g[i]; });
+    for_each_index<T>(n, [&](int64_t i) { sgd_element(w[i], g[i], lr); });
     return;
   }
   if (!ewma) {
@@ -49,11 +88,7 @@ void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov
 
 template <typename T>
 void adagrad_step(int64_t n, T* w, const T* g, T* acc, T lr, T eps) {
-  for_each_index<T>(n, [&](int64_t i) {
-    const T a = acc[i] + g[i] * g[i];
-    acc[i] = a;
-    w[i] -= lr * g[i] / std::sqrt(a + eps);
-  });
+  for_each_index<T>(n, [&](int64_t i) { adagrad_element(w[i], g[i], acc[i], lr, eps); });
 }
 
 template <typename T>
@@ -131,6 +166,8 @@ void ema_update(int64_t n, T* shadow, const T* x, T decay) {
 #define EMBER_OPTIM_INSTANTIATE(T)                                                                              \
   template void sgd_step<T>(int64_t, T*, const T*, T*, T, T, bool, bool);                                      \
   template void adagrad_step<T>(int64_t, T*, const T*, T*, T, T);                                              \
+  template void sgd_rows_step<T>(int64_t, int64_t, const int64_t*, T*, const T*, T);                            \
+  template void adagrad_rows_step<T>(int64_t, int64_t, const int64_t*, T*, const T*, T*, T, T);                 \
   template void rmsprop_step<T>(int64_t, T*, const T*, T*, T*, T*, T, T, T, T);                                \
   template void adam_step<T>(int64_t, T*, const T*, T*, T*, T*, T, T, T, T, T);                                \
   template void nadam_step<T>(int64_t, T*, const T*, T*, T*, T, T, T, T, T, T, T);                             \

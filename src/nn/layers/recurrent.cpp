@@ -221,7 +221,7 @@ Tensor Embedding::call(const std::vector<Tensor>& inputs, bool) {
                        " is outside [0, input_dim = " + std::to_string(opt_.input_dim) + ")");
     }
   }
-  return gather(weights_[0].value(), idx, 0);
+  return embedding_lookup(weights_[0].value(), idx);  // row gradients: see the header
 }
 
 Tensor Embedding::compute_output_mask(const Tensor& x, const Tensor& y, const Tensor& mask) const {

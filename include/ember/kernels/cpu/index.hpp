@@ -18,4 +18,26 @@ template <typename T>
 void scatter_add_axis(const T* g, const int64_t* idx, int64_t n, int64_t outer, int64_t axis_len, int64_t inner,
                       T* grad_x);
 
+// ---- row gradients (an embedding table's gradient kept as the rows a batch used) ----
+// Instantiated for float and double.
+
+// Sums rows with equal indices: g is [n, row_len] with row j belonging to idx[j] (any order,
+// repeats allowed). Writes the m distinct indices sorted into out_idx[0, m) and, for each, the sum
+// of its rows into out_rows [m, row_len], summed from zero in the order j — exactly the sums
+// scatter_add_axis makes. scratch holds 2n + 1 entries. Returns m. Work O(n log n + n row_len);
+// allocates nothing.
+template <typename T>
+int64_t coalesce_rows(const T* g, const int64_t* idx, int64_t n, int64_t row_len, int64_t* scratch, int64_t* out_idx,
+                      T* out_rows);
+
+// Merges two coalesced row sets (sorted distinct indices) into out (room for na + nb rows): an
+// index in both gets a_row + b_row, one in a single set its row. Returns the number of rows.
+template <typename T>
+int64_t merge_rows(const int64_t* a_idx, const T* a_rows, int64_t na, const int64_t* b_idx, const T* b_rows, int64_t nb,
+                   int64_t row_len, int64_t* out_idx, T* out_rows);
+
+// dense[idx[j], :] += rows[j, :] for j in order (dense is [*, row_len]; no zero fill).
+template <typename T>
+void add_rows(const T* rows, const int64_t* idx, int64_t n, int64_t row_len, T* dense);
+
 }  // namespace ember::kernels::cpu

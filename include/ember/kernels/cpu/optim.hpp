@@ -23,6 +23,14 @@ void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov
 template <typename T>
 void adagrad_step(int64_t n, T* w, const T* g, T* acc, T lr, T eps);
 
+// The same two updates on the rows idx[0, n) (distinct) of w (and acc), [*, row_len] each, with g
+// [n, row_len]: element for element the arithmetic of sgd_step (momentum 0) and adagrad_step, so
+// the rows come out bit-identical to a dense update whose gradient is zero elsewhere.
+template <typename T>
+void sgd_rows_step(int64_t n, int64_t row_len, const int64_t* idx, T* w, const T* g, T lr);
+template <typename T>
+void adagrad_rows_step(int64_t n, int64_t row_len, const int64_t* idx, T* w, const T* g, T* acc, T lr, T eps);
+
 // RMSprop (Keras 3 / TF >= 2.11):
 //   vel = rho*vel + (1-rho)*g^2
 //   centered (avg_grad != null): avg_grad = rho*avg_grad + (1-rho)*g;  denom = vel - avg_grad^2 + eps

@@ -69,8 +69,11 @@ struct EmbeddingOptions {
 // Looks rows up in "embeddings" [input_dim, output_dim]: an input of indices [d0, d1, ...] (any
 // integer dtype; floats are truncated to integers, as Keras casts them) gives [d0, d1, ..., output_dim].
 // An index outside [0, input_dim) is a ValueError naming the layer, the index and the input shape.
-// The gradient of the embeddings is a scatter-add of the rows used; it is dense (every optimizer
-// updates the whole table; the zero rows of unused indices change only through momentum or decay).
+// The gradient of the embeddings is held as the rows a batch used (ops::embedding_lookup,
+// autograd::RowGrad), not as a dense [input_dim, output_dim] tensor: SGD without momentum and
+// Adagrad then update only those rows (exact: a zero gradient row changes nothing there). The
+// other optimizers update every row, as Keras does (moments decay where the gradient is zero), and
+// see a dense gradient; so does any other reader of .grad(). Same numbers either way.
 class Embedding : public LayerBase<Embedding> {
  public:
   explicit Embedding(EmbeddingOptions options);
