@@ -38,6 +38,9 @@ Tensor gru_step(const Tensor& xp, const Tensor& h, const Tensor& h_rec, const Te
 std::vector<Tensor> start_states(const Layer& layer, const Tensor& x, const std::vector<Tensor>& given,
                                  const std::vector<Tensor>& carried, const std::vector<int64_t>& sizes);
 
+// ShapeError naming `layer` and both shapes unless `mask` (when defined) is [batch, time] of x.
+void check_mask(const Layer& layer, const Tensor& mask, const Tensor& x);
+
 // `mask` [batch, time] (bool or 0/1) for input x [batch, time, ...] as one [batch, 1] column of 0/1
 // per step in x's dtype; empty for an undefined mask; ShapeError naming `layer` and both shapes
 // when it does not fit.
