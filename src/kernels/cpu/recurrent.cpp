@@ -147,7 +147,10 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
   const int64_t N = g.batch, TT = g.steps, U = g.units, GU = g.gates() * U, O = g.outputs();
   const int64_t orow = (O + g.states()) * U;
   const bool lstm = g.cell == RecurrentCell::LSTM, gru = g.cell == RecurrentCell::GRU;
-  if (N == 0 || TT == 0 || U == 0) return;
+  if (N == 0 || TT == 0 || U == 0) {  // no step ran: the recurrent kernel's gradient is zero
+    for (int64_t i = 0; i < U * GU; ++i) drk[i] = T(0);
+    return;
+  }
   T* dpre = gru ? du : dz;  // the gradient of the recurrent product, what flows through rkᵀ
   // dh, dc: the gradients of the states after the step being undone; carry: of the output after it,
   // from later outputs that repeated it (masked steps).
