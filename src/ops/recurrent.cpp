@@ -17,9 +17,13 @@ namespace {
 std::atomic<uint64_t> g_calls{0};
 
 kc::RecurrentCell kernel_cell(RecurrentCellKind c) {
-  return c == RecurrentCellKind::LSTM ? kc::RecurrentCell::LSTM
-         : c == RecurrentCellKind::GRU ? kc::RecurrentCell::GRU
-                                       : kc::RecurrentCell::SimpleRNN;
+  switch (c) {
+    case RecurrentCellKind::LSTM: return kc::RecurrentCell::LSTM;
+    case RecurrentCellKind::GRU: return kc::RecurrentCell::GRU;
+    case RecurrentCellKind::GRUResetBefore: return kc::RecurrentCell::GRUResetBefore;
+    case RecurrentCellKind::SimpleRNN: break;
+  }
+  return kc::RecurrentCell::SimpleRNN;
 }
 
 // C [m, n] = op(A) · op(B) on dense buffers (k == 0: zeros).
@@ -56,7 +60,8 @@ Tensor recurrent_sequence(const Tensor& x, const Tensor& kernel, const Tensor& r
   kc::RecurrentGeometry g{.cell = kernel_cell(opt.cell), .go_backwards = opt.go_backwards,
                           .return_sequences = opt.return_sequences, .zero_output_for_mask = opt.zero_output_for_mask};
   const int64_t G = g.gates(), S = g.states();
-  const bool gru = opt.cell == RecurrentCellKind::GRU;
+  const bool gru = opt.cell == RecurrentCellKind::GRU;  // reset_after: two biases, the recurrent product apart
+  const bool gru_rb = opt.cell == RecurrentCellKind::GRUResetBefore;
   if (x.dim() != 3) throw ShapeError(std::string(op) + ": x must be [batch, time, features], got " + ctx());
   if (recurrent_kernel.dim() != 2 || recurrent_kernel.size(1) != G * recurrent_kernel.size(0)) {
     throw ShapeError(std::string(op) + ": recurrent_kernel must be [units, " + std::to_string(G) + "·units], got " + ctx());
@@ -129,11 +134,11 @@ Tensor recurrent_sequence(const Tensor& x, const Tensor& kernel, const Tensor& r
     }
     const bool need_x = x.requires_grad(), need_w = kernel.requires_grad(), need_b = bias.defined() && bias.requires_grad();
     const bool has_states = !initial_states.empty();
-    return [s = std::move(s), g, dt, F, need_x, need_w, need_b, has_states, gru](const Tensor& gy) {
+    return [s = std::move(s), g, dt, F, need_x, need_w, need_b, has_states, gru, gru_rb](const Tensor& gy) {
       const int64_t N = g.batch, TT = g.steps, U = g.units, GU = g.gates() * U, S = g.states();
       Tensor gout = dense(gy, dt);
       Tensor dz = Tensor::empty({N, TT, GU}, dt);
-      Tensor du = gru ? Tensor::empty({N, TT, GU}, dt) : Tensor();
+      Tensor du = gru ? Tensor::empty({N, TT, GU}, dt) : gru_rb ? Tensor::empty({N, U}, dt) : Tensor();
       Tensor dh0 = Tensor::empty({N, U}, dt), dc0 = S == 2 ? Tensor::empty({N, U}, dt) : Tensor();
       Tensor drk = Tensor::empty({U, GU}, dt), carry = Tensor::empty({N, U}, dt);
       Tensor dx, dw, db;

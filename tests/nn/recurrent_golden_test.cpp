@@ -76,9 +76,9 @@ void run_recurrent(const FixtureCase& c, DType dt, Tol tol) {
   Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
   const uint64_t fused_before = recurrent_sequence_calls();
   nn::RecurrentOutput out = layer->run(x);
-  // The fused whole-sequence op serves the default activations (GRU: reset_after); these goldens
-  // check it, and the step-by-step path for the rest.
-  const bool fusable = layer->options().activation == Activation::Tanh && layer->options().reset_after;
+  // The fused whole-sequence op serves the default activations; these goldens check it, and the
+  // step-by-step path for the rest.
+  const bool fusable = layer->options().activation == Activation::Tanh;
   EXPECT_EQ(recurrent_sequence_calls() - fused_before, fusable ? 1u : 0u) << c.name;
   EXPECT_EQ(out.output.dtype(), dt);
   EXPECT_CLOSE(out.output, "y", tol);

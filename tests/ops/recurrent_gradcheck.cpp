@@ -1,7 +1,7 @@
 // f64 gradient checks (the notes' criterion, 1e-7) of the fused whole-sequence recurrent op
 // (ops/recurrent.hpp) with respect to x, both kernels, the bias and the initial states, through
 // its whole packed output (outputs and final states), for SimpleRNN, LSTM and GRU, with
-// go_backwards, return_sequences, masks and zero_output_for_mask.
+// go_backwards, return_sequences, masks and zero_output_for_mask, and both GRU variants.
 #include "ember/ops/recurrent.hpp"
 #include "test_support.hpp"
 
@@ -17,7 +17,9 @@ struct Setup {
   RecurrentSequenceOptions opt{};
 };
 
-int64_t gates(RecurrentCellKind c) { return c == RecurrentCellKind::LSTM ? 4 : c == RecurrentCellKind::GRU ? 3 : 1; }
+int64_t gates(RecurrentCellKind c) {
+  return c == RecurrentCellKind::LSTM ? 4 : c == RecurrentCellKind::SimpleRNN ? 1 : 3;
+}
 
 // Rows: all steps; right-padded; masked first step; masked middle steps.
 Tensor mask_of(int64_t n, int64_t t) {
@@ -46,7 +48,8 @@ Tensor mask_of(int64_t n, int64_t t) {
       in);
 }
 
-const RecurrentCellKind kCells[] = {RecurrentCellKind::SimpleRNN, RecurrentCellKind::LSTM, RecurrentCellKind::GRU};
+const RecurrentCellKind kCells[] = {RecurrentCellKind::SimpleRNN, RecurrentCellKind::LSTM, RecurrentCellKind::GRU,
+                                    RecurrentCellKind::GRUResetBefore};
 
 }  // namespace
 

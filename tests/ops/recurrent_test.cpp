@@ -13,8 +13,11 @@ using ember::testing::random_f64;
 
 namespace {
 
-const RecurrentCellKind kCells[] = {RecurrentCellKind::SimpleRNN, RecurrentCellKind::LSTM, RecurrentCellKind::GRU};
-int64_t gates(RecurrentCellKind c) { return c == RecurrentCellKind::LSTM ? 4 : c == RecurrentCellKind::GRU ? 3 : 1; }
+const RecurrentCellKind kCells[] = {RecurrentCellKind::SimpleRNN, RecurrentCellKind::LSTM, RecurrentCellKind::GRU,
+                                    RecurrentCellKind::GRUResetBefore};
+int64_t gates(RecurrentCellKind c) {
+  return c == RecurrentCellKind::LSTM ? 4 : c == RecurrentCellKind::SimpleRNN ? 1 : 3;
+}
 
 }  // namespace
 

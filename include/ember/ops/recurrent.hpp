@@ -5,10 +5,10 @@
 // the recurrent kernel over all gates and one fused elementwise pass. Backward (BPTT): per step one
 // fused pass and one GEMM through the recurrent kernel; the kernels' gradients as one GEMM each
 // over all steps. The step equations, weight layouts and gate orders are Keras's (recurrent.hpp);
-// the GRU is Keras's reset_after=true GRU.
+// GRU is Keras's reset_after=true GRU, GRUResetBefore its reset_after=false one.
 //
 //   x                 [N, T, F]
-//   kernel            [F, G·U]    (G = 1 SimpleRNN, 4 LSTM, 3 GRU)
+//   kernel            [F, G·U]    (G = 1 SimpleRNN, 4 LSTM, 3 GRUs)
 //   recurrent_kernel  [U, G·U]
 //   bias              [G·U], GRU [2, G·U] (input bias, recurrent bias); undefined: no bias
 //   initial_states    {h0} or {h0, c0} (LSTM), each [N, U]; empty: zeros
@@ -26,7 +26,7 @@
 
 namespace ember {
 
-enum class RecurrentCellKind { SimpleRNN, LSTM, GRU };
+enum class RecurrentCellKind { SimpleRNN, LSTM, GRU, GRUResetBefore };
 
 struct RecurrentSequenceOptions {
   RecurrentCellKind cell = RecurrentCellKind::LSTM;

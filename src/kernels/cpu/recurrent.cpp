@@ -63,6 +63,7 @@ void recurrent_forward(const RecurrentGeometry& g, T* z, const T* rk, const T* r
   const int64_t N = g.batch, TT = g.steps, U = g.units, GU = g.gates() * U, O = g.outputs();
   const int64_t orow = (O + g.states()) * U;  // out's row stride per batch entry
   const bool lstm = g.cell == RecurrentCell::LSTM, gru = g.cell == RecurrentCell::GRU;
+  const bool gru_rb = g.cell == RecurrentCell::GRUResetBefore;
   if (N == 0 || TT == 0 || U == 0) return;
   const int64_t first = g.go_backwards ? TT - 1 : 0;
   parallel_for(0, N, row_grain(U), [&](int64_t n0, int64_t n1) {
@@ -79,6 +80,21 @@ void recurrent_forward(const RecurrentGeometry& g, T* z, const T* rk, const T* r
     // GRU, whose candidate needs its recurrent part apart (r ∘ u_h).
     if (gru) {
       gemm(false, false, N, GU, U, T(1), hin + t * U, TT * U, rk, GU, T(0), scratch, GU);
+    } else if (gru_rb) {
+      // z and r first; then the candidate's product (r∘h₋)·U_h, with r∘h₋ kept in aux.
+      gemm(false, false, N, 2 * U, U, T(1), hin + t * U, TT * U, rk, GU, T(1), z + t * GU, TT * GU);
+      parallel_for(0, N, row_grain(GU), [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          const int64_t r = n * TT + t;
+          T* zr = z + r * GU;
+          const T* hp = hin + r * U;
+          T* rh = aux + r * U;
+          sigmoid_inplace(zr, 2 * U);
+#pragma omp simd
+          for (int64_t j = 0; j < U; ++j) rh[j] = zr[U + j] * hp[j];
+        }
+      });
+      gemm(false, false, N, U, U, T(1), aux + t * U, TT * U, rk + 2 * U, GU, T(1), z + t * GU + 2 * U, TT * GU);
     } else {
       gemm(false, false, N, GU, U, T(1), hin + t * U, TT * U, rk, GU, T(1), z + t * GU, TT * GU);
     }
@@ -105,6 +121,12 @@ void recurrent_forward(const RecurrentGeometry& g, T* z, const T* rk, const T* r
           if (keep) {
 #pragma omp simd
             for (int64_t j = 0; j < U; ++j) hnext[j] = zr[3 * U + j] * tc[j];
+          }
+        } else if (gru_rb) {
+          tanh_inplace(zr + 2 * U, U);
+          if (keep) {
+#pragma omp simd
+            for (int64_t j = 0; j < U; ++j) hnext[j] = zr[j] * hp[j] + (T(1) - zr[j]) * zr[2 * U + j];
           }
         } else if (gru) {
           const T* u = scratch + n * GU;
@@ -147,6 +169,7 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
   const int64_t N = g.batch, TT = g.steps, U = g.units, GU = g.gates() * U, O = g.outputs();
   const int64_t orow = (O + g.states()) * U;
   const bool lstm = g.cell == RecurrentCell::LSTM, gru = g.cell == RecurrentCell::GRU;
+  const bool gru_rb = g.cell == RecurrentCell::GRUResetBefore;
   if (N == 0 || TT == 0 || U == 0) {  // no step ran: the recurrent kernel's gradient is zero
     for (int64_t i = 0; i < U * GU; ++i) drk[i] = T(0);
     return;
@@ -197,6 +220,18 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
             dcr[j] = pass * dcr[j] + dcn * f;
             dhr[j] = pass * dhr[j];
           }
+        } else if (gru_rb) {  // d r waits for the candidate's product (below)
+          const T* hp = hin + r * U;
+#pragma omp simd
+          for (int64_t j = 0; j < U; ++j) {
+            const T dout = cr[j];
+            const T dhn = keep * (dhr[j] + dout);
+            cr[j] = carry_on * dout;
+            const T zg = a[j], hh = a[2 * U + j];
+            d[j] = dhn * (hp[j] - hh) * zg * (T(1) - zg);
+            d[2 * U + j] = dhn * (T(1) - zg) * (T(1) - hh * hh);
+            dhr[j] = pass * dhr[j] + dhn * zg;
+          }
         } else if (gru) {
           const T* uh = aux + r * U;
           const T* hp = hin + r * U;
@@ -228,9 +263,37 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
         }
       }
     });
-    gemm(false, true, N, U, GU, T(1), dpre + t * GU, TT * GU, rk, GU, T(1), dh, U);
+    if (gru_rb) {
+      // d(r∘h₋) = dh̃_pre · U_hᵀ (into du, [N, U]); then r's gradient and the h₋ path through r∘h₋,
+      // and h₋'s path through z and r's products.
+      gemm(false, true, N, U, U, T(1), dz + t * GU + 2 * U, TT * GU, rk + 2 * U, GU, T(0), du, U);
+      parallel_for(0, N, row_grain(U), [&](int64_t n0, int64_t n1) {
+        for (int64_t n = n0; n < n1; ++n) {
+          const int64_t r = n * TT + t;
+          const T* a = z + r * GU;
+          const T* hp = hin + r * U;
+          const T* drh = du + n * U;
+          T* d = dz + r * GU;
+          T* dhr = dh + n * U;
+#pragma omp simd
+          for (int64_t j = 0; j < U; ++j) {
+            const T rg = a[U + j];
+            d[U + j] = drh[j] * hp[j] * rg * (T(1) - rg);
+            dhr[j] += drh[j] * rg;
+          }
+        }
+      });
+      gemm(false, true, N, U, 2 * U, T(1), dz + t * GU, TT * GU, rk, GU, T(1), dh, U);
+    } else {
+      gemm(false, true, N, U, GU, T(1), dpre + t * GU, TT * GU, rk, GU, T(1), dh, U);
+    }
   }
-  gemm(true, false, U, GU, N * TT, T(1), hin, U, dpre, GU, T(0), drk, GU);
+  if (gru_rb) {  // [h₋ᵀ·dz_zr | (r∘h₋)ᵀ·dz_h]
+    gemm(true, false, U, 2 * U, N * TT, T(1), hin, U, dz, GU, T(0), drk, GU);
+    gemm(true, false, U, U, N * TT, T(1), aux, U, dz + 2 * U, GU, T(0), drk + 2 * U, GU);
+  } else {
+    gemm(true, false, U, GU, N * TT, T(1), hin, U, dpre, GU, T(0), drk, GU);
+  }
 }
 
 #define EMBER_RECURRENT_INSTANTIATE(T)                                                                                  \

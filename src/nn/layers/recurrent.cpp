@@ -43,11 +43,11 @@ class UnitForgetBias final : public initializers::Initializer {
 };
 
 // The cell of the fused whole-sequence op (ops/recurrent.hpp) when a layer's settings are ones it
-// implements (tanh, sigmoid gates; GRU: reset_after), else nullopt: the step-by-step path.
+// implements (tanh, sigmoid gates), else nullopt: the step-by-step path.
 std::optional<RecurrentCellKind> fused_cell(const RecurrentOptions& o, int gates) {
   if (o.activation != Activation::Tanh || (gates > 1 && o.recurrent_activation != Activation::Sigmoid)) return std::nullopt;
   if (gates == 4) return RecurrentCellKind::LSTM;
-  if (gates == 3) return o.reset_after ? std::optional(RecurrentCellKind::GRU) : std::nullopt;
+  if (gates == 3) return o.reset_after ? RecurrentCellKind::GRU : RecurrentCellKind::GRUResetBefore;
   return RecurrentCellKind::SimpleRNN;
 }
 

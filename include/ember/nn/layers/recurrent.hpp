@@ -28,11 +28,10 @@
 //   go_backwards=true is torch run on x.flip(1); the returned sequence stays in processing order
 //   (Keras: it is not flipped back).
 //
-// Two paths, the same maths. With the default activations (tanh; sigmoid gates) and, for the GRU,
-// reset_after=true, and no recurrent dropout in training, the whole sequence is one fused op with
-// one autograd node (ops/recurrent.hpp: per step one GEMM over all gates and one fused elementwise
-// pass, forward and backward). Otherwise (other activations, GRU reset_after=false, recurrent
-// dropout) backpropagation through time comes from autograd over the unrolled steps (the engine is
+// Two paths, the same maths. With the default activations (tanh; sigmoid gates) and no recurrent
+// dropout in training, the whole sequence is one fused op with one autograd node (ops/recurrent.hpp:
+// per step one GEMM over all gates and one fused elementwise pass, forward and backward). Otherwise
+// (other activations, recurrent dropout) backpropagation through time comes from autograd over the unrolled steps (the engine is
 // iterative, so thousands of steps do not deepen the stack; the graph, and so memory, grows
 // linearly with the length): the input projection of all steps is one matmul before the loop, then
 // per step one matmul with the recurrent kernel, slices, the activations and elementwise ops.
