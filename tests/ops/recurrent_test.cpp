@@ -2,6 +2,7 @@
 // activations) against the float64 path on random inputs, its packed output layout, and bad input
 // (a clear error naming the op, never a crash). Its gradients: recurrent_gradcheck.cpp; its agreement
 // with the step-by-step layers: tests/nn/recurrent_fast_path_test.cpp.
+#include "ember/core/threads.hpp"
 #include "ember/ops/recurrent.hpp"
 #include "ember/ops/shape.hpp"
 #include "test_support.hpp"
@@ -99,4 +100,38 @@ TEST(RecurrentSequence, EmptyBatchGivesEmptyOutputAndZeroWeightGradients) {
   y.backward(zeros({0, 2, 3}, f64));
   EXPECT_TRUE(all_close(w.grad(), zeros({2, 3}, f64), 0, 0));
   EXPECT_TRUE(all_close(r.grad(), zeros({3, 3}, f64), 0, 0));
+}
+
+TEST(RecurrentSequence, BatchSplitAcrossThreadsGivesTheSameResult) {
+  // Each thread runs the whole sequence on its own rows (kernels/cpu/recurrent.cpp): 1 and 3 threads
+  // must agree (float64, rounding only) on values and every gradient, for every cell, with masks.
+  const int64_t N = 41, T = 7, F = 4, U = 9;
+  std::vector<double> m;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t t = 0; t < T; ++t) m.push_back((2 * i + t) % 5 == 0 ? 0 : 1);
+  const Tensor mask = from_vector(m, {N, T});
+  const bool automatic = automatic_threads();
+  const int threads = get_num_threads();
+  for (RecurrentCellKind c : kCells) {
+    const int64_t GU = gates(c) * U;
+    const std::vector<Tensor> in{random_f64({N, T, F}, 1), random_f64({F, GU}, 2), random_f64({U, GU}, 3),
+                                 random_f64(c == RecurrentCellKind::GRU ? Shape{2, GU} : Shape{GU}, 4)};
+    std::vector<std::vector<Tensor>> results;
+    for (int n : {1, 3}) {
+      set_num_threads(n);
+      std::vector<Tensor> leaves;
+      for (const Tensor& t : in) leaves.push_back(t.detach().clone().requires_grad_());
+      Tensor y = recurrent_sequence(leaves[0], leaves[1], leaves[2], leaves[3], {}, mask,
+                                    {.cell = c, .go_backwards = true, .return_sequences = true});
+      y.backward(random_f64(y.shape(), 5));
+      std::vector<Tensor> r{y.detach()};
+      for (const Tensor& t : leaves) r.push_back(t.grad());
+      results.push_back(r);
+    }
+    for (std::size_t i = 0; i < results[0].size(); ++i) {
+      EXPECT_TRUE(all_close(results[0][i], results[1][i], 1e-12, 1e-12)) << static_cast<int>(c) << " tensor " << i;
+    }
+  }
+  if (automatic) set_automatic_threads();
+  else set_num_threads(threads);
 }

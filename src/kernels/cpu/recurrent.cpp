@@ -52,8 +52,15 @@ void copy_row(T* dst, const T* src, int64_t n) {
   }
 }
 
-// Rows of work per thread: a step's elementwise pass touches about ten values per gate element.
-int64_t row_grain(int64_t gu) { return grain_for(10 * gu); }
+// Batch rows per thread. The rows of a batch are independent, so each thread runs the whole
+// sequence on its own range of rows with single-threaded GEMMs (parallel_for does not nest, and
+// oneDNN's sgemm runs on the calling thread inside a parallel region): one parallel region per call
+// instead of two or more per step. A per-step barrier costs a few µs on an idle machine and a
+// scheduler time slice on a loaded one, each time a thread waits for a descheduled peer. A row's
+// work is its recurrent products, T·U·G·U multiply-adds.
+int64_t sequence_grain(int64_t steps, int64_t units, int64_t gate_units) {
+  return grain_for(steps * units * gate_units);
+}
 
 }  // namespace
 
@@ -66,24 +73,27 @@ void recurrent_forward(const RecurrentGeometry& g, T* z, const T* rk, const T* r
   const bool gru_rb = g.cell == RecurrentCell::GRUResetBefore;
   if (N == 0 || TT == 0 || U == 0) return;
   const int64_t first = g.go_backwards ? TT - 1 : 0;
-  parallel_for(0, N, row_grain(U), [&](int64_t n0, int64_t n1) {
+  parallel_for(0, N, sequence_grain(TT, U, GU), [&](int64_t n0, int64_t n1) {
+    const int64_t M = n1 - n0;
+    T* const hin0 = hin + n0 * TT * U;  // this range's first row of hin, z, aux, scratch
+    T* const z0 = z + n0 * TT * GU;
+    T* const aux0 = aux ? aux + n0 * TT * U : nullptr;
+    T* const scratch0 = scratch ? scratch + n0 * GU : nullptr;
     for (int64_t n = n0; n < n1; ++n) {
       copy_row(hin + (n * TT + first) * U, h0 + n * U, U);
       if (lstm) copy_row(cin + (n * TT + first) * U, c0 + n * U, U);
       copy_row(out + n * orow, static_cast<const T*>(nullptr), O * U);  // "the previous output" of step 0: zeros
     }
-  });
-  for (int64_t k = 0; k < TT; ++k) {
-    const int64_t t = g.go_backwards ? TT - 1 - k : k, tn = g.go_backwards ? t - 1 : t + 1;
-    const bool last = k == TT - 1;
-    // The recurrent product of all gates at once; added onto the input projection except for the
-    // GRU, whose candidate needs its recurrent part apart (r ∘ u_h).
-    if (gru) {
-      gemm(false, false, N, GU, U, T(1), hin + t * U, TT * U, rk, GU, T(0), scratch, GU);
-    } else if (gru_rb) {
-      // z and r first; then the candidate's product (r∘h₋)·U_h, with r∘h₋ kept in aux.
-      gemm(false, false, N, 2 * U, U, T(1), hin + t * U, TT * U, rk, GU, T(1), z + t * GU, TT * GU);
-      parallel_for(0, N, row_grain(GU), [&](int64_t n0, int64_t n1) {
+    for (int64_t k = 0; k < TT; ++k) {
+      const int64_t t = g.go_backwards ? TT - 1 - k : k, tn = g.go_backwards ? t - 1 : t + 1;
+      const bool last = k == TT - 1;
+      // The recurrent product of all gates at once; added onto the input projection except for the
+      // GRU, whose candidate needs its recurrent part apart (r ∘ u_h).
+      if (gru) {
+        gemm(false, false, M, GU, U, T(1), hin0 + t * U, TT * U, rk, GU, T(0), scratch0, GU);
+      } else if (gru_rb) {
+        // z and r first; then the candidate's product (r∘h₋)·U_h, with r∘h₋ kept in aux.
+        gemm(false, false, M, 2 * U, U, T(1), hin0 + t * U, TT * U, rk, GU, T(1), z0 + t * GU, TT * GU);
         for (int64_t n = n0; n < n1; ++n) {
           const int64_t r = n * TT + t;
           T* zr = z + r * GU;
@@ -93,12 +103,10 @@ void recurrent_forward(const RecurrentGeometry& g, T* z, const T* rk, const T* r
 #pragma omp simd
           for (int64_t j = 0; j < U; ++j) rh[j] = zr[U + j] * hp[j];
         }
-      });
-      gemm(false, false, N, U, U, T(1), aux + t * U, TT * U, rk + 2 * U, GU, T(1), z + t * GU + 2 * U, TT * GU);
-    } else {
-      gemm(false, false, N, GU, U, T(1), hin + t * U, TT * U, rk, GU, T(1), z + t * GU, TT * GU);
-    }
-    parallel_for(0, N, row_grain(GU), [&](int64_t n0, int64_t n1) {
+        gemm(false, false, M, U, U, T(1), aux0 + t * U, TT * U, rk + 2 * U, GU, T(1), z0 + t * GU + 2 * U, TT * GU);
+      } else {
+        gemm(false, false, M, GU, U, T(1), hin0 + t * U, TT * U, rk, GU, T(1), z0 + t * GU, TT * GU);
+      }
       for (int64_t n = n0; n < n1; ++n) {
         const int64_t r = n * TT + t;
         T* zr = z + r * GU;
@@ -159,8 +167,8 @@ void recurrent_forward(const RecurrentGeometry& g, T* z, const T* rk, const T* r
           copy_row(o, g.zero_output_for_mask ? nullptr : prev_o, U);
         }
       }
-    });
-  }
+    }
+  });
 }
 
 template <typename T>
@@ -177,17 +185,22 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
   T* dpre = gru ? du : dz;  // the gradient of the recurrent product, what flows through rkᵀ
   // dh, dc: the gradients of the states after the step being undone; carry: of the output after it,
   // from later outputs that repeated it (masked steps).
-  parallel_for(0, N, row_grain(U), [&](int64_t n0, int64_t n1) {
+  // As forward: each thread undoes the whole sequence on its own rows; dz (and du) rows are this
+  // range's, so the per-step GEMMs stay within it.
+  parallel_for(0, N, sequence_grain(TT, U, GU), [&](int64_t n0, int64_t n1) {
+    const int64_t M = n1 - n0;
+    T* const dz0 = dz + n0 * TT * GU;
+    T* const dpre0 = dpre + n0 * TT * GU;
+    T* const dh0 = dh + n0 * U;
+    T* const du_scratch = gru_rb ? du + n0 * U : nullptr;  // GRUResetBefore: d(r∘h₋) of this range
     for (int64_t n = n0; n < n1; ++n) {
       const T* go = gout + n * orow;
       copy_row(dh + n * U, go + O * U, U);
       if (lstm) copy_row(dc + n * U, go + (O + 1) * U, U);
       copy_row(carry + n * U, g.return_sequences ? nullptr : go, U);
     }
-  });
-  for (int64_t k = TT - 1; k >= 0; --k) {
-    const int64_t t = g.go_backwards ? TT - 1 - k : k;
-    parallel_for(0, N, row_grain(GU), [&](int64_t n0, int64_t n1) {
+    for (int64_t k = TT - 1; k >= 0; --k) {
+      const int64_t t = g.go_backwards ? TT - 1 - k : k;
       for (int64_t n = n0; n < n1; ++n) {
         const int64_t r = n * TT + t;
         const T* a = z + r * GU;
@@ -196,9 +209,9 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
         T* cr = carry + n * U;
         const T* go = g.return_sequences ? gout + n * orow + k * U : nullptr;
         const T keep = !mask || mask[r] != T(0) ? T(1) : T(0);
-        const T pass = T(1) - keep;                                 // a masked step passes gradients through
+        const T pass = T(1) - keep;                               // a masked step passes gradients through
         const T carry_on = g.zero_output_for_mask ? T(0) : pass;  // a repeated output carries its gradient back
-        if (go) {  // cr becomes the whole gradient of this step's output
+        if (go) {                                                 // cr becomes the whole gradient of this step's output
 #pragma omp simd
           for (int64_t j = 0; j < U; ++j) cr[j] += go[j];
         }
@@ -262,17 +275,15 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
           }
         }
       }
-    });
-    if (gru_rb) {
-      // d(r∘h₋) = dh̃_pre · U_hᵀ (into du, [N, U]); then r's gradient and the h₋ path through r∘h₋,
-      // and h₋'s path through z and r's products.
-      gemm(false, true, N, U, U, T(1), dz + t * GU + 2 * U, TT * GU, rk + 2 * U, GU, T(0), du, U);
-      parallel_for(0, N, row_grain(U), [&](int64_t n0, int64_t n1) {
+      if (gru_rb) {
+        // d(r∘h₋) = dh̃_pre · U_hᵀ (into du, [N, U]); then r's gradient and the h₋ path through r∘h₋,
+        // and h₋'s path through z and r's products.
+        gemm(false, true, M, U, U, T(1), dz0 + t * GU + 2 * U, TT * GU, rk + 2 * U, GU, T(0), du_scratch, U);
         for (int64_t n = n0; n < n1; ++n) {
           const int64_t r = n * TT + t;
           const T* a = z + r * GU;
           const T* hp = hin + r * U;
-          const T* drh = du + n * U;
+          const T* drh = du_scratch + (n - n0) * U;
           T* d = dz + r * GU;
           T* dhr = dh + n * U;
 #pragma omp simd
@@ -282,12 +293,12 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
             dhr[j] += drh[j] * rg;
           }
         }
-      });
-      gemm(false, true, N, U, 2 * U, T(1), dz + t * GU, TT * GU, rk, GU, T(1), dh, U);
-    } else {
-      gemm(false, true, N, U, GU, T(1), dpre + t * GU, TT * GU, rk, GU, T(1), dh, U);
+        gemm(false, true, M, U, 2 * U, T(1), dz0 + t * GU, TT * GU, rk, GU, T(1), dh0, U);
+      } else {
+        gemm(false, true, M, U, GU, T(1), dpre0 + t * GU, TT * GU, rk, GU, T(1), dh0, U);
+      }
     }
-  }
+  });
   if (gru_rb) {  // [h₋ᵀ·dz_zr | (r∘h₋)ᵀ·dz_h]
     gemm(true, false, U, 2 * U, N * TT, T(1), hin, U, dz, GU, T(0), drk, GU);
     gemm(true, false, U, U, N * TT, T(1), aux, U, dz + 2 * U, GU, T(0), drk + 2 * U, GU);
@@ -296,10 +307,10 @@ void recurrent_backward(const RecurrentGeometry& g, const T* z, const T* rk, con
   }
 }
 
-#define EMBER_RECURRENT_INSTANTIATE(T)                                                                                  \
-  template void recurrent_forward<T>(const RecurrentGeometry&, T*, const T*, const T*, const T*, const T*, const T*, T*, \
-                                     T*, T*, T*, T*);                                                                    \
-  template void recurrent_backward<T>(const RecurrentGeometry&, const T*, const T*, const T*, const T*, const T*,       \
+#define EMBER_RECURRENT_INSTANTIATE(T)                                                                               \
+  template void recurrent_forward<T>(const RecurrentGeometry&, T*, const T*, const T*, const T*, const T*, const T*, \
+                                     T*, T*, T*, T*, T*);                                                            \
+  template void recurrent_backward<T>(const RecurrentGeometry&, const T*, const T*, const T*, const T*, const T*,    \
                                       const T*, const T*, T*, T*, T*, T*, T*, T*);
 EMBER_RECURRENT_INSTANTIATE(float)
 EMBER_RECURRENT_INSTANTIATE(double)
