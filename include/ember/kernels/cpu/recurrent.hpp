@@ -20,7 +20,10 @@
 //   out   [N, O + S, U] out: the outputs (O = T with return_sequences, in processing order, else 1:
 //                       the last output), then the final states (h, then c for LSTM)
 // Steps run in processing order t = 0..T−1, or T−1..0 with go_backwards.
-// Interface, threads, determinism and errors follow kernels.hpp. Instantiated for float and double.
+// Threads: the batch rows are split across the pool (parallel_for), each thread running the whole
+// sequence on its rows with single-threaded GEMMs — one parallel region per call, no barrier per
+// step; backward's recurrent-kernel gradient is one parallel GEMM after the loop.
+// Interface, determinism and errors follow kernels.hpp. Instantiated for float and double.
 #include <cstdint>
 
 namespace ember::kernels::cpu {
