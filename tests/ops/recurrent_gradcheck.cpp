@@ -25,7 +25,11 @@ int64_t gates(RecurrentCellKind c) {
 Tensor mask_of(int64_t n, int64_t t) {
   std::vector<double> m;
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t s = 0; s < t; ++s) m.push_back(i % 4 == 0 || (i % 4 == 1 && s < t - 1) || (i % 4 == 2 && s > 0) || (i % 4 == 3 && (s == 0 || s == t - 1)) ? 1 : 0);
+    for (int64_t s = 0; s < t; ++s) {
+      const int64_t row = i % 4;
+      const bool keep = row == 0 || (row == 1 && s < t - 1) || (row == 2 && s > 0) || (row == 3 && (s == 0 || s == t - 1));
+      m.push_back(keep ? 1 : 0);
+    }
   return from_vector(m, {n, t});
 }
 

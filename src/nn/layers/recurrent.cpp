@@ -329,8 +329,14 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
     rec_mask = dropout(ones({batch, units}, x.dtype()), opt_.recurrent_dropout, true, gen);
   }
 
-  if (std::optional<RecurrentCellKind> cell = fused_cell(opt_, gates_); cell && !rec_mask.defined() && xin.dtype() == weights_[1].value().dtype()) {
-    // The fast path: the whole sequence as one op (ops/recurrent.hpp), the same maths.
+  // The fast path: the whole sequence as one op (ops/recurrent.hpp), the same maths, when it
+  // implements the settings and every operand has one dtype (the step path promotes mixed ones).
+  bool one_dtype = true;
+  for (const Tensor& t : {weights_[0].value(), weights_[1].value()}) one_dtype = one_dtype && t.dtype() == xin.dtype();
+  for (const Tensor& t : states) one_dtype = one_dtype && t.dtype() == xin.dtype();
+  if (opt_.use_bias) one_dtype = one_dtype && weights_[2].value().dtype() == xin.dtype();
+  const std::optional<RecurrentCellKind> cell = fused_cell(opt_, gates_);
+  if (cell && !rec_mask.defined() && one_dtype) {
     detail::check_mask(*this, mask, x);
     Tensor bias = opt_.use_bias ? weights_[2].value() : Tensor();
     Tensor packed = recurrent_sequence(xin, weights_[0].value(), weights_[1].value(), bias, states, mask,
@@ -340,7 +346,9 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
     const int64_t outputs = opt_.return_sequences ? steps : 1;
     RecurrentOutput out;
     out.output = opt_.return_sequences ? slice(packed, 1, 0, steps) : squeeze(slice(packed, 1, 0, 1), 1);
-    for (int64_t s = 0; s < num_states_; ++s) out.states.push_back(squeeze(slice(packed, 1, outputs + s, outputs + s + 1), 1));
+    for (int64_t s = 0; s < num_states_; ++s) {
+      out.states.push_back(squeeze(slice(packed, 1, outputs + s, outputs + s + 1), 1));
+    }
     remember_states(out.states);
     return out;
   }
@@ -370,7 +378,6 @@ void RecurrentLayer::remember_states(const std::vector<Tensor>& states) {
   for (const Tensor& s : states) last_states_.push_back(s.detach());
   if (opt_.stateful) carried_ = last_states_;
 }
-
 
 nlohmann::json RecurrentLayer::get_config() const {
   nlohmann::json c = Layer::get_config();
