@@ -1,11 +1,13 @@
 // Golden values from PyTorch (tests/fixtures/recurrent.json, made by
 // tests/fixtures/gen/recurrent_golden.py) for Embedding, SimpleRNN, LSTM and GRU (both reset_after):
 // forward outputs, final states and the gradients of x and every weight, in float32 (weights
-// copied into the layer's own f32 tensors) and float64 (weights replaced by f64 tensors).
+// copied into the layer's own f32 tensors) and float64 (weights replaced by f64 tensors). The cases
+// with default activations run through the fused op (ops/recurrent.hpp); the tests check that they do.
 #include <set>
 
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/ops/elementwise.hpp"
+#include "ember/ops/recurrent.hpp"
 #include "ember/ops/reduce.hpp"
 #include "test_support.hpp"
 
@@ -72,7 +74,12 @@ void run_recurrent(const FixtureCase& c, DType dt, Tol tol) {
   }
   load_weights(*layer, c, dt);
   Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
+  const uint64_t fused_before = recurrent_sequence_calls();
   nn::RecurrentOutput out = layer->run(x);
+  // The fused whole-sequence op serves the default activations; these goldens check it, and the
+  // step-by-step path for the rest.
+  const bool fusable = layer->options().activation == Activation::Tanh;
+  EXPECT_EQ(recurrent_sequence_calls() - fused_before, fusable ? 1u : 0u) << c.name;
   EXPECT_EQ(out.output.dtype(), dt);
   EXPECT_CLOSE(out.output, "y", tol);
   const char* state_keys[] = {"h", "c"};
@@ -145,7 +152,9 @@ void run_bidirectional(const FixtureCase& c, DType dt, Tol tol) {
   ASSERT_EQ(weights.size(), 6u) << c.name;
   load_weights(layer, c, dt);
   Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
+  const uint64_t fused_before = recurrent_sequence_calls();
   nn::RecurrentOutput out = layer.run(x);
+  EXPECT_EQ(recurrent_sequence_calls() - fused_before, 2u) << c.name << ": the fused path";
   EXPECT_CLOSE(out.output, "y", tol);
   const auto keys = c.attrs.at("states").get<std::vector<std::string>>();
   ASSERT_EQ(out.states.size(), keys.size()) << c.name;
@@ -189,8 +198,10 @@ void run_masked(const FixtureCase& c, DType dt, Tol tol) {
     for (int64_t t = 0; t < xs[1]; ++t) m.push_back(t < len ? 1 : 0);
   Tensor mask = from_vector(m, {xs[0], xs[1]}).to(DType::b8);
   Tensor x = c.at("x").to(dt).detach().clone().requires_grad_();
+  const uint64_t fused_before = recurrent_sequence_calls();
   nn::RecurrentOutput out = bidi ? std::static_pointer_cast<nn::Bidirectional>(layer)->run(x, false, mask)
                                  : std::static_pointer_cast<nn::RecurrentLayer>(layer)->run(x, false, {}, mask);
+  EXPECT_EQ(recurrent_sequence_calls() - fused_before, bidi ? 2u : 1u) << c.name << ": the fused path";
   EXPECT_CLOSE(out.output, "y", tol);
   const auto keys = c.attrs.at("states").get<std::vector<std::string>>();
   ASSERT_EQ(out.states.size(), keys.size()) << c.name;

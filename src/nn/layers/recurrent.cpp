@@ -9,6 +9,7 @@
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/linalg.hpp"
 #include "ember/ops/normalization.hpp"
+#include "ember/ops/recurrent.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
 #include "recurrent_steps.hpp"
@@ -40,6 +41,15 @@ class UnitForgetBias final : public initializers::Initializer {
   InitializerPtr inner_;
   int64_t units_;
 };
+
+// The cell of the fused whole-sequence op (ops/recurrent.hpp) when a layer's settings are ones it
+// implements (tanh, sigmoid gates), else nullopt: the step-by-step path.
+std::optional<RecurrentCellKind> fused_cell(const RecurrentOptions& o, int gates) {
+  if (o.activation != Activation::Tanh || (gates > 1 && o.recurrent_activation != Activation::Sigmoid)) return std::nullopt;
+  if (gates == 4) return RecurrentCellKind::LSTM;
+  if (gates == 3) return o.reset_after ? RecurrentCellKind::GRU : RecurrentCellKind::GRUResetBefore;
+  return RecurrentCellKind::SimpleRNN;
+}
 
 }  // namespace
 
@@ -158,12 +168,16 @@ std::vector<Tensor> start_states(const Layer& layer, const Tensor& x, const std:
   return states;
 }
 
-std::vector<Tensor> mask_columns(const Layer& layer, const Tensor& mask, const Tensor& x) {
-  if (!mask.defined()) return {};
+void check_mask(const Layer& layer, const Tensor& mask, const Tensor& x) {
   const Shape want{x.size(0), x.size(1)};
-  if (mask.shape() != want) {
+  if (mask.defined() && mask.shape() != want) {
     layer.fail<ShapeError>("expected a mask of shape " + to_string(want) + " for input " + dims(x) + ", got " + dims(mask));
   }
+}
+
+std::vector<Tensor> mask_columns(const Layer& layer, const Tensor& mask, const Tensor& x) {
+  if (!mask.defined()) return {};
+  check_mask(layer, mask, x);
   return unstack_time(unsqueeze(mask.detach().to(x.dtype()), 2));  // T × [batch, 1]
 }
 
@@ -350,6 +364,30 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
     rec_mask = dropout(ones({batch, units}, x.dtype()), opt_.recurrent_dropout, true, gen);
   }
 
+  // The fast path: the whole sequence as one op (ops/recurrent.hpp), the same maths, when it
+  // implements the settings and every operand has one dtype (the step path promotes mixed ones).
+  bool one_dtype = true;
+  for (const Tensor& t : {weights_[0].value(), weights_[1].value()}) one_dtype = one_dtype && t.dtype() == xin.dtype();
+  for (const Tensor& t : states) one_dtype = one_dtype && t.dtype() == xin.dtype();
+  if (opt_.use_bias) one_dtype = one_dtype && weights_[2].value().dtype() == xin.dtype();
+  const std::optional<RecurrentCellKind> cell = fused_cell(opt_, gates_);
+  if (cell && !rec_mask.defined() && one_dtype) {
+    detail::check_mask(*this, mask, x);
+    Tensor bias = opt_.use_bias ? weights_[2].value() : Tensor();
+    Tensor packed = recurrent_sequence(xin, weights_[0].value(), weights_[1].value(), bias, states, mask,
+                                       {.cell = *cell, .go_backwards = opt_.go_backwards,
+                                        .return_sequences = opt_.return_sequences,
+                                        .zero_output_for_mask = opt_.zero_output_for_mask});
+    const int64_t outputs = opt_.return_sequences ? steps : 1;
+    RecurrentOutput out;
+    out.output = opt_.return_sequences ? slice(packed, 1, 0, steps) : squeeze(slice(packed, 1, 0, 1), 1);
+    for (int64_t s = 0; s < num_states_; ++s) {
+      out.states.push_back(squeeze(slice(packed, 1, outputs + s, outputs + s + 1), 1));
+    }
+    remember_states(out.states);
+    return out;
+  }
+
   // The input projection of every step at once: [N, T, k·units].
   Tensor proj = matmul(xin, weights_[0].value());
   if (opt_.use_bias) {
@@ -366,10 +404,14 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
         Tensor h = next[0];
         return CellOutput{std::move(h), std::move(next)};
       });
-  last_states_.clear();
-  for (const Tensor& s : out.states) last_states_.push_back(s.detach());
-  if (opt_.stateful) carried_ = last_states_;
+  remember_states(out.states);
   return out;
+}
+
+void RecurrentLayer::remember_states(const std::vector<Tensor>& states) {
+  last_states_.clear();
+  for (const Tensor& s : states) last_states_.push_back(s.detach());
+  if (opt_.stateful) carried_ = last_states_;
 }
 
 nlohmann::json RecurrentLayer::get_config() const {

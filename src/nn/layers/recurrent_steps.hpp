@@ -60,6 +60,9 @@ Tensor call_from_inputs(const Layer& layer, const std::vector<Tensor>& inputs, b
   return out.output;
 }
 
+// ShapeError naming `layer` and both shapes unless `mask` (when defined) is [batch, time] of x.
+void check_mask(const Layer& layer, const Tensor& mask, const Tensor& x);
+
 // `mask` [batch, time] (bool or 0/1) for input x [batch, time, ...] as one [batch, 1] column of 0/1
 // per step in x's dtype; empty for an undefined mask; ShapeError naming `layer` and both shapes
 // when it does not fit.

@@ -28,10 +28,13 @@
 //   go_backwards=true is torch run on x.flip(1); the returned sequence stays in processing order
 //   (Keras: it is not flipped back).
 //
-// Backpropagation through time comes from autograd over the unrolled steps (the engine is
+// Two paths, the same maths. With the default activations (tanh; sigmoid gates) and no recurrent
+// dropout in training, the whole sequence is one fused op with one autograd node (ops/recurrent.hpp:
+// per step one GEMM over all gates and one fused elementwise pass, forward and backward). Otherwise
+// (other activations, recurrent dropout) backpropagation through time comes from autograd over the unrolled steps (the engine is
 // iterative, so thousands of steps do not deepen the stack; the graph, and so memory, grows
-// linearly with the length). The input projection of all steps is one matmul before the loop.
-// Per step: one matmul with the recurrent kernel, slices, the activations and elementwise ops.
+// linearly with the length): the input projection of all steps is one matmul before the loop, then
+// per step one matmul with the recurrent kernel, slices, the activations and elementwise ops.
 //
 // Dropout (training only): one mask per sequence on the inputs (`dropout`) and one on the previous
 // state where it enters the recurrent matmul (`recurrent_dropout`), each drawn once per call and
@@ -196,6 +199,8 @@ class RecurrentLayer : public Layer {
   int num_states_;
 
  private:
+  void remember_states(const std::vector<Tensor>& states);  // last_states_ and, if stateful, carried_
+
   std::optional<Generator> mask_gen_;
   bool wrapped_zero_output_ = false;  // a Bidirectional copy: the wrapped layer's own setting
   Tensor call_mask_;                  // the mask of the call_masked in progress
