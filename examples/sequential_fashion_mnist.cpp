@@ -1,6 +1,7 @@
 // Sequential Fashion-MNIST: each 28×28 image is read as a sequence of 28 time steps (rows) of 28
 // pixels, and classified by LSTM(128) → Dense(10) — the classic "RNN on images" exercise.
 // Usage: example_sequential_fashion_mnist [epochs: 1 to 100, default 1] [training images, default all]
+//        [seed, default 42]
 // Prints test_loss=... test_accuracy=... at the end.
 #include <cstdio>
 #include <cstdlib>
@@ -21,11 +22,13 @@ long parse(const char* s, long lo, long hi) {
 int main(int argc, char** argv) try {
   long epochs = argc > 1 ? parse(argv[1], 1, 100) : 1;
   long limit = argc > 2 ? parse(argv[2], 1, 60000) : 60000;
-  if (epochs < 0 || limit < 0 || argc > 3) {
-    std::fprintf(stderr, "usage: example_sequential_fashion_mnist [epochs: 1 to 100] [training images: 1 to 60000]\n");
+  long seed = argc > 3 ? parse(argv[3], 0, 1L << 30) : 42;
+  if (epochs < 0 || limit < 0 || seed < 0 || argc > 4) {
+    std::fprintf(stderr,
+                 "usage: example_sequential_fashion_mnist [epochs: 1 to 100] [training images: 1 to 60000] [seed]\n");
     return 2;
   }
-  manual_seed(42);
+  manual_seed(static_cast<uint64_t>(seed));
   data::TrainTestData ds = data::load_fashion_mnist();
   Tensor x = ds.train.images.to(f32).div(255).reshape({-1, 28, 28}).slice(0, 0, limit);  // [N, time, pixels]
   Tensor y = ds.train.labels.slice(0, 0, limit);
