@@ -3,7 +3,7 @@
 
   char_lm_torch.py [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N]
                    [--data PATH] [--seed S] [--threads T] [--learning-rate LR] [--batch-size B]
-                   [--clipnorm C]
+                   [--clipnorm C] [--init-from FILE.safetensors]
 
 Same as the Ember example (see its header and README "Character-level language model"):
   text     data::read_text's rules: every regular file under the folder in sorted path order,
@@ -31,6 +31,7 @@ with other work, 2 threads were many times slower than 1; try both on a quiet ma
 Prints one line per epoch: "epoch E/N: train_bpc=... val_bpc=... (S s)".
 """
 import argparse
+import json
 import math
 import os
 import time
@@ -168,6 +169,76 @@ class TransformerLM(nn.Module):
         return self.logits(self.norm(h))
 
 
+def read_safetensors(path):
+    """name -> float32 array of a safetensors file (the format is an 8-byte little-endian header
+    length, a JSON header of dtype/shape/offsets, then the raw data)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        if e["dtype"] != "F32":
+            raise SystemExit(f"{path}: {name} is {e['dtype']}, expected F32")
+        a, b = e["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=np.float32).reshape(e["shape"]).copy()
+    return out
+
+
+def load_ember_init(model, kind, path):
+    """Copies Ember's initial weights (Keras names and layouts, example_char_lm --save-init) into the
+    PyTorch model, so both start from the very same point."""
+    w = {k: torch.from_numpy(v) for k, v in read_safetensors(path).items()}
+    used = set()
+
+    def take(name):
+        used.add(name)
+        return w[name]
+
+    with torch.no_grad():
+        model.embedding.weight.copy_(take("embedding/embeddings"))
+        model.logits.weight.copy_(take("logits/kernel").t())
+        model.logits.bias.copy_(take("logits/bias"))
+        if kind in ("lstm", "gru"):
+            r = model.rnn
+            kernel, recurrent, bias = take(f"{kind}_1/kernel"), take(f"{kind}_1/recurrent_kernel"), take(f"{kind}_1/bias")
+            u = recurrent.shape[0]
+            if kind == "gru":  # Keras gate order z, r, h; torch r, z, n
+                swap = lambda t: torch.cat([t[..., u:2 * u], t[..., :u], t[..., 2 * u:]], dim=-1)
+                kernel, recurrent, bias = swap(kernel), swap(recurrent), swap(bias)
+                r.bias_ih_l0.copy_(bias[0])
+                r.bias_hh_l0.copy_(bias[1])
+            else:
+                r.bias_ih_l0.copy_(bias)
+                r.bias_hh_l0.zero_()
+            r.weight_ih_l0.copy_(kernel.t())
+            r.weight_hh_l0.copy_(recurrent.t())
+        else:
+            model.positions.copy_(take("position_embedding/embeddings"))
+            for i, blk in enumerate(model.blocks, start=1):
+                p = f"block{i}_"
+                for lin, sub in ((blk.q, "query"), (blk.kk, "key"), (blk.v, "value")):
+                    k = take(f"{p}attention/{sub}/kernel")  # [d, H, k]
+                    lin.weight.copy_(k.reshape(k.shape[0], -1).t())
+                    lin.bias.copy_(take(f"{p}attention/{sub}/bias").reshape(-1))
+                o = take(f"{p}attention/attention_output/kernel")  # [H, k, d]
+                blk.o.weight.copy_(o.reshape(-1, o.shape[-1]).t())
+                blk.o.bias.copy_(take(f"{p}attention/attention_output/bias"))
+                for norm, name in ((blk.norm1, "norm1"), (blk.norm2, "norm2")):
+                    norm.weight.copy_(take(f"{p}{name}/gamma"))
+                    norm.bias.copy_(take(f"{p}{name}/beta"))
+                for lin, name in ((blk.ff1, "ff1"), (blk.ff2, "ff2")):
+                    lin.weight.copy_(take(f"{p}{name}/kernel").t())
+                    lin.bias.copy_(take(f"{p}{name}/bias"))
+            model.norm.weight.copy_(take("final_norm/gamma"))
+            model.norm.bias.copy_(take("final_norm/beta"))
+    left = set(w) - used
+    if left:
+        raise SystemExit(f"{path}: weights not used: {sorted(left)}")
+
+
 def mean_loss(model, x, y, batch):
     model.eval()
     total = 0.0
@@ -190,6 +261,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--learning-rate", type=float, help="default 1e-2 (lstm, gru), 2e-3 (transformer)")
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--init-from", help="start from Ember's initial weights (example_char_lm --save-init FILE)")
     ap.add_argument("--clipnorm", type=float, default=5.0, help="global gradient-norm clip (0: none)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -217,6 +289,9 @@ def main():
         model = TransformerLM(vocab, seq_len, d, 2, 4, 4 * d)
     else:
         model = RecurrentLM(a.model, vocab, 64, 128 if a.quick else 256)
+    if a.init_from:
+        load_ember_init(model, a.model, a.init_from)
+        print(f"initial weights from {a.init_from}")
     print(f"parameters: {sum(p.numel() for p in model.parameters())}")
     lr = a.learning_rate or (2e-3 if a.model == "transformer" else 1e-2)
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)

@@ -6,6 +6,7 @@
 //
 //   example_char_lm [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N]
 //                   [--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C]
+//                   [--save-init FILE.safetensors]   (the initial weights, for the PyTorch peer)
 //
 // Default settings (chosen to finish in a few minutes on 2 cores): the first 1,000,000 characters
 // of the fortunes (the last 10 % of them validate), windows of 100 characters (non-overlapping),
@@ -38,7 +39,7 @@ constexpr double kClipnorm = 5.0;
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "usage: example_char_lm [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N] "
-               "[--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C] (%s)\n",
+               "[--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C] [--save-init FILE] (%s)\n",
                problem.c_str());
   std::exit(2);
 }
@@ -75,7 +76,7 @@ double unigram_bpc(const Tensor& ids, int64_t vocab_size) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  std::string kind_name = "lstm", path = data::kFortunesDir;
+  std::string kind_name = "lstm", path = data::kFortunesDir, save_init;
   bool quick = false;
   long epochs = -1, max_chars = -1, seed = 1, batch_size = 64;
   double learning_rate = 0, clipnorm = kClipnorm;  // learning rate 0: the model's default
@@ -90,6 +91,7 @@ int main(int argc, char** argv) try {
     else if (a == "--epochs") epochs = parse_long("--epochs", value(), 1, 1000);
     else if (a == "--max-chars") max_chars = parse_long("--max-chars", value(), 1000, 1L << 40);
     else if (a == "--data") path = value();
+    else if (a == "--save-init") save_init = value();
     else if (a == "--seed") seed = parse_long("--seed", value(), 0, 1L << 40);
     else if (a == "--batch-size") batch_size = parse_long("--batch-size", value(), 1, 1 << 20);
     else if (a == "--learning-rate") learning_rate = parse_double("--learning-rate", value(), 1e-12);
@@ -131,6 +133,11 @@ int main(int argc, char** argv) try {
   }
   train::CharLM lm = train::build_char_lm(options);
   lm.model->summary();
+  if (!save_init.empty()) {
+    // The initial weights (Keras names and layouts), for bench/char_lm_torch.py --init-from.
+    lm.model->save_weights(save_init);
+    std::printf("initial weights: %s\n", save_init.c_str());
+  }
   Generator shuffle(static_cast<uint64_t>(seed) + 1);
   auto history = train::train_char_lm(
       lm, d,
