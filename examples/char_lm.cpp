@@ -7,15 +7,15 @@
 //   example_char_lm [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N]
 //                   [--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C]
 //                   [--save-init FILE.safetensors]   (the initial weights, for the PyTorch peer)
+//                   [--threads T]                    (default: automatic)
 //
 // Default settings (chosen to finish in a few minutes on 2 cores): the first 1,000,000 characters
 // of the fortunes (the last 10 % of them validate), windows of 100 characters (non-overlapping),
-// batch 64, Adam 1e-2 (transformer 2e-3) with the gradient clipped to global norm 5, 3 epochs; LSTM: embedding 64,
-// one LSTM(256); transformer: width 128,
-// 2 blocks, 4 heads, feed-forward 512, learned positions. --quick (CTest): 200,000 characters,
-// windows of 50, LSTM(128) / width 64, 2 epochs. Exits 1 unless the final validation bpc beats the
-// unigram baseline (the entropy of the training characters' frequencies: a model that learned
-// only how often each character occurs).
+// batch 64, Adam 1e-2 (transformer 2e-3) with the gradient clipped to global norm 5, 3 epochs;
+// LSTM: embedding 64, one LSTM(256); transformer: width 128, 2 blocks, 4 heads, feed-forward 512,
+// learned positions. --quick (CTest): 200,000 characters, windows of 50, LSTM(128) / width 64,
+// 2 epochs. Exits 1 unless the final validation bpc beats the unigram baseline (the entropy of the
+// training characters' frequencies: a model that learned only how often each character occurs).
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +39,7 @@ constexpr double kClipnorm = 5.0;
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "usage: example_char_lm [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N] "
-               "[--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C] [--save-init FILE] (%s)\n",
+               "[--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C] [--save-init FILE] [--threads T] (%s)\n",
                problem.c_str());
   std::exit(2);
 }
@@ -78,7 +78,7 @@ double unigram_bpc(const Tensor& ids, int64_t vocab_size) {
 int main(int argc, char** argv) try {
   std::string kind_name = "lstm", path = data::kFortunesDir, save_init;
   bool quick = false;
-  long epochs = -1, max_chars = -1, seed = 1, batch_size = 64;
+  long epochs = -1, max_chars = -1, seed = 1, batch_size = 64, threads = 0;
   double learning_rate = 0, clipnorm = kClipnorm;  // learning rate 0: the model's default
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -92,6 +92,7 @@ int main(int argc, char** argv) try {
     else if (a == "--max-chars") max_chars = parse_long("--max-chars", value(), 1000, 1L << 40);
     else if (a == "--data") path = value();
     else if (a == "--save-init") save_init = value();
+    else if (a == "--threads") threads = parse_long("--threads", value(), 1, 1 << 16);
     else if (a == "--seed") seed = parse_long("--seed", value(), 0, 1L << 40);
     else if (a == "--batch-size") batch_size = parse_long("--batch-size", value(), 1, 1 << 20);
     else if (a == "--learning-rate") learning_rate = parse_double("--learning-rate", value(), 1e-12);
@@ -110,6 +111,7 @@ int main(int argc, char** argv) try {
   if (epochs < 0) epochs = quick ? 2 : 3;
   const int64_t seq_len = quick ? 50 : 100;
   manual_seed(static_cast<uint64_t>(seed));
+  if (threads > 0) set_num_threads(static_cast<int>(threads));  // default: automatic
 
   std::string text = data::read_text(path);
   const std::size_t total = text.size();
