@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -176,6 +178,31 @@ TEST(CharLM, BadInputIsAValueErrorThatSaysWhat) {
                ValueError);
   m = testing::message_of<ValueError>([] { train::char_lm_kind("rnn"); });
   EXPECT_NE(m.find("'rnn'"), std::string::npos) << m;
+}
+
+TEST(CharLM, SavedModelLoadsWithTheSameLogitsAndBadFilesAreFormatErrors) {
+  manual_seed(31);
+  data::CharVocabulary vocab("hello, world");
+  for (CharLMKind kind : {CharLMKind::gru, CharLMKind::transformer}) {
+    train::CharLM lm = train::build_char_lm(
+        {.kind = kind, .vocab_size = vocab.size(), .seq_len = 6, .embedding_dim = 4, .units = 8, .num_heads = 2});
+    auto dir = testing::fresh_temp_dir("char_lm_save");
+    train::save_char_lm(lm, vocab, dir.string());
+    train::LoadedCharLM back = train::load_char_lm(dir.string());
+    EXPECT_EQ(back.lm.options.kind, kind);
+    EXPECT_EQ(back.vocab.decode(vocab.encode("world")), "world");
+    Tensor x = vocab.encode("hello,").reshape({1, 6});
+    EXPECT_EQ((*lm.model)(x, false).to_vector<float>(), (*back.lm.model)(x, false).to_vector<float>());
+    nlohmann::json j = nlohmann::json::parse(testing::read_file(dir / "char_lm.json"));
+    j["kind"] = "rnn";
+    testing::write_file(dir / "char_lm.json", j.dump());
+    std::string m = testing::message_of<FormatError>([&] { train::load_char_lm(dir.string()); });
+    EXPECT_NE(m.find("rnn"), std::string::npos) << m;
+    testing::write_file(dir / "char_lm.json", "not json");
+    EXPECT_THROW(train::load_char_lm(dir.string()), FormatError);
+    std::filesystem::remove_all(dir);
+    EXPECT_THROW(train::load_char_lm(dir.string()), IOError);
+  }
 }
 
 }  // namespace
