@@ -62,9 +62,9 @@ CharLM build_char_lm(const CharLMOptions& options);
 // The text's ids split for training: the first (1 − validation_fraction) of the ids train, the
 // rest validate (Keras's validation_split takes the last part too). Windows of seq_len inputs and
 // their next characters as targets (data::next_token_windows): the training windows start every
-// `stride` ids (0: seq_len, non-overlapping), the validation windows every seq_len, so every
-// validation character after the first is predicted exactly once. ValueError when a part is too
-// short for one window or the fraction is not in (0, 1).
+// `stride` ids (0: seq_len, non-overlapping), the validation windows every seq_len, so no
+// validation character is predicted twice (the tail that does not fill a window is left out).
+// ValueError when a part is too short for one window or the fraction is not in (0, 1).
 struct CharLMDataOptions {
   int64_t seq_len = 100;
   int64_t stride = 0;
