@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ember/core/error.hpp"
+#include "lm_command.hpp"
 #include "predict_command.hpp"
 #include "report_command.hpp"
 #include "summary_command.hpp"
@@ -41,6 +42,7 @@ int run(int argc, char** argv) {
   ember::tool::add_train_commands(app);
 #endif
   ember::tool::add_predict_command(app);
+  ember::tool::add_lm_command(app);
   ember::tool::add_report_command(app);
   ember::tool::add_word2vec_command(app);
   // CLI11 would call an unknown command a missing one; say what came instead.
