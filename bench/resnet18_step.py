@@ -14,29 +14,13 @@ p10_ms, p90_ms (linear between ranks), samples_per_s, params, layout.
 import argparse
 import json
 import sys
-import time
 
 import torch
 import torchvision
 
+from torch_step_common import percentile, positive, time_training_steps
+
 PARAMS = 11_173_962
-
-
-def percentile(sorted_values, q):
-    """Linear between ranks, as the C++ peers (NumPy's default)."""
-    pos = q * (len(sorted_values) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
-def positive(minimum):
-    def parse(text):
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
-        return value
-    return parse
 
 
 def main():
@@ -62,21 +46,7 @@ def main():
     x = torch.rand(a.batch, 3, 32, 32).contiguous(memory_format=fmt)
     y = torch.randint(0, 10, (a.batch,), dtype=torch.int64)
 
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    for _ in range(a.warmup):
-        step()
-    times = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        loss = step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
+    times, loss = time_training_steps(model, opt, loss_fn, x, y, a.warmup, a.steps)
     median = percentile(times, 0.5)
     print(f"pytorch resnet18 step: last loss {loss:.4f}", file=sys.stderr)
     print(json.dumps({

@@ -23,6 +23,8 @@ import time
 import numpy as np
 import torch
 
+from torch_step_common import positive
+
 DATA_DIRS = [os.environ.get("EMBER_DATA", ""), "/usr/share/datasets/fashion-mnist"]
 
 
@@ -43,15 +45,6 @@ def find(data_dir, stem):
             if os.path.exists(p):
                 return p
     sys.exit(f"seq_fmnist_torch.py: {stem}(.gz) not found in {', '.join(dirs)} (install dataset-fashion-mnist or pass --data DIR)")
-
-
-def positive(minimum):
-    def parse(text):
-        value = int(text)
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
-        return value
-    return parse
 
 
 class Model(torch.nn.Module):
