@@ -19,6 +19,11 @@ Same as the Ember example (see its header and README "Character-level language m
            (for the attention kernels [d, H, k]: fan_in = H d, fan_out = k d); recurrent kernels
            orthogonal; biases 0, the LSTM forget gate's 1 (in bias_ih; bias_hh 0); positions
            N(0, 0.05^2).
+  biases   Keras's LSTM has ONE bias vector, torch's two (bias_ih + bias_hh = the Keras bias); under
+           Adam two vectors trained on one gradient move their sum twice as fast (and count twice in
+           the clipping norm) — a different recipe. So the LSTM's bias_hh is frozen at 0: the same
+           trainable parameters as Keras. The GRU keeps both (Keras's reset_after GRU has two).
+           --two-biases trains both, as a plain nn.LSTM would.
   training Adam(lr 1e-2; transformer 2e-3, which trained better than 1e-2 in a --quick run;
            betas (0.9, 0.999), eps 1e-7), the gradient clipped to global norm 5 (Keras's
            global_clipnorm; torch's clip_grad_norm_), batch 64, shuffled each epoch, the loss
@@ -103,13 +108,15 @@ def init_recurrent(rnn, kind, units, input_size):
 
 
 class RecurrentLM(nn.Module):
-    def __init__(self, kind, vocab, emb, units):
+    def __init__(self, kind, vocab, emb, units, two_biases=False):
         super().__init__()
         self.embedding = nn.Embedding(vocab, emb)
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
         cls = nn.LSTM if kind == "lstm" else nn.GRU
         self.rnn = cls(emb, units, batch_first=True)
         init_recurrent(self.rnn, kind, units, emb)
+        if kind == "lstm" and not two_biases:
+            self.rnn.bias_hh_l0.requires_grad_(False)  # Keras's single bias: bias_ih alone
         self.logits = nn.Linear(units, vocab)
         glorot_keras_(self.logits.weight, (vocab, units))  # symmetric in the fans
         nn.init.zeros_(self.logits.bias)
@@ -263,6 +270,8 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--init-from", help="start from Ember's initial weights (example_char_lm --save-init FILE)")
     ap.add_argument("--clipnorm", type=float, default=5.0, help="global gradient-norm clip (0: none)")
+    ap.add_argument("--two-biases", action="store_true",
+                    help="train the LSTM's bias_hh as well (not Keras's model: see the docstring)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -288,13 +297,14 @@ def main():
         d = 64 if a.quick else 128
         model = TransformerLM(vocab, seq_len, d, 2, 4, 4 * d)
     else:
-        model = RecurrentLM(a.model, vocab, 64, 128 if a.quick else 256)
+        model = RecurrentLM(a.model, vocab, 64, 128 if a.quick else 256, a.two_biases)
     if a.init_from:
         load_ember_init(model, a.model, a.init_from)
         print(f"initial weights from {a.init_from}")
-    print(f"parameters: {sum(p.numel() for p in model.parameters())}")
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    print(f"parameters: {sum(p.numel() for p in trainable)} trainable")
     lr = a.learning_rate or (2e-3 if a.model == "transformer" else 1e-2)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-7)
+    opt = torch.optim.Adam(trainable, lr=lr, betas=(0.9, 0.999), eps=1e-7)
     batch = a.batch_size
     for epoch in range(1, epochs + 1):
         start = time.time()
@@ -307,7 +317,7 @@ def main():
             opt.zero_grad()
             loss.backward()
             if a.clipnorm > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), a.clipnorm)
+                torch.nn.utils.clip_grad_norm_(trainable, a.clipnorm)
             opt.step()
             total_loss += loss.item() * len(idx)
             steps += len(idx)

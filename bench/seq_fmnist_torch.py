@@ -8,7 +8,12 @@ layer of 128 units (nn.LSTM by default), whose last output feeds Linear(128, 10)
 and the initialisation where it matters follow Keras's, as Ember's example uses them: kernels
 glorot_uniform (per gate block, as Keras draws one [input, 4*units] matrix: the same bound), the
 recurrent kernels orthogonal, biases zero with unit_forget_bias (the LSTM's forget-gate bias 1;
-torch's second bias vector stays 0), Dense glorot_uniform / zero bias; Adam (lr 1e-3, eps 1e-7),
+torch's second bias vector stays 0), Dense glorot_uniform / zero bias;
+the same parameters as Keras: Keras's LSTM and SimpleRNN have ONE bias vector where torch has two
+(bias_ih + bias_hh, whose sum is the Keras bias), and under Adam two vectors trained on the same
+gradient move the sum twice as fast — a different recipe. So torch's bias_hh is frozen at 0 for lstm
+and rnn (the GRU keeps both: Keras's reset_after GRU has an input and a recurrent bias too);
+`--two-biases` trains both, as a plain nn.LSTM would; Adam (lr 1e-3, eps 1e-7),
 batch 128, shuffled each epoch, E epochs (default 5) on the first N training images (default all
 60,000). Prints per-epoch loss and accuracy, then `test_loss=... test_accuracy=...` (the example's
 last line) and the training wall time.
@@ -48,7 +53,7 @@ def find(data_dir, stem):
 
 
 class Model(torch.nn.Module):
-    def __init__(self, cell, units=128):
+    def __init__(self, cell, units=128, two_biases=False):
         super().__init__()
         kind = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
         self.rnn = kind(28, units, batch_first=True)
@@ -67,6 +72,8 @@ class Model(torch.nn.Module):
             self.rnn.bias_hh_l0.zero_()
             if cell == "lstm":
                 self.rnn.bias_ih_l0[units:2 * units] = 1.0  # unit_forget_bias
+            if cell != "gru" and not two_biases:
+                self.rnn.bias_hh_l0.requires_grad_(False)  # Keras's single bias: bias_ih alone
             torch.nn.init.xavier_uniform_(self.out.weight)
             self.out.bias.zero_()
 
@@ -83,6 +90,8 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm")
     ap.add_argument("--data", default="", help="folder with the Fashion-MNIST IDX files")
+    ap.add_argument("--two-biases", action="store_true",
+                    help="train torch's bias_hh as well (not Keras's model: see the docstring)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -92,8 +101,10 @@ def main():
     xt = torch.from_numpy(read_idx(find(a.data, "t10k-images-idx3-ubyte")).astype(np.float32) / 255)
     yt = torch.from_numpy(read_idx(find(a.data, "t10k-labels-idx1-ubyte")).astype(np.int64))
 
-    model = Model(a.cell)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    model = Model(a.cell, two_biases=a.two_biases)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    print(f"trainable parameters: {sum(p.numel() for p in trainable)}", flush=True)
+    opt = torch.optim.Adam(trainable, lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
     start = time.perf_counter()
     for epoch in range(a.epochs):

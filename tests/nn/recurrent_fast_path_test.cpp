@@ -1,9 +1,10 @@
-// SimpleRNN / LSTM / GRU take the fused whole-sequence op (ops/recurrent.hpp) for their default
-// activations; RNN(cell) with the same built-in cell runs the same maths step by step through
-// ordinary ops. The two must agree in float64 to 1e-12 — outputs, final states and the gradients of
-// the input, every weight and the initial states — on random inputs, with and without masks,
-// go_backwards, return_sequences, zero_output_for_mask, both GRU variants. Settings the fused op does
-// not implement (other activations, recurrent_dropout in training) keep the step path.
+// SimpleRNN / LSTM / GRU — and RNN(cell) with one of the built-in cells — take the fused
+// whole-sequence op (ops/recurrent.hpp) for their default activations; RNN(StackedRNNCells{cell})
+// runs the same maths step by step through ordinary ops. The two must agree in float64 to 1e-12 —
+// outputs, final states and the gradients of the input, every weight and the initial states — on
+// random inputs, with and without masks, go_backwards, return_sequences, zero_output_for_mask, both
+// GRU variants. Settings the fused op does not implement (other activations, recurrent_dropout in
+// training) keep the step path.
 #include <gtest/gtest.h>
 
 #include "ember/nn/layers/recurrent.hpp"
@@ -101,7 +102,8 @@ void check_agreement(const Case& c) {
     fast = std::make_shared<nn::SimpleRNN>(lo);
     cell = std::make_shared<nn::SimpleRNNCell>(co);
   }
-  nn::RNN slow(cell, ro);
+  // One cell in a stack: the same maths, but StackedRNNCells steps its cells one op at a time.
+  nn::RNN slow(nn::LayerPtr(std::make_shared<nn::StackedRNNCells>(std::vector<nn::LayerRef>{cell})), ro);
   const int states = fast->num_states();
 
   Result a = forward_backward(*fast, c, shape, units, states, [&](const Tensor& x, const auto& init, const Tensor& mask) {
@@ -113,7 +115,7 @@ void check_agreement(const Case& c) {
   Result b = forward_backward(slow, c, shape, units, states, [&](const Tensor& x, const auto& init, const Tensor& mask) {
     const uint64_t before = recurrent_sequence_calls();
     nn::RecurrentOutput out = slow.run(x, true, init, mask);
-    EXPECT_EQ(recurrent_sequence_calls(), before) << "RNN(cell) should run step by step";
+    EXPECT_EQ(recurrent_sequence_calls(), before) << "RNN(StackedRNNCells) should run step by step";
     return out;
   });
 
@@ -154,6 +156,40 @@ TEST(RecurrentFastPath, OtherSettingsKeepTheStepPath) {
   EXPECT_EQ(calls(dropped, false), 1u);  // and the fused op in inference
   nn::SimpleRNN input_dropout({.units = 2, .dropout = 0.5, .seed = 3});
   EXPECT_EQ(calls(input_dropout, true), 1u);  // input dropout comes before the projection
+}
+
+// RNN(LSTMCell) is the LSTM layer with the same weights: both take the whole-sequence op, so their
+// outputs and states are the same numbers; a cell with another activation steps, and so does a stack.
+TEST(RecurrentFastPath, RNNOfABuiltInCellTakesTheFusedOp) {
+  const Tensor x = random_f64({3, 6, 4}, 2).to(f32);  // the cells' dtype (another one: the step path)
+  auto calls = [&](nn::RNN& layer) {
+    const uint64_t before = recurrent_sequence_calls();
+    layer.run(x, true);
+    return recurrent_sequence_calls() - before;
+  };
+  nn::RNN lstm_cell(nn::LSTMCell({.units = 5}), {.return_sequences = true});
+  EXPECT_EQ(calls(lstm_cell), 1u);
+  nn::RNN gru_cell(nn::GRUCell({.units = 5, .reset_after = false}));
+  EXPECT_EQ(calls(gru_cell), 1u);
+  nn::RNN simple_cell(nn::SimpleRNNCell({.units = 5}));
+  EXPECT_EQ(calls(simple_cell), 1u);
+  nn::RNN relu_cell(nn::SimpleRNNCell({.units = 5, .activation = Activation::ReLU}));
+  EXPECT_EQ(calls(relu_cell), 0u);
+  nn::RNN hard_cell(nn::LSTMCell({.units = 5, .recurrent_activation = Activation::HardSigmoid}));
+  EXPECT_EQ(calls(hard_cell), 0u);
+  nn::RNN stacked(nn::StackedRNNCells({nn::LSTMCell({.units = 5}), nn::LSTMCell({.units = 3})}));
+  EXPECT_EQ(calls(stacked), 0u);
+
+  nn::LSTM layer({.units = 5, .return_sequences = true});
+  layer.run(x);
+  const auto cell_weights = lstm_cell.named_weights();
+  const auto layer_weights = layer.named_weights();
+  ASSERT_EQ(cell_weights.size(), layer_weights.size());
+  for (std::size_t i = 0; i < cell_weights.size(); ++i) layer_weights[i].weight->value() = cell_weights[i].weight->value();
+  nn::RecurrentOutput a = lstm_cell.run(x, false), b = layer.run(x, false);
+  EXPECT_TRUE(all_close(a.output, b.output, 0, 0));
+  ASSERT_EQ(a.states.size(), 2u);
+  for (std::size_t s = 0; s < 2; ++s) EXPECT_TRUE(all_close(a.states[s], b.states[s], 0, 0)) << "state " << s;
 }
 
 }  // namespace

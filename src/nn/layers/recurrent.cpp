@@ -42,15 +42,6 @@ class UnitForgetBias final : public initializers::Initializer {
   int64_t units_;
 };
 
-// The cell of the fused whole-sequence op (ops/recurrent.hpp) when a layer's settings are ones it
-// implements (tanh, sigmoid gates), else nullopt: the step-by-step path.
-std::optional<RecurrentCellKind> fused_cell(const RecurrentOptions& o, int gates) {
-  if (o.activation != Activation::Tanh || (gates > 1 && o.recurrent_activation != Activation::Sigmoid)) return std::nullopt;
-  if (gates == 4) return RecurrentCellKind::LSTM;
-  if (gates == 3) return o.reset_after ? RecurrentCellKind::GRU : RecurrentCellKind::GRUResetBefore;
-  return RecurrentCellKind::SimpleRNN;
-}
-
 }  // namespace
 
 namespace detail {
@@ -173,6 +164,36 @@ void check_mask(const Layer& layer, const Tensor& mask, const Tensor& x) {
   if (mask.defined() && mask.shape() != want) {
     layer.fail<ShapeError>("expected a mask of shape " + to_string(want) + " for input " + dims(x) + ", got " + dims(mask));
   }
+}
+
+std::optional<RecurrentCellKind> fused_cell(Activation activation, Activation recurrent_activation, int gates,
+                                            bool reset_after) {
+  if (activation != Activation::Tanh || (gates > 1 && recurrent_activation != Activation::Sigmoid)) return std::nullopt;
+  if (gates == 4) return RecurrentCellKind::LSTM;
+  if (gates == 3) return reset_after ? RecurrentCellKind::GRU : RecurrentCellKind::GRUResetBefore;
+  return RecurrentCellKind::SimpleRNN;
+}
+
+std::optional<RecurrentOutput> run_fused(const Layer& layer, const Tensor& x, const Tensor& kernel,
+                                         const Tensor& recurrent_kernel, const Tensor& bias,
+                                         const std::vector<Tensor>& states, const Tensor& mask,
+                                         RecurrentCellKind cell, const LoopOptions& loop) {
+  bool one_dtype = kernel.dtype() == x.dtype() && recurrent_kernel.dtype() == x.dtype() &&
+                   (!bias.defined() || bias.dtype() == x.dtype());
+  for (const Tensor& t : states) one_dtype = one_dtype && t.dtype() == x.dtype();
+  if (!one_dtype) return std::nullopt;
+  check_mask(layer, mask, x);
+  Tensor packed = recurrent_sequence(x, kernel, recurrent_kernel, bias, states, mask,
+                                     {.cell = cell, .go_backwards = loop.go_backwards,
+                                      .return_sequences = loop.return_sequences,
+                                      .zero_output_for_mask = loop.zero_output_for_mask});
+  const int64_t steps = x.size(1), outputs = loop.return_sequences ? steps : 1;
+  RecurrentOutput out;
+  out.output = loop.return_sequences ? slice(packed, 1, 0, steps) : squeeze(slice(packed, 1, 0, 1), 1);
+  for (int64_t s = 0; s < static_cast<int64_t>(states.size()); ++s) {
+    out.states.push_back(squeeze(slice(packed, 1, outputs + s, outputs + s + 1), 1));
+  }
+  return out;
 }
 
 std::vector<Tensor> mask_columns(const Layer& layer, const Tensor& mask, const Tensor& x) {
@@ -365,27 +386,17 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
   }
 
   // The fast path: the whole sequence as one op (ops/recurrent.hpp), the same maths, when it
-  // implements the settings and every operand has one dtype (the step path promotes mixed ones).
-  bool one_dtype = true;
-  for (const Tensor& t : {weights_[0].value(), weights_[1].value()}) one_dtype = one_dtype && t.dtype() == xin.dtype();
-  for (const Tensor& t : states) one_dtype = one_dtype && t.dtype() == xin.dtype();
-  if (opt_.use_bias) one_dtype = one_dtype && weights_[2].value().dtype() == xin.dtype();
-  const std::optional<RecurrentCellKind> cell = fused_cell(opt_, gates_);
-  if (cell && !rec_mask.defined() && one_dtype) {
-    detail::check_mask(*this, mask, x);
-    Tensor bias = opt_.use_bias ? weights_[2].value() : Tensor();
-    Tensor packed = recurrent_sequence(xin, weights_[0].value(), weights_[1].value(), bias, states, mask,
-                                       {.cell = *cell, .go_backwards = opt_.go_backwards,
-                                        .return_sequences = opt_.return_sequences,
-                                        .zero_output_for_mask = opt_.zero_output_for_mask});
-    const int64_t outputs = opt_.return_sequences ? steps : 1;
-    RecurrentOutput out;
-    out.output = opt_.return_sequences ? slice(packed, 1, 0, steps) : squeeze(slice(packed, 1, 0, 1), 1);
-    for (int64_t s = 0; s < num_states_; ++s) {
-      out.states.push_back(squeeze(slice(packed, 1, outputs + s, outputs + s + 1), 1));
+  // implements the settings (no recurrent dropout in training).
+  const detail::LoopOptions loop{opt_.go_backwards, opt_.return_sequences, opt_.zero_output_for_mask};
+  if (auto cell = detail::fused_cell(opt_.activation, opt_.recurrent_activation, gates_, opt_.reset_after);
+      cell && !rec_mask.defined()) {
+    std::optional<RecurrentOutput> out =
+        detail::run_fused(*this, xin, weights_[0].value(), weights_[1].value(),
+                          opt_.use_bias ? weights_[2].value() : Tensor(), states, mask, *cell, loop);
+    if (out) {
+      remember_states(out->states);
+      return std::move(*out);
     }
-    remember_states(out.states);
-    return out;
   }
 
   // The input projection of every step at once: [N, T, k·units].
@@ -397,7 +408,7 @@ RecurrentOutput RecurrentLayer::run(const Tensor& x, bool training, const std::v
   std::vector<Tensor> xs = detail::unstack_time(proj);
   const std::vector<Tensor> keep = detail::mask_columns(*this, mask, x);
   RecurrentOutput out = detail::recurrent_loop(
-      steps, std::move(states), keep, {opt_.go_backwards, opt_.return_sequences, opt_.zero_output_for_mask},
+      steps, std::move(states), keep, loop,
       [&](int64_t t, const std::vector<Tensor>& prev) {
         Tensor h_rec = rec_mask.defined() ? prev[0] * rec_mask : prev[0];
         std::vector<Tensor> next = step(xs[static_cast<std::size_t>(t)], prev, h_rec);

@@ -3,6 +3,7 @@
 // SimpleRNN, LSTM and GRU (see recurrent.hpp) and the time loop with Keras's mask semantics, so
 // that each exists once.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "ember/nn/activations.hpp"
@@ -12,6 +13,7 @@
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/layers/rnn.hpp"
 #include "ember/ops/elementwise.hpp"
+#include "ember/ops/recurrent.hpp"
 #include "ember/ops/shape.hpp"
 
 namespace ember::nn::detail {
@@ -60,19 +62,33 @@ Tensor call_from_inputs(const Layer& layer, const std::vector<Tensor>& inputs, b
   return out.output;
 }
 
+struct LoopOptions {
+  bool go_backwards = false;
+  bool return_sequences = false;
+  bool zero_output_for_mask = false;
+};
+
 // ShapeError naming `layer` and both shapes unless `mask` (when defined) is [batch, time] of x.
 void check_mask(const Layer& layer, const Tensor& mask, const Tensor& x);
+
+// The whole-sequence op's cell (ops/recurrent.hpp) for these settings — tanh, and sigmoid gates —
+// else nullopt: the step-by-step path. `gates`: 1 SimpleRNN, 4 LSTM, 3 GRU.
+std::optional<RecurrentCellKind> fused_cell(Activation activation, Activation recurrent_activation, int gates,
+                                            bool reset_after);
+
+// The sequence x through the whole-sequence op, as Keras's (output, final states). Empty when an
+// operand's dtype differs from x's (the step path promotes mixed dtypes; the op does not). `bias`
+// undefined: none. Errors name `layer`.
+std::optional<RecurrentOutput> run_fused(const Layer& layer, const Tensor& x, const Tensor& kernel,
+                                         const Tensor& recurrent_kernel, const Tensor& bias,
+                                         const std::vector<Tensor>& states, const Tensor& mask,
+                                         RecurrentCellKind cell, const LoopOptions& loop);
 
 // `mask` [batch, time] (bool or 0/1) for input x [batch, time, ...] as one [batch, 1] column of 0/1
 // per step in x's dtype; empty for an undefined mask; ShapeError naming `layer` and both shapes
 // when it does not fit.
 std::vector<Tensor> mask_columns(const Layer& layer, const Tensor& mask, const Tensor& x);
 
-struct LoopOptions {
-  bool go_backwards = false;
-  bool return_sequences = false;
-  bool zero_output_for_mask = false;
-};
 
 // The time loop of every recurrent layer: `step(t, states)` gives step t's CellOutput. With mask
 // columns `keep` (mask_columns), a masked row keeps its states and repeats its previous output

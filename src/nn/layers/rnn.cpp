@@ -75,6 +75,13 @@ Tensor GatedCell::input_projection(const Tensor& x) {
   return p + (b.dim() == 2 ? squeeze(slice(b, 0, 0, 1), 0) : b);  // GRU reset_after: the input bias row
 }
 
+std::optional<GatedCell::FusedParts> GatedCell::fused_parts() {
+  if (!built()) return std::nullopt;
+  std::optional<RecurrentCellKind> kind = detail::fused_cell(opt_.activation, opt_.recurrent_activation, gates_, opt_.reset_after);
+  if (!kind) return std::nullopt;
+  return FusedParts{*kind, weights_[0].value(), weights_[1].value(), opt_.use_bias ? weights_[2].value() : Tensor()};
+}
+
 nlohmann::json GatedCell::get_config() const {
   nlohmann::json c = Layer::get_config();
   detail::write_weight_fields(c, opt_, gates_ > 1);
@@ -297,10 +304,22 @@ RecurrentOutput RNN::run(const Tensor& x, bool training, const std::vector<Tenso
   if (steps == 0) fail<ShapeError>("expected at least one time step, got input " + to_string(x.shape()));
   std::vector<Tensor> states = detail::start_states(*this, x, initial_states, opt_.stateful ? carried_ : std::vector<Tensor>{},
                                                     cell_->state_sizes());
+  const detail::LoopOptions loop{opt_.go_backwards, opt_.return_sequences, opt_.zero_output_for_mask};
+  // A built-in cell runs as the matching layer does: the whole sequence as one op, the same maths.
+  if (auto* gated = dynamic_cast<GatedCell*>(cell_.get())) {
+    if (std::optional<GatedCell::FusedParts> parts = gated->fused_parts()) {
+      std::optional<RecurrentOutput> out = detail::run_fused(*this, x, parts->kernel, parts->recurrent_kernel, parts->bias,
+                                                             states, mask, parts->kind, loop);
+      if (out) {
+        remember_states(out->states);
+        return std::move(*out);
+      }
+    }
+  }
   std::vector<Tensor> xs = detail::unstack_time(x);
   const std::vector<Tensor> keep = detail::mask_columns(*this, mask, x);
   RecurrentOutput out = detail::recurrent_loop(
-      steps, std::move(states), keep, {opt_.go_backwards, opt_.return_sequences, opt_.zero_output_for_mask},
+      steps, std::move(states), keep, loop,
       [&](int64_t t, const std::vector<Tensor>& prev) {
         CellOutput next = cell_->step(xs[static_cast<std::size_t>(t)], prev, training);
         if (next.states.size() != prev.size()) {
@@ -309,10 +328,14 @@ RecurrentOutput RNN::run(const Tensor& x, bool training, const std::vector<Tenso
         }
         return next;
       });
-  last_states_.clear();
-  for (const Tensor& s : out.states) last_states_.push_back(s.detach());
-  if (opt_.stateful) carried_ = last_states_;
+  remember_states(out.states);
   return out;
+}
+
+void RNN::remember_states(const std::vector<Tensor>& states) {
+  last_states_.clear();
+  for (const Tensor& s : states) last_states_.push_back(s.detach());
+  if (opt_.stateful) carried_ = last_states_;
 }
 
 nlohmann::json RNN::get_config() const {

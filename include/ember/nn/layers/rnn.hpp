@@ -15,12 +15,14 @@
 // minus the sequence fields. Cells take no dropout here: a config with dropout or
 // recurrent_dropout other than 0 is a FormatError naming the cell (use the LSTM/GRU/SimpleRNN layers).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ember/nn/activations.hpp"
 #include "ember/nn/layer.hpp"
 #include "ember/nn/layers/recurrent.hpp"
+#include "ember/ops/recurrent.hpp"
 
 namespace ember::nn {
 
@@ -78,6 +80,15 @@ class GatedCell : public RNNCell {
   void build(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   const RNNCellOptions& options() const { return opt_; }
+
+  // What the whole-sequence op (ops/recurrent.hpp) needs to run this cell over a sequence in one
+  // go, as the LSTM / GRU / SimpleRNN layers do: given when the activations are the ones it
+  // implements (tanh; sigmoid gates) and the cell is built, else nullopt (RNN steps the cell).
+  struct FusedParts {
+    RecurrentCellKind kind;
+    Tensor kernel, recurrent_kernel, bias;  // bias undefined without use_bias
+  };
+  std::optional<FusedParts> fused_parts();
 
  protected:
   GatedCell(std::string class_name, RNNCellOptions options, int gates);
@@ -193,6 +204,8 @@ class RNN final : public LayerBase<RNN> {
   const RNNOptions& options() const { return opt_; }
 
  private:
+  void remember_states(const std::vector<Tensor>& states);  // last_states_, and carried_ when stateful
+
   RNNCellPtr cell_;
   std::vector<LayerPtr> layers_;  // {cell_}
   RNNOptions opt_;
