@@ -13,11 +13,14 @@
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/masking.hpp"
 #include "ember/nn/layers/merging.hpp"
+#include "ember/nn/layers/noise.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
+#include "ember/nn/layers/preprocessing.hpp"
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/layers/reshaping.hpp"
 #include "ember/nn/layers/rnn.hpp"
+#include "ember/nn/layers/scaling.hpp"
 #include "ember/nn/layers/wrappers.hpp"
 #include "ember/nn/model.hpp"
 #include "test_support.hpp"
@@ -110,6 +113,106 @@ TEST(UnknownDims, SequenceLayersCarryTheUnknownTimeAxis) {
   check_layer("Flatten", nn::Flatten(), {-1, 4}, {-1, -1}, [](int64_t b, int64_t t) { return Shape{b, 4 * t}; });
   // Reshape that keeps the unknown axis as its -1 entry.
   check_layer("Reshape", nn::Reshape({-1, 2, 2}), {-1, 4}, {-1, -1, 2, 2});
+}
+
+TEST(UnknownDims, ElementwiseAndNormalizingLayersOverAnUnknownTimeAxis) {
+  check_layer("ReLU", nn::ReLU(), {-1, 4}, {-1, -1, 4});
+  check_layer("Softmax", nn::Softmax(), {-1, 4}, {-1, -1, 4});
+  check_layer("LeakyReLU", nn::LeakyReLU(), {-1, 4}, {-1, -1, 4});
+  check_layer("BatchNormalization", nn::BatchNormalization(), {-1, 4}, {-1, -1, 4});
+  check_layer("GaussianNoise", nn::GaussianNoise({.stddev = 0.1}), {-1, 4}, {-1, -1, 4});
+  check_layer("GaussianDropout", nn::GaussianDropout({.rate = 0.1}), {-1, 4}, {-1, -1, 4});
+  check_layer("Rescaling", nn::Rescaling({.scale = 2.0}), {-1, 4}, {-1, -1, 4});
+  check_layer("Normalization", nn::Normalization({.mean = {0.5}, .variance = {2.0}}), {-1, 4}, {-1, -1, 4});
+  check_layer("StackedRNNCells", nn::RNN(nn::StackedRNNCells({nn::LSTMCell({.units = 3}), nn::GRUCell({.units = 2})}),
+                                         {.return_sequences = true}),
+              {-1, 4}, {-1, -1, 2});
+  // Embedding's input_length accepts an unknown axis 1 when declared, and fixes each batch's.
+  nn::reset_layer_names();
+  auto ids = nn::Input({-1});
+  nn::Model m({ids}, {nn::Embedding({.input_dim = 3, .output_dim = 2, .input_length = 7})(ids)});
+  EXPECT_EQ(m.forward({zeros({2, 7})})[0].shape(), (Shape{2, 7, 2}));
+  std::string msg = message_of<ShapeError>([&] { m.forward({zeros({2, 5})}); });
+  EXPECT_TRUE(contains(msg, "(Embedding)") && contains(msg, "input_length")) << msg;
+}
+
+TEST(UnknownDims, ImageLayersOverUnknownHeightAndWidth) {
+  // A fully convolutional stack: Input(shape=(None, None, 3)) like Keras's.
+  nn::reset_layer_names();
+  auto in = nn::Input({-1, -1, 3});
+  auto x = nn::Conv2D({.filters = 4, .kernel_size = {3, 3}, .padding = Padding::Same})(in);
+  x = nn::BatchNormalization()(x);
+  x = nn::MaxPooling2D({.pool_size = {2, 2}})(x);
+  x = nn::ZeroPadding2D()(x);
+  x = nn::Cropping2D({.cropping = {{{1, 0}, {0, 1}}}})(x);
+  x = nn::UpSampling2D()(x);
+  x = nn::DepthwiseConv2D({.kernel_size = {3, 3}})(x);
+  x = nn::SeparableConv2D({.filters = 5, .kernel_size = {3, 3}, .padding = Padding::Same})(x);
+  x = nn::Conv2DTranspose({.filters = 2, .kernel_size = {3, 3}, .strides = {2, 2}})(x);
+  x = nn::RandomFlip()(x);
+  EXPECT_EQ(x.shape(), (Shape{-1, -1, -1, 2}));
+  auto crop = nn::RandomCrop({.height = 4, .width = 4})(x);
+  EXPECT_EQ(crop.shape(), (Shape{-1, 4, 4, 2}));
+  auto out = nn::Dense({.units = 3})(nn::GlobalAveragePooling2D()(crop));
+  EXPECT_EQ(out.shape(), (Shape{-1, 3}));
+  nn::Model m({in}, {out, x});
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{8, 8}, {12, 10}}) {
+    std::vector<Tensor> y = m.forward({random_f64({2, h, w, 3}, 1).to(f32)});
+    EXPECT_EQ(y[0].shape(), (Shape{2, 3}));
+    // Same conv: h; pool: h/2; pad: +2; crop: -1; upsample: x2; depthwise valid 3: -2; transpose stride 2 k 3: 2n+1.
+    auto side = [](int64_t n, int64_t) { return 2 * (2 * (n / 2 + 2 - 1) - 2) + 1; };
+    EXPECT_EQ(y[1].shape(), (Shape{2, side(h, 0), side(w, 0), 2})) << h << "x" << w;
+  }
+}
+
+TEST(UnknownDims, LuongAttentionWithDotOverTwoUnknownLengths) {
+  // scores = Dot(axes 2)(decoder, encoder) [b, Td, Te]; context = Dot(axes (2, 1))(softmax(scores), encoder).
+  nn::reset_layer_names();
+  auto enc_in = nn::Input({-1, 3}), dec_in = nn::Input({-1, 3});
+  auto enc = nn::LSTM({.units = 4, .return_sequences = true})(enc_in);
+  auto dec = nn::LSTM({.units = 4, .return_sequences = true})(dec_in);
+  auto scores = nn::Dot({.axes = {2, 2}})(std::vector{dec, enc});
+  EXPECT_EQ(scores.shape(), (Shape{-1, -1, -1}));
+  auto context = nn::Dot({.axes = {2, 1}})(std::vector{nn::Softmax()(scores), enc});
+  EXPECT_EQ(context.shape(), (Shape{-1, -1, 4}));
+  auto out = nn::Dense({.units = 2})(nn::Concatenate()(std::vector{context, dec}));
+  EXPECT_EQ(out.shape(), (Shape{-1, -1, 2}));
+  for (auto m2 : {nn::Subtract()(std::vector{dec, context}), nn::Multiply()(std::vector{dec, context}),
+                  nn::Average()(std::vector{dec, context}), nn::Maximum()(std::vector{dec, context}),
+                  nn::Minimum()(std::vector{dec, context})}) {
+    EXPECT_EQ(m2.shape(), (Shape{-1, -1, 4}));
+  }
+  nn::Model m({enc_in, dec_in}, {out, scores});
+  std::vector<Tensor> y = m.forward({random_f64({2, 6, 3}, 1).to(f32), random_f64({2, 4, 3}, 2).to(f32)});
+  EXPECT_EQ(y[0].shape(), (Shape{2, 4, 2}));
+  EXPECT_EQ(y[1].shape(), (Shape{2, 4, 6}));
+}
+
+TEST(UnknownDims, CausalSelfAttentionOverAnUnknownLength) {
+  nn::reset_layer_names();
+  auto in = nn::Input({-1, 4});
+  nn::LayerRef mha = nn::MultiHeadAttention({.num_heads = 2, .key_dim = 2, .use_causal_mask = true});
+  auto out = mha(std::vector{in, in});
+  EXPECT_EQ(out.shape(), (Shape{-1, -1, 4}));
+  nn::Model m({in}, {out});
+  // Causal: the first t steps' outputs do not depend on what comes after them.
+  const Tensor x = random_f64({1, 7, 4}, 3).to(f32);
+  const Tensor full = m.forward({x})[0];
+  const Tensor head = m.forward({x.slice(1, 0, 3).contiguous()})[0];
+  EXPECT_EQ(head.shape(), (Shape{1, 3, 4}));
+  EXPECT_TRUE(all_close(head, full.slice(1, 0, 3).contiguous(), 1e-5, 1e-6));
+}
+
+TEST(UnknownDims, ReshapeToAFixedSizeIsCheckedPerBatch) {
+  // Reshape((8,)) of (None, 4): Keras accepts it symbolically; each batch must then have T = 2.
+  nn::reset_layer_names();
+  auto in = nn::Input({-1, 4});
+  auto out = nn::Reshape({8})(in);
+  EXPECT_EQ(out.shape(), (Shape{-1, 8}));
+  nn::Model m({in}, {nn::Dense({.units = 2})(out)});
+  EXPECT_EQ(m.forward({zeros({3, 2, 4})})[0].shape(), (Shape{3, 2}));
+  std::string msg = message_of<ShapeError>([&] { m.forward({zeros({3, 5, 4})}); });
+  EXPECT_TRUE(contains(msg, "(Reshape)")) << msg;
 }
 
 TEST(UnknownDims, EmbeddingOfIdsOfUnknownLength) {
@@ -242,6 +345,30 @@ TEST(UnknownDims, KerasJsonNullDimsRoundTrip) {
   nn::LayerPtr layer = nn::InputLayer::from_config(ids["config"]);
   EXPECT_EQ(std::dynamic_pointer_cast<nn::InputLayer>(layer)->output().shape(), (Shape{-1, -1}));
   EXPECT_EQ(std::dynamic_pointer_cast<nn::InputLayer>(layer)->output().dtype(), i32);
+}
+
+TEST(UnknownDims, SequentialWithAnUnknownLength) {
+  // Keras 2's older Sequential form: the first layer carries batch_input_shape [null, null].
+  nn::reset_layer_names();
+  auto m = nn::model_from_json(R"({"class_name": "Sequential", "config": {"name": "s", "layers": [
+    {"class_name": "Embedding", "config": {"name": "embedding", "batch_input_shape": [null, null], "dtype": "float32",
+     "input_dim": 20, "output_dim": 3}},
+    {"class_name": "GRU", "config": {"name": "gru", "units": 5}},
+    {"class_name": "Dense", "config": {"name": "dense", "units": 1}}]}})");
+  const std::string summary = m->summary_string();
+  for (const char* part : {"(None, None, 3)", "(None, 5)", "(None, 1)"}) {
+    EXPECT_TRUE(contains(summary, part)) << part << " missing from\n" << summary;
+  }
+  EXPECT_EQ(m->forward({zeros({2, 4})})[0].shape(), (Shape{2, 1}));
+  EXPECT_EQ(m->forward({zeros({1, 30})})[0].shape(), (Shape{1, 1}));
+  // Written back with an InputLayer entry that keeps the nulls.
+  EXPECT_EQ(nn::model_config(*m)["config"]["layers"][0]["config"]["batch_input_shape"],
+            nlohmann::json::parse("[null, null]"));
+  // The C++ spelling.
+  nn::reset_layer_names();
+  nn::Sequential seq{nn::Input({-1, 8}), nn::LSTM({.units = 16, .return_sequences = true}), nn::Dense({.units = 4})};
+  EXPECT_TRUE(contains(seq.summary_string(), "(None, None, 4)"));
+  EXPECT_EQ(seq(zeros({2, 3, 8})).shape(), (Shape{2, 3, 4}));
 }
 
 // ------------------------------------------------------------------ a tf.keras 2 encoder-decoder

@@ -112,7 +112,7 @@ void Dense::build(const std::vector<Shape>& shapes) {
   if (shapes.size() != 1) fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
   if (shapes[0].size() < 2 || shapes[0].back() <= 0) {
     // An unknown (None) last axis comes from Flatten or Reshape over an unknown time axis.
-    detail::throw_input_shape(*this, "of rank >= 2 with a known last axis (its size sizes the kernel)", shapes[0]);
+    detail::throw_input_shape(*this, "of rank >= 2 with a known last axis (it sizes the kernel)", shapes[0]);
   }
   int64_t in = shapes[0].back();
   add_weight("kernel", {in, opt_.units}, opt_.kernel_initializer, true, opt_.kernel_regularizer);
