@@ -345,6 +345,12 @@ TEST(UnknownDims, KerasJsonNullDimsRoundTrip) {
   nn::LayerPtr layer = nn::InputLayer::from_config(ids["config"]);
   EXPECT_EQ(std::dynamic_pointer_cast<nn::InputLayer>(layer)->output().shape(), (Shape{-1, -1}));
   EXPECT_EQ(std::dynamic_pointer_cast<nn::InputLayer>(layer)->output().dtype(), i32);
+  // In JSON an unknown dimension is null: 0 and negative numbers stay errors naming the field.
+  for (const char* bad : {"[null, 0, 8]", "[null, -1, 8]", "[null, \"x\", 8]"}) {
+    nlohmann::json cfg = {{"batch_input_shape", nlohmann::json::parse(bad)}, {"name", "in"}};
+    std::string m = message_of<FormatError>([&] { nn::InputLayer::from_config(cfg); });
+    EXPECT_TRUE(contains(m, "batch_input_shape") && contains(m, "null")) << bad << ": " << m;
+  }
 }
 
 TEST(UnknownDims, SequentialWithAnUnknownLength) {

@@ -9,6 +9,8 @@
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/model.hpp"
+#include "ember/ops/reduce.hpp"
+#include "ember/ops/shape.hpp"
 #include "ember/optim/optim.hpp"
 #include "ember/train/training.hpp"
 #include "test_support.hpp"
@@ -59,6 +61,29 @@ TEST(UnknownDimsFit, FitEvaluatePredictAndTrainOnBatchAtDifferentLengths) {
   EXPECT_NEAR(r.at("loss"), (p * p).mean().item<double>(), 1e-6);
 }
 
+TEST(UnknownDimsFit, ATrainingStepEqualsTheFixedLengthModelsStep) {
+  // The same weights, one SGD step on T = 7: the model declared with T unknown (which ran T = 5
+  // first) ends with exactly the weights of the model declared with T = 7.
+  manual_seed(13);
+  auto any = sequence_regressor();
+  nn::reset_layer_names();
+  auto in = nn::Input({7, 3});
+  nn::Model fixed({in}, {nn::Dense({.units = 2})(nn::LSTM({.units = 4, .return_sequences = true})(in))});
+  for (nn::Model* m : {any.get(), &fixed}) {
+    m->compile({.optimizer = optim::SGD({.learning_rate = 0.1}), .loss = losses::MeanSquaredError()});
+  }
+  auto a = any->named_weights(), f = fixed.named_weights();
+  ASSERT_EQ(a.size(), f.size());
+  for (std::size_t i = 0; i < a.size(); ++i) f[i].weight->value() = a[i].weight->value().detach().clone().requires_grad_(true);
+  any->predict(random_f64({2, 5, 3}, 3).to(f32), {.batch_size = 2});
+  const Tensor x = random_f64({4, 7, 3}, 4).to(f32), y = random_f64({4, 7, 2}, 5).to(f32);
+  const double la = any->train_on_batch(x, y).at("loss"), lf = fixed.train_on_batch(x, y).at("loss");
+  EXPECT_EQ(la, lf);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].weight->value().to_vector<float>(), f[i].weight->value().to_vector<float>()) << a[i].name;
+  }
+}
+
 TEST(UnknownDimsFit, EmbeddingOfIdsOfUnknownLengthLearns) {
   manual_seed(7);
   nn::reset_layer_names();
@@ -85,6 +110,24 @@ TEST(UnknownDimsFit, EmbeddingOfIdsOfUnknownLengthLearns) {
   // The same model predicts on longer id sequences.
   EXPECT_EQ(m.predict(from_vector(ids_of(3, 12), {3, 12}), {.batch_size = 4}).shape(),
             (Shape{3, 2}));
+}
+
+TEST(UnknownDimsFit, KerasEncoderDecoderTrainsOnTwoLengthsPerBatch) {
+  // tests/fixtures/keras/seq2seq_unknown_time.json: encoder and decoder sequences of their own
+  // unknown lengths; teacher forcing with targets of the decoder's length.
+  manual_seed(17);
+  nn::reset_layer_names();
+  auto m = nn::model_from_json_file(ember::testing::source_dir() + "/tests/fixtures/keras/seq2seq_unknown_time.json");
+  m->compile({.optimizer = optim::Adam({.learning_rate = 2e-2}), .loss = losses::CategoricalCrossentropy()});
+  for (auto [t_enc, t_dec] : {std::pair<int64_t, int64_t>{6, 3}, {2, 8}}) {
+    const Tensor x_enc = random_f64({12, t_enc, 5}, static_cast<uint64_t>(t_enc)).to(f32);
+    const Tensor x_dec = random_f64({12, t_dec, 4}, static_cast<uint64_t>(t_dec + 50)).to(f32);
+    // Target: the decoder input's argmax at each step, one-hot.
+    const Tensor target = one_hot(argmax(x_dec, 2), 4);
+    callbacks::History h = m->fit({x_enc, x_dec}, {target}, {.batch_size = 4, .epochs = 4, .verbose = 0});
+    EXPECT_LT(h.history["loss"].back(), h.history["loss"].front()) << t_enc << ", " << t_dec;
+    EXPECT_EQ(m->forward({x_enc, x_dec})[0].shape(), (Shape{12, t_dec, 4}));
+  }
 }
 
 TEST(UnknownDimsFit, KerasH5RoundTripKeepsNullDimsAndWeights) {
