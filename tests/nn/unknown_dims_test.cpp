@@ -228,6 +228,13 @@ TEST(UnknownDims, EmbeddingOfIdsOfUnknownLength) {
   nn::Model m({ids}, {nn::Dense({.units = 2})(h)});
   EXPECT_EQ(m.forward({from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6}, {2, 3})})[0].shape(), (Shape{2, 2}));
   EXPECT_EQ(m.forward({from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 0}, {1, 10})})[0].shape(), (Shape{1, 2}));
+  // i32 ids (Keras's int32 Input) give the same rows.
+  nn::reset_layer_names();
+  auto ids32 = nn::Input({-1}, "ids32", i32);
+  auto emb = std::make_shared<nn::Embedding>(nn::EmbeddingOptions{.input_dim = 10, .output_dim = 4});
+  nn::Model m32({ids32}, {nn::LayerRef(emb)(ids32)});
+  const Tensor y32 = m32.forward({from_vector(std::vector<int32_t>{3, 0, 9}, {1, 3})})[0];
+  EXPECT_TRUE(all_close(y32, (*emb)(from_vector(std::vector<int64_t>{3, 0, 9}, {1, 3})), 0, 0));
 }
 
 TEST(UnknownDims, MergeLayersAndAttentionOverAnUnknownTimeAxis) {
