@@ -93,6 +93,18 @@ TEST(UnknownDims, SequenceLayersCarryTheUnknownTimeAxis) {
               {-1, -1, 6});
   check_layer("Bidirectional last", nn::Bidirectional(nn::GRU({.units = 3})), {-1, 4}, {-1, 6},
               [](int64_t b, int64_t) { return Shape{b, 6}; });
+  {  // return_state: the states have no time axis.
+    nn::reset_layer_names();
+    auto in = nn::Input({-1, 4});
+    auto outs = nn::outputs_of(nn::Bidirectional(nn::LSTM({.units = 3, .return_sequences = true, .return_state = true}))(in));
+    ASSERT_EQ(outs.size(), 5u);
+    EXPECT_EQ(outs[0].shape(), (Shape{-1, -1, 6}));
+    for (std::size_t k = 1; k < 5; ++k) EXPECT_EQ(outs[k].shape(), (Shape{-1, 3}));
+    nn::Model m({in}, outs);
+    std::vector<Tensor> ys = m.forward({random_f64({2, 5, 4}, 9).to(f32)});
+    EXPECT_EQ(ys[0].shape(), (Shape{2, 5, 6}));
+    EXPECT_EQ(ys[4].shape(), (Shape{2, 3}));
+  }
   check_layer("RNN(LSTMCell)", nn::RNN(nn::LSTMCell({.units = 3}), {.return_sequences = true}), {-1, 4}, {-1, -1, 3});
   check_layer("TimeDistributed(Dense)", nn::TimeDistributed(nn::Dense({.units = 2})), {-1, 4}, {-1, -1, 2});
   check_layer("Masking", nn::Masking(), {-1, 4}, {-1, -1, 4});
