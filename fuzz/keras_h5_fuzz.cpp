@@ -81,7 +81,7 @@ void load_and_predict(const std::string& path) {
   ember::Shape shape = model->symbolic_inputs()[0].shape();
   int64_t elements = 1;
   for (auto& d : shape) {
-    if (d < 0) d = 1;  // the batch axis (Keras's None)
+    if (d < 0) d = 1;  // the batch axis or another unknown dimension (Keras's None)
     if (d > (int64_t{1} << 16)) return;
     elements *= d;
     if (elements > (int64_t{1} << 16)) return;  // zeros that big say nothing more about the loader

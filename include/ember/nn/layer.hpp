@@ -72,8 +72,8 @@ class SymbolicTensor;
 std::string with_layer_prefix(const std::string& name, const std::string& class_name, const std::string& message);
 using LayerPtr = std::shared_ptr<Layer>;
 
-// A placeholder for a tensor in a functional model: shape with -1 for the unknown batch axis
-// (Keras's None), and the layer call that produces it.
+// A placeholder for a tensor in a functional model: shape with -1 for the unknown batch axis and
+// any other unknown dimension (Keras's None, e.g. a time axis), and the layer call that produces it.
 class SymbolicTensor {
  public:
   struct Data {

@@ -209,7 +209,7 @@ void MultiHeadAttention::build(const std::vector<Shape>& shapes) {
     if (s->size() < 3) {
       throw_input_shape(*this, "query, value and key of rank >= 3 ([batch, positions..., features])", *s);
     }
-    if (s->back() <= 0) throw_input_shape(*this, "a known feature (last) size", *s);
+    if (s->back() <= 0) throw_input_shape(*this, "with a known feature (last) size (it sizes the kernels)", *s);
   }
   if (v.size() != q.size() || k.size() != q.size()) {
     fail<ShapeError>("query, value and key must have the same rank, got query " + keras_shape(q) + ", value " +

@@ -53,8 +53,12 @@ LayerPtr InputLayer::from_config(const nlohmann::json& config) {
   Shape shape{-1};  // the batch axis, unknown
   for (std::size_t i = 1; i < s->size(); ++i) {
     const nlohmann::json& d = (*s)[i];
+    if (d.is_null()) {  // an unknown dimension (Keras's None), e.g. the time axis of a sequence
+      shape.push_back(-1);
+      continue;
+    }
     if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() >= ConfigFields::kMaxInt) {
-      f.fail(key, "a list of positive dimensions after the batch axis (unknown dimensions are not supported)");
+      f.fail(key, "a list of positive dimensions or null after the batch axis");
     }
     shape.push_back(d.get<int64_t>());
   }
@@ -65,8 +69,12 @@ LayerPtr InputLayer::from_config(const nlohmann::json& config) {
     std::string dt_name = dt->get<std::string>();
     if (dt_name == "float64") {
       dtype = f64;
+    } else if (dt_name == "int32") {  // token ids for an Embedding
+      dtype = i32;
+    } else if (dt_name == "int64") {
+      dtype = i64;
     } else if (dt_name != "float32") {
-      f.fail("dtype", "\"float32\" or \"float64\"");
+      f.fail("dtype", "\"float32\", \"float64\", \"int32\" or \"int64\"");
     }
   }
   return std::make_shared<InputLayer>(shape, f.name(), dtype);
@@ -83,7 +91,9 @@ SymbolicTensor InputLayer::output() {
 
 SymbolicTensor Input(const Shape& shape, std::string name, DType dtype) {
   for (int64_t d : shape) {
-    if (d <= 0) throw ShapeError("Input: dimensions must be positive, got " + to_string(shape));
+    if (d <= 0 && d != -1) {
+      throw ShapeError("Input: dimensions must be positive or -1 (unknown, Keras's None), got " + to_string(shape));
+    }
   }
   Shape full{-1};
   full.insert(full.end(), shape.begin(), shape.end());
@@ -99,9 +109,10 @@ Dense::Dense(DenseOptions options) : LayerBase("Dense", options.name), opt_(std:
 }
 
 void Dense::build(const std::vector<Shape>& shapes) {
-  if (shapes.size() != 1 || shapes[0].size() < 2 || shapes[0].back() <= 0) {
-    fail<ShapeError>("expected one input of rank >= 2 with a known last axis, got " +
-                     (shapes.empty() ? std::string("no input") : to_string(shapes[0])));
+  if (shapes.size() != 1) fail<ShapeError>("expected one input, got " + std::to_string(shapes.size()));
+  if (shapes[0].size() < 2 || shapes[0].back() <= 0) {
+    // An unknown (None) last axis comes from Flatten or Reshape over an unknown time axis.
+    detail::throw_input_shape(*this, "of rank >= 2 with a known last axis (it sizes the kernel)", shapes[0]);
   }
   int64_t in = shapes[0].back();
   add_weight("kernel", {in, opt_.units}, opt_.kernel_initializer, true, opt_.kernel_regularizer);

@@ -112,6 +112,10 @@ void check_call_shapes(const Layer& layer, const std::vector<Shape>& shapes, con
     return shapes.size() == 1 ? t : std::to_string(shapes.size()) + " inputs " + t;
   };
   const std::string f = features >= 0 ? std::to_string(features) : "features";
+  if (features < 0 && !shapes.empty() && shapes[0].size() == 3 && shapes[0][2] < 0) {
+    layer.fail<ShapeError>("expected input of shape (batch, time, features) with known features (they size the kernel), got " +
+                           keras_shape(shapes[0]));
+  }
   const bool x_ok = !shapes.empty() && shapes[0].size() == 3 && (features >= 0 ? shapes[0][2] == features : shapes[0][2] > 0);
   if (!x_ok || (shapes.size() != 1 && shapes.size() != sizes.size() + 1)) {
     layer.fail<ShapeError>("expected input of shape (batch, time, " + f + ")" +

@@ -59,7 +59,8 @@ GatedCell::GatedCell(std::string class_name, RNNCellOptions options, int gates)
 
 void GatedCell::build(const std::vector<Shape>& shapes) {
   if (shapes.empty() || shapes[0].size() != 2 || shapes[0][1] <= 0) {
-    fail<ShapeError>("expected a step input of shape (batch, features) with known features, got " + shapes_text(shapes));
+    std::string got = shapes.empty() ? "no input" : keras_shape(shapes[0]);  // (None, None): unknown features
+    fail<ShapeError>("expected a step input of shape (batch, features) with known features (they size the kernel), got " + got);
   }
   const int64_t width = checked_product(*this, {gates_, opt_.units}, "gates x units");
   add_weight("kernel", {shapes[0][1], width}, opt_.kernel_initializer, true, opt_.kernel_regularizer);

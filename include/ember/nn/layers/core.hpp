@@ -24,7 +24,9 @@ class InputLayer : public LayerBase<InputLayer> {
   DType dtype_;
 };
 
-// A symbolic input of shape `shape` (without the batch axis), like keras.Input.
+// A symbolic input of shape `shape` (without the batch axis), like keras.Input. A dimension of -1
+// is unknown (Keras's None): `Input({-1, 8})` takes sequences of any length, and each batch fixes it.
+// Layers whose weights would be sized by an unknown dimension refuse it when built (ShapeError).
 SymbolicTensor Input(const Shape& shape, std::string name = "", DType dtype = f32);
 
 struct DenseOptions {
