@@ -128,5 +128,20 @@ TEST(AttentionKerasMask, ValueMaskAloneAndAnExplicitMaskInputAreAnded) {
   EXPECT_FALSE(model.output_masks()[0].defined());
 }
 
+TEST(AttentionKerasMask, MasksOnInputsOfAnotherRankAreAValueErrorNamingTheLayer) {
+  // Keras masks are [batch, time]: attention over two axes (rank-4 inputs) with a mask is refused
+  // rather than broadcast in a way Keras would not.
+  nn::MultiHeadAttention mha({.num_heads = 1, .key_dim = 2, .name = "mha4"});
+  Tensor x = zeros({2, 3, 3, 4});
+  Tensor mask = from_vector(std::vector<int64_t>{1, 1, 0, 1, 0, 0}, {2, 3}).to(DType::b8);
+  std::string m = testing::message_of<ValueError>([&] { mha.call_masked_inputs({x, x}, {mask, mask}, false); });
+  EXPECT_NE(m.find("layer 'mha4' (MultiHeadAttention)"), std::string::npos) << m;
+  EXPECT_NE(m.find("rank 3"), std::string::npos) << m;
+  // A mask whose length is not the sequence's: ShapeError with both shapes.
+  Tensor y = zeros({2, 4, 4});
+  m = testing::message_of<ShapeError>([&] { mha.call_masked_inputs({y, y}, {mask, Tensor()}, false); });
+  EXPECT_NE(m.find("(2, 4)"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace ember
