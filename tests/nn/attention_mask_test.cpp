@@ -9,6 +9,7 @@
 #include "ember/nn/layers/pooling.hpp"
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/model.hpp"
+#include "ember/ops/linalg.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
 #include "test_support.hpp"
@@ -85,6 +86,15 @@ TEST(AttentionKerasMask, RealRowsAttendOnlyToRealTokensAndPaddedRowsUniformlyAsK
     // uniform over all S keys, which is the row of a call whose attention mask is all zeros.
     Tensor uniform = n.mha->attend(eb, eb, {.attention_mask = zeros({1, kT, kT})});
     EXPECT_TRUE(testing::all_close(out.slice(0, b, b + 1).slice(1, v, kT), uniform.slice(1, v, kT), 1e-6, 1e-6)) << "batch " << b;
+    // The same by hand from the weights (f32: score - 1e9 rounds to -1e9, so every key weighs 1/S):
+    // the mean over all S positions of the value projection, through the output projection.
+    auto w = [&](const char* name) { return n.mha->find_weight(name)->value(); };
+    Tensor mean_v = mean(eb.reshape({kT, 4}), {0}, true);  // [1, d]
+    Tensor ctx = matmul(mean_v, w("value/kernel").reshape({4, 2 * 3})) + w("value/bias").reshape({2 * 3});
+    Tensor row = matmul(ctx, w("attention_output/kernel").reshape({2 * 3, 4})) + w("attention_output/bias");
+    for (int64_t t = v; t < kT; ++t)
+      EXPECT_TRUE(testing::all_close(out.slice(0, b, b + 1).slice(1, t, t + 1).reshape({1, 4}), row, 1e-5, 1e-5))
+          << "batch " << b << " step " << t;
   }
 }
 
