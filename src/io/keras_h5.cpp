@@ -181,6 +181,32 @@ std::vector<std::string> load_name_list(const h5::Attributes& attrs, const std::
   return out;
 }
 
+namespace {
+
+// The name tf.keras 2.x gives weight `w` of top-level layer `top` in an .h5 file. Ember's own names
+// are "<owner>/<weight>"; Keras scopes the weights of LSTM / GRU / SimpleRNN by their cell
+// ("lstm/lstm_cell/kernel") and a Bidirectional's by the wrapper too
+// ("bidirectional/forward_lstm/lstm_cell/kernel"). Other layers keep Ember's names. Loading reads
+// the weights of a layer by position, so files with either naming load.
+std::string keras_h5_weight_name(nn::Layer& top, const nn::Layer::NamedWeight& w) {
+  std::vector<nn::Layer*> stack{&top};
+  while (!stack.empty()) {
+    nn::Layer* l = stack.back();
+    stack.pop_back();
+    const std::string prefix = l->name() + "/";
+    if (w.name.rfind(prefix, 0) == 0 && l->find_weight(w.name.substr(prefix.size())) == w.weight) {
+      const std::string& c = l->class_name();
+      const char* cell = c == "LSTM" ? "lstm_cell/" : c == "GRU" ? "gru_cell/" : c == "SimpleRNN" ? "simple_rnn_cell/" : "";
+      const std::string scope = l != &top && top.class_name() == "Bidirectional" ? top.name() + "/" : "";
+      return scope + prefix + cell + w.name.substr(prefix.size());
+    }
+    for (const nn::LayerPtr& sub : l->sublayers()) stack.push_back(sub.get());
+  }
+  return w.name;
+}
+
+}  // namespace
+
 void save_weights_to_group(h5::Group group, nn::Model& model) {
   model.materialize_weights();
   std::vector<nn::LayerPtr> layers = model.layers();
@@ -194,7 +220,7 @@ void save_weights_to_group(h5::Group group, nn::Model& model) {
     h5::Group g = group.create_group(l->name());
     std::vector<nn::Layer::NamedWeight> ws = keras_weights(*l);
     std::vector<std::string> wnames;
-    for (const auto& w : ws) wnames.push_back(w.name + ":0");
+    for (const auto& w : ws) wnames.push_back(keras_h5_weight_name(*l, w) + ":0");
     save_name_list(g.attrs(), "weight_names", wnames);
     for (std::size_t i = 0; i < ws.size(); ++i) g.create_dataset(wnames[i], ws[i].weight->value());
   }

@@ -94,9 +94,9 @@ Tensor run_node(Layer& layer, const std::vector<Tensor>& args, const std::vector
     out_mask = layer.compute_output_mask(args[0], y, m);
     return y;
   }
-  Tensor y = layer(args, training);
   bool any = false;
   for (const Tensor& m : arg_masks) any = any || m.defined();
+  Tensor y = any ? layer.call_masked_inputs(args, arg_masks, training) : layer(args, training);
   out_mask = any ? layer.compute_merged_mask(args, y, arg_masks) : Tensor();
   return y;
 }

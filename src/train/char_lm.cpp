@@ -14,10 +14,12 @@
 #include "ember/core/error.hpp"
 #include "ember/io/atomic_file.hpp"
 #include "ember/io/keras_h5.hpp"
+#include "ember/nn/config.hpp"
 #include "ember/nn/initializers.hpp"
 #include "ember/nn/layers/attention.hpp"
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/merging.hpp"
+#include "ember/nn/layers/position_embedding.hpp"
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/losses.hpp"
 #include "ember/ops/elementwise.hpp"
@@ -28,19 +30,6 @@ namespace ember::train {
 
 namespace {
 
-// Adds a trainable [positions, dim] table (Keras RandomNormal, stddev 0.05) to [batch, positions, dim].
-class PositionEmbedding : public nn::LayerBase<PositionEmbedding> {
- public:
-  explicit PositionEmbedding(std::string name) : LayerBase("PositionEmbedding", std::move(name)) {}
-  void build(const std::vector<Shape>& shapes) override {
-    add_weight("embeddings", {shapes[0][1], shapes[0][2]}, nn::initializers::get("random_normal"));
-    mark_built(shapes);
-  }
-  Tensor call(const std::vector<Tensor>& inputs, bool) override {
-    return inputs[0] + find_weight("embeddings")->value();
-  }
-};
-
 void require_positive(int64_t value, const char* name) {
   if (value < 1) throw ValueError(std::string("build_char_lm: ") + name + " must be >= 1, got " + std::to_string(value));
 }
@@ -49,7 +38,11 @@ nn::SymbolicTensor transformer_body(const CharLMOptions& o, nn::SymbolicTensor i
   const int64_t key_dim = o.key_dim > 0 ? o.key_dim : o.units / o.num_heads;
   const int64_t ff_dim = o.ff_dim > 0 ? o.ff_dim : 4 * o.units;
   auto x = nn::Embedding({.input_dim = o.vocab_size, .output_dim = o.units, .name = "embedding"})(ids);
-  x = PositionEmbedding("position_embedding")(x);
+  // Keras RandomNormal (stddev 0.05), not keras_nlp's glorot_uniform: bench/char_lm_torch.py draws the
+  // same way, and --init-from maps position_embedding/embeddings onto its positions.
+  auto positions = nn::PositionEmbedding(
+      {.sequence_length = o.seq_len, .initializer = nn::initializers::get("random_normal"), .name = "position_embedding"})(x);
+  x = nn::Add("add_positions")({x, positions});
   for (int64_t b = 1; b <= o.layers; ++b) {
     const std::string p = "block" + std::to_string(b) + "_";
     auto n1 = nn::LayerNormalization({.epsilon = 1e-5, .name = p + "norm1"})(x);
@@ -262,6 +255,7 @@ void save_char_lm(CharLM& lm, const data::CharVocabulary& vocab, const std::stri
   const std::filesystem::path d(dir);
   io::write_file_atomically((d / "char_lm.json").string(), j.dump(1));
   lm.model->save_weights((d / "model.safetensors").string());
+  lm.model->save((d / "model.h5").string());  // the whole model in Keras's layout (load_char_lm reads it first)
 }
 
 LoadedCharLM load_char_lm(const std::string& dir) {
@@ -312,7 +306,17 @@ LoadedCharLM load_char_lm(const std::string& dir) {
   } catch (const ValueError& e) {
     throw FormatError("load_char_lm: '" + path.string() + "': " + e.what());
   }
-  lm.model->load_weights((std::filesystem::path(dir) / "model.safetensors").string());
+  const std::filesystem::path h5 = std::filesystem::path(dir) / "model.h5";
+  if (std::filesystem::exists(h5)) {
+    // The Keras file carries architecture and weights; it must be the model char_lm.json describes.
+    std::shared_ptr<nn::Model> model = nn::load_model(h5.string());
+    if (nn::to_json(*model) != nn::to_json(*lm.model))
+      throw FormatError("load_char_lm: '" + h5.string() + "' holds another model than '" + path.string() +
+                        "' describes (kind, sizes or layer names differ)");
+    lm.model = std::move(model);
+  } else {  // folders saved before model.h5 was written
+    lm.model->load_weights((std::filesystem::path(dir) / "model.safetensors").string());
+  }
   return LoadedCharLM{std::move(lm), std::move(vocab)};
 }
 

@@ -1,7 +1,7 @@
 // A Keras 2 .h5 model with recurrent layers (tests/fixtures/keras_h5/recurrent.h5, written by
 // tests/fixtures/gen/recurrent_golden.py the way tf.keras saves: cell-scoped weight names such as
 // "lstm/lstm_cell/kernel:0"): Ember loads it and predicts what PyTorch computes from the same
-// weights; saved again and reloaded, it predicts the same.
+// weights; saved again by Ember (Keras's names) and reloaded, it predicts the same.
 #include <filesystem>
 
 #include "ember/nn/model.hpp"
@@ -28,7 +28,7 @@ TEST(RecurrentH5, KerasFileLoadsAndPredictsLikePyTorch) {
   Tensor y = model->predict(c.at("x").to(f32), {.batch_size = 2});
   EXPECT_TRUE(ember::testing::all_close(y, c.at("y"), 1e-5, 1e-5));
 
-  // Ember's own save (layer-scoped names) loads back to the same predictions.
+  // Ember's own save (now with the same cell-scoped names as Keras) loads back to the same predictions.
   std::filesystem::path dir = ember::testing::fresh_temp_dir("recurrent_h5");
   model->save((dir / "again.h5").string());
   auto again = nn::load_model((dir / "again.h5").string());

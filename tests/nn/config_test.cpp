@@ -458,3 +458,21 @@ TEST_F(KerasJson, BuiltinModels) {
     EXPECT_TRUE(contains(e.what(), "'resnet'") && contains(e.what(), "mlp") && contains(e.what(), "cnn")) << e.what();
   }
 }
+
+// An integer Input (token ids) is written as "int32"/"int64" by to_json and read back with that
+// dtype; other names are still a FormatError that lists the accepted ones.
+TEST(KerasJsonInput, IntegerInputDtypesRoundTrip) {
+  for (DType dt : {i32, i64}) {
+    nn::reset_layer_names();
+    auto ids = nn::Input({5}, "ids", dt);
+    auto y = nn::Flatten()(ids);
+    nn::Model m(ids, y);
+    auto back = nn::model_from_json(nn::to_json(m));
+    EXPECT_EQ(back->symbolic_inputs().at(0).dtype(), dt);
+  }
+  nlohmann::json bad = nlohmann::json::parse(R"({"class_name": "InputLayer", "config": {
+      "batch_input_shape": [null, 3], "dtype": "float16", "name": "x"}})");
+  std::string m = ember::testing::message_of<FormatError>([&] { nn::model_from_json(nlohmann::json{
+      {"class_name", "Sequential"}, {"config", {{"name", "s"}, {"layers", {bad}}}}}.dump()); });
+  EXPECT_NE(m.find("\"int64\""), std::string::npos) << m;
+}

@@ -226,6 +226,7 @@ const std::map<std::string, LayerSample>& layer_samples() {
       {"UpSampling2D", {{{"name", "t"}, {"size", {3, 2}}, {"interpolation", "bilinear"}}, {{2, 3, 4, 2}}}},
       // Issue 15
       {"Masking", {{{"name", "t"}, {"mask_value", 0.5}}, {{2, 4, 3}}}},
+      {"PositionEmbedding", {{{"name", "t"}, {"sequence_length", 6}, {"initializer", kNormal}}, {{2, 4, 3}}}},
       {"TimeDistributed",
        {{{"name", "t"},
          {"layer", {{"class_name", "Dense"},

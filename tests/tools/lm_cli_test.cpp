@@ -43,13 +43,20 @@ TEST(LmCli, TrainsSavesAndSamplesLater) {
   fs::remove_all(text.parent_path());
 }
 
-TEST(LmCli, TransformerTrainsAndSamples) {
+TEST(LmCli, TransformerTrainsSavesAndSamplesLater) {
   fs::path text = periodic_text("lm_cli_transformer");
   ToolRun r = run_ember("lm --data " + text.string() +
                         " --model transformer --epochs 1 --seq-len 16 --units 16 --layers 1 --batch-size 16 --threads 1"
-                        " --sample 20 --prime \"the \"");
+                        " --sample 20 --prime \"the \" --out " + (text.parent_path() / "model").string());
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains(r.out, "epoch 1/1: train_bpc=") && contains(r.out, "--- sample")) << r.out;
+  ASSERT_TRUE(fs::exists(text.parent_path() / "model" / "model.h5"));
+  ToolRun s = run_ember("lm --load " + (text.parent_path() / "model").string() + " --sample 50 --prime \"the \"");
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_TRUE(contains(s.out, "loaded transformer model")) << s.out;
+  const std::size_t at = s.out.find("the ", s.out.find('\n'));
+  ASSERT_NE(at, std::string::npos) << s.out;
+  EXPECT_GE(s.out.size() - at, 4u + 50u) << s.out;  // the prime and 50 sampled characters
   fs::remove_all(text.parent_path());
 }
 

@@ -15,6 +15,7 @@
 #include "ember/nn/losses.hpp"
 #include "ember/ops/reduce.hpp"
 #include "ember/ops/shape.hpp"
+#include "ember/train/training.hpp"
 #include "test_support.hpp"
 
 namespace ember {
@@ -203,6 +204,34 @@ TEST(CharLM, SavedModelLoadsWithTheSameLogitsAndBadFilesAreFormatErrors) {
     std::filesystem::remove_all(dir);
     EXPECT_THROW(train::load_char_lm(dir.string()), IOError);
   }
+}
+
+TEST(CharLM, TrainedTransformerReloadsFromItsKerasFileWithTheSameValidationBits) {
+  manual_seed(41);
+  std::string text;
+  for (int k = 0; k < 60; ++k) text += "the cat sat. ";
+  data::CharVocabulary vocab(text);
+  train::CharLMData d = train::char_lm_data(vocab.encode(text), {.seq_len = 8});
+  train::CharLM lm = train::build_char_lm({.kind = CharLMKind::transformer, .vocab_size = vocab.size(), .seq_len = 8,
+                                           .units = 8, .num_heads = 2});
+  Generator shuffle(1);
+  auto epochs = train::train_char_lm(lm, d, {.batch_size = 16, .epochs = 1, .generator = &shuffle});
+  auto dir = testing::fresh_temp_dir("char_lm_transformer_h5");
+  train::save_char_lm(lm, vocab, dir.string());
+  ASSERT_TRUE(std::filesystem::exists(dir / "model.h5"));
+  train::LoadedCharLM back = train::load_char_lm(dir.string());
+  // The reloaded model is the one nn::load_model made from model.h5 (a PositionEmbedding in it).
+  EXPECT_EQ(back.lm.model->get_layer("position_embedding")->class_name(), "PositionEmbedding");
+  back.lm.model->compile({.loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+  const double val = back.lm.model->evaluate(d.val_x, d.val_y, {.batch_size = 16}).at("loss");
+  EXPECT_EQ(train::bits_per_character(val), epochs.back().val_bpc);
+  // A model.h5 of another architecture than char_lm.json describes is refused.
+  nlohmann::json j = nlohmann::json::parse(testing::read_file(dir / "char_lm.json"));
+  j["ff_dim"] = 12;
+  testing::write_file(dir / "char_lm.json", j.dump());
+  std::string m = testing::message_of<FormatError>([&] { train::load_char_lm(dir.string()); });
+  EXPECT_NE(m.find("model.h5"), std::string::npos) << m;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

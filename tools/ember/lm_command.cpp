@@ -102,7 +102,7 @@ void run_lm(const LmArgs& a) {
   }
   if (!a.out.empty()) {
     train::save_char_lm(lm, vocab, a.out);
-    std::cout << "saved: " << a.out << "/char_lm.json, " << a.out << "/model.safetensors\n";
+    std::cout << "saved: " << a.out << "/char_lm.json, " << a.out << "/model.safetensors, " << a.out << "/model.h5\n";
   }
 }
 
@@ -133,7 +133,7 @@ void add_lm_command(CLI::App& app) {
   cmd->add_option("--temperature", a->temperature, "sampling temperature > 0 (default 0.8)");
   cmd->add_option("--prime", a->prime, "text the sample starts from (default \"The \")");
   cmd->add_option("--threads", a->threads, "intra-op threads (default: automatic)")->check(CLI::Range(1, 1 << 16));
-  cmd->add_option("--out", a->out, "folder to save the model and vocabulary in (char_lm.json, model.safetensors)");
+  cmd->add_option("--out", a->out, "folder to save the model and vocabulary in (char_lm.json, model.safetensors, model.h5)");
   cmd->callback([a] { run_lm(*a); });
 }
 

@@ -164,6 +164,13 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // none). Default: none, as Keras's layers that take several inputs and do not merge them; the
   // merge layers (Add, Concatenate, ...) combine them as Keras does.
   virtual Tensor compute_merged_mask(const std::vector<Tensor>& xs, const Tensor& y, const std::vector<Tensor>& masks) const;
+  // A call on several inputs of which at least one carries a mask (`masks[i]` input i's, undefined:
+  // none). Default: the masks are not needed and this is operator()(xs, training); MultiHeadAttention
+  // overrides it to turn the query / value / key masks into its attention mask, as Keras does.
+  virtual Tensor call_masked_inputs(const std::vector<Tensor>& xs, const std::vector<Tensor>& masks, bool training) {
+    (void)masks;
+    return (*this)(xs, training);
+  }
 
   // ---- errors ----
   // Throws E with the message prefixed "layer 'name' (Class): " — the one way a layer reports an

@@ -119,9 +119,12 @@ std::string sample(CharLM& lm, const data::CharVocabulary& vocab, const std::str
                    double temperature, Generator& generator);
 
 // A trained model and its vocabulary in folder `dir` (created if needed): char_lm.json (the
-// CharLMOptions and the vocabulary's bytes) and model.safetensors (the weights by name).
-// load_char_lm rebuilds the model from the JSON and loads the weights: IOError when a file is
-// missing, FormatError when the JSON lacks a field or holds a bad value.
+// CharLMOptions and the vocabulary's bytes), model.safetensors (the weights by name) and model.h5
+// (the whole model in Keras 2's HDF5 layout, architecture and weights; nn::load_model reads it).
+// load_char_lm reads the JSON, then loads model.h5 and checks that its architecture is the one the
+// JSON describes; a folder without model.h5 (saved before it was written) is rebuilt from the JSON
+// with the weights of model.safetensors. IOError when a file is missing, FormatError when the JSON
+// lacks a field or holds a bad value, or model.h5 holds another model.
 void save_char_lm(CharLM& lm, const data::CharVocabulary& vocab, const std::string& dir);
 struct LoadedCharLM {
   CharLM lm;

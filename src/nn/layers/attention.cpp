@@ -271,6 +271,51 @@ Tensor MultiHeadAttention::call(const std::vector<Tensor>& inputs, bool training
   return attend(inputs[0], inputs[1], args, training);
 }
 
+Tensor MultiHeadAttention::call_masked_inputs(const std::vector<Tensor>& xs, const std::vector<Tensor>& masks,
+                                              bool training) {
+  // Keras's _compute_attention_mask: the masks of query, value and key (inputs 0, 1, 2; a mask on
+  // the attention_mask input itself means nothing) become [B, T, S] and are AND-ed together and
+  // with the attention_mask input; the causal mask is AND-ed in by attend().
+  auto mask_of = [&](std::size_t i) { return i < masks.size() && i < xs.size() && i < 3 ? masks[i] : Tensor(); };
+  const Tensor qm = mask_of(0), vm = mask_of(1), km = mask_of(2);
+  if (!qm.defined() && !vm.defined() && !km.defined()) return (*this)(xs, training);
+  if (xs.size() < 2) return (*this)(xs, training);  // operator() reports the count
+  const Tensor& query = xs[0];
+  const Tensor& value = xs[1];
+  const Tensor& key = xs.size() >= 3 ? xs[2] : value;
+  const char* names[] = {"query", "value", "key"};
+  const Tensor* inputs[] = {&query, &value, &key};
+  const Tensor* given[] = {&qm, &vm, &km};
+  for (int i = 0; i < 3; ++i) {
+    const Tensor& m = *given[i];
+    if (!m.defined()) continue;
+    const Tensor& x = *inputs[i];
+    if (x.dim() != 3) {
+      fail<ValueError>(std::string("a Keras mask on the ") + names[i] + " is supported for inputs of rank 3 (batch, " +
+                       "time, features), got " + names[i] + " shape " + keras_shape(x.shape()));
+    }
+    if (m.dim() != 2 || m.size(0) != x.size(0) || m.size(1) != x.size(1)) {
+      fail<ShapeError>(std::string("the ") + names[i] + "'s mask must have shape (" + std::to_string(x.size(0)) + ", " +
+                       std::to_string(x.size(1)) + "), got " + keras_shape(m.shape()));
+    }
+  }
+  auto as_bool = [](const Tensor& m) { return m.dtype() == DType::b8 ? m.detach() : not_equal(m.detach(), zeros({}, m.dtype())); };
+  Tensor mask;
+  auto and_in = [&](const Tensor& m) { mask = mask.defined() ? logical_and(mask, m) : m; };
+  if (qm.defined()) and_in(unsqueeze(as_bool(qm), 2));  // [B, T, 1]
+  if (vm.defined()) and_in(unsqueeze(as_bool(vm), 1));  // [B, 1, S]
+  if (km.defined()) and_in(unsqueeze(as_bool(km), 1));
+  if (xs.size() >= 4) and_in(as_bool(xs[3]));
+  // [B, T, S] (a broadcast explicit mask of another shape is checked by attend()).
+  mask = contiguous(mask.expand({query.size(0), query.size(1), value.size(1)}));
+  return (*this)({query, value, key, mask}, training);
+}
+
+Tensor MultiHeadAttention::compute_merged_mask(const std::vector<Tensor>&, const Tensor&,
+                                               const std::vector<Tensor>& masks) const {
+  return masks.empty() ? Tensor() : masks[0];
+}
+
 Tensor MultiHeadAttention::project(const Tensor& x, const char* sublayer, int64_t head_size) {
   const std::string s = sublayer;
   const Tensor& kernel = find_weight(s + "/kernel")->value();

@@ -67,12 +67,11 @@ LayerPtr InputLayer::from_config(const nlohmann::json& config) {
   DType dtype = f32;
   if (const nlohmann::json* dt = f.find("dtype"); dt && dt->is_string()) {
     std::string dt_name = dt->get<std::string>();
+    // The names get_config writes (integer inputs carry token ids, e.g. into an Embedding).
     if (dt_name == "float64") {
       dtype = f64;
-    } else if (dt_name == "int32") {  // token ids for an Embedding
-      dtype = i32;
-    } else if (dt_name == "int64") {
-      dtype = i64;
+    } else if (dt_name == "int32" || dt_name == "int64") {
+      dtype = dt_name == "int32" ? i32 : i64;
     } else if (dt_name != "float32") {
       f.fail("dtype", "\"float32\", \"float64\", \"int32\" or \"int64\"");
     }

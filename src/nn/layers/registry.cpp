@@ -14,6 +14,7 @@
 #include "ember/nn/layers/noise.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/layers/pooling.hpp"
+#include "ember/nn/layers/position_embedding.hpp"
 #include "ember/nn/layers/preprocessing.hpp"
 #include "ember/nn/layers/recurrent.hpp"
 #include "ember/nn/layers/reshaping.hpp"
@@ -105,6 +106,7 @@ std::map<std::string, LayerFactory> builtin_layers() {
       {"LSTMCell", LSTMCell::from_config},
       {"GRUCell", GRUCell::from_config},
       {"StackedRNNCells", StackedRNNCells::from_config},
+      {"PositionEmbedding", PositionEmbedding::from_config},  // keras_nlp / keras_hub
   };
 }
 

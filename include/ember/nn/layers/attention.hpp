@@ -89,7 +89,15 @@ struct AttentionCallArgs {
 //
 // call() takes {query, value}, {query, value, key} or {query, value, key, attention_mask} (the
 // functional API; causal when options().use_causal_mask); attend() takes the causal flag per call
-// and can return the scores. Errors (ShapeError /
+// and can return the scores.
+// Keras masks (functional models; Keras's _compute_attention_mask): when the query, value or key
+// carries a mask ([B, T], [B, S], [B, S]: Embedding(mask_zero), Masking, ...), the attention mask
+// is query_mask[:, :, None] & value_mask[:, None, :] & key_mask[:, None, :] (the masks present),
+// AND-ed with an attention_mask input and the causal mask. A masked query row then has no key
+// left and attends uniformly (above); its output is still computed, and the output carries the
+// query's mask (undefined when the query has none), so the next layer skips those positions.
+// Masks are taken for one attention axis (rank-3 inputs); other ranks with a mask are a ValueError.
+// Errors (ShapeError /
 // ValueError naming the layer): ranks that differ, a mask whose shape is not [B, T..., S...] (or
 // broadcastable to it), feature sizes other than the built ones, bad options.
 class MultiHeadAttention : public LayerBase<MultiHeadAttention> {
@@ -98,6 +106,9 @@ class MultiHeadAttention : public LayerBase<MultiHeadAttention> {
   void build(const std::vector<Shape>& input_shapes) override;
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
   Tensor attend(const Tensor& query, const Tensor& value, const AttentionCallArgs& args = {}, bool training = false);
+  Tensor call_masked_inputs(const std::vector<Tensor>& xs, const std::vector<Tensor>& masks, bool training) override;
+  // The query's mask (Keras sets it on the output).
+  Tensor compute_merged_mask(const std::vector<Tensor>& xs, const Tensor& y, const std::vector<Tensor>& masks) const override;
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   void check_input_shapes(const std::vector<Shape>& shapes) const override;
   nlohmann::json get_config() const override;
