@@ -26,7 +26,7 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 // The FormatError message of loading `text`, or "" when it loads.
 std::string format_error(const std::string& text) {

@@ -19,7 +19,7 @@ using ember::testing::message_of;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 struct Lazy : ::testing::Test {
   void SetUp() override { nn::reset_layer_names(); }

@@ -27,7 +27,7 @@ using testing::all_close;
 using testing::message_of;
 using testing::random_f64;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 Tensor bools(std::vector<int64_t> v, Shape shape) { return cast(from_vector(v, shape), DType::b8); }
 

@@ -21,7 +21,7 @@ using ember::testing::random_f64;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 std::string keras_fixture(const std::string& name) {
   return ember::testing::source_dir() + "/tests/fixtures/keras/" + name;
 }

@@ -21,7 +21,7 @@ using testing::all_close;
 using testing::message_of;
 using testing::random_f64;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 struct Seq2Seq {
   std::shared_ptr<nn::LSTM> encoder, decoder;

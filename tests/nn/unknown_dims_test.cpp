@@ -36,7 +36,7 @@ using testing::all_close;
 using testing::message_of;
 using testing::random_f64;
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 // `expected` with its unknown entries (-1) filled in: the first by `batch`, the second by `steps`
 // (the batch axis and the time axis, in that order, as every case below has them).

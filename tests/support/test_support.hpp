@@ -33,6 +33,9 @@ std::vector<FixtureCase> load_fixture(const std::string& file);  // e.g. "conv2d
 // Random f64 tensor in [low, high) from a fixed seed.
 Tensor random_f64(const Shape& shape, uint64_t seed, double low = -1, double high = 1);
 
+// Whether `text` contains `part` (error messages, tool output).
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 // The message of the E that f() throws; a test failure (and "") if it throws nothing.
 template <typename E, typename F>
 std::string message_of(F&& f) {

@@ -12,7 +12,7 @@ using ember::testing::ToolRun;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 fs::path periodic_text(const std::string& name) {
   fs::path dir = ember::testing::fresh_temp_dir(name);

@@ -11,7 +11,7 @@ using ember::testing::ToolRun;
 
 namespace {
 std::string lstm_json() { return ember::testing::source_dir() + "/tests/fixtures/keras/sequential_lstm.json"; }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 }  // namespace
 
 TEST(RecurrentCli, SummaryPrintsKerasCounts) {

@@ -21,7 +21,7 @@ std::string fixture(const std::string& name) {
   return "'" + ember::testing::source_dir() + "/tests/fixtures/keras/" + name + "'";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 // Exactly one line, starting "ember: ".
 ::testing::AssertionResult one_error_line(const std::string& err) {

@@ -16,7 +16,7 @@ using ember::testing::run_ember;
 using ember::testing::ToolRun;
 
 namespace {
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 }  // namespace
 
 TEST(UnknownDimsCli, SummaryOfAKerasEncoderDecoderPrintsNone) {

@@ -11,7 +11,7 @@ namespace {
 
 using ember::testing::ToolRun;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using ember::testing::contains;
 
 bool one_error_line(const std::string& err) {
   return err.rfind("ember: ", 0) == 0 && !err.empty() && err.back() == '\n' && err.find('\n') == err.size() - 1;
