@@ -36,8 +36,8 @@ struct AlgoGuard {
   ~AlgoGuard() { detail::set_conv2d_f32_algo(saved); }
 };
 
-const ConvF32Algo kAlgos[] = {ConvF32Algo::Auto, ConvF32Algo::DnnlDirect, ConvF32Algo::DnnlBlocked,
-                              ConvF32Algo::Im2colGemm, ConvF32Algo::DnnlAnyWeights};
+const ConvF32Algo kAlgos[] = {ConvF32Algo::Auto,       ConvF32Algo::DnnlDirect,     ConvF32Algo::DnnlBlocked,
+                              ConvF32Algo::Im2colGemm, ConvF32Algo::DnnlAnyWeights, ConvF32Algo::DnnlWinograd};
 
 TEST(ConvGeometry, TensorFlowRules) {
   auto g = make_conv2d_geometry({.batch = 1, .in_h = 28, .in_w = 28, .in_c = 1, .k_h = 5, .k_w = 5, .out_c = 32, .padding = Padding::Same});
@@ -148,6 +148,11 @@ const Case kCases[] = {
     {2, 9, 7, 1, 3, 2, 4, 1, 1, 1, 1, Padding::Valid},
     {2, 6, 5, 1, 4, 2, 3, 1, 1, 1, 1, Padding::Same},    // even kernel: asymmetric padding
     {2, 3, 4, 1, 5, 5, 3, 1, 1, 1, 1, Padding::Same},    // kernel larger than input
+    // 3x3 stride 1 with >= 16 channels: the Winograd kernels (Auto takes them for the forward pass only
+    // from batch x output pixels >= 8192, as the first case has; DnnlWinograd always).
+    {32, 16, 16, 16, 3, 3, 32, 1, 1, 1, 1, Padding::Same},
+    {3, 13, 11, 24, 3, 3, 20, 1, 1, 1, 1, Padding::Same},   // ragged tiles, channels not a multiple of 16
+    {2, 10, 9, 16, 3, 3, 16, 1, 1, 1, 1, Padding::Valid},
 };
 
 double max_abs(const std::vector<double>& v) {
@@ -201,7 +206,8 @@ TEST(ConvKernels, FastMatchesReference) {
 
 TEST(ConvKernels, RepeatedCallsAreBitIdentical) {
   std::mt19937 rng(7);
-  const auto g = make_conv2d_geometry({.batch = 8, .in_h = 14, .in_w = 14, .in_c = 16, .k_h = 5, .k_w = 5, .out_c = 32, .padding = Padding::Same});
+  for (const int64_t k : {5, 3}) {  // 3x3: the Winograd kernels of Auto and DnnlWinograd
+  const auto g = make_conv2d_geometry({.batch = 8, .in_h = 14, .in_w = 14, .in_c = 16, .k_h = k, .k_w = k, .out_c = 32, .padding = Padding::Same});
   const auto x = to_f32(random_vec(x_size(g), rng)), w = to_f32(random_vec(w_size(g), rng));
   const auto dy = to_f32(random_vec(y_size(g), rng));
   for (ConvF32Algo a : kAlgos) {
@@ -216,6 +222,7 @@ TEST(ConvKernels, RepeatedCallsAreBitIdentical) {
     EXPECT_EQ(y1, y2);
     EXPECT_EQ(dx1, dx2);
     EXPECT_EQ(dw1, dw2);
+  }
   }
 }
 

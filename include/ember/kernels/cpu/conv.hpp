@@ -79,7 +79,9 @@ namespace detail {
 //  DnnlAnyWeights: oneDNN with NHWC activations and weights reordered to its preferred layout.
 //  DnnlBlocked: oneDNN with format_tag::any, reordering to/from its blocked layouts each call.
 //  Im2colGemm: im2col/col2im + sgemm (oneDNN's, as gemm()).
-enum class ConvF32Algo { Auto, DnnlDirect, DnnlBlocked, Im2colGemm, DnnlAnyWeights };
+//  DnnlWinograd: oneDNN's Winograd F(4x4, 3x3) with blocked layouts wherever it applies (3x3, stride
+//    1, >= 16 channels in and out), else DnnlAnyWeights. Auto uses it where it measured faster.
+enum class ConvF32Algo { Auto, DnnlDirect, DnnlBlocked, Im2colGemm, DnnlAnyWeights, DnnlWinograd };
 void set_conv2d_f32_algo(ConvF32Algo algo);  // process-wide; Auto = the measured fastest
 ConvF32Algo conv2d_f32_algo();
 }  // namespace detail
