@@ -82,14 +82,17 @@ SymbolicTensor basic_block(SymbolicTensor x, int64_t filters, int64_t stride, bo
 }
 
 // The stem is fmnist-convbn's (one 5×5 convolution on the single input channel, max-pool to 14×14):
-// a residual stage at 28×28 would cost more than the two stages below together. Then basic blocks
-// of 64 filters at 14×14 and 128 at 7×7.
+// a residual stage at 28×28 would cost more than the two stages below together. Then two basic
+// blocks of 64 filters at 14×14 and two of 128 at 7×7 (ResNet-18's first two stages, after its own
+// stem). One block per stage (291,242 parameters) underfit: train accuracy 0.945 after 20 epochs.
 std::shared_ptr<Model> fmnist_resnet() {
   SymbolicTensor input = Input({28, 28, 1}, "input_1");
   SymbolicTensor x = conv_bn_relu(input, 32, 1, "stem", true, 5);
   x = MaxPooling2D({.pool_size = {2, 2}, .strides = {{2, 2}}, .name = "stem_pool"})(x);
   x = basic_block(x, 64, 1, true, "stage1_block1");
+  x = basic_block(x, 64, 1, false, "stage1_block2");
   x = basic_block(x, 128, 2, true, "stage2_block1");
+  x = basic_block(x, 128, 1, false, "stage2_block2");
   x = GlobalAveragePooling2D("avg_pool")(x);
   x = Dense({.units = 10, .name = "logits"})(x);
   return std::make_shared<Model>(input, x, "fmnist-resnet");
@@ -117,7 +120,7 @@ TrainingRecipe builtin_recipe(const std::string& name) {
   if (name == "mlp" || name == "cnn") return {};
   if (name == "fmnist-convbn") return {.epochs = 12, .augment = "flip", .tta_flip = true};
   if (name == "fmnist-resnet") {
-    return {.epochs = 20, .warmup_epochs = 1, .augment = "flip,shift=2", .tta_flip = true};
+    return {.epochs = 26, .warmup_epochs = 1, .augment = "flip,shift=2", .tta_flip = true};
   }
   unknown_model(name);
 }

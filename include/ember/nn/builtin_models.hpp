@@ -7,12 +7,12 @@
 //   "cnn": the TensorFlow-tutorial CNN: Input(28, 28, 1) → Conv2D 32 5×5 SAME ReLU → MaxPool 2 →
 //          Conv2D 64 5×5 SAME ReLU → MaxPool 2 → Flatten → Dense 1024 ReLU → Dropout 0.4 → Dense 10
 //                                                                                           3,274,634 params
-//   "fmnist-convbn": two VGG-style blocks of 3×3 Conv2D + BatchNormalization + ReLU (32, 32 | 64, 64
-//          filters, each block ending in MaxPool 2) → Flatten → Dense 256 + BN + ReLU → Dropout 0.5 →
-//          Dense 10: the Fashion-MNIST benchmark table's "conv+BN" row.
+//   "fmnist-convbn": 5×5 Conv2D 32 + BatchNormalization + ReLU → MaxPool 2 → two 3×3 Conv2D 64 + BN +
+//          ReLU → MaxPool 2 → Flatten → Dense 256 + BN + ReLU → Dropout 0.5 → Dense 10: the
+//          Fashion-MNIST benchmark table's "conv+BN" row.
 //   "fmnist-resnet": a small residual network for 28×28 inputs: fmnist-convbn's first block as the stem,
-//          He et al.'s basic blocks of 64 filters at 14×14 and 128 at 7×7 (1×1 projection shortcuts),
-//          global average pooling, Dense 10.
+//          two of He et al.'s basic blocks of 64 filters at 14×14 and two of 128 at 7×7 (1×1
+//          projection shortcuts where the shape changes), global average pooling, Dense 10.
 //
 // Each model carries its training recipe (builtin_recipe): `ember train --model NAME` uses it for
 // every setting not given on the command line.

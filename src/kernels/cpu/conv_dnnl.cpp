@@ -15,7 +15,8 @@
 // reordered per call. Blocked activations add two reorders of the big tensors for no consistent gain.
 // im2col + sgemm loses: these GEMMs are skinny (N = out_c = 32/64) and the patch matrix is 25x the input.
 // Auto = DnnlAnyWeights, except backward-data with in_c < 8 (the first layer), where the GEMM-based
-// kernel is ~2x faster than the channel-padded jit one.
+// kernel is ~2x faster than the channel-padded jit one, and 3x3 stride-1 layers with >= 16 channels,
+// which take oneDNN's Winograd kernels (winograd_pays below: about 2x on ResNet-18's layers).
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
@@ -26,10 +27,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/core/storage.hpp"
 #include "ember/kernels/cpu/bias_act.hpp"
 #include "ember/kernels/cpu/conv.hpp"
 
@@ -109,7 +112,9 @@ void init_operand(Operand& op, int arg, const dnnl::memory::desc& user_md, const
     op.prim = op.user;
     op.needs_reorder = false;
   } else {
-    op.prim = dnnl::memory(prim_md, engine());  // owned buffer in the blocked layout
+    // The blocked copy gets its buffer per call (run_dnnl): a cached entry holding its own copies of
+    // the activations would keep hundreds of MB alive across a deep network's layers.
+    op.prim = dnnl::memory(prim_md, engine(), nullptr);
     op.needs_reorder = true;
     op.reorder = is_output ? dnnl::reorder(op.prim, op.user) : dnnl::reorder(op.user, op.prim);
     op.reorder_args = {{DNNL_ARG_FROM, (is_output ? op.prim : op.user).get()},
@@ -193,7 +198,7 @@ std::unique_ptr<Entry> create_entry(Dir dir, Layout layout, const Conv2dGeometry
       break;
     }
   }
-  e->scratch = dnnl::memory(scratch_md, engine());
+  e->scratch = dnnl::memory(scratch_md, engine(), nullptr);  // buffer per call, as the blocked copies
   // The memory handles share their objects with the operands: set_data_handle reaches these too.
   e->args = {{e->in0.arg, e->in0.prim.get()}, {e->in1.arg, e->in1.prim.get()}, {e->out.arg, e->out.prim.get()},
              {DNNL_ARG_SCRATCHPAD, e->scratch.get()}};
@@ -243,6 +248,19 @@ void run_dnnl(Dir dir, Layout layout, const Conv2dGeometry& g, const float* in0,
   e.in0.user.set_data_handle(const_cast<float*>(in0));
   e.in1.user.set_data_handle(const_cast<float*>(in1));
   e.out.user.set_data_handle(out);
+  // Blocked copies and the scratchpad borrow blocks from the tensor allocator's cache for this call
+  // only: after the first step of a training loop these come from its free lists, not the system.
+  std::optional<Storage> buffers[4];
+  auto borrow = [&](dnnl::memory& m, std::optional<Storage>& slot) {
+    const std::size_t bytes = m.get_desc().get_size();
+    if (bytes == 0) return;
+    slot.emplace(bytes);
+    m.set_data_handle(slot->data());
+  };
+  if (e.in0.needs_reorder) borrow(e.in0.prim, buffers[0]);
+  if (e.in1.needs_reorder) borrow(e.in1.prim, buffers[1]);
+  if (e.out.needs_reorder) borrow(e.out.prim, buffers[2]);
+  borrow(e.scratch, buffers[3]);
   // Through the C API with the argument lists built once: the C++ execute() converts its map into a
   // new vector on every call.
   auto execute = [&](const dnnl::primitive& p, const std::vector<dnnl_exec_arg_t>& args) {
