@@ -1,6 +1,6 @@
 // Softmax regression on Fashion-MNIST, written with nothing but tensors and autograd:
 // logits = x W + b, loss = sparse softmax cross-entropy, plain mini-batch gradient descent.
-// Prints the test accuracy at the end (about 0.84 after 5 epochs).
+// Prints the test accuracy at the end (about 0.83 after 3 or 5 epochs).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -21,7 +21,9 @@ int main(int argc, char** argv) try {
     epochs = static_cast<int>(v);
   }
   const int64_t batch = 128;
-  const double learning_rate = 0.5;
+  // 0.5 (the TF tutorial's MNIST rate) makes the test accuracy swing between 0.75 and 0.83 from
+  // epoch to epoch on Fashion-MNIST (PyTorch alike); 0.1 climbs steadily.
+  const double learning_rate = 0.1;
   manual_seed(42);
 
   data::TrainTestData ds = data::load_fashion_mnist();

@@ -161,9 +161,62 @@ TEST(RecipeCli, BadRecipeOptionsAreUsageErrors) {
   fs::path data = ember::testing::make_idx_dir("recipe_bad", 64, 16);
   const std::string base = "train --model mlp --data idx:" + data.string() + " --epochs 2 --threads 1 ";
   for (const char* bad : {"--label-smoothing 1", "--label-smoothing -0.1", "--tta mirror", "--warmup-epochs 2",
-                          "--warmup-epochs -1", "--augment flop"}) {
+                          "--warmup-epochs -1", "--augment flop", "--time-limit -1", "--time-limit nan",
+                          "--time-limit 5 --checkpoint-dir /tmp/ember_recipe_bad_ckpt"}) {
     ToolRun r = run_ember(base + bad);
     EXPECT_EQ(r.status, 2) << bad << ": " << r.err;
     EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << bad << ": " << r.err;
   }
+}
+
+TEST(RecipeCli, TimeLimitTrainsTheEpochsThatFitAndEndsTheScheduleWithThem) {
+  // 256 images, batch 64: 4 steps per epoch. A limit already spent when the first epoch ends: that
+  // epoch is the only one, and the cosine schedule, now 4 steps long, has reached 0 after it.
+  fs::path data = ember::testing::make_idx_dir("time_limit", 256, 32);
+  const std::string base = "train --model mlp --data idx:" + data.string() +
+                           " --epochs 5 --batch-size 64 --threads 1 --verbose 2 --learning-rate 0.01 ";
+  fs::path out = ember::testing::fresh_temp_dir("time_limit_out");
+  ToolRun r = run_ember(base + "--time-limit 0.000001 --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(epoch_lines(r.out), 1) << r.out;
+  EXPECT_NE(r.out.find("1 of the 5 epochs fit"), std::string::npos) << r.out;
+  std::vector<double> lr = lr_column(out);
+  ASSERT_EQ(lr.size(), 1u);
+  EXPECT_NEAR(lr[0], 0.0, 1e-15);
+  EXPECT_GE(test_line(r).second, 0.0) << r.out;  // the test split is still scored
+  EXPECT_EQ(run_settings(out).at("time limit"), "1e-06 min (1 of 5 epochs fit)");
+
+  // A limit that leaves room for every epoch changes nothing: the same history, bit for bit, as
+  // the run without a limit.
+  for (const std::string warmup : {"0", "1"}) {
+    fs::path limited = ember::testing::fresh_temp_dir("time_limit_roomy"), free = ember::testing::fresh_temp_dir("time_limit_free");
+    ToolRun roomy = run_ember(base + "--warmup-epochs " + warmup + " --time-limit 600 --out " + limited.string());
+    ToolRun plain = run_ember(base + "--warmup-epochs " + warmup + " --out " + free.string());
+    ASSERT_EQ(roomy.status, 0) << roomy.err;
+    ASSERT_EQ(plain.status, 0) << plain.err;
+    EXPECT_NE(roomy.out.find("Time limit 600 min: the first epoch took"), std::string::npos) << roomy.out;
+    EXPECT_NE(roomy.out.find("all 5 epochs fit"), std::string::npos) << roomy.out;
+    EXPECT_EQ(plain.out.find("Time limit"), std::string::npos) << plain.out;
+    EXPECT_EQ(ember::testing::read_file(limited / "history.csv"), ember::testing::read_file(free / "history.csv")) << "warm-up " << warmup;
+    EXPECT_EQ(lr_column(limited).size(), 5u);
+  }
+}
+
+TEST(RecipeCli, BuiltinRecipesCarryTheirTimeLimitUnlessEpochsAreGiven) {
+  // The limits: conv+BN within 10 minutes, the ResNet within 30.
+  EXPECT_EQ(nn::builtin_recipe("fmnist-convbn").time_limit_minutes, 10);
+  EXPECT_EQ(nn::builtin_recipe("fmnist-resnet").time_limit_minutes, 30);
+  EXPECT_EQ(nn::builtin_recipe("mlp").time_limit_minutes, 0);
+  fs::path data = ember::testing::make_idx_dir("recipe_limit", 128, 32);
+  const std::string base = "train --model fmnist-convbn --data idx:" + data.string() + " --batch-size 64 --threads 1 --verbose 2 ";
+  ToolRun r = run_ember(base + "--augment none --tta none");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const int epochs = nn::builtin_recipe("fmnist-convbn").epochs;
+  EXPECT_NE(r.out.find("Time limit 10 min: the first epoch took"), std::string::npos) << r.out;
+  EXPECT_EQ(epoch_lines(r.out), epochs) << r.out;
+  // --epochs given: that many, no plan.
+  ToolRun given = run_ember(base + "--augment none --tta none --epochs 1");
+  ASSERT_EQ(given.status, 0) << given.err;
+  EXPECT_EQ(given.out.find("Time limit"), std::string::npos) << given.out;
+  EXPECT_EQ(epoch_lines(given.out), 1) << given.out;
 }

@@ -59,11 +59,13 @@ struct TrainArgs {
   double warmup_epochs = 0;
   double label_smoothing = 0;
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
+  double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
 };
 
 // The options whose value came from the command line (the rest may come from the model's recipe).
 struct GivenOptions {
-  CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta;
+  CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta,
+      *time_limit;
 };
 
 // A built-in model's recipe for every recipe setting the command line left out.
@@ -82,6 +84,9 @@ void apply_recipe(TrainArgs& a, const GivenOptions& given) {
   if (unset(given.label_smoothing)) a.label_smoothing = r.label_smoothing;
   if (unset(given.augment)) a.augment = r.augment;
   if (unset(given.tta)) a.tta = r.tta_flip ? "flip" : "none";
+  // The recipe's time limit plans its own epoch count: an --epochs given asks for that many instead,
+  // and a checkpointed run keeps its count so that --resume continues the same schedule.
+  if (unset(given.time_limit) && unset(given.epochs) && a.checkpoint_dir.empty()) a.time_limit = r.time_limit_minutes;
 }
 
 bool augments(const TrainArgs& a) { return !a.augment.empty() && a.augment != "none"; }
@@ -306,6 +311,11 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (a.warmup_epochs > 0) r.settings.emplace_back("warm-up epochs", std::to_string(a.warmup_epochs));
   if (a.label_smoothing > 0) r.settings.emplace_back("label smoothing", std::to_string(a.label_smoothing));
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
+  if (a.time_limit > 0) {
+    char limit[96];
+    std::snprintf(limit, sizeof limit, "%g min (%zu of %d epochs fit)", a.time_limit, history.epoch.size(), a.epochs);
+    r.settings.emplace_back("time limit", limit);
+  }
   if (!x_test.defined()) return r;
   r.y_true = y_test.to(i64).to_vector<int64_t>();
   r.y_pred = argmax(prob, -1).to_vector<int64_t>();
@@ -320,9 +330,26 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
 
 // --schedule after --warmup-epochs of linear warm-up from 0 (Keras 3's CosineDecay warm-up, which
 // reaches the initial rate at the warm-up's last step); the cosine then decays to 0 over the rest.
-optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per_epoch) {
+// With `planned_steps` (a --time-limit run) the schedule ends at *planned_steps, which the plan may
+// shorten after the first epoch; until it does, the rates are bit-identical to the fixed schedule's.
+optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per_epoch,
+                                           std::shared_ptr<const int64_t> planned_steps = nullptr) {
   const int64_t total = steps_per_epoch * a.epochs;
   const int64_t warmup = std::min<int64_t>(static_cast<int64_t>(std::llround(a.warmup_epochs * static_cast<double>(steps_per_epoch))), total - 1);
+  if (planned_steps) {
+    const double lr = a.learning_rate;
+    const bool cosine = a.schedule == "cosine";
+    return optim::LambdaSchedule([lr, cosine, warmup, planned_steps](int64_t step) {
+      const int64_t steps = *planned_steps;
+      const int64_t warm = std::min(warmup, steps - 1);
+      if (step < warm) return lr * static_cast<double>(step + 1) / static_cast<double>(warm);
+      if (!cosine) return lr;
+      // As optim::CosineDecay (alpha 0) without warm-up, as the lambda below with it.
+      const double p = warm <= 0 ? static_cast<double>(std::min(step, steps)) / static_cast<double>(steps)
+                                 : std::min(1.0, static_cast<double>(step - warm) / static_cast<double>(steps - warm));
+      return lr * (0.5 * (1 + std::cos(M_PI * p)));
+    });
+  }
   if (warmup <= 0) {
     if (a.schedule == "constant") return a.learning_rate;
     return optim::CosineDecay({.initial_learning_rate = a.learning_rate, .decay_steps = total});
@@ -334,6 +361,58 @@ optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per
     if (!cosine) return lr;
     const double p = std::min(1.0, static_cast<double>(step - warmup) / static_cast<double>(total - warmup));
     return lr * 0.5 * (1 + std::cos(M_PI * p));
+  });
+}
+
+std::string minutes_text(double minutes) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%g min", minutes);
+  return buf;
+}
+
+// --time-limit: after the first epoch, plan how many of --epochs fit in the limit at that epoch's
+// pace (the first epoch is the slowest: kernels are chosen and memory is cached in it), end the
+// learning-rate schedule there (*planned_steps) and stop after the last planned epoch. Sized
+// conservatively: what follows the last epoch (test predictions, files) is counted as a tenth of
+// one. `planned_epochs` ends up as the epochs the run trains, `planned_lr` as the rate that the
+// planned schedule gives after the first epoch (fit's History logged the earlier plan's).
+callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_epoch, std::chrono::steady_clock::time_point started,
+                                          std::shared_ptr<int64_t> planned_steps, std::shared_ptr<int> planned_epochs,
+                                          std::shared_ptr<double> planned_lr, nn::Model* model, optim::Optimizer* opt) {
+  using clock = std::chrono::steady_clock;
+  auto epoch_started = std::make_shared<clock::time_point>();
+  auto message = std::make_shared<std::string>();
+  const double limit_s = a.time_limit * 60;
+  const int epochs = a.epochs;
+  const bool verbose = a.verbose > 0;
+  return callbacks::LambdaCallback({
+      .on_epoch_begin =
+          [=](int epoch, const callbacks::Logs&) {
+            if (epoch == 0) *epoch_started = clock::now();
+            // Printed after the first epoch's line, not inside its progress bar.
+            if (epoch == 1 && verbose && !message->empty()) std::printf("%s\n", message->c_str());
+          },
+      .on_epoch_end =
+          [=](int epoch, callbacks::Logs& logs) {
+            if (epoch == 0) {
+              const clock::time_point now = clock::now();
+              const double first = std::chrono::duration<double>(now - *epoch_started).count();
+              const double used = std::chrono::duration<double>(now - started).count();
+              const double room = limit_s - used - 0.1 * first;
+              const double more = first > 0 ? std::floor(std::max(0.0, room) / first) : epochs;
+              *planned_epochs = static_cast<int>(std::min<double>(epochs, 1 + more));
+              *planned_steps = steps_per_epoch * *planned_epochs;
+              logs["lr"] = *planned_lr = opt->current_learning_rate();  // for the progress line and later callbacks
+              *message = "Time limit " + minutes_text(a.time_limit) + ": the first epoch took " +
+                         wall_time(std::chrono::duration_cast<clock::duration>(now - *epoch_started)) + ", so " +
+                         (*planned_epochs == epochs ? "all " + std::to_string(epochs) + " epochs fit"
+                                                    : std::to_string(*planned_epochs) + " of the " + std::to_string(epochs) +
+                                                          " epochs fit; the learning-rate schedule now ends after epoch " +
+                                                          std::to_string(*planned_epochs) + " (--time-limit 0 or --epochs N trains N)");
+              if (*planned_epochs == 1 && verbose) std::printf("%s\n", message->c_str());
+            }
+            if (epoch + 1 >= *planned_epochs && *planned_epochs < epochs) model->stop_training = true;
+          },
   });
 }
 
@@ -380,6 +459,12 @@ int run_train(const TrainArgs& a) {
     throw CLI::ValidationError("--label-smoothing", "must be in [0, 1), got " + std::to_string(a.label_smoothing));
   }
   if (a.tta != "none" && a.tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + a.tta + "'");
+  if (!(a.time_limit >= 0) || !std::isfinite(a.time_limit)) {
+    throw CLI::ValidationError("--time-limit", "must be a number of minutes >= 0 (0: no limit), got " + std::to_string(a.time_limit));
+  }
+  if (a.time_limit > 0 && !a.checkpoint_dir.empty()) {
+    throw CLI::ValidationError("--time-limit", "cannot be combined with --checkpoint-dir (a resumed run must keep the epoch count it started with)");
+  }
   std::optional<data::ImageDataGeneratorOptions> augmentation;
   if (augments(a)) {
     try {
@@ -444,7 +529,11 @@ int run_train(const TrainArgs& a) {
     throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
   }
   const int64_t steps = (x.size(0) + a.batch_size - 1) / a.batch_size;
-  opt->set_learning_rate(learning_rate_schedule(a, steps));
+  // --time-limit: the schedule's length is planned after the first epoch (time_limit_plan).
+  auto planned_steps = a.time_limit > 0 ? std::make_shared<int64_t>(steps * a.epochs) : nullptr;
+  auto planned_epochs = std::make_shared<int>(a.epochs);
+  auto planned_lr = std::make_shared<double>(0);
+  opt->set_learning_rate(learning_rate_schedule(a, steps, planned_steps));
   bool from_logits = !train::ends_in_softmax(*model);
   if (a.label_smoothing > 0) {
     // Smoothing needs the labels as probabilities: one-hot rows, CategoricalCrossentropy.
@@ -483,6 +572,9 @@ int run_train(const TrainArgs& a) {
     fit.callbacks.insert(fit.callbacks.begin(),
                          callbacks::TensorBoard({.log_dir = a.tensorboard, .histogram_freq = 1, .write_graph = true}));
   }
+  if (planned_steps) {
+    fit.callbacks.push_back(time_limit_plan(a, steps, started, planned_steps, planned_epochs, planned_lr, model.get(), opt.get()));
+  }
   callbacks::History history;
   if (!augmentation) {
     history = model->fit(x, y, fit);
@@ -492,6 +584,11 @@ int run_train(const TrainArgs& a) {
     data::ImageDataGenerator generator(*augmentation);
     data::Dataset batches = generator.flow(x, y, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
     history = model->fit(batches, fit);
+  }
+  if (planned_steps && *planned_epochs < a.epochs) {
+    // The history's first "lr" was logged before the plan shortened the schedule.
+    auto lr = history.history.find("lr");
+    if (lr != history.history.end() && !lr->second.empty()) lr->second.front() = *planned_lr;
   }
 
   if (!a.out.empty()) {
@@ -559,6 +656,10 @@ void add_train_commands(CLI::App& app) {
                                           "linear learning-rate warm-up from 0 over this many epochs before the schedule (default 0)");
   given.label_smoothing = train->add_option("--label-smoothing", args->label_smoothing,
                                             "smooth the one-hot labels: y(1-e) + e/classes (default 0)");
+  given.time_limit = train->add_option(
+      "--time-limit", args->time_limit,
+      "minutes the run should end within: after the first epoch it trains only the epochs that fit at that pace, the schedule "
+      "ending with them (default: none, or the built-in model's recipe; 0: none)");
   given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));

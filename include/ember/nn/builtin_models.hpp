@@ -42,6 +42,10 @@ struct TrainingRecipe {
   double label_smoothing = 0;       // CategoricalCrossentropy's ε on one-hot labels
   std::string augment;              // data::augmentation_from_spec's spec; empty: none
   bool tta_flip = false;            // test predictions average each image's and its mirror's
+  // Minutes the whole run should end within (0: no limit). After the first epoch the run plans how
+  // many of `epochs` fit at that epoch's pace and ends its schedule there (`ember train --time-limit`):
+  // a slower machine trains fewer epochs instead of running over.
+  double time_limit_minutes = 0;
 };
 // The recipe of a built-in model (ValueError for an unknown name, as builtin_model).
 TrainingRecipe builtin_recipe(const std::string& name);
