@@ -118,7 +118,7 @@ std::shared_ptr<Model> builtin_model(const std::string& name) {
 
 TrainingRecipe builtin_recipe(const std::string& name) {
   if (name == "mlp" || name == "cnn") return {};
-  if (name == "fmnist-convbn") return {.epochs = 12, .augment = "flip", .tta_flip = true, .time_limit_minutes = 10};
+  if (name == "fmnist-convbn") return {.epochs = 12, .augment = "flip,shift=1", .tta_flip = true, .time_limit_minutes = 10};
   if (name == "fmnist-resnet") {
     return {.epochs = 26, .warmup_epochs = 1, .augment = "flip,shift=2", .tta_flip = true, .time_limit_minutes = 30};
   }

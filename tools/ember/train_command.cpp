@@ -371,10 +371,11 @@ std::string minutes_text(double minutes) {
 }
 
 // --time-limit: after the first epoch, plan how many of --epochs fit in the limit at that epoch's
-// pace (the first epoch is the slowest: kernels are chosen and memory is cached in it), end the
-// learning-rate schedule there (*planned_steps) and stop after the last planned epoch. Sized
-// conservatively: what follows the last epoch (test predictions, files) is counted as a tenth of
-// one. `planned_epochs` ends up as the epochs the run trains, `planned_lr` as the rate that the
+// pace (the first epoch is usually the slowest: kernels are chosen and memory is cached in it), end
+// the learning-rate schedule there (*planned_steps) and stop after the last planned epoch. Sized
+// with margins: later epochs may run 3 % slower than the first (a shared VM's pace drifts: seen on
+// the 10-minute recipe, which ended 5 s inside its limit without this), and what follows the last
+// epoch (test predictions, files) is counted as a tenth of one. `planned_epochs` ends up as the epochs the run trains, `planned_lr` as the rate that the
 // planned schedule gives after the first epoch (fit's History logged the earlier plan's).
 callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_epoch, std::chrono::steady_clock::time_point started,
                                           std::shared_ptr<int64_t> planned_steps, std::shared_ptr<int> planned_epochs,
@@ -399,7 +400,7 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
               const double first = std::chrono::duration<double>(now - *epoch_started).count();
               const double used = std::chrono::duration<double>(now - started).count();
               const double room = limit_s - used - 0.1 * first;
-              const double more = first > 0 ? std::floor(std::max(0.0, room) / first) : epochs;
+              const double more = first > 0 ? std::floor(std::max(0.0, room) / (1.03 * first)) : epochs;
               *planned_epochs = static_cast<int>(std::min<double>(epochs, 1 + more));
               *planned_steps = steps_per_epoch * *planned_epochs;
               logs["lr"] = *planned_lr = opt->current_learning_rate();  // for the progress line and later callbacks
