@@ -391,7 +391,10 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
           [=](int epoch, const callbacks::Logs&) {
             if (epoch == 0) *epoch_started = clock::now();
             // Printed after the first epoch's line, not inside its progress bar.
-            if (epoch == 1 && verbose && !message->empty()) std::printf("%s\n", message->c_str());
+            if (epoch == 1 && verbose && !message->empty()) {
+              std::printf("%s\n", message->c_str());
+              std::fflush(stdout);  // as the progress lines: at once, also into a pipe or file
+            }
           },
       .on_epoch_end =
           [=](int epoch, callbacks::Logs& logs) {
@@ -410,7 +413,10 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
                                                     : std::to_string(*planned_epochs) + " of the " + std::to_string(epochs) +
                                                           " epochs fit; the learning-rate schedule now ends after epoch " +
                                                           std::to_string(*planned_epochs) + " (--time-limit 0 or --epochs N trains N)");
-              if (*planned_epochs == 1 && verbose) std::printf("%s\n", message->c_str());
+              if (*planned_epochs == 1 && verbose) {
+                std::printf("%s\n", message->c_str());
+                std::fflush(stdout);
+              }
             }
             if (epoch + 1 >= *planned_epochs && *planned_epochs < epochs) model->stop_training = true;
           },
