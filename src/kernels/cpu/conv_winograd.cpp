@@ -1,0 +1,385 @@
+// Winograd F(4x4, 3x3) convolutions of our own, on NHWC float32 with AVX2 / FMA.
+//
+// oneDNN's Winograd kernels need AVX-512; on an AVX2-only CPU its direct kernels are all it has and
+// a ResNet-18 step ran no faster than libtorch's (bench/RESULTS.md). Winograd's minimal filtering
+// computes a 4x4 output tile of a 3x3 convolution from a 6x6 input patch with 36 multiplications
+// per (input, output) channel pair instead of 144 (Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2015), with the interpolation points 0, +-1, +-2 and infinity:
+//
+//   y = A^T [ (G g G^T) (.) (B^T d B) ] A        (.) = elementwise, summed over input channels
+//
+// so a convolution becomes: transform every input patch (V = B^T d B) and every filter (U = G g G^T),
+// then 36 independent matrix products M[xi] = V[xi] (tiles x C) . U[xi] (C x K), one per point xi of
+// the 6x6 domain, then transform every output tile back (A^T M A). The transforms run 8 channels at
+// a time (NHWC puts them side by side); the products go to oneDNN's sgemm, one thread each.
+//
+// Backward data is the forward convolution of dy with the filter turned 180 degrees and its channel
+// axes swapped (padding 2 - pad). Backward weights follows from the forward formula being linear in
+// U: dU[xi] = sum over tiles of V[xi]^T (A dy A^T)[xi], then dg = G^T dU G.
+//
+// The transforms add and subtract up to 8x-scaled tile values, so results differ from the direct
+// algorithm by a few float32 ulps of the input scale (checked against the f64 reference in tests).
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "ember/core/storage.hpp"
+#include "ember/kernels/cpu/conv.hpp"
+#include "ember/kernels/cpu/gemm.hpp"
+
+namespace ember::kernels::cpu::detail {
+
+namespace {
+
+constexpr int64_t kPoints = 36;  // the 6x6 Winograd domain
+
+int64_t round_up8(int64_t n) { return (n + 7) / 8 * 8; }
+
+// A run of up to 8 channels: full runs use plain loads and stores, the last one of a channel count
+// that is not a multiple of 8 a lane mask.
+struct Lanes {
+  int64_t valid;
+  __m256i mask;
+  explicit Lanes(int64_t n)
+      : valid(n), mask(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(std::min<int64_t>(n, 8))),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))) {}
+  __m256 load(const float* p) const { return valid >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask); }
+  void store(float* p, __m256 v) const {
+    if (valid >= 8) {
+      _mm256_storeu_ps(p, v);
+    } else {
+      _mm256_maskstore_ps(p, mask, v);
+    }
+  }
+};
+
+inline __m256 set1(float v) { return _mm256_set1_ps(v); }
+
+// r = B^T d for one column of 6 values.
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+inline void input_1d(const __m256 d[6], __m256 r[6]) {
+  const __m256 d4_d2 = _mm256_sub_ps(d[4], d[2]);
+  const __m256 d1_d3 = _mm256_sub_ps(d[1], d[3]);
+  r[0] = _mm256_fmadd_ps(set1(4.0f), d[0], _mm256_fnmadd_ps(set1(5.0f), d[2], d[4]));
+  r[1] = _mm256_fnmadd_ps(set1(4.0f), _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
+  r[2] = _mm256_fmadd_ps(set1(4.0f), _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
+  r[3] = _mm256_fnmadd_ps(set1(2.0f), d1_d3, d4_d2);
+  r[4] = _mm256_fmadd_ps(set1(2.0f), d1_d3, d4_d2);
+  r[5] = _mm256_fmadd_ps(set1(4.0f), d[1], _mm256_fnmadd_ps(set1(5.0f), d[3], d[5]));
+}
+
+// y = A^T m for one column of 6 values: A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+inline void output_1d(const __m256 m[6], __m256 y[4]) {
+  const __m256 s12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]);
+  const __m256 s34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+  y[0] = _mm256_add_ps(_mm256_add_ps(m[0], s12), s34);
+  y[1] = _mm256_fmadd_ps(set1(2.0f), d34, d12);
+  y[2] = _mm256_fmadd_ps(set1(4.0f), s34, s12);
+  y[3] = _mm256_add_ps(_mm256_fmadd_ps(set1(8.0f), d34, d12), m[5]);
+}
+
+// m = A dy for one column of 4 values (the adjoint of output_1d).
+inline void output_adjoint_1d(const __m256 d[4], __m256 m[6]) {
+  const __m256 s02 = _mm256_add_ps(d[0], d[2]), s13 = _mm256_add_ps(d[1], d[3]);
+  const __m256 q02 = _mm256_fmadd_ps(set1(4.0f), d[2], d[0]), q13 = _mm256_fmadd_ps(set1(4.0f), d[3], d[1]);
+  m[0] = d[0];
+  m[1] = _mm256_add_ps(s02, s13);
+  m[2] = _mm256_sub_ps(s02, s13);
+  m[3] = _mm256_fmadd_ps(set1(2.0f), q13, q02);
+  m[4] = _mm256_fnmadd_ps(set1(2.0f), q13, q02);
+  m[5] = d[3];
+}
+
+// u = G g for one column of 3 values: G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6;
+// 1/24 -1/12 1/6; 0 0 1]
+inline void filter_1d(const __m256 g[3], __m256 u[6]) {
+  const __m256 s02 = _mm256_add_ps(g[0], g[2]);
+  const __m256 q = _mm256_fmadd_ps(set1(1.0f / 24.0f), g[0], _mm256_mul_ps(set1(1.0f / 6.0f), g[2]));
+  u[0] = _mm256_mul_ps(set1(0.25f), g[0]);
+  u[1] = _mm256_mul_ps(set1(-1.0f / 6.0f), _mm256_add_ps(s02, g[1]));
+  u[2] = _mm256_mul_ps(set1(-1.0f / 6.0f), _mm256_sub_ps(s02, g[1]));
+  u[3] = _mm256_fmadd_ps(set1(1.0f / 12.0f), g[1], q);
+  u[4] = _mm256_fnmadd_ps(set1(1.0f / 12.0f), g[1], q);
+  u[5] = g[2];
+}
+
+// g = G^T u for one column of 6 values (the adjoint of filter_1d).
+inline void filter_adjoint_1d(const __m256 u[6], __m256 g[3]) {
+  const __m256 s12 = _mm256_add_ps(u[1], u[2]), s34 = _mm256_add_ps(u[3], u[4]);
+  g[0] = _mm256_fmadd_ps(set1(0.25f), u[0],
+                         _mm256_fmadd_ps(set1(1.0f / 24.0f), s34, _mm256_mul_ps(set1(-1.0f / 6.0f), s12)));
+  g[1] = _mm256_fmadd_ps(set1(1.0f / 6.0f), _mm256_sub_ps(u[2], u[1]),
+                         _mm256_mul_ps(set1(1.0f / 12.0f), _mm256_sub_ps(u[3], u[4])));
+  g[2] = _mm256_fmadd_ps(set1(1.0f / 6.0f), _mm256_sub_ps(s34, s12), u[5]);
+}
+
+// Where the tiles of one convolution lie: image [N, H, W, C] in, [N, OH, OW, K] out, the patch of
+// tile (ty, tx) starting at input row 4 ty - pad_top and column 4 tx - pad_left.
+struct Tiling {
+  int64_t n, h, w, c, k, out_h, out_w, pad_top, pad_left;
+  int64_t tiles_h() const { return (out_h + 3) / 4; }
+  int64_t tiles_w() const { return (out_w + 3) / 4; }
+  int64_t tiles() const { return n * tiles_h() * tiles_w(); }
+  // Image, first patch row and first patch column of tile t.
+  void locate(int64_t t, int64_t& img, int64_t& row, int64_t& col) const {
+    const int64_t per_image = tiles_h() * tiles_w();
+    img = t / per_image;
+    const int64_t r = t % per_image;
+    row = (r / tiles_w()) * 4;
+    col = (r % tiles_w()) * 4;
+  }
+};
+
+// V = B^T d B of tile t for every channel of x, written to v[xi * v_stride + c] (v_stride >= C
+// rounded up to 8: whole runs of 8 are stored, the padding lanes as zeros).
+void transform_input_tile(const Tiling& s, const float* x, int64_t t, float* v, int64_t v_stride) {
+  int64_t img = 0, row = 0, col = 0;
+  s.locate(t, img, row, col);
+  row -= s.pad_top;
+  col -= s.pad_left;
+  const float* base = x + img * s.h * s.w * s.c;
+  for (int64_t c = 0; c < s.c; c += 8) {
+    const Lanes lanes(s.c - c);
+    __m256 d[6][6];
+    for (int i = 0; i < 6; ++i) {
+      const int64_t iy = row + i;
+      for (int j = 0; j < 6; ++j) {
+        const int64_t ix = col + j;
+        d[i][j] = (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w) ? lanes.load(base + (iy * s.w + ix) * s.c + c)
+                                                                 : _mm256_setzero_ps();
+      }
+    }
+    __m256 t6[6][6];
+    for (int j = 0; j < 6; ++j) {
+      const __m256 column[6] = {d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]};
+      __m256 r[6];
+      input_1d(column, r);
+      for (int i = 0; i < 6; ++i) t6[i][j] = r[i];
+    }
+    for (int i = 0; i < 6; ++i) {
+      __m256 r[6];
+      input_1d(t6[i], r);
+      for (int j = 0; j < 6; ++j) _mm256_storeu_ps(v + (6 * i + j) * v_stride + c, r[j]);
+    }
+  }
+}
+
+// y tile t = A^T M A for every channel (m[xi * m_stride + k]), plus bias (may be null) and ReLU,
+// stored where the tile lies inside the output.
+void transform_output_tile(const Tiling& s, const float* m, int64_t m_stride, int64_t t, float* y,
+                           const float* bias, bool relu) {
+  int64_t img = 0, row = 0, col = 0;
+  s.locate(t, img, row, col);
+  float* base = y + img * s.out_h * s.out_w * s.k;
+  const int64_t rows = std::min<int64_t>(4, s.out_h - row), cols = std::min<int64_t>(4, s.out_w - col);
+  for (int64_t k = 0; k < s.k; k += 8) {
+    const Lanes lanes(s.k - k);
+    __m256 t4[4][6];
+    for (int j = 0; j < 6; ++j) {
+      __m256 column[6];
+      for (int i = 0; i < 6; ++i) column[i] = _mm256_loadu_ps(m + (6 * i + j) * m_stride + k);
+      __m256 r[4];
+      output_1d(column, r);
+      for (int i = 0; i < 4; ++i) t4[i][j] = r[i];
+    }
+    const __m256 b = bias != nullptr ? lanes.load(bias + k) : _mm256_setzero_ps();
+    for (int i = 0; i < rows; ++i) {
+      __m256 r[4];
+      output_1d(t4[i], r);
+      for (int j = 0; j < cols; ++j) {
+        __m256 out = _mm256_add_ps(r[j], b);
+        if (relu) out = _mm256_max_ps(out, _mm256_setzero_ps());
+        lanes.store(base + ((row + i) * s.out_w + col + j) * s.k + k, out);
+      }
+    }
+  }
+}
+
+// A dy A^T of tile t for every output channel (zeros outside the output), to m[xi * m_stride + k].
+void transform_output_grad_tile(const Tiling& s, const float* dy, int64_t t, float* m, int64_t m_stride) {
+  int64_t img = 0, row = 0, col = 0;
+  s.locate(t, img, row, col);
+  const float* base = dy + img * s.out_h * s.out_w * s.k;
+  for (int64_t k = 0; k < s.k; k += 8) {
+    const Lanes lanes(s.k - k);
+    __m256 d[4][4];
+    for (int i = 0; i < 4; ++i) {
+      for (int j = 0; j < 4; ++j) {
+        d[i][j] = (row + i < s.out_h && col + j < s.out_w)
+                      ? lanes.load(base + ((row + i) * s.out_w + col + j) * s.k + k)
+                      : _mm256_setzero_ps();
+      }
+    }
+    __m256 t6[6][4];
+    for (int j = 0; j < 4; ++j) {
+      const __m256 column[4] = {d[0][j], d[1][j], d[2][j], d[3][j]};
+      __m256 r[6];
+      output_adjoint_1d(column, r);
+      for (int i = 0; i < 6; ++i) t6[i][j] = r[i];
+    }
+    for (int i = 0; i < 6; ++i) {
+      __m256 r[6];
+      output_adjoint_1d(t6[i], r);
+      for (int j = 0; j < 6; ++j) _mm256_storeu_ps(m + (6 * i + j) * m_stride + k, r[j]);
+    }
+  }
+}
+
+// U[xi][c][k] = (G g G^T)[xi] for w [3, 3, C, K] (HWIO); u rows are k_pad = K rounded up to 8 wide.
+void transform_filter(const float* w, int64_t C, int64_t K, float* u) {
+  const int64_t k_pad = round_up8(K);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t k = 0; k < K; k += 8) {
+      const Lanes lanes(K - k);
+      __m256 g[3][3];
+      for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) g[i][j] = lanes.load(w + ((i * 3 + j) * C + c) * K + k);
+      }
+      __m256 t6[6][3];
+      for (int j = 0; j < 3; ++j) {
+        const __m256 column[3] = {g[0][j], g[1][j], g[2][j]};
+        __m256 r[6];
+        filter_1d(column, r);
+        for (int i = 0; i < 6; ++i) t6[i][j] = r[i];
+      }
+      for (int i = 0; i < 6; ++i) {
+        __m256 r[6];
+        filter_1d(t6[i], r);
+        for (int j = 0; j < 6; ++j) _mm256_storeu_ps(u + ((6 * i + j) * C + c) * k_pad + k, r[j]);
+      }
+    }
+  }
+}
+
+// dw [3, 3, C, K] = G^T dU G from du[xi][c][k] (rows k_pad wide).
+void transform_filter_grad(const float* du, int64_t C, int64_t K, float* dw) {
+  const int64_t k_pad = round_up8(K);
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t k = 0; k < K; k += 8) {
+      const Lanes lanes(K - k);
+      __m256 t3[3][6];
+      for (int j = 0; j < 6; ++j) {
+        __m256 column[6];
+        for (int i = 0; i < 6; ++i) column[i] = _mm256_loadu_ps(du + ((6 * i + j) * C + c) * k_pad + k);
+        __m256 r[3];
+        filter_adjoint_1d(column, r);
+        for (int i = 0; i < 3; ++i) t3[i][j] = r[i];
+      }
+      for (int i = 0; i < 3; ++i) {
+        __m256 r[3];
+        filter_adjoint_1d(t3[i], r);
+        for (int j = 0; j < 3; ++j) lanes.store(dw + ((i * 3 + j) * C + c) * K + k, r[j]);
+      }
+    }
+  }
+}
+
+float* floats(Storage& s) { return static_cast<float*>(s.data()); }
+
+// y = conv(x, w) (+ bias, ReLU) for the tiling s, w [3, 3, C, K]. Tiles go in blocks, one block per
+// thread at a time: transform its patches, 36 products, transform back, all while the block's
+// Winograd-domain data is still in cache.
+void forward(const Tiling& s, const float* x, const float* w, float* y, const float* bias, bool relu) {
+  const int64_t c_pad = round_up8(s.c), k_pad = round_up8(s.k), tiles = s.tiles();
+  Storage u_buf(static_cast<std::size_t>(kPoints * s.c * k_pad) * sizeof(float));
+  float* u = floats(u_buf);
+  transform_filter(w, s.c, s.k, u);
+  // Block size: each block reads all of U (36 C K floats), so blocks of fewer than about C K / (C + K)
+  // tiles would spend more on U than on their own data; at most a share of the tiles per thread.
+  const int threads = omp_get_max_threads();
+  const int64_t wanted = std::clamp<int64_t>(2 * s.c * s.k / (s.c + s.k), 32, 256);
+  const int64_t block = std::max<int64_t>(1, std::min(wanted, (tiles + threads - 1) / threads));
+  const int64_t blocks = (tiles + block - 1) / block;
+  const int64_t per_thread = kPoints * block * (c_pad + k_pad);
+  Storage scratch(static_cast<std::size_t>(per_thread * threads) * sizeof(float));
+#pragma omp parallel
+  {
+    float* v = floats(scratch) + per_thread * omp_get_thread_num();
+    float* m = v + kPoints * block * c_pad;
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t first = b * block, count = std::min(block, tiles - first);
+      for (int64_t t = 0; t < count; ++t) transform_input_tile(s, x, first + t, v + t * c_pad, block * c_pad);
+      for (int64_t xi = 0; xi < kPoints; ++xi) {
+        gemm(false, false, count, s.k, s.c, 1.0f, v + xi * block * c_pad, c_pad, u + xi * s.c * k_pad, k_pad, 0.0f,
+             m + xi * block * k_pad, k_pad);
+      }
+      for (int64_t t = 0; t < count; ++t) {
+        transform_output_tile(s, m + t * k_pad, block * k_pad, first + t, y, bias, relu);
+      }
+    }
+  }
+}
+
+Tiling forward_tiling(const Conv2dGeometry& g) {
+  return {.n = g.batch, .h = g.in_h, .w = g.in_w, .c = g.in_c, .k = g.out_c, .out_h = g.out_h, .out_w = g.out_w,
+          .pad_top = g.pad_top, .pad_left = g.pad_left};
+}
+
+}  // namespace
+
+bool winograd_f32_applies(const Conv2dGeometry& g) {
+  // Backward data runs as a forward convolution with padding 2 - pad: pads above 2 would crop.
+  return g.k_h == 3 && g.k_w == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 &&
+         g.dilation_w == 1 && g.groups == 1 && g.pad_top <= 2 && g.pad_left <= 2 && g.pad_bottom <= 2 &&
+         g.pad_right <= 2;
+}
+
+void conv2d_forward_f32_winograd(const Conv2dGeometry& g, const float* x, const float* w, float* y,
+                                 const float* bias, bool relu) {
+  forward(forward_tiling(g), x, w, y, bias, relu);
+}
+
+void conv2d_backward_input_f32_winograd(const Conv2dGeometry& g, const float* dy, const float* w, float* dx) {
+  // dx = conv(dy, w') with w'[i][j][k][c] = w[2 - i][2 - j][c][k] and padding 2 - pad.
+  const int64_t C = g.in_c, K = g.out_c;
+  Storage flipped_buf(static_cast<std::size_t>(9 * C * K) * sizeof(float));
+  float* flipped = floats(flipped_buf);
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < K; ++k) {
+    for (int64_t ij = 0; ij < 9; ++ij) {
+      const float* src = w + (8 - ij) * C * K + k;
+      float* dst = flipped + (ij * K + k) * C;
+      for (int64_t c = 0; c < C; ++c) dst[c] = src[c * K];
+    }
+  }
+  const Tiling s{.n = g.batch, .h = g.out_h, .w = g.out_w, .c = K, .k = C, .out_h = g.in_h, .out_w = g.in_w,
+                 .pad_top = 2 - g.pad_top, .pad_left = 2 - g.pad_left};
+  forward(s, dy, flipped, dx, nullptr, false);
+}
+
+void conv2d_backward_filter_f32_winograd(const Conv2dGeometry& g, const float* x, const float* dy, float* dw) {
+  const Tiling s = forward_tiling(g);
+  const int64_t c_pad = round_up8(s.c), k_pad = round_up8(s.k), tiles = s.tiles();
+  // Tiles go in chunks of at most ~32 MB of Winograd-domain data; within a chunk, every tile is
+  // transformed (in parallel), then the 36 products dU[xi] += V[xi]^T dM[xi] share out among the
+  // threads. Each dU[xi] is summed by one thread in tile order: the result does not depend on the
+  // thread count.
+  const int64_t chunk =
+      std::min(tiles, std::max<int64_t>(64, (int64_t{32} << 20) / (4 * kPoints * (c_pad + k_pad))));
+  Storage vm_buf(static_cast<std::size_t>(kPoints * chunk * (c_pad + k_pad)) * sizeof(float));
+  Storage du_buf(static_cast<std::size_t>(kPoints * s.c * k_pad) * sizeof(float));
+  float* v = floats(vm_buf);
+  float* m = v + kPoints * chunk * c_pad;
+  float* du = floats(du_buf);
+  for (int64_t first = 0; first < tiles; first += chunk) {
+    const int64_t count = std::min(chunk, tiles - first);
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < count; ++t) {
+      transform_input_tile(s, x, first + t, v + t * c_pad, chunk * c_pad);
+      transform_output_grad_tile(s, dy, first + t, m + t * k_pad, chunk * k_pad);
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t xi = 0; xi < kPoints; ++xi) {
+      gemm(true, false, s.c, s.k, count, 1.0f, v + xi * chunk * c_pad, c_pad, m + xi * chunk * k_pad, k_pad,
+           first == 0 ? 0.0f : 1.0f, du + xi * s.c * k_pad, k_pad);
+    }
+  }
+  transform_filter_grad(du, s.c, s.k, dw);
+}
+
+}  // namespace ember::kernels::cpu::detail
