@@ -115,6 +115,21 @@ inline void filter_adjoint_1d(const __m256 u[6], __m256 g[3]) {
   g[2] = _mm256_fmadd_ps(set1(1.0f / 6.0f), _mm256_sub_ps(s34, s12), u[5]);
 }
 
+// out = T in T' for a kIn x kIn tile and a 1-D transform one_d (kIn values -> kOut values, the
+// columns first, then the rows): each of the five 2-D transforms below is one of these.
+using Transform1d = void (*)(const __m256*, __m256*);
+template <int kIn, int kOut, Transform1d one_d>
+inline void transform_2d(const __m256 (&in)[kIn][kIn], __m256 (&out)[kOut][kOut]) {
+  __m256 half[kOut][kIn];
+  for (int j = 0; j < kIn; ++j) {
+    __m256 column[kIn], r[kOut];
+    for (int i = 0; i < kIn; ++i) column[i] = in[i][j];
+    one_d(column, r);
+    for (int i = 0; i < kOut; ++i) half[i][j] = r[i];
+  }
+  for (int i = 0; i < kOut; ++i) one_d(half[i], out[i]);
+}
+
 // Where the tiles of one convolution lie: image [N, H, W, C] in, [N, OH, OW, K] out, the patch of
 // tile (ty, tx) starting at input row 4 ty - pad_top and column 4 tx - pad_left.
 struct Tiling {
@@ -151,17 +166,10 @@ void transform_input_tile(const Tiling& s, const float* x, int64_t t, float* v, 
                                                                  : _mm256_setzero_ps();
       }
     }
-    __m256 t6[6][6];
-    for (int j = 0; j < 6; ++j) {
-      const __m256 column[6] = {d[0][j], d[1][j], d[2][j], d[3][j], d[4][j], d[5][j]};
-      __m256 r[6];
-      input_1d(column, r);
-      for (int i = 0; i < 6; ++i) t6[i][j] = r[i];
-    }
+    __m256 r[6][6];
+    transform_2d<6, 6, input_1d>(d, r);
     for (int i = 0; i < 6; ++i) {
-      __m256 r[6];
-      input_1d(t6[i], r);
-      for (int j = 0; j < 6; ++j) _mm256_storeu_ps(v + (6 * i + j) * v_stride + c, r[j]);
+      for (int j = 0; j < 6; ++j) _mm256_storeu_ps(v + (6 * i + j) * v_stride + c, r[i][j]);
     }
   }
 }
@@ -176,20 +184,13 @@ void transform_output_tile(const Tiling& s, const float* m, int64_t m_stride, in
   const int64_t rows = std::min<int64_t>(4, s.out_h - row), cols = std::min<int64_t>(4, s.out_w - col);
   for (int64_t k = 0; k < s.k; k += 8) {
     const Lanes lanes(s.k - k);
-    __m256 t4[4][6];
-    for (int j = 0; j < 6; ++j) {
-      __m256 column[6];
-      for (int i = 0; i < 6; ++i) column[i] = _mm256_loadu_ps(m + (6 * i + j) * m_stride + k);
-      __m256 r[4];
-      output_1d(column, r);
-      for (int i = 0; i < 4; ++i) t4[i][j] = r[i];
-    }
+    __m256 d[6][6], r[4][4];
+    for (int xi = 0; xi < kPoints; ++xi) d[xi / 6][xi % 6] = _mm256_loadu_ps(m + xi * m_stride + k);
+    transform_2d<6, 4, output_1d>(d, r);
     const __m256 b = bias != nullptr ? lanes.load(bias + k) : _mm256_setzero_ps();
     for (int i = 0; i < rows; ++i) {
-      __m256 r[4];
-      output_1d(t4[i], r);
       for (int j = 0; j < cols; ++j) {
-        __m256 out = _mm256_add_ps(r[j], b);
+        __m256 out = _mm256_add_ps(r[i][j], b);
         if (relu) out = _mm256_max_ps(out, _mm256_setzero_ps());
         lanes.store(base + ((row + i) * s.out_w + col + j) * s.k + k, out);
       }
@@ -212,18 +213,9 @@ void transform_output_grad_tile(const Tiling& s, const float* dy, int64_t t, flo
                       : _mm256_setzero_ps();
       }
     }
-    __m256 t6[6][4];
-    for (int j = 0; j < 4; ++j) {
-      const __m256 column[4] = {d[0][j], d[1][j], d[2][j], d[3][j]};
-      __m256 r[6];
-      output_adjoint_1d(column, r);
-      for (int i = 0; i < 6; ++i) t6[i][j] = r[i];
-    }
-    for (int i = 0; i < 6; ++i) {
-      __m256 r[6];
-      output_adjoint_1d(t6[i], r);
-      for (int j = 0; j < 6; ++j) _mm256_storeu_ps(m + (6 * i + j) * m_stride + k, r[j]);
-    }
+    __m256 r[6][6];
+    transform_2d<4, 6, output_adjoint_1d>(d, r);
+    for (int xi = 0; xi < kPoints; ++xi) _mm256_storeu_ps(m + xi * m_stride + k, r[xi / 6][xi % 6]);
   }
 }
 
@@ -238,18 +230,9 @@ void transform_filter(const float* w, int64_t C, int64_t K, float* u) {
       for (int i = 0; i < 3; ++i) {
         for (int j = 0; j < 3; ++j) g[i][j] = lanes.load(w + ((i * 3 + j) * C + c) * K + k);
       }
-      __m256 t6[6][3];
-      for (int j = 0; j < 3; ++j) {
-        const __m256 column[3] = {g[0][j], g[1][j], g[2][j]};
-        __m256 r[6];
-        filter_1d(column, r);
-        for (int i = 0; i < 6; ++i) t6[i][j] = r[i];
-      }
-      for (int i = 0; i < 6; ++i) {
-        __m256 r[6];
-        filter_1d(t6[i], r);
-        for (int j = 0; j < 6; ++j) _mm256_storeu_ps(u + ((6 * i + j) * C + c) * k_pad + k, r[j]);
-      }
+      __m256 r[6][6];
+      transform_2d<3, 6, filter_1d>(g, r);
+      for (int xi = 0; xi < kPoints; ++xi) _mm256_storeu_ps(u + (xi * C + c) * k_pad + k, r[xi / 6][xi % 6]);
     }
   }
 }
@@ -261,19 +244,10 @@ void transform_filter_grad(const float* du, int64_t C, int64_t K, float* dw) {
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t k = 0; k < K; k += 8) {
       const Lanes lanes(K - k);
-      __m256 t3[3][6];
-      for (int j = 0; j < 6; ++j) {
-        __m256 column[6];
-        for (int i = 0; i < 6; ++i) column[i] = _mm256_loadu_ps(du + ((6 * i + j) * C + c) * k_pad + k);
-        __m256 r[3];
-        filter_adjoint_1d(column, r);
-        for (int i = 0; i < 3; ++i) t3[i][j] = r[i];
-      }
-      for (int i = 0; i < 3; ++i) {
-        __m256 r[3];
-        filter_adjoint_1d(t3[i], r);
-        for (int j = 0; j < 3; ++j) lanes.store(dw + ((i * 3 + j) * C + c) * K + k, r[j]);
-      }
+      __m256 d[6][6], r[3][3];
+      for (int xi = 0; xi < kPoints; ++xi) d[xi / 6][xi % 6] = _mm256_loadu_ps(du + (xi * C + c) * k_pad + k);
+      transform_2d<6, 3, filter_adjoint_1d>(d, r);
+      for (int ij = 0; ij < 9; ++ij) lanes.store(dw + (ij * C + c) * K + k, r[ij / 3][ij % 3]);
     }
   }
 }
