@@ -287,6 +287,7 @@ void Optimizer::load_state(const OptimizerState& s) {
 
 SGD::SGD(SGDOptions o) : Optimizer("SGD", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
   check_range("SGD", "momentum", o.momentum, 0.0, 1.0, false);
+  check_non_negative("SGD", "weight_decay", o.weight_decay);
 }
 
 nlohmann::json SGD::get_config() const {
@@ -294,6 +295,7 @@ nlohmann::json SGD::get_config() const {
   c["momentum"] = o_.momentum;
   c["nesterov"] = o_.nesterov;
   if (o_.ewma_momentum) c["ewma_momentum"] = true;  // Ember's; written only when set, so Keras reads the rest
+  if (o_.weight_decay != 0.0) c["weight_decay"] = o_.weight_decay;
   return c;
 }
 
@@ -303,6 +305,7 @@ std::unique_ptr<Optimizer> SGD::from_config(const nlohmann::json& config) {
   o.momentum = f.number("momentum", o.momentum);
   o.nesterov = f.boolean("nesterov", o.nesterov);
   o.ewma_momentum = f.boolean("ewma_momentum", o.ewma_momentum);
+  o.weight_decay = f.number("weight_decay", o.weight_decay);
   return std::make_unique<SGD>(o);
 }
 
@@ -317,7 +320,7 @@ void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, d
   Tensor* v = o_.momentum != 0.0 ? &slot_for(name, "momentum", w) : nullptr;
   visit_floating(w.dtype(), "SGD", [&]<typename T>() {
     kernels::cpu::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), v ? v->data<T>() : nullptr, T(lr), T(o_.momentum),
-                              o_.nesterov, o_.ewma_momentum);
+                              o_.nesterov, o_.ewma_momentum, T(lr * o_.weight_decay));
   });
 }
 
@@ -559,17 +562,27 @@ std::unique_ptr<Optimizer> from_config(const nlohmann::json& j) { return table()
 
 std::vector<std::string> registered_classes() { return table().names(); }
 
-std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate) {
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate,
+                                          std::optional<double> weight_decay) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (n == "momentum") return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9});
-  if (n == "nesterov") {
-    return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate, .momentum = 0.9, .nesterov = true});
+  const double wd = weight_decay.value_or(0.0);
+  if (n == "sgd" || n == "momentum" || n == "nesterov") {
+    return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate,
+                                            .momentum = n == "sgd" ? 0.0 : 0.9,
+                                            .nesterov = n == "nesterov",
+                                            .weight_decay = wd});
+  }
+  if (weight_decay && n != "adamw") {
+    throw ValueError("weight decay applies to the optimizers sgd, momentum, nesterov and adamw, not '" + name + "'" +
+                     (n == "adam" ? " (adamw is Adam with decoupled weight decay)" : ""));
   }
   // The others are the table's lower-case identifiers, at Keras's defaults. A bad rate is the
   // ValueError of LearningRate, as for the presets above, not a config error.
   LearningRate checked(learning_rate);
-  if (auto factory = table().find(n)) return factory(nlohmann::json{{"learning_rate", learning_rate}});
+  nlohmann::json config{{"learning_rate", learning_rate}};
+  if (weight_decay) config["weight_decay"] = *weight_decay;
+  if (auto factory = table().find(n)) return factory(config);
   std::string known;
   for (const auto& k : optimizer_names()) known += (known.empty() ? "" : ", ") + k;
   throw ValueError("unknown optimizer '" + name + "'; expected one of " + known);

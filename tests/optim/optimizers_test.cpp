@@ -296,6 +296,61 @@ TEST(Optimizer, FactoryKnowsEveryName) {
   EXPECT_DOUBLE_EQ(sgd->options().momentum, 0.9);
 }
 
+// Keras 3's decoupled decay, w -= lr*weight_decay*w before the update. Without momentum that is
+// exactly PyTorch's coupled decay (gradient g + weight_decay*w): w(1 - lr*wd) - lr*g.
+TEST(Optimizer, SgdWeightDecayWithoutMomentumIsTheCoupledDecay) {
+  Problem a, b;
+  const double lr = 0.05, wd = 0.1;
+  optim::SGD decoupled({.learning_rate = lr, .weight_decay = wd});
+  optim::SGD plain({.learning_rate = lr});
+  for (int64_t s = 0; s < 10; ++s) {
+    a.compute_grads();
+    b.compute_grads();
+    decoupled.step(a.params(s));
+    plain.apply_gradients({{"dense/kernel", b.w}, {"dense/bias", b.b}},
+                          {b.w.grad() + b.w.detach() * wd, b.b.grad() + b.b.detach() * wd});
+  }
+  EXPECT_TRUE(testing::all_close(a.w, b.w, 1e-12, 1e-14));
+  EXPECT_TRUE(testing::all_close(a.b, b.b, 1e-12, 1e-14));
+}
+
+// Two steps by hand, w0 = 2, g = 1, lr = 0.5, momentum 0.9, weight_decay 0.1 (decay factor 0.95):
+//   momentum: v1 = -0.5, w1 = 2*0.95 - 0.5 = 1.4;    v2 = -0.95, w2 = 1.4*0.95 - 0.95 = 0.38
+//   nesterov: w1 = 1.9 + 0.9*(-0.5) - 0.5 = 0.95;     w2 = 0.95*0.95 + 0.9*(-0.95) - 0.5 = -0.4525
+//   ewma (v = 0.9v + 0.1g, w -= lr*v): v1 = 0.1, w1 = 1.9 - 0.05 = 1.85; v2 = 0.19, w2 = 1.85*0.95 - 0.095 = 1.6625
+TEST(Optimizer, SgdWeightDecayWithMomentumByHand) {
+  struct Case {
+    bool nesterov, ewma;
+    double w1, w2;
+  };
+  for (const Case& c : {Case{false, false, 1.4, 0.38}, Case{true, false, 0.95, -0.4525}, Case{false, true, 1.85, 1.6625}}) {
+    Tensor w = full({1}, 2.0, f64);
+    optim::SGD sgd({.learning_rate = 0.5, .momentum = 0.9, .nesterov = c.nesterov, .ewma_momentum = c.ewma, .weight_decay = 0.1});
+    sgd.apply_gradients({{"w", w}}, {ones({1}, f64)});
+    EXPECT_NEAR(w.item<double>(), c.w1, 1e-14) << c.nesterov << c.ewma;
+    sgd.apply_gradients({{"w", w}}, {ones({1}, f64)});
+    EXPECT_NEAR(w.item<double>(), c.w2, 1e-14) << c.nesterov << c.ewma;
+  }
+}
+
+TEST(Optimizer, SgdWeightDecayConfigAndFactory) {
+  optim::SGD sgd({.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 5e-4});
+  nlohmann::json c = sgd.get_config();
+  EXPECT_DOUBLE_EQ(c.at("weight_decay").get<double>(), 5e-4);
+  auto back = optim::SGD::from_config(c);
+  EXPECT_DOUBLE_EQ(dynamic_cast<optim::SGD&>(*back).options().weight_decay, 5e-4);
+  EXPECT_TRUE(optim::SGD().get_config().at("weight_decay").is_null());  // Keras 3's "none"
+  EXPECT_DOUBLE_EQ(dynamic_cast<optim::SGD&>(*optim::SGD::from_config(optim::SGD().get_config())).options().weight_decay, 0.0);
+
+  for (const char* name : {"sgd", "momentum", "nesterov"}) {
+    auto opt = optim::make_optimizer(name, 0.1, 5e-4);
+    EXPECT_DOUBLE_EQ(dynamic_cast<optim::SGD&>(*opt).options().weight_decay, 5e-4) << name;
+  }
+  EXPECT_DOUBLE_EQ(dynamic_cast<optim::SGD&>(*optim::make_optimizer("nesterov", 0.1)).options().weight_decay, 0.0);
+  EXPECT_DOUBLE_EQ(dynamic_cast<optim::AdamW&>(*optim::make_optimizer("adamw", 1e-3, 0.01)).weight_decay(), 0.01);
+  EXPECT_DOUBLE_EQ(dynamic_cast<optim::AdamW&>(*optim::make_optimizer("adamw", 1e-3)).weight_decay(), 0.004);
+}
+
 TEST(Optimizer, KerasDefaults) {
   optim::Adam adam;
   EXPECT_DOUBLE_EQ(adam.current_learning_rate(), 1e-3);
@@ -346,6 +401,14 @@ TEST(OptimizerBadInput, BetasAndRatesOutOfRange) {
   EXPECT_NE(value_error_message([] { optim::SGD({.momentum = 1.5}); }).find("momentum"), std::string::npos);
   EXPECT_NE(value_error_message([] { optim::Adagrad({.epsilon = -1}); }).find("epsilon"), std::string::npos);
   EXPECT_NE(value_error_message([] { optim::AdamW({.weight_decay = -0.1}); }).find("weight_decay"), std::string::npos);
+  EXPECT_NE(value_error_message([] { optim::SGD({.weight_decay = -0.1}); }).find("SGD: weight_decay must be >= 0"),
+            std::string::npos);
+  const std::string adam_wd = value_error_message([] { optim::make_optimizer("adam", 1e-3, 0.01); });
+  EXPECT_NE(adam_wd.find("weight decay applies to the optimizers sgd, momentum, nesterov and adamw, not 'adam'"),
+            std::string::npos)
+      << adam_wd;
+  EXPECT_NE(value_error_message([] { optim::make_optimizer("rmsprop", 1e-3, 0.01); }).find("not 'rmsprop'"),
+            std::string::npos);
   EXPECT_NE(value_error_message([] { optim::SGD({.clipnorm = 1.0, .clipvalue = 1.0}); }).find("only one of"),
             std::string::npos);
   EXPECT_NE(value_error_message([] { optim::Adam({.global_clipnorm = 0.0}); }).find("global_clipnorm must be > 0"),

@@ -12,6 +12,7 @@
 
 #include "ember/data/datasets.hpp"
 #include "ember/io/npy.hpp"
+#include "ember/io/safetensors.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "test_support.hpp"
 
@@ -162,11 +163,40 @@ TEST(RecipeCli, BadRecipeOptionsAreUsageErrors) {
   const std::string base = "train --model mlp --data idx:" + data.string() + " --epochs 2 --threads 1 ";
   for (const char* bad : {"--label-smoothing 1", "--label-smoothing -0.1", "--tta mirror", "--warmup-epochs 2",
                           "--warmup-epochs -1", "--augment flop", "--time-limit -1", "--time-limit nan",
-                          "--time-limit 5 --checkpoint-dir /tmp/ember_recipe_bad_ckpt"}) {
+                          "--time-limit 5 --checkpoint-dir /tmp/ember_recipe_bad_ckpt", "--weight-decay -0.1",
+                          "--weight-decay inf", "--weight-decay 0.01 --optimizer adam", "--weight-decay 0.01 --optimizer rmsprop"}) {
     ToolRun r = run_ember(base + bad);
     EXPECT_EQ(r.status, 2) << bad << ": " << r.err;
     EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << bad << ": " << r.err;
   }
+}
+
+// --weight-decay reaches the optimizer: with lr 0.1 and decay 10 each step first scales the weights by
+// 1 - 0.1*10 = 0, so after a step every weight is -0.1 times its last gradient, and (ReLU layers
+// with small gradients) the kernels end far smaller than without the decay.
+TEST(RecipeCli, WeightDecayReachesTheOptimizer) {
+  fs::path data = ember::testing::make_idx_dir("recipe_wd", 256, 32);
+  auto kernel_norm = [&](const char* extra, const std::string& tag) {
+    fs::path out = ember::testing::fresh_temp_dir("recipe_wd_" + tag);
+    ToolRun r = run_ember("train --model mlp --data idx:" + data.string() +
+                          " --epochs 1 --batch-size 64 --threads 1 --verbose 0 --optimizer sgd --learning-rate 0.1"
+                          " --schedule constant --out " + out.string() + " " + extra);
+    EXPECT_EQ(r.status, 0) << r.err;
+    double sq = 0;
+    int kernels = 0;
+    for (const auto& [name, t] : io::load_safetensors((out / "model.safetensors").string()).tensors) {
+      if (name.find("kernel") == std::string::npos) continue;
+      ++kernels;
+      for (double v : t.to(f64).contiguous().to_vector<double>()) sq += v * v;
+    }
+    EXPECT_EQ(kernels, 3) << tag;
+    return std::make_pair(std::sqrt(sq), run_settings(out));
+  };
+  auto [with, settings] = kernel_norm("--weight-decay 10", "on");
+  auto [without, plain] = kernel_norm("", "off");
+  EXPECT_LT(with, 0.1 * without) << with << " vs " << without;
+  EXPECT_EQ(settings.value("weight decay", ""), "10");
+  EXPECT_FALSE(plain.contains("weight decay"));
 }
 
 TEST(RecipeCli, TimeLimitTrainsTheEpochsThatFitAndEndsTheScheduleWithThem) {

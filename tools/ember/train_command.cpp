@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "ember/core/config_fields.hpp"
@@ -58,6 +59,7 @@ struct TrainArgs {
   std::string augment;    // --augment SPEC (data/augment_spec.hpp); empty or "none": none
   double warmup_epochs = 0;
   double label_smoothing = 0;
+  std::optional<double> weight_decay;  // --weight-decay: SGD's / AdamW's decoupled decay; none: the optimizer's default
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
   double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
 };
@@ -65,7 +67,7 @@ struct TrainArgs {
 // The options whose value came from the command line (the rest may come from the model's recipe).
 struct GivenOptions {
   CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta,
-      *time_limit;
+      *time_limit, *weight_decay;
 };
 
 // A built-in model's recipe for every recipe setting the command line left out.
@@ -82,6 +84,8 @@ void apply_recipe(TrainArgs& a, const GivenOptions& given) {
   // The recipe's warm-up is a share of its run: a shorter run given on the command line gets its share.
   if (unset(given.warmup_epochs)) a.warmup_epochs = r.warmup_epochs * a.epochs / r.epochs;
   if (unset(given.label_smoothing)) a.label_smoothing = r.label_smoothing;
+  // The recipe's decay belongs to its optimizer: another --optimizer keeps that optimizer's default.
+  if (unset(given.weight_decay) && unset(given.optimizer)) a.weight_decay = r.weight_decay;
   if (unset(given.augment)) a.augment = r.augment;
   if (unset(given.tta)) a.tta = r.tta_flip ? "flip" : "none";
   // The recipe's time limit plans its own epoch count: an --epochs given asks for that many instead,
@@ -188,6 +192,11 @@ nlohmann::json run_settings(const TrainArgs& a) {
   if (augments(a)) j["augment"] = a.augment;
   if (a.warmup_epochs > 0) j["warmup-epochs"] = std::to_string(a.warmup_epochs);
   if (a.label_smoothing > 0) j["label-smoothing"] = std::to_string(a.label_smoothing);
+  if (a.weight_decay) {
+    char wd[40];
+    std::snprintf(wd, sizeof wd, "%.17g", *a.weight_decay);
+    j["weight-decay"] = wd;
+  }
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
   if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
@@ -229,7 +238,7 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
   // In this order, so that a changed schedule is named before the epoch count it makes matter.
   for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed",
-                          "test-split", "augment", "warmup-epochs", "label-smoothing", "image-size", "color", "epochs"}) {
+                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "image-size", "color", "epochs"}) {
     if (!now.contains(key) && !then.contains(key)) continue;
     if (!now.contains(key)) {
       throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " +
@@ -310,6 +319,11 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (augments(a)) r.settings.emplace_back("augment", a.augment);
   if (a.warmup_epochs > 0) r.settings.emplace_back("warm-up epochs", std::to_string(a.warmup_epochs));
   if (a.label_smoothing > 0) r.settings.emplace_back("label smoothing", std::to_string(a.label_smoothing));
+  if (a.weight_decay) {
+    char wd[40];
+    std::snprintf(wd, sizeof wd, "%g", *a.weight_decay);
+    r.settings.emplace_back("weight decay", wd);
+  }
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
   if (a.time_limit > 0) {
     char limit[96];
@@ -465,6 +479,22 @@ int run_train(const TrainArgs& a) {
   if (!(a.label_smoothing >= 0 && a.label_smoothing < 1)) {
     throw CLI::ValidationError("--label-smoothing", "must be in [0, 1), got " + std::to_string(a.label_smoothing));
   }
+  if (a.weight_decay) {
+    // Checked before the data is loaded: the optimizer's name first, then whether it takes a decay.
+    if (!(*a.weight_decay >= 0 && std::isfinite(*a.weight_decay))) {
+      throw CLI::ValidationError("--weight-decay", "must be a finite number >= 0, got " + std::to_string(*a.weight_decay));
+    }
+    try {
+      optim::make_optimizer(a.optimizer, a.learning_rate);
+    } catch (const ValueError& e) {
+      throw CLI::ValidationError("--optimizer", e.what());
+    }
+    try {
+      optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay);
+    } catch (const ValueError& e) {
+      throw CLI::ValidationError("--weight-decay", e.what());
+    }
+  }
   if (a.tta != "none" && a.tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + a.tta + "'");
   if (!(a.time_limit >= 0) || !std::isfinite(a.time_limit)) {
     throw CLI::ValidationError("--time-limit", "must be a number of minutes >= 0 (0: no limit), got " + std::to_string(a.time_limit));
@@ -528,7 +558,7 @@ int run_train(const TrainArgs& a) {
 
   std::shared_ptr<optim::Optimizer> opt;
   try {
-    opt = optim::make_optimizer(a.optimizer, a.learning_rate);
+    opt = optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay);
   } catch (const ValueError& e) {
     throw CLI::ValidationError("--optimizer", e.what());
   }
@@ -667,6 +697,9 @@ void add_train_commands(CLI::App& app) {
       "--time-limit", args->time_limit,
       "minutes the run should end within: after the first epoch it trains only the epochs that fit at that pace, the schedule "
       "ending with them (default: none, or the built-in model's recipe; 0: none)");
+  given.weight_decay = train->add_option(
+      "--weight-decay", args->weight_decay,
+      "decoupled weight decay of sgd, momentum, nesterov (default 0) and adamw (default 0.004): w -= lr*decay*w each step");
   given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));

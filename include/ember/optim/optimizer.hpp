@@ -173,11 +173,16 @@ class Optimizer {
 // Keras form with the learning rate rescaled by (1-beta) when lr is constant. `.ewma_momentum = true`
 // runs that form exactly (lr applied at each step to the averaged gradient; PyTorch's
 // dampening = 1 - momentum); nesterov then uses w -= lr*(beta*v + (1-beta)*g).
+//
+// weight_decay (Keras 3 SGD(weight_decay=...)): decoupled, w -= lr*weight_decay*w before each step's
+// update, on every parameter. PyTorch's SGD weight_decay adds weight_decay*w to the gradient instead;
+// without momentum the two are the same step.
 struct SGDOptions {
   LearningRate learning_rate = 0.01;
   double momentum = 0.0;  // in [0, 1]
   bool nesterov = false;
   bool ewma_momentum = false;
+  double weight_decay = 0.0;  // >= 0
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
@@ -191,7 +196,8 @@ class SGD : public Optimizer {
 
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
-  bool updates_rows() const override { return o_.momentum == 0.0; }
+  // Row-sparse updates only without slots or decay: both touch every row.
+  bool updates_rows() const override { return o_.momentum == 0.0 && o_.weight_decay == 0.0; }
   void update_rows(const std::string& name, Tensor& param, const Tensor& rows, const Tensor& grad, int64_t t,
                    double lr) override;
 
@@ -358,8 +364,10 @@ class Nadam : public Optimizer {
 // ---- factory -------------------------------------------------------------------------------------
 // "sgd", "momentum" (SGD momentum 0.9), "nesterov" (SGD momentum 0.9, nesterov), "adagrad",
 // "rmsprop", "adam", "adamw", "nadam" (case-insensitive), other options at their Keras defaults.
-// Unknown names: ValueError listing the known ones.
-std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate);
+// Unknown names: ValueError listing the known ones. weight_decay, when given, is the decoupled decay
+// of SGD (sgd, momentum, nesterov) and AdamW; the other optimizers have none (ValueError).
+std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate,
+                                          std::optional<double> weight_decay = std::nullopt);
 // Keras JSON {"class_name": "Adam", "config": {"learning_rate": 0.001, "beta_1": 0.9, ...}} (class
 // names and Keras's lower-case identifiers); FormatError for an unknown class or a bad field
 // (ember::ConfigFields wording), ValueError for a value the class rejects.

@@ -65,23 +65,27 @@ void adagrad_rows_step(int64_t n, int64_t row_len, const int64_t* idx, T* w, con
 }
 
 template <typename T>
-void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma) {
+void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma, T decay) {
+  const T keep = T(1) - decay;
   if (v == nullptr) {
-    for_each_index<T>(n, [&](int64_t i) { sgd_element(w[i], g[i], lr); });
+    for_each_index<T>(n, [&](int64_t i) {
+      w[i] *= keep;  // exact when decay == 0 (keep == 1)
+      sgd_element(w[i], g[i], lr);
+    });
     return;
   }
   if (!ewma) {
     for_each_index<T>(n, [&](int64_t i) {
       const T vi = momentum * v[i] - lr * g[i];
       v[i] = vi;
-      w[i] += nesterov ? momentum * vi - lr * g[i] : vi;
+      w[i] = w[i] * keep + (nesterov ? momentum * vi - lr * g[i] : vi);
     });
   } else {
     const T damp = T(1) - momentum;
     for_each_index<T>(n, [&](int64_t i) {
       const T vi = momentum * v[i] + damp * g[i];
       v[i] = vi;
-      w[i] -= lr * (nesterov ? momentum * vi + damp * g[i] : vi);
+      w[i] = w[i] * keep - lr * (nesterov ? momentum * vi + damp * g[i] : vi);
     });
   }
 }
@@ -164,7 +168,7 @@ void ema_update(int64_t n, T* shadow, const T* x, T decay) {
 }
 
 #define EMBER_OPTIM_INSTANTIATE(T)                                                                              \
-  template void sgd_step<T>(int64_t, T*, const T*, T*, T, T, bool, bool);                                      \
+  template void sgd_step<T>(int64_t, T*, const T*, T*, T, T, bool, bool, T);                                      \
   template void adagrad_step<T>(int64_t, T*, const T*, T*, T, T);                                              \
   template void sgd_rows_step<T>(int64_t, int64_t, const int64_t*, T*, const T*, T);                            \
   template void adagrad_rows_step<T>(int64_t, int64_t, const int64_t*, T*, const T*, T*, T, T);                 \

@@ -15,9 +15,10 @@ namespace ember::kernels::cpu {
 // SGD, Keras form (ewma = false):  v = momentum*v - lr*g;  w += v            (nesterov: w += momentum*v - lr*g)
 // Notes' EWMA form (ewma = true):   v = momentum*v + (1-momentum)*g;  w -= lr*v
 //                                   (nesterov: w -= lr*(momentum*v + (1-momentum)*g))
-// v may be null only when momentum == 0 (then w -= lr*g).
+// Both forms first apply decoupled weight decay, w *= (1 - decay) with decay = lr*weight_decay (Keras 3;
+// 0: none). v may be null only when momentum == 0 (then w -= lr*g after the decay).
 template <typename T>
-void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma);
+void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov, bool ewma, T decay);
 
 // Adagrad (Keras 3): acc += g^2;  w -= lr*g / sqrt(acc + eps).
 template <typename T>
