@@ -78,18 +78,23 @@ TEST(RecipeCli, ModelRecipeFillsWhatTheCommandLineLeavesOut) {
   EXPECT_EQ(s.at("augment"), recipe.augment);
   EXPECT_EQ(s.at("test-time augmentation"), "flip");
   EXPECT_EQ(s.contains("warm-up epochs"), recipe.warmup_epochs > 0);
+  EXPECT_EQ(s.at("optimizer"), recipe.optimizer);
+  EXPECT_EQ(s.contains("weight decay"), recipe.weight_decay.has_value());
+  EXPECT_EQ(s.contains("label smoothing"), recipe.label_smoothing > 0);
 
   // Every recipe option given: nothing of the recipe is left.
   fs::path out2 = ember::testing::fresh_temp_dir("recipe_out2");
   ToolRun r2 = run_ember("train --model fmnist-resnet --data idx:" + data.string() +
                          " --epochs 1 --batch-size 64 --threads 1 --verbose 2 --augment none --tta none --label-smoothing 0"
-                         " --warmup-epochs 0 --out " + out2.string());
+                         " --warmup-epochs 0 --optimizer adam --learning-rate 0.001 --out " + out2.string());
   ASSERT_EQ(r2.status, 0) << r2.err;
   nlohmann::json s2 = run_settings(out2);
   EXPECT_FALSE(s2.contains("augment")) << s2.dump();
   EXPECT_FALSE(s2.contains("test-time augmentation")) << s2.dump();
   EXPECT_FALSE(s2.contains("label smoothing")) << s2.dump();
   EXPECT_FALSE(s2.contains("warm-up epochs")) << s2.dump();
+  EXPECT_FALSE(s2.contains("weight decay")) << s2.dump();  // the recipe's decay goes with its optimizer
+  EXPECT_EQ(s2.at("optimizer"), "adam");
 }
 
 TEST(RecipeCli, WarmupThenCosineFollowsTheFormula) {
