@@ -57,6 +57,7 @@ Options common_options(const ConfigFields& f) {
   o.clipnorm = f.optional_number("clipnorm");
   o.global_clipnorm = f.optional_number("global_clipnorm");
   o.clipvalue = f.optional_number("clipvalue");
+  o.weight_decay = f.number("weight_decay", o.weight_decay);  // null (Keras's "none"): the default
   f.require_false("use_ema");
   return o;
 }
@@ -96,8 +97,9 @@ double LearningRate::operator()(int64_t step) const {
 
 // ---- Optimizer -------------------------------------------------------------------------------------
 
-Optimizer::Optimizer(std::string name, LearningRate lr, ClipOptions clip)
-    : name_(std::move(name)), lr_(std::move(lr)), clip_(clip) {
+Optimizer::Optimizer(std::string name, LearningRate lr, ClipOptions clip, double weight_decay)
+    : name_(std::move(name)), lr_(std::move(lr)), clip_(clip), weight_decay_(weight_decay) {
+  check_non_negative(name_.c_str(), "weight_decay", weight_decay);
   int set = int(clip.clipnorm.has_value()) + int(clip.global_clipnorm.has_value()) + int(clip.clipvalue.has_value());
   if (set > 1) {
     throw ValueError(name_ + ": only one of clipnorm, global_clipnorm and clipvalue can be set");
@@ -117,7 +119,7 @@ nlohmann::json Optimizer::get_config() const {
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   return {{"name", name_},
           {"learning_rate", lr_.constant()},
-          {"weight_decay", nullptr},
+          {"weight_decay", weight_decay_ != 0.0 ? nlohmann::json(weight_decay_) : nlohmann::json(nullptr)},
           {"clipnorm", opt(clip_.clipnorm)},
           {"global_clipnorm", opt(clip_.global_clipnorm)},
           {"clipvalue", opt(clip_.clipvalue)},
@@ -285,9 +287,9 @@ void Optimizer::load_state(const OptimizerState& s) {
 
 // ---- SGD -------------------------------------------------------------------------------------------
 
-SGD::SGD(SGDOptions o) : Optimizer("SGD", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+SGD::SGD(SGDOptions o)
+    : Optimizer("SGD", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay), o_(o) {
   check_range("SGD", "momentum", o.momentum, 0.0, 1.0, false);
-  check_non_negative("SGD", "weight_decay", o.weight_decay);
 }
 
 nlohmann::json SGD::get_config() const {
@@ -295,7 +297,6 @@ nlohmann::json SGD::get_config() const {
   c["momentum"] = o_.momentum;
   c["nesterov"] = o_.nesterov;
   if (o_.ewma_momentum) c["ewma_momentum"] = true;  // Ember's; written only when set, so Keras reads the rest
-  if (o_.weight_decay != 0.0) c["weight_decay"] = o_.weight_decay;
   return c;
 }
 
@@ -305,7 +306,6 @@ std::unique_ptr<Optimizer> SGD::from_config(const nlohmann::json& config) {
   o.momentum = f.number("momentum", o.momentum);
   o.nesterov = f.boolean("nesterov", o.nesterov);
   o.ewma_momentum = f.boolean("ewma_momentum", o.ewma_momentum);
-  o.weight_decay = f.number("weight_decay", o.weight_decay);
   return std::make_unique<SGD>(o);
 }
 
@@ -320,14 +320,15 @@ void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, d
   Tensor* v = o_.momentum != 0.0 ? &slot_for(name, "momentum", w) : nullptr;
   visit_floating(w.dtype(), "SGD", [&]<typename T>() {
     kernels::cpu::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), v ? v->data<T>() : nullptr, T(lr), T(o_.momentum),
-                              o_.nesterov, o_.ewma_momentum, T(lr * o_.weight_decay));
+                              o_.nesterov, o_.ewma_momentum, T(lr * weight_decay()));
   });
 }
 
 // ---- Adagrad ---------------------------------------------------------------------------------------
 
 Adagrad::Adagrad(AdagradOptions o)
-    : Optimizer("Adagrad", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+    : Optimizer("Adagrad", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+      o_(o) {
   check_non_negative("Adagrad", "initial_accumulator_value", o.initial_accumulator_value);
   check_non_negative("Adagrad", "epsilon", o.epsilon);
 }
@@ -359,14 +360,16 @@ void Adagrad::update_rows(const std::string& name, Tensor& w, const Tensor& rows
 void Adagrad::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, double lr) {
   Tensor& acc = slot_for(name, "accumulator", w, o_.initial_accumulator_value);
   visit_floating(w.dtype(), "Adagrad", [&]<typename T>() {
-    kernels::cpu::adagrad_step<T>(w.numel(), w.data<T>(), g.data<T>(), acc.data<T>(), T(lr), T(o_.epsilon));
+    kernels::cpu::adagrad_step<T>(w.numel(), w.data<T>(), g.data<T>(), acc.data<T>(), T(lr), T(o_.epsilon),
+                                  T(lr * weight_decay()));
   });
 }
 
 // ---- RMSprop ---------------------------------------------------------------------------------------
 
 RMSprop::RMSprop(RMSpropOptions o)
-    : Optimizer("RMSprop", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+    : Optimizer("RMSprop", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+      o_(o) {
   check_range("RMSprop", "rho", o.rho, 0.0, 1.0, true);
   check_range("RMSprop", "momentum", o.momentum, 0.0, 1.0, false);
   check_non_negative("RMSprop", "epsilon", o.epsilon);
@@ -397,22 +400,21 @@ void RMSprop::update(const std::string& name, Tensor& w, const Tensor& g, int64_
   Tensor* avg = o_.centered ? &slot_for(name, "average_gradient", w) : nullptr;
   visit_floating(w.dtype(), "RMSprop", [&]<typename T>() {
     kernels::cpu::rmsprop_step<T>(w.numel(), w.data<T>(), g.data<T>(), vel.data<T>(), avg ? avg->data<T>() : nullptr,
-                                  mom ? mom->data<T>() : nullptr, T(lr), T(o_.rho), T(o_.momentum), T(o_.epsilon));
+                                  mom ? mom->data<T>() : nullptr, T(lr), T(o_.rho), T(o_.momentum), T(o_.epsilon),
+                                  T(lr * weight_decay()));
   });
 }
 
 // ---- Adam / AdamW ----------------------------------------------------------------------------------
 
-Adam::Adam(AdamOptions o) : Adam("Adam", std::move(o), 0.0) {}
+Adam::Adam(AdamOptions o) : Adam("Adam", std::move(o)) {}
 
-Adam::Adam(std::string name, AdamOptions o, double weight_decay)
-    : Optimizer(name, o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)),
-      o_(std::move(o)),
-      weight_decay_(weight_decay) {
+Adam::Adam(std::string name, AdamOptions o)
+    : Optimizer(name, o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+      o_(std::move(o)) {
   check_range(name.c_str(), "beta_1", o_.beta_1, 0.0, 1.0, true);
   check_range(name.c_str(), "beta_2", o_.beta_2, 0.0, 1.0, true);
   check_non_negative(name.c_str(), "epsilon", o_.epsilon);
-  check_non_negative(name.c_str(), "weight_decay", weight_decay);
 }
 
 nlohmann::json Adam::get_config() const {
@@ -427,7 +429,6 @@ nlohmann::json Adam::get_config() const {
 std::unique_ptr<Optimizer> Adam::from_config(const nlohmann::json& config) {
   ConfigFields f = fields(config, "Adam");
   auto o = common_options<AdamOptions>(f);
-  f.require_null("weight_decay");  // Keras's coupled weight decay; use AdamW
   read_adam_fields(f, o);
   return std::make_unique<Adam>(o);
 }
@@ -441,7 +442,7 @@ void Adam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t t
   visit_floating(w.dtype(), this->name().c_str(), [&]<typename T>() {
     kernels::cpu::adam_step<T>(w.numel(), w.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
                                vhat ? vhat->data<T>() : nullptr, T(alpha), T(o_.beta_1), T(o_.beta_2), T(o_.epsilon),
-                               T(lr * weight_decay_));
+                               T(lr * weight_decay()));
   });
 }
 
@@ -452,16 +453,16 @@ AdamW::AdamW(AdamWOptions o)
                        .beta_2 = o.beta_2,
                        .epsilon = o.epsilon,
                        .amsgrad = o.amsgrad,
+                       .weight_decay = o.weight_decay,
                        .clipnorm = o.clipnorm,
                        .global_clipnorm = o.global_clipnorm,
-                       .clipvalue = o.clipvalue},
-           o.weight_decay),
-      wd_(o.weight_decay) {}
+                       .clipvalue = o.clipvalue}) {}
 
 // ---- Nadam -----------------------------------------------------------------------------------------
 
 Nadam::Nadam(NadamOptions o)
-    : Optimizer("Nadam", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue)), o_(o) {
+    : Optimizer("Nadam", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+      o_(o) {
   check_range("Nadam", "beta_1", o.beta_1, 0.0, 1.0, true);
   check_range("Nadam", "beta_2", o.beta_2, 0.0, 1.0, true);
   check_non_negative("Nadam", "epsilon", o.epsilon);
@@ -490,14 +491,13 @@ std::unique_ptr<Optimizer> Nadam::from_config(const nlohmann::json& config) {
 
 nlohmann::json AdamW::get_config() const {
   nlohmann::json c = Adam::get_config();
-  c["weight_decay"] = wd_;
+  c["weight_decay"] = weight_decay();  // Keras writes AdamW's decay as a number, 0 included
   return c;
 }
 
 std::unique_ptr<Optimizer> AdamW::from_config(const nlohmann::json& config) {
   ConfigFields f = fields(config, "AdamW");
   auto o = common_options<AdamWOptions>(f);
-  o.weight_decay = f.number("weight_decay", o.weight_decay);
   read_adam_fields(f, o);
   return std::make_unique<AdamW>(o);
 }
@@ -523,7 +523,8 @@ void Nadam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t 
   const double bias2 = 1.0 - std::pow(o_.beta_2, static_cast<double>(t));
   visit_floating(w.dtype(), "Nadam", [&]<typename T>() {
     kernels::cpu::nadam_step<T>(w.numel(), w.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), T(lr), T(o_.beta_1),
-                                T(o_.beta_2), T(o_.epsilon), T(coef_m), T(coef_g), T(bias2));
+                                T(o_.beta_2), T(o_.epsilon), T(coef_m), T(coef_g), T(bias2),
+                                T(lr * weight_decay()));
   });
 }
 
@@ -566,16 +567,11 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learni
                                           std::optional<double> weight_decay) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const double wd = weight_decay.value_or(0.0);
   if (n == "sgd" || n == "momentum" || n == "nesterov") {
     return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate,
                                             .momentum = n == "sgd" ? 0.0 : 0.9,
                                             .nesterov = n == "nesterov",
-                                            .weight_decay = wd});
-  }
-  if (weight_decay && n != "adamw") {
-    throw ValueError("weight decay applies to the optimizers sgd, momentum, nesterov and adamw, not '" + name + "'" +
-                     (n == "adam" ? " (adamw is Adam with decoupled weight decay)" : ""));
+                                            .weight_decay = weight_decay.value_or(0.0)});
   }
   // The others are the table's lower-case identifiers, at Keras's defaults. A bad rate is the
   // ValueError of LearningRate, as for the presets above, not a config error.

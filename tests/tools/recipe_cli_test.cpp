@@ -161,6 +161,19 @@ TEST(RecipeCli, FlipTestTimeAugmentationAveragesTheMirroredPredictions) {
   }
   EXPECT_NEAR(acc, static_cast<double>(correct) / static_cast<double>(y.size()), 1e-6);
   EXPECT_NEAR(loss, want_loss / static_cast<double>(y.size()), 1e-4);
+
+  // ember evaluate --tta flip reports the same metrics for the saved run; without it, the plain ones.
+  ToolRun e = run_ember("evaluate --model " + out.string() + " --data idx:" + data.string() + " --tta flip --batch-size 100");
+  ASSERT_EQ(e.status, 0) << e.err;
+  auto [eval_loss, eval_acc] = test_line(e);
+  EXPECT_NEAR(eval_acc, acc, 1e-9);
+  EXPECT_NEAR(eval_loss, loss, 1e-5);
+  ToolRun plain = run_ember("evaluate --model " + out.string() + " --data idx:" + data.string());
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_NE(test_line(plain).first, loss);
+  ToolRun bad = run_ember("evaluate --model " + out.string() + " --data idx:" + data.string() + " --tta mirror");
+  EXPECT_EQ(bad.status, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--tta"), std::string::npos) << bad.err;
 }
 
 TEST(RecipeCli, BadRecipeOptionsAreUsageErrors) {
@@ -169,23 +182,26 @@ TEST(RecipeCli, BadRecipeOptionsAreUsageErrors) {
   for (const char* bad : {"--label-smoothing 1", "--label-smoothing -0.1", "--tta mirror", "--warmup-epochs 2",
                           "--warmup-epochs -1", "--augment flop", "--time-limit -1", "--time-limit nan",
                           "--time-limit 5 --checkpoint-dir /tmp/ember_recipe_bad_ckpt", "--weight-decay -0.1",
-                          "--weight-decay inf", "--weight-decay 0.01 --optimizer adam", "--weight-decay 0.01 --optimizer rmsprop"}) {
+                          "--weight-decay inf", "--optimizer adamx --weight-decay 0.01"}) {
     ToolRun r = run_ember(base + bad);
     EXPECT_EQ(r.status, 2) << bad << ": " << r.err;
     EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << bad << ": " << r.err;
   }
 }
 
-// --weight-decay reaches the optimizer: with lr 0.1 and decay 10 each step first scales the weights by
-// 1 - 0.1*10 = 0, so after a step every weight is -0.1 times its last gradient, and (ReLU layers
-// with small gradients) the kernels end far smaller than without the decay.
-TEST(RecipeCli, WeightDecayReachesTheOptimizer) {
+// --weight-decay reaches the optimizer, whichever it is (Keras 3): with lr 0.001 and decay 1000 each
+// step first scales the weights by 1 - 0.001*1000 = 0, so after a step every weight is one update
+// step (at most a few times lr for these optimizers), and the kernels end far smaller than the
+// Glorot-initialised ones of the run without decay.
+class WeightDecayCli : public ::testing::TestWithParam<const char*> {};
+TEST_P(WeightDecayCli, ReachesTheOptimizer) {
+  const std::string optimizer = GetParam();
   fs::path data = ember::testing::make_idx_dir("recipe_wd", 256, 32);
   auto kernel_norm = [&](const char* extra, const std::string& tag) {
-    fs::path out = ember::testing::fresh_temp_dir("recipe_wd_" + tag);
+    fs::path out = ember::testing::fresh_temp_dir("recipe_wd_" + optimizer + "_" + tag);
     ToolRun r = run_ember("train --model mlp --data idx:" + data.string() +
-                          " --epochs 1 --batch-size 64 --threads 1 --verbose 0 --optimizer sgd --learning-rate 0.1"
-                          " --schedule constant --out " + out.string() + " " + extra);
+                          " --epochs 1 --batch-size 64 --threads 1 --verbose 0 --optimizer " + optimizer +
+                          " --learning-rate 0.001 --schedule constant --out " + out.string() + " " + extra);
     EXPECT_EQ(r.status, 0) << r.err;
     double sq = 0;
     int kernels = 0;
@@ -197,12 +213,13 @@ TEST(RecipeCli, WeightDecayReachesTheOptimizer) {
     EXPECT_EQ(kernels, 3) << tag;
     return std::make_pair(std::sqrt(sq), run_settings(out));
   };
-  auto [with, settings] = kernel_norm("--weight-decay 10", "on");
+  auto [with, settings] = kernel_norm("--weight-decay 1000", "on");
   auto [without, plain] = kernel_norm("", "off");
   EXPECT_LT(with, 0.1 * without) << with << " vs " << without;
-  EXPECT_EQ(settings.value("weight decay", ""), "10");
+  EXPECT_EQ(settings.value("weight decay", ""), "1000");
   EXPECT_FALSE(plain.contains("weight decay"));
 }
+INSTANTIATE_TEST_SUITE_P(RecipeCli, WeightDecayCli, ::testing::Values("sgd", "adam", "rmsprop"));
 
 TEST(RecipeCli, TimeLimitTrainsTheEpochsThatFitAndEndsTheScheduleWithThem) {
   // 256 images, batch 64: 4 steps per epoch. A limit already spent when the first epoch ends: that

@@ -40,6 +40,13 @@ namespace ember::tool {
 
 namespace {
 
+// printf's text of v: "%.17g" round-trips (settings a resumed run compares), "%g" is for people.
+std::string format_number(double v, const char* format = "%g") {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
 // The recipe settings start at `ember train`'s general recipe; a built-in model's own recipe
 // (nn::builtin_recipe) replaces those the command line does not give (apply_recipe).
 struct TrainArgs {
@@ -59,7 +66,7 @@ struct TrainArgs {
   std::string augment;    // --augment SPEC (data/augment_spec.hpp); empty or "none": none
   double warmup_epochs = 0;
   double label_smoothing = 0;
-  std::optional<double> weight_decay;  // --weight-decay: SGD's / AdamW's decoupled decay; none: the optimizer's default
+  std::optional<double> weight_decay;  // --weight-decay: the optimizer's decoupled decay; none: its default
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
   double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
 };
@@ -179,24 +186,20 @@ void save_run(nn::Model& model, const std::string& dir) {
 // shapes are checked by the restore itself). The cosine schedule spans --epochs, so then the epoch
 // count must match too.
 nlohmann::json run_settings(const TrainArgs& a) {
-  char lr[40], split[40];
-  std::snprintf(lr, sizeof lr, "%.17g", a.learning_rate);
-  std::snprintf(split, sizeof split, "%.17g", a.validation_split);
-  nlohmann::json j = {{"model", a.model}, {"data", a.data}, {"optimizer", a.optimizer}, {"learning-rate", lr},
-                      {"schedule", a.schedule}, {"batch-size", std::to_string(a.batch_size)}, {"validation-split", split},
+  const char* exact = "%.17g";
+  nlohmann::json j = {{"model", a.model},
+                      {"data", a.data},
+                      {"optimizer", a.optimizer},
+                      {"learning-rate", format_number(a.learning_rate, exact)},
+                      {"schedule", a.schedule},
+                      {"batch-size", std::to_string(a.batch_size)},
+                      {"validation-split", format_number(a.validation_split, exact)},
                       {"seed", std::to_string(a.seed)}};
-  if (a.test_split > 0) {
-    std::snprintf(split, sizeof split, "%.17g", a.test_split);
-    j["test-split"] = split;
-  }
+  if (a.test_split > 0) j["test-split"] = format_number(a.test_split, exact);
   if (augments(a)) j["augment"] = a.augment;
   if (a.warmup_epochs > 0) j["warmup-epochs"] = std::to_string(a.warmup_epochs);
   if (a.label_smoothing > 0) j["label-smoothing"] = std::to_string(a.label_smoothing);
-  if (a.weight_decay) {
-    char wd[40];
-    std::snprintf(wd, sizeof wd, "%.17g", *a.weight_decay);
-    j["weight-decay"] = wd;
-  }
+  if (a.weight_decay) j["weight-decay"] = format_number(*a.weight_decay, exact);
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
   if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
@@ -303,12 +306,10 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   r.class_names = ds.class_names;
   for (int64_t k = static_cast<int64_t>(r.class_names.size()); k < classes; ++k) r.class_names.push_back(std::to_string(k));
   r.model_summary = model.summary_string();
-  char lr[40];
-  std::snprintf(lr, sizeof lr, "%g", a.learning_rate);
   r.settings = {{"data", a.data},
                 {"model", a.model},
                 {"optimizer", a.optimizer},
-                {"learning rate", lr},
+                {"learning rate", format_number(a.learning_rate)},
                 {"schedule", a.schedule},
                 {"epochs", std::to_string(a.epochs)},
                 {"batch size", std::to_string(a.batch_size)},
@@ -319,11 +320,7 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (augments(a)) r.settings.emplace_back("augment", a.augment);
   if (a.warmup_epochs > 0) r.settings.emplace_back("warm-up epochs", std::to_string(a.warmup_epochs));
   if (a.label_smoothing > 0) r.settings.emplace_back("label smoothing", std::to_string(a.label_smoothing));
-  if (a.weight_decay) {
-    char wd[40];
-    std::snprintf(wd, sizeof wd, "%g", *a.weight_decay);
-    r.settings.emplace_back("weight decay", wd);
-  }
+  if (a.weight_decay) r.settings.emplace_back("weight decay", format_number(*a.weight_decay));
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
   if (a.time_limit > 0) {
     char limit[96];
@@ -439,9 +436,9 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
 
 // The test set's class probabilities (a softmax over the logits when the model ends without one);
 // with `mirror`, the mean of each image's and its left-right mirror's (test-time augmentation).
-Tensor test_probabilities(nn::Model& model, const Tensor& x_test, bool from_logits, bool mirror) {
+Tensor test_probabilities(nn::Model& model, const Tensor& x_test, bool from_logits, bool mirror, int64_t batch_size = 256) {
   auto probabilities = [&](const Tensor& x) {
-    Tensor out = model.predict(x, {.batch_size = 256});
+    Tensor out = model.predict(x, {.batch_size = batch_size});
     return from_logits ? softmax(out, -1) : out;
   };
   Tensor prob = probabilities(x_test);
@@ -479,21 +476,16 @@ int run_train(const TrainArgs& a) {
   if (!(a.label_smoothing >= 0 && a.label_smoothing < 1)) {
     throw CLI::ValidationError("--label-smoothing", "must be in [0, 1), got " + std::to_string(a.label_smoothing));
   }
-  if (a.weight_decay) {
-    // Checked before the data is loaded: the optimizer's name first, then whether it takes a decay.
-    if (!(*a.weight_decay >= 0 && std::isfinite(*a.weight_decay))) {
-      throw CLI::ValidationError("--weight-decay", "must be a finite number >= 0, got " + std::to_string(*a.weight_decay));
-    }
-    try {
-      optim::make_optimizer(a.optimizer, a.learning_rate);
-    } catch (const ValueError& e) {
-      throw CLI::ValidationError("--optimizer", e.what());
-    }
-    try {
-      optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay);
-    } catch (const ValueError& e) {
-      throw CLI::ValidationError("--weight-decay", e.what());
-    }
+  if (a.weight_decay && !(*a.weight_decay >= 0 && std::isfinite(*a.weight_decay))) {
+    throw CLI::ValidationError("--weight-decay", "must be a finite number >= 0, got " + format_number(*a.weight_decay));
+  }
+  // Built before the data is loaded, so a bad name costs nothing; the schedule is set once the
+  // number of steps is known.
+  std::shared_ptr<optim::Optimizer> opt;
+  try {
+    opt = optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay);
+  } catch (const ValueError& e) {
+    throw CLI::ValidationError("--optimizer", e.what());
   }
   if (a.tta != "none" && a.tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + a.tta + "'");
   if (!(a.time_limit >= 0) || !std::isfinite(a.time_limit)) {
@@ -556,12 +548,6 @@ int run_train(const TrainArgs& a) {
   check_labels(y, classes, "training");
   if (has_test) check_labels(y_test, classes, "test");
 
-  std::shared_ptr<optim::Optimizer> opt;
-  try {
-    opt = optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay);
-  } catch (const ValueError& e) {
-    throw CLI::ValidationError("--optimizer", e.what());
-  }
   if (a.schedule != "cosine" && a.schedule != "constant") {
     throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
   }
@@ -655,8 +641,9 @@ int run_train(const TrainArgs& a) {
 }
 
 int run_evaluate(const std::string& model_spec, const std::string& data_spec, int64_t batch_size,
-                 const std::string& max_param_memory) {
+                 const std::string& max_param_memory, const std::string& tta) {
   if (batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
+  if (tta != "none" && tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + tta + "'");
   apply_param_memory_option(max_param_memory);
   nn::reset_layer_names();
   data::TrainTestData ds = data::load_dataset(data_spec);
@@ -664,6 +651,12 @@ int run_evaluate(const std::string& model_spec, const std::string& data_spec, in
   auto model = train::load_trained_model(model_spec);
   Tensor x_test = data::images_to_float(ds.test.images);
   check_labels(ds.test.labels, model->predict(slice(x_test, 0, 0, 1), {.batch_size = 1}).size(-1), "test");
+  if (tta == "flip") {  // the metrics ember train --tta flip reports
+    std::map<std::string, double> result =
+        test_metrics(test_probabilities(*model, x_test, !train::ends_in_softmax(*model), true, batch_size), ds.test.labels);
+    std::printf("test_loss=%.6f test_accuracy=%.6f\n", result.at("loss"), result.at("accuracy"));
+    return 0;
+  }
   model->compile({.optimizer = "adam",
                   .loss = losses::SparseCategoricalCrossentropy({.from_logits = !train::ends_in_softmax(*model)}),
                   .metrics = {"accuracy"}});
@@ -699,7 +692,7 @@ void add_train_commands(CLI::App& app) {
       "ending with them (default: none, or the built-in model's recipe; 0: none)");
   given.weight_decay = train->add_option(
       "--weight-decay", args->weight_decay,
-      "decoupled weight decay of sgd, momentum, nesterov (default 0) and adamw (default 0.004): w -= lr*decay*w each step");
+      "decoupled weight decay of any optimizer, as Keras 3 (default 0; adamw 0.004): w -= lr*decay*w each step");
   given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));
@@ -733,12 +726,14 @@ void add_train_commands(CLI::App& app) {
   auto data = std::make_shared<std::string>();
   auto batch = std::make_shared<int64_t>(256);
   auto budget = std::make_shared<std::string>();
+  auto tta = std::make_shared<std::string>("none");
   CLI::App* eval = app.add_subcommand("evaluate", "evaluate a trained model on a data set's test split");
   eval->add_option("--model", *model, "a .h5 model, a directory written by ember train --out or --checkpoint-dir, a .json + .safetensors pair, or a checkpoint path")->required();
   eval->add_option("--data", *data, kDataHelp)->required();
   eval->add_option("--batch-size", *batch, "batch size (default 256)");
   eval->add_option("--max-param-memory", *budget, budget_help);
-  eval->callback([model, data, batch, budget] { run_evaluate(*model, *data, *batch, *budget); });
+  eval->add_option("--tta", *tta, "test-time augmentation: none (default) or flip (the mean of each test image's and its mirror's probabilities, as ember train --tta flip)");
+  eval->callback([model, data, batch, budget, tta] { run_evaluate(*model, *data, *batch, *budget, *tta); });
 }
 
 }  // namespace ember::tool

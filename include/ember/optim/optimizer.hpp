@@ -19,11 +19,15 @@
 //   step, as in Keras — and iterations() counts completed steps. Bias corrections use t = iterations()+1.
 // - Gradient clipping (at most one of clipnorm, global_clipnorm, clipvalue, as Keras 3) is applied
 //   to the gradients before the update; .grad() itself is left unchanged.
+// - weight_decay (every optimizer, as Keras 3; default 0 = none, AdamW's 0.004) is decoupled:
+//   w -= lr*weight_decay*w before the step's update, with lr the step's learning rate, on every
+//   parameter. PyTorch's SGD/Adam weight_decay adds weight_decay*w to the gradient instead (the same
+//   step only for SGD without momentum); PyTorch's AdamW is this form.
 // - Updates run as one fused kernel per parameter (kernels/cpu/optim.hpp) under NoGradGuard.
 // - Row gradients (autograd::RowGrad, an Embedding's table): step() hands them to the optimizers
 //   for which updating only the rows a batch used is exact — SGD without momentum (w -= lr*g is a
-//   no-op where g = 0) and Adagrad (g = 0 leaves both the accumulator and w as they are) — so a step
-//   costs O(rows used), not O(table). The others (SGD with momentum, RMSprop, Adam, AdamW, Nadam)
+//   no-op where g = 0) and Adagrad (g = 0 leaves both the accumulator and w as they are), both
+//   without weight decay — so a step costs O(rows used), not O(table). The others (SGD with momentum, RMSprop, Adam, AdamW, Nadam)
 //   update every row as Keras/TF do (moments decay and weight decay applies where g = 0): they read
 //   .grad(), which densifies the rows. Results equal the dense path's bit for bit. Clipping sees the
 //   row values: their norm is the dense gradient's norm (rounding aside: the zeros are skipped).
@@ -120,6 +124,7 @@ class Optimizer {
   virtual nlohmann::json get_config() const;
   nlohmann::json get_config_json() const;  // {"class_name": name(), "config": get_config()}
   const ClipOptions& clip_options() const { return clip_; }
+  double weight_decay() const { return weight_decay_; }  // 0: none
 
   // Slots by name. slot() throws ValueError naming the known slots when absent.
   const std::map<std::string, Tensor>& slots() const { return slots_; }
@@ -131,7 +136,8 @@ class Optimizer {
   void load_state(const OptimizerState& s);
 
  protected:
-  Optimizer(std::string name, LearningRate lr, ClipOptions clip);
+  // ValueError when weight_decay is negative or not finite, or for conflicting clip options.
+  Optimizer(std::string name, LearningRate lr, ClipOptions clip, double weight_decay);
   // Called once per step before the per-parameter updates (t = iterations()+1, lr of this step).
   virtual void begin_step(int64_t t, double lr) {}
   // Updates one contiguous parameter with a gradient of its dtype and shape.
@@ -159,6 +165,7 @@ class Optimizer {
   std::string name_;
   LearningRate lr_;
   ClipOptions clip_;
+  double weight_decay_;
   int64_t iterations_ = 0;
   std::map<std::string, Tensor> slots_;
 };
@@ -173,16 +180,12 @@ class Optimizer {
 // Keras form with the learning rate rescaled by (1-beta) when lr is constant. `.ewma_momentum = true`
 // runs that form exactly (lr applied at each step to the averaged gradient; PyTorch's
 // dampening = 1 - momentum); nesterov then uses w -= lr*(beta*v + (1-beta)*g).
-//
-// weight_decay (Keras 3 SGD(weight_decay=...)): decoupled, w -= lr*weight_decay*w before each step's
-// update, on every parameter. PyTorch's SGD weight_decay adds weight_decay*w to the gradient instead;
-// without momentum the two are the same step.
 struct SGDOptions {
   LearningRate learning_rate = 0.01;
   double momentum = 0.0;  // in [0, 1]
   bool nesterov = false;
   bool ewma_momentum = false;
-  double weight_decay = 0.0;  // >= 0
+  double weight_decay = 0.0;  // decoupled (see the contract above)
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
@@ -197,7 +200,7 @@ class SGD : public Optimizer {
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
   // Row-sparse updates only without slots or decay: both touch every row.
-  bool updates_rows() const override { return o_.momentum == 0.0 && o_.weight_decay == 0.0; }
+  bool updates_rows() const override { return o_.momentum == 0.0 && weight_decay() == 0.0; }
   void update_rows(const std::string& name, Tensor& param, const Tensor& rows, const Tensor& grad, int64_t t,
                    double lr) override;
 
@@ -213,6 +216,7 @@ struct AdagradOptions {
   LearningRate learning_rate = 0.001;
   double initial_accumulator_value = 0.1;
   double epsilon = 1e-7;
+  double weight_decay = 0.0;
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
@@ -226,7 +230,7 @@ class Adagrad : public Optimizer {
 
  protected:
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
-  bool updates_rows() const override { return true; }
+  bool updates_rows() const override { return weight_decay() == 0.0; }  // decay touches every row
   void update_rows(const std::string& name, Tensor& param, const Tensor& rows, const Tensor& grad, int64_t t,
                    double lr) override;
 
@@ -250,6 +254,7 @@ struct RMSpropOptions {
   double momentum = 0.0;
   double epsilon = 1e-7;
   bool centered = false;
+  double weight_decay = 0.0;
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
@@ -282,6 +287,7 @@ struct AdamOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;
   bool amsgrad = false;
+  double weight_decay = 0.0;
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
@@ -294,16 +300,15 @@ class Adam : public Optimizer {
   static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
 
  protected:
-  Adam(std::string name, AdamOptions o, double weight_decay);
+  Adam(std::string name, AdamOptions o);
   void update(const std::string& name, Tensor& param, const Tensor& grad, int64_t t, double lr) override;
 
  private:
   AdamOptions o_;
-  double weight_decay_ = 0.0;
 };
 
-// Decoupled weight decay (Keras 3 AdamW, PyTorch AdamW): w -= lr*weight_decay*w before the Adam
-// update of the step (lr = the step's learning rate, not lr_t).
+// Adam whose weight decay defaults to 0.004 (Keras 3 AdamW; PyTorch AdamW's is 0.01): the decay is
+// applied with the step's learning rate, not lr_t.
 struct AdamWOptions {
   LearningRate learning_rate = 0.001;
   double weight_decay = 0.004;
@@ -318,12 +323,8 @@ struct AdamWOptions {
 class AdamW : public Adam {
  public:
   explicit AdamW(AdamWOptions o = {});
-  double weight_decay() const { return wd_; }
   nlohmann::json get_config() const override;
   static std::unique_ptr<Optimizer> from_config(const nlohmann::json& config);
-
- private:
-  double wd_;
 };
 
 // ---- Nadam ---------------------------------------------------------------------------------------
@@ -339,6 +340,7 @@ struct NadamOptions {
   double beta_2 = 0.999;
   double epsilon = 1e-7;
   double momentum_cache_decay = 1.0;
+  double weight_decay = 0.0;
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
@@ -365,7 +367,7 @@ class Nadam : public Optimizer {
 // "sgd", "momentum" (SGD momentum 0.9), "nesterov" (SGD momentum 0.9, nesterov), "adagrad",
 // "rmsprop", "adam", "adamw", "nadam" (case-insensitive), other options at their Keras defaults.
 // Unknown names: ValueError listing the known ones. weight_decay, when given, is the decoupled decay
-// of SGD (sgd, momentum, nesterov) and AdamW; the other optimizers have none (ValueError).
+// (any optimizer; none: 0, or AdamW's 0.004).
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate,
                                           std::optional<double> weight_decay = std::nullopt);
 // Keras JSON {"class_name": "Adam", "config": {"learning_rate": 0.001, "beta_1": 0.9, ...}} (class

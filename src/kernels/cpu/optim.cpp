@@ -91,13 +91,18 @@ void sgd_step(int64_t n, T* w, const T* g, T* v, T lr, T momentum, bool nesterov
 }
 
 template <typename T>
-void adagrad_step(int64_t n, T* w, const T* g, T* acc, T lr, T eps) {
-  for_each_index<T>(n, [&](int64_t i) { adagrad_element(w[i], g[i], acc[i], lr, eps); });
+void adagrad_step(int64_t n, T* w, const T* g, T* acc, T lr, T eps, T decay) {
+  const T keep = T(1) - decay;
+  for_each_index<T>(n, [&](int64_t i) {
+    w[i] *= keep;  // exact when decay == 0 (keep == 1)
+    adagrad_element(w[i], g[i], acc[i], lr, eps);
+  });
 }
 
 template <typename T>
-void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr, T rho, T momentum, T eps) {
-  const T one_m_rho = T(1) - rho;
+void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr, T rho, T momentum, T eps,
+                  T decay) {
+  const T one_m_rho = T(1) - rho, keep = T(1) - decay;
   for_each_index<T>(n, [&](int64_t i) {
     const T gi = g[i];
     const T ve = rho * vel[i] + one_m_rho * gi * gi;
@@ -112,9 +117,9 @@ void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr
     if (mom != nullptr) {
       const T mo = momentum * mom[i] + inc;
       mom[i] = mo;
-      w[i] -= mo;
+      w[i] = w[i] * keep - mo;
     } else {
-      w[i] -= inc;
+      w[i] = w[i] * keep - inc;
     }
   });
 }
@@ -151,13 +156,14 @@ void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta
 }
 
 template <typename T>
-void nadam_step(int64_t n, T* w, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, T coef_m, T coef_g, T bias2) {
-  const T b1c = T(1) - beta1, b2c = T(1) - beta2;
+void nadam_step(int64_t n, T* w, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, T coef_m, T coef_g, T bias2,
+                T decay) {
+  const T b1c = T(1) - beta1, b2c = T(1) - beta2, keep = T(1) - decay;
   for_each_index<T>(n, [&](int64_t i) {
     const T gi = g[i];
     T mi, vi;
     update_moments(i, gi, m, v, beta1, b1c, beta2, b2c, mi, vi);
-    w[i] -= lr * (coef_m * mi + coef_g * gi) / (std::sqrt(vi / bias2) + eps);
+    w[i] = w[i] * keep - lr * (coef_m * mi + coef_g * gi) / (std::sqrt(vi / bias2) + eps);
   });
 }
 
@@ -169,12 +175,12 @@ void ema_update(int64_t n, T* shadow, const T* x, T decay) {
 
 #define EMBER_OPTIM_INSTANTIATE(T)                                                                              \
   template void sgd_step<T>(int64_t, T*, const T*, T*, T, T, bool, bool, T);                                      \
-  template void adagrad_step<T>(int64_t, T*, const T*, T*, T, T);                                              \
+  template void adagrad_step<T>(int64_t, T*, const T*, T*, T, T, T);                                           \
   template void sgd_rows_step<T>(int64_t, int64_t, const int64_t*, T*, const T*, T);                            \
   template void adagrad_rows_step<T>(int64_t, int64_t, const int64_t*, T*, const T*, T*, T, T);                 \
-  template void rmsprop_step<T>(int64_t, T*, const T*, T*, T*, T*, T, T, T, T);                                \
+  template void rmsprop_step<T>(int64_t, T*, const T*, T*, T*, T*, T, T, T, T, T);                             \
   template void adam_step<T>(int64_t, T*, const T*, T*, T*, T*, T, T, T, T, T);                                \
-  template void nadam_step<T>(int64_t, T*, const T*, T*, T*, T, T, T, T, T, T, T);                             \
+  template void nadam_step<T>(int64_t, T*, const T*, T*, T*, T, T, T, T, T, T, T, T);                          \
   template void ema_update<T>(int64_t, T*, const T*, T);
 EMBER_OPTIM_INSTANTIATE(float)
 EMBER_OPTIM_INSTANTIATE(double)
