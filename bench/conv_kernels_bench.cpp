@@ -16,6 +16,10 @@ namespace {
 using namespace ember::kernels::cpu;
 
 Conv2dGeometry shape(int64_t which) {
+  if (which >= 6) {  // fmnist-resnet's 3x3 stride-1 layers: 14x14x64, 7x7x128
+    const int64_t side = which == 6 ? 14 : 7, channels = which == 6 ? 64 : 128;
+    return make_conv2d_geometry({.batch = 128, .in_h = side, .in_w = side, .in_c = channels, .k_h = 3, .k_w = 3, .out_c = channels, .padding = Padding::Same});
+  }
   if (which >= 2) {  // ResNet-18's (CIFAR-style) 3x3 stride-1 layers: 32x32x64, 16x16x128, 8x8x256, 4x4x512
     const int64_t side = 32 >> (which - 2), channels = 64 << (which - 2);
     return make_conv2d_geometry({.batch = 128, .in_h = side, .in_w = side, .in_c = channels, .k_h = 3, .k_w = 3, .out_c = channels, .padding = Padding::Same});
@@ -24,7 +28,7 @@ Conv2dGeometry shape(int64_t which) {
                     : make_conv2d_geometry({.batch = 128, .in_h = 14, .in_w = 14, .in_c = 32, .k_h = 5, .k_w = 5, .out_c = 64, .padding = Padding::Same});
 }
 
-// state.range(0): shape (0, 1 the tutorial CNN's; 2-5 ResNet-18's), (1): algo (0 auto, 1 direct, 2 blocked,
+// state.range(0): shape (0, 1 the tutorial CNN's; 2-5 ResNet-18's; 6, 7 fmnist-resnet's), (1): algo (0 auto, 1 direct, 2 blocked,
 // 3 im2col, 4 any-weights, 5 oneDNN Winograd, 6 our Winograd), (2): 0 fwd, 1 bwd-data, 2 bwd-weights
 void BM_Conv(benchmark::State& state) {
   const Conv2dGeometry g = shape(state.range(0));
@@ -47,7 +51,7 @@ void BM_Conv(benchmark::State& state) {
 BENCHMARK(BM_Conv)
     ->ArgNames({"shape", "algo", "dir"})
     ->ArgsProduct({{0, 1}, {0, 1, 2, 3, 4}, {0, 1, 2}})
-    ->ArgsProduct({{2, 3, 4, 5}, {4, 5, 6}, {0, 1, 2}})
+    ->ArgsProduct({{2, 3, 4, 5, 6, 7}, {4, 5, 6}, {0, 1, 2}})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -37,6 +37,12 @@ constexpr int64_t kPoints = 36;  // the 6x6 Winograd domain
 
 int64_t round_up8(int64_t n) { return (n + 7) / 8 * 8; }
 
+// Floats from one Winograd point's plane of `floats` to the next. A tile's transform touches all 36
+// planes at once; planes a multiple of 4 KB apart (64 tiles x 64 channels is 16 KB) would all fall
+// in one L1 set and evict each other (8 ways for 36 lines). Rounding to 4 KB and adding one cache
+// line puts the 36 lines in 36 consecutive sets.
+int64_t plane_stride(int64_t floats) { return (floats + 1023) / 1024 * 1024 + 16; }
+
 // A run of up to 8 channels: full runs use plain loads and stores, the last one of a channel count
 // that is not a multiple of 8 a lane mask.
 struct Lanes {
@@ -268,23 +274,22 @@ void forward(const Tiling& s, const float* x, const float* w, float* y, const fl
   const int64_t wanted = std::clamp<int64_t>(2 * s.c * s.k / (s.c + s.k), 32, 256);
   const int64_t block = std::max<int64_t>(1, std::min(wanted, (tiles + threads - 1) / threads));
   const int64_t blocks = (tiles + block - 1) / block;
-  const int64_t per_thread = kPoints * block * (c_pad + k_pad);
+  const int64_t v_plane = plane_stride(block * c_pad), m_plane = plane_stride(block * k_pad);
+  const int64_t per_thread = kPoints * (v_plane + m_plane);
   Storage scratch(static_cast<std::size_t>(per_thread * threads) * sizeof(float));
 #pragma omp parallel
   {
     float* v = floats(scratch) + per_thread * omp_get_thread_num();
-    float* m = v + kPoints * block * c_pad;
+    float* m = v + kPoints * v_plane;
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t first = b * block, count = std::min(block, tiles - first);
-      for (int64_t t = 0; t < count; ++t) transform_input_tile(s, x, first + t, v + t * c_pad, block * c_pad);
+      for (int64_t t = 0; t < count; ++t) transform_input_tile(s, x, first + t, v + t * c_pad, v_plane);
       for (int64_t xi = 0; xi < kPoints; ++xi) {
-        gemm(false, false, count, s.k, s.c, 1.0f, v + xi * block * c_pad, c_pad, u + xi * s.c * k_pad, k_pad, 0.0f,
-             m + xi * block * k_pad, k_pad);
+        gemm(false, false, count, s.k, s.c, 1.0f, v + xi * v_plane, c_pad, u + xi * s.c * k_pad, k_pad, 0.0f,
+             m + xi * m_plane, k_pad);
       }
-      for (int64_t t = 0; t < count; ++t) {
-        transform_output_tile(s, m + t * k_pad, block * k_pad, first + t, y, bias, relu);
-      }
+      for (int64_t t = 0; t < count; ++t) transform_output_tile(s, m + t * k_pad, m_plane, first + t, y, bias, relu);
     }
   }
 }
@@ -329,27 +334,29 @@ void conv2d_backward_input_f32_winograd(const Conv2dGeometry& g, const float* dy
 void conv2d_backward_filter_f32_winograd(const Conv2dGeometry& g, const float* x, const float* dy, float* dw) {
   const Tiling s = forward_tiling(g);
   const int64_t c_pad = round_up8(s.c), k_pad = round_up8(s.k), tiles = s.tiles();
-  // Tiles go in chunks of at most ~32 MB of Winograd-domain data; within a chunk, every tile is
-  // transformed (in parallel), then the 36 products dU[xi] += V[xi]^T dM[xi] share out among the
-  // threads. Each dU[xi] is summed by one thread in tile order: the result does not depend on the
-  // thread count.
+  // Tiles go in chunks of at most ~4 MB of Winograd-domain data, so that the products read it from
+  // the last-level cache (chunks of 32 MB ran 15-25 % slower on ResNet-18's layers, bench/RESULTS.md);
+  // within a chunk, every tile is transformed (in parallel), then the 36 products
+  // dU[xi] += V[xi]^T dM[xi] share out among the threads. Each dU[xi] is summed by one thread in
+  // tile order: the result does not depend on the thread count.
   const int64_t chunk =
-      std::min(tiles, std::max<int64_t>(64, (int64_t{32} << 20) / (4 * kPoints * (c_pad + k_pad))));
-  Storage vm_buf(static_cast<std::size_t>(kPoints * chunk * (c_pad + k_pad)) * sizeof(float));
+      std::min(tiles, std::max<int64_t>(64, (int64_t{4} << 20) / (4 * kPoints * (c_pad + k_pad))));
+  const int64_t v_plane = plane_stride(chunk * c_pad), m_plane = plane_stride(chunk * k_pad);
+  Storage vm_buf(static_cast<std::size_t>(kPoints * (v_plane + m_plane)) * sizeof(float));
   Storage du_buf(static_cast<std::size_t>(kPoints * s.c * k_pad) * sizeof(float));
   float* v = floats(vm_buf);
-  float* m = v + kPoints * chunk * c_pad;
+  float* m = v + kPoints * v_plane;
   float* du = floats(du_buf);
   for (int64_t first = 0; first < tiles; first += chunk) {
     const int64_t count = std::min(chunk, tiles - first);
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < count; ++t) {
-      transform_input_tile(s, x, first + t, v + t * c_pad, chunk * c_pad);
-      transform_output_grad_tile(s, dy, first + t, m + t * k_pad, chunk * k_pad);
+      transform_input_tile(s, x, first + t, v + t * c_pad, v_plane);
+      transform_output_grad_tile(s, dy, first + t, m + t * k_pad, m_plane);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t xi = 0; xi < kPoints; ++xi) {
-      gemm(true, false, s.c, s.k, count, 1.0f, v + xi * chunk * c_pad, c_pad, m + xi * chunk * k_pad, k_pad,
+      gemm(true, false, s.c, s.k, count, 1.0f, v + xi * v_plane, c_pad, m + xi * m_plane, k_pad,
            first == 0 ? 0.0f : 1.0f, du + xi * s.c * k_pad, k_pad);
     }
   }
