@@ -47,6 +47,11 @@ std::string format_number(double v, const char* format = "%g") {
   return buf;
 }
 
+// --tta of train and evaluate: none, or flip (test_probabilities' mirror).
+void check_tta(const std::string& tta) {
+  if (tta != "none" && tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + tta + "'");
+}
+
 // The recipe settings start at `ember train`'s general recipe; a built-in model's own recipe
 // (nn::builtin_recipe) replaces those the command line does not give (apply_recipe).
 struct TrainArgs {
@@ -487,7 +492,7 @@ int run_train(const TrainArgs& a) {
   } catch (const ValueError& e) {
     throw CLI::ValidationError("--optimizer", e.what());
   }
-  if (a.tta != "none" && a.tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + a.tta + "'");
+  check_tta(a.tta);
   if (!(a.time_limit >= 0) || !std::isfinite(a.time_limit)) {
     throw CLI::ValidationError("--time-limit", "must be a number of minutes >= 0 (0: no limit), got " + std::to_string(a.time_limit));
   }
@@ -643,7 +648,7 @@ int run_train(const TrainArgs& a) {
 int run_evaluate(const std::string& model_spec, const std::string& data_spec, int64_t batch_size,
                  const std::string& max_param_memory, const std::string& tta) {
   if (batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
-  if (tta != "none" && tta != "flip") throw CLI::ValidationError("--tta", "expected none or flip, got '" + tta + "'");
+  check_tta(tta);
   apply_param_memory_option(max_param_memory);
   nn::reset_layer_names();
   data::TrainTestData ds = data::load_dataset(data_spec);

@@ -27,9 +27,10 @@
 // - Row gradients (autograd::RowGrad, an Embedding's table): step() hands them to the optimizers
 //   for which updating only the rows a batch used is exact — SGD without momentum (w -= lr*g is a
 //   no-op where g = 0) and Adagrad (g = 0 leaves both the accumulator and w as they are), both
-//   without weight decay — so a step costs O(rows used), not O(table). The others (SGD with momentum, RMSprop, Adam, AdamW, Nadam)
-//   update every row as Keras/TF do (moments decay and weight decay applies where g = 0): they read
-//   .grad(), which densifies the rows. Results equal the dense path's bit for bit. Clipping sees the
+//   without weight decay — so a step costs O(rows used), not O(table). The others (SGD with
+//   momentum, RMSprop, Adam, AdamW, Nadam, and any optimizer with weight decay) update every row as
+//   Keras/TF do (moments decay and weight decay applies where g = 0): they read .grad(), which
+//   densifies the rows. Results equal the dense path's bit for bit. Clipping sees the
 //   row values: their norm is the dense gradient's norm (rounding aside: the zeros are skipped).
 #include <cstdint>
 #include <functional>
