@@ -91,6 +91,10 @@ ImageDataGeneratorOptions augmentation_from_spec(const std::string& spec) {
       o.brightness_range = std::array<double, 2>{1 - b, 1 + b};
     } else if (n == "channel_shift") {
       o.channel_shift_range = number(item, spec);
+    } else if (n == "erase") {
+      double e = number(item, spec);
+      if (e > 1) throw ValueError("augmentation '" + spec + "': erase is a probability in [0, 1], got " + item.value);
+      o.erasing_probability = e;
     } else if (n == "cval") {
       o.cval = number(item, spec);
     } else if (n == "fill") {
@@ -101,7 +105,7 @@ ImageDataGeneratorOptions augmentation_from_spec(const std::string& spec) {
       else throw ValueError("augmentation '" + spec + "': fill expects nearest, constant, reflect or wrap, got '" + item.value + "'");
     } else {
       throw ValueError("augmentation '" + spec + "': unknown item '" + n +
-                       "' (expected flip, vflip, rotate=, shift=, wshift=, hshift=, zoom=, shear=, brightness=, channel_shift=, fill=, cval=)");
+                       "' (expected flip, vflip, rotate=, shift=, wshift=, hshift=, zoom=, shear=, brightness=, channel_shift=, erase=, fill=, cval=)");
     }
     if (comma == std::string_view::npos) break;
     rest = rest.substr(comma + 1);

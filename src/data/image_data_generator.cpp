@@ -35,6 +35,18 @@ void check_image(const char* what, const Tensor& x, int rank) {
   }
 }
 
+// Sets box of image [H, W, C] (a view into the tensor to change) to value, on every channel.
+void erase_box(Tensor& image, const ImageBox& box, double value, const char* where) {
+  const int64_t h = image.size(0), w = image.size(1);
+  if (box.top < 0 || box.left < 0 || box.height < 0 || box.width < 0 || box.top + box.height > h || box.left + box.width > w) {
+    throw ValueError(std::string("ImageDataGenerator.") + where + ": the erasing box (top " + std::to_string(box.top) +
+                     ", left " + std::to_string(box.left) + ", " + std::to_string(box.height) + "x" +
+                     std::to_string(box.width) + ") is not inside the " + std::to_string(h) + "x" + std::to_string(w) +
+                     " image");
+  }
+  image.slice(0, box.top, box.top + box.height).slice(1, box.left, box.left + box.width).fill_(value);
+}
+
 void check_range(const char* name, double v) {
   if (!std::isfinite(v) || v < 0) {
     throw ValueError(std::string("ImageDataGenerator: ") + name + " must be finite and >= 0, got " + std::to_string(v));
@@ -103,6 +115,21 @@ ImageDataGenerator::ImageDataGenerator(ImageDataGeneratorOptions options) : opt_
                      std::to_string(opt_.validation_split));
   }
   if (!std::isfinite(opt_.rescale)) throw ValueError("ImageDataGenerator: rescale must be finite");
+  if (!(opt_.erasing_probability >= 0 && opt_.erasing_probability <= 1)) {
+    throw ValueError("ImageDataGenerator: erasing_probability must be in [0, 1], got " +
+                     std::to_string(opt_.erasing_probability));
+  }
+  const auto [scale_lo, scale_hi] = opt_.erasing_scale;
+  if (!(scale_lo > 0 && scale_lo <= scale_hi && scale_hi <= 1)) {
+    throw ValueError("ImageDataGenerator: erasing_scale must be 0 < lower <= upper <= 1, got [" + std::to_string(scale_lo) +
+                     ", " + std::to_string(scale_hi) + "]");
+  }
+  const auto [ratio_lo, ratio_hi] = opt_.erasing_ratio;
+  if (!(ratio_lo > 0 && ratio_lo <= ratio_hi && std::isfinite(ratio_hi))) {
+    throw ValueError("ImageDataGenerator: erasing_ratio must be 0 < lower <= upper, got [" + std::to_string(ratio_lo) +
+                     ", " + std::to_string(ratio_hi) + "]");
+  }
+  if (!std::isfinite(opt_.erasing_value)) throw ValueError("ImageDataGenerator: erasing_value must be finite");
 }
 
 void ImageDataGenerator::fit(const Tensor& x_in, bool augment, int rounds, uint64_t seed) {
@@ -219,6 +246,22 @@ TransformParams ImageDataGenerator::get_random_transform(const Shape& image_shap
     p.channel_shift_intensity = uniform(gen, -opt_.channel_shift_range, opt_.channel_shift_range);
   }
   if (opt_.brightness_range) p.brightness = uniform(gen, (*opt_.brightness_range)[0], (*opt_.brightness_range)[1]);
+  if (opt_.erasing_probability > 0 && gen.uniform() < opt_.erasing_probability) {
+    // torchvision's RandomErasing.get_params: area and log aspect ratio drawn until the box fits.
+    const double area = h * w;
+    const double log_lo = std::log(opt_.erasing_ratio[0]), log_hi = std::log(opt_.erasing_ratio[1]);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      const double erase_area = area * uniform(gen, opt_.erasing_scale[0], opt_.erasing_scale[1]);
+      const double aspect = std::exp(uniform(gen, log_lo, log_hi));
+      const auto eh = static_cast<int64_t>(std::lround(std::sqrt(erase_area * aspect)));
+      const auto ew = static_cast<int64_t>(std::lround(std::sqrt(erase_area / aspect)));
+      if (!(eh > 0 && ew > 0 && eh < image_shape[0] && ew < image_shape[1])) continue;
+      const auto top = static_cast<int64_t>(gen.below(static_cast<uint64_t>(image_shape[0] - eh + 1)));
+      const auto left = static_cast<int64_t>(gen.below(static_cast<uint64_t>(image_shape[1] - ew + 1)));
+      p.erase = ImageBox{top, left, eh, ew};
+      break;
+    }
+  }
   return p;
 }
 
@@ -255,6 +298,10 @@ Tensor ImageDataGenerator::apply_transform(const Tensor& x_in, const TransformPa
     x = clip(x + p.channel_shift_intensity, lo, hi);
   }
   if (p.brightness) x = x * *p.brightness;
+  if (p.erase) {
+    if (x.shares_storage(x_in)) x = x.clone();  // never write into the caller's image
+    erase_box(x, *p.erase, opt_.erasing_value, "apply_transform");
+  }
   return x;
 }
 
@@ -297,6 +344,18 @@ Tensor ImageDataGenerator::random_transform_batch(const Tensor& x_in, Generator&
       images.push_back(apply_transform(squeeze(slice(x, 0, i, i + 1), 0), intensity_only));
     }
     x = stack(images, 0);
+  }
+  bool any_erase = false;
+  for (const TransformParams& p : params) any_erase = any_erase || p.erase.has_value();
+  if (any_erase) {
+    if (x.shares_storage(x_in)) x = x.clone();  // never write into the caller's batch
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& box = params[static_cast<size_t>(i)].erase;
+      if (box) {
+        Tensor image = x.slice(0, i, i + 1).squeeze(0);
+        erase_box(image, *box, opt_.erasing_value, "random_transform_batch");
+      }
+    }
   }
   return x;
 }

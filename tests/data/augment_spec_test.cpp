@@ -37,6 +37,12 @@ TEST(AugmentSpec, EachItemSetsItsKerasOption) {
   EXPECT_EQ(o.rotation_range, 0);
   EXPECT_EQ(o.fill_mode, FillMode::Nearest);
   EXPECT_DOUBLE_EQ(o.zoom_range.lower, 1.0);
+  EXPECT_EQ(o.erasing_probability, 0);
+  o = augmentation_from_spec("flip,erase=0.5");
+  EXPECT_EQ(o.erasing_probability, 0.5);
+  EXPECT_EQ(o.erasing_scale[0], 0.02);  // torchvision's RandomErasing defaults
+  EXPECT_EQ(o.erasing_scale[1], 0.33);
+  EXPECT_EQ(o.erasing_value, 0);
   o = augmentation_from_spec("shift=2.0");  // a float: U(-2, 2) pixels
   EXPECT_EQ(o.width_shift_range.kind, ShiftRange::Kind::Uniform);
   EXPECT_EQ(o.height_shift_range.range, 2.0);
@@ -57,6 +63,7 @@ TEST(AugmentSpec, BadItemsAreValueErrorsNamingThem) {
   EXPECT_NE(message("shift=-0.1").find("must be >= 0"), std::string::npos);
   EXPECT_NE(message("zoom=1").find("zoom must be below 1"), std::string::npos);
   EXPECT_NE(message("brightness=2").find("brightness must be below 1"), std::string::npos);
+  EXPECT_NE(message("erase=2").find("erase is a probability in [0, 1]"), std::string::npos);
   EXPECT_NE(message("flip=yes").find("takes no value"), std::string::npos);
   EXPECT_NE(message("fill=mirror").find("nearest, constant, reflect or wrap"), std::string::npos);
   EXPECT_NE(message("flip,,zoom=0.1").find("empty item"), std::string::npos);

@@ -162,6 +162,86 @@ TEST(ImageDataGenerator, RandomParametersStayInTheirRanges) {
   EXPECT_EQ(g1.next_u64(), g2.next_u64());
 }
 
+// Random erasing (torchvision's RandomErasing rule): with probability p one box, inside the image,
+// of area in scale x H x W (up to rounding of its sides) and aspect ratio (height / width) in ratio.
+TEST(ImageDataGenerator, RandomErasingDrawsBoxesInsideTheImageWithinScaleAndRatio) {
+  ImageDataGenerator gen({.erasing_probability = 0.5});
+  Generator rng(7);
+  int erased = 0;
+  double area_sum = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const TransformParams p = gen.get_random_transform({28, 20, 1}, rng);
+    if (!p.erase) continue;
+    ++erased;
+    const data::ImageBox b = *p.erase;
+    EXPECT_TRUE(b.top >= 0 && b.left >= 0 && b.height >= 1 && b.width >= 1) << i;
+    EXPECT_TRUE(b.top + b.height <= 28 && b.left + b.width <= 20 && b.height < 28 && b.width < 20) << i;
+    // Sides are rounded from sqrt(area * r) and sqrt(area / r): within half a pixel each.
+    const double area = static_cast<double>(b.height * b.width);
+    EXPECT_GE((b.height + 0.5) * (b.width + 0.5), 0.02 * 28 * 20) << i;
+    EXPECT_LE((b.height - 0.5) * (b.width - 0.5), 0.33 * 28 * 20) << i;
+    EXPECT_GE((b.height + 0.5) / (b.width - 0.5), 0.3) << i;
+    EXPECT_LE((b.height - 0.5) / (b.width + 0.5), 3.3) << i;
+    area_sum += area;
+  }
+  // Binomial(2000, 0.5) is within 1000 +- 100 with probability 1 - 1e-5 (boxes that fail all 10
+  // draws are rare here: a third of the area and a ratio to 3.3 still fits within 28 x 20 mostly).
+  EXPECT_GT(erased, 900);
+  EXPECT_LT(erased, 1100);
+  // Mean area between the ends of U(0.02, 0.33) x 560 pixels, near its mean 0.175 x 560 = 98.
+  EXPECT_GT(area_sum / erased, 70);
+  EXPECT_LT(area_sum / erased, 120);
+  // Off by default, and then nothing is drawn for it.
+  Generator g1(5), g2(5);
+  EXPECT_FALSE(ImageDataGenerator().get_random_transform({4, 4, 1}, g1).erase);
+  EXPECT_EQ(g1.next_u64(), g2.next_u64());
+}
+
+// The box is set to erasing_value on every channel and nothing else changes; the caller's image is
+// never written (f64 in, f64 out: the transform starts from the same storage); the batch path
+// erases what the per-image path erases with the same draws.
+TEST(ImageDataGenerator, ErasingSetsTheBoxOnEveryChannelOnly) {
+  ImageDataGenerator gen({.erasing_probability = 1, .erasing_value = -2});
+  const Tensor x = ember::testing::random_f64({6, 5, 3}, 11, 0, 1);
+  const Tensor before = x.clone();
+  TransformParams p;
+  p.erase = data::ImageBox{1, 2, 3, 2};
+  const Tensor y = gen.apply_transform(x, p);
+  EXPECT_TRUE(all_close(x, before, 0, 0));
+  for (int64_t r = 0; r < 6; ++r) {
+    for (int64_t c = 0; c < 5; ++c) {
+      const bool inside = r >= 1 && r < 4 && c >= 2 && c < 4;
+      for (int64_t ch = 0; ch < 3; ++ch) {
+        EXPECT_EQ(y.at<double>({r, c, ch}), inside ? -2.0 : x.at<double>({r, c, ch})) << r << " " << c << " " << ch;
+      }
+    }
+  }
+  p.erase = data::ImageBox{4, 0, 3, 1};  // rows 4..6 of a 6-row image
+  EXPECT_NE(message_of<ValueError>([&] { gen.apply_transform(x, p); }).find("not inside the 6x5 image"), std::string::npos);
+
+  ImageDataGenerator batch_gen_options({.horizontal_flip = true, .erasing_probability = 0.7});
+  const Tensor batch_in = ember::testing::random_f64({8, 9, 7, 2}, 12, 0, 1);
+  const Tensor batch_before = batch_in.clone();
+  Generator batch_gen(3), image_gen(3);
+  const Tensor batch = batch_gen_options.random_transform_batch(batch_in, batch_gen);
+  EXPECT_TRUE(all_close(batch_in, batch_before, 0, 0));
+  int erased = 0;
+  for (int64_t i = 0; i < 8; ++i) {
+    const Tensor image = squeeze(slice(batch_in, 0, i, i + 1), 0);
+    Generator probe = image_gen;
+    erased += batch_gen_options.get_random_transform(image.shape(), probe).erase.has_value();
+    const Tensor one = batch_gen_options.random_transform(image, image_gen);
+    EXPECT_TRUE(all_close(squeeze(slice(batch, 0, i, i + 1), 0), one, 0, 0)) << i;
+  }
+  EXPECT_GT(erased, 0);  // seed 3 erases some of the 8 images
+  // Without flips nothing but the erasing runs: the batch path must copy before writing.
+  ImageDataGenerator erase_only({.erasing_probability = 1});
+  Generator g(4);
+  const Tensor erased_batch = erase_only.random_transform_batch(batch_in, g);
+  EXPECT_TRUE(all_close(batch_in, batch_before, 0, 0));
+  EXPECT_FALSE(all_close(erased_batch, batch_in, 0, 0));
+}
+
 TEST(ImageDataGenerator, ErrorsSayWhatIsWrong) {
   EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.rotation_range = -1}); }).find("rotation_range"),
             std::string::npos);
@@ -169,6 +249,12 @@ TEST(ImageDataGenerator, ErrorsSayWhatIsWrong) {
                 .find("zoom_range"),
             std::string::npos);
   EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.validation_split = 1.5}); }).find("validation_split"),
+            std::string::npos);
+  EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.erasing_probability = 1.5}); }).find("erasing_probability"),
+            std::string::npos);
+  EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.erasing_scale = {0.5, 0.2}}); }).find("erasing_scale"),
+            std::string::npos);
+  EXPECT_NE(message_of<ValueError>([] { ImageDataGenerator({.erasing_ratio = {0, 1}}); }).find("erasing_ratio"),
             std::string::npos);
   ImageDataGenerator gen({.featurewise_center = true});
   EXPECT_NE(message_of<ValueError>([&] { gen.standardize(zeros({2, 2, 1})); }).find("fit()"), std::string::npos);

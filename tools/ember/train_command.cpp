@@ -721,7 +721,7 @@ void add_train_commands(CLI::App& app) {
       ->check(CLI::Range(0.0, 0.99));
   given.augment = train->add_option("--augment", args->augment,
                                     "augment the training images, e.g. flip,rotate=15,shift=0.1,zoom=0.1 (also vflip, shear=, brightness=, "
-                                    "channel_shift=, fill=nearest|constant|reflect|wrap, cval=; none: no augmentation)");
+                                    "channel_shift=, erase= (random erasing's probability), fill=nearest|constant|reflect|wrap, cval=; none: no augmentation)");
   train->callback([args, given] {
     apply_recipe(*args, given);
     run_train(*args);

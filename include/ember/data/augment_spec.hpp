@@ -18,10 +18,12 @@ namespace ember::data {
 //   shear=DEG             shear angle                 (shear_range)
 //   brightness=B          factor in [1-B, 1+B]        (brightness_range)
 //   channel_shift=V       intensity shift in [-V, V]  (channel_shift_range)
+//   erase=P               random erasing with probability P, torchvision's defaults otherwise
+//                         (erasing_probability; not a Keras option)
 //   fill=MODE             nearest (default), constant, reflect, wrap   (fill_mode)
 //   cval=V                the constant fill value      (cval)
 // ValueError naming the item for an unknown name, a missing or extra value, a value that is not a
-// number, or one out of range (negative ranges, zoom >= 1, brightness >= 1). An empty SPEC is
+// number, or one out of range (negative ranges, zoom >= 1, brightness >= 1, erase > 1). An empty SPEC is
 // refused too (it would silently mean no augmentation).
 ImageDataGeneratorOptions augmentation_from_spec(const std::string& spec);
 

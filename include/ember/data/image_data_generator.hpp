@@ -92,6 +92,21 @@ struct ImageDataGeneratorOptions {
   std::function<Tensor(const Tensor&)> preprocessing_function;  // [H, W, C] -> [H, W, C], first in standardize
   double validation_split = 0;     // fraction held out for flow(..., subset "validation")
   Interpolation interpolation = Interpolation::Bilinear;  // Keras's interpolation_order 1
+  // Random erasing (Zhong et al. 2017), an Ember addition with torchvision's RandomErasing defaults:
+  // with probability erasing_probability one rectangle of every channel is set to erasing_value,
+  // after the geometry, channel shift and brightness. Its area is a fraction of the image drawn from
+  // U(erasing_scale) and its aspect ratio (height / width) log-uniform in erasing_ratio; up to 10
+  // draws until it fits inside the image (else nothing is erased), then a uniform position.
+  double erasing_probability = 0;
+  std::array<double, 2> erasing_scale = {0.02, 0.33};
+  std::array<double, 2> erasing_ratio = {0.3, 3.3};
+  double erasing_value = 0;
+};
+
+// A rectangle of an image: rows [top, top + height), columns [left, left + width).
+struct ImageBox {
+  int64_t top = 0, left = 0, height = 0, width = 0;
+  bool operator==(const ImageBox&) const = default;
 };
 
 // One image's random parameters (Keras's transform_parameters dict, same names and units).
@@ -106,6 +121,7 @@ struct TransformParams {
   bool flip_vertical = false;
   double channel_shift_intensity = 0;
   std::optional<double> brightness;
+  std::optional<ImageBox> erase;  // random erasing's rectangle, set to erasing_value
 };
 
 // Which part of the data flow() yields when validation_split is set: Keras's subset=None /
@@ -145,12 +161,14 @@ class ImageDataGenerator {
   // ValueError when a featurewise option or ZCA is on and fit() was not called.
   Tensor standardize(const Tensor& x) const;
 
-  // Draws one image's parameters, in a fixed order from `gen`. image_shape: [H, W, C].
+  // Draws one image's parameters, in a fixed order from `gen` (Keras's, then erasing's draws when
+  // erasing_probability > 0). image_shape: [H, W, C].
   TransformParams get_random_transform(const Shape& image_shape, Generator& gen) const;
   // The single output-to-input transform of rotation, shift, shear and zoom (and the flips, exact),
   // about the centre, for an h x w image.
   static ProjectiveTransform transform_matrix(const TransformParams& p, int64_t height, int64_t width);
-  // Applies p to one image [H, W, C] (geometry in one resampling, then channel shift, brightness).
+  // Applies p to one image [H, W, C] (geometry in one resampling, then channel shift, brightness,
+  // erasing). ValueError when p.erase does not lie inside the image.
   Tensor apply_transform(const Tensor& x, const TransformParams& p) const;
   // apply_transform(x, get_random_transform(x.shape(), gen)).
   Tensor random_transform(const Tensor& x, Generator& gen) const;
