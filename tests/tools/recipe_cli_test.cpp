@@ -180,7 +180,7 @@ TEST(RecipeCli, BadRecipeOptionsAreUsageErrors) {
   fs::path data = ember::testing::make_idx_dir("recipe_bad", 64, 16);
   const std::string base = "train --model mlp --data idx:" + data.string() + " --epochs 2 --threads 1 ";
   for (const char* bad : {"--label-smoothing 1", "--label-smoothing -0.1", "--tta mirror", "--warmup-epochs 2",
-                          "--warmup-epochs -1", "--augment flop", "--time-limit -1", "--time-limit nan",
+                          "--warmup-epochs -1", "--augment flop", "--augment flip,erase=2", "--time-limit -1", "--time-limit nan",
                           "--time-limit 5 --checkpoint-dir /tmp/ember_recipe_bad_ckpt", "--weight-decay -0.1",
                           "--weight-decay inf", "--optimizer adamx --weight-decay 0.01"}) {
     ToolRun r = run_ember(base + bad);

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 #include <memory>
+#include <numbers>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -344,40 +345,39 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   return r;
 }
 
-// --schedule after --warmup-epochs of linear warm-up from 0 (Keras 3's CosineDecay warm-up, which
-// reaches the initial rate at the warm-up's last step); the cosine then decays to 0 over the rest.
+// The rate at `step` of a `total`-step run: linear warm-up from 0 over `warmup` steps (Keras 3's
+// CosineDecay warm-up, which reaches lr at the warm-up's last step), then lr, or with `cosine` a
+// decay to 0 over the remaining steps by optim::CosineDecay's formula (alpha 0; without warm-up the
+// same value, bit for bit, as CosineDecay itself).
+double warmup_then_decay(double lr, bool cosine, int64_t warmup, int64_t total, int64_t step) {
+  if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (!cosine) return lr;
+  const int64_t start = std::max<int64_t>(warmup, 0);
+  const double p = std::min(1.0, static_cast<double>(step - start) / static_cast<double>(total - start));
+  return lr * (0.5 * (1.0 + std::cos(std::numbers::pi * p)));
+}
+
+// --schedule after --warmup-epochs of warm-up (warmup_then_decay).
 // With `planned_steps` (a --time-limit run) the schedule ends at *planned_steps, which the plan may
 // shorten after the first epoch; until it does, the rates are bit-identical to the fixed schedule's.
 optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per_epoch,
                                            std::shared_ptr<const int64_t> planned_steps = nullptr) {
   const int64_t total = steps_per_epoch * a.epochs;
   const int64_t warmup = std::min<int64_t>(static_cast<int64_t>(std::llround(a.warmup_epochs * static_cast<double>(steps_per_epoch))), total - 1);
+  const double lr = a.learning_rate;
+  const bool cosine = a.schedule == "cosine";
   if (planned_steps) {
-    const double lr = a.learning_rate;
-    const bool cosine = a.schedule == "cosine";
     return optim::LambdaSchedule([lr, cosine, warmup, planned_steps](int64_t step) {
       const int64_t steps = *planned_steps;
-      const int64_t warm = std::min(warmup, steps - 1);
-      if (step < warm) return lr * static_cast<double>(step + 1) / static_cast<double>(warm);
-      if (!cosine) return lr;
-      // As optim::CosineDecay (alpha 0) without warm-up, as the lambda below with it.
-      const double p = warm <= 0 ? static_cast<double>(std::min(step, steps)) / static_cast<double>(steps)
-                                 : std::min(1.0, static_cast<double>(step - warm) / static_cast<double>(steps - warm));
-      return lr * (0.5 * (1 + std::cos(M_PI * p)));
+      return warmup_then_decay(lr, cosine, std::min(warmup, steps - 1), steps, step);
     });
   }
   if (warmup <= 0) {
-    if (a.schedule == "constant") return a.learning_rate;
-    return optim::CosineDecay({.initial_learning_rate = a.learning_rate, .decay_steps = total});
-  }
-  const double lr = a.learning_rate;
-  const bool cosine = a.schedule == "cosine";
-  return optim::LambdaSchedule([lr, cosine, warmup, total](int64_t step) {
-    if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+    // Keras's own schedule objects, so the saved optimizer config names them.
     if (!cosine) return lr;
-    const double p = std::min(1.0, static_cast<double>(step - warmup) / static_cast<double>(total - warmup));
-    return lr * 0.5 * (1 + std::cos(M_PI * p));
-  });
+    return optim::CosineDecay({.initial_learning_rate = lr, .decay_steps = total});
+  }
+  return optim::LambdaSchedule([lr, cosine, warmup, total](int64_t step) { return warmup_then_decay(lr, cosine, warmup, total, step); });
 }
 
 std::string minutes_text(double minutes) {
@@ -402,15 +402,18 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
   const double limit_s = a.time_limit * 60;
   const int epochs = a.epochs;
   const bool verbose = a.verbose > 0;
+  // The plan is printed after the first epoch's line, not inside its progress bar: when the second
+  // epoch begins, or at once when there is none.
+  auto announce = [message, verbose] {
+    if (!verbose || message->empty()) return;
+    std::printf("%s\n", message->c_str());
+    std::fflush(stdout);  // as the progress lines: at once, also into a pipe or file
+  };
   return callbacks::LambdaCallback({
       .on_epoch_begin =
           [=](int epoch, const callbacks::Logs&) {
             if (epoch == 0) *epoch_started = clock::now();
-            // Printed after the first epoch's line, not inside its progress bar.
-            if (epoch == 1 && verbose && !message->empty()) {
-              std::printf("%s\n", message->c_str());
-              std::fflush(stdout);  // as the progress lines: at once, also into a pipe or file
-            }
+            if (epoch == 1) announce();
           },
       .on_epoch_end =
           [=](int epoch, callbacks::Logs& logs) {
@@ -429,10 +432,7 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
                                                     : std::to_string(*planned_epochs) + " of the " + std::to_string(epochs) +
                                                           " epochs fit; the learning-rate schedule now ends after epoch " +
                                                           std::to_string(*planned_epochs) + " (--time-limit 0 or --epochs N trains N)");
-              if (*planned_epochs == 1 && verbose) {
-                std::printf("%s\n", message->c_str());
-                std::fflush(stdout);
-              }
+              if (*planned_epochs == 1) announce();
             }
             if (epoch + 1 >= *planned_epochs && *planned_epochs < epochs) model->stop_training = true;
           },
