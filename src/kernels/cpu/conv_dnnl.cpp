@@ -318,6 +318,13 @@ bool own_winograd_pays(Dir dir, const Conv2dGeometry& g) {
   return winograd_applies(g) && detail::winograd_f32_applies(g) && !dnnl_winograd_exists(dir, g);
 }
 
+// Whether this call runs our own Winograd: forced (EmberWinograd, where the kernel applies) or chosen
+// (Auto, where it pays). The one place that decides, for the forward entry and dispatch().
+bool use_own_winograd(Dir dir, const Conv2dGeometry& g, detail::ConvF32Algo algo) {
+  if (algo == detail::ConvF32Algo::EmberWinograd) return detail::winograd_f32_applies(g);
+  return algo == detail::ConvF32Algo::Auto && own_winograd_pays(dir, g);
+}
+
 void run_own_winograd(Dir dir, const Conv2dGeometry& g, const float* in0, const float* in1, float* out) {
   switch (dir) {
     case Dir::Forward: return detail::conv2d_forward_f32_winograd(g, in0, in1, out, nullptr, false);
@@ -331,19 +338,18 @@ template <typename Im2col>
 void dispatch(Dir dir, const Conv2dGeometry& g, const float* in0, const float* in1, float* out, Im2col im2col) {
   // Grouped convolutions have only the oneDNN path (its depthwise kernels; the im2col code is ungrouped).
   if (g.groups > 1) return run_dnnl(dir, Layout::AnyWeights, g, in0, in1, out);
-  switch (g_algo.load()) {
+  const auto algo = g_algo.load();
+  if (use_own_winograd(dir, g, algo)) return run_own_winograd(dir, g, in0, in1, out);
+  switch (algo) {
     case detail::ConvF32Algo::Im2colGemm: return im2col(g, in0, in1, out);
     case detail::ConvF32Algo::DnnlDirect: return run_dnnl(dir, Layout::User, g, in0, in1, out);
     case detail::ConvF32Algo::DnnlAnyWeights: return run_dnnl(dir, Layout::AnyWeights, g, in0, in1, out);
     case detail::ConvF32Algo::DnnlBlocked: return run_dnnl(dir, Layout::Any, g, in0, in1, out);
     case detail::ConvF32Algo::DnnlWinograd:
       return run_dnnl(dir, winograd_applies(g) ? Layout::Winograd : Layout::AnyWeights, g, in0, in1, out);
-    case detail::ConvF32Algo::EmberWinograd:
-      if (detail::winograd_f32_applies(g)) return run_own_winograd(dir, g, in0, in1, out);
-      return run_dnnl(dir, Layout::AnyWeights, g, in0, in1, out);
+    case detail::ConvF32Algo::EmberWinograd: return run_dnnl(dir, Layout::AnyWeights, g, in0, in1, out);  // where ours does not apply
     case detail::ConvF32Algo::Auto: break;
   }
-  if (own_winograd_pays(dir, g)) return run_own_winograd(dir, g, in0, in1, out);
   if (winograd_pays(dir, g)) return run_dnnl(dir, Layout::Winograd, g, in0, in1, out);
   // With very few input channels oneDNN's blocked backward-data kernel pads channels up to the SIMD
   // width and loses to its GEMM-based one (~2x at in_c = 1); with one channel at stride 1 our own
@@ -370,10 +376,7 @@ void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w,
   // implementations, kept for tests and benchmarks, apply it as a separate pass.
   const auto algo = g_algo.load();
   const bool relu = act == BiasAct::ReLU;
-  if ((algo == detail::ConvF32Algo::EmberWinograd && detail::winograd_f32_applies(g)) ||
-      (algo == detail::ConvF32Algo::Auto && own_winograd_pays(Dir::Forward, g))) {
-    return detail::conv2d_forward_f32_winograd(g, x, w, y, bias, relu);
-  }
+  if (use_own_winograd(Dir::Forward, g, algo)) return detail::conv2d_forward_f32_winograd(g, x, w, y, bias, relu);
   const bool winograd = algo == detail::ConvF32Algo::Auto ? winograd_pays(Dir::Forward, g)
                         : algo == detail::ConvF32Algo::DnnlWinograd && winograd_applies(g);
   if (winograd || algo == detail::ConvF32Algo::Auto || algo == detail::ConvF32Algo::DnnlAnyWeights ||
