@@ -320,12 +320,13 @@ Tensor ImageDataGenerator::random_transform_batch(const Tensor& x_in, Generator&
   std::vector<ProjectiveTransform> matrices;
   params.reserve(static_cast<size_t>(n));
   matrices.reserve(static_cast<size_t>(n));
-  bool any_geometry = false, any_intensity = false;
+  bool any_geometry = false, any_intensity = false, any_erase = false;
   for (int64_t i = 0; i < n; ++i) {
     params.push_back(get_random_transform(image_shape, gen));
     matrices.push_back(transform_matrix(params.back(), h, w));
     any_geometry = any_geometry || matrices.back() != identity_transform();
     any_intensity = any_intensity || params.back().channel_shift_intensity != 0 || params.back().brightness;
+    any_erase = any_erase || params.back().erase;
   }
   if (any_geometry) {
     // An identity row resamples exactly (integer taps), so mixing identities in changes nothing.
@@ -345,13 +346,10 @@ Tensor ImageDataGenerator::random_transform_batch(const Tensor& x_in, Generator&
     }
     x = stack(images, 0);
   }
-  bool any_erase = false;
-  for (const TransformParams& p : params) any_erase = any_erase || p.erase.has_value();
   if (any_erase) {
     if (x.shares_storage(x_in)) x = x.clone();  // never write into the caller's batch
     for (int64_t i = 0; i < n; ++i) {
-      const auto& box = params[static_cast<size_t>(i)].erase;
-      if (box) {
+      if (const auto& box = params[static_cast<size_t>(i)].erase) {
         Tensor image = x.slice(0, i, i + 1).squeeze(0);
         erase_box(image, *box, opt_.erasing_value, "random_transform_batch");
       }
