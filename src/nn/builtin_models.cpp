@@ -118,7 +118,19 @@ std::shared_ptr<Model> builtin_model(const std::string& name) {
 
 TrainingRecipe builtin_recipe(const std::string& name) {
   if (name == "mlp" || name == "cnn") return {};
-  if (name == "fmnist-convbn") return {.epochs = 12, .augment = "flip,shift=1", .tta_flip = true, .time_limit_minutes = 10};
+  if (name == "fmnist-convbn") {
+    // SGD with Nesterov momentum and weight decay, as fmnist-resnet's, over 16 epochs: 0.9413 against
+    // Adam 1e-3's 0.9345 over 12 (seed 42, one thread; bench/RESULTS.md, "fmnist-convbn's recipe").
+    // Adam sat 0.1 points above the table's 0.934 and fell under it with seed 7.
+    return {.epochs = 16,
+            .optimizer = "nesterov",
+            .learning_rate = 0.1,
+            .warmup_epochs = 1,
+            .weight_decay = 5e-4,
+            .augment = "flip,shift=1",
+            .tta_flip = true,
+            .time_limit_minutes = 10};
+  }
   if (name == "fmnist-resnet") {
     // SGD with Nesterov momentum beat Adam 1e-3 on this network: 14 epochs, seed 42, test accuracy 0.9392
     // (with weight decay 5e-4) and 0.9388 (without) against Adam's 0.9363 (0.9367 with label smoothing);
