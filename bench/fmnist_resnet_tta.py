@@ -7,6 +7,7 @@
 import os, sys, gzip, numpy as np, h5py, torch, torch.nn.functional as F
 torch.set_num_threads(2)
 f = h5py.File(sys.argv[1], 'r')['model_weights']
+pooled = 'stage2_pool' in [n.decode() if isinstance(n, bytes) else n for n in f.attrs['layer_names']]
 def w(layer, name): return torch.tensor(np.array(f[layer][layer][name + ':0']))
 def conv(x, layer, stride=1):
     k = w(layer, 'kernel').permute(3, 2, 0, 1)  # HWIO -> OIHW
@@ -28,7 +29,11 @@ def model(x):
     x = F.relu(bn(conv(x, 'stem_conv'), 'stem_bn'))
     x = F.max_pool2d(x, 2)
     x = block(x, 'stage1_block1', 1, True); x = block(x, 'stage1_block2', 1, False)
-    x = block(x, 'stage2_block1', 2, True); x = block(x, 'stage2_block2', 1, False)
+    if pooled:  # the network since the average-pool change: pool, then stride-1 convolutions
+        x = block(F.avg_pool2d(x, 2), 'stage2_block1', 1, True)
+    else:  # runs saved before it: ResNet's stride-2 convolutions
+        x = block(x, 'stage2_block1', 2, True)
+    x = block(x, 'stage2_block2', 1, False)
     x = x.mean((2, 3))
     return x @ w('logits', 'kernel') + w('logits', 'bias')
 def idx(p):

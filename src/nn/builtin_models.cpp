@@ -83,15 +83,22 @@ SymbolicTensor basic_block(SymbolicTensor x, int64_t filters, int64_t stride, bo
 
 // The stem is fmnist-convbn's (one 5×5 convolution on the single input channel, max-pool to 14×14):
 // a residual stage at 28×28 would cost more than the two stages below together. Then two basic
-// blocks of 64 filters at 14×14 and two of 128 at 7×7 (ResNet-18's first two stages, after its own
-// stem). One block per stage (291,242 parameters) underfit: train accuracy 0.945 after 20 epochs.
+// blocks of 64 filters at 14×14, a 2×2 average pool, and two of 128 at 7×7 (ResNet-18's first two
+// stages, after its own stem). One block per stage (291,242 parameters) underfit: train accuracy
+// 0.945 after 20 epochs.
 std::shared_ptr<Model> fmnist_resnet() {
   SymbolicTensor input = Input({28, 28, 1}, "input_1");
   SymbolicTensor x = conv_bn_relu(input, 32, 1, "stem", true, 5);
   x = MaxPooling2D({.pool_size = {2, 2}, .strides = {{2, 2}}, .name = "stem_pool"})(x);
   x = basic_block(x, 64, 1, true, "stage1_block1");
   x = basic_block(x, 64, 1, false, "stage1_block2");
-  x = basic_block(x, 128, 2, true, "stage2_block1");
+  // Into stage 2 through a 2×2 average pool and stride-1 convolutions, not ResNet's stride-2 3×3:
+  // a strided 3×3 convolution has no Winograd form here (oneDNN's direct kernel: roughly a tenth of
+  // a one-thread training step); pooled, both of the block's 3×3 convolutions run as Winograd at 7×7.
+  // Same parameter count; epochs 8-10 % faster at one thread (0-5 % at two), and 0.9451 against the
+  // stride-2 network's 0.9407-0.9442 in 17 epochs (bench/RESULTS.md, "Average-pool downsampling").
+  x = AveragePooling2D({.pool_size = {2, 2}, .strides = {{2, 2}}, .name = "stage2_pool"})(x);
+  x = basic_block(x, 128, 1, true, "stage2_block1");
   x = basic_block(x, 128, 1, false, "stage2_block2");
   x = GlobalAveragePooling2D("avg_pool")(x);
   x = Dense({.units = 10, .name = "logits"})(x);
