@@ -5,6 +5,8 @@
 // `ember evaluate`: evaluates a model written by `ember train --out DIR` on a data set's test split.
 #include "train_command.hpp"
 
+#include "time_limit.hpp"
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -345,31 +347,34 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   return r;
 }
 
-// The rate at `step` of a `total`-step run: linear warm-up from 0 over `warmup` steps (Keras 3's
-// CosineDecay warm-up, which reaches lr at the warm-up's last step), then lr, or with `cosine` a
-// decay to 0 over the remaining steps by optim::CosineDecay's formula (alpha 0; without warm-up the
-// same value, bit for bit, as CosineDecay itself).
-double warmup_then_decay(double lr, bool cosine, int64_t warmup, int64_t total, int64_t step) {
+// The warm-up steps of a `total`-step run: --warmup-epochs' worth, leaving at least one step.
+int64_t warmup_steps(const TrainArgs& a, int64_t steps_per_epoch, int64_t total) {
+  return std::min<int64_t>(static_cast<int64_t>(std::llround(a.warmup_epochs * static_cast<double>(steps_per_epoch))), total - 1);
+}
+
+// The rate at `step`: linear warm-up from 0 over `warmup` steps (Keras 3's CosineDecay warm-up,
+// which reaches lr at the warm-up's last step), then lr, or with `cosine` a decay to 0 by
+// optim::CosineDecay's formula (alpha 0) at the plan's progress. A plan anchored at the warm-up's end
+// with progress 0 gives, bit for bit, the fixed schedule of plan.total steps (without warm-up the
+// same value as CosineDecay itself).
+double warmup_then_decay(double lr, bool cosine, int64_t warmup, const SchedulePlan& plan, int64_t step) {
   if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
   if (!cosine) return lr;
-  const int64_t start = std::max<int64_t>(warmup, 0);
-  const double p = std::min(1.0, static_cast<double>(step - start) / static_cast<double>(total - start));
-  return lr * (0.5 * (1.0 + std::cos(std::numbers::pi * p)));
+  return lr * (0.5 * (1.0 + std::cos(std::numbers::pi * schedule_progress(plan, step))));
 }
 
 // --schedule after --warmup-epochs of warm-up (warmup_then_decay).
-// With `planned_steps` (a --time-limit run) the schedule ends at *planned_steps, which the plan may
-// shorten after the first epoch; until it does, the rates are bit-identical to the fixed schedule's.
+// With `plan` (a --time-limit run) the schedule follows *plan, which time_limit_plan may move after
+// any epoch; until it does, the rates are bit-identical to the fixed schedule's.
 optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per_epoch,
-                                           std::shared_ptr<const int64_t> planned_steps = nullptr) {
+                                           std::shared_ptr<const SchedulePlan> plan = nullptr) {
   const int64_t total = steps_per_epoch * a.epochs;
-  const int64_t warmup = std::min<int64_t>(static_cast<int64_t>(std::llround(a.warmup_epochs * static_cast<double>(steps_per_epoch))), total - 1);
+  const int64_t warmup = warmup_steps(a, steps_per_epoch, total);
   const double lr = a.learning_rate;
   const bool cosine = a.schedule == "cosine";
-  if (planned_steps) {
-    return optim::LambdaSchedule([lr, cosine, warmup, planned_steps](int64_t step) {
-      const int64_t steps = *planned_steps;
-      return warmup_then_decay(lr, cosine, std::min(warmup, steps - 1), steps, step);
+  if (plan) {
+    return optim::LambdaSchedule([lr, cosine, warmup, plan](int64_t step) {
+      return warmup_then_decay(lr, cosine, std::min(warmup, plan->total - 1), *plan, step);
     });
   }
   if (warmup <= 0) {
@@ -377,7 +382,8 @@ optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per
     if (!cosine) return lr;
     return optim::CosineDecay({.initial_learning_rate = lr, .decay_steps = total});
   }
-  return optim::LambdaSchedule([lr, cosine, warmup, total](int64_t step) { return warmup_then_decay(lr, cosine, warmup, total, step); });
+  const SchedulePlan fixed{.total = total, .anchor = std::max<int64_t>(warmup, 0)};
+  return optim::LambdaSchedule([lr, cosine, warmup, fixed](int64_t step) { return warmup_then_decay(lr, cosine, warmup, fixed, step); });
 }
 
 std::string minutes_text(double minutes) {
@@ -386,53 +392,71 @@ std::string minutes_text(double minutes) {
   return buf;
 }
 
-// --time-limit: after the first epoch, plan how many of --epochs fit in the limit at that epoch's
-// pace (the first epoch is usually the slowest: kernels are chosen and memory is cached in it), end
-// the learning-rate schedule there (*planned_steps) and stop after the last planned epoch. Sized
-// with margins: later epochs may run 3 % slower than the first (a shared VM's pace drifts: seen on
-// the 10-minute recipe, which ended 5 s inside its limit without this), and what follows the last
-// epoch (test predictions, files) is counted as a tenth of one. `planned_epochs` ends up as the epochs the run trains, `planned_lr` as the rate that the
-// planned schedule gives after the first epoch (fit's History logged the earlier plan's).
+// --time-limit: plan how many of --epochs fit in the limit, end the learning-rate schedule there
+// (*plan_state) and stop after the last planned epoch. The first plan comes after the first
+// epoch, at its pace; after every later epoch the plan is made again at the mean pace of the epochs
+// since the first (the first is usually the slowest: kernels are chosen and memory is cached in it).
+// A shared VM's pace drifts both ways — later epochs ran 7 % slower than the first in one 30-minute
+// run and 10 % faster in another — so a plan fixed after the first epoch could overrun or leave
+// minutes unused. The margins are epochs_that_fit's (time_limit.hpp). The first plan fits the whole
+// cosine to the planned epochs; a later one stretches or squeezes only what is left of it, from the
+// rate reached (SchedulePlan). `planned_epochs` ends up as the epochs the run trains; `planned_lr`
+// maps each epoch after which the plan moved to the rate the new plan gives next (fit's History
+// logged the earlier plan's).
 callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_epoch, std::chrono::steady_clock::time_point started,
-                                          std::shared_ptr<int64_t> planned_steps, std::shared_ptr<int> planned_epochs,
-                                          std::shared_ptr<double> planned_lr, nn::Model* model, optim::Optimizer* opt) {
+                                          std::shared_ptr<SchedulePlan> plan_state, std::shared_ptr<int> planned_epochs,
+                                          std::shared_ptr<std::map<int, double>> planned_lr, nn::Model* model,
+                                          optim::Optimizer* opt) {
   using clock = std::chrono::steady_clock;
   auto epoch_started = std::make_shared<clock::time_point>();
+  auto first_ended = std::make_shared<clock::time_point>();
   auto message = std::make_shared<std::string>();
   const double limit_s = a.time_limit * 60;
   const int epochs = a.epochs;
+  const int64_t warmup = warmup_steps(a, steps_per_epoch, steps_per_epoch * a.epochs);
   const bool verbose = a.verbose > 0;
-  // The plan is printed after the first epoch's line, not inside its progress bar: when the second
-  // epoch begins, or at once when there is none.
+  // A plan is printed after its epoch's line, not inside the next epoch's progress bar: when the
+  // next epoch begins, or at once when there is none.
   auto announce = [message, verbose] {
     if (!verbose || message->empty()) return;
     std::printf("%s\n", message->c_str());
     std::fflush(stdout);  // as the progress lines: at once, also into a pipe or file
+    message->clear();
   };
+  auto seconds = [](clock::duration d) { return std::chrono::duration<double>(d).count(); };
   return callbacks::LambdaCallback({
       .on_epoch_begin =
           [=](int epoch, const callbacks::Logs&) {
             if (epoch == 0) *epoch_started = clock::now();
-            if (epoch == 1) announce();
+            announce();
           },
       .on_epoch_end =
           [=](int epoch, callbacks::Logs& logs) {
-            if (epoch == 0) {
-              const clock::time_point now = clock::now();
-              const double first = std::chrono::duration<double>(now - *epoch_started).count();
-              const double used = std::chrono::duration<double>(now - started).count();
-              const double room = limit_s - used - 0.1 * first;
-              const double more = first > 0 ? std::floor(std::max(0.0, room) / (1.03 * first)) : epochs;
-              *planned_epochs = static_cast<int>(std::min<double>(epochs, 1 + more));
-              *planned_steps = steps_per_epoch * *planned_epochs;
-              logs["lr"] = *planned_lr = opt->current_learning_rate();  // for the progress line and later callbacks
-              *message = "Time limit " + minutes_text(a.time_limit) + ": the first epoch took " +
-                         wall_time(std::chrono::duration_cast<clock::duration>(now - *epoch_started)) + ", so " +
-                         (*planned_epochs == epochs ? "all " + std::to_string(epochs) + " epochs fit"
-                                                    : std::to_string(*planned_epochs) + " of the " + std::to_string(epochs) +
-                                                          " epochs fit; the learning-rate schedule now ends after epoch " +
-                                                          std::to_string(*planned_epochs) + " (--time-limit 0 or --epochs N trains N)");
-              if (*planned_epochs == 1) announce();
+            const clock::time_point now = clock::now();
+            if (epoch == 0) *first_ended = now;
+            const double pace = epoch == 0 ? seconds(now - *epoch_started) : seconds(now - *first_ended) / epoch;
+            const int plan = epochs_that_fit(limit_s, seconds(now - started), pace, epoch + 1, epochs);
+            if (epoch == 0 || plan != *planned_epochs) {
+              *planned_epochs = plan;
+              const int64_t step = steps_per_epoch * (epoch + 1), total = steps_per_epoch * plan;
+              const int64_t decay_start = std::max<int64_t>(std::min(warmup, total - 1), 0);
+              if (epoch == 0 || step < decay_start) {
+                *plan_state = {.total = total, .anchor = decay_start};
+              } else {
+                *plan_state = {.total = total, .anchor = step, .anchor_progress = schedule_progress(*plan_state, step)};
+              }
+              logs["lr"] = (*planned_lr)[epoch] = opt->current_learning_rate();  // for the progress line and later callbacks
+              const std::string took =
+                  epoch == 0 ? "the first epoch took " + wall_time(std::chrono::duration_cast<clock::duration>(now - *epoch_started))
+                             : "epochs 2-" + std::to_string(epoch + 1) + " took " +
+                                   wall_time(std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(pace))) +
+                                   " each";
+              *message = "Time limit " + minutes_text(a.time_limit) + ": " + took + ", so " +
+                         (plan == epochs ? "all " + std::to_string(epochs) + " epochs fit"
+                                         : std::to_string(plan) + " of the " + std::to_string(epochs) +
+                                               " epochs fit; the learning-rate schedule now ends after epoch " +
+                                               std::to_string(plan) + " (--time-limit 0 or --epochs N trains N)");
+              if (epoch + 1 >= plan) announce();
             }
             if (epoch + 1 >= *planned_epochs && *planned_epochs < epochs) model->stop_training = true;
           },
@@ -557,11 +581,14 @@ int run_train(const TrainArgs& a) {
     throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
   }
   const int64_t steps = (x.size(0) + a.batch_size - 1) / a.batch_size;
-  // --time-limit: the schedule's length is planned after the first epoch (time_limit_plan).
-  auto planned_steps = a.time_limit > 0 ? std::make_shared<int64_t>(steps * a.epochs) : nullptr;
+  // --time-limit: the schedule's length is planned after the first epoch, again after each later one
+  // (time_limit_plan).
+  auto plan = a.time_limit > 0 ? std::make_shared<SchedulePlan>(SchedulePlan{
+                                    .total = steps * a.epochs, .anchor = std::max<int64_t>(warmup_steps(a, steps, steps * a.epochs), 0)})
+                               : nullptr;
   auto planned_epochs = std::make_shared<int>(a.epochs);
-  auto planned_lr = std::make_shared<double>(0);
-  opt->set_learning_rate(learning_rate_schedule(a, steps, planned_steps));
+  auto planned_lr = std::make_shared<std::map<int, double>>();
+  opt->set_learning_rate(learning_rate_schedule(a, steps, plan));
   bool from_logits = !train::ends_in_softmax(*model);
   if (a.label_smoothing > 0) {
     // Smoothing needs the labels as probabilities: one-hot rows, CategoricalCrossentropy.
@@ -600,8 +627,8 @@ int run_train(const TrainArgs& a) {
     fit.callbacks.insert(fit.callbacks.begin(),
                          callbacks::TensorBoard({.log_dir = a.tensorboard, .histogram_freq = 1, .write_graph = true}));
   }
-  if (planned_steps) {
-    fit.callbacks.push_back(time_limit_plan(a, steps, started, planned_steps, planned_epochs, planned_lr, model.get(), opt.get()));
+  if (plan) {
+    fit.callbacks.push_back(time_limit_plan(a, steps, started, plan, planned_epochs, planned_lr, model.get(), opt.get()));
   }
   callbacks::History history;
   if (!augmentation) {
@@ -613,10 +640,14 @@ int run_train(const TrainArgs& a) {
     data::Dataset batches = generator.flow(x, y, {.batch_size = a.batch_size, .shuffle = true, .seed = a.seed});
     history = model->fit(batches, fit);
   }
-  if (planned_steps && *planned_epochs < a.epochs) {
-    // The history's first "lr" was logged before the plan shortened the schedule.
+  if (plan) {
+    // The history's "lr" of an epoch after which the plan moved the schedule's end was logged before.
     auto lr = history.history.find("lr");
-    if (lr != history.history.end() && !lr->second.empty()) lr->second.front() = *planned_lr;
+    if (lr != history.history.end()) {
+      for (const auto& [epoch, rate] : *planned_lr) {
+        if (epoch < static_cast<int>(lr->second.size())) lr->second[static_cast<std::size_t>(epoch)] = rate;
+      }
+    }
   }
 
   if (!a.out.empty()) {
@@ -693,8 +724,8 @@ void add_train_commands(CLI::App& app) {
                                             "smooth the one-hot labels: y(1-e) + e/classes (default 0)");
   given.time_limit = train->add_option(
       "--time-limit", args->time_limit,
-      "minutes the run should end within: after the first epoch it trains only the epochs that fit at that pace, the schedule "
-      "ending with them (default: none, or the built-in model's recipe; 0: none)");
+      "minutes the run should end within: after the first epoch (and again after each later one) it plans the epochs that fit "
+      "at the pace so far, the schedule ending with them (default: none, or the built-in model's recipe; 0: none)");
   given.weight_decay = train->add_option(
       "--weight-decay", args->weight_decay,
       "decoupled weight decay of any optimizer, as Keras 3 (default 0; adamw 0.004): w -= lr*decay*w each step");

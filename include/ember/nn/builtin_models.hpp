@@ -11,8 +11,9 @@
 //          ReLU → MaxPool 2 → Flatten → Dense 256 + BN + ReLU → Dropout 0.5 → Dense 10: the
 //          Fashion-MNIST benchmark table's "conv+BN" row.
 //   "fmnist-resnet": a small residual network for 28×28 inputs: fmnist-convbn's first block as the stem,
-//          two of He et al.'s basic blocks of 64 filters at 14×14 and two of 128 at 7×7 (1×1
-//          projection shortcuts where the shape changes), global average pooling, Dense 10.
+//          two of He et al.'s basic blocks of 64 filters at 14×14, a 2×2 average pool, two blocks of
+//          128 at 7×7 (1×1 projection shortcuts where the channels change), global average pooling,
+//          Dense 10.
 //
 // Each model carries its training recipe (builtin_recipe): `ember train --model NAME` uses it for
 // every setting not given on the command line.
@@ -45,8 +46,9 @@ struct TrainingRecipe {
   std::string augment;              // data::augmentation_from_spec's spec; empty: none
   bool tta_flip = false;            // test predictions average each image's and its mirror's
   // Minutes the whole run should end within (0: no limit). After the first epoch the run plans how
-  // many of `epochs` fit at that epoch's pace and ends its schedule there (`ember train --time-limit`):
-  // a slower machine trains fewer epochs instead of running over.
+  // many of `epochs` fit at that epoch's pace and ends its schedule there, and plans again after each
+  // later epoch at their pace (`ember train --time-limit`): a slower machine trains fewer epochs
+  // instead of running over.
   double time_limit_minutes = 0;
 };
 // The recipe of a built-in model (ValueError for an unknown name, as builtin_model).
