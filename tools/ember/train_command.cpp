@@ -446,16 +446,20 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
                 *plan_state = {.total = total, .anchor = step, .anchor_progress = schedule_progress(*plan_state, step)};
               }
               logs["lr"] = (*planned_lr)[epoch] = opt->current_learning_rate();  // for the progress line and later callbacks
-              const std::string took =
-                  epoch == 0 ? "the first epoch took " + wall_time(std::chrono::duration_cast<clock::duration>(now - *epoch_started))
-                             : "epochs 2-" + std::to_string(epoch + 1) + " took " +
-                                   wall_time(std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(pace))) +
-                                   " each";
-              *message = "Time limit " + minutes_text(a.time_limit) + ": " + took + ", so " +
-                         (plan == epochs ? "all " + std::to_string(epochs) + " epochs fit"
-                                         : std::to_string(plan) + " of the " + std::to_string(epochs) +
-                                               " epochs fit; the learning-rate schedule now ends after epoch " +
-                                               std::to_string(plan) + " (--time-limit 0 or --epochs N trains N)");
+              const std::string fit_text = plan == epochs ? "all " + std::to_string(epochs) + " epochs fit"
+                                                          : std::to_string(plan) + " of the " + std::to_string(epochs) + " epochs fit";
+              if (epoch == 0) {
+                *message = "Time limit " + minutes_text(a.time_limit) + ": the first epoch took " +
+                           wall_time(std::chrono::duration_cast<clock::duration>(now - *epoch_started)) + ", so " + fit_text +
+                           (plan == epochs ? "" : "; the learning-rate schedule now ends after epoch " + std::to_string(plan) +
+                                                      " (--time-limit 0 or --epochs N trains N)");
+              } else {
+                const std::string later = epoch == 1 ? "epoch 2 took " : "epochs 2-" + std::to_string(epoch + 1) + " averaged ";
+                *message = "Time limit " + minutes_text(a.time_limit) + ": " + later +
+                           wall_time(std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(pace))) +
+                           ", so now " + fit_text +
+                           (plan == epochs ? "" : " (the schedule ends after epoch " + std::to_string(plan) + ")");
+              }
               if (epoch + 1 >= plan) announce();
             }
             if (epoch + 1 >= *planned_epochs && *planned_epochs < epochs) model->stop_training = true;
