@@ -58,3 +58,9 @@ TEST(TimeLimitPlan, ALaterPlanGoesOnFromTheProgressReached) {
   // A plan squeezed to end where it is made: the schedule has ended.
   EXPECT_EQ(schedule_progress({.total = 40, .anchor = 40, .anchor_progress = reached}, 40), 1.0);
 }
+
+TEST(TimeLimitPlan, AFixedPlanStartsItsCosineAfterTheWarmUp) {
+  EXPECT_EQ(ember::tool::fixed_plan(10, 110).anchor, 10);
+  EXPECT_EQ(ember::tool::fixed_plan(0, 110).anchor, 0);
+  EXPECT_EQ(ember::tool::fixed_plan(200, 110).anchor, 109);  // a warm-up longer than the plan: its last step
+}

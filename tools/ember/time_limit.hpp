@@ -29,6 +29,12 @@ struct SchedulePlan {
   double anchor_progress = 0;
 };
 
+// The plan of a fixed `total`-step schedule after `warmup` warm-up steps: its cosine starts where
+// the warm-up ends (at least one step before the end), with progress 0.
+inline SchedulePlan fixed_plan(int64_t warmup, int64_t total) {
+  return {.total = total, .anchor = std::max<int64_t>(std::min(warmup, total - 1), 0)};
+}
+
 // The cosine's progress (0 to 1) at `step` under `plan`; 1 once the plan ends there or before.
 inline double schedule_progress(const SchedulePlan& plan, int64_t step) {
   if (plan.total <= plan.anchor) return 1.0;

@@ -382,7 +382,7 @@ optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per
     if (!cosine) return lr;
     return optim::CosineDecay({.initial_learning_rate = lr, .decay_steps = total});
   }
-  const SchedulePlan fixed{.total = total, .anchor = std::max<int64_t>(warmup, 0)};
+  const SchedulePlan fixed = fixed_plan(warmup, total);
   return optim::LambdaSchedule([lr, cosine, warmup, fixed](int64_t step) { return warmup_then_decay(lr, cosine, warmup, fixed, step); });
 }
 
@@ -439,9 +439,9 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
             if (epoch == 0 || plan != *planned_epochs) {
               *planned_epochs = plan;
               const int64_t step = steps_per_epoch * (epoch + 1), total = steps_per_epoch * plan;
-              const int64_t decay_start = std::max<int64_t>(std::min(warmup, total - 1), 0);
-              if (epoch == 0 || step < decay_start) {
-                *plan_state = {.total = total, .anchor = decay_start};
+              const SchedulePlan whole = fixed_plan(warmup, total);
+              if (epoch == 0 || step < whole.anchor) {
+                *plan_state = whole;
               } else {
                 *plan_state = {.total = total, .anchor = step, .anchor_progress = schedule_progress(*plan_state, step)};
               }
@@ -587,8 +587,7 @@ int run_train(const TrainArgs& a) {
   const int64_t steps = (x.size(0) + a.batch_size - 1) / a.batch_size;
   // --time-limit: the schedule's length is planned after the first epoch, again after each later one
   // (time_limit_plan).
-  auto plan = a.time_limit > 0 ? std::make_shared<SchedulePlan>(SchedulePlan{
-                                    .total = steps * a.epochs, .anchor = std::max<int64_t>(warmup_steps(a, steps, steps * a.epochs), 0)})
+  auto plan = a.time_limit > 0 ? std::make_shared<SchedulePlan>(fixed_plan(warmup_steps(a, steps, steps * a.epochs), steps * a.epochs))
                                : nullptr;
   auto planned_epochs = std::make_shared<int>(a.epochs);
   auto planned_lr = std::make_shared<std::map<int, double>>();
