@@ -102,13 +102,15 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-ToolRun run_ember(const std::string& args) {
+namespace {
+
+ToolRun run_tool_command(const std::string& program_prefix, const std::string& args) {
   static int counter = 0;  // tests in one process run one at a time
   const auto dir = std::filesystem::temp_directory_path() /
                    ("ember_tool_run_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   std::filesystem::create_directories(dir);
-  const std::string cmd = "'" + tool_path() + "' " + args + " >'" + (dir / "out").string() + "' 2>'" +
-                          (dir / "err").string() + "' </dev/null";
+  const std::string cmd = program_prefix + "'" + tool_path() + "' " + args + " >'" + (dir / "out").string() +
+                          "' 2>'" + (dir / "err").string() + "' </dev/null";
   const int raw = std::system(cmd.c_str());
   ToolRun r;
   if (raw != -1 && WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
@@ -116,6 +118,23 @@ ToolRun run_ember(const std::string& args) {
   r.out = read_file(dir / "out");
   r.err = read_file(dir / "err");
   std::filesystem::remove_all(dir);
+  return r;
+}
+
+}  // namespace
+
+ToolRun run_ember(const std::string& args) { return run_tool_command("", args); }
+
+ToolRun run_ember_measuring_peak_rss(const std::string& args, long& peak_rss_kib) {
+  ToolRun r = run_tool_command("'" + std::string(EMBER_PEAK_RSS_PATH) + "' ", args);
+  // The helper's report is the last line of stderr; take it off so that r.err is the tool's alone.
+  peak_rss_kib = -1;
+  const std::string key = "peak_rss_kib ";
+  const std::size_t at = r.err.rfind(key);
+  if (at != std::string::npos && (at == 0 || r.err[at - 1] == '\n')) {
+    peak_rss_kib = std::stol(r.err.substr(at + key.size()));
+    r.err.erase(at);
+  }
   return r;
 }
 

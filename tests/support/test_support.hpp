@@ -69,6 +69,10 @@ struct ToolRun {
 };
 ToolRun run_ember(const std::string& args);
 
+// run_ember, and the tool process's own peak resident set in KiB (through the ember_peak_rss helper:
+// getrusage(RUSAGE_CHILDREN) would also count every earlier child of the test and the test itself).
+ToolRun run_ember_measuring_peak_rss(const std::string& args, long& peak_rss_kib);
+
 // The whole file ("" when it cannot be read).
 std::string read_file(const std::filesystem::path& p);
 
