@@ -7,6 +7,7 @@
 #include "../../tools/ember/time_limit.hpp"
 
 using ember::tool::epochs_that_fit;
+using ember::tool::replanned_epochs;
 
 TEST(TimeLimitPlan, KeepsTheEpochsThatFitWithTheMargins) {
   // 30 min, the first epoch took 100 s of the 110 used: 1800 - 110 - 10 = 1680 s of room for epochs
@@ -63,4 +64,13 @@ TEST(TimeLimitPlan, AFixedPlanStartsItsCosineAfterTheWarmUp) {
   EXPECT_EQ(ember::tool::fixed_plan(10, 110).anchor, 10);
   EXPECT_EQ(ember::tool::fixed_plan(0, 110).anchor, 0);
   EXPECT_EQ(ember::tool::fixed_plan(200, 110).anchor, 109);  // a warm-up longer than the plan: its last step
+}
+
+TEST(TimeLimitPlan, AFinishedScheduleIsNotExtended) {
+  // Planned 23 epochs; after 22 the pace allows 24: the rest of the cosine is stretched to 24.
+  EXPECT_EQ(replanned_epochs(23, 22, 24), 24);
+  EXPECT_EQ(replanned_epochs(23, 22, 22), 22);
+  // After the 23rd the cosine is over (rate 0): however much time is left, the run ends there.
+  EXPECT_EQ(replanned_epochs(23, 23, 24), 23);
+  EXPECT_EQ(replanned_epochs(23, 23, 26), 23);
 }

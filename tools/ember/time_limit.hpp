@@ -19,6 +19,13 @@ inline int epochs_that_fit(double limit_s, double used_s, double pace_s, int don
   return static_cast<int>(std::clamp<double>(done + more, done, std::max(done, epochs)));
 }
 
+// The epochs a run trains in all after a re-plan made when `done` epochs are over: `fit`
+// (epochs_that_fit's answer) while the plan in force still has epochs to run, and `planned` once
+// `done` has reached it. Then the cosine is over and the learning rate 0, so a later epoch would
+// change no weight and only cost time (one 30-minute run trained a 24th epoch at rate 0 this way
+// and ended 4 s over its limit).
+inline int replanned_epochs(int planned, int done, int fit) { return done >= planned ? planned : fit; }
+
 // Where a --time-limit run's cosine stands: it ends at step `total`; from step `anchor` on, its
 // progress runs linearly from `anchor_progress` to 1 at `total`. The first plan keeps the anchor at
 // the warm-up's end with progress 0 (the curve of a fixed `total`-step schedule); a later re-plan

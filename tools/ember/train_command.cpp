@@ -400,7 +400,8 @@ std::string minutes_text(double minutes) {
 // run and 10 % faster in another — so a plan fixed after the first epoch could overrun or leave
 // minutes unused. The margins are epochs_that_fit's (time_limit.hpp). The first plan fits the whole
 // cosine to the planned epochs; a later one stretches or squeezes only what is left of it, from the
-// rate reached (SchedulePlan). `planned_epochs` ends up as the epochs the run trains; `planned_lr`
+// rate reached (SchedulePlan); once the planned last epoch is over, so is the cosine, and the run
+// ends even if time is left (replanned_epochs). `planned_epochs` ends up as the epochs the run trains; `planned_lr`
 // maps each epoch after which the plan moved to the rate the new plan gives next (fit's History
 // logged the earlier plan's).
 callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_epoch, std::chrono::steady_clock::time_point started,
@@ -435,7 +436,8 @@ callbacks::LambdaCallback time_limit_plan(const TrainArgs& a, int64_t steps_per_
             const clock::time_point now = clock::now();
             if (epoch == 0) *first_ended = now;
             const double pace = epoch == 0 ? seconds(now - *epoch_started) : seconds(now - *first_ended) / epoch;
-            const int plan = epochs_that_fit(limit_s, seconds(now - started), pace, epoch + 1, epochs);
+            const int fit = epochs_that_fit(limit_s, seconds(now - started), pace, epoch + 1, epochs);
+            const int plan = epoch == 0 ? fit : replanned_epochs(*planned_epochs, epoch + 1, fit);
             if (epoch == 0 || plan != *planned_epochs) {
               *planned_epochs = plan;
               const int64_t step = steps_per_epoch * (epoch + 1), total = steps_per_epoch * plan;
