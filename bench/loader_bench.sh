@@ -12,6 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 PNG_DIR=${PNG_DIR:-/tmp/ember-fmnist-png}
 PYTHON=/usr/bin/python3
+source "$ROOT/bench/openblas_core.sh"  # the peers' OpenBLAS kernels (see that file)
 BUILD=1 RUNS=2 WORKERS=1,2
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -21,6 +21,7 @@ LIBTORCH_BUILD_DIR=${LIBTORCH_BUILD_DIR:-$ROOT/build-libtorch-bench}
 JOBS=${JOBS:-2}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/resnet18-bench-results}
 PYTHON=/usr/bin/python3  # Debian's interpreter, the one with python3-torch and torchvision
+source "$ROOT/bench/openblas_core.sh"  # the peers' OpenBLAS kernels (see that file)
 
 usage() {
   echo "usage: bench/resnet18_bench.sh [--no-build] [--runs R] [--threads 1,2] [--steps N] [--warmup W]" \

@@ -21,6 +21,7 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 JOBS=${JOBS:-2}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/rnn-bench-results}
 PYTHON=/usr/bin/python3  # Debian's interpreter, the one with python3-torch
+source "$ROOT/bench/openblas_core.sh"  # the peers' OpenBLAS kernels (see that file)
 
 usage() {
   echo "usage: bench/rnn_bench.sh [--no-build] [--runs R] [--threads 1,2] [--cells lstm,gru,rnn] [--steps N]" \

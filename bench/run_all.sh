@@ -14,6 +14,7 @@ LIBTORCH_BUILD_DIR=${LIBTORCH_BUILD_DIR:-$ROOT/build-libtorch-bench}
 JOBS=${JOBS:-2}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/bench-results}
 PYTHON=/usr/bin/python3  # Debian's interpreter, the one with python3-torch
+source "$ROOT/bench/openblas_core.sh"  # the peers' OpenBLAS kernels (see that file)
 BUILD=1
 [[ "${1:-}" == "--no-build" ]] && BUILD=0
 

@@ -269,7 +269,9 @@ def mode_train(args, report):
              f"Load: {state0['loadavg'][0]:.2f} and {state0['idle_pct']:.0f}% idle before, "
              f"{state1['loadavg'][0]:.2f} and {state1['idle_pct']:.0f}% idle after. Training FLOP per sample (3 × the "
              f"forward's conv and dense MACs × 2): " + ", ".join(f"{m} {train_flops_per_sample(m) / 1e6:.3f} MFLOP"
-                                                               for m in args.models) + ".", "",
+                                                               for m in args.models) + "."
+             + (f" OpenBLAS kernels (the peers' dense products): OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}."
+                if os.environ.get("OPENBLAS_CORETYPE") else ""), "",
              "| model | epochs | program | threads | layout | process samples/s | loop samples/s | Ember ÷ this (process / loop) "
              "| % FLOP limit (process / loop) | test acc |",
              "|---|---|---|---|---|---|---|---|---|---|"]

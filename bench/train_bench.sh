@@ -21,6 +21,7 @@ LIBTORCH_BUILD_DIR=${LIBTORCH_BUILD_DIR:-$ROOT/build-libtorch-bench}
 JOBS=${JOBS:-2}
 OUT_DIR=${OUT_DIR:-$BUILD_DIR/train-bench-results}
 PYTHON=/usr/bin/python3  # Debian's interpreter, the one with python3-torch
+source "$ROOT/bench/openblas_core.sh"  # the peers' OpenBLAS kernels (see that file)
 
 MODE=train
 if [[ $# -gt 0 && "$1" != -* ]]; then MODE=$1; shift; fi

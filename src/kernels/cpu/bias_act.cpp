@@ -62,6 +62,28 @@ void bias_act_backward(int64_t rows, int64_t cols, const T* g, const T* y, BiasA
     return;
   }
   const int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;
+  if (chunks == 1) {
+    // One chunk (a Dense layer's batch of up to 256 rows): split over columns instead, or the second
+    // thread would wait. Each column is still summed from zero in row order: the same db as below.
+    parallel_for(0, cols, grain_for(rows), [&](int64_t c0, int64_t c1) {
+      const int64_t width = c1 - c0;
+      thread_local std::vector<double> column_sums;  // grows once, then reused
+      if (column_sums.size() < static_cast<std::size_t>(width)) column_sums.resize(width);
+      double* acc = column_sums.data();
+      std::fill(acc, acc + width, 0.0);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t at = r * cols + c0;
+        act_backward(width, g + at, y ? y + at : nullptr, act, dpre + at);
+        if (!db) continue;
+#pragma omp simd
+        for (int64_t c = 0; c < width; ++c) acc[c] += static_cast<double>(dpre[at + c]);
+      }
+      if (db) {
+        for (int64_t c = 0; c < width; ++c) db[c0 + c] = static_cast<T>(acc[c]);
+      }
+    });
+    return;
+  }
   thread_local std::vector<double> partial;  // [chunks, cols]; grows once, then reused
   if (db && partial.size() < static_cast<std::size_t>(chunks * cols)) partial.resize(chunks * cols);
   double* part = db ? partial.data() : nullptr;

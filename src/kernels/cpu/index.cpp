@@ -12,11 +12,12 @@ void gather_axis(const void* x, std::size_t itemsize, const int64_t* idx, int64_
   const char* px = static_cast<const char*>(x);
   char* po = static_cast<char*>(out);
   const std::size_t row = static_cast<std::size_t>(inner) * itemsize;
-  parallel_for(0, outer, grain_for(n * inner), [&](int64_t o_begin, int64_t o_end) {
-    for (int64_t o = o_begin; o < o_end; ++o) {
-      for (int64_t j = 0; j < n; ++j) {
-        std::memcpy(po + (o * n + j) * row, px + (o * axis_len + idx[j]) * row, row);
-      }
+  // Split over every copied row, not over `outer` alone: a batch gathered along axis 0 has outer = 1,
+  // and its 128 rows of 784 floats were copied by one thread while the other waited.
+  parallel_for(0, outer * n, grain_for(inner), [&](int64_t r_begin, int64_t r_end) {
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      const int64_t o = r / n, j = r % n;
+      std::memcpy(po + r * row, px + (o * axis_len + idx[j]) * row, row);
     }
   });
 }

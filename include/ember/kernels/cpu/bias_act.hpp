@@ -22,7 +22,8 @@ void bias_act_forward(int64_t rows, int64_t cols, T* y, const T* bias, BiasAct a
 // dpre may alias g (then g is overwritten); db may be null (no bias gradient wanted), and y when act
 // is None (it is read only for ReLU). The column sums
 // accumulate in double over fixed chunks of rows combined in chunk order, so db does not depend on
-// the thread count. Steady state: the per-chunk scratch is a thread-local buffer reused across calls.
+// the thread count (up to 256 rows, one chunk, the work is split over columns; more, over chunks).
+// Steady state: the scratch is a thread-local buffer reused across calls.
 template <typename T>
 void bias_act_backward(int64_t rows, int64_t cols, const T* g, const T* y, BiasAct act, T* dpre, T* db);
 
