@@ -159,6 +159,11 @@ const Case kCases[] = {
     {32, 16, 16, 16, 3, 3, 32, 1, 1, 1, 1, Padding::Same},
     {3, 13, 11, 24, 3, 3, 20, 1, 1, 1, 1, Padding::Same},   // ragged tiles, channels not a multiple of 16
     {2, 10, 9, 16, 3, 3, 16, 1, 1, 1, 1, Padding::Valid},
+    // 5x5 stride 1 with >= 16 channels: our Winograd F(4x4, 5x5) (ragged tiles, channels not a multiple
+    // of 8, VALID)
+    {3, 13, 11, 24, 5, 5, 20, 1, 1, 1, 1, Padding::Same},
+    {2, 10, 9, 19, 5, 5, 16, 1, 1, 1, 1, Padding::Valid},
+    {48, 14, 14, 16, 5, 5, 16, 1, 1, 1, 1, Padding::Same},  // batch x pixels >= 8192: Auto's forward too
 };
 
 double max_abs(const std::vector<double>& v) {

@@ -17,7 +17,9 @@
 // Auto = DnnlAnyWeights, except backward-data with in_c < 8 (the first layer), where the GEMM-based
 // kernel is ~2x faster than the channel-padded jit one, and 3x3 stride-1 layers with >= 16 channels,
 // which take oneDNN's Winograd kernels (winograd_pays below: about 2x on ResNet-18's layers) or, on
-// CPUs without AVX-512 where oneDNN has none, our own (own_winograd_pays below).
+// CPUs without AVX-512 where oneDNN has none, our own (own_winograd_pays below), and 5x5 stride-1
+// layers with >= 16 channels (the tutorial CNN's B), which take our own Winograd F(4x4, 5x5) on every
+// CPU (own_winograd5_pays below).
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
@@ -318,11 +320,21 @@ bool own_winograd_pays(Dir dir, const Conv2dGeometry& g) {
   return winograd_applies(g) && detail::winograd_f32_applies(g) && !dnnl_winograd_exists(dir, g);
 }
 
+// Our own Winograd F(4x4, 5x5) for 5x5 stride-1 layers with >= 16 channels each way; oneDNN has no
+// 5x5 Winograd on any CPU. On the tutorial CNN's conv2 (14x14, 32 -> 64, batch 128, 2 threads, AMD
+// Zen 4) 7.3 / 6.7 / 8.9 ms forward / backward data / backward weights against oneDNN's direct 10.4 /
+// 11.0 / 10.7 ms (bench/RESULTS.md). The forward pass transforms the filter (64 C K values) on every
+// call, so, as for oneDNN's 3x3 Winograd, it is taken only from batch x output pixels >= 8192.
+bool own_winograd5_pays(Dir dir, const Conv2dGeometry& g) {
+  return g.k_h == 5 && g.k_w == 5 && g.in_c >= 16 && g.out_c >= 16 && detail::winograd_f32_applies(g) &&
+         (dir != Dir::Forward || g.batch * g.out_h * g.out_w >= 8192);
+}
+
 // Whether this call runs our own Winograd: forced (EmberWinograd, where the kernel applies) or chosen
 // (Auto, where it pays). The one place that decides, for the forward entry and dispatch().
 bool use_own_winograd(Dir dir, const Conv2dGeometry& g, detail::ConvF32Algo algo) {
   if (algo == detail::ConvF32Algo::EmberWinograd) return detail::winograd_f32_applies(g);
-  return algo == detail::ConvF32Algo::Auto && own_winograd_pays(dir, g);
+  return algo == detail::ConvF32Algo::Auto && (own_winograd_pays(dir, g) || own_winograd5_pays(dir, g));
 }
 
 void run_own_winograd(Dir dir, const Conv2dGeometry& g, const float* in0, const float* in1, float* out) {
