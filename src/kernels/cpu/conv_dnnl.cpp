@@ -326,7 +326,7 @@ bool own_winograd_pays(Dir dir, const Conv2dGeometry& g) {
 // 11.0 / 10.7 ms (bench/RESULTS.md). The forward pass transforms the filter (64 C K values) on every
 // call, so, as for oneDNN's 3x3 Winograd, it is taken only from batch x output pixels >= 8192.
 bool own_winograd5_pays(Dir dir, const Conv2dGeometry& g) {
-  return g.k_h == 5 && g.k_w == 5 && g.in_c >= 16 && g.out_c >= 16 && detail::winograd_f32_applies(g) &&
+  return g.k_h == 5 && g.in_c >= 16 && g.out_c >= 16 && detail::winograd_f32_applies(g) &&  // square 5x5
          (dir != Dir::Forward || g.batch * g.out_h * g.out_w >= 8192);
 }
 

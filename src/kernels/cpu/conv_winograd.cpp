@@ -231,19 +231,13 @@ inline void transform_2d(const __m256 (&in)[kIn][kIn], __m256 (&out)[kOut][kOut]
 // The two algorithms: domain side, filter side and 1-D transforms (both give 4x4 output tiles).
 struct F4x4_3x3 {
   static constexpr int kN = 6, kKernel = 3, kPoints = kN * kN;
-  static void input(const __m256* d, __m256* r) { input_1d(d, r); }
-  static void output(const __m256* m, __m256* y) { output_1d(m, y); }
-  static void output_adjoint(const __m256* d, __m256* m) { output_adjoint_1d(d, m); }
-  static void filter(const __m256* g, __m256* u) { filter_1d(g, u); }
-  static void filter_adjoint(const __m256* u, __m256* g) { filter_adjoint_1d(u, g); }
+  static constexpr Transform1d input = input_1d, output = output_1d, output_adjoint = output_adjoint_1d,
+                               filter = filter_1d, filter_adjoint = filter_adjoint_1d;
 };
 struct F4x4_5x5 {
   static constexpr int kN = 8, kKernel = 5, kPoints = kN * kN;
-  static void input(const __m256* d, __m256* r) { input_1d_8(d, r); }
-  static void output(const __m256* m, __m256* y) { output_1d_8(m, y); }
-  static void output_adjoint(const __m256* d, __m256* m) { output_adjoint_1d_8(d, m); }
-  static void filter(const __m256* g, __m256* u) { filter_1d_8(g, u); }
-  static void filter_adjoint(const __m256* u, __m256* g) { filter_adjoint_1d_8(u, g); }
+  static constexpr Transform1d input = input_1d_8, output = output_1d_8, output_adjoint = output_adjoint_1d_8,
+                               filter = filter_1d_8, filter_adjoint = filter_adjoint_1d_8;
 };
 
 // Where the tiles of one convolution lie: image [N, H, W, C] in, [N, OH, OW, K] out, the patch of
@@ -382,8 +376,8 @@ void transform_filter_grad(const float* du, int64_t C, int64_t K, float* dw) {
 float* floats(Storage& s) { return static_cast<float*>(s.data()); }
 
 // y = conv(x, w) (+ bias, ReLU) for the tiling s, w [r, r, C, K]. Tiles go in blocks, one block per
-// thread at a time: transform its patches, 36 products, transform back, all while the block's
-// Winograd-domain data is still in cache.
+// thread at a time: transform its patches, one product per Winograd point, transform back, all while
+// the block's Winograd-domain data is still in cache.
 template <typename Alg>
 void forward(const Tiling& s, const float* x, const float* w, float* y, const float* bias, bool relu) {
   constexpr int64_t kPoints = Alg::kPoints;
@@ -391,7 +385,7 @@ void forward(const Tiling& s, const float* x, const float* w, float* y, const fl
   Storage u_buf(static_cast<std::size_t>(kPoints * s.c * k_pad) * sizeof(float));
   float* u = floats(u_buf);
   transform_filter<Alg>(w, s.c, s.k, u);
-  // Block size: each block reads all of U (36 C K floats), so blocks of fewer than about C K / (C + K)
+  // Block size: each block reads all of U (kPoints C K floats), so blocks of fewer than about C K / (C + K)
   // tiles would spend more on U than on their own data; at most a share of the tiles per thread.
   const int threads = omp_get_max_threads();
   const int64_t wanted = std::clamp<int64_t>(2 * s.c * s.k / (s.c + s.k), 32, 256);
@@ -451,7 +445,7 @@ void backward_filter(const Conv2dGeometry& g, const float* x, const float* dy, f
   const int64_t c_pad = round_up8(s.c), k_pad = round_up8(s.k), tiles = s.tiles();
   // Tiles go in chunks of at most ~4 MB of Winograd-domain data, so that the products read it from
   // the last-level cache (chunks of 32 MB ran 15-25 % slower on ResNet-18's layers, bench/RESULTS.md);
-  // within a chunk, every tile is transformed (in parallel), then the 36 (64) products
+  // within a chunk, every tile is transformed (in parallel), then the products (one per point)
   // dU[xi] += V[xi]^T dM[xi] share out among the threads. Each dU[xi] is summed by one thread in
   // tile order: the result does not depend on the thread count.
   const int64_t chunk =
