@@ -17,9 +17,10 @@
 // Auto = DnnlAnyWeights, except backward-data with in_c < 8 (the first layer), where the GEMM-based
 // kernel is ~2x faster than the channel-padded jit one, and 3x3 stride-1 layers with >= 16 channels,
 // which take oneDNN's Winograd kernels (winograd_pays below: about 2x on ResNet-18's layers) or, on
-// CPUs without AVX-512 where oneDNN has none, our own (own_winograd_pays below), and 5x5 stride-1
+// CPUs without AVX-512 where oneDNN has none and on Zen 4, our own (own_winograd_pays below), and 5x5 stride-1
 // layers with >= 16 channels (the tutorial CNN's B), which take our own Winograd F(4x4, 5x5) on every
 // CPU (own_winograd5_pays below).
+#include <cpuid.h>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
@@ -312,12 +313,36 @@ bool dnnl_winograd_exists(Dir dir, const Conv2dGeometry& g) {
   }
 }
 
+// Whether this CPU executes AVX-512 instructions as two 256-bit halves: AMD family 0x19 (Zen 3 and
+// Zen 4) with AVX-512F, i.e. Zen 4. Read once from CPUID, so the choice below is fixed per machine
+// (a timed choice could differ between runs, and with it the rounding of a seeded training run).
+bool avx512_in_halves() {
+  static const bool in_halves = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
+    const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
+    if (!amd || __get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+    const unsigned family = ((eax >> 8) & 0xF) + ((eax >> 20) & 0xFF);
+    return family == 0x19 && __builtin_cpu_supports("avx512f");
+  }();
+  return in_halves;
+}
+
 // Our own Winograd F(4x4, 3x3) (conv_winograd.cpp) where oneDNN has none. On an AVX2-only CPU (AMD
 // Zen 3, 2 threads, batch 128) it ran ResNet-18's 3x3 layers (32x32x64 ... 4x4x512) 2.0-3.2x faster
 // than oneDNN's direct kernels in every direction: 290-475 / 305-435 / 230-440 effective GFLOP/s
 // forward / backward data / backward weights, against 115-165 (bench/conv_kernels_bench.cpp).
+// It is also taken on AVX-512 CPUs that split 512-bit instructions in halves (Zen 4): there oneDNN's
+// AVX-512 Winograd has no width advantage, and it pays a weight reorder per forward call and layout
+// reorders of the activations that ours, working on NHWC directly, does not; ours measured faster
+// forward on all six 3x3 layers of bench/conv_kernels_bench.cpp and the same within noise backward
+// (bench/RESULTS.md). Its forward also transforms the filter per call (36 C K values), so from
+// batch x output pixels >= 1024 only: below that, a batch-1 call on a 512-channel layer would spend
+// more on the filter than a direct convolution takes.
 bool own_winograd_pays(Dir dir, const Conv2dGeometry& g) {
-  return winograd_applies(g) && detail::winograd_f32_applies(g) && !dnnl_winograd_exists(dir, g);
+  if (!winograd_applies(g) || !detail::winograd_f32_applies(g)) return false;
+  if (!dnnl_winograd_exists(dir, g)) return true;
+  return avx512_in_halves() && (dir != Dir::Forward || g.batch * g.out_h * g.out_w >= 1024);
 }
 
 // Our own Winograd F(4x4, 5x5) for 5x5 stride-1 layers with >= 16 channels each way; oneDNN has no
