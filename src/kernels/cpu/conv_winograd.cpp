@@ -66,6 +66,7 @@ struct Lanes {
   }
 };
 
+// Eight zeros, read by the input transform's loads that fall outside the image.
 alignas(32) constexpr float kZeros[8] = {};
 
 inline __m256 set1(float v) { return _mm256_set1_ps(v); }
@@ -281,9 +282,10 @@ void transform_input_tile(const Tiling& s, const float* x, int64_t t, float* v, 
     for (int j = 0; j < kN; ++j) {
       __m256 column[kN], r[kN];
       for (int i = 0; i < kN; ++i) {
+        // Outside the image the load reads kZeros: selecting the address, not the value, keeps a
+        // branch out of every load.
         const bool inside = i >= i0 && i < i1 && j >= j0 && j < j1;
-        const float* p = inside ? base + ((row + i) * s.w + col + j) * s.c + c : kZeros;
-        column[i] = lanes.valid >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes.mask);
+        column[i] = lanes.load(inside ? base + ((row + i) * s.w + col + j) * s.c + c : kZeros);
       }
       Alg::input(column, r);
       for (int i = 0; i < kN; ++i) half[i][j] = r[i];
