@@ -63,11 +63,29 @@ for t in "${targets[@]}"; do
     result="FOUND SOMETHING (see $log and $artifacts/)"
     status=1
   fi
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' ||
-         grep -ao '^#[0-9]*: ' "$log" | tail -1 | tr -dc '0-9' || echo '?')  # fork mode: the last "#N:" line
+  # Fork mode: the last "#N:" line (its log also holds the stats of an inner process that crashed).
+  runs=$(grep -ao '^#[0-9]*: ' "$log" | tail -1 | tr -dc '0-9')
+  [[ -n $runs ]] || runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
   if [[ -n "${extra[$t]:-}" ]]; then
     result+=" ($(grep -ao 'oom/timeout/crash: [0-9/]*' "$log" | tail -1 || echo 'oom/timeout/crash: ?'))"
   fi
   echo "$t: $runs executions in ${seconds} s, corpus $(ls "$work" | wc -l) files: $result"
+  if [[ $result != ok* ]]; then
+    # CI keeps only this script's output, not build-fuzz/: print the report (in fork mode it is the
+    # inner process's log, which libFuzzer copies into ours) and each input, gzip + base64 on one
+    # line, so that a finding on a machine we cannot see can be replayed here:
+    #   echo 'BASE64' | base64 -d | gunzip > input && build-fuzz/TARGET input
+    grep -a -E '^==[0-9]+== ?(ERROR|WARNING: .*Sanitizer)|^SUMMARY:|^ *#[0-9]+ 0x|runtime error:|^INFO: exiting|Test unit written|^(MS|artifact_prefix):' "$log" |
+      grep -av 'external symbolizer' | head -60 | sed "s/^/  $t| /"
+    # Only the inputs the log names: the HDF5 check's forked children (src/io/hdf5_check.cpp) inherit
+    # libFuzzer's crash and malloc-limit handlers, so they leave crash-/oom- files in $artifacts for
+    # inputs that were refused cleanly; their stderr goes to /dev/null, so the log never names them.
+    for f in $(grep -ao 'Test unit written to [^ ]*' "$log" | awk '{print $5}' | sort -u); do
+      [[ -f $f ]] || continue
+      encoded=$(gzip -9c "$f" | base64 -w0)
+      if ((${#encoded} <= 65536)); then echo "  $t| input $(basename "$f") (gzip+base64): $encoded"
+      else echo "  $t| input $(basename "$f"): $(stat -c %s "$f") bytes, too big to print"; fi
+    done
+  fi
 done
 exit $status
