@@ -17,7 +17,7 @@
 #include "ember/io/hdf5.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/nn/model.hpp"
-#include "ember/train/training.hpp"
+#include "fuzz_model.hpp"
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -77,16 +77,7 @@ void read_everything(const std::string& path) {
 void load_and_predict(const std::string& path) {
   ember::nn::reset_layer_names();
   std::shared_ptr<ember::nn::Model> model = ember::nn::load_model(path);
-  if (!model->is_functional() || model->symbolic_inputs().size() != 1) return;
-  ember::Shape shape = model->symbolic_inputs()[0].shape();
-  int64_t elements = 1;
-  for (auto& d : shape) {
-    if (d < 0) d = 1;  // the batch axis or another unknown dimension (Keras's None)
-    if (d > (int64_t{1} << 16)) return;
-    elements *= d;
-    if (elements > (int64_t{1} << 16)) return;  // zeros that big say nothing more about the loader
-  }
-  model->predict(ember::zeros(shape), {.batch_size = 1});
+  ember::fuzz::predict_on_zeros(*model);
 }
 
 }  // namespace

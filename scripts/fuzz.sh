@@ -17,10 +17,12 @@ shift || true
 
 # target -> seed corpus folder under fuzz/corpus, and optional dictionary.
 declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=idx_gz [keras_json_fuzz]=keras_json
+                  [keras_json_predict_fuzz]=keras_json
                   [npy_fuzz]=npy [checkpoint_index_fuzz]=checkpoint_index [keras_h5_fuzz]=keras_h5
                   [cifar_fuzz]=cifar [csv_fuzz]=csv [npz_fuzz]=npz [event_file_fuzz]=event_file
                   [meta_graph_fuzz]=meta_graph)
-declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict)
+declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict
+                [keras_json_predict_fuzz]=fuzz/keras_json.dict)
 # LeakSanitizer suppressions for leaks inside third-party libraries (see the file).
 declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)
 # Extra libFuzzer flags. keras_h5_fuzz: libhdf5 itself can spin on a corrupt global heap; the
@@ -72,9 +74,20 @@ for t in "${targets[@]}"; do
   # inherit libFuzzer's crash and malloc-limit handlers, so they leave crash-/oom- files in
   # $artifacts for inputs that were refused cleanly; their stderr is /dev/null, so no log names them.
   mapfile -t inputs < <(grep -ao 'Test unit written to [^ ]*' "$log" | awk '{print $5}' | sort -u)
+  # When the crash report itself crashed ("nested bug"), libFuzzer wrote no input; keras_h5_fuzz's
+  # input is still in its file in /dev/shm, named after the process that died.
+  if ((${#inputs[@]} == 0)) && [[ $t == keras_h5_fuzz ]]; then
+    for pid in $(grep -ao '^==[0-9]*==' "$log" | tr -dc '0-9\n' | sort -u); do
+      if [[ -f /dev/shm/ember-keras-h5-fuzz-$pid.h5 ]]; then
+        cp "/dev/shm/ember-keras-h5-fuzz-$pid.h5" "$artifacts/crash-unnamed-$pid"
+        inputs+=("$artifacts/crash-unnamed-$pid")
+      fi
+    done
+  fi
   # A finding counts when its input fails again on its own (up to 3 replays, the run's own flags), as
   # CIFuzz and ClusterFuzz count them: once (stop 38) CI's keras_h5_fuzz run failed and 26 minutes of
-  # runs here found nothing. One that does not reproduce is still printed in full below.
+  # runs here found nothing. One that does not reproduce, or has no input to replay, is still printed
+  # in full below.
   reproduced=0
   replays=()
   timeout=$(printf '%s\n' "${args[@]}" | grep -- '^-timeout=' | tail -1)
@@ -88,9 +101,11 @@ for t in "${targets[@]}"; do
       fi
     done
   done
-  if ((reproduced)) || ((${#inputs[@]} == 0)); then
+  if ((reproduced)); then
     result="FOUND SOMETHING (see $log and $artifacts/)"
     status=1
+  elif ((${#inputs[@]} == 0)); then
+    result="a crash with no input to replay (printed below; not counted)"
   else
     result="a finding that did not reproduce in 3 replays of its input (printed below; not counted)"
   fi
