@@ -17,38 +17,10 @@
 #include "ember/io/hdf5.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/nn/model.hpp"
+#include "fuzz_file.hpp"
 #include "fuzz_model.hpp"
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <filesystem>
 
 namespace {
-
-// libhdf5 resolves the real path of what it opens, and /proc/self/fd/N of a memfd (fuzz_file.hpp)
-// resolves to "/memfd:... (deleted)", which it cannot open: so a named file on tmpfs, one per process.
-class ShmFile {
- public:
-  ShmFile() {
-    const std::filesystem::path dir = std::filesystem::exists("/dev/shm") ? "/dev/shm" : std::filesystem::temp_directory_path();
-    path_ = (dir / ("ember-keras-h5-fuzz-" + std::to_string(::getpid()) + ".h5")).string();
-  }
-  ~ShmFile() { ::unlink(path_.c_str()); }
-  const std::string& hold(const uint8_t* data, std::size_t size) {
-    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) std::abort();  // the harness cannot run: not a finding in the reader
-    for (std::size_t off = 0; off < size;) {
-      const ssize_t n = ::write(fd, data + off, size - off);
-      if (n <= 0) std::abort();
-      off += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    return path_;
-  }
-
- private:
-  std::string path_;
-};
 
 // Reads every attribute that holds strings (the ones Keras's loader reads); others are skipped.
 void read_strings(const ember::io::h5::Attributes& attrs) {
@@ -88,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     return true;
   }();
   (void)budget_set;
-  static ShmFile file;
+  static ember::fuzz::ShmFile file("ember-keras-h5-fuzz", ".h5");  // a named file: libhdf5 needs a real path
   const std::string& path = file.hold(data, size);
   // EMBER_FUZZ_VERBOSE=1 prints each error (to see what a seed reaches: build-fuzz/keras_h5_fuzz FILE).
   static const bool verbose = std::getenv("EMBER_FUZZ_VERBOSE") != nullptr;

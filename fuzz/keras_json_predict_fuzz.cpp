@@ -4,18 +4,17 @@
 // here layer configurations that build but break a kernel are reached at about 1,000 a second.
 // The contract (DESIGN.md, "Bad input"): any input either predicts or throws an ember::Error.
 //
-// EMBER_FUZZ_LAST_INPUT=FILE: each input is written to FILE before it runs, so that a crash whose
-// report kills libFuzzer's own handler (a fault inside oneDNN's JIT code did: fuzz/README.md) still
-// leaves the input behind.
+// Each input is also written to /dev/shm/ember-keras-json-predict-fuzz-PID.json before it runs, so
+// that a crash whose report kills libFuzzer's own handler (a fault inside oneDNN's JIT code did:
+// fuzz/README.md) still leaves the input behind for scripts/fuzz.sh.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "ember/core/error.hpp"
 #include "ember/nn/config.hpp"
 #include "ember/nn/model.hpp"
+#include "fuzz_file.hpp"
 #include "fuzz_model.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
@@ -24,13 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     return true;
   }();
   (void)budget_set;
-  static const char* const last_input = std::getenv("EMBER_FUZZ_LAST_INPUT");
-  if (last_input != nullptr) {
-    if (std::FILE* f = std::fopen(last_input, "wb")) {
-      std::fwrite(data, 1, size, f);
-      std::fclose(f);
-    }
-  }
+  static ember::fuzz::ShmFile kept("ember-keras-json-predict-fuzz", ".json");
+  kept.hold(data, size);
   ember::nn::reset_layer_names();
   try {
     std::shared_ptr<ember::nn::Model> model = ember::nn::model_from_json(std::string(reinterpret_cast<const char*>(data), size));

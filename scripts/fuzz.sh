@@ -23,6 +23,10 @@ declare -A corpus=([safetensors_fuzz]=safetensors [idx_fuzz]=idx [idx_gz_fuzz]=i
                   [meta_graph_fuzz]=meta_graph)
 declare -A dict=([safetensors_fuzz]=fuzz/safetensors.dict [keras_json_fuzz]=fuzz/keras_json.dict
                 [keras_json_predict_fuzz]=fuzz/keras_json.dict)
+# Targets that keep each input in a file of their own before running it (fuzz_file.hpp's ShmFile),
+# PID standing for the process: where a crash left its input when libFuzzer could write none.
+declare -A kept_input=([keras_h5_fuzz]=/dev/shm/ember-keras-h5-fuzz-PID.h5
+                      [keras_json_predict_fuzz]=/dev/shm/ember-keras-json-predict-fuzz-PID.json)
 # LeakSanitizer suppressions for leaks inside third-party libraries (see the file).
 declare -A lsan=([keras_h5_fuzz]=fuzz/lsan_hdf5.supp)
 # Extra libFuzzer flags. keras_h5_fuzz: libhdf5 itself can spin on a corrupt global heap; the
@@ -74,12 +78,13 @@ for t in "${targets[@]}"; do
   # inherit libFuzzer's crash and malloc-limit handlers, so they leave crash-/oom- files in
   # $artifacts for inputs that were refused cleanly; their stderr is /dev/null, so no log names them.
   mapfile -t inputs < <(grep -ao 'Test unit written to [^ ]*' "$log" | awk '{print $5}' | sort -u)
-  # When the crash report itself crashed ("nested bug"), libFuzzer wrote no input; keras_h5_fuzz's
-  # input is still in its file in /dev/shm, named after the process that died.
-  if ((${#inputs[@]} == 0)) && [[ $t == keras_h5_fuzz ]]; then
+  # When the crash report itself crashed ("nested bug"), libFuzzer wrote no input; a target in
+  # kept_input still has it in its file, named after the process that died.
+  if ((${#inputs[@]} == 0)) && [[ -n "${kept_input[$t]:-}" ]]; then
     for pid in $(grep -ao '^==[0-9]*==' "$log" | tr -dc '0-9\n' | sort -u); do
-      if [[ -f /dev/shm/ember-keras-h5-fuzz-$pid.h5 ]]; then
-        cp "/dev/shm/ember-keras-h5-fuzz-$pid.h5" "$artifacts/crash-unnamed-$pid"
+      kept=${kept_input[$t]/PID/$pid}
+      if [[ -f $kept ]]; then
+        cp "$kept" "$artifacts/crash-unnamed-$pid"
         inputs+=("$artifacts/crash-unnamed-$pid")
       fi
     done
