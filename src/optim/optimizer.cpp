@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "ember/autograd/autograd.hpp"
@@ -124,6 +125,33 @@ nlohmann::json Optimizer::get_config() const {
           {"global_clipnorm", opt(clip_.global_clipnorm)},
           {"clipvalue", opt(clip_.clipvalue)},
           {"use_ema", false}};
+}
+
+void Optimizer::exclude_from_weight_decay(const std::vector<std::string>& var_names) {
+  for (const std::string& n : var_names) {
+    try {
+      std::regex check(n, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      throw ValueError(name_ + ": exclude_from_weight_decay: '" + n + "' is not a valid regular expression (" + e.what() +
+                       ")");
+    }
+  }
+  decay_exclusions_ = var_names;
+  decays_.clear();
+}
+
+double Optimizer::weight_decay_of(const std::string& param_name) {
+  if (weight_decay_ == 0.0 || decay_exclusions_.empty()) return weight_decay_;
+  auto it = decays_.find(param_name);
+  if (it == decays_.end()) {
+    // Each name is matched once (std::regex is slow to build); later steps read the cache.
+    bool excluded = false;
+    for (const std::string& n : decay_exclusions_) {
+      excluded = excluded || std::regex_search(param_name, std::regex(n, std::regex::ECMAScript));
+    }
+    it = decays_.emplace(param_name, !excluded).first;
+  }
+  return it->second ? weight_decay_ : 0.0;
 }
 
 nlohmann::json Optimizer::get_config_json() const { return {{"class_name", name_}, {"config", get_config()}}; }
@@ -320,7 +348,7 @@ void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, d
   Tensor* v = o_.momentum != 0.0 ? &slot_for(name, "momentum", w) : nullptr;
   visit_floating(w.dtype(), "SGD", [&]<typename T>() {
     kernels::cpu::sgd_step<T>(w.numel(), w.data<T>(), g.data<T>(), v ? v->data<T>() : nullptr, T(lr), T(o_.momentum),
-                              o_.nesterov, o_.ewma_momentum, T(lr * weight_decay()));
+                              o_.nesterov, o_.ewma_momentum, T(lr * weight_decay_of(name)));
   });
 }
 
@@ -361,7 +389,7 @@ void Adagrad::update(const std::string& name, Tensor& w, const Tensor& g, int64_
   Tensor& acc = slot_for(name, "accumulator", w, o_.initial_accumulator_value);
   visit_floating(w.dtype(), "Adagrad", [&]<typename T>() {
     kernels::cpu::adagrad_step<T>(w.numel(), w.data<T>(), g.data<T>(), acc.data<T>(), T(lr), T(o_.epsilon),
-                                  T(lr * weight_decay()));
+                                  T(lr * weight_decay_of(name)));
   });
 }
 
@@ -401,7 +429,7 @@ void RMSprop::update(const std::string& name, Tensor& w, const Tensor& g, int64_
   visit_floating(w.dtype(), "RMSprop", [&]<typename T>() {
     kernels::cpu::rmsprop_step<T>(w.numel(), w.data<T>(), g.data<T>(), vel.data<T>(), avg ? avg->data<T>() : nullptr,
                                   mom ? mom->data<T>() : nullptr, T(lr), T(o_.rho), T(o_.momentum), T(o_.epsilon),
-                                  T(lr * weight_decay()));
+                                  T(lr * weight_decay_of(name)));
   });
 }
 
@@ -442,7 +470,7 @@ void Adam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t t
   visit_floating(w.dtype(), this->name().c_str(), [&]<typename T>() {
     kernels::cpu::adam_step<T>(w.numel(), w.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
                                vhat ? vhat->data<T>() : nullptr, T(alpha), T(o_.beta_1), T(o_.beta_2), T(o_.epsilon),
-                               T(lr * weight_decay()));
+                               T(lr * weight_decay_of(name)));
   });
 }
 
@@ -524,7 +552,7 @@ void Nadam::update(const std::string& name, Tensor& w, const Tensor& g, int64_t 
   visit_floating(w.dtype(), "Nadam", [&]<typename T>() {
     kernels::cpu::nadam_step<T>(w.numel(), w.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), T(lr), T(o_.beta_1),
                                 T(o_.beta_2), T(o_.epsilon), T(coef_m), T(coef_g), T(bias2),
-                                T(lr * weight_decay()));
+                                T(lr * weight_decay_of(name)));
   });
 }
 

@@ -402,6 +402,48 @@ TEST(Optimizer, WeightDecayConfigOfEveryOptimizer) {
   EXPECT_DOUBLE_EQ(optim::from_config(optim::AdamW({.weight_decay = 0.0}).get_config_json())->weight_decay(), 0.0);
 }
 
+// Keras 3's exclude_from_weight_decay(var_names=...): a name matching one of the expressions anywhere
+// (re.search) gets no decay; the others are decayed as before. With lr 0.5, decay 0.1 and a zero
+// gradient, plain SGD takes a decayed weight from 2 to 2*(1 - 0.05) = 1.9 and leaves the rest at 2.
+TEST(Optimizer, ExcludeFromWeightDecayByNamePattern) {
+  for (const std::string& name : optim::optimizer_names()) {
+    auto opt = optim::make_optimizer(name, 0.5, 0.1);
+    opt->exclude_from_weight_decay({"gamma", "beta$", "^dense/bias"});
+    const std::vector<std::string> names = {"bn/gamma", "bn/beta", "bn/beta_x", "dense/bias", "out/dense/bias", "dense/kernel"};
+    const std::vector<bool> decayed = {false, false, true, false, true, true};
+    optim::NamedParams params;
+    std::vector<Tensor> grads, reference;
+    for (const std::string& n : names) {
+      params.emplace_back(n, full({3}, 2.0, f64));
+      grads.push_back(zeros({3}, f64));
+    }
+    // What the same optimizer without any decay does with these gradients (Adam etc. move a little
+    // even on a zero gradient only through their slots, which start at 0: not at all).
+    auto plain = optim::make_optimizer(name, 0.5, 0.0);
+    optim::NamedParams plain_params;
+    for (const std::string& n : names) plain_params.emplace_back(n, full({3}, 2.0, f64));
+    opt->apply_gradients(params, grads);
+    plain->apply_gradients(plain_params, grads);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const double got = params[i].second.to_vector<double>()[0], base = plain_params[i].second.to_vector<double>()[0];
+      EXPECT_NEAR(got, decayed[i] ? base * 0.95 : base, 1e-12) << name << " " << names[i];
+      EXPECT_DOUBLE_EQ(opt->weight_decay_of(names[i]), decayed[i] ? 0.1 : 0.0) << name << " " << names[i];
+    }
+  }
+  optim::SGD sgd({.learning_rate = 0.1, .weight_decay = 0.1});
+  sgd.exclude_from_weight_decay({"gamma"});
+  EXPECT_EQ(sgd.weight_decay_exclusions(), std::vector<std::string>{"gamma"});
+  sgd.exclude_from_weight_decay({});  // replaces: nothing excluded any more
+  EXPECT_DOUBLE_EQ(sgd.weight_decay_of("bn/gamma"), 0.1);
+  try {
+    sgd.exclude_from_weight_decay({"bias", "gam(ma"});
+    ADD_FAILURE() << "an invalid expression was accepted";
+  } catch (const ValueError& e) {
+    EXPECT_NE(std::string(e.what()).find("'gam(ma' is not a valid regular expression"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(sgd.weight_decay_exclusions().empty());  // the failed call changed nothing
+}
+
 TEST(Optimizer, KerasDefaults) {
   optim::Adam adam;
   EXPECT_DOUBLE_EQ(adam.current_learning_rate(), 1e-3);

@@ -80,6 +80,7 @@ TEST(RecipeCli, ModelRecipeFillsWhatTheCommandLineLeavesOut) {
   EXPECT_EQ(s.contains("warm-up epochs"), recipe.warmup_epochs > 0);
   EXPECT_EQ(s.at("optimizer"), recipe.optimizer);
   EXPECT_EQ(s.contains("weight decay"), recipe.weight_decay.has_value());
+  EXPECT_EQ(s.value("no weight decay on", ""), recipe.no_decay);
   EXPECT_EQ(s.contains("label smoothing"), recipe.label_smoothing > 0);
 
   // Every recipe option given: nothing of the recipe is left.
@@ -94,6 +95,7 @@ TEST(RecipeCli, ModelRecipeFillsWhatTheCommandLineLeavesOut) {
   EXPECT_FALSE(s2.contains("label smoothing")) << s2.dump();
   EXPECT_FALSE(s2.contains("warm-up epochs")) << s2.dump();
   EXPECT_FALSE(s2.contains("weight decay")) << s2.dump();  // the recipe's decay goes with its optimizer
+  EXPECT_FALSE(s2.contains("no weight decay on")) << s2.dump();  // and so do its exclusions
   EXPECT_EQ(s2.at("optimizer"), "adam");
 }
 
@@ -182,7 +184,8 @@ TEST(RecipeCli, BadRecipeOptionsAreUsageErrors) {
   for (const char* bad : {"--label-smoothing 1", "--label-smoothing -0.1", "--tta mirror", "--warmup-epochs 2",
                           "--warmup-epochs -1", "--augment flop", "--augment flip,erase=2", "--time-limit -1", "--time-limit nan",
                           "--time-limit 5 --checkpoint-dir /tmp/ember_recipe_bad_ckpt", "--weight-decay -0.1",
-                          "--weight-decay inf", "--optimizer adamx --weight-decay 0.01"}) {
+                          "--weight-decay inf", "--optimizer adamx --weight-decay 0.01", "--no-decay bias,,gamma",
+                          "--no-decay [bias"}) {
     ToolRun r = run_ember(base + bad);
     EXPECT_EQ(r.status, 2) << bad << ": " << r.err;
     EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << bad << ": " << r.err;
@@ -220,6 +223,30 @@ TEST_P(WeightDecayCli, ReachesTheOptimizer) {
   EXPECT_FALSE(plain.contains("weight decay"));
 }
 INSTANTIATE_TEST_SUITE_P(RecipeCli, WeightDecayCli, ::testing::Values("sgd", "adam", "rmsprop"));
+
+// --no-decay kernel leaves the kernels out of that same crushing decay: they end as large as without
+// any decay (the biases, decayed to 0 every step, change the path a little), and run.json says so.
+TEST(RecipeCli, NoDecayLeavesTheMatchingParametersOut) {
+  fs::path data = ember::testing::make_idx_dir("recipe_nodecay", 256, 32);
+  auto kernel_norm = [&](const std::string& extra, const std::string& tag) {
+    fs::path out = ember::testing::fresh_temp_dir("recipe_nodecay_" + tag);
+    ToolRun r = run_ember("train --model mlp --data idx:" + data.string() +
+                          " --epochs 1 --batch-size 64 --threads 1 --verbose 0 --optimizer sgd --learning-rate 0.001"
+                          " --schedule constant --out " + out.string() + " " + extra);
+    EXPECT_EQ(r.status, 0) << r.err;
+    double sq = 0;
+    for (const auto& [name, t] : io::load_safetensors((out / "model.safetensors").string()).tensors) {
+      if (name.find("kernel") == std::string::npos) continue;
+      for (double v : t.to(f64).contiguous().to_vector<double>()) sq += v * v;
+    }
+    return std::make_pair(std::sqrt(sq), run_settings(out));
+  };
+  auto [kept, settings] = kernel_norm("--weight-decay 1000 --no-decay kernel", "kept");
+  auto [without, plain] = kernel_norm("", "plain");
+  EXPECT_NEAR(kept, without, 0.05 * without);
+  EXPECT_EQ(settings.value("no weight decay on", ""), "kernel");
+  EXPECT_FALSE(plain.contains("no weight decay on"));
+}
 
 TEST(RecipeCli, TimeLimitTrainsTheEpochsThatFitAndEndsTheScheduleWithThem) {
   // 256 images, batch 64: 4 steps per epoch. A limit already spent when the first epoch ends: that

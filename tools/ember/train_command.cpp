@@ -75,6 +75,7 @@ struct TrainArgs {
   double warmup_epochs = 0;
   double label_smoothing = 0;
   std::optional<double> weight_decay;  // --weight-decay: the optimizer's decoupled decay; none: its default
+  std::string no_decay;  // --no-decay: comma-separated name patterns excluded from weight decay; "none": none
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
   double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
 };
@@ -82,7 +83,7 @@ struct TrainArgs {
 // The options whose value came from the command line (the rest may come from the model's recipe).
 struct GivenOptions {
   CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta,
-      *time_limit, *weight_decay;
+      *time_limit, *weight_decay, *no_decay;
 };
 
 // A built-in model's recipe for every recipe setting the command line left out.
@@ -101,6 +102,7 @@ void apply_recipe(TrainArgs& a, const GivenOptions& given) {
   if (unset(given.label_smoothing)) a.label_smoothing = r.label_smoothing;
   // The recipe's decay belongs to its optimizer: another --optimizer keeps that optimizer's default.
   if (unset(given.weight_decay) && unset(given.optimizer)) a.weight_decay = r.weight_decay;
+  if (unset(given.no_decay) && unset(given.optimizer)) a.no_decay = r.no_decay;
   if (unset(given.augment)) a.augment = r.augment;
   if (unset(given.tta)) a.tta = r.tta_flip ? "flip" : "none";
   // The recipe's time limit plans its own epoch count: an --epochs given asks for that many instead,
@@ -109,6 +111,18 @@ void apply_recipe(TrainArgs& a, const GivenOptions& given) {
 }
 
 bool augments(const TrainArgs& a) { return !a.augment.empty() && a.augment != "none"; }
+
+// --no-decay's patterns: the comma-separated list, empty for "" or "none".
+std::vector<std::string> no_decay_patterns(const TrainArgs& a) {
+  std::vector<std::string> out;
+  if (a.no_decay.empty() || a.no_decay == "none") return out;
+  std::stringstream in(a.no_decay);
+  for (std::string item; std::getline(in, item, ',');) {
+    if (item.empty()) throw CLI::ValidationError("--no-decay", "expected comma-separated name patterns, got '" + a.no_decay + "'");
+    out.push_back(item);
+  }
+  return out;
+}
 
 namespace fs = std::filesystem;
 
@@ -208,6 +222,7 @@ nlohmann::json run_settings(const TrainArgs& a) {
   if (a.warmup_epochs > 0) j["warmup-epochs"] = std::to_string(a.warmup_epochs);
   if (a.label_smoothing > 0) j["label-smoothing"] = std::to_string(a.label_smoothing);
   if (a.weight_decay) j["weight-decay"] = format_number(*a.weight_decay, exact);
+  if (!no_decay_patterns(a).empty()) j["no-decay"] = a.no_decay;
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
   if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
@@ -249,7 +264,7 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
   // In this order, so that a changed schedule is named before the epoch count it makes matter.
   for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed",
-                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "image-size", "color", "epochs"}) {
+                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "image-size", "color", "epochs"}) {
     if (!now.contains(key) && !then.contains(key)) continue;
     if (!now.contains(key)) {
       throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " +
@@ -329,6 +344,7 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (a.warmup_epochs > 0) r.settings.emplace_back("warm-up epochs", std::to_string(a.warmup_epochs));
   if (a.label_smoothing > 0) r.settings.emplace_back("label smoothing", std::to_string(a.label_smoothing));
   if (a.weight_decay) r.settings.emplace_back("weight decay", format_number(*a.weight_decay));
+  if (!no_decay_patterns(a).empty()) r.settings.emplace_back("no weight decay on", a.no_decay);
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
   if (a.time_limit > 0) {
     char limit[96];
@@ -521,6 +537,11 @@ int run_train(const TrainArgs& a) {
     opt = optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay);
   } catch (const ValueError& e) {
     throw CLI::ValidationError("--optimizer", e.what());
+  }
+  try {
+    opt->exclude_from_weight_decay(no_decay_patterns(a));
+  } catch (const ValueError& e) {
+    throw CLI::ValidationError("--no-decay", e.what());
   }
   check_tta(a.tta);
   if (!(a.time_limit >= 0) || !std::isfinite(a.time_limit)) {
@@ -734,6 +755,11 @@ void add_train_commands(CLI::App& app) {
   given.weight_decay = train->add_option(
       "--weight-decay", args->weight_decay,
       "decoupled weight decay of any optimizer, as Keras 3 (default 0; adamw 0.004): w -= lr*decay*w each step");
+  given.no_decay = train->add_option(
+      "--no-decay", args->no_decay,
+      "comma-separated parameter-name patterns (regular expressions, searched in names like 'block_bn/gamma') left out of "
+      "the weight decay, as Keras 3's exclude_from_weight_decay, e.g. gamma,beta,bias (default: none, or the built-in "
+      "model's recipe; none: none)");
   given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));

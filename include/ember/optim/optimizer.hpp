@@ -21,8 +21,9 @@
 //   to the gradients before the update; .grad() itself is left unchanged.
 // - weight_decay (every optimizer, as Keras 3; default 0 = none, AdamW's 0.004) is decoupled:
 //   w -= lr*weight_decay*w before the step's update, with lr the step's learning rate, on every
-//   parameter. PyTorch's SGD/Adam weight_decay adds weight_decay*w to the gradient instead (the same
-//   step only for SGD without momentum); PyTorch's AdamW is this form.
+//   parameter that exclude_from_weight_decay does not exclude. PyTorch's SGD/Adam weight_decay adds
+//   weight_decay*w to the gradient instead (the same step only for SGD without momentum); PyTorch's
+//   AdamW is this form.
 // - Updates run as one fused kernel per parameter (kernels/cpu/optim.hpp) under NoGradGuard.
 // - Row gradients (autograd::RowGrad, an Embedding's table): step() hands them to the optimizers
 //   for which updating only the rows a batch used is exact — SGD without momentum (w -= lr*g is a
@@ -126,6 +127,14 @@ class Optimizer {
   nlohmann::json get_config_json() const;  // {"class_name": name(), "config": get_config()}
   const ClipOptions& clip_options() const { return clip_; }
   double weight_decay() const { return weight_decay_; }  // 0: none
+  // Keras 3's exclude_from_weight_decay(var_names=...): a parameter whose name matches one of these
+  // regular expressions anywhere (Keras's re.search; e.g. "gamma", "beta", "bias" — names here are
+  // "layer/variable") gets no weight decay. Replaces earlier exclusions; ValueError for an invalid
+  // expression.
+  void exclude_from_weight_decay(const std::vector<std::string>& var_names);
+  const std::vector<std::string>& weight_decay_exclusions() const { return decay_exclusions_; }
+  // weight_decay(), or 0 for an excluded parameter (the match is cached per name).
+  double weight_decay_of(const std::string& param_name);
 
   // Slots by name. slot() throws ValueError naming the known slots when absent.
   const std::map<std::string, Tensor>& slots() const { return slots_; }
@@ -167,6 +176,8 @@ class Optimizer {
   LearningRate lr_;
   ClipOptions clip_;
   double weight_decay_;
+  std::vector<std::string> decay_exclusions_;  // regular expressions, checked when set
+  std::map<std::string, bool> decays_;          // parameter name → decayed, matched once per name
   int64_t iterations_ = 0;
   std::map<std::string, Tensor> slots_;
 };
