@@ -83,7 +83,7 @@ struct TrainArgs {
 // The options whose value came from the command line (the rest may come from the model's recipe).
 struct GivenOptions {
   CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta,
-      *time_limit, *weight_decay, *no_decay;
+      *time_limit, *weight_decay;
 };
 
 // A built-in model's recipe for every recipe setting the command line left out.
@@ -102,7 +102,6 @@ void apply_recipe(TrainArgs& a, const GivenOptions& given) {
   if (unset(given.label_smoothing)) a.label_smoothing = r.label_smoothing;
   // The recipe's decay belongs to its optimizer: another --optimizer keeps that optimizer's default.
   if (unset(given.weight_decay) && unset(given.optimizer)) a.weight_decay = r.weight_decay;
-  if (unset(given.no_decay) && unset(given.optimizer)) a.no_decay = r.no_decay;
   if (unset(given.augment)) a.augment = r.augment;
   if (unset(given.tta)) a.tta = r.tta_flip ? "flip" : "none";
   // The recipe's time limit plans its own epoch count: an --epochs given asks for that many instead,
@@ -755,11 +754,10 @@ void add_train_commands(CLI::App& app) {
   given.weight_decay = train->add_option(
       "--weight-decay", args->weight_decay,
       "decoupled weight decay of any optimizer, as Keras 3 (default 0; adamw 0.004): w -= lr*decay*w each step");
-  given.no_decay = train->add_option(
+  train->add_option(
       "--no-decay", args->no_decay,
       "comma-separated parameter-name patterns (regular expressions, searched in names like 'block_bn/gamma') left out of "
-      "the weight decay, as Keras 3's exclude_from_weight_decay, e.g. gamma,beta,bias (default: none, or the built-in "
-      "model's recipe; none: none)");
+      "the weight decay, as Keras 3's exclude_from_weight_decay, e.g. gamma,beta,bias (default: none)");
   given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));

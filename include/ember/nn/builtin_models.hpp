@@ -43,7 +43,6 @@ struct TrainingRecipe {
   double warmup_epochs = 0;         // linear warm-up from 0 before the schedule (fractions allowed)
   double label_smoothing = 0;       // CategoricalCrossentropy's ε on one-hot labels
   std::optional<double> weight_decay;  // the optimizer's decoupled decay; none: its default
-  std::string no_decay;             // --no-decay's parameter-name patterns left out of the decay; empty: none
   std::string augment;              // data::augmentation_from_spec's spec; empty: none
   bool tta_flip = false;            // test predictions average each image's and its mirror's
   // Minutes the whole run should end within (0: no limit). After the first epoch the run plans how
