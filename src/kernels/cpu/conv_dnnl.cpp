@@ -313,36 +313,39 @@ bool dnnl_winograd_exists(Dir dir, const Conv2dGeometry& g) {
   }
 }
 
-// Whether this CPU executes AVX-512 instructions as two 256-bit halves: AMD family 0x19 (Zen 3 and
-// Zen 4) with AVX-512F, i.e. Zen 4. Read once from CPUID, so the choice below is fixed per machine
-// (a timed choice could differ between runs, and with it the rounding of a seeded training run).
-bool avx512_in_halves() {
-  static const bool in_halves = [] {
+// Whether this is an AMD CPU with AVX-512: family 0x19 (Zen 4, which executes 512-bit instructions
+// as two 256-bit halves) or later (Zen 5, family 0x1A, full width). Read once from CPUID, so the
+// choice below is fixed per machine (a timed choice could differ between runs, and with it the
+// rounding of a seeded training run).
+bool amd_avx512() {
+  static const bool amd_avx512 = [] {
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
     const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
     if (!amd || __get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
     const unsigned family = ((eax >> 8) & 0xF) + ((eax >> 20) & 0xFF);
-    return family == 0x19 && __builtin_cpu_supports("avx512f");
+    return family >= 0x19 && __builtin_cpu_supports("avx512f");
   }();
-  return in_halves;
+  return amd_avx512;
 }
 
 // Our own Winograd F(4x4, 3x3) (conv_winograd.cpp) where oneDNN has none. On an AVX2-only CPU (AMD
 // Zen 3, 2 threads, batch 128) it ran ResNet-18's 3x3 layers (32x32x64 ... 4x4x512) 2.0-3.2x faster
 // than oneDNN's direct kernels in every direction: 290-475 / 305-435 / 230-440 effective GFLOP/s
 // forward / backward data / backward weights, against 115-165 (bench/conv_kernels_bench.cpp).
-// It is also taken on AVX-512 CPUs that split 512-bit instructions in halves (Zen 4): there oneDNN's
-// AVX-512 Winograd has no width advantage, and it pays a weight reorder per forward call and layout
-// reorders of the activations that ours, working on NHWC directly, does not; ours measured faster
-// forward on all six 3x3 layers of bench/conv_kernels_bench.cpp and the same within noise backward
-// (bench/RESULTS.md). Its forward also transforms the filter per call (36 C K values), so from
-// batch x output pixels >= 1024 only: below that, a batch-1 call on a 512-channel layer would spend
-// more on the filter than a direct convolution takes.
+// It is also taken on AMD's AVX-512 CPUs. On Zen 4, which splits 512-bit instructions in halves,
+// oneDNN's AVX-512 Winograd has no width advantage, and it pays a weight reorder per forward call and
+// layout reorders of the activations that ours, working on NHWC directly, does not; ours measured
+// faster forward on all six 3x3 layers of bench/conv_kernels_bench.cpp and the same within noise
+// backward. On Zen 5 (full width) ours was still faster in 16 of the 18 layer x direction cells at 2
+// threads, equal in one and slower in one (backward data at 4x4x512); fmnist-resnet's 14x14x64 layer
+// forward+backward took 14.0 against 17.0 ms (bench/RESULTS.md). Its forward also transforms the
+// filter per call (36 C K values), so from batch x output pixels >= 1024 only: below that, a batch-1
+// call on a 512-channel layer would spend more on the filter than a direct convolution takes.
 bool own_winograd_pays(Dir dir, const Conv2dGeometry& g) {
   if (!winograd_applies(g) || !detail::winograd_f32_applies(g)) return false;
   if (!dnnl_winograd_exists(dir, g)) return true;
-  return avx512_in_halves() && (dir != Dir::Forward || g.batch * g.out_h * g.out_w >= 1024);
+  return amd_avx512() && (dir != Dir::Forward || g.batch * g.out_h * g.out_w >= 1024);
 }
 
 // Our own Winograd F(4x4, 5x5) for 5x5 stride-1 layers with >= 16 channels each way; oneDNN has no
