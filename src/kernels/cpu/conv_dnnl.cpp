@@ -318,7 +318,7 @@ bool dnnl_winograd_exists(Dir dir, const Conv2dGeometry& g) {
 // choice below is fixed per machine (a timed choice could differ between runs, and with it the
 // rounding of a seeded training run).
 bool amd_avx512() {
-  static const bool amd_avx512 = [] {
+  static const bool detected = [] {
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
     const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
@@ -326,7 +326,7 @@ bool amd_avx512() {
     const unsigned family = ((eax >> 8) & 0xF) + ((eax >> 20) & 0xFF);
     return family >= 0x19 && __builtin_cpu_supports("avx512f");
   }();
-  return amd_avx512;
+  return detected;
 }
 
 // Our own Winograd F(4x4, 3x3) (conv_winograd.cpp) where oneDNN has none. On an AVX2-only CPU (AMD
