@@ -45,12 +45,17 @@ ClipOptions clip_of(const std::optional<double>& clipnorm, const std::optional<d
   return {clipnorm, global_clipnorm, clipvalue};
 }
 
+template <typename Options>
+EMASettings ema_of(const Options& o) {
+  return {o.use_ema, o.ema_momentum, o.ema_overwrite_frequency};
+}
+
 ConfigFields fields(const nlohmann::json& config, const char* class_name) {
   return ConfigFields(config, "optimizer", class_name);
 }
 
 // The fields every optimizer's config has: learning_rate and the clipping options. Keras's "name"
-// is accepted as any string (Ember names an optimizer by its class); EMA is not implemented.
+// is accepted as any string (Ember names an optimizer by its class).
 template <typename Options>
 Options common_options(const ConfigFields& f) {
   Options o;
@@ -59,7 +64,9 @@ Options common_options(const ConfigFields& f) {
   o.global_clipnorm = f.optional_number("global_clipnorm");
   o.clipvalue = f.optional_number("clipvalue");
   o.weight_decay = f.number("weight_decay", o.weight_decay);  // null (Keras's "none"): the default
-  f.require_false("use_ema");
+  o.use_ema = f.boolean("use_ema", o.use_ema);
+  o.ema_momentum = f.number("ema_momentum", o.ema_momentum);
+  if (f.find("ema_overwrite_frequency")) o.ema_overwrite_frequency = f.positive("ema_overwrite_frequency");
   return o;
 }
 
@@ -98,9 +105,14 @@ double LearningRate::operator()(int64_t step) const {
 
 // ---- Optimizer -------------------------------------------------------------------------------------
 
-Optimizer::Optimizer(std::string name, LearningRate lr, ClipOptions clip, double weight_decay)
-    : name_(std::move(name)), lr_(std::move(lr)), clip_(clip), weight_decay_(weight_decay) {
+Optimizer::Optimizer(std::string name, LearningRate lr, ClipOptions clip, double weight_decay, EMASettings ema)
+    : name_(std::move(name)), lr_(std::move(lr)), clip_(clip), weight_decay_(weight_decay), ema_(ema) {
   check_non_negative(name_.c_str(), "weight_decay", weight_decay);
+  check_range(name_.c_str(), "ema_momentum", ema.ema_momentum, 0.0, 1.0, false);
+  if (ema.ema_overwrite_frequency && *ema.ema_overwrite_frequency < 1) {
+    throw ValueError(name_ + ": ema_overwrite_frequency must be >= 1 steps, got " +
+                     std::to_string(*ema.ema_overwrite_frequency));
+  }
   int set = int(clip.clipnorm.has_value()) + int(clip.global_clipnorm.has_value()) + int(clip.clipvalue.has_value());
   if (set > 1) {
     throw ValueError(name_ + ": only one of clipnorm, global_clipnorm and clipvalue can be set");
@@ -124,7 +136,10 @@ nlohmann::json Optimizer::get_config() const {
           {"clipnorm", opt(clip_.clipnorm)},
           {"global_clipnorm", opt(clip_.global_clipnorm)},
           {"clipvalue", opt(clip_.clipvalue)},
-          {"use_ema", false}};
+          {"use_ema", ema_.use_ema},
+          {"ema_momentum", ema_.ema_momentum},
+          {"ema_overwrite_frequency",
+           ema_.ema_overwrite_frequency ? nlohmann::json(*ema_.ema_overwrite_frequency) : nlohmann::json(nullptr)}};
 }
 
 void Optimizer::exclude_from_weight_decay(const std::vector<std::string>& var_names) {
@@ -270,7 +285,42 @@ void Optimizer::apply(const NamedParams& params, const std::vector<Tensor>& grad
     }
     if (!w.is_same(p)) Tensor(p).copy_(w);
   }
+  if (ema_.use_ema) update_averages(params);
   ++iterations_;
+}
+
+void Optimizer::update_averages(const NamedParams& params) {
+  // Every parameter of the step, not only those with a gradient (Keras averages all trainable
+  // variables): an average left behind would overwrite its parameter with a stale value later.
+  const bool overwrite = ema_.ema_overwrite_frequency && (iterations_ + 1) % *ema_.ema_overwrite_frequency == 0;
+  std::string& key = scratch_.key;
+  for (const auto& [name, p] : params) {
+    if (p.dtype() != f32 && p.dtype() != f64) continue;
+    Tensor w = p.is_contiguous() ? p : p.contiguous();
+    key.assign(name).append("/average");
+    auto it = slots_.find(key);
+    if (it == slots_.end() || it->second.shape() != w.shape()) {
+      slots_.insert_or_assign(key, w.clone());  // the first step's average is the weight itself
+      continue;
+    }
+    Tensor& avg = it->second;
+    if (avg.dtype() != w.dtype() || !avg.is_contiguous()) avg = avg.to(w.dtype()).contiguous().clone();
+    visit_floating(w.dtype(), "use_ema", [&]<typename T>() {
+      // ema_update keeps shadow = d*shadow + (1-d)*w, Keras's average with d = ema_momentum.
+      kernels::cpu::ema_update<T>(w.numel(), avg.data<T>(), w.data<T>(), T(ema_.ema_momentum));
+    });
+    if (overwrite) Tensor(p).copy_(avg);
+  }
+}
+
+void Optimizer::finalize_variable_values(const NamedParams& params) {
+  if (!ema_.use_ema) return;
+  autograd::NoGradGuard no_grad;
+  for (const auto& [name, p] : params) {
+    auto it = slots_.find(name + "/average");
+    if (it == slots_.end() || !p.defined() || it->second.shape() != p.shape()) continue;
+    Tensor(p).copy_(it->second);
+  }
 }
 
 Tensor& Optimizer::slot_for(const std::string& param_name, const char* slot_name, const Tensor& param, double init) {
@@ -316,7 +366,8 @@ void Optimizer::load_state(const OptimizerState& s) {
 // ---- SGD -------------------------------------------------------------------------------------------
 
 SGD::SGD(SGDOptions o)
-    : Optimizer("SGD", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay), o_(o) {
+    : Optimizer("SGD", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay,
+                ema_of(o)), o_(o) {
   check_range("SGD", "momentum", o.momentum, 0.0, 1.0, false);
 }
 
@@ -355,7 +406,8 @@ void SGD::update(const std::string& name, Tensor& w, const Tensor& g, int64_t, d
 // ---- Adagrad ---------------------------------------------------------------------------------------
 
 Adagrad::Adagrad(AdagradOptions o)
-    : Optimizer("Adagrad", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+    : Optimizer("Adagrad", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay,
+                ema_of(o)),
       o_(o) {
   check_non_negative("Adagrad", "initial_accumulator_value", o.initial_accumulator_value);
   check_non_negative("Adagrad", "epsilon", o.epsilon);
@@ -396,7 +448,8 @@ void Adagrad::update(const std::string& name, Tensor& w, const Tensor& g, int64_
 // ---- RMSprop ---------------------------------------------------------------------------------------
 
 RMSprop::RMSprop(RMSpropOptions o)
-    : Optimizer("RMSprop", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+    : Optimizer("RMSprop", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay,
+                ema_of(o)),
       o_(o) {
   check_range("RMSprop", "rho", o.rho, 0.0, 1.0, true);
   check_range("RMSprop", "momentum", o.momentum, 0.0, 1.0, false);
@@ -438,7 +491,7 @@ void RMSprop::update(const std::string& name, Tensor& w, const Tensor& g, int64_
 Adam::Adam(AdamOptions o) : Adam("Adam", std::move(o)) {}
 
 Adam::Adam(std::string name, AdamOptions o)
-    : Optimizer(name, o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+    : Optimizer(name, o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay, ema_of(o)),
       o_(std::move(o)) {
   check_range(name.c_str(), "beta_1", o_.beta_1, 0.0, 1.0, true);
   check_range(name.c_str(), "beta_2", o_.beta_2, 0.0, 1.0, true);
@@ -484,12 +537,16 @@ AdamW::AdamW(AdamWOptions o)
                        .weight_decay = o.weight_decay,
                        .clipnorm = o.clipnorm,
                        .global_clipnorm = o.global_clipnorm,
-                       .clipvalue = o.clipvalue}) {}
+                       .clipvalue = o.clipvalue,
+                       .use_ema = o.use_ema,
+                       .ema_momentum = o.ema_momentum,
+                       .ema_overwrite_frequency = o.ema_overwrite_frequency}) {}
 
 // ---- Nadam -----------------------------------------------------------------------------------------
 
 Nadam::Nadam(NadamOptions o)
-    : Optimizer("Nadam", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay),
+    : Optimizer("Nadam", o.learning_rate, clip_of(o.clipnorm, o.global_clipnorm, o.clipvalue), o.weight_decay,
+                ema_of(o)),
       o_(o) {
   check_range("Nadam", "beta_1", o.beta_1, 0.0, 1.0, true);
   check_range("Nadam", "beta_2", o.beta_2, 0.0, 1.0, true);
@@ -592,20 +649,26 @@ std::unique_ptr<Optimizer> from_config(const nlohmann::json& j) { return table()
 std::vector<std::string> registered_classes() { return table().names(); }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate,
-                                          std::optional<double> weight_decay) {
+                                          std::optional<double> weight_decay, EMASettings ema) {
   std::string n = name;
   std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (n == "sgd" || n == "momentum" || n == "nesterov") {
     return std::make_unique<SGD>(SGDOptions{.learning_rate = learning_rate,
                                             .momentum = n == "sgd" ? 0.0 : 0.9,
                                             .nesterov = n == "nesterov",
-                                            .weight_decay = weight_decay.value_or(0.0)});
+                                            .weight_decay = weight_decay.value_or(0.0),
+                                            .use_ema = ema.use_ema,
+                                            .ema_momentum = ema.ema_momentum,
+                                            .ema_overwrite_frequency = ema.ema_overwrite_frequency});
   }
   // The others are the table's lower-case identifiers, at Keras's defaults. A bad rate is the
   // ValueError of LearningRate, as for the presets above, not a config error.
   LearningRate checked(learning_rate);
   nlohmann::json config{{"learning_rate", learning_rate}};
   if (weight_decay) config["weight_decay"] = *weight_decay;
+  config["use_ema"] = ema.use_ema;
+  config["ema_momentum"] = ema.ema_momentum;
+  if (ema.ema_overwrite_frequency) config["ema_overwrite_frequency"] = *ema.ema_overwrite_frequency;
   if (auto factory = table().find(n)) return factory(config);
   std::string known;
   for (const auto& k : optimizer_names()) known += (known.empty() ? "" : ", ") + k;

@@ -438,6 +438,8 @@ callbacks::History run_fit(nn::Model& model, TrainingState& st, const FitOptions
       break;
     }
   }
+  // Keras 3: with use_ema the weights become their averages when training ends, before on_train_end.
+  if (seen_any) st.optimizer->finalize_variable_values(trainable_params(model, st));
   for (auto& c : cbs) c->on_train_end(logs);
   return *history;
 }

@@ -191,5 +191,56 @@ TEST(EMA, BadInput) {
   EXPECT_THROW(ema.load_state({.iterations = 1, .slots = {{"w/bogus", w}}}), ValueError);
 }
 
+// Keras 3's use_ema on the optimizer: average = m*average + (1-m)*w after each step, the first
+// step's average being the weight itself. SGD with lr 0.1 and gradient 1 moves w = 1 to 0.9, 0.8,
+// 0.7; with m = 0.5 the averages are 0.9, 0.85, 0.775.
+TEST(OptimizerEMA, AveragesAfterEachStepAndFinalizeOverwrites) {
+  for (DType dt : {f64, f32}) {
+    Tensor w = from_vector(std::vector<double>{1.0}, {1}, dt);
+    Tensor frozen = from_vector(std::vector<double>{3.0}, {1}, dt);  // no gradient: averaged to itself
+    optim::SGD sgd({.learning_rate = 0.1, .use_ema = true, .ema_momentum = 0.5});
+    const double tol = dt == f64 ? 1e-15 : 1e-6;
+    const std::vector<double> averages = {0.9, 0.85, 0.775};
+    for (int step = 0; step < 3; ++step) {
+      sgd.apply_gradients({{"w", w}, {"frozen", frozen}}, {from_vector(std::vector<double>{1.0}, {1}, dt), Tensor()});
+      EXPECT_NEAR(sgd.slot("w", "average").to(f64).item<double>(), averages[step], tol) << step;
+    }
+    EXPECT_NEAR(w.to(f64).item<double>(), 0.7, tol);
+    sgd.finalize_variable_values({{"w", w}, {"frozen", frozen}});
+    EXPECT_NEAR(w.to(f64).item<double>(), 0.775, tol);
+    EXPECT_EQ(frozen.to(f64).item<double>(), 3.0);
+  }
+}
+
+TEST(OptimizerEMA, OverwriteFrequencyAndOffByDefault) {
+  // Every 2nd step the weight becomes its average: w 0.9, 0.8 -> 0.85, then 0.75 with average 0.8.
+  Tensor w = vec({1.0});
+  optim::SGD sgd({.learning_rate = 0.1, .use_ema = true, .ema_momentum = 0.5, .ema_overwrite_frequency = 2});
+  for (int step = 0; step < 2; ++step) sgd.apply_gradients({{"w", w}}, {vec({1.0})});
+  EXPECT_NEAR(w.item<double>(), 0.85, 1e-15);
+  sgd.apply_gradients({{"w", w}}, {vec({1.0})});
+  EXPECT_NEAR(w.item<double>(), 0.75, 1e-15);
+  EXPECT_NEAR(sgd.slot("w", "average").item<double>(), 0.8, 1e-15);
+
+  Tensor v = vec({1.0});
+  optim::Adam adam;  // use_ema off: no average slot, finalize changes nothing
+  adam.apply_gradients({{"v", v}}, {vec({1.0})});
+  const double after = v.item<double>();
+  adam.finalize_variable_values({{"v", v}});
+  EXPECT_EQ(v.item<double>(), after);
+  EXPECT_THROW(adam.slot("v", "average"), ValueError);
+}
+
+TEST(OptimizerEMA, BadSettingsAreNamed) {
+  EXPECT_NE(testing::message_of<ValueError>([] { optim::SGD({.use_ema = true, .ema_momentum = 1.5}); }).find("ema_momentum"),
+            std::string::npos);
+  EXPECT_NE(testing::message_of<ValueError>([] { optim::Adam({.use_ema = true, .ema_overwrite_frequency = 0}); })
+                .find("ema_overwrite_frequency"),
+            std::string::npos);
+  auto nadam = optim::make_optimizer("nadam", 1e-3, std::nullopt, {.use_ema = true, .ema_momentum = 0.999});
+  EXPECT_TRUE(nadam->ema().use_ema);
+  EXPECT_DOUBLE_EQ(nadam->ema().ema_momentum, 0.999);
+}
+
 }  // namespace
 }  // namespace ember

@@ -71,6 +71,25 @@ TEST(Fit, LearnsSeparableBlobsAndRecordsHistory) {
   EXPECT_GT(r.at("accuracy"), 0.97);
 }
 
+TEST(Fit, UseEmaEndsTrainingWithTheAveragedWeights) {
+  // Keras 3: fit ends with finalize_variable_values, so the model's weights are the optimizer's averages.
+  manual_seed(3);
+  auto m = small_classifier();
+  std::shared_ptr<optim::Optimizer> sgd =
+      std::make_shared<optim::SGD>(optim::SGDOptions{.learning_rate = 0.05, .use_ema = true, .ema_momentum = 0.9});
+  m->compile({.optimizer = sgd, .loss = losses::SparseCategoricalCrossentropy({.from_logits = true}), .metrics = {"accuracy"}});
+  Blobs d = blobs(128, 11);
+  m->fit(d.x, d.y, {.batch_size = 32, .epochs = 2, .verbose = 0});
+  int checked = 0;
+  for (const auto& w : m->trainable_weights()) {
+    const Tensor avg = sgd->slot(w.name, "average");
+    EXPECT_EQ(w.weight->value().to_vector<float>(), avg.to_vector<float>()) << w.name;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4);
+  EXPECT_EQ(sgd->iterations(), 8);  // 2 epochs of 4 batches: the averages lag the live weights by several steps
+}
+
 TEST(Fit, ReportedLossIsTheMeanOverSamplesWithAPartialLastBatch) {
   // With a zero learning rate the weights never move, so the epoch's reported loss must equal the
   // loss of the whole data set: the batch losses (4, 4, 2 samples) weighted by batch size.

@@ -76,6 +76,7 @@ struct TrainArgs {
   double label_smoothing = 0;
   std::optional<double> weight_decay;  // --weight-decay: the optimizer's decoupled decay; none: its default
   std::string no_decay;  // --no-decay: comma-separated name patterns excluded from weight decay; "none": none
+  double ema = 0;        // --ema MOMENTUM: Keras 3's use_ema with this ema_momentum (0: none)
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
   double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
 };
@@ -222,6 +223,7 @@ nlohmann::json run_settings(const TrainArgs& a) {
   if (a.label_smoothing > 0) j["label-smoothing"] = std::to_string(a.label_smoothing);
   if (a.weight_decay) j["weight-decay"] = format_number(*a.weight_decay, exact);
   if (!no_decay_patterns(a).empty()) j["no-decay"] = a.no_decay;
+  if (a.ema > 0) j["ema"] = format_number(a.ema, exact);
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
   if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
@@ -263,7 +265,7 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
   // In this order, so that a changed schedule is named before the epoch count it makes matter.
   for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed",
-                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "image-size", "color", "epochs"}) {
+                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "ema", "image-size", "color", "epochs"}) {
     if (!now.contains(key) && !then.contains(key)) continue;
     if (!now.contains(key)) {
       throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " +
@@ -344,6 +346,7 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (a.label_smoothing > 0) r.settings.emplace_back("label smoothing", std::to_string(a.label_smoothing));
   if (a.weight_decay) r.settings.emplace_back("weight decay", format_number(*a.weight_decay));
   if (!no_decay_patterns(a).empty()) r.settings.emplace_back("no weight decay on", a.no_decay);
+  if (a.ema > 0) r.settings.emplace_back("weights averaged (EMA momentum)", format_number(a.ema));
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
   if (a.time_limit > 0) {
     char limit[96];
@@ -532,8 +535,11 @@ int run_train(const TrainArgs& a) {
   // Built before the data is loaded, so a bad name costs nothing; the schedule is set once the
   // number of steps is known.
   std::shared_ptr<optim::Optimizer> opt;
+  if (!(a.ema >= 0 && a.ema < 1)) {
+    throw CLI::ValidationError("--ema", "must be a momentum in [0, 1) (0: no averaging), got " + format_number(a.ema));
+  }
   try {
-    opt = optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay);
+    opt = optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay, {.use_ema = a.ema > 0, .ema_momentum = a.ema > 0 ? a.ema : 0.99});
   } catch (const ValueError& e) {
     throw CLI::ValidationError("--optimizer", e.what());
   }
@@ -758,6 +764,9 @@ void add_train_commands(CLI::App& app) {
       "--no-decay", args->no_decay,
       "comma-separated parameter-name patterns (regular expressions, searched in names like 'block_bn/gamma') left out of "
       "the weight decay, as Keras 3's exclude_from_weight_decay, e.g. gamma,beta,bias (default: none)");
+  train->add_option("--ema", args->ema,
+                    "average the weights over the steps, as Keras 3's use_ema with this ema_momentum (e.g. 0.999): "
+                    "average = m*average + (1-m)*w after each step, and the model ends training with the averages (default 0: none)");
   given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));

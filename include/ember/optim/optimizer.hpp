@@ -99,6 +99,19 @@ struct ClipOptions {
   std::optional<double> clipvalue = std::nullopt;        // elementwise to [-c, c]
 };
 
+// Keras 3's exponential moving average of the model's weights (every optimizer's use_ema,
+// ema_momentum, ema_overwrite_frequency). After each step, for every parameter of the step:
+//   average = ema_momentum*average + (1-ema_momentum)*w      (average = w after the first step)
+// kept in the slot "<param>/average" (so state() and checkpoints carry it). With
+// ema_overwrite_frequency = N the parameters are overwritten by their averages after every N-th
+// step; finalize_variable_values(params) overwrites them once (Model::fit calls it when training
+// ends, as Keras 3's fit does). Batch norm's moving statistics are not parameters and are not averaged.
+struct EMASettings {
+  bool use_ema = false;
+  double ema_momentum = 0.99;                                    // in [0, 1]
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;  // >= 1 steps
+};
+
 class Optimizer {
  public:
   virtual ~Optimizer() = default;
@@ -140,14 +153,20 @@ class Optimizer {
   const std::map<std::string, Tensor>& slots() const { return slots_; }
   Tensor slot(const std::string& param_name, const std::string& slot_name) const;
 
+  const EMASettings& ema() const { return ema_; }
+  // With use_ema: copies each parameter's average into it (Keras 3's finalize_variable_values);
+  // parameters without an average yet are left as they are. Without use_ema: nothing.
+  void finalize_variable_values(const NamedParams& params);
+
   // The returned tensors share storage with the live slots (clone to snapshot).
   OptimizerState state() const;
   // Deep-copies `s`. Slot shapes are checked against the parameters on the next step (ShapeError).
   void load_state(const OptimizerState& s);
 
  protected:
-  // ValueError when weight_decay is negative or not finite, or for conflicting clip options.
-  Optimizer(std::string name, LearningRate lr, ClipOptions clip, double weight_decay);
+  // ValueError when weight_decay is negative or not finite, for conflicting clip options, or for an
+  // ema_momentum outside [0, 1] or an ema_overwrite_frequency < 1.
+  Optimizer(std::string name, LearningRate lr, ClipOptions clip, double weight_decay, EMASettings ema = {});
   // Called once per step before the per-parameter updates (t = iterations()+1, lr of this step).
   virtual void begin_step(int64_t t, double lr) {}
   // Updates one contiguous parameter with a gradient of its dtype and shape.
@@ -165,6 +184,7 @@ class Optimizer {
   // Buffers reused by every step (cleared, capacity kept), so a warmed-up step allocates nothing.
   // step() and apply_gradients(): rows[i] defined means grads[i] holds only those rows (empty: none).
   void apply(const NamedParams& params, const std::vector<Tensor>& grads, const std::vector<Tensor>& rows);
+  void update_averages(const NamedParams& params);  // use_ema's step
   struct Scratch {
     std::vector<Tensor> grads, gs, rows;
     std::vector<const std::string*> names;
@@ -176,6 +196,7 @@ class Optimizer {
   LearningRate lr_;
   ClipOptions clip_;
   double weight_decay_;
+  EMASettings ema_;
   std::vector<std::string> decay_exclusions_;  // regular expressions, checked when set
   std::map<std::string, bool> decays_;          // parameter name → decayed, matched once per name
   int64_t iterations_ = 0;
@@ -201,6 +222,9 @@ struct SGDOptions {
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
+  bool use_ema = false;  // Keras 3's model-weight EMA (see EMASettings)
+  double ema_momentum = 0.99;
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
 };
 class SGD : public Optimizer {
  public:
@@ -232,6 +256,9 @@ struct AdagradOptions {
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
+  bool use_ema = false;  // Keras 3's model-weight EMA (see EMASettings)
+  double ema_momentum = 0.99;
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
 };
 class Adagrad : public Optimizer {
  public:
@@ -270,6 +297,9 @@ struct RMSpropOptions {
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
+  bool use_ema = false;  // Keras 3's model-weight EMA (see EMASettings)
+  double ema_momentum = 0.99;
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
 };
 class RMSprop : public Optimizer {
  public:
@@ -303,6 +333,9 @@ struct AdamOptions {
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
+  bool use_ema = false;  // Keras 3's model-weight EMA (see EMASettings)
+  double ema_momentum = 0.99;
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
 };
 class Adam : public Optimizer {
  public:
@@ -331,6 +364,9 @@ struct AdamWOptions {
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
+  bool use_ema = false;  // Keras 3's model-weight EMA (see EMASettings)
+  double ema_momentum = 0.99;
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
 };
 class AdamW : public Adam {
  public:
@@ -356,6 +392,9 @@ struct NadamOptions {
   std::optional<double> clipnorm = std::nullopt;
   std::optional<double> global_clipnorm = std::nullopt;
   std::optional<double> clipvalue = std::nullopt;
+  bool use_ema = false;  // Keras 3's model-weight EMA (see EMASettings)
+  double ema_momentum = 0.99;
+  std::optional<int64_t> ema_overwrite_frequency = std::nullopt;
 };
 class Nadam : public Optimizer {
  public:
@@ -379,9 +418,9 @@ class Nadam : public Optimizer {
 // "sgd", "momentum" (SGD momentum 0.9), "nesterov" (SGD momentum 0.9, nesterov), "adagrad",
 // "rmsprop", "adam", "adamw", "nadam" (case-insensitive), other options at their Keras defaults.
 // Unknown names: ValueError listing the known ones. weight_decay, when given, is the decoupled decay
-// (any optimizer; none: 0, or AdamW's 0.004).
+// (any optimizer; none: 0, or AdamW's 0.004); ema, Keras 3's weight averaging (EMASettings).
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double learning_rate,
-                                          std::optional<double> weight_decay = std::nullopt);
+                                          std::optional<double> weight_decay = std::nullopt, EMASettings ema = {});
 // Keras JSON {"class_name": "Adam", "config": {"learning_rate": 0.001, "beta_1": 0.9, ...}} (class
 // names and Keras's lower-case identifiers); FormatError for an unknown class or a bad field
 // (ember::ConfigFields wording), ValueError for a value the class rejects.
