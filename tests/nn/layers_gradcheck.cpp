@@ -139,6 +139,12 @@ TEST(LayersGradcheck, Multiply) {
                            {leaf({2, 3, 4}, 81), leaf({2, 3, 4}, 82), leaf({2, 3, 4}, 83)}));
 }
 
+// A squeeze-and-excitation scale: [N, 1, 1, C] broadcast over the spatial axes (gradient summed back).
+TEST(LayersGradcheck, MultiplyBroadcastsAxesOfSizeOne) {
+  nn::Multiply mul;
+  EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return mul({x[0], x[1]}); }, {leaf({2, 3, 3, 4}, 86), leaf({2, 1, 1, 4}, 87)}));
+}
+
 TEST(LayersGradcheck, Concatenate) {
   nn::Concatenate cat({.axis = 2});
   EXPECT_TRUE(gradcheck_ok([&](const Inputs& x) { return cat({x[0], x[1]}); },

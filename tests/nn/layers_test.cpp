@@ -219,6 +219,12 @@ TEST_F(Layers, ReshapePaddingMergingLeakyReluValues) {
   Tensor b = from_vector(std::vector<float>{10, 20, 30, 40}, {2, 2});
   EXPECT_EQ(values(nn::Add()({a, b, a})), (std::vector<float>{12, 24, 36, 48}));
   EXPECT_EQ(values(nn::Multiply()({a, b})), (std::vector<float>{10, 40, 90, 160}));
+  // Keras 2 broadcasts an axis of size 1: each row of `a` times its own scalar, in either order.
+  Tensor col = from_vector(std::vector<float>{10, 100}, {2, 1});
+  EXPECT_EQ(values(nn::Multiply()({a, col})), (std::vector<float>{10, 20, 300, 400}));
+  EXPECT_EQ(values(nn::Add()({col, a})), (std::vector<float>{11, 12, 103, 104}));
+  EXPECT_EQ(nn::Multiply()({nn::Input({5, 5, 8}), nn::Input({1, 1, 8})}).shape(), (Shape{-1, 5, 5, 8}));
+  EXPECT_EQ(nn::Add()({nn::Input({1, 8}), nn::Input({-1, 8})}).shape(), (Shape{-1, -1, 8}));
   Tensor c = nn::Concatenate()({a, b});
   EXPECT_EQ(c.shape(), (Shape{2, 4}));
   EXPECT_EQ(values(c), (std::vector<float>{1, 2, 10, 20, 3, 4, 30, 40}));
@@ -347,6 +353,9 @@ TEST_F(Layers, IncompatibleShapesNameTheLayerAndBothShapes) {
   expect_error<ShapeError>([] { nn::Reshape({-1, 4})(zeros({2, 6})); }, {"reshape", "(2, 6)", "target_shape (-1, 4)"});
   expect_error<ShapeError>([] { nn::Add()({zeros({2, 3}), zeros({2, 4})}); }, {"add", "(2, 3)", "(2, 4)"});
   expect_error<ShapeError>([] { nn::Multiply()({zeros({2, 3}), zeros({2, 3, 1})}); }, {"multiply", "(2, 3)", "(2, 3, 1)"});
+  expect_error<ShapeError>([] { nn::Multiply()({zeros({2, 3, 2}), zeros({2, 1, 3})}); }, {"multiply", "(2, 3, 2)", "(2, 1, 3)"});
+  expect_error<ShapeError>([] { nn::Concatenate()({zeros({2, 3, 1}), zeros({2, 2, 4})}); },
+                           {"concatenate", "(2, 3, 1)", "(2, 2, 4)", "axis 2"});
   expect_error<ShapeError>([] { nn::Concatenate()({zeros({2, 3, 4}), zeros({2, 2, 4})}); },
                            {"concatenate", "(2, 3, 4)", "(2, 2, 4)", "axis 2"});
   expect_error<ValueError>([] { nn::Add()({zeros({2, 3})}); }, {"add", "at least 2"});

@@ -1,5 +1,7 @@
 #include "ember/nn/layers/merging.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "ember/nn/layer_fields.hpp"
@@ -29,15 +31,22 @@ void Merge::check_input_shapes(const std::vector<Shape>& shapes) const {
   }
   const Shape& first = shapes[0];
   int64_t free = free_axis(first.size());
+  // Keras 2's elementwise merges broadcast an axis of size 1 against any size (a squeeze-and-
+  // excitation block multiplies [N, H, W, C] by [N, 1, 1, C]); the batch axis and the rank must agree.
+  const bool broadcast = free < 0;
+  Shape out = first;
   for (std::size_t i = 1; i < shapes.size(); ++i) {
     const Shape& s = shapes[i];
     bool ok = s.size() == first.size();
     for (std::size_t d = 1; ok && d < s.size(); ++d) {
       if (static_cast<int64_t>(d) == free) continue;
-      ok = first[d] < 0 || s[d] < 0 || first[d] == s[d];
+      if (out[d] < 0 || s[d] < 0 || out[d] == s[d]) continue;
+      ok = broadcast && (out[d] == 1 || s[d] == 1);
+      if (ok && out[d] == 1) out[d] = s[d];
     }
     if (!ok) {
-      std::string rule = free < 0 ? "inputs of equal shape" : "inputs with equal shapes except along axis " + std::to_string(free);
+      std::string rule = !broadcast ? "inputs with equal shapes except along axis " + std::to_string(free)
+                                    : "inputs of equal shape (an axis of size 1 broadcasts, as Keras; the batch axis and the rank must agree)";
       fail<ShapeError>("expected " + rule + ", got " + shapes_list(shapes));
     }
   }
@@ -75,12 +84,17 @@ void Merge::build(const std::vector<Shape>& shapes) {
 
 Shape Merge::compute_output_shape(const std::vector<Shape>& shapes) {
   check_input_shapes(shapes);
-  // Equal shapes; take each axis from whichever input knows it.
+  // Each axis from whichever input knows it; a size 1 gives way to a larger size, and to an unknown
+  // one unless a known larger size is there.
   Shape out = shapes[0];
-  for (const Shape& s : shapes) {
-    for (std::size_t d = 0; d < out.size(); ++d) {
-      if (out[d] < 0) out[d] = s[d];
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    int64_t largest = -1;
+    bool unknown = false;
+    for (const Shape& s : shapes) {
+      if (s[d] < 0) unknown = true;
+      else largest = std::max(largest, s[d]);
     }
+    out[d] = (unknown && largest <= 1) ? -1 : largest;
   }
   return out;
 }

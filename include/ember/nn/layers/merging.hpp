@@ -1,7 +1,9 @@
 #pragma once
 // Merging layers (Keras Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot):
 // called on a list of at least two tensors (fewer: ValueError; Subtract and Dot take exactly two).
-// The elementwise merges need equal shapes, Concatenate equal shapes except along `axis`, Dot equal
+// The elementwise merges need equal shapes, save that an axis of size 1 broadcasts (Keras 2: a
+// squeeze-and-excitation block multiplies [N, H, W, C] by [N, 1, 1, C]; equal rank and batch axis),
+// Concatenate equal shapes except along `axis`, Dot equal
 // sizes of the two contracted axes; otherwise ShapeError naming the layer and the shapes. Unknown (-1) dimensions in
 // symbolic calls match anything. Differentiable w.r.t. every input.
 //
