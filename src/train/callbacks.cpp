@@ -9,6 +9,7 @@
 #include "ember/autograd/autograd.hpp"
 #include "ember/io/safetensors.hpp"
 #include "ember/nn/model.hpp"
+#include "ember/ops/elementwise.hpp"
 #include "ember/optim/optimizer.hpp"
 #include "ember/train/saver.hpp"
 #include "ember/train/training.hpp"
@@ -142,6 +143,63 @@ void EarlyStopping::set_state(const CallbackState& s) {
 void EarlyStopping::on_train_end(const Logs&) {
   if (o_.restore_best_weights && !best_weights_.empty()) restore(model(), best_weights_);
   if (stopped_epoch_ >= 0) std::fprintf(stdout, "Epoch %d: early stopping\n", stopped_epoch_ + 1);
+}
+
+// ------------------------------------------------------------------ SWA
+
+SWA::SWA(SWAOptions o) : o_(std::move(o)) {
+  if (o_.start_epoch < 0) throw ValueError("SWA: start_epoch must be >= 0, got " + std::to_string(o_.start_epoch));
+  if (o_.batch_size < 1) throw ValueError("SWA: batch_size must be at least 1, got " + std::to_string(o_.batch_size));
+}
+
+void SWA::set_start_epoch(int epoch) {
+  if (epoch < 0) throw ValueError("SWA: start_epoch must be >= 0, got " + std::to_string(epoch));
+  o_.start_epoch = epoch;
+}
+
+void SWA::on_train_begin(const Logs&) {
+  count_ = 0;
+  average_.clear();
+}
+
+void SWA::on_epoch_end(int epoch, Logs&) {
+  if (epoch < o_.start_epoch) return;
+  autograd::NoGradGuard no_grad;
+  // average += (w - average) / (n + 1): the running mean of the snapshots, in the weights' dtype.
+  const double k = 1.0 / static_cast<double>(count_ + 1);
+  for (const auto& w : model().trainable_weights()) {
+    const Tensor& v = w.weight->value();
+    auto it = average_.find(w.name);
+    if (it == average_.end()) average_[w.name] = v.detach().clone();
+    else it->second.copy_(it->second + (v.detach() - it->second) * k);
+  }
+  ++count_;
+}
+
+void SWA::on_train_end(const Logs&) {
+  if (count_ == 0) return;
+  restore(model(), average_);
+  if (o_.bn_data.defined()) train::update_bn(model(), o_.bn_data, o_.batch_size);
+  std::fprintf(stdout, "SWA: the model holds the mean of %d epoch-end weights (from epoch %d)%s\n", count_, o_.start_epoch + 1,
+               o_.bn_data.defined() ? "; batch-norm statistics recomputed for them" : "");
+}
+
+CallbackState SWA::get_state() const {
+  nlohmann::json j = {{"count", count_}, {"start_epoch", o_.start_epoch}};
+  return {j.dump(), average_};
+}
+
+void SWA::set_state(const CallbackState& s) {
+  nlohmann::json j = parse_state(s, "SWA");
+  train::detail::StateReader r(j, "checkpoint: callback SWA state");
+  count_ = static_cast<int>(r.integer("count", 0, INT32_MAX));
+  o_.start_epoch = static_cast<int>(r.integer("start_epoch", 0, INT32_MAX));
+  average_.clear();
+  for (const auto& [k, v] : s.tensors) average_[k] = v.clone();
+  if ((count_ == 0) != average_.empty()) {
+    throw FormatError("checkpoint: callback SWA state: " + std::to_string(count_) + " snapshots averaged but " +
+                      std::to_string(average_.size()) + " averaged weights");
+  }
 }
 
 // ------------------------------------------------------------------ ModelCheckpoint

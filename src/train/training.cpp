@@ -8,6 +8,7 @@
 
 #include "ember/autograd/autograd.hpp"
 #include "ember/core/threads.hpp"
+#include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/ops/elementwise.hpp"
 #include "ember/ops/reduce.hpp"
@@ -445,6 +446,65 @@ callbacks::History run_fit(nn::Model& model, TrainingState& st, const FitOptions
 }
 
 }  // namespace
+
+namespace {
+
+void collect_batch_norms(nn::Layer& layer, std::vector<nn::BatchNormalization*>& out) {
+  if (auto* bn = dynamic_cast<nn::BatchNormalization*>(&layer)) {
+    if (std::find(out.begin(), out.end(), bn) == out.end()) out.push_back(bn);
+  }
+  for (const nn::LayerPtr& sub : layer.sublayers()) collect_batch_norms(*sub, out);
+}
+
+}  // namespace
+
+void update_bn(nn::Model& model, const Tensor& x, int64_t batch_size) {
+  if (batch_size < 1) throw ValueError("update_bn: batch_size must be at least 1, got " + std::to_string(batch_size));
+  if (!x.defined() || x.dim() < 1 || x.size(0) < 1) throw ValueError("update_bn: expected inputs with at least one row");
+  std::vector<nn::BatchNormalization*> layers;
+  collect_batch_norms(model, layers);
+  // Layers that keep their statistics in training mode: frozen ones (inference mode, as Keras),
+  // and momentum 1 (the moving values never move).
+  std::erase_if(layers, [](nn::BatchNormalization* bn) { return !bn->trainable() || bn->options().momentum >= 1.0; });
+  if (layers.empty()) return;
+  autograd::NoGradGuard no_grad;
+  struct Sums {
+    nn::Weight* mean;
+    nn::Weight* variance;
+    Tensor mean_sum, variance_sum;
+  };
+  std::vector<Sums> sums;
+  for (nn::BatchNormalization* bn : layers) {
+    bn->materialize_weights();
+    sums.push_back({bn->find_weight("moving_mean"), bn->find_weight("moving_variance"), Tensor(), Tensor()});
+  }
+  const int64_t n = x.size(0);
+  double rows = 0;
+  for (int64_t start = 0; start < n; start += batch_size) {
+    const int64_t end = std::min(n, start + batch_size);
+    // From zero, one training-mode call leaves moving = (1 - momentum) * the batch's statistic.
+    for (Sums& s : sums) {
+      s.mean->value().fill_(0);
+      s.variance->value().fill_(0);
+    }
+    model.call({slice(x, 0, start, end)}, true);
+    const double w = static_cast<double>(end - start);
+    for (std::size_t i = 0; i < sums.size(); ++i) {
+      const double scale = w / (1.0 - layers[i]->options().momentum);
+      Sums& s = sums[i];
+      Tensor m = s.mean->value() * scale, v = s.variance->value() * scale;
+      s.mean_sum = s.mean_sum.defined() ? s.mean_sum + m : m;
+      s.variance_sum = s.variance_sum.defined() ? s.variance_sum + v : v;
+    }
+    rows += w;
+  }
+  // The mean of the batch statistics, each batch weighted by its rows.
+  for (Sums& s : sums) {
+    s.mean->value().copy_(s.mean_sum / rows);
+    s.variance->value().copy_(s.variance_sum / rows);
+  }
+}
+
 }  // namespace ember::train
 
 namespace ember::nn {

@@ -298,3 +298,29 @@ TEST(RecipeCli, BuiltinRecipesCarryTheirTimeLimitUnlessEpochsAreGiven) {
   EXPECT_EQ(given.out.find("Time limit"), std::string::npos) << given.out;
   EXPECT_EQ(epoch_lines(given.out), 1) << given.out;
 }
+
+// --lr-floor ends the cosine at that fraction of the rate (Keras CosineDecay's alpha); --swa-epochs K
+// ends the run with the mean of the last K epochs' weights. Both are recorded in run.json; bad
+// values are refused before training.
+TEST(RecipeCli, LrFloorAndSwaEpochs) {
+  fs::path data = ember::testing::make_idx_dir("recipe_swa", 256, 32);
+  const std::string base = "train --model mlp --data idx:" + data.string() +
+                           " --epochs 3 --batch-size 64 --threads 1 --verbose 2 --learning-rate 0.01 --schedule cosine ";
+  fs::path out = ember::testing::fresh_temp_dir("recipe_swa_out");
+  ToolRun r = run_ember(base + "--lr-floor 0.25 --swa-epochs 2 --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("SWA: the model holds the mean of 2 epoch-end weights (from epoch 2)"), std::string::npos) << r.out;
+  // The last epoch's logged rate is the schedule's end: 0.25 * 0.01.
+  const std::string history = ember::testing::read_file(out / "history.csv");
+  const std::string last = history.substr(history.rfind('\n', history.size() - 2) + 1);
+  EXPECT_NEAR(std::stod(last.substr(last.rfind(',') + 1)), 0.0025, 1e-9) << history;
+  nlohmann::json s = run_settings(out);
+  EXPECT_EQ(s.value("learning-rate floor (cosine alpha)", ""), "0.25");
+  EXPECT_EQ(s.value("weights averaged (SWA epochs)", ""), "2");
+
+  for (const char* bad : {"--lr-floor 1.5", "--lr-floor -0.1", "--swa-epochs -1"}) {
+    ToolRun b = run_ember(base + bad);
+    EXPECT_EQ(b.status, 2) << bad << ": " << b.err;
+    EXPECT_NE(b.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << b.err;
+  }
+}

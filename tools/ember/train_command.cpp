@@ -77,6 +77,8 @@ struct TrainArgs {
   std::optional<double> weight_decay;  // --weight-decay: the optimizer's decoupled decay; none: its default
   std::string no_decay;  // --no-decay: comma-separated name patterns excluded from weight decay; "none": none
   double ema = 0;        // --ema MOMENTUM: Keras 3's use_ema with this ema_momentum (0: none)
+  double lr_floor = 0;   // --lr-floor ALPHA: the cosine ends at ALPHA * the rate (Keras CosineDecay's alpha)
+  int swa_epochs = 0;    // --swa-epochs K: average the weights of the last K epochs (callbacks::SWA; 0: none)
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
   double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
 };
@@ -224,6 +226,8 @@ nlohmann::json run_settings(const TrainArgs& a) {
   if (a.weight_decay) j["weight-decay"] = format_number(*a.weight_decay, exact);
   if (!no_decay_patterns(a).empty()) j["no-decay"] = a.no_decay;
   if (a.ema > 0) j["ema"] = format_number(a.ema, exact);
+  if (a.lr_floor > 0) j["lr-floor"] = format_number(a.lr_floor, exact);
+  if (a.swa_epochs > 0) j["swa-epochs"] = std::to_string(a.swa_epochs);
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
   if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
@@ -265,7 +269,7 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
   // In this order, so that a changed schedule is named before the epoch count it makes matter.
   for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed",
-                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "ema", "image-size", "color", "epochs"}) {
+                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "ema", "lr-floor", "swa-epochs", "image-size", "color", "epochs"}) {
     if (!now.contains(key) && !then.contains(key)) continue;
     if (!now.contains(key)) {
       throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " +
@@ -347,6 +351,8 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (a.weight_decay) r.settings.emplace_back("weight decay", format_number(*a.weight_decay));
   if (!no_decay_patterns(a).empty()) r.settings.emplace_back("no weight decay on", a.no_decay);
   if (a.ema > 0) r.settings.emplace_back("weights averaged (EMA momentum)", format_number(a.ema));
+  if (a.lr_floor > 0) r.settings.emplace_back("learning-rate floor (cosine alpha)", format_number(a.lr_floor));
+  if (a.swa_epochs > 0) r.settings.emplace_back("weights averaged (SWA epochs)", std::to_string(a.swa_epochs));
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
   if (a.time_limit > 0) {
     char limit[96];
@@ -375,10 +381,11 @@ int64_t warmup_steps(const TrainArgs& a, int64_t steps_per_epoch, int64_t total)
 // optim::CosineDecay's formula (alpha 0) at the plan's progress. A plan anchored at the warm-up's end
 // with progress 0 gives, bit for bit, the fixed schedule of plan.total steps (without warm-up the
 // same value as CosineDecay itself).
-double warmup_then_decay(double lr, bool cosine, int64_t warmup, const SchedulePlan& plan, int64_t step) {
+double warmup_then_decay(double lr, bool cosine, int64_t warmup, const SchedulePlan& plan, int64_t step, double floor = 0) {
   if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
   if (!cosine) return lr;
-  return lr * (0.5 * (1.0 + std::cos(std::numbers::pi * schedule_progress(plan, step))));
+  // Keras CosineDecay's alpha: the curve from 1 down to `floor`, not to 0.
+  return lr * (floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * schedule_progress(plan, step))));
 }
 
 // --schedule after --warmup-epochs of warm-up (warmup_then_decay).
@@ -390,18 +397,20 @@ optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per
   const int64_t warmup = warmup_steps(a, steps_per_epoch, total);
   const double lr = a.learning_rate;
   const bool cosine = a.schedule == "cosine";
+  const double floor = a.lr_floor;
   if (plan) {
-    return optim::LambdaSchedule([lr, cosine, warmup, plan](int64_t step) {
-      return warmup_then_decay(lr, cosine, std::min(warmup, plan->total - 1), *plan, step);
+    return optim::LambdaSchedule([lr, cosine, warmup, plan, floor](int64_t step) {
+      return warmup_then_decay(lr, cosine, std::min(warmup, plan->total - 1), *plan, step, floor);
     });
   }
   if (warmup <= 0) {
     // Keras's own schedule objects, so the saved optimizer config names them.
     if (!cosine) return lr;
-    return optim::CosineDecay({.initial_learning_rate = lr, .decay_steps = total});
+    return optim::CosineDecay({.initial_learning_rate = lr, .decay_steps = total, .alpha = floor});
   }
   const SchedulePlan fixed = fixed_plan(warmup, total);
-  return optim::LambdaSchedule([lr, cosine, warmup, fixed](int64_t step) { return warmup_then_decay(lr, cosine, warmup, fixed, step); });
+  return optim::LambdaSchedule(
+      [lr, cosine, warmup, fixed, floor](int64_t step) { return warmup_then_decay(lr, cosine, warmup, fixed, step, floor); });
 }
 
 std::string minutes_text(double minutes) {
@@ -647,11 +656,6 @@ int run_train(const TrainArgs& a) {
     if (resume_from.empty()) {
       io::write_file_atomically((fs::path(a.checkpoint_dir) / "model.json").string(), nn::to_json(*model, 2) + "\n");
     }
-    // A full checkpoint after every epoch (the last callback, so the others' state is included).
-    std::string prefix = (fs::path(a.checkpoint_dir) / "ckpt").string();
-    fit.callbacks.push_back(callbacks::LambdaCallback({.on_epoch_end = [&saver, m = model.get(), prefix](int epoch, callbacks::Logs&) {
-      saver.save(*m, prefix, epoch + 1);
-    }}));
   }
   if (!a.tensorboard.empty()) {
     // Before the checkpoint callback, so a checkpoint taken at an epoch's end follows its events.
@@ -660,6 +664,24 @@ int run_train(const TrainArgs& a) {
   }
   if (plan) {
     fit.callbacks.push_back(time_limit_plan(a, steps, started, plan, planned_epochs, planned_lr, model.get(), opt.get()));
+  }
+  if (a.swa_epochs > 0) {
+    // The last --swa-epochs of the epochs the run trains (a --time-limit plan may change that count
+    // after any epoch, before this callback sees the epoch end); batch norm recomputed on the
+    // un-augmented training images.
+    auto swa = std::make_shared<callbacks::SWA>(
+        callbacks::SWAOptions{.start_epoch = std::max(0, a.epochs - a.swa_epochs), .bn_data = x, .batch_size = a.batch_size});
+    fit.callbacks.push_back(callbacks::LambdaCallback({.on_epoch_end = [swa, planned_epochs, k = a.swa_epochs](int, callbacks::Logs&) {
+      swa->set_start_epoch(std::max(0, *planned_epochs - k));
+    }}));
+    fit.callbacks.push_back(swa);
+  }
+  if (!a.checkpoint_dir.empty()) {
+    // A full checkpoint after every epoch (the last callback, so the others' state is included).
+    std::string prefix = (fs::path(a.checkpoint_dir) / "ckpt").string();
+    fit.callbacks.push_back(callbacks::LambdaCallback({.on_epoch_end = [&saver, m = model.get(), prefix](int epoch, callbacks::Logs&) {
+      saver.save(*m, prefix, epoch + 1);
+    }}));
   }
   callbacks::History history;
   if (!augmentation) {
@@ -764,6 +786,13 @@ void add_train_commands(CLI::App& app) {
       "--no-decay", args->no_decay,
       "comma-separated parameter-name patterns (regular expressions, searched in names like 'block_bn/gamma') left out of "
       "the weight decay, as Keras 3's exclude_from_weight_decay, e.g. gamma,beta,bias (default: none)");
+  train->add_option("--lr-floor", args->lr_floor,
+                    "the cosine schedule ends at this fraction of the learning rate instead of 0 (Keras CosineDecay's alpha; default 0)")
+      ->check(CLI::Range(0.0, 1.0));
+  train->add_option("--swa-epochs", args->swa_epochs,
+                    "stochastic weight averaging: the model ends with the mean of the weights at the ends of the last K epochs, "
+                    "batch-norm statistics recomputed for it (default 0: none; pair with --lr-floor)")
+      ->check(CLI::NonNegativeNumber);
   train->add_option("--ema", args->ema,
                     "average the weights over the steps, as Keras 3's use_ema with this ema_momentum (e.g. 0.999): "
                     "average = m*average + (1-m)*w after each step, and the model ends training with the averages (default 0: none)");

@@ -229,6 +229,39 @@ class CSVLogger : public Callback {
   std::vector<std::string> keys_;
 };
 
+struct SWAOptions {
+  int start_epoch = 0;     // 0-based: the weights at the end of this epoch and of every later one are averaged
+  Tensor bn_data;          // training inputs for the batch-norm pass at the end (undefined: no pass)
+  int64_t batch_size = 128;  // of that pass
+};
+
+// Stochastic weight averaging (Izmailov et al. 2018; PyTorch's swa_utils.AveragedModel + update_bn):
+// the trainable weights at the end of epochs start_epoch, start_epoch + 1, ... are averaged with
+// equal weights; when training ends the model gets the average, and, given bn_data, its batch-norm
+// statistics are recomputed for the averaged weights (train::update_bn), since the moving ones
+// belong to the last weights. Pair it with a learning rate that stays high enough to move between
+// snapshots (ember train: --swa-epochs with --lr-floor). A fit that ends before start_epoch leaves
+// the weights alone. set_start_epoch lets a planner move the start while training (ember train's
+// --time-limit). ValueError: start_epoch < 0 or batch_size < 1.
+class SWA : public Callback {
+ public:
+  explicit SWA(SWAOptions o = {});
+  void on_train_begin(const Logs&) override;
+  void on_epoch_end(int epoch, Logs& logs) override;
+  void on_train_end(const Logs&) override;
+  std::string class_name() const override { return "SWA"; }
+  CallbackState get_state() const override;
+  void set_state(const CallbackState& state) override;
+  void set_start_epoch(int epoch);
+  int start_epoch() const { return o_.start_epoch; }
+  int averaged() const { return count_; }  // snapshots in the average so far
+
+ private:
+  SWAOptions o_;
+  int count_ = 0;
+  std::map<std::string, Tensor> average_;
+};
+
 // A callback built from lambdas; unset hooks do nothing.
 struct LambdaCallbackOptions {
   std::function<void(const Logs&)> on_train_begin;

@@ -146,6 +146,13 @@ struct TrainingState {
   optim::NamedParams step_params;
 };
 
+// PyTorch's torch.optim.swa_utils.update_bn: every BatchNormalization layer's moving mean and
+// variance recomputed as the mean of its batch statistics over `x` (one forward pass in training
+// mode, batches of `batch_size` in order, without gradients; a last partial batch is used too).
+// Nothing else changes. For weights that never produced these statistics: an average (SWA, EMA).
+// ValueError: batch_size < 1 or x with no rows.
+void update_bn(nn::Model& model, const Tensor& x, int64_t batch_size = 128);
+
 using callbacks::History;
 using callbacks::Logs;
 
