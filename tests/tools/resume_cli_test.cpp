@@ -110,6 +110,13 @@ TEST(ResumeCli, ResumeErrorsAreOneLineAndStatus1Or2) {
                         "were made with --batch-size 32, this run has --batch-size 64");
   expect_one_line_error(run_ember(base + "--batch-size 32 --model mlp --epochs 3 --checkpoint-dir " + ckpt.string() + " --resume"), 1,
                         "--epochs 1");  // the cosine schedule spans --epochs
+  // --swa-epochs counts back from the last epoch: with it even a constant rate needs the same --epochs.
+  fs::path swa = temp("err_swa");
+  const std::string constant = base + "--batch-size 32 --model mlp --schedule constant --swa-epochs 1 --checkpoint-dir " + swa.string();
+  ASSERT_EQ(run_ember(constant + " --epochs 1").status, 0);
+  expect_one_line_error(run_ember(constant + " --epochs 2 --resume"), 1, "--epochs 1");
+  expect_one_line_error(run_ember(base + "--batch-size 32 --model mlp --schedule constant --epochs 1 --checkpoint-dir " + swa.string() + " --resume"),
+                        1, "--swa-epochs 1");
   // Another model with the same settings file: the restore names the first weight that differs.
   fs::path settings = ckpt / "train_settings.json";
   std::string text = read_file(settings);

@@ -230,7 +230,8 @@ nlohmann::json run_settings(const TrainArgs& a) {
   if (a.swa_epochs > 0) j["swa-epochs"] = std::to_string(a.swa_epochs);
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
-  if (a.schedule == "cosine") j["epochs"] = std::to_string(a.epochs);
+  // The cosine spans --epochs, and --swa-epochs counts back from its end: then the count must match too.
+  if (a.schedule == "cosine" || a.swa_epochs > 0) j["epochs"] = std::to_string(a.epochs);
   return j;
 }
 
@@ -272,8 +273,8 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
                           "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "ema", "lr-floor", "swa-epochs", "image-size", "color", "epochs"}) {
     if (!now.contains(key) && !then.contains(key)) continue;
     if (!now.contains(key)) {
-      throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " +
-                       short_dump(then[key]) + ", this run has none");
+      const std::string was = then[key].is_string() ? then[key].get<std::string>() : short_dump(then[key]);
+      throw ValueError("--resume: the checkpoints in '" + a.checkpoint_dir + "' were made with --" + key + " " + was + ", this run has none");
     }
     const nlohmann::json& value = now[key];
     if (!then.contains(key) || then[key] != value) {
