@@ -471,37 +471,45 @@ void update_bn(nn::Model& model, const Tensor& x, int64_t batch_size) {
   struct Sums {
     nn::Weight* mean;
     nn::Weight* variance;
-    Tensor mean_sum, variance_sum;
+    Tensor mean_sum, variance_sum, mean_before, variance_before;
   };
   std::vector<Sums> sums;
   for (nn::BatchNormalization* bn : layers) {
     bn->materialize_weights();
-    sums.push_back({bn->find_weight("moving_mean"), bn->find_weight("moving_variance"), Tensor(), Tensor()});
+    Tensor& mean = bn->find_weight("moving_mean")->value();
+    Tensor& variance = bn->find_weight("moving_variance")->value();
+    sums.push_back({bn->find_weight("moving_mean"), bn->find_weight("moving_variance"), zeros_like(mean), zeros_like(variance),
+                    mean.clone(), variance.clone()});
   }
   const int64_t n = x.size(0);
-  double rows = 0;
-  for (int64_t start = 0; start < n; start += batch_size) {
-    const int64_t end = std::min(n, start + batch_size);
-    // From zero, one training-mode call leaves moving = (1 - momentum) * the batch's statistic.
+  try {
+    for (int64_t start = 0; start < n; start += batch_size) {
+      const int64_t end = std::min(n, start + batch_size);
+      // From zero, one training-mode call leaves moving = (1 - momentum) * the batch's statistic.
+      for (Sums& s : sums) {
+        s.mean->value().fill_(0);
+        s.variance->value().fill_(0);
+      }
+      model.call({slice(x, 0, start, end)}, true);
+      const double rows = static_cast<double>(end - start);
+      for (std::size_t i = 0; i < sums.size(); ++i) {
+        const double scale = rows / (1.0 - layers[i]->options().momentum);
+        sums[i].mean_sum = sums[i].mean_sum + sums[i].mean->value() * scale;
+        sums[i].variance_sum = sums[i].variance_sum + sums[i].variance->value() * scale;
+      }
+    }
+  } catch (...) {
+    // Bad input (a shape the model refuses): the statistics go back to what they were.
     for (Sums& s : sums) {
-      s.mean->value().fill_(0);
-      s.variance->value().fill_(0);
+      s.mean->value().copy_(s.mean_before);
+      s.variance->value().copy_(s.variance_before);
     }
-    model.call({slice(x, 0, start, end)}, true);
-    const double w = static_cast<double>(end - start);
-    for (std::size_t i = 0; i < sums.size(); ++i) {
-      const double scale = w / (1.0 - layers[i]->options().momentum);
-      Sums& s = sums[i];
-      Tensor m = s.mean->value() * scale, v = s.variance->value() * scale;
-      s.mean_sum = s.mean_sum.defined() ? s.mean_sum + m : m;
-      s.variance_sum = s.variance_sum.defined() ? s.variance_sum + v : v;
-    }
-    rows += w;
+    throw;
   }
   // The mean of the batch statistics, each batch weighted by its rows.
   for (Sums& s : sums) {
-    s.mean->value().copy_(s.mean_sum / rows);
-    s.variance->value().copy_(s.variance_sum / rows);
+    s.mean->value().copy_(s.mean_sum / static_cast<double>(n));
+    s.variance->value().copy_(s.variance_sum / static_cast<double>(n));
   }
 }
 

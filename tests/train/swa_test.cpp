@@ -24,6 +24,19 @@ std::shared_ptr<nn::Sequential> classifier_with_batch_norm() {
       nn::BatchNormalization({.momentum = 0.9, .name = "bn"}), nn::Dense({.units = 2})});
 }
 
+// The classifier compiled with SGD 0.1, and n random rows labelled by the sign of their sum.
+struct Setup {
+  std::shared_ptr<nn::Sequential> model;
+  Tensor x, y;
+};
+Setup compiled_setup(int64_t n) {
+  auto m = classifier_with_batch_norm();
+  m->compile({.optimizer = optim::SGD({.learning_rate = 0.1}),
+              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
+  Tensor x = randn({n, 3});
+  return {m, x, greater(x.sum({1}), zeros({n})).to(i64)};
+}
+
 std::map<std::string, std::vector<float>> trainable_values(nn::Model& m) {
   std::map<std::string, std::vector<float>> out;
   for (const auto& w : m.trainable_weights()) out[w.name] = w.weight->value().to_vector<float>();
@@ -93,15 +106,17 @@ TEST(UpdateBn, FrozenLayersKeepTheirStatisticsAndBadArgumentsThrow) {
   EXPECT_EQ(bn->find_weight("moving_variance")->value().to_vector<float>(), before);
   expect_error<ValueError>([&] { train::update_bn(*m, x, 0); }, {"batch_size", "0"});
   expect_error<ValueError>([&] { train::update_bn(*m, zeros({0, 3}), 4); }, {"at least one row"});
+  // Inputs the model refuses: the error, and the statistics of a trainable layer as they were.
+  bn->set_trainable(true);
+  const std::vector<float> mean_before = bn->find_weight("moving_mean")->value().to_vector<float>();
+  expect_error<ShapeError>([&] { train::update_bn(*m, zeros({8, 5}), 4); }, {"dense", "(None, 3)"});
+  EXPECT_EQ(bn->find_weight("moving_mean")->value().to_vector<float>(), mean_before);
+  EXPECT_EQ(bn->find_weight("moving_variance")->value().to_vector<float>(), before);
 }
 
 TEST(SWA, TheModelEndsWithTheMeanOfTheEpochEndWeights) {
   manual_seed(3);
-  auto m = classifier_with_batch_norm();
-  m->compile({.optimizer = optim::SGD({.learning_rate = 0.1}),
-              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
-  Tensor x = randn({64, 3});
-  Tensor y = greater(x.sum({1}), zeros({x.size(0)})).to(i64);
+  auto [m, x, y] = compiled_setup(64);
   std::vector<std::map<std::string, std::vector<float>>> ends;
   auto recorder = std::make_shared<callbacks::LambdaCallback>(
       callbacks::LambdaCallbackOptions{.on_epoch_end = [&](int, callbacks::Logs&) { ends.push_back(trainable_values(*m)); }});
@@ -126,11 +141,7 @@ TEST(SWA, TheModelEndsWithTheMeanOfTheEpochEndWeights) {
 
 TEST(SWA, WithDataItRecomputesBatchNormAndAShortRunChangesNothing) {
   manual_seed(4);
-  auto m = classifier_with_batch_norm();
-  m->compile({.optimizer = optim::SGD({.learning_rate = 0.1}),
-              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
-  Tensor x = randn({48, 3});
-  Tensor y = greater(x.sum({1}), zeros({x.size(0)})).to(i64);
+  auto [m, x, y] = compiled_setup(48);
   // Starts after the last epoch: the weights stay the last ones.
   auto late = std::make_shared<callbacks::SWA>(callbacks::SWAOptions{.start_epoch = 9});
   std::map<std::string, std::vector<float>> last;
@@ -153,11 +164,7 @@ TEST(SWA, WithDataItRecomputesBatchNormAndAShortRunChangesNothing) {
 }
 
 TEST(SWA, StateRoundTripsAndBadStateOrOptionsThrow) {
-  auto m = classifier_with_batch_norm();
-  m->compile({.optimizer = optim::SGD({.learning_rate = 0.1}),
-              .loss = losses::SparseCategoricalCrossentropy({.from_logits = true})});
-  Tensor x = randn({32, 3});
-  Tensor y = greater(x.sum({1}), zeros({x.size(0)})).to(i64);
+  auto [m, x, y] = compiled_setup(32);
   callbacks::SWA swa({.start_epoch = 1});
   swa.set_model(m.get());
   m->fit(x, y, {.batch_size = 16, .epochs = 1, .verbose = 0});

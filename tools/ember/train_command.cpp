@@ -378,8 +378,8 @@ int64_t warmup_steps(const TrainArgs& a, int64_t steps_per_epoch, int64_t total)
 }
 
 // The rate at `step`: linear warm-up from 0 over `warmup` steps (Keras 3's CosineDecay warm-up,
-// which reaches lr at the warm-up's last step), then lr, or with `cosine` a decay to 0 by
-// optim::CosineDecay's formula (alpha 0) at the plan's progress. A plan anchored at the warm-up's end
+// which reaches lr at the warm-up's last step), then lr, or with `cosine` a decay to floor*lr by
+// optim::CosineDecay's formula (alpha = floor, --lr-floor) at the plan's progress. A plan anchored at the warm-up's end
 // with progress 0 gives, bit for bit, the fixed schedule of plan.total steps (without warm-up the
 // same value as CosineDecay itself).
 double warmup_then_decay(double lr, bool cosine, int64_t warmup, const SchedulePlan& plan, int64_t step, double floor = 0) {
