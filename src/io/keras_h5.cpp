@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "ember/autograd/autograd.hpp"
@@ -115,16 +116,31 @@ void load_weights_safetensors(nn::Model& model, const std::string& path) {
   SafetensorsFile f = load_safetensors(path);
   model.materialize_weights();  // the memory budget is checked before any weight is allocated
   std::vector<nn::Layer::NamedWeight> ws = model.named_weights();
+  // Files written before nested models' weights were named through the model hold them as
+  // "<layer>/<weight>": such a name is taken when the model has no other weight that it could be.
+  auto legacy_name = [](const std::string& name) {
+    const std::size_t last = name.rfind('/');
+    const std::size_t layer = last == 0 || last == std::string::npos ? std::string::npos : name.rfind('/', last - 1);
+    return layer == std::string::npos ? name : name.substr(layer + 1);
+  };
+  std::map<std::string, int> legacy_uses;
+  for (const auto& w : ws) ++legacy_uses[legacy_name(w.name)];
+  std::vector<const Tensor*> sources;
   for (const auto& w : ws) {
     auto it = f.tensors.find(w.name);
+    if (it == f.tensors.end()) {
+      const std::string old = legacy_name(w.name);
+      if (legacy_uses[old] == 1) it = f.tensors.find(old);
+    }
     if (it == f.tensors.end()) throw FormatError("'" + path + "': no tensor '" + w.name + "' for the model's weight");
     if (it->second.shape() != w.weight->shape) {
-      throw FormatError("'" + path + "': tensor '" + w.name + "' has shape " + shape_text(it->second.shape()) +
+      throw FormatError("'" + path + "': tensor '" + it->first + "' has shape " + shape_text(it->second.shape()) +
                         ", the model expects " + shape_text(w.weight->shape));
     }
+    sources.push_back(&it->second);
   }
   autograd::NoGradGuard no_grad;
-  for (const auto& w : ws) w.weight->value().copy_(f.tensors.at(w.name));
+  for (std::size_t i = 0; i < ws.size(); ++i) ws[i].weight->value().copy_(*sources[i]);
 }
 
 }  // namespace

@@ -349,15 +349,24 @@ Weight* Layer::find_weight(const std::string& local_name) {
 
 std::vector<Layer::NamedWeight> Layer::named_weights() {
   std::vector<NamedWeight> out;
-  // Iterative depth-first walk; `enclosing` carries the frozen state of the parents.
-  std::vector<std::pair<Layer*, bool>> stack{{this, true}};
+  // Iterative depth-first walk; `enclosing` carries the frozen state of the parents, `prefix` the
+  // names of the models between this one and the layer ("" for this layer's own sublayers): two
+  // nested models built from one architecture hold layers of the same names, and their weights must
+  // not share a name (a safetensors file or a checkpoint would keep one of them).
+  struct Visit {
+    Layer* layer;
+    bool enclosing;
+    std::string prefix;
+  };
+  std::vector<Visit> stack{{this, true, ""}};
   while (!stack.empty()) {
-    auto [layer, enclosing] = stack.back();
+    Visit v = std::move(stack.back());
     stack.pop_back();
-    bool effective = enclosing && layer->trainable_;
-    for (Weight& w : layer->weights_) out.push_back({layer->name_ + "/" + w.name, &w, effective && w.trainable});
-    const auto& subs = layer->sublayers();
-    for (auto it = subs.rbegin(); it != subs.rend(); ++it) stack.push_back({it->get(), effective});
+    const bool effective = v.enclosing && v.layer->trainable_;
+    for (Weight& w : v.layer->weights_) out.push_back({v.prefix + v.layer->name_ + "/" + w.name, &w, effective && w.trainable});
+    const auto& subs = v.layer->sublayers();
+    const std::string inner = v.layer == this ? std::string() : v.prefix + v.layer->name_ + "/";
+    for (auto it = subs.rbegin(); it != subs.rend(); ++it) stack.push_back({it->get(), effective, inner});
   }
   // A layer shared by several paths appears once.
   std::vector<NamedWeight> unique;

@@ -3,6 +3,8 @@
 // checked by h5py and PyTorch (tests/io/keras_h5_check.py), and Keras's name-list split against
 // Keras's algorithm run in Python.
 #include "ember/io/keras_h5.hpp"
+#include "ember/io/safetensors.hpp"
+#include "ember/nn/layers/merging.hpp"
 #include "ember/nn/config.hpp"
 
 #include <gtest/gtest.h>
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "test_support.hpp"
@@ -219,6 +222,68 @@ TEST(KerasH5, WeightsRoundTripInH5AndSafetensors) {
   }
   c->load_weights((dir / "m.h5").string());
   EXPECT_TRUE(all_close(c->forward({x}, false)[0], y, 0, 0));
+}
+
+// An ensemble of nested models built from one architecture: the members' layers share their names,
+// and their weights must still keep apart (named through their model) in .h5 and .safetensors files.
+TEST(KerasH5, NestedModelsOfOneArchitectureKeepTheirWeightsApart) {
+  fs::path dir = fresh_dir("nested");
+  auto ensemble = [](int members) {
+    nn::SymbolicTensor in = nn::Input({4}, "x");
+    std::vector<nn::SymbolicTensor> outs;
+    for (int k = 1; k <= members; ++k) {
+      auto arch = checker_model();
+      {
+        autograd::NoGradGuard no_grad;
+        for (const auto& w : arch->named_weights()) w.weight->value().mul_(static_cast<double>(k));
+      }
+      auto member = std::make_shared<nn::Model>(arch->symbolic_inputs(), arch->symbolic_outputs(), "member_" + std::to_string(k));
+      outs.push_back((*member)(in));
+    }
+    if (members == 1) return std::make_shared<nn::Model>(in, outs[0], "single");
+    return std::make_shared<nn::Model>(in, nn::Average("mean")(outs), "ensemble");
+  };
+  auto a = ensemble(2);
+  std::vector<std::string> names;
+  for (const auto& w : a->named_weights()) names.push_back(w.name);
+  ASSERT_EQ(names.size(), 16u);  // 8 weights per member
+  EXPECT_EQ(names[0], "member_1/d1/kernel");
+  EXPECT_EQ(names[8], "member_2/d1/kernel");
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+
+  Tensor x = arange(0, 8, 1, f32).div(3).reshape({2, 4});
+  Tensor y = a->forward({x}, false)[0];
+  for (const char* name : {"w.h5", "w.safetensors"}) {
+    std::string path = (dir / name).string();
+    a->save_weights(path);
+    auto b = ensemble(2);
+    {
+      autograd::NoGradGuard no_grad;
+      for (const auto& w : b->named_weights()) w.weight->value().fill_(0);
+    }
+    b->load_weights(path);
+    EXPECT_TRUE(all_close(b->forward({x}, false)[0], y, 0, 0)) << name;
+  }
+
+  // A file written before the members' names carried their model ("d1/kernel"): it loads where the
+  // old name can only mean one weight, and is refused where it could mean either member's.
+  auto single = ensemble(1);
+  Tensor y1 = single->forward({x}, false)[0];
+  io::TensorMap old;
+  for (const auto& w : single->named_weights()) old[w.name.substr(w.name.find('/') + 1)] = w.weight->value();
+  ASSERT_TRUE(old.count("d1/kernel"));
+  const std::string legacy = (dir / "legacy.safetensors").string();
+  io::save_safetensors(legacy, old, {{"format", "ember"}});
+  auto fresh = ensemble(1);
+  {
+    autograd::NoGradGuard no_grad;
+    for (const auto& w : fresh->named_weights()) w.weight->value().fill_(0);
+  }
+  fresh->load_weights(legacy);
+  EXPECT_TRUE(all_close(fresh->forward({x}, false)[0], y1, 0, 0));
+  auto two = ensemble(2);
+  std::string m = message_of<FormatError>([&] { two->load_weights(legacy); });
+  EXPECT_NE(m.find("member_1/d1/kernel"), std::string::npos) << m;
 }
 
 TEST(KerasH5, ConfigsOverTheHeaderLimitSaveAndLoad) {

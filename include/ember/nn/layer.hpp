@@ -184,7 +184,9 @@ class Layer : public std::enable_shared_from_this<Layer> {
 
   // ---- weights ----
   // A weight with its model-wide name "<layer>/<weight>" and its effective trainability (false
-  // when the weight, its layer or any enclosing layer is frozen).
+  // when the weight, its layer or any enclosing layer is frozen). A layer inside a nested model is
+  // named through it, "<model>/<layer>/<weight>" (Keras 3's weight paths), so that two nested models
+  // of one architecture keep apart.
   struct NamedWeight {
     std::string name;
     Weight* weight;
