@@ -8,6 +8,8 @@
 #include "ember/nn/applications.hpp"
 #include "ember/nn/builtin_models.hpp"
 #include "ember/nn/config.hpp"
+#include "ember/nn/layers/core.hpp"
+#include "ember/nn/layers/merging.hpp"
 #include "ember/train/saver.hpp"
 
 namespace ember::train {
@@ -113,8 +115,53 @@ std::shared_ptr<nn::Model> load_trained_model(const std::string& spec) {
 
 bool ends_in_softmax(nn::Model& model) {
   if (model.layers().empty()) return false;
-  nlohmann::json c = model.layers().back()->get_config();
+  const nn::LayerPtr& last = model.layers().back();
+  if (last->class_name() == "Average") {
+    // An ensemble (average_models): the mean of probabilities is a probability.
+    bool members = false;
+    for (const nn::LayerPtr& layer : model.layers()) {
+      auto* member = dynamic_cast<nn::Model*>(layer.get());
+      if (member == nullptr) continue;
+      if (!ends_in_softmax(*member)) return false;
+      members = true;
+    }
+    return members;
+  }
+  nlohmann::json c = last->get_config();
   return c.contains("activation") && c["activation"] == "softmax";
+}
+
+std::shared_ptr<nn::Model> average_models(const std::vector<std::shared_ptr<nn::Model>>& members, const std::string& name) {
+  if (members.empty()) throw ValueError("average_models: expected at least one member model, got none");
+  auto shape_of = [](const nn::SymbolicTensor& t) { return to_string(t.shape()); };
+  const nn::Model& first = *members.front();
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    const nn::Model& m = *members[k];
+    if (m.symbolic_inputs().size() != 1 || m.symbolic_outputs().size() != 1) {
+      throw ValueError("average_models: member " + std::to_string(k + 1) + " ('" + m.name() +
+                       "') must be a functional or Sequential model with one input and one output, has " +
+                       std::to_string(m.symbolic_inputs().size()) + " inputs and " + std::to_string(m.symbolic_outputs().size()) +
+                       " outputs");
+    }
+    if (shape_of(m.symbolic_inputs()[0]) != shape_of(first.symbolic_inputs()[0]) ||
+        shape_of(m.symbolic_outputs()[0]) != shape_of(first.symbolic_outputs()[0])) {
+      throw ValueError("average_models: member " + std::to_string(k + 1) + " ('" + m.name() + "') maps " +
+                       shape_of(m.symbolic_inputs()[0]) + " to " + shape_of(m.symbolic_outputs()[0]) + ", member 1 ('" +
+                       first.name() + "') " + shape_of(first.symbolic_inputs()[0]) + " to " + shape_of(first.symbolic_outputs()[0]));
+    }
+  }
+  const nn::SymbolicTensor& in0 = first.symbolic_inputs()[0];
+  const Shape& s = in0.shape();
+  nn::SymbolicTensor input = nn::Input(Shape(s.begin() + 1, s.end()), "ensemble_input", in0.dtype());
+  std::vector<nn::SymbolicTensor> outputs;
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    // A model of its own over the member's graph, so that each is nested under a name of its own.
+    auto member = std::make_shared<nn::Model>(members[k]->symbolic_inputs(), members[k]->symbolic_outputs(),
+                                              "member_" + std::to_string(k + 1));
+    outputs.push_back((*member)(input));
+  }
+  nn::SymbolicTensor mean = members.size() == 1 ? outputs[0] : nn::Average("ensemble_mean")(outputs);
+  return std::make_shared<nn::Model>(input, mean, name);
 }
 
 }  // namespace ember::train

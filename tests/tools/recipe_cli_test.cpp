@@ -324,3 +324,47 @@ TEST(RecipeCli, LrFloorAndSwaEpochs) {
     EXPECT_NE(b.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << b.err;
   }
 }
+
+// --ensemble K trains K models one after another, model k with seed --seed + k (the model a run with
+// that seed alone trains), and saves one model whose output is the mean of theirs; each model's own
+// test accuracy and history are kept. It cannot be checkpointed or logged to TensorBoard.
+TEST(RecipeCli, EnsembleAveragesTheModelsOfConsecutiveSeeds) {
+  fs::path data = ember::testing::make_idx_dir("recipe_ensemble", 256, 64);
+  const std::string base = "train --model mlp --data idx:" + data.string() + " --epochs 2 --batch-size 64 --threads 1 --verbose 2 ";
+  fs::path out = ember::testing::fresh_temp_dir("recipe_ensemble_out");
+  ToolRun r = run_ember(base + "--seed 5 --ensemble 2 --out " + out.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(epoch_lines(r.out), 4) << r.out;
+  EXPECT_NE(r.out.find("Ensemble: model 1 of 2 (seed 5)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Ensemble: model 2 of 2 (seed 6)"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(out / "history_model_2.csv"));
+  nlohmann::json s = run_settings(out);
+  EXPECT_EQ(s.value("ensemble", "").rfind("2 models averaged (seeds 5-6", 0), 0u) << s.dump();
+
+  // The same models trained alone, one per seed.
+  std::vector<std::shared_ptr<nn::Model>> alone;
+  for (const char* seed : {"5", "6"}) {
+    fs::path single = ember::testing::fresh_temp_dir(std::string("recipe_ensemble_seed") + seed);
+    ToolRun one = run_ember(base + "--seed " + seed + " --out " + single.string());
+    ASSERT_EQ(one.status, 0) << one.err;
+    alone.push_back(nn::load_model((single / "model.h5").string()));
+  }
+  auto ensemble = nn::load_model((out / "model.h5").string());
+  data::TrainTestData ds = data::load_dataset("idx:" + data.string());
+  Tensor x = data::images_to_float(ds.test.images);
+  Tensor want = (alone[0]->predict(x, {}) + alone[1]->predict(x, {})) * 0.5;
+  Tensor got = ensemble->predict(x, {});
+  ASSERT_EQ(got.shape(), want.shape());
+  EXPECT_LT(max(abs(got - want)).item<float>(), 1e-5f);
+  // Its reported accuracy is the averaged model's.
+  Tensor y = ds.test.labels.to(i64);
+  const double acc = mean(equal(argmax(want, -1), y).to(f64)).item<double>();
+  EXPECT_NEAR(test_line(r).second, acc, 1e-9);
+
+  for (const char* bad : {"--ensemble 0", "--ensemble 2 --checkpoint-dir /tmp/ember_recipe_ensemble_ckpt",
+                          "--ensemble 2 --tensorboard /tmp/ember_recipe_ensemble_tb"}) {
+    ToolRun b = run_ember(base + bad);
+    EXPECT_EQ(b.status, 2) << bad << ": " << b.err;
+    EXPECT_NE(b.err.find("--ensemble"), std::string::npos) << b.err;
+  }
+}

@@ -81,12 +81,13 @@ struct TrainArgs {
   int swa_epochs = 0;    // --swa-epochs K: average the weights of the last K epochs (callbacks::SWA; 0: none)
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
   double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
+  int ensemble = 1;          // --ensemble K: train K models (seeds --seed, --seed + 1, ...) and average their outputs
 };
 
 // The options whose value came from the command line (the rest may come from the model's recipe).
 struct GivenOptions {
   CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta,
-      *time_limit, *weight_decay;
+      *time_limit, *weight_decay, *ensemble;
 };
 
 // A built-in model's recipe for every recipe setting the command line left out.
@@ -110,6 +111,8 @@ void apply_recipe(TrainArgs& a, const GivenOptions& given) {
   // The recipe's time limit plans its own epoch count: an --epochs given asks for that many instead,
   // and a checkpointed run keeps its count so that --resume continues the same schedule.
   if (unset(given.time_limit) && unset(given.epochs) && a.checkpoint_dir.empty()) a.time_limit = r.time_limit_minutes;
+  // An ensemble cannot be checkpointed or logged to TensorBoard (run_train): those runs train one model.
+  if (unset(given.ensemble) && a.checkpoint_dir.empty() && a.tensorboard.empty()) a.ensemble = r.ensemble;
 }
 
 bool augments(const TrainArgs& a) { return !a.augment.empty() && a.augment != "none"; }
@@ -323,8 +326,14 @@ std::string wall_time(std::chrono::steady_clock::duration d) {
 // What the report shows (train/report.hpp), from the finished run: its settings, the history, the
 // test metrics and the test set's predictions (probabilities: a softmax over the logits when the
 // model ends without one), and the most confidently misclassified test images.
+// An --ensemble's models: the epochs each trained and, with a test split, each one's own test accuracy.
+struct EnsembleReport {
+  std::vector<int> epochs;
+  std::vector<double> accuracies;
+};
+
 train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callbacks::History& history,
-                              const std::map<std::string, double>& test_result, int64_t classes, const data::TrainTestData& ds,
+                              const EnsembleReport& ensemble, const std::map<std::string, double>& test_result, int64_t classes, const data::TrainTestData& ds,
                               const Tensor& x_test, const Tensor& y_test, const Tensor& prob) {
   train::ReportData r;
   r.title = "ember train --model " + a.model + " --data " + a.data;
@@ -355,9 +364,24 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (a.lr_floor > 0) r.settings.emplace_back("learning-rate floor (cosine alpha)", format_number(a.lr_floor));
   if (a.swa_epochs > 0) r.settings.emplace_back("weights averaged (SWA epochs)", std::to_string(a.swa_epochs));
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
+  if (a.ensemble > 1) {
+    std::string text = std::to_string(a.ensemble) + " models averaged (seeds " + std::to_string(a.seed) + "-" +
+                       std::to_string(a.seed + static_cast<uint64_t>(a.ensemble) - 1) + "; the curves are model 1's)";
+    if (!ensemble.accuracies.empty()) {
+      text += "; alone they score";
+      for (std::size_t k = 0; k < ensemble.accuracies.size(); ++k) text += (k ? ", " : " ") + format_number(ensemble.accuracies[k], "%.4f");
+    }
+    r.settings.emplace_back("ensemble", text);
+  }
   if (a.time_limit > 0) {
     char limit[96];
-    std::snprintf(limit, sizeof limit, "%g min (%zu of %d epochs fit)", a.time_limit, history.epoch.size(), a.epochs);
+    if (ensemble.epochs.empty()) {
+      std::snprintf(limit, sizeof limit, "%g min (%zu of %d epochs fit)", a.time_limit, history.epoch.size(), a.epochs);
+    } else {
+      std::string each;
+      for (int e : ensemble.epochs) each += (each.empty() ? "" : ", ") + std::to_string(e);
+      std::snprintf(limit, sizeof limit, "%g min (the models trained %s of %d epochs)", a.time_limit, each.c_str(), a.epochs);
+    }
     r.settings.emplace_back("time limit", limit);
   }
   if (!x_test.defined()) return r;
@@ -416,7 +440,7 @@ optim::LearningRate learning_rate_schedule(const TrainArgs& a, int64_t steps_per
 
 std::string minutes_text(double minutes) {
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%g min", minutes);
+  std::snprintf(buf, sizeof buf, "%.3g min", minutes);
   return buf;
 }
 
@@ -525,29 +549,10 @@ std::map<std::string, double> test_metrics(const Tensor& prob, const Tensor& lab
   return {{"loss", loss / static_cast<double>(n)}, {"accuracy", static_cast<double>(correct) / static_cast<double>(n)}};
 }
 
-int run_train(const TrainArgs& a) {
-  const auto started = std::chrono::steady_clock::now();
-  if (a.epochs < 1) throw CLI::ValidationError("--epochs", "must be at least 1");
-  if (a.batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
-  if (!(a.learning_rate > 0) || !std::isfinite(a.learning_rate)) {
-    throw CLI::ValidationError("--learning-rate", "must be a positive finite number, got " + std::to_string(a.learning_rate));
-  }
-  if (!(a.warmup_epochs >= 0) || !std::isfinite(a.warmup_epochs) || a.warmup_epochs >= a.epochs) {
-    throw CLI::ValidationError("--warmup-epochs", "must be at least 0 and below --epochs (" + std::to_string(a.epochs) + "), got " +
-                                                     std::to_string(a.warmup_epochs));
-  }
-  if (!(a.label_smoothing >= 0 && a.label_smoothing < 1)) {
-    throw CLI::ValidationError("--label-smoothing", "must be in [0, 1), got " + std::to_string(a.label_smoothing));
-  }
-  if (a.weight_decay && !(*a.weight_decay >= 0 && std::isfinite(*a.weight_decay))) {
-    throw CLI::ValidationError("--weight-decay", "must be a finite number >= 0, got " + format_number(*a.weight_decay));
-  }
-  // Built before the data is loaded, so a bad name costs nothing; the schedule is set once the
-  // number of steps is known.
+// The run's optimizer, as --optimizer, --learning-rate, --weight-decay, --no-decay and --ema give it
+// (an --ensemble makes one per model).
+std::shared_ptr<optim::Optimizer> make_run_optimizer(const TrainArgs& a) {
   std::shared_ptr<optim::Optimizer> opt;
-  if (!(a.ema >= 0 && a.ema < 1)) {
-    throw CLI::ValidationError("--ema", "must be a momentum in [0, 1) (0: no averaging), got " + format_number(a.ema));
-  }
   try {
     opt = optim::make_optimizer(a.optimizer, a.learning_rate, a.weight_decay, {.use_ema = a.ema > 0, .ema_momentum = a.ema > 0 ? a.ema : 0.99});
   } catch (const ValueError& e) {
@@ -558,70 +563,22 @@ int run_train(const TrainArgs& a) {
   } catch (const ValueError& e) {
     throw CLI::ValidationError("--no-decay", e.what());
   }
-  check_tta(a.tta);
-  if (!(a.time_limit >= 0) || !std::isfinite(a.time_limit)) {
-    throw CLI::ValidationError("--time-limit", "must be a number of minutes >= 0 (0: no limit), got " + std::to_string(a.time_limit));
-  }
-  if (a.time_limit > 0 && !a.checkpoint_dir.empty()) {
-    throw CLI::ValidationError("--time-limit", "cannot be combined with --checkpoint-dir (a resumed run must keep the epoch count it started with)");
-  }
-  std::optional<data::ImageDataGeneratorOptions> augmentation;
-  if (augments(a)) {
-    try {
-      augmentation = data::augmentation_from_spec(a.augment);
-    } catch (const ValueError& e) {
-      throw CLI::ValidationError("--augment", e.what());
-    }
-  }
-  if (a.threads > 0) set_num_threads(a.threads);
-  else adapt_num_threads();  // size the automatic pool now: loading the data already runs on it
-  apply_param_memory_option(a.max_param_memory);
-  if (!a.out.empty()) prepare_out_dir(a.out);
-  const std::string resume_from = prepare_checkpoint_dir(a);
-  manual_seed(a.seed);
-  nn::reset_layer_names();
+  return opt;
+}
 
-  data::TrainTestData ds = data::load_dataset(a.data, dataset_options(a));
-  for (const std::string& w : ds.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
-  Tensor x_test, y_test;
-  if (ds.test.images.defined()) {
-    if (a.test_split > 0) {
-      throw CLI::ValidationError("--test-split", "data '" + a.data + "' has its own test split; --test-split is for data without one");
-    }
-    x_test = data::images_to_float(ds.test.images);
-    y_test = ds.test.labels;
-  } else if (a.test_split > 0) {
-    // Stratified (class labels) and seeded: the same rows are held out on every run with this --seed.
-    data::TrainTestSplit parts = data::train_test_split(x, y, {.test_size = a.test_split, .seed = a.seed, .stratify = is_integral(y.dtype())});
-    x = parts.x_train, y = parts.y_train, x_test = parts.x_test, y_test = parts.y_test;
-    std::fprintf(stderr, "holding out %lld of %lld examples as the test split (--test-split %g)\n",
-                 static_cast<long long>(x_test.size(0)), static_cast<long long>(x.size(0) + x_test.size(0)), a.test_split);
-  }
-  const bool has_test = x_test.defined();
-  if (!has_test) {
-    std::fprintf(stderr, "note: data '%s' has no test split: no test metrics are reported (give --test-split F to hold one out)%s\n",
-                 a.data.c_str(), a.validation_split > 0 ? "" : "; nothing is validated either (give --validation-split F)");
-  }
-  Tensor x_val, y_val;
-  if (a.validation_split > 0) {
-    // After the test split, from what is left for training; stratified and seeded like it.
-    data::TrainTestSplit parts =
-        data::train_test_split(x, y, {.test_size = a.validation_split, .seed = a.seed + 1, .stratify = is_integral(y.dtype())});
-    x = parts.x_train, y = parts.y_train, x_val = parts.x_test, y_val = parts.y_test;
-  } else if (has_test) {
-    x_val = x_test, y_val = y_test;  // validate on the test split each epoch
-  }
+// One trained model of a run, with its history.
+struct TrainedModel {
+  std::shared_ptr<nn::Model> model;
+  callbacks::History history;
+};
 
-  auto model = train::load_model_architecture(a.model);
-  Tensor probe = model->predict(slice(x, 0, 0, 1), {.batch_size = 1});
-  int64_t classes = probe.size(-1);
-  check_labels(y, classes, "training");
-  if (has_test) check_labels(y_test, classes, "test");
-
-  if (a.schedule != "cosine" && a.schedule != "constant") {
-    throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
-  }
+// Compiles `model` with `opt` and the recipe's loss and fits it: the run's one model, or one member
+// of an --ensemble (with its own seed in a.seed and in a.time_limit the minutes after `started`, the
+// run's start, by which it must end). y and y_val are one-hot rows when the labels are smoothed.
+TrainedModel fit_model(const TrainArgs& a, std::shared_ptr<nn::Model> model, std::shared_ptr<optim::Optimizer> opt,
+                       bool from_logits, const Tensor& x, const Tensor& y, const Tensor& x_val, const Tensor& y_val,
+                       const std::optional<data::ImageDataGeneratorOptions>& augmentation, const std::string& resume_from,
+                       std::chrono::steady_clock::time_point started) {
   const int64_t steps = (x.size(0) + a.batch_size - 1) / a.batch_size;
   // --time-limit: the schedule's length is planned after the first epoch, again after each later one
   // (time_limit_plan).
@@ -630,11 +587,7 @@ int run_train(const TrainArgs& a) {
   auto planned_epochs = std::make_shared<int>(a.epochs);
   auto planned_lr = std::make_shared<std::map<int, double>>();
   opt->set_learning_rate(learning_rate_schedule(a, steps, plan));
-  bool from_logits = !train::ends_in_softmax(*model);
   if (a.label_smoothing > 0) {
-    // Smoothing needs the labels as probabilities: one-hot rows, CategoricalCrossentropy.
-    y = one_hot(y.to(i64), classes);
-    if (x_val.defined()) y_val = one_hot(y_val.to(i64), classes);
     model->compile({.optimizer = opt,
                     .loss = losses::CategoricalCrossentropy({.from_logits = from_logits, .label_smoothing = a.label_smoothing}),
                     .metrics = {"accuracy"}});
@@ -703,10 +656,154 @@ int run_train(const TrainArgs& a) {
       }
     }
   }
+  return {model, history};
+}
+
+int run_train(const TrainArgs& a) {
+  const auto started = std::chrono::steady_clock::now();
+  if (a.epochs < 1) throw CLI::ValidationError("--epochs", "must be at least 1");
+  if (a.batch_size < 1) throw CLI::ValidationError("--batch-size", "must be at least 1");
+  if (!(a.learning_rate > 0) || !std::isfinite(a.learning_rate)) {
+    throw CLI::ValidationError("--learning-rate", "must be a positive finite number, got " + std::to_string(a.learning_rate));
+  }
+  if (!(a.warmup_epochs >= 0) || !std::isfinite(a.warmup_epochs) || a.warmup_epochs >= a.epochs) {
+    throw CLI::ValidationError("--warmup-epochs", "must be at least 0 and below --epochs (" + std::to_string(a.epochs) + "), got " +
+                                                     std::to_string(a.warmup_epochs));
+  }
+  if (!(a.label_smoothing >= 0 && a.label_smoothing < 1)) {
+    throw CLI::ValidationError("--label-smoothing", "must be in [0, 1), got " + std::to_string(a.label_smoothing));
+  }
+  if (a.weight_decay && !(*a.weight_decay >= 0 && std::isfinite(*a.weight_decay))) {
+    throw CLI::ValidationError("--weight-decay", "must be a finite number >= 0, got " + format_number(*a.weight_decay));
+  }
+  if (!(a.ema >= 0 && a.ema < 1)) {
+    throw CLI::ValidationError("--ema", "must be a momentum in [0, 1) (0: no averaging), got " + format_number(a.ema));
+  }
+  // Built before the data is loaded, so a bad name costs nothing; the schedule is set once the
+  // number of steps is known.
+  std::shared_ptr<optim::Optimizer> opt = make_run_optimizer(a);
+  check_tta(a.tta);
+  if (a.ensemble < 1) throw CLI::ValidationError("--ensemble", "must be at least 1, got " + std::to_string(a.ensemble));
+  if (a.ensemble > 1) {
+    // Each model would need checkpoints, event files and a resume of its own.
+    if (!a.checkpoint_dir.empty()) throw CLI::ValidationError("--ensemble", "cannot be combined with --checkpoint-dir (it checkpoints one model)");
+    if (!a.tensorboard.empty()) throw CLI::ValidationError("--ensemble", "cannot be combined with --tensorboard (it logs one model)");
+  }
+  if (!(a.time_limit >= 0) || !std::isfinite(a.time_limit)) {
+    throw CLI::ValidationError("--time-limit", "must be a number of minutes >= 0 (0: no limit), got " + std::to_string(a.time_limit));
+  }
+  if (a.time_limit > 0 && !a.checkpoint_dir.empty()) {
+    throw CLI::ValidationError("--time-limit", "cannot be combined with --checkpoint-dir (a resumed run must keep the epoch count it started with)");
+  }
+  std::optional<data::ImageDataGeneratorOptions> augmentation;
+  if (augments(a)) {
+    try {
+      augmentation = data::augmentation_from_spec(a.augment);
+    } catch (const ValueError& e) {
+      throw CLI::ValidationError("--augment", e.what());
+    }
+  }
+  if (a.threads > 0) set_num_threads(a.threads);
+  else adapt_num_threads();  // size the automatic pool now: loading the data already runs on it
+  apply_param_memory_option(a.max_param_memory);
+  if (!a.out.empty()) prepare_out_dir(a.out);
+  const std::string resume_from = prepare_checkpoint_dir(a);
+  manual_seed(a.seed);
+  nn::reset_layer_names();
+
+  data::TrainTestData ds = data::load_dataset(a.data, dataset_options(a));
+  for (const std::string& w : ds.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
+  Tensor x_test, y_test;
+  if (ds.test.images.defined()) {
+    if (a.test_split > 0) {
+      throw CLI::ValidationError("--test-split", "data '" + a.data + "' has its own test split; --test-split is for data without one");
+    }
+    x_test = data::images_to_float(ds.test.images);
+    y_test = ds.test.labels;
+  } else if (a.test_split > 0) {
+    // Stratified (class labels) and seeded: the same rows are held out on every run with this --seed.
+    data::TrainTestSplit parts = data::train_test_split(x, y, {.test_size = a.test_split, .seed = a.seed, .stratify = is_integral(y.dtype())});
+    x = parts.x_train, y = parts.y_train, x_test = parts.x_test, y_test = parts.y_test;
+    std::fprintf(stderr, "holding out %lld of %lld examples as the test split (--test-split %g)\n",
+                 static_cast<long long>(x_test.size(0)), static_cast<long long>(x.size(0) + x_test.size(0)), a.test_split);
+  }
+  const bool has_test = x_test.defined();
+  if (!has_test) {
+    std::fprintf(stderr, "note: data '%s' has no test split: no test metrics are reported (give --test-split F to hold one out)%s\n",
+                 a.data.c_str(), a.validation_split > 0 ? "" : "; nothing is validated either (give --validation-split F)");
+  }
+  Tensor x_val, y_val;
+  if (a.validation_split > 0) {
+    // After the test split, from what is left for training; stratified and seeded like it.
+    data::TrainTestSplit parts =
+        data::train_test_split(x, y, {.test_size = a.validation_split, .seed = a.seed + 1, .stratify = is_integral(y.dtype())});
+    x = parts.x_train, y = parts.y_train, x_val = parts.x_test, y_val = parts.y_test;
+  } else if (has_test) {
+    x_val = x_test, y_val = y_test;  // validate on the test split each epoch
+  }
+
+  auto model = train::load_model_architecture(a.model);
+  Tensor probe = model->predict(slice(x, 0, 0, 1), {.batch_size = 1});
+  int64_t classes = probe.size(-1);
+  check_labels(y, classes, "training");
+  if (has_test) check_labels(y_test, classes, "test");
+
+  if (a.schedule != "cosine" && a.schedule != "constant") {
+    throw CLI::ValidationError("--schedule", "expected cosine or constant, got '" + a.schedule + "'");
+  }
+  const bool from_logits = !train::ends_in_softmax(*model);
+  if (a.label_smoothing > 0) {
+    // Smoothing needs the labels as probabilities: one-hot rows, CategoricalCrossentropy.
+    y = one_hot(y.to(i64), classes);
+    if (x_val.defined()) y_val = one_hot(y_val.to(i64), classes);
+  }
+  // --ensemble K: K models of the architecture, one after another, model k (from 0) with seed
+  // --seed + k — the model `ember train --seed S+k` would train alone — each ending by its share of
+  // what is left of the time limit; then one model that averages their outputs (average_models).
+  std::vector<TrainedModel> trained;
+  for (int k = 0; k < a.ensemble; ++k) {
+    TrainArgs member = a;
+    member.seed = a.seed + static_cast<uint64_t>(k);
+    if (a.time_limit > 0) {
+      const double used = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() / 60;
+      member.time_limit = used + std::max(0.0, a.time_limit - used) / (a.ensemble - k);
+    }
+    if (k > 0) {
+      manual_seed(member.seed);
+      model = train::load_model_architecture(a.model);
+      opt = make_run_optimizer(a);
+    }
+    if (a.ensemble > 1 && a.verbose > 0) {
+      std::printf("Ensemble: model %d of %d (seed %llu)\n", k + 1, a.ensemble, static_cast<unsigned long long>(member.seed));
+      std::fflush(stdout);
+    }
+    trained.push_back(fit_model(member, model, opt, from_logits, x, y, x_val, y_val, augmentation, resume_from, started));
+  }
+  // The curves and events are the first model's (an ensemble's others go to history_model_K.csv).
+  const callbacks::History& history = trained.front().history;
+  EnsembleReport ensemble;
+  if (a.ensemble > 1) {
+    std::vector<std::shared_ptr<nn::Model>> members;
+    for (const TrainedModel& t : trained) {
+      members.push_back(t.model);
+      ensemble.epochs.push_back(static_cast<int>(t.history.epoch.size()));
+      if (has_test) {
+        // Each model's own score beside the ensemble's, judged the same way.
+        const double accuracy = test_metrics(test_probabilities(*t.model, x_test, from_logits, a.tta == "flip"), y_test).at("accuracy");
+        ensemble.accuracies.push_back(accuracy);
+        if (a.verbose > 0) std::printf("Ensemble: model %zu of %d alone: test_accuracy=%.6f\n", members.size(), a.ensemble, accuracy);
+      }
+    }
+    model = train::average_models(members, "ensemble");
+  }
 
   if (!a.out.empty()) {
     save_run(*model, a.out);
     write_history_csv((fs::path(a.out) / "history.csv").string(), history);
+    for (std::size_t k = 1; k < trained.size(); ++k) {
+      write_history_csv((fs::path(a.out) / ("history_model_" + std::to_string(k + 1) + ".csv")).string(), trained[k].history);
+    }
     write_run_events(*model, history, a.out);
   }
   std::map<std::string, double> test_result;
@@ -716,7 +813,7 @@ int run_train(const TrainArgs& a) {
     test_result = test_metrics(test_prob, y_test);
   }
   if (!a.out.empty()) {
-    train::ReportData report = report_data(a, *model, history, test_result, classes, ds, x_test, y_test, test_prob);
+    train::ReportData report = report_data(a, *model, history, ensemble, test_result, classes, ds, x_test, y_test, test_prob);
     report.settings.emplace_back("wall time", wall_time(std::chrono::steady_clock::now() - started));
     // The curves from history.csv as written (9 digits), so `ember report DIR` draws the same page.
     report.history = train::read_history_csv((fs::path(a.out) / "history.csv").string());
@@ -797,6 +894,10 @@ void add_train_commands(CLI::App& app) {
   train->add_option("--ema", args->ema,
                     "average the weights over the steps, as Keras 3's use_ema with this ema_momentum (e.g. 0.999): "
                     "average = m*average + (1-m)*w after each step, and the model ends training with the averages (default 0: none)");
+  given.ensemble = train->add_option(
+      "--ensemble", args->ensemble,
+      "train K models, one after another with seeds --seed, --seed+1, ... (each its share of --time-limit), and save one model "
+      "that averages their outputs (default 1, or the built-in model's recipe; not with --checkpoint-dir or --tensorboard)");
   given.tta = train->add_option("--tta", args->tta, "test-time augmentation: none (default) or flip (average each test image's and its mirror's predictions)");
   train->add_option("--validation-split", args->validation_split, "fraction of the training data held out (default: validate on the test split)")
       ->check(CLI::Range(0.0, 0.99));

@@ -50,6 +50,9 @@ struct TrainingRecipe {
   // later epoch at their pace (`ember train --time-limit`): a slower machine trains fewer epochs
   // instead of running over.
   double time_limit_minutes = 0;
+  // Models trained from different seeds and averaged into one (`ember train --ensemble`); each gets
+  // its share of the time limit.
+  int ensemble = 1;
 };
 // The recipe of a built-in model (ValueError for an unknown name, as builtin_model).
 TrainingRecipe builtin_recipe(const std::string& name);

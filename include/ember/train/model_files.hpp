@@ -3,6 +3,7 @@
 // MODEL — as library calls (`ember summary`, `train`, `evaluate` and `predict` all go through here).
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ember/nn/model.hpp"
 
@@ -29,7 +30,16 @@ std::shared_ptr<nn::Model> load_model_architecture(const std::string& spec);
 std::shared_ptr<nn::Model> load_trained_model(const std::string& spec);
 
 // Whether the model's last layer applies a softmax: then its outputs are probabilities, not logits
-// (the loss takes them as such, and `ember predict` prints them as they are).
+// (the loss takes them as such, and `ember predict` prints them as they are). An ensemble
+// (average_models) ends in one when each of its members does.
 bool ends_in_softmax(nn::Model& model);
+
+// An ensemble in one model, Keras's way: a functional model whose input feeds every member, nested
+// as "member_1", "member_2", ... (their layers shared, not copied), and whose output is the mean of
+// the members' outputs (an Average layer named "ensemble_mean"): the mean of their logits, or of
+// their probabilities when they end in a softmax. Members must be functional or Sequential models
+// with one input and one output, of the same shapes; ValueError otherwise (or for no member).
+std::shared_ptr<nn::Model> average_models(const std::vector<std::shared_ptr<nn::Model>>& members,
+                                          const std::string& name = "ensemble");
 
 }  // namespace ember::train
