@@ -29,7 +29,8 @@ Conv2dGeometry shape(int64_t which) {
 }
 
 // state.range(0): shape (0, 1 the tutorial CNN's; 2-5 ResNet-18's; 6, 7 fmnist-resnet's), (1): algo (0 auto, 1 direct, 2 blocked,
-// 3 im2col, 4 any-weights, 5 oneDNN Winograd, 6 our Winograd), (2): 0 fwd, 1 bwd-data, 2 bwd-weights
+// 3 im2col, 4 any-weights, 5 oneDNN Winograd, 6 our Winograd, 7 our Winograd in AVX2 only), (2): 0 fwd, 1 bwd-data,
+// 2 bwd-weights
 void BM_Conv(benchmark::State& state) {
   const Conv2dGeometry g = shape(state.range(0));
   detail::set_conv2d_f32_algo(static_cast<detail::ConvF32Algo>(state.range(1)));
@@ -51,8 +52,8 @@ void BM_Conv(benchmark::State& state) {
 BENCHMARK(BM_Conv)
     ->ArgNames({"shape", "algo", "dir"})
     ->ArgsProduct({{0, 1}, {0, 1, 2, 3, 4}, {0, 1, 2}})
-    ->ArgsProduct({{2, 3, 4, 5, 6, 7}, {0, 4, 5, 6}, {0, 1, 2}})
-    ->ArgsProduct({{1}, {6}, {0, 1, 2}})  // conv2's 5x5 as our Winograd F(4x4, 5x5)
+    ->ArgsProduct({{2, 3, 4, 5, 6, 7}, {0, 4, 5, 6, 7}, {0, 1, 2}})
+    ->ArgsProduct({{1}, {6, 7}, {0, 1, 2}})  // conv2's 5x5 as our Winograd F(4x4, 5x5)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -38,7 +38,7 @@ struct AlgoGuard {
 
 const ConvF32Algo kAlgos[] = {ConvF32Algo::Auto,       ConvF32Algo::DnnlDirect,     ConvF32Algo::DnnlBlocked,
                               ConvF32Algo::Im2colGemm, ConvF32Algo::DnnlAnyWeights, ConvF32Algo::DnnlWinograd,
-                              ConvF32Algo::EmberWinograd};
+                              ConvF32Algo::EmberWinograd, ConvF32Algo::EmberWinogradAvx2};
 
 TEST(ConvGeometry, TensorFlowRules) {
   auto g = make_conv2d_geometry({.batch = 1, .in_h = 28, .in_w = 28, .in_c = 1, .k_h = 5, .k_w = 5, .out_c = 32, .padding = Padding::Same});
@@ -120,7 +120,7 @@ TEST(ConvKernels, WorkedExample) {
     AlgoGuard guard(a);
     std::fill(yf.begin(), yf.end(), -100.0f);
     conv2d_forward_f32(g, xf.data(), wf.data(), yf.data());
-    if (a == ConvF32Algo::EmberWinograd) {
+    if (a == ConvF32Algo::EmberWinograd || a == ConvF32Algo::EmberWinogradAvx2) {
       // Winograd's transforms scale by 1/4, 1/6, 1/24: exact only up to float32 rounding.
       for (size_t i = 0; i < ef.size(); ++i) EXPECT_NEAR(yf[i], ef[i], 1e-5) << "at " << i;
     } else {
@@ -234,6 +234,32 @@ TEST(ConvKernels, RepeatedCallsAreBitIdentical) {
     EXPECT_EQ(dx1, dx2);
     EXPECT_EQ(dw1, dw2);
   }
+  }
+}
+
+// Our Winograd's AVX-512 code (channel counts that are multiples of 16, on CPUs that have it) does
+// per lane what its AVX2 code does, in the same order: the results agree bit for bit, with bias and
+// ReLU too. (On a CPU without AVX-512 both settings run the AVX2 code.)
+TEST(ConvKernels, WinogradAvx512AndAvx2AgreeBitForBit) {
+  std::mt19937 rng(11);
+  for (const int64_t k : {3, 5}) {
+    const auto g = make_conv2d_geometry({.batch = 3, .in_h = 13, .in_w = 11, .in_c = 32, .k_h = k, .k_w = k, .out_c = 48, .padding = Padding::Same});
+    const auto x = to_f32(random_vec(x_size(g), rng)), w = to_f32(random_vec(w_size(g), rng));
+    const auto dy = to_f32(random_vec(y_size(g), rng)), bias = to_f32(random_vec(48, rng));
+    std::vector<float> y[2], dx[2], dw[2];
+    int i = 0;
+    for (ConvF32Algo a : {ConvF32Algo::EmberWinograd, ConvF32Algo::EmberWinogradAvx2}) {
+      AlgoGuard guard(a);
+      y[i].resize(y_size(g)), dx[i].resize(x_size(g)), dw[i].resize(w_size(g));
+      conv2d_forward_f32(g, x.data(), w.data(), y[i].data(), bias.data(), BiasAct::ReLU);
+      conv2d_backward_input_f32(g, dy.data(), w.data(), dx[i].data());
+      conv2d_backward_filter_f32(g, x.data(), dy.data(), dw[i].data());
+      ++i;
+    }
+    EXPECT_EQ(y[0], y[1]) << k;
+    EXPECT_EQ(dx[0], dx[1]) << k;
+    EXPECT_EQ(dw[0], dw[1]) << k;
+    EXPECT_GT(*std::max_element(y[0].begin(), y[0].end()), 0.0f);  // the ReLU left something
   }
 }
 

@@ -84,7 +84,7 @@ TEST(NnOps, Conv2dFastF32MatchesF64ReferenceOnRandomShapes) {
   const kd::ConvF32Algo before = kd::conv2d_f32_algo();
   for (kd::ConvF32Algo algo : {kd::ConvF32Algo::Auto, kd::ConvF32Algo::DnnlDirect, kd::ConvF32Algo::DnnlAnyWeights,
                                kd::ConvF32Algo::DnnlBlocked, kd::ConvF32Algo::Im2colGemm, kd::ConvF32Algo::DnnlWinograd,
-                               kd::ConvF32Algo::EmberWinograd}) {
+                               kd::ConvF32Algo::EmberWinograd, kd::ConvF32Algo::EmberWinogradAvx2}) {
     kd::set_conv2d_f32_algo(algo);
     uint64_t seed = 100;
     for (const Case& c : cases) {

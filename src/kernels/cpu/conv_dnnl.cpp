@@ -361,7 +361,9 @@ bool own_winograd5_pays(Dir dir, const Conv2dGeometry& g) {
 // Whether this call runs our own Winograd: forced (EmberWinograd, where the kernel applies) or chosen
 // (Auto, where it pays). The one place that decides, for the forward entry and dispatch().
 bool use_own_winograd(Dir dir, const Conv2dGeometry& g, detail::ConvF32Algo algo) {
-  if (algo == detail::ConvF32Algo::EmberWinograd) return detail::winograd_f32_applies(g);
+  if (algo == detail::ConvF32Algo::EmberWinograd || algo == detail::ConvF32Algo::EmberWinogradAvx2) {
+    return detail::winograd_f32_applies(g);
+  }
   return algo == detail::ConvF32Algo::Auto && (own_winograd_pays(dir, g) || own_winograd5_pays(dir, g));
 }
 
@@ -387,7 +389,8 @@ void dispatch(Dir dir, const Conv2dGeometry& g, const float* in0, const float* i
     case detail::ConvF32Algo::DnnlBlocked: return run_dnnl(dir, Layout::Any, g, in0, in1, out);
     case detail::ConvF32Algo::DnnlWinograd:
       return run_dnnl(dir, winograd_applies(g) ? Layout::Winograd : Layout::AnyWeights, g, in0, in1, out);
-    case detail::ConvF32Algo::EmberWinograd: return run_dnnl(dir, Layout::AnyWeights, g, in0, in1, out);  // where ours does not apply
+    case detail::ConvF32Algo::EmberWinograd:
+    case detail::ConvF32Algo::EmberWinogradAvx2: return run_dnnl(dir, Layout::AnyWeights, g, in0, in1, out);  // where ours does not apply
     case detail::ConvF32Algo::Auto: break;
   }
   if (winograd_pays(dir, g)) return run_dnnl(dir, Layout::Winograd, g, in0, in1, out);
@@ -420,7 +423,8 @@ void conv2d_forward_f32(const Conv2dGeometry& g, const float* x, const float* w,
   const bool winograd = algo == detail::ConvF32Algo::Auto ? winograd_pays(Dir::Forward, g)
                         : algo == detail::ConvF32Algo::DnnlWinograd && winograd_applies(g);
   if (winograd || algo == detail::ConvF32Algo::Auto || algo == detail::ConvF32Algo::DnnlAnyWeights ||
-      algo == detail::ConvF32Algo::DnnlWinograd || algo == detail::ConvF32Algo::EmberWinograd || g.groups > 1) {
+      algo == detail::ConvF32Algo::DnnlWinograd || algo == detail::ConvF32Algo::EmberWinograd ||
+      algo == detail::ConvF32Algo::EmberWinogradAvx2 || g.groups > 1) {
     return run_dnnl(Dir::Forward, winograd ? Layout::Winograd : Layout::AnyWeights, g, x, w, y, bias, act);
   }
   dispatch(Dir::Forward, g, x, w, y, detail::conv2d_forward_f32_im2col);

@@ -81,11 +81,14 @@ namespace detail {
 //  Im2colGemm: im2col/col2im + sgemm (oneDNN's, as gemm()).
 //  DnnlWinograd: oneDNN's Winograd F(4x4, 3x3) with blocked layouts wherever it applies (3x3, stride
 //    1, >= 16 channels in and out), else DnnlAnyWeights. Auto uses it where it measured faster.
-//  EmberWinograd: our own Winograd F(4x4, 3x3) and F(4x4, 5x5) on AVX2 (conv_winograd.cpp) wherever
-//    they apply (3x3 or 5x5, stride 1, no dilation, ungrouped, any channel count), else DnnlAnyWeights.
-//    Auto uses the 3x3 one where oneDNN has no Winograd kernel (CPUs without AVX-512) and the 5x5 one
-//    from 16 channels in and out on every CPU (oneDNN has none), where they measured faster.
-enum class ConvF32Algo { Auto, DnnlDirect, DnnlBlocked, Im2colGemm, DnnlAnyWeights, DnnlWinograd, EmberWinograd };
+//  EmberWinograd: our own Winograd F(4x4, 3x3) and F(4x4, 5x5) (conv_winograd.cpp) wherever they
+//    apply (3x3 or 5x5, stride 1, no dilation, ungrouped, any channel count), else DnnlAnyWeights:
+//    AVX-512 code where the CPU has it and both channel counts are multiples of 16, else AVX2.
+//    Auto uses the 3x3 one where oneDNN has no Winograd kernel (CPUs without AVX-512) or ours measured
+//    faster (AMD's AVX-512 CPUs), and the 5x5 one from 16 channels in and out on every CPU (oneDNN has
+//    none).
+//  EmberWinogradAvx2: EmberWinograd with its AVX2 code only (to test and time both widths on one CPU).
+enum class ConvF32Algo { Auto, DnnlDirect, DnnlBlocked, Im2colGemm, DnnlAnyWeights, DnnlWinograd, EmberWinograd, EmberWinogradAvx2 };
 void set_conv2d_f32_algo(ConvF32Algo algo);  // process-wide; Auto = the measured fastest
 ConvF32Algo conv2d_f32_algo();
 }  // namespace detail
