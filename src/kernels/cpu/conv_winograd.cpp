@@ -16,7 +16,7 @@
 // each.
 //
 // The code of both widths is conv_winograd_impl.inc, included twice below: once for AVX2 and once
-// inside a `#pragma GCC target("avx512f")` region, each time in a namespace of its own with the
+// inside a target("avx512f") region, each time in a namespace of its own with the
 // vector type and operations it is written in (V, vadd, ..., Lanes). Everything in the region is
 // compiled for AVX-512 and only called after the CPU was found to have it.
 //
@@ -89,12 +89,18 @@ alignas(64) constexpr float kZeros[kLanes] = {};
 }  // namespace avx2
 
 // ---- AVX-512: 16 channels per vector ----
+// Every function from here to the end of the namespace is compiled for AVX-512 (clang, which builds
+// the fuzz targets, spells the region its own way).
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 // GCC 12 reports the deliberately undefined source of the unmasked AVX-512 intrinsics
 // (_mm512_undefined_ps in _mm512_max_ps and others) as "may be used uninitialized": not our code.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 namespace avx512 {
 
 using V = __m512;
@@ -129,8 +135,12 @@ alignas(64) constexpr float kZeros[kLanes] = {};
 #include "conv_winograd_impl.inc"
 
 }  // namespace avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
+#endif
 
 // Whether a convolution of these channel counts runs the AVX-512 code: the CPU has it, our Winograd
 // is not limited to AVX2 (set_conv2d_f32_algo(EmberWinogradAvx2)), and both counts fill whole vectors
