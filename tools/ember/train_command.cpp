@@ -323,15 +323,15 @@ std::string wall_time(std::chrono::steady_clock::duration d) {
   return buf;
 }
 
-// What the report shows (train/report.hpp), from the finished run: its settings, the history, the
-// test metrics and the test set's predictions (probabilities: a softmax over the logits when the
-// model ends without one), and the most confidently misclassified test images.
 // An --ensemble's models: the epochs each trained and, with a test split, each one's own test accuracy.
 struct EnsembleReport {
   std::vector<int> epochs;
   std::vector<double> accuracies;
 };
 
+// What the report shows (train/report.hpp), from the finished run: its settings, the history, the
+// test metrics and the test set's predictions (probabilities: a softmax over the logits when the
+// model ends without one), and the most confidently misclassified test images.
 train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callbacks::History& history,
                               const EnsembleReport& ensemble, const std::map<std::string, double>& test_result, int64_t classes, const data::TrainTestData& ds,
                               const Tensor& x_test, const Tensor& y_test, const Tensor& prob) {
