@@ -143,8 +143,8 @@ std::shared_ptr<nn::Model> average_models(const std::vector<std::shared_ptr<nn::
                        std::to_string(m.symbolic_inputs().size()) + " inputs and " + std::to_string(m.symbolic_outputs().size()) +
                        " outputs");
     }
-    if (shape_of(m.symbolic_inputs()[0]) != shape_of(first.symbolic_inputs()[0]) ||
-        shape_of(m.symbolic_outputs()[0]) != shape_of(first.symbolic_outputs()[0])) {
+    if (m.symbolic_inputs()[0].shape() != first.symbolic_inputs()[0].shape() ||
+        m.symbolic_outputs()[0].shape() != first.symbolic_outputs()[0].shape()) {
       throw ValueError("average_models: member " + std::to_string(k + 1) + " ('" + m.name() + "') maps " +
                        shape_of(m.symbolic_inputs()[0]) + " to " + shape_of(m.symbolic_outputs()[0]) + ", member 1 ('" +
                        first.name() + "') " + shape_of(first.symbolic_inputs()[0]) + " to " + shape_of(first.symbolic_outputs()[0]));
