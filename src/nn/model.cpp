@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "ember/nn/layers/core.hpp"
+#include "ember/nn/layers/normalization.hpp"
 
 namespace ember::nn {
 
@@ -205,6 +206,7 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
     }
     eval_.outputs.clear();
     for (const SymbolicTensor& o : outputs_) eval_.outputs.push_back(position(o.data().get()));
+    plan_relu_fusion();
   }
   std::vector<Tensor>& values = eval_.values;
   std::vector<Tensor>& args = eval_.arg_values;
@@ -223,11 +225,17 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
   if (!masks.empty()) masks[0] = input_mask_;
   for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
     if (order_[k]->output_index > 0) continue;  // filled when its call ran (below)
+    if (values[k].defined()) continue;          // a ReLU run with the batch norm before it
     args.clear();
     arg_masks.clear();
     for (std::size_t j : eval_.args[k]) {
       args.push_back(values[j]);
       arg_masks.push_back(masks[j]);
+    }
+    if (const std::size_t relu = eval_.relu_after[k]; relu != 0 && !arg_masks[0].defined() && order_[relu]->layer->built()) {
+      // The ReLU's output directly; nothing else reads the batch norm's.
+      values[relu] = static_cast<BatchNormalization&>(*order_[k]->layer).call_then_relu(args[0], training);
+      continue;
     }
     values[k] = run_node(*order_[k]->layer, args, arg_masks, training, masks[k]);
     if (!eval_.extras[k].empty()) {
@@ -240,6 +248,27 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
   for (std::size_t j : eval_.outputs) {
     outputs.push_back(values[j]);
     output_masks_.push_back(masks[j]);
+  }
+}
+
+void Model::plan_relu_fusion() {
+  // BatchNormalization → Activation("relu") where the batch norm's output goes nowhere else (not to
+  // another layer, not out of the model) and neither layer has an activity penalty (it would see the
+  // other's output): one op, batch_norm_relu, with the same values and gradients in fewer passes.
+  std::vector<int> consumers(order_.size(), 0);
+  for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
+    for (std::size_t j : eval_.args[k]) ++consumers[j];
+  }
+  for (std::size_t j : eval_.outputs) ++consumers[j];
+  eval_.relu_after.assign(order_.size(), 0);
+  for (std::size_t k = inputs_.size(); k < order_.size(); ++k) {
+    const auto* act = dynamic_cast<const ActivationLayer*>(order_[k]->layer.get());
+    if (!act || act->activation() != Activation::ReLU || act->has_activity_regularizer() || eval_.args[k].size() != 1) continue;
+    const std::size_t bn = eval_.args[k][0];
+    if (bn < inputs_.size() || consumers[bn] != 1 || order_[bn]->output_index != 0 || !eval_.extras[bn].empty()) continue;
+    const Layer& layer = *order_[bn]->layer;
+    if (typeid(layer) != typeid(BatchNormalization) || layer.has_activity_regularizer()) continue;
+    eval_.relu_after[bn] = k;
   }
 }
 

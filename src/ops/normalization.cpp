@@ -70,35 +70,39 @@ Tensor dropout(const Tensor& x, double rate, bool training, Generator* gen) {
 
 // ------------------------------------------------------------------ batch norm
 
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
-                  const Tensor& moving_var, bool training, BatchNormOptions opt) {
-  require_defined("batch_norm", x);
+namespace {
+
+// batch_norm, and with `relu` batch_norm_relu (one node: the ReLU's mask is recomputed from x in the
+// backward, not stored). `op` names the op in errors and in the graph.
+Tensor batch_norm_impl(const char* op, const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                       const Tensor& moving_var, bool training, BatchNormOptions opt, bool relu) {
+  require_defined(op, x);
   std::string ctx = "x " + to_string(x.shape());
   const std::pair<const char*, const Tensor*> params[] = {
       {"gamma", &gamma}, {"beta", &beta}, {"moving_mean", &moving_mean}, {"moving_var", &moving_var}};
   for (const auto& [name, t] : params) {
     if (t->defined()) ctx += std::string(", ") + name + " " + to_string(t->shape());
   }
-  if (x.dim() < 2) throw ShapeError("batch_norm: input must be at least 2-D [..., channels], got " + ctx);
-  require_floating("batch_norm", x, nullptr, ctx);
+  if (x.dim() < 2) throw ShapeError(std::string(op) + ": input must be at least 2-D [..., channels], got " + ctx);
+  require_floating(op, x, nullptr, ctx);
   const int64_t C = x.size(-1);
-  if (C < 1) throw ShapeError("batch_norm: the channel (last) axis is empty: " + ctx);
+  if (C < 1) throw ShapeError(std::string(op) + ": the channel (last) axis is empty: " + ctx);
   const int64_t rows = x.numel() / C;
   for (const auto& [name, t] : params) {
     if (!t->defined()) continue;
     if (t->shape() != Shape{C}) {
-      throw ShapeError(std::string("batch_norm: ") + name + " must have shape [" + std::to_string(C) +
+      throw ShapeError(std::string(op) + ": " + name + " must have shape [" + std::to_string(C) +
                        "] (the channel count), got " + to_string(t->shape()) + ": " + ctx);
     }
-    require_floating("batch_norm", *t, name, ctx);
+    require_floating(op, *t, name, ctx);
   }
-  require_same_dtype("batch_norm", gamma.defined() ? gamma : x, "gamma", x, "x", ctx);
-  require_same_dtype("batch_norm", beta.defined() ? beta : x, "beta", x, "x", ctx);
+  require_same_dtype(op, gamma.defined() ? gamma : x, "gamma", x, "x", ctx);
+  require_same_dtype(op, beta.defined() ? beta : x, "beta", x, "x", ctx);
   if (!(opt.epsilon >= 0.0) || !std::isfinite(opt.epsilon)) {
-    throw ValueError("batch_norm: epsilon must be finite and >= 0, got " + num(opt.epsilon));
+    throw ValueError(std::string(op) + ": epsilon must be finite and >= 0, got " + num(opt.epsilon));
   }
   if (!(opt.momentum >= 0.0 && opt.momentum <= 1.0)) {
-    throw ValueError("batch_norm: momentum must be in [0, 1], got " + num(opt.momentum));
+    throw ValueError(std::string(op) + ": momentum must be in [0, 1], got " + num(opt.momentum));
   }
 
   const DType dt = x.dtype();
@@ -110,21 +114,25 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
 
   if (!training) {
     if (!moving_mean.defined() || !moving_var.defined()) {
-      throw ValueError("batch_norm: inference needs moving_mean and moving_var: " + ctx);
+      throw ValueError(std::string(op) + ": inference needs moving_mean and moving_var: " + ctx);
     }
     Tensor mean = dense(moving_mean, dt), var = dense(moving_var, dt);
     if (rows > 0) {
-      visit_floating(dt, "batch_norm", [&]<typename T>() {
-        kc::batch_norm_forward_inference<T>(rows, C, xc.data<T>(), ptr_or_null<T>(gc), ptr_or_null<T>(bc), mean.data<T>(),
-                                            var.data<T>(), static_cast<T>(eps), y.data<T>());
+      visit_floating(dt, op, [&]<typename T>() {
+        (relu ? kc::batch_norm_relu_forward_inference<T> : kc::batch_norm_forward_inference<T>)(
+            rows, C, xc.data<T>(), ptr_or_null<T>(gc), ptr_or_null<T>(bc), mean.data<T>(), var.data<T>(), static_cast<T>(eps),
+            y.data<T>());
       });
     }
-    return record("batch_norm", {x, gamma, beta}, y, [&] {
+    return record(op, {x, gamma, beta}, y, [&] {
       const bool need_gamma = gamma.defined() && gamma.requires_grad();
       const bool need_beta = beta.defined() && beta.requires_grad();
-      // The statistics are constants here, so y is affine in x, gamma and beta. The gradients are
-      // returned at x's shape; the engine sums those of gamma and beta down to [C].
-      return [sx = need_gamma ? saved(xc) : Tensor(), sg = saved(gc), mean, var, eps, need_gamma, need_beta](const Tensor& g) {
+      // The statistics are constants here, so y is affine in x, gamma and beta (before a ReLU, whose
+      // gradient passes where y > 0). The gradients are returned at x's shape; the engine sums those
+      // of gamma and beta down to [C].
+      return [sx = need_gamma ? saved(xc) : Tensor(), sg = saved(gc), sy = relu ? saved(y) : Tensor(), mean, var, eps,
+              need_gamma, need_beta](const Tensor& g_out) {
+        const Tensor g = sy.defined() ? where(greater(sy, zeros_like(sy)), g_out, zeros_like(g_out)) : g_out;
         Tensor invstd = rsqrt(var + eps);
         Tensor dx = g * (sg.defined() ? sg * invstd : invstd);
         Tensor dgamma = need_gamma ? g * ((sx - mean) * invstd) : Tensor();
@@ -134,11 +142,19 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     });
   }
 
-  if (rows < 1) throw ValueError("batch_norm: training needs at least one row per channel: " + ctx);
+  if (rows < 1) throw ValueError(std::string(op) + ": training needs at least one row per channel: " + ctx);
   Tensor save_mean = Tensor::empty({C}, dt), save_invstd = Tensor::empty({C}, dt);
-  visit_floating(dt, "batch_norm", [&]<typename T>() {
-    kc::batch_norm_forward_training<T>(rows, C, xc.data<T>(), ptr_or_null<T>(gc), ptr_or_null<T>(bc), static_cast<T>(eps),
-                                       y.data<T>(), save_mean.data<T>(), save_invstd.data<T>());
+  // With the ReLU: the scale and shift the forward applied, for the backward's mask.
+  Tensor save_scale = relu ? Tensor::empty({C}, dt) : Tensor(), save_shift = relu ? Tensor::empty({C}, dt) : Tensor();
+  visit_floating(dt, op, [&]<typename T>() {
+    if (relu) {
+      kc::batch_norm_relu_forward_training<T>(rows, C, xc.data<T>(), ptr_or_null<T>(gc), ptr_or_null<T>(bc),
+                                              static_cast<T>(eps), y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
+                                              save_scale.data<T>(), save_shift.data<T>());
+    } else {
+      kc::batch_norm_forward_training<T>(rows, C, xc.data<T>(), ptr_or_null<T>(gc), ptr_or_null<T>(bc), static_cast<T>(eps),
+                                         y.data<T>(), save_mean.data<T>(), save_invstd.data<T>());
+    }
   });
 
   if (moving_mean.defined() || moving_var.defined()) {
@@ -163,21 +179,40 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, cons
     }
   }
 
-  return record("batch_norm", {x, gamma, beta}, y, [&] {
+  return record(op, {x, gamma, beta}, y, [&] {
     const bool need_gamma = gamma.defined() && gamma.requires_grad();
     const bool need_beta = beta.defined() && beta.requires_grad();
-    return [rows, C, dt, sx = saved(xc), sg = saved(gc), save_mean, save_invstd, need_gamma, need_beta](const Tensor& g) {
+    return [op, rows, C, dt, sx = saved(xc), sg = saved(gc), save_mean, save_invstd, save_scale, save_shift, need_gamma,
+            need_beta](const Tensor& g) {
       Tensor dy = dense(g, dt);
       Tensor dx = Tensor::empty(sx.shape(), dt);
       Tensor dgamma = need_gamma ? Tensor::empty({C}, dt) : Tensor();
       Tensor dbeta = need_beta ? Tensor::empty({C}, dt) : Tensor();
-      visit_floating(dt, "batch_norm", [&]<typename T>() {
-        kc::batch_norm_backward<T>(rows, C, sx.data<T>(), dy.data<T>(), ptr_or_null<T>(sg), save_mean.data<T>(),
-                                   save_invstd.data<T>(), dx.data<T>(), mut_ptr_or_null<T>(dgamma), mut_ptr_or_null<T>(dbeta));
+      visit_floating(dt, op, [&]<typename T>() {
+        if (save_scale.defined()) {
+          kc::batch_norm_relu_backward<T>(rows, C, sx.data<T>(), dy.data<T>(), ptr_or_null<T>(sg), save_mean.data<T>(),
+                                          save_invstd.data<T>(), save_scale.data<T>(), save_shift.data<T>(), dx.data<T>(),
+                                          mut_ptr_or_null<T>(dgamma), mut_ptr_or_null<T>(dbeta));
+        } else {
+          kc::batch_norm_backward<T>(rows, C, sx.data<T>(), dy.data<T>(), ptr_or_null<T>(sg), save_mean.data<T>(),
+                                     save_invstd.data<T>(), dx.data<T>(), mut_ptr_or_null<T>(dgamma), mut_ptr_or_null<T>(dbeta));
+        }
       });
       return Gradients{dx, dgamma, dbeta};
     };
   });
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                  const Tensor& moving_var, bool training, BatchNormOptions opt) {
+  return batch_norm_impl("batch_norm", x, gamma, beta, moving_mean, moving_var, training, opt, false);
+}
+
+Tensor batch_norm_relu(const Tensor& x, const Tensor& gamma, const Tensor& beta, const Tensor& moving_mean,
+                       const Tensor& moving_var, bool training, BatchNormOptions opt) {
+  return batch_norm_impl("batch_norm_relu", x, gamma, beta, moving_mean, moving_var, training, opt, true);
 }
 
 }  // namespace ember

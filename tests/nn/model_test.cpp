@@ -1,9 +1,12 @@
 // Layer/Model API: naming, building, Sequential / functional / subclassed models, summary numbers.
+#include "ember/nn/layers/conv.hpp"
 #include "ember/nn/layers/core.hpp"
+#include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/model.hpp"
 #include "test_support.hpp"
 
 using namespace ember;
+using ember::testing::random_f64;
 
 namespace {
 struct FreshNames : ::testing::Test {
@@ -141,5 +144,40 @@ TEST_F(LayerApi, GradientsFlowToEveryWeightOfAFunctionalModel) {
   for (const auto& w : model.trainable_weights()) {
     ASSERT_TRUE(w.weight->value().grad().defined()) << w.name;
     EXPECT_EQ(w.weight->value().grad().shape(), w.weight->value().shape()) << w.name;
+  }
+}
+
+// A BatchNormalization whose only consumer is Activation("relu") runs with it as one op
+// (batch_norm_relu, ops/normalization.hpp): the same outputs and gradients as the two layers run
+// apart, bit for bit. The unfused reference is the same layers in a model that also outputs the
+// batch norm's value, which keeps the pair apart.
+TEST_F(LayerApi, BatchNormFollowedByReluRunsAsOneOpWithTheSameResults) {
+  manual_seed(4);
+  nn::SymbolicTensor in = nn::Input({6, 6, 3});
+  nn::SymbolicTensor conv = nn::Conv2D({.filters = 8, .kernel_size = {3, 3}, .padding = Padding::Same})(in);
+  nn::SymbolicTensor bn = nn::BatchNormalization({.momentum = 0.9})(conv);
+  nn::SymbolicTensor relu = nn::ActivationLayer(Activation::ReLU)(bn);
+  nn::Model fused(in, relu);
+  nn::Model apart(std::vector<nn::SymbolicTensor>{in}, std::vector<nn::SymbolicTensor>{relu, bn});
+  Tensor x = random_f64({4, 6, 6, 3}, 5).to(f32), seed = random_f64({4, 6, 6, 8}, 6).to(f32);
+  auto node_name = [](const Tensor& t) { return std::string(t.impl().autograd->grad_fn->name()); };
+  for (bool training : {true, false}) {
+    auto run = [&](nn::Model& m) {
+      for (const auto& w : m.trainable_weights()) w.weight->value().set_grad(Tensor());
+      Tensor y = m.forward({x}, training)[0];
+      y.backward(seed);
+      std::vector<Tensor> out{y.detach()};
+      for (const auto& w : m.trainable_weights()) out.push_back(w.weight->value().grad());
+      return std::pair{out, node_name(y)};
+    };
+    auto [want, want_node] = run(apart);
+    auto [got, got_node] = run(fused);
+    EXPECT_EQ(want_node, "relu");
+    EXPECT_EQ(got_node, "batch_norm_relu");
+    ASSERT_EQ(got.size(), 5u);  // y, conv kernel and bias, gamma, beta
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      ASSERT_TRUE(got[k].defined() && want[k].defined()) << k;
+      EXPECT_EQ(got[k].to_vector<double>(), want[k].to_vector<double>()) << "training " << training << ", tensor " << k;
+    }
   }
 }

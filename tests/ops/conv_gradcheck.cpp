@@ -98,6 +98,25 @@ TEST(ConvGradcheck, BatchNormInference) {
                            {random_f64({3, 2, 3, 4}, 26, -2, 2), random_f64({4}, 27, 0.5, 1.5), random_f64({4}, 28)}));
 }
 
+// batch_norm_relu, on inputs whose normalised values keep clear of ReLU's kink at 0 (checked: a
+// finite-difference step of 1e-6 must not cross it).
+TEST(ConvGradcheck, BatchNormReluTraining) {
+  Tensor mm = zeros({4}, f64), mv = ones({4}, f64);
+  std::vector<Tensor> in{random_f64({3, 2, 3, 4}, 30, -2, 2), random_f64({4}, 31, 0.5, 1.5), random_f64({4}, 32)};
+  Tensor pre = batch_norm(in[0], in[1], in[2], Tensor(), Tensor(), true);
+  ASSERT_GT(min(abs(pre)).item<double>(), 1e-4);
+  ASSERT_LT(min(pre).item<double>(), 0.0);  // the ReLU cuts some
+  EXPECT_TRUE(gradcheck_ok([mm, mv](const auto& v) { return batch_norm_relu(v[0], v[1], v[2], mm, mv, true); }, in));
+}
+TEST(ConvGradcheck, BatchNormReluInference) {
+  Tensor mm = random_f64({4}, 33), mv = random_f64({4}, 34, 0.5, 2);
+  std::vector<Tensor> in{random_f64({3, 2, 3, 4}, 35, -2, 2), random_f64({4}, 36, 0.5, 1.5), random_f64({4}, 37)};
+  Tensor pre = batch_norm(in[0], in[1], in[2], mm, mv, false);
+  ASSERT_GT(min(abs(pre)).item<double>(), 1e-4);
+  ASSERT_LT(min(pre).item<double>(), 0.0);  // the ReLU cuts some
+  EXPECT_TRUE(gradcheck_ok([mm, mv](const auto& v) { return batch_norm_relu(v[0], v[1], v[2], mm, mv, false); }, in));
+}
+
 // ------------------------------------------------------------------ grouped / depthwise (issue 16)
 
 TEST(ConvGradcheck, Conv2dTwoGroups) {

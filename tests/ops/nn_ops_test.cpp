@@ -267,6 +267,47 @@ TEST(NnOps, BatchNormTrainingNormalisesAndUpdatesMovingStatistics) {
   EXPECT_NEAR(mm.item<double>(), 0.2, 1e-12);
 }
 
+// batch_norm_relu is relu(batch_norm(...)) bit for bit: values, the moving statistics it updates, and
+// the gradients of x, gamma and beta (training and inference, float and double). The inputs straddle
+// zero after normalisation, so the ReLU cuts about half of every channel.
+TEST(NnOps, BatchNormReluIsReluOfBatchNormBitForBit) {
+  for (DType dt : {f32, f64}) {
+    for (bool training : {true, false}) {
+      Tensor x0 = random_f64({4, 5, 5, 16}, 40, -3, 2).to(dt), g0 = random_f64({16}, 41, 0.5, 1.5).to(dt),
+             b0 = random_f64({16}, 42, -0.5, 0.5).to(dt), seed = random_f64({4, 5, 5, 16}, 43).to(dt);
+      struct Run {
+        Tensor y, dx, dgamma, dbeta, mm, mv;
+      };
+      auto run = [&](bool fused) {
+        Tensor x = x0.clone().requires_grad_(), g = g0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+        Tensor mm = random_f64({16}, 44).to(dt), mv = random_f64({16}, 45, 0.5, 2).to(dt);
+        const BatchNormOptions opt{.momentum = 0.9, .epsilon = 1e-5};
+        Tensor y = fused ? batch_norm_relu(x, g, b, mm, mv, training, opt) : relu(batch_norm(x, g, b, mm, mv, training, opt));
+        y.backward(seed);
+        return Run{y.detach(), x.grad(), g.grad(), b.grad(), mm, mv};
+      };
+      Run want = run(false), got = run(true);
+      const std::string what = std::string(dtype_name(dt)) + (training ? " training" : " inference");
+      const double zeros = mean(equal(want.y, zeros_like(want.y)).to(f64)).item<double>();
+      EXPECT_GT(zeros, 0.2) << what;
+      EXPECT_LT(zeros, 0.8) << what;
+      for (auto [name, a, b] : {std::tuple{"y", want.y, got.y}, std::tuple{"dx", want.dx, got.dx},
+                                std::tuple{"dgamma", want.dgamma, got.dgamma}, std::tuple{"dbeta", want.dbeta, got.dbeta},
+                                std::tuple{"moving_mean", want.mm, got.mm}, std::tuple{"moving_var", want.mv, got.mv}}) {
+        ASSERT_TRUE(a.defined() && b.defined()) << what << " " << name;
+        EXPECT_EQ(a.to_vector<double>(), b.to_vector<double>()) << what << " " << name;
+      }
+    }
+  }
+}
+
+TEST(NnOps, BatchNormReluBadInputNamesTheFusedOp) {
+  EXPECT_TRUE(throws_with<ShapeError>([] { batch_norm_relu(ones({4, 3}), ones({4}), Tensor(), Tensor(), Tensor(), true); },
+                                      {"batch_norm_relu", "gamma", "[4,3]", "[4]"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { batch_norm_relu(ones({4, 3}), Tensor(), Tensor(), Tensor(), Tensor(), false); },
+                                      {"batch_norm_relu", "moving_mean", "[4,3]"}));
+}
+
 TEST(NnOps, BatchNormSingleRowUsesCorrectionOne) {
   Tensor mm = zeros({2}, f32), mv = ones({2}, f32);
   Tensor y = batch_norm(from_vector(std::vector<float>{4, -1}, {1, 2}), Tensor(), Tensor(), mm, mv, true);

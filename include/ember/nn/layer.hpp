@@ -219,6 +219,7 @@ class Layer : public std::enable_shared_from_this<Layer> {
   // (activity terms from the last call); an undefined tensor when there are none.
   Tensor regularization_loss();
   void set_activity_regularizer(RegularizerPtr r) { activity_regularizer_ = std::move(r); }
+  bool has_activity_regularizer() const { return activity_regularizer_ != nullptr; }
 
   const std::vector<Shape>& built_input_shapes() const { return built_shapes_; }
   int inbound_node_count() const { return inbound_nodes_; }

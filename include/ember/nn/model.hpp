@@ -163,9 +163,13 @@ class Model : public Layer {
     std::vector<std::size_t> outputs;
     // For a call with several outputs: (output index, position) of each extra output in order_.
     std::vector<std::vector<std::pair<int, std::size_t>>> extras;
+    // For a BatchNormalization node whose one consumer is Activation("relu"): that node's position
+    // (0: none). The two run as one op (BatchNormalization::call_then_relu).
+    std::vector<std::size_t> relu_after;
     std::vector<Tensor> values, arg_values, masks, arg_masks;
   };
   EvalPlan eval_;
+  void plan_relu_fusion();  // fills eval_.relu_after
   std::vector<Tensor> output_masks_;  // see output_masks()
   Tensor input_mask_;                 // the mask of the call_masked in progress (first input)
 };

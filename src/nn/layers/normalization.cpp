@@ -133,10 +133,20 @@ Tensor BatchNormalization::call(const std::vector<Tensor>& inputs, bool training
     for (std::size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int64_t>(i);
     x = contiguous(permute(x, perm));
   }
-  Tensor y = batch_norm(x, value("gamma"), value("beta"), value("moving_mean"), value("moving_variance"),
-                        use_batch_stats, {.momentum = opt_.momentum, .epsilon = opt_.epsilon});
+  Tensor y = (relu_after_ ? batch_norm_relu : batch_norm)(x, value("gamma"), value("beta"), value("moving_mean"),
+                                                         value("moving_variance"), use_batch_stats,
+                                                         {.momentum = opt_.momentum, .epsilon = opt_.epsilon});
   if (!inverse.empty()) y = contiguous(permute(y, inverse));
   return y;
+}
+
+Tensor BatchNormalization::call_then_relu(const Tensor& x, bool training) {
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }  // also when the call throws
+  } reset{relu_after_};
+  relu_after_ = true;
+  return (*this)(x, training);
 }
 
 nlohmann::json BatchNormalization::get_config() const {

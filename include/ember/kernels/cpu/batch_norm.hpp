@@ -36,4 +36,20 @@ template <typename T>
 void batch_norm_backward(int64_t rows, int64_t channels, const T* x, const T* dy, const T* gamma, const T* save_mean,
                          const T* save_invstd, T* dx, T* dgamma, T* dbeta);
 
+// The same three followed by ReLU, max(y, 0), in the same passes (a model's BatchNormalization →
+// ReLU; ops/normalization.hpp's batch_norm_relu). y equals relu() of the unfused y bit for bit.
+// Training also hands back the per-channel scale gamma/sqrt(var + eps) and shift beta it applied
+// (save_scale, save_shift: [channels]); the backward takes them to recompute the pre-ReLU value from
+// x, so that no mask is stored: dy counts where that value is > 0, as relu's gradient.
+template <typename T>
+void batch_norm_relu_forward_training(int64_t rows, int64_t channels, const T* x, const T* gamma, const T* beta, T eps,
+                                      T* y, T* save_mean, T* save_invstd, T* save_scale, T* save_shift);
+template <typename T>
+void batch_norm_relu_forward_inference(int64_t rows, int64_t channels, const T* x, const T* gamma, const T* beta,
+                                       const T* mean, const T* var, T eps, T* y);
+template <typename T>
+void batch_norm_relu_backward(int64_t rows, int64_t channels, const T* x, const T* dy, const T* gamma,
+                              const T* save_mean, const T* save_invstd, const T* save_scale, const T* save_shift, T* dx,
+                              T* dgamma, T* dbeta);
+
 }  // namespace ember::kernels::cpu

@@ -64,6 +64,7 @@ class ActivationLayer : public LayerBase<ActivationLayer> {
   explicit ActivationLayer(Activation activation, std::string name = "");
   explicit ActivationLayer(const std::string& activation, std::string name = "");
   Tensor call(const std::vector<Tensor>& inputs, bool training) override;
+  Activation activation() const { return activation_; }
   Shape compute_output_shape(const std::vector<Shape>& input_shapes) override;
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense

@@ -67,10 +67,15 @@ class BatchNormalization : public LayerBase<BatchNormalization> {
   nlohmann::json get_config() const override;
   static LayerPtr from_config(const nlohmann::json& config);  // beside get_config; see Dense
   const BatchNormalizationOptions& options() const { return opt_; }
+  // This layer's call on x followed by ReLU, as one op (batch_norm_relu): what a model runs for a
+  // BatchNormalization whose only consumer is Activation("relu"). As operator()(x, training)
+  // otherwise (build, shape checks).
+  Tensor call_then_relu(const Tensor& x, bool training);
 
  private:
   BatchNormalizationOptions opt_;
   int64_t axis_ = -1;  // normalised when built
+  bool relu_after_ = false;  // set during call_then_relu
 };
 
 struct LeakyReLUOptions {
