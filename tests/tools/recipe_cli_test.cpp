@@ -340,6 +340,9 @@ TEST(RecipeCli, EnsembleAveragesTheModelsOfConsecutiveSeeds) {
   EXPECT_TRUE(fs::exists(out / "history_model_2.csv"));
   nlohmann::json s = run_settings(out);
   EXPECT_EQ(s.value("ensemble", "").rfind("2 models averaged (seeds 5-6", 0), 0u) << s.dump();
+  // The models train without scoring the test split after each epoch (a single run does).
+  EXPECT_EQ(r.out.find("val_accuracy"), std::string::npos) << r.out;
+  EXPECT_EQ(s.value("validation", "").rfind("none", 0), 0u) << s.dump();
 
   // The same models trained alone, one per seed.
   std::vector<std::shared_ptr<nn::Model>> alone;
@@ -347,6 +350,7 @@ TEST(RecipeCli, EnsembleAveragesTheModelsOfConsecutiveSeeds) {
     fs::path single = ember::testing::fresh_temp_dir(std::string("recipe_ensemble_seed") + seed);
     ToolRun one = run_ember(base + "--seed " + seed + " --out " + single.string());
     ASSERT_EQ(one.status, 0) << one.err;
+    EXPECT_NE(one.out.find("val_accuracy"), std::string::npos) << one.out;
     alone.push_back(nn::load_model((single / "model.h5").string()));
   }
   auto ensemble = nn::load_model((out / "model.h5").string());
