@@ -232,7 +232,7 @@ void Model::call_all_into(const std::vector<Tensor>& inputs, bool training, std:
       args.push_back(values[j]);
       arg_masks.push_back(masks[j]);
     }
-    if (const std::size_t relu = eval_.relu_after[k]; relu != 0 && !arg_masks[0].defined() && order_[relu]->layer->built()) {
+    if (const std::size_t relu = eval_.relu_after[k]; relu != 0 && fusable_now(k, relu, arg_masks[0])) {
       // The ReLU's output directly; nothing else reads the batch norm's.
       values[relu] = static_cast<BatchNormalization&>(*order_[k]->layer).call_then_relu(args[0], training);
       continue;
@@ -270,6 +270,14 @@ void Model::plan_relu_fusion() {
     if (typeid(layer) != typeid(BatchNormalization) || layer.has_activity_regularizer()) continue;
     eval_.relu_after[bn] = k;
   }
+}
+
+bool Model::fusable_now(std::size_t bn, std::size_t relu, const Tensor& mask) const {
+  // What may have changed since the plan was made: a mask on this call, an activity penalty set
+  // since, and the ReLU layer not yet built (its first call builds it).
+  const Layer& b = *order_[bn]->layer;
+  const Layer& r = *order_[relu]->layer;
+  return !mask.defined() && r.built() && !b.has_activity_regularizer() && !r.has_activity_regularizer();
 }
 
 void Model::check_input_shapes(const std::vector<Shape>& shapes) const { Layer::check_input_shapes(shapes); }

@@ -3,6 +3,7 @@
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/layers/normalization.hpp"
 #include "ember/nn/model.hpp"
+#include "ember/nn/regularizers.hpp"
 #include "test_support.hpp"
 
 using namespace ember;
@@ -180,4 +181,13 @@ TEST_F(LayerApi, BatchNormFollowedByReluRunsAsOneOpWithTheSameResults) {
       EXPECT_EQ(got[k].to_vector<double>(), want[k].to_vector<double>()) << "training " << training << ", tensor " << k;
     }
   }
+  // An activity penalty on the batch norm, set after the model ran, must see the batch norm's own
+  // output: the pair runs apart from then on, and the penalty is the unfused model's.
+  fused.get_layer("batch_normalization")->set_activity_regularizer(nn::regularizers::get("l2"));
+  Tensor y = fused.forward({x}, true)[0];
+  EXPECT_EQ(node_name(y), "relu");
+  Tensor penalty = fused.regularization_loss();
+  apart.forward({x}, true);
+  ASSERT_TRUE(penalty.defined());
+  EXPECT_EQ(penalty.item<double>(), apart.regularization_loss().item<double>());
 }

@@ -170,6 +170,7 @@ class Model : public Layer {
   };
   EvalPlan eval_;
   void plan_relu_fusion();  // fills eval_.relu_after
+  bool fusable_now(std::size_t bn, std::size_t relu, const Tensor& mask) const;  // at a call
   std::vector<Tensor> output_masks_;  // see output_masks()
   Tensor input_mask_;                 // the mask of the call_masked in progress (first input)
 };
