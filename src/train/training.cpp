@@ -165,15 +165,98 @@ void clear_grads(TrainingState& st) {
   for (const auto& e : st.step_walk) e.weight->value().zero_grad();
 }
 
+// Copies each tensor of `from` into `to` (resized to match; a buffer of the right shape and dtype
+// is reused, so a steady state allocates nothing).
+void copy_into(std::vector<Tensor>& to, const std::vector<const Tensor*>& from) {
+  to.resize(from.size());
+  for (std::size_t k = 0; k < from.size(); ++k) {
+    const Tensor& t = *from[k];
+    if (!to[k].defined() || to[k].shape() != t.shape() || to[k].dtype() != t.dtype()) to[k] = Tensor::empty(t.shape(), t.dtype());
+    to[k].copy_(t);
+  }
+}
+
+// The global L2 norm of the trainable weights' gradients, accumulated in double.
+double gradient_norm(const optim::NamedParams& params) {
+  double sq = 0;
+  for (const auto& [name, w] : params) {
+    Tensor g = w.grad();
+    if (!g.defined()) continue;
+    if (!g.is_contiguous()) g = g.contiguous();
+    const int64_t n = g.numel();
+    if (g.dtype() == f64) {
+      const double* p = g.data<double>();
+      for (int64_t i = 0; i < n; ++i) sq += p[i] * p[i];
+    } else {
+      const Tensor gf = g.dtype() == f32 ? g : g.to(f32);
+      const float* p = gf.data<float>();
+      for (int64_t i = 0; i < n; ++i) sq += static_cast<double>(p[i]) * p[i];
+    }
+  }
+  return std::sqrt(sq);
+}
+
+// SAMOptions' first pass: the gradient on (the first part of) the batch, then each trainable weight
+// moved by rho * g / ||g||, with copies kept to restore them (restore_after_sam). The first pass's
+// changes to non-trainable weights (batch norm's moving statistics) are undone here.
+void move_to_sam_point(nn::Model& model, TrainingState& st, const Data& b) {
+  const SAMOptions& sam = *st.sam;
+  const optim::NamedParams& params = trainable_params(model, st);  // also refreshes st.step_walk
+  std::vector<const Tensor*> others;
+  for (const auto& e : st.step_walk) {
+    if (!e.trainable) others.push_back(&e.weight->value());
+  }
+  {
+    autograd::NoGradGuard no_grad;
+    copy_into(st.sam_saved_other, others);
+  }
+  const int64_t n = b.size();
+  const int64_t m = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(sam.ascent_fraction * static_cast<double>(n))), 1, n);
+  {
+    std::vector<Tensor> outs;
+    if (m < n) {
+      Data part = slice_rows(b, 0, m);
+      model.forward_into(part.xs, true, outs);
+      batch_loss(model, st, outs, part).backward();
+    } else {
+      model.forward_into(b.xs, true, outs);
+      batch_loss(model, st, outs, b).backward();
+    }
+  }
+  autograd::NoGradGuard no_grad;
+  std::vector<const Tensor*> weights;
+  for (const auto& [name, w] : params) weights.push_back(&w);
+  copy_into(st.sam_saved_trainable, weights);
+  const double norm = gradient_norm(params);
+  if (norm > 0 && std::isfinite(norm)) {
+    const double scale = sam.rho / norm;
+    for (const auto& [name, w] : params) {
+      const Tensor g = w.grad();
+      if (g.defined()) Tensor(w).add_(g, scale);
+    }
+  }
+  clear_grads(st);
+  for (std::size_t k = 0; k < others.size(); ++k) Tensor(*others[k]).copy_(st.sam_saved_other[k]);
+}
+
+// The trainable weights back where move_to_sam_point found them, bit for bit.
+void restore_after_sam(nn::Model& model, TrainingState& st) {
+  autograd::NoGradGuard no_grad;
+  const optim::NamedParams& params = trainable_params(model, st);
+  for (std::size_t k = 0; k < params.size(); ++k) Tensor(params[k].second).copy_(st.sam_saved_trainable[k]);
+}
+
 // One optimisation step; returns the batch's mean loss.
 double train_step(nn::Model& model, TrainingState& st, const Data& b) {
   adapt_num_threads();  // between batches: follow the cores other processes leave free
+  if (st.sam) move_to_sam_point(model, st, b);
   std::vector<Tensor>& outs = st.step_outputs;
   model.forward_into(b.xs, true, outs);
   if (st.metrics.empty() && !st.metric_names.empty()) st.metrics = make_metrics(st);
   Tensor loss = batch_loss(model, st, outs, b);
   double value = loss.item<double>();
   loss.backward();
+  if (st.sam) restore_after_sam(model, st);
   st.optimizer->step(trainable_params(model, st));
   clear_grads(st);
   autograd::NoGradGuard no_grad;
@@ -542,6 +625,15 @@ void Model::compile(const train::CompileOptions& o) {
   }
   st->loss_weights = o.loss_weights;
   st->metric_names = o.metrics;
+  if (o.sam) {
+    if (!(o.sam->rho > 0) || !std::isfinite(o.sam->rho)) {
+      throw ValueError("compile: sam.rho must be a finite number > 0, got " + std::to_string(o.sam->rho));
+    }
+    if (!(o.sam->ascent_fraction > 0 && o.sam->ascent_fraction <= 1)) {
+      throw ValueError("compile: sam.ascent_fraction must be in (0, 1], got " + std::to_string(o.sam->ascent_fraction));
+    }
+    st->sam = o.sam;
+  }
   // Unknown metric names fail here, not in the middle of training.
   for (const std::string& m : o.metrics) metrics::get(m, st->losses[0].get());
   // Training needs every weight: refuse a model over the parameter memory budget here, before

@@ -325,6 +325,28 @@ TEST(RecipeCli, LrFloorAndSwaEpochs) {
   }
 }
 
+// --sam RHO [--sam-fraction F] trains with sharpness-aware steps (train::SAMOptions; the step itself
+// is tested in tests/train/sam_test.cpp): a different run from the plain one, recorded in run.json;
+// bad values are refused before training.
+TEST(RecipeCli, SamChangesTheStepsAndIsRecorded) {
+  fs::path data = ember::testing::make_idx_dir("recipe_sam", 256, 32);
+  const std::string base = "train --model mlp --data idx:" + data.string() +
+                           " --epochs 2 --batch-size 64 --threads 1 --verbose 2 --learning-rate 0.01 ";
+  fs::path sam_out = ember::testing::fresh_temp_dir("recipe_sam_out"), plain_out = ember::testing::fresh_temp_dir("recipe_sam_plain");
+  ToolRun sam = run_ember(base + "--sam 0.05 --sam-fraction 0.25 --out " + sam_out.string());
+  ToolRun plain = run_ember(base + "--out " + plain_out.string());
+  ASSERT_EQ(sam.status, 0) << sam.err;
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_NE(ember::testing::read_file(sam_out / "history.csv"), ember::testing::read_file(plain_out / "history.csv"));
+  EXPECT_EQ(run_settings(sam_out).value("sharpness-aware steps (SAM rho)", ""), "0.05, ascent on 0.25 of each batch");
+  EXPECT_FALSE(run_settings(plain_out).contains("sharpness-aware steps (SAM rho)"));
+  for (const char* bad : {"--sam -0.1", "--sam-fraction 0", "--sam-fraction 1.5"}) {
+    ToolRun b = run_ember(base + bad);
+    EXPECT_EQ(b.status, 2) << bad << ": " << b.err;
+    EXPECT_NE(b.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos) << b.err;
+  }
+}
+
 // --ensemble K trains K models one after another, model k with seed --seed + k (the model a run with
 // that seed alone trains), and saves one model whose output is the mean of theirs; each model's own
 // test accuracy and history are kept. It cannot be checkpointed or logged to TensorBoard.

@@ -79,6 +79,8 @@ struct TrainArgs {
   double ema = 0;        // --ema MOMENTUM: Keras 3's use_ema with this ema_momentum (0: none)
   double lr_floor = 0;   // --lr-floor ALPHA: the cosine ends at ALPHA * the rate (Keras CosineDecay's alpha)
   int swa_epochs = 0;    // --swa-epochs K: average the weights of the last K epochs (callbacks::SWA; 0: none)
+  double sam = 0;           // --sam RHO: sharpness-aware steps with this radius (train::SAMOptions; 0: none)
+  double sam_fraction = 1;  // --sam-fraction F: SAMOptions::ascent_fraction
   std::string tta = "none";  // "flip": test predictions average each image's and its mirror's
   double time_limit = 0;     // --time-limit MINUTES for the whole run (0: none); see time_limit_plan
   int ensemble = 1;          // --ensemble K: train K models (seeds --seed, --seed + 1, ...) and average their outputs
@@ -87,7 +89,7 @@ struct TrainArgs {
 // The options whose value came from the command line (the rest may come from the model's recipe).
 struct GivenOptions {
   CLI::Option *epochs, *batch_size, *optimizer, *learning_rate, *schedule, *warmup_epochs, *label_smoothing, *augment, *tta,
-      *time_limit, *weight_decay, *ensemble;
+      *time_limit, *weight_decay, *ensemble, *sam, *sam_fraction;
 };
 
 // A built-in model's recipe for every recipe setting the command line left out.
@@ -107,6 +109,8 @@ void apply_recipe(TrainArgs& a, const GivenOptions& given) {
   // The recipe's decay belongs to its optimizer: another --optimizer keeps that optimizer's default.
   if (unset(given.weight_decay) && unset(given.optimizer)) a.weight_decay = r.weight_decay;
   if (unset(given.augment)) a.augment = r.augment;
+  if (unset(given.sam)) a.sam = r.sam_rho;
+  if (unset(given.sam_fraction)) a.sam_fraction = r.sam_fraction;
   if (unset(given.tta)) a.tta = r.tta_flip ? "flip" : "none";
   // The recipe's time limit plans its own epoch count: an --epochs given asks for that many instead,
   // and a checkpointed run keeps its count so that --resume continues the same schedule.
@@ -231,6 +235,8 @@ nlohmann::json run_settings(const TrainArgs& a) {
   if (a.ema > 0) j["ema"] = format_number(a.ema, exact);
   if (a.lr_floor > 0) j["lr-floor"] = format_number(a.lr_floor, exact);
   if (a.swa_epochs > 0) j["swa-epochs"] = std::to_string(a.swa_epochs);
+  if (a.sam > 0) j["sam"] = format_number(a.sam, exact);
+  if (a.sam > 0 && a.sam_fraction < 1) j["sam-fraction"] = format_number(a.sam_fraction, exact);
   if (!a.image_size.empty()) j["image-size"] = a.image_size;
   if (a.color != "rgb") j["color"] = a.color;
   // The cosine spans --epochs, and --swa-epochs counts back from its end: then the count must match too.
@@ -273,7 +279,7 @@ std::string prepare_checkpoint_dir(const TrainArgs& a) {
   if (!then.is_object()) throw FormatError("'" + settings_file.string() + "': expected a JSON object");
   // In this order, so that a changed schedule is named before the epoch count it makes matter.
   for (const char* key : {"model", "data", "optimizer", "learning-rate", "schedule", "batch-size", "validation-split", "seed",
-                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "ema", "lr-floor", "swa-epochs", "image-size", "color", "epochs"}) {
+                          "test-split", "augment", "warmup-epochs", "label-smoothing", "weight-decay", "no-decay", "ema", "lr-floor", "swa-epochs", "sam", "sam-fraction", "image-size", "color", "epochs"}) {
     if (!now.contains(key) && !then.contains(key)) continue;
     if (!now.contains(key)) {
       const std::string was = then[key].is_string() ? then[key].get<std::string>() : short_dump(then[key]);
@@ -364,6 +370,9 @@ train::ReportData report_data(const TrainArgs& a, nn::Model& model, const callba
   if (a.ema > 0) r.settings.emplace_back("weights averaged (EMA momentum)", format_number(a.ema));
   if (a.lr_floor > 0) r.settings.emplace_back("learning-rate floor (cosine alpha)", format_number(a.lr_floor));
   if (a.swa_epochs > 0) r.settings.emplace_back("weights averaged (SWA epochs)", std::to_string(a.swa_epochs));
+  if (a.sam > 0) {
+    r.settings.emplace_back("sharpness-aware steps (SAM rho)", format_number(a.sam) + (a.sam_fraction < 1 ? ", ascent on " + format_number(a.sam_fraction) + " of each batch" : ""));
+  }
   if (a.tta != "none") r.settings.emplace_back("test-time augmentation", a.tta);
   if (a.ensemble > 1) {
     std::string text = std::to_string(a.ensemble) + " models averaged (seeds " + std::to_string(a.seed) + "-" +
@@ -588,14 +597,18 @@ TrainedModel fit_model(const TrainArgs& a, std::shared_ptr<nn::Model> model, std
   auto planned_epochs = std::make_shared<int>(a.epochs);
   auto planned_lr = std::make_shared<std::map<int, double>>();
   opt->set_learning_rate(learning_rate_schedule(a, steps, plan));
+  std::optional<train::SAMOptions> sam;
+  if (a.sam > 0) sam = train::SAMOptions{.rho = a.sam, .ascent_fraction = a.sam_fraction};
   if (a.label_smoothing > 0) {
     model->compile({.optimizer = opt,
                     .loss = losses::CategoricalCrossentropy({.from_logits = from_logits, .label_smoothing = a.label_smoothing}),
-                    .metrics = {"accuracy"}});
+                    .metrics = {"accuracy"},
+                    .sam = sam});
   } else {
     model->compile({.optimizer = opt,
                     .loss = losses::SparseCategoricalCrossentropy({.from_logits = from_logits}),
-                    .metrics = {"accuracy"}});
+                    .metrics = {"accuracy"},
+                    .sam = sam});
   }
 
   train::FitOptions fit{.batch_size = a.batch_size, .epochs = a.epochs, .verbose = a.verbose};
@@ -676,6 +689,12 @@ int run_train(const TrainArgs& a) {
   }
   if (a.weight_decay && !(*a.weight_decay >= 0 && std::isfinite(*a.weight_decay))) {
     throw CLI::ValidationError("--weight-decay", "must be a finite number >= 0, got " + format_number(*a.weight_decay));
+  }
+  if (!(a.sam >= 0) || !std::isfinite(a.sam)) {
+    throw CLI::ValidationError("--sam", "must be a radius >= 0 (0: plain steps), got " + format_number(a.sam));
+  }
+  if (!(a.sam_fraction > 0 && a.sam_fraction <= 1)) {
+    throw CLI::ValidationError("--sam-fraction", "must be in (0, 1], got " + format_number(a.sam_fraction));
   }
   if (!(a.ema >= 0 && a.ema < 1)) {
     throw CLI::ValidationError("--ema", "must be a momentum in [0, 1) (0: no averaging), got " + format_number(a.ema));
@@ -895,6 +914,15 @@ void add_train_commands(CLI::App& app) {
                     "stochastic weight averaging: the model ends with the mean of the weights at the ends of the last K epochs, "
                     "batch-norm statistics recomputed for it (default 0: none; pair with --lr-floor)")
       ->check(CLI::NonNegativeNumber);
+  given.sam = train->add_option("--sam", args->sam,
+                                 "sharpness-aware minimization with this radius rho (e.g. 0.05): each step takes its gradient where the "
+                                 "loss rises fastest within rho of the weights, at the cost of a second pass (default 0: none, or the "
+                                 "built-in model's recipe)")
+                  ->check(CLI::NonNegativeNumber);
+  given.sam_fraction = train->add_option("--sam-fraction", args->sam_fraction,
+                                         "with --sam: find that point from this leading fraction of each (shuffled) batch, so the extra "
+                                         "pass costs about that fraction of a step (default 1, or the built-in model's recipe)")
+                           ->check(CLI::Range(0.0, 1.0));
   train->add_option("--ema", args->ema,
                     "average the weights over the steps, as Keras 3's use_ema with this ema_momentum (e.g. 0.999): "
                     "average = m*average + (1-m)*w after each step, and the model ends training with the averages (default 0: none)");

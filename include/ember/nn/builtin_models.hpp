@@ -45,6 +45,8 @@ struct TrainingRecipe {
   std::optional<double> weight_decay;  // the optimizer's decoupled decay; none: its default
   std::string augment;              // data::augmentation_from_spec's spec; empty: none
   bool tta_flip = false;            // test predictions average each image's and its mirror's
+  double sam_rho = 0;               // sharpness-aware steps (train::SAMOptions::rho; 0: none)
+  double sam_fraction = 1;          // ...and their SAMOptions::ascent_fraction
   // Minutes the whole run should end within (0: no limit). After the first epoch the run plans how
   // many of `epochs` fit at that epoch's pace and ends its schedule there, and plans again after each
   // later epoch at their pace (`ember train --time-limit`): a slower machine trains fewer epochs

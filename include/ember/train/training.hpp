@@ -51,12 +51,32 @@ class LossArg {
   std::shared_ptr<const losses::Loss> ptr_;
 };
 
+// Sharpness-aware minimization (Foret et al. 2021; TensorFlow's
+// keras.models.experimental.SharpnessAwareMinimization): each training step takes the gradient g
+// at the weights w, moves them to w + rho * g / ||g|| (||g||: the global norm over all trainable
+// weights) — the nearby point where the loss rises fastest —, takes the gradient there and hands
+// it to the optimizer, which updates the weights from w (restored exactly, not by subtraction).
+// So a step costs two forward and backward passes: it favours weights whose whole neighbourhood has
+// a low loss.
+//  - ascent_fraction (Ember's; 1 = the paper's and TensorFlow's SAM): g from the batch's first
+//    ceil(fraction * rows) rows only (fit shuffles the rows), so the extra pass costs about that
+//    fraction of a step.
+//  - Batch norm's moving statistics and the other non-trainable weights are those of the second
+//    pass only (the first pass's updates are undone); the loss and metrics fit logs are the
+//    second pass's, over the whole batch.
+//  - A weight with no gradient in the first pass is not moved. ||g|| = 0 moves nothing.
+struct SAMOptions {
+  double rho = 0.05;            // > 0: the radius of the neighbourhood
+  double ascent_fraction = 1;   // in (0, 1]
+};
+
 struct CompileOptions {
   OptimizerArg optimizer = "rmsprop";  // Keras's default
   LossArg loss;                         // one loss, applied to every output...
   std::vector<LossArg> losses;          // ...or one per output
   std::vector<std::string> metrics;     // e.g. {"accuracy"}; computed on the first output
   std::vector<double> loss_weights;     // per output (default 1)
+  std::optional<SAMOptions> sam = std::nullopt;  // sharpness-aware steps (fit and train_on_batch)
 };
 
 struct FitOptions {
@@ -144,6 +164,10 @@ struct TrainingState {
   std::vector<Tensor> step_outputs, step_xs, step_ys;
   std::vector<nn::Layer::WeightEntry> step_walk, step_weights;
   optim::NamedParams step_params;
+  // CompileOptions::sam, and its step's copies of the trainable weights before the move and of the
+  // non-trainable ones before the first pass (reused from step to step).
+  std::optional<SAMOptions> sam;
+  std::vector<Tensor> sam_saved_trainable, sam_saved_other;
 };
 
 // PyTorch's torch.optim.swa_utils.update_bn: every BatchNormalization layer's moving mean and
