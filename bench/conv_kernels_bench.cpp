@@ -16,6 +16,8 @@ namespace {
 using namespace ember::kernels::cpu;
 
 Conv2dGeometry shape(int64_t which) {
+  if (which == 8)  // fmnist-resnet's second stem convolution: 28x28x32
+    return make_conv2d_geometry({.batch = 128, .in_h = 28, .in_w = 28, .in_c = 32, .k_h = 3, .k_w = 3, .out_c = 32, .padding = Padding::Same});
   if (which >= 6) {  // fmnist-resnet's 3x3 stride-1 layers: 14x14x64, 7x7x128
     const int64_t side = which == 6 ? 14 : 7, channels = which == 6 ? 64 : 128;
     return make_conv2d_geometry({.batch = 128, .in_h = side, .in_w = side, .in_c = channels, .k_h = 3, .k_w = 3, .out_c = channels, .padding = Padding::Same});
@@ -28,7 +30,7 @@ Conv2dGeometry shape(int64_t which) {
                     : make_conv2d_geometry({.batch = 128, .in_h = 14, .in_w = 14, .in_c = 32, .k_h = 5, .k_w = 5, .out_c = 64, .padding = Padding::Same});
 }
 
-// state.range(0): shape (0, 1 the tutorial CNN's; 2-5 ResNet-18's; 6, 7 fmnist-resnet's), (1): algo (0 auto, 1 direct, 2 blocked,
+// state.range(0): shape (0, 1 the tutorial CNN's; 2-5 ResNet-18's; 6, 7, 8 fmnist-resnet's), (1): algo (0 auto, 1 direct, 2 blocked,
 // 3 im2col, 4 any-weights, 5 oneDNN Winograd, 6 our Winograd, 7 our Winograd in AVX2 only), (2): 0 fwd, 1 bwd-data,
 // 2 bwd-weights
 void BM_Conv(benchmark::State& state) {
@@ -52,7 +54,7 @@ void BM_Conv(benchmark::State& state) {
 BENCHMARK(BM_Conv)
     ->ArgNames({"shape", "algo", "dir"})
     ->ArgsProduct({{0, 1}, {0, 1, 2, 3, 4}, {0, 1, 2}})
-    ->ArgsProduct({{2, 3, 4, 5, 6, 7}, {0, 4, 5, 6, 7}, {0, 1, 2}})
+    ->ArgsProduct({{2, 3, 4, 5, 6, 7, 8}, {0, 4, 5, 6, 7}, {0, 1, 2}})
     ->ArgsProduct({{1}, {6, 7}, {0, 1, 2}})  // conv2's 5x5 as our Winograd F(4x4, 5x5)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -7,7 +7,8 @@
 import os, sys, gzip, numpy as np, h5py, torch, torch.nn.functional as F
 torch.set_num_threads(2)
 f = h5py.File(sys.argv[1], 'r')['model_weights']
-pooled = 'stage2_pool' in [n.decode() if isinstance(n, bytes) else n for n in f.attrs['layer_names']]
+layers = [n.decode() if isinstance(n, bytes) else n for n in f.attrs['layer_names']]
+pooled = 'stage2_pool' in layers
 def w(layer, name): return torch.tensor(np.array(f[layer][layer][name + ':0']))
 def conv(x, layer, stride=1):
     k = w(layer, 'kernel').permute(3, 2, 0, 1)  # HWIO -> OIHW
@@ -27,6 +28,8 @@ def block(x, name, stride, project):
     return F.relu(s + y)
 def model(x):
     x = F.relu(bn(conv(x, 'stem_conv'), 'stem_bn'))
+    if 'stem2_conv' in layers:  # the second stem convolution, in the model since stop 47
+        x = F.relu(bn(conv(x, 'stem2_conv'), 'stem2_bn'))
     x = F.max_pool2d(x, 2)
     x = block(x, 'stage1_block1', 1, True); x = block(x, 'stage1_block2', 1, False)
     if pooled:  # the network since the average-pool change: pool, then stride-1 convolutions

@@ -31,11 +31,12 @@ TEST(BuiltinModels, FmnistConvBnCounts) {
 
 TEST(BuiltinModels, FmnistResNetCounts) {
   auto m = nn::builtin_model("fmnist-resnet");
-  // stem; stage 1 block 1: 3×3 32→64, 3×3 64→64, 1×1 projection 32→64; block 2: two 3×3 64→64;
-  // stage 2 block 1: 3×3 64→128, 3×3 128→128, 1×1 projection 64→128; block 2: two 3×3 128→128.
-  const int64_t convs = conv(5, 1, 32) + conv(3, 32, 64) + conv(3, 64, 64) + conv(1, 32, 64) + 2 * conv(3, 64, 64) +
+  // stem: 5×5 1→32, 3×3 32→32; stage 1 block 1: 3×3 32→64, 3×3 64→64, 1×1 projection 32→64;
+  // block 2: two 3×3 64→64; stage 2 block 1: 3×3 64→128, 3×3 128→128, 1×1 projection 64→128;
+  // block 2: two 3×3 128→128.
+  const int64_t convs = conv(5, 1, 32) + conv(3, 32, 32) + conv(3, 32, 64) + conv(3, 64, 64) + conv(1, 32, 64) + 2 * conv(3, 64, 64) +
                         conv(3, 64, 128) + conv(3, 128, 128) + conv(1, 64, 128) + 2 * conv(3, 128, 128);
-  const int64_t bn_channels[] = {32, 64, 64, 64, 64, 64, 128, 128, 128, 128, 128};
+  const int64_t bn_channels[] = {32, 32, 64, 64, 64, 64, 64, 128, 128, 128, 128, 128};
   int64_t bn = 0, bn_t = 0;
   for (int64_t c : bn_channels) bn += bn_all(c), bn_t += bn_trainable(c);
   EXPECT_EQ(m->count_params(), convs + bn + dense(128, 10));
