@@ -1,6 +1,8 @@
 #include <zlib.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -238,4 +240,78 @@ TEST(Images, ToFloatEqualsCastAndDivide) {
   EXPECT_EQ(fast.to_vector<float>(), plain.to_vector<float>());
   Tensor strided = bytes.transpose(1, 2);
   EXPECT_EQ(data::images_to_float(strided).to_vector<float>(), unsqueeze(strided.to(f32) / 255.0, 3).to_vector<float>());
+}
+
+namespace {
+// The four files of an IDX data set (gzipped), `n` images of 2×2 filled with `fill`, labels 0..n-1.
+void write_idx_set(const std::string& dir, uint32_t n, unsigned char fill) {
+  std::filesystem::create_directories(dir);
+  for (const char* split : {"train", "t10k"}) {
+    write_gz(dir + "/" + split + "-images-idx3-ubyte.gz", idx_bytes(0x08, {n, 2, 2}, std::vector<unsigned char>(4 * n, fill)));
+    std::vector<unsigned char> labels(n);
+    for (uint32_t i = 0; i < n; ++i) labels[i] = static_cast<unsigned char>(i);
+    write_gz(dir + "/" + split + "-labels-idx1-ubyte.gz", idx_bytes(0x08, {n}, labels));
+  }
+}
+std::vector<std::filesystem::path> cache_entries(const std::string& cache) {
+  std::vector<std::filesystem::path> entries;
+  if (std::filesystem::is_directory(cache + "/idx")) {
+    for (const auto& e : std::filesystem::directory_iterator(cache + "/idx")) entries.push_back(e.path());
+  }
+  return entries;
+}
+}  // namespace
+
+// load_idx_dir keeps an inflated, plain-IDX copy of each gzipped file and reads it on the next load;
+// a changed source misses the old copy, a damaged copy is replaced, and EMBER_CACHE=0 writes none.
+TEST(IdxCache, KeepsInflatedCopiesAndNoticesChangedSources) {
+  const std::string root = temp_dir() + "/cache_case", src = root + "/src", cache = root + "/cache";
+  std::filesystem::remove_all(root);
+  write_idx_set(src, 3, 7);
+  ::setenv("EMBER_CACHE_DIR", cache.c_str(), 1);
+  ::unsetenv("EMBER_CACHE");
+  data::TrainTestData first = data::load_idx_dir(src);
+  EXPECT_EQ(first.train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 7));
+  std::vector<std::filesystem::path> entries = cache_entries(cache);
+  ASSERT_EQ(entries.size(), 4u);
+  for (const auto& e : entries) {  // plain IDX, not gzip: the first two bytes are IDX's zero magic
+    std::ifstream in(e, std::ios::binary);
+    EXPECT_EQ(in.get(), 0) << e;
+    EXPECT_EQ(in.get(), 0) << e;
+  }
+
+  // The copy is what a later load reads: change the cached train images (same size, still valid)
+  // and that change shows.
+  for (const auto& e : entries) {
+    if (std::filesystem::file_size(e) == 4 + 3 * 4 + 12) {
+      Tensor t = data::read_idx(e.string());
+      if (t.dim() == 3) write_plain(e.string(), idx_bytes(0x08, {3, 2, 2}, std::vector<unsigned char>(12, 9)));
+    }
+  }
+  data::TrainTestData second = data::load_idx_dir(src);
+  EXPECT_EQ(second.train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 9));
+  EXPECT_EQ(second.test.images.to_vector<int64_t>(), std::vector<int64_t>(12, 9));
+
+  // A changed source (new content, later modification time) is read, not the old copy.
+  write_idx_set(src, 3, 5);
+  for (const auto& f : std::filesystem::directory_iterator(src)) {
+    std::filesystem::last_write_time(f.path(), std::filesystem::last_write_time(f.path()) + std::chrono::seconds(10));
+  }
+  EXPECT_EQ(data::load_idx_dir(src).train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 5));
+  EXPECT_EQ(cache_entries(cache).size(), 8u);
+
+  // Damaged copies (truncated) are read around and replaced.
+  for (const auto& e : cache_entries(cache)) std::filesystem::resize_file(e, 6);
+  EXPECT_EQ(data::load_idx_dir(src).train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 5));
+  EXPECT_EQ(data::load_idx_dir(src).train.labels.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2}));
+
+  // EMBER_CACHE=0: nothing written.
+  const std::string cache2 = root + "/cache2";
+  ::setenv("EMBER_CACHE_DIR", cache2.c_str(), 1);
+  ::setenv("EMBER_CACHE", "0", 1);
+  EXPECT_EQ(data::load_idx_dir(src).test.images.to_vector<int64_t>(), std::vector<int64_t>(12, 5));
+  EXPECT_TRUE(cache_entries(cache2).empty());
+  ::unsetenv("EMBER_CACHE");
+  ::unsetenv("EMBER_CACHE_DIR");
+  std::filesystem::remove_all(root);
 }
