@@ -3,7 +3,7 @@
 
   char_lm_torch.py [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N]
                    [--data PATH] [--seed S] [--threads T] [--learning-rate LR] [--batch-size B]
-                   [--clipnorm C] [--init-from FILE.safetensors]
+                   [--clipnorm C] [--init-from FILE.safetensors] [--order-from FILE.npy]
 
 Same as the Ember example (see its header and README "Character-level language model"):
   text     data::read_text's rules: every regular file under the folder in sorted path order,
@@ -270,6 +270,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--init-from", help="start from Ember's initial weights (example_char_lm --save-init FILE)")
     ap.add_argument("--clipnorm", type=float, default=5.0, help="global gradient-norm clip (0: none)")
+    ap.add_argument("--order-from", help="each epoch's batch order from Ember's run (example_char_lm --save-order FILE)")
     ap.add_argument("--two-biases", action="store_true",
                     help="train the LSTM's bias_hh as well (not Keras's model: see the docstring)")
     a = ap.parse_args()
@@ -306,9 +307,17 @@ def main():
     lr = a.learning_rate or (2e-3 if a.model == "transformer" else 1e-2)
     opt = torch.optim.Adam(trainable, lr=lr, betas=(0.9, 0.999), eps=1e-7)
     batch = a.batch_size
+    orders = None
+    if a.order_from:
+        orders = np.load(a.order_from)
+        if orders.shape != (epochs, len(train_x)) or not all(
+                np.array_equal(np.sort(o), np.arange(len(train_x))) for o in orders):
+            raise SystemExit(f"{a.order_from}: expected {epochs} permutations of {len(train_x)} windows, "
+                             f"got an array of shape {orders.shape}")
+        print(f"batch orders from {a.order_from}")
     for epoch in range(1, epochs + 1):
         start = time.time()
-        order = torch.randperm(len(train_x))
+        order = torch.from_numpy(orders[epoch - 1]) if orders is not None else torch.randperm(len(train_x))
         total_loss, steps = 0.0, 0
         for s in range(0, len(order), batch):
             idx = order[s:s + batch]

@@ -7,6 +7,7 @@
 //   example_char_lm [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N]
 //                   [--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C]
 //                   [--save-init FILE.safetensors]   (the initial weights, for the PyTorch peer)
+//                   [--save-order FILE.npy]          (each epoch's batch order, for the PyTorch peer)
 //                   [--threads T]                    (default: automatic)
 //
 // Default settings (chosen to finish in a few minutes on 2 cores): the first 1,000,000 characters
@@ -39,7 +40,7 @@ constexpr double kClipnorm = 5.0;
 [[noreturn]] void usage(const std::string& problem) {
   std::fprintf(stderr,
                "usage: example_char_lm [--model lstm|gru|transformer] [--quick] [--epochs N] [--max-chars N] "
-               "[--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C] [--save-init FILE] [--threads T] (%s)\n",
+               "[--data PATH] [--seed S] [--batch-size B] [--learning-rate LR] [--clipnorm C] [--save-init FILE] [--save-order FILE] [--threads T] (%s)\n",
                problem.c_str());
   std::exit(2);
 }
@@ -76,7 +77,7 @@ double unigram_bpc(const Tensor& ids, int64_t vocab_size) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-  std::string kind_name = "lstm", path = data::kFortunesDir, save_init;
+  std::string kind_name = "lstm", path = data::kFortunesDir, save_init, save_order;
   bool quick = false;
   long epochs = -1, max_chars = -1, seed = 1, batch_size = 64, threads = 0;
   double learning_rate = 0, clipnorm = kClipnorm;  // learning rate 0: the model's default
@@ -92,6 +93,7 @@ int main(int argc, char** argv) try {
     else if (a == "--max-chars") max_chars = parse_long("--max-chars", value(), 1000, 1L << 40);
     else if (a == "--data") path = value();
     else if (a == "--save-init") save_init = value();
+    else if (a == "--save-order") save_order = value();
     else if (a == "--threads") threads = parse_long("--threads", value(), 1, 1 << 16);
     else if (a == "--seed") seed = parse_long("--seed", value(), 0, 1L << 40);
     else if (a == "--batch-size") batch_size = parse_long("--batch-size", value(), 1, 1 << 20);
@@ -141,6 +143,16 @@ int main(int argc, char** argv) try {
     std::printf("initial weights: %s\n", save_init.c_str());
   }
   Generator shuffle(static_cast<uint64_t>(seed) + 1);
+  if (!save_order.empty()) {
+    // fit draws one randperm of the training windows per epoch from `shuffle` and nothing else, so
+    // a generator with the same seed replays the orders it will use: [epochs, windows] int64, for
+    // bench/char_lm_torch.py --order-from (the two runs then see the same batches).
+    Generator replay(static_cast<uint64_t>(seed) + 1);
+    std::vector<Tensor> orders;
+    for (long e = 0; e < epochs; ++e) orders.push_back(randperm(d.train_x.size(0), &replay));
+    io::save_npy(save_order, stack(orders, 0));
+    std::printf("batch orders: %s\n", save_order.c_str());
+  }
   auto history = train::train_char_lm(
       lm, d,
       {.batch_size = batch_size, .epochs = static_cast<int>(epochs), .learning_rate = learning_rate, .clipnorm = clipnorm,
