@@ -12,9 +12,9 @@
 #include <fstream>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <unistd.h>
-#include <vector>
 
 namespace ember::data {
 
@@ -261,14 +261,15 @@ std::filesystem::path idx_cache_entry(const std::filesystem::path& dir, const st
 }
 
 // Writes `t` (u8) as a plain IDX file at `entry`, through a temporary file renamed into place, so a
-// concurrent reader sees the whole file or none. Failures (no space, read-only home) are ignored:
-// the cache only saves time.
+// concurrent reader sees the whole file or none (io::AtomicFile is a layer above data/; a cache
+// entry needs no fsync, and one process never writes the same entry twice at once, so the pid makes
+// the temporary name unique). Failures (no space, read-only home) are ignored: the cache only saves
+// time.
 void write_idx_cache(const std::filesystem::path& entry, const Tensor& t) {
   std::error_code ec;
   std::filesystem::create_directories(entry.parent_path(), ec);
   if (ec) return;
-  const std::filesystem::path tmp = entry.string() + ".tmp" + std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())) +
-                                    "." + std::to_string(static_cast<long long>(::getpid()));
+  const std::filesystem::path tmp = entry.string() + ".tmp" + std::to_string(static_cast<long long>(::getpid()));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     std::string head = {0, 0, 0x08, static_cast<char>(t.dim())};
