@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -260,6 +261,34 @@ std::filesystem::path idx_cache_entry(const std::filesystem::path& dir, const st
   return dir / name;
 }
 
+// Only files at least this large inflated are kept: a smaller one inflates in well under a
+// millisecond, and test suites and toy data sets then leave nothing behind. (Fashion-MNIST's images
+// are kept, its labels — 60 KB — are not.)
+constexpr int64_t kMinCachedBytes = int64_t{1} << 20;
+
+// Entries not used for this long are removed when a new one is written: a data set that was
+// replaced, moved or deleted leaves its old copy behind otherwise. A read marks an entry used.
+constexpr auto kUnusedEntryLifetime = std::chrono::hours(24 * 30);
+
+// Removes the cache's entries unused for kUnusedEntryLifetime and temporary files a day old (from a
+// process that died while writing). Errors are ignored, as for the cache as a whole.
+void prune_idx_cache(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_time_type now = fs::file_time_type::clock::now();
+  std::vector<fs::path> old;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    const bool tmp = name.find(".idx.tmp") != std::string::npos;
+    if (!tmp && p.extension() != ".idx") continue;  // not ours
+    std::error_code tec;
+    const fs::file_time_type written = fs::last_write_time(p, tec);
+    if (!tec && now - written > (tmp ? std::chrono::hours(24) : kUnusedEntryLifetime)) old.push_back(p);
+  }
+  for (const fs::path& p : old) fs::remove(p, ec);
+}
+
 // Writes `t` (u8) as a plain IDX file at `entry`, through a temporary file renamed into place, so a
 // concurrent reader sees the whole file or none (io::AtomicFile is a layer above data/; a cache
 // entry needs no fsync, and one process never writes the same entry twice at once, so the pid makes
@@ -287,6 +316,7 @@ void write_idx_cache(const std::filesystem::path& entry, const Tensor& t) {
   }
   std::filesystem::rename(tmp, entry, ec);
   if (ec) std::filesystem::remove(tmp, ec);
+  prune_idx_cache(entry.parent_path());
 }
 
 // read_idx, keeping an inflated copy of a gzipped unsigned-byte file (all of MNIST's and
@@ -304,12 +334,15 @@ Tensor read_idx_cached(const std::string& path) {
   if (std::filesystem::is_regular_file(entry, ec)) {
     try {
       Tensor cached = read_idx(entry.string());
-      if (cached.dtype() == u8) return cached;
+      if (cached.dtype() == u8) {
+        std::filesystem::last_write_time(entry, std::filesystem::file_time_type::clock::now(), ec);  // used now (pruning)
+        return cached;
+      }
     } catch (const Error&) {  // a damaged entry: read the source and write the entry again
     }
   }
   Tensor t = read_idx(path);
-  if (t.dtype() == u8 && t.is_contiguous()) write_idx_cache(entry, t);
+  if (t.dtype() == u8 && t.is_contiguous() && t.numel() >= kMinCachedBytes) write_idx_cache(entry, t);
   return t;
 }
 

@@ -1,5 +1,6 @@
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -244,10 +245,11 @@ TEST(Images, ToFloatEqualsCastAndDivide) {
 
 namespace {
 // The four files of an IDX data set (gzipped), `n` images of 2×2 filled with `fill`, labels 0..n-1.
-void write_idx_set(const std::string& dir, uint32_t n, unsigned char fill) {
+// Images [n, side, side] all `fill`, labels 0..n-1, for both splits, gzipped.
+void write_idx_set(const std::string& dir, uint32_t n, unsigned char fill, uint32_t side) {
   std::filesystem::create_directories(dir);
   for (const char* split : {"train", "t10k"}) {
-    write_gz(dir + "/" + split + "-images-idx3-ubyte.gz", idx_bytes(0x08, {n, 2, 2}, std::vector<unsigned char>(4 * n, fill)));
+    write_gz(dir + "/" + split + "-images-idx3-ubyte.gz", idx_bytes(0x08, {n, side, side}, std::vector<unsigned char>(std::size_t{n} * side * side, fill)));
     std::vector<unsigned char> labels(n);
     for (uint32_t i = 0; i < n; ++i) labels[i] = static_cast<unsigned char>(i);
     write_gz(dir + "/" + split + "-labels-idx1-ubyte.gz", idx_bytes(0x08, {n}, labels));
@@ -260,58 +262,113 @@ std::vector<std::filesystem::path> cache_entries(const std::string& cache) {
   }
   return entries;
 }
+bool all_equal(const Tensor& t, int64_t value) {
+  const std::vector<int64_t> v = t.to_vector<int64_t>();
+  return !v.empty() && std::all_of(v.begin(), v.end(), [value](int64_t x) { return x == value; });
+}
 }  // namespace
 
-// load_idx_dir keeps an inflated, plain-IDX copy of each gzipped file and reads it on the next load;
-// a changed source misses the old copy, a damaged copy is replaced, and EMBER_CACHE=0 writes none.
+// load_idx_dir keeps an inflated, plain-IDX copy of each gzipped file of 1 MiB or more and reads it
+// on the next load; a changed source misses the old copy, a damaged copy is replaced, and
+// EMBER_CACHE=0 writes none.
 TEST(IdxCache, KeepsInflatedCopiesAndNoticesChangedSources) {
   const std::string root = temp_dir() + "/cache_case", src = root + "/src", cache = root + "/cache";
   std::filesystem::remove_all(root);
-  write_idx_set(src, 3, 7);
+  constexpr uint32_t kSide = 600;  // 3 images of 600x600: 1.08 MB, above the 1 MiB threshold
+  write_idx_set(src, 3, 7, kSide);
   ::setenv("EMBER_CACHE_DIR", cache.c_str(), 1);
   ::unsetenv("EMBER_CACHE");
   data::TrainTestData first = data::load_idx_dir(src);
-  EXPECT_EQ(first.train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 7));
+  EXPECT_TRUE(all_equal(first.train.images, 7));
+  EXPECT_EQ(first.train.labels.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2}));
   std::vector<std::filesystem::path> entries = cache_entries(cache);
-  ASSERT_EQ(entries.size(), 4u);
+  ASSERT_EQ(entries.size(), 2u);  // the two image files; the labels (3 bytes) are too small to keep
   for (const auto& e : entries) {  // plain IDX, not gzip: the first two bytes are IDX's zero magic
     std::ifstream in(e, std::ios::binary);
     EXPECT_EQ(in.get(), 0) << e;
     EXPECT_EQ(in.get(), 0) << e;
+    EXPECT_EQ(std::filesystem::file_size(e), 4u + 3 * 4 + 3u * kSide * kSide) << e;
   }
 
-  // The copy is what a later load reads: change the cached train images (same size, still valid)
-  // and that change shows.
-  for (const auto& e : entries) {
-    if (std::filesystem::file_size(e) == 4 + 3 * 4 + 12) {
-      Tensor t = data::read_idx(e.string());
-      if (t.dim() == 3) write_plain(e.string(), idx_bytes(0x08, {3, 2, 2}, std::vector<unsigned char>(12, 9)));
-    }
-  }
+  // The copy is what a later load reads: change the cached images (same size, still valid) and
+  // that change shows.
+  for (const auto& e : entries) write_plain(e.string(), idx_bytes(0x08, {3, kSide, kSide}, std::vector<unsigned char>(3u * kSide * kSide, 9)));
   data::TrainTestData second = data::load_idx_dir(src);
-  EXPECT_EQ(second.train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 9));
-  EXPECT_EQ(second.test.images.to_vector<int64_t>(), std::vector<int64_t>(12, 9));
+  EXPECT_TRUE(all_equal(second.train.images, 9));
+  EXPECT_TRUE(all_equal(second.test.images, 9));
 
   // A changed source (new content, later modification time) is read, not the old copy.
-  write_idx_set(src, 3, 5);
+  write_idx_set(src, 3, 5, kSide);
   for (const auto& f : std::filesystem::directory_iterator(src)) {
     std::filesystem::last_write_time(f.path(), std::filesystem::last_write_time(f.path()) + std::chrono::seconds(10));
   }
-  EXPECT_EQ(data::load_idx_dir(src).train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 5));
-  EXPECT_EQ(cache_entries(cache).size(), 8u);
+  EXPECT_TRUE(all_equal(data::load_idx_dir(src).train.images, 5));
+  EXPECT_EQ(cache_entries(cache).size(), 4u);
 
   // Damaged copies (truncated) are read around and replaced.
   for (const auto& e : cache_entries(cache)) std::filesystem::resize_file(e, 6);
-  EXPECT_EQ(data::load_idx_dir(src).train.images.to_vector<int64_t>(), std::vector<int64_t>(12, 5));
-  EXPECT_EQ(data::load_idx_dir(src).train.labels.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2}));
+  EXPECT_TRUE(all_equal(data::load_idx_dir(src).train.images, 5));
+  EXPECT_TRUE(all_equal(data::load_idx_dir(src).test.images, 5));
 
   // EMBER_CACHE=0: nothing written.
   const std::string cache2 = root + "/cache2";
   ::setenv("EMBER_CACHE_DIR", cache2.c_str(), 1);
   ::setenv("EMBER_CACHE", "0", 1);
-  EXPECT_EQ(data::load_idx_dir(src).test.images.to_vector<int64_t>(), std::vector<int64_t>(12, 5));
+  EXPECT_TRUE(all_equal(data::load_idx_dir(src).test.images, 5));
   EXPECT_TRUE(cache_entries(cache2).empty());
   ::unsetenv("EMBER_CACHE");
   ::unsetenv("EMBER_CACHE_DIR");
   std::filesystem::remove_all(root);
+}
+
+// Small files (under 1 MiB inflated) are not kept; writing an entry removes entries unused for 30
+// days and stale temporary files, and leaves recent entries and other files alone; reading an
+// entry marks it used.
+TEST(IdxCache, KeepsNoSmallFilesAndRemovesUnusedEntries) {
+  namespace fs = std::filesystem;
+  const std::string root = temp_dir() + "/cache_prune", small = root + "/small", big = root + "/big", cache = root + "/cache";
+  fs::remove_all(root);
+  ::setenv("EMBER_CACHE_DIR", cache.c_str(), 1);
+  ::unsetenv("EMBER_CACHE");
+  write_idx_set(small, 3, 7, 2);
+  EXPECT_TRUE(all_equal(data::load_idx_dir(small).train.images, 7));
+  EXPECT_TRUE(cache_entries(cache).empty());
+
+  fs::create_directories(cache + "/idx");
+  const auto now = fs::file_time_type::clock::now();
+  const auto aged = [&](const std::string& name, std::chrono::hours age) {
+    const std::string p = cache + "/idx/" + name;
+    write_plain(p, {0, 0, 8, 1, 0, 0, 0, 0});
+    fs::last_write_time(p, now - age);
+    return fs::path(p);
+  };
+  const fs::path stale = aged("00000000000000aa.idx", std::chrono::hours(24 * 31));
+  const fs::path recent = aged("00000000000000bb.idx", std::chrono::hours(24 * 29));
+  const fs::path dead_tmp = aged("00000000000000cc.idx.tmp123", std::chrono::hours(25));
+  const fs::path live_tmp = aged("00000000000000dd.idx.tmp456", std::chrono::hours(1));
+  const fs::path other = aged("notes.txt", std::chrono::hours(24 * 400));
+  write_idx_set(big, 3, 4, 600);
+  EXPECT_TRUE(all_equal(data::load_idx_dir(big).train.images, 4));
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_FALSE(fs::exists(dead_tmp));
+  EXPECT_TRUE(fs::exists(recent));
+  EXPECT_TRUE(fs::exists(live_tmp));
+  EXPECT_TRUE(fs::exists(other));
+
+  // A read marks the entry used: age the new entries, read them, and a later write keeps them.
+  std::vector<fs::path> kept;
+  for (const auto& e : cache_entries(cache)) {
+    if (e.filename().string().size() == 20 && e != recent) {  // the two entries just written
+      fs::last_write_time(e, now - std::chrono::hours(24 * 31));
+      kept.push_back(e);
+    }
+  }
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_TRUE(all_equal(data::load_idx_dir(big).test.images, 4));
+  write_idx_set(big, 3, 6, 600);  // new sources: new entries written, pruning runs
+  for (const auto& f : fs::directory_iterator(big)) fs::last_write_time(f.path(), fs::last_write_time(f.path()) + std::chrono::seconds(10));
+  EXPECT_TRUE(all_equal(data::load_idx_dir(big).train.images, 6));
+  for (const auto& e : kept) EXPECT_TRUE(fs::exists(e)) << e;
+  ::unsetenv("EMBER_CACHE_DIR");
+  fs::remove_all(root);
 }

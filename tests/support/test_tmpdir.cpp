@@ -4,8 +4,9 @@
 // Compiled into every test executable (an INTERFACE source of ember_test_support: a static library's
 // unreferenced object would be dropped by the linker, and with it this registration). It sets TMPDIR
 // before any test runs, so std::filesystem::temp_directory_path() and the `ember` processes the CLI
-// tests start (they inherit the environment) all write below it. A process whose tests failed keeps
-// its directory and says where it is, so the files that explain the failure are still there.
+// tests start (they inherit the environment) all write below it; so does the IDX cache. A process
+// whose tests failed keeps its directory and says where it is, so the files that explain the
+// failure are still there.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -32,6 +33,9 @@ class PerProcessTempDir : public ::testing::Environment {
       return;
     }
     ::setenv("TMPDIR", dir_.c_str(), 1);
+    // The IDX cache (data/idx.hpp) of these processes lives here too, not in the user's home: the
+    // suite's data sets would otherwise be kept there after the run.
+    ::setenv("EMBER_CACHE_DIR", (dir_ / "cache").c_str(), 1);
   }
 
   void TearDown() override {

@@ -34,9 +34,10 @@ struct TrainTestData {
 
 // Loads train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and
 // t10k-labels-idx1-ubyte (each optionally .gz) from `dir`. Throws IOError naming the directory
-// and the missing file. A gzipped file of bytes is inflated once and kept, as plain IDX, under
-// $EMBER_CACHE_DIR/idx (default $XDG_CACHE_HOME/ember/idx, else ~/.cache/ember/idx), keyed by its
-// path, size and modification time; later loads read that copy. EMBER_CACHE=0 turns this off.
+// and the missing file. A gzipped file of bytes (1 MiB or more inflated) is inflated once and kept,
+// as plain IDX, under $EMBER_CACHE_DIR/idx (default $XDG_CACHE_HOME/ember/idx, else
+// ~/.cache/ember/idx), keyed by its path, size and modification time; later loads read that copy.
+// Copies unused for 30 days are removed when a new one is written. EMBER_CACHE=0 turns this off.
 TrainTestData load_idx_dir(const std::string& dir);
 
 // Fashion-MNIST from `dir`, else $EMBER_DATA/fashion-mnist, else Debian's dataset-fashion-mnist
