@@ -292,14 +292,23 @@ struct Evaluation {
   }
 };
 
-std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st, const Data& d, int64_t batch_size) {
+// FitOptions::x_transform on every input of b (nothing when unset).
+void transform_inputs(Data& b, const std::function<Tensor(const Tensor&)>& x_transform) {
+  if (!x_transform) return;
+  for (Tensor& x : b.xs) x = x_transform(x);
+}
+
+std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st, const Data& d, int64_t batch_size,
+                                             const std::function<Tensor(const Tensor&)>& x_transform = nullptr) {
   autograd::NoGradGuard no_grad;
   if (batch_size <= 0) throw ValueError("evaluate: batch_size must be positive, got " + std::to_string(batch_size));
   Evaluation ev{model, st};
   int64_t n = d.size();
   for (int64_t start = 0; start < n; start += batch_size) {
     adapt_num_threads();
-    ev.add(slice_rows(d, start, std::min(n, start + batch_size)));
+    Data b = slice_rows(d, start, std::min(n, start + batch_size));
+    transform_inputs(b, x_transform);
+    ev.add(b);
   }
   return ev.logs();
 }
@@ -323,7 +332,8 @@ Data batch_of(data::Element& e, const char* what) {
 
 // Batches over `steps` (or the whole pass), from a new pass of ds.
 std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st, const data::Dataset& ds,
-                                             const std::optional<int64_t>& steps, const char* what) {
+                                             const std::optional<int64_t>& steps, const char* what,
+                                             const std::function<Tensor(const Tensor&)>& x_transform = nullptr) {
   autograd::NoGradGuard no_grad;
   Evaluation ev{model, st};
   data::Iterator it = ds.iterate();
@@ -331,7 +341,9 @@ std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st
     std::optional<data::Element> e = it.next();
     if (!e) break;
     adapt_num_threads();
-    ev.add(batch_of(*e, what));
+    Data b = batch_of(*e, what);
+    transform_inputs(b, x_transform);
+    ev.add(b);
   }
   if (ev.n == 0) throw ValueError(std::string(what) + ": the Dataset yielded no batch");
   return ev.logs();
@@ -340,7 +352,7 @@ std::map<std::string, double> run_evaluation(nn::Model& model, TrainingState& st
 // fit's validation on FitOptions::validation_dataset: a new pass each time.
 std::function<callbacks::Logs()> dataset_validation(nn::Model& model, TrainingState& st, const FitOptions& o) {
   check_steps(o.validation_steps, "fit: validation_steps");
-  return [&model, &st, &o] { return run_evaluation(model, st, *o.validation_dataset, o.validation_steps, "fit (validation_dataset)"); };
+  return [&model, &st, &o] { return run_evaluation(model, st, *o.validation_dataset, o.validation_steps, "fit (validation_dataset)", o.x_transform); };
 }
 
 // Where fit's batches come from.
@@ -481,6 +493,7 @@ callbacks::History run_fit(nn::Model& model, TrainingState& st, const FitOptions
     bool got_batch = false;  // in this epoch
     for (int64_t step = 0; steps < 0 || step < steps; ++step) {
       if (!batches.next(b)) break;
+      transform_inputs(b, o.x_transform);
       got_batch = true;
       for (auto& c : cbs) c->on_train_batch_begin(static_cast<int>(step), batch_logs);
       double l = train_step(model, st, b);
@@ -683,7 +696,7 @@ callbacks::History Model::fit(const std::vector<Tensor>& xs, const std::vector<T
   }
   train::TensorBatches batches(train_data, o.batch_size, o.shuffle, o.generator ? *o.generator : default_generator());
   std::function<callbacks::Logs()> validation;
-  if (val) validation = [&] { return train::run_evaluation(*this, st, *val, o.batch_size); };
+  if (val) validation = [&] { return train::run_evaluation(*this, st, *val, o.batch_size, o.x_transform); };
   if (o.validation_dataset) validation = train::dataset_validation(*this, st, o);
   return train::run_fit(*this, st, o, batches, validation);
 }
@@ -716,7 +729,7 @@ callbacks::History Model::fit(const data::Dataset& dataset, const train::FitOpti
   if (o.validation_data) {
     val = Data{{o.validation_data->first}, {o.validation_data->second}, Tensor()};
     train::validate(*val, "fit (validation_data)");
-    validation = [&] { return train::run_evaluation(*this, st, *val, o.batch_size); };
+    validation = [&] { return train::run_evaluation(*this, st, *val, o.batch_size, o.x_transform); };
   }
   if (o.validation_dataset) validation = train::dataset_validation(*this, st, o);
   return train::run_fit(*this, st, o, batches, validation);

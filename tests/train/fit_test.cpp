@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "ember/data/datasets.hpp"
 #include "ember/nn/layers/core.hpp"
 #include "ember/nn/model.hpp"
 #include "ember/optim/optim.hpp"
@@ -320,4 +321,58 @@ TEST(Fit, InitialEpochContinuesTheEpochCount) {
   Blobs d = blobs(32, 25);
   auto h = m->fit(d.x, d.y, {.batch_size = 16, .epochs = 5, .verbose = 0, .initial_epoch = 3});
   EXPECT_EQ(h.epoch, (std::vector<int>{3, 4}));
+}
+
+// FitOptions::x_transform: u8 images converted batch by batch (data::images_to_float) train exactly
+// as the same images converted up front — training batches, validation_data, validation_split and
+// Dataset batches alike — and the transform sees every batch.
+TEST(Fit, XTransformConvertsEachBatchWithTheSameResults) {
+  Generator g(5);
+  const int64_t n = 96;
+  Tensor bytes = rand({n, 4, 4}, {.low = 0, .high = 256, .generator = &g}).to(u8);
+  Tensor labels = greater(bytes.to(f32).sum({1, 2}), full({}, 16 * 127.5, f32)).to(i64);  // bright images are class 1
+  Tensor floats = data::images_to_float(bytes);
+  ASSERT_EQ(floats.shape(), (Shape{n, 4, 4, 1}));
+  auto model = [] {
+    manual_seed(3);
+    nn::reset_layer_names();
+    auto m = std::make_shared<nn::Sequential>(std::initializer_list<nn::LayerRef>{
+        nn::Input({4, 4, 1}), nn::Flatten(), nn::Dense({.units = 8, .activation = Activation::ReLU}), nn::Dense({.units = 2})});
+    compile_sparse(*m, 0.1);
+    return m;
+  };
+  int64_t transformed_rows = 0;
+  auto counting = [&](const Tensor& x) {
+    transformed_rows += x.size(0);
+    return data::images_to_float(x);
+  };
+  for (bool split : {false, true}) {
+    SCOPED_TRACE(split ? "validation_split" : "validation_data");
+    train::FitOptions up_front{.batch_size = 16, .epochs = 3, .verbose = 0};
+    train::FitOptions per_batch = up_front;
+    if (split) {
+      up_front.validation_split = per_batch.validation_split = 0.25;
+    } else {
+      up_front.validation_data = std::make_pair(floats.slice(0, 0, 32), labels.slice(0, 0, 32));
+      per_batch.validation_data = std::make_pair(bytes.slice(0, 0, 32), labels.slice(0, 0, 32));
+    }
+    per_batch.x_transform = counting;
+    transformed_rows = 0;
+    auto a = model();  // (each model right before its fit: the seed also drives the shuffling)
+    const auto ha = a->fit(floats, labels, up_front).history;
+    auto b = model();
+    const auto hb = b->fit(bytes, labels, per_batch).history;
+    EXPECT_EQ(ha, hb);
+    ASSERT_TRUE(ha.count("val_loss"));
+    EXPECT_TRUE(same_weights(snapshot(*a), snapshot(*b)));
+    EXPECT_EQ(transformed_rows, split ? 3 * n : 3 * (n + 32));  // every training and validation row, each epoch
+  }
+  // fit(Dataset): the Dataset's batches go through the transform too.
+  auto a = model();
+  const auto ha = a->fit(data::Dataset::from_tensor_slices({floats, labels}).batch(16), {.epochs = 2, .verbose = 0}).history;
+  auto b = model();
+  const auto hb = b->fit(data::Dataset::from_tensor_slices({bytes, labels}).batch(16),
+                         {.epochs = 2, .verbose = 0, .x_transform = data::images_to_float}).history;
+  EXPECT_EQ(ha, hb);
+  EXPECT_TRUE(same_weights(snapshot(*a), snapshot(*b)));
 }

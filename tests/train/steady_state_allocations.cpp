@@ -375,14 +375,19 @@ std::shared_ptr<nn::Model> compiled_model(const std::string& name, int64_t total
   return model;
 }
 
-void check_fit(const std::string& model_name, int verbose) {
+// `bytes`: the images as u8 [N, 28, 28], turned into floats batch by batch (FitOptions::x_transform =
+// data::images_to_float), as `ember train` feeds byte images.
+void check_fit(const std::string& model_name, int verbose, bool bytes = false) {
   Synthetic d = synthetic(kBatch * kSteps);
+  if (bytes) d.x = (d.x * 256.0).reshape({kBatch * kSteps, 28, 28}).to(u8);
   auto model = compiled_model(model_name, kSteps);
   auto window = std::make_shared<AllocationWindow>();
-  model->fit(d.x, d.y, {.batch_size = kBatch, .epochs = 1, .verbose = verbose, .callbacks = {window}});
+  train::FitOptions options{.batch_size = kBatch, .epochs = 1, .verbose = verbose, .callbacks = {window}};
+  if (bytes) options.x_transform = data::images_to_float;
+  model->fit(d.x, d.y, options);
   ASSERT_TRUE(window->measured);
-  std::string what = model_name + " fit (verbose " + std::to_string(verbose) + "), " + std::to_string(kMeasuredSteps) +
-                     " steps after " + std::to_string(kWarmupSteps);
+  std::string what = model_name + " fit (verbose " + std::to_string(verbose) + (bytes ? ", u8 images" : "") + "), " +
+                     std::to_string(kMeasuredSteps) + " steps after " + std::to_string(kWarmupSteps);
   expect_none(window->counts, what.c_str());
 }
 
@@ -466,6 +471,8 @@ TEST(SteadyStateAllocations, MlpFitProgressBar) { check_fit("mlp", 1); }
 TEST(SteadyStateAllocations, MlpTrainOnBatch) { check_train_on_batch("mlp"); }
 TEST(SteadyStateAllocations, FunctionalModelFit) { check_fit("functional", 0); }
 TEST(SteadyStateAllocations, CnnFitProgressBar) { check_fit("cnn", 1); }
+TEST(SteadyStateAllocations, MlpFitFromBytes) { check_fit("mlp", 2, true); }
+TEST(SteadyStateAllocations, CnnFitFromBytes) { check_fit("cnn", 2, true); }
 TEST(SteadyStateAllocations, CnnTrainOnBatch) { check_train_on_batch("cnn"); }
 
 // ---- graph mode (issue 14) ----------------------------------------------------------------------------

@@ -612,6 +612,7 @@ TrainedModel fit_model(const TrainArgs& a, std::shared_ptr<nn::Model> model, std
   }
 
   train::FitOptions fit{.batch_size = a.batch_size, .epochs = a.epochs, .verbose = a.verbose};
+  if (x.dtype() == u8) fit.x_transform = data::images_to_float;  // bytes until batched (run_train)
   if (x_val.defined()) fit.validation_data = std::make_pair(x_val, y_val);
   train::Saver saver({.max_to_keep = 5});
   if (!a.checkpoint_dir.empty()) {
@@ -733,13 +734,21 @@ int run_train(const TrainArgs& a) {
 
   data::TrainTestData ds = data::load_dataset(a.data, dataset_options(a));
   for (const std::string& w : ds.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-  Tensor x = data::images_to_float(ds.train.images), y = ds.train.labels;
+  // Byte images stay bytes until fit takes a batch (FitOptions::x_transform, set in fit_model): a
+  // quarter of the memory, and no pass over the whole data set before training starts — for
+  // Fashion-MNIST 219 MB of floats less to write, and a tenth less time for a short mlp run. Not
+  // for the augmentation pipeline or SWA's batch-norm pass, which take float images.
+  const bool bytes_until_batched = ds.train.images.dtype() == u8 && !augmentation && a.swa_epochs == 0;
+  const auto model_input = [bytes_until_batched](const Tensor& images) {
+    return bytes_until_batched ? images : data::images_to_float(images);
+  };
+  Tensor x = model_input(ds.train.images), y = ds.train.labels;
   Tensor x_test, y_test;
   if (ds.test.images.defined()) {
     if (a.test_split > 0) {
       throw CLI::ValidationError("--test-split", "data '" + a.data + "' has its own test split; --test-split is for data without one");
     }
-    x_test = data::images_to_float(ds.test.images);
+    x_test = model_input(ds.test.images);
     y_test = ds.test.labels;
   } else if (a.test_split > 0) {
     // Stratified (class labels) and seeded: the same rows are held out on every run with this --seed.
@@ -767,7 +776,7 @@ int run_train(const TrainArgs& a) {
   }
 
   auto model = train::load_model_architecture(a.model);
-  Tensor probe = model->predict(slice(x, 0, 0, 1), {.batch_size = 1});
+  Tensor probe = model->predict(data::images_to_float(slice(x, 0, 0, 1)), {.batch_size = 1});
   int64_t classes = probe.size(-1);
   check_labels(y, classes, "training");
   if (has_test) check_labels(y_test, classes, "test");
@@ -803,6 +812,8 @@ int run_train(const TrainArgs& a) {
     }
     trained.push_back(fit_model(member, model, opt, from_logits, x, y, x_val, y_val, augmentation, resume_from, started));
   }
+  // The test split as floats for the test pass and the report (fit validated on it batch by batch).
+  if (has_test) x_test = data::images_to_float(x_test);
   // The curves and events are the first model's (an ensemble's others go to history_model_K.csv).
   const callbacks::History& history = trained.front().history;
   EnsembleReport ensemble;

@@ -2,6 +2,7 @@
 // The Keras training API: Model::compile / fit / evaluate / predict / train_on_batch /
 // test_on_batch take these option aggregates. (The methods are declared on nn::Model so that
 // code reads like Keras; they are implemented here, in the train/ layer.)
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -91,6 +92,12 @@ struct FitOptions {
   int initial_epoch = 0;
   std::vector<callbacks::CallbackRef> callbacks = {};
   Generator* generator = nullptr;  // shuffling; the default generator when null
+  // Applied to every input tensor of every batch — training and validation, tensors and Datasets —
+  // before the model sees it. Lets the data stay compact in memory and be converted one batch at a
+  // time, as torchvision's ToTensor converts each sample: e.g. u8 images kept as bytes (a quarter of
+  // the memory of floats) with x_transform = data::images_to_float. Converting each batch gives the
+  // same batches as converting the data once, so the results do not change.
+  std::function<Tensor(const Tensor&)> x_transform = nullptr;
   // ---- fit(Dataset) (Keras 2's semantics). The dataset yields batches (x, y) or (x, y,
   // sample_weight); batch_size, validation_split, shuffle, sample_weight and generator do not
   // apply to it (the pipeline batches and shuffles; ValueError for a validation_split).
