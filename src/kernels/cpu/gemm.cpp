@@ -2,9 +2,11 @@
 #include "ember/kernels/cpu/parallel.hpp"
 
 #include <cblas.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 
@@ -51,6 +53,25 @@ int blas_int(int64_t v) {
 }
 }  // namespace
 
+namespace {
+void check_sgemm(dnnl_status_t st, int64_t m, int64_t n, int64_t k) {
+  if (st != dnnl_success) {
+    throw ValueError("gemm: oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ") for m=" +
+                     std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
+  }
+}
+
+// How a product is spread over the pool, by its multiply-adds. oneDNN threads each product itself,
+// and does that well for large ones, but for the middle sizes of a small network's layers
+// (128x128x256: the mlp's second layer, its gradients) it reached 263-351 GFLOP/s at 2 threads
+// where C split in two halves — one single-threaded oneDNN call per thread — reached 331-392
+// (21-25 µs instead of 24-32 per product); and tiny products (128x10x128, 3 µs) are fastest on one
+// thread, as waking the other costs about as much as the work (bench/RESULTS.md, issue 10).
+constexpr int64_t kSingleThreadMacs = int64_t{1} << 19;  // below: one thread
+constexpr int64_t kSplitMacs = int64_t{1} << 24;         // up to: halves of C, then oneDNN's own threading
+constexpr int64_t kMinSplitRows = 32;                     // rows or columns of C per thread, at least
+}  // namespace
+
 // float32 goes through oneDNN's JIT sgemm rather than OpenBLAS: Debian's OpenBLAS 0.3.21 does not
 // recognise AVX-512 virtual CPUs such as the one these machines report and falls back to its SSE3
 // (Prescott) kernels, measured 5-6x slower than oneDNN's sgemm here (bench/RESULTS.md). oneDNN
@@ -58,11 +79,38 @@ int blas_int(int64_t v) {
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
           int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  if (st != dnnl_success) {
-    throw ValueError("gemm: oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ") for m=" +
-                     std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
+  const char tra = ta ? 'T' : 'N', trb = tb ? 'T' : 'N';
+  const int64_t macs = m * n * std::max<int64_t>(k, 1);
+  const int pool = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (pool <= 1 || macs > kSplitMacs) {
+    check_sgemm(dnnl_sgemm(tra, trb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc), m, n, k);
+    return;
   }
+  // Split C along its longer side into `parts` contiguous blocks (static, so the same shapes always
+  // split the same way); inside the parallel region each oneDNN call runs on its own thread.
+  const bool split_cols = n > m;
+  const int64_t extent = split_cols ? n : m;
+  const int64_t parts = macs < kSingleThreadMacs ? 1 : std::min<int64_t>(pool, extent / kMinSplitRows);
+  if (parts <= 1) {
+    // omp_set_num_threads is the calling thread's setting; oneDNN reads it for this call only.
+    omp_set_num_threads(1);
+    const dnnl_status_t st = dnnl_sgemm(tra, trb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    omp_set_num_threads(pool);
+    check_sgemm(st, m, n, k);
+    return;
+  }
+  std::atomic<dnnl_status_t> status{dnnl_success};  // nothing may throw inside the parallel region
+  parallel_for(0, parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t lo = extent * p / parts, hi = extent * (p + 1) / parts;
+      const dnnl_status_t st =
+          split_cols  // columns lo..hi of B and C, or rows lo..hi of A and C
+              ? dnnl_sgemm(tra, trb, m, hi - lo, k, alpha, a, lda, tb ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
+              : dnnl_sgemm(tra, trb, hi - lo, n, k, alpha, ta ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc);
+      if (st != dnnl_success) status = st;
+    }
+  });
+  check_sgemm(status, m, n, k);
 }
 
 // The same product through OpenBLAS's cblas_sgemm, kept for comparison in the benchmarks.
