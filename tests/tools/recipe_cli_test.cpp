@@ -127,7 +127,9 @@ TEST(RecipeCli, WarmupThenCosineFollowsTheFormula) {
 }
 
 TEST(RecipeCli, FlipTestTimeAugmentationAveragesTheMirroredPredictions) {
-  fs::path data = ember::testing::make_idx_dir("tta", 256, 64);
+  // 2,100 test images: more than one chunk of the test pass (8 batches of 256 byte images converted
+  // at a time), so the chunks' order and the last, shorter one are checked too.
+  fs::path data = ember::testing::make_idx_dir("tta", 256, 2100);
   fs::path out = ember::testing::fresh_temp_dir("tta_out");
   ToolRun r = run_ember("train --model mlp --data idx:" + data.string() +
                         " --epochs 2 --batch-size 32 --threads 1 --verbose 0 --label-smoothing 0.1 --tta flip --out " + out.string());
