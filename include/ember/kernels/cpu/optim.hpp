@@ -48,8 +48,12 @@ void rmsprop_step(int64_t n, T* w, const T* g, T* vel, T* avg_grad, T* mom, T lr
 //   m = beta1*m + (1-beta1)*g;  v = beta2*v + (1-beta2)*g^2
 //   amsgrad (vhat != null): vhat = max(vhat, v), used in place of v below
 //   w -= alpha * m / (sqrt(v) + eps)     with alpha = lr*sqrt(1-beta2^t)/(1-beta1^t) from the caller
+// float without AMSGrad runs in AVX-512 vectors where the CPU has them (bit-identical results).
 template <typename T>
 void adam_step(int64_t n, T* w, const T* g, T* m, T* v, T* vhat, T alpha, T beta1, T beta2, T eps, T decay);
+
+// Whether adam_step<float> may use its AVX-512 loop (default true); for tests that compare the two.
+void set_optim_avx512(bool allowed);
 
 // Nadam (Keras 3 / PyTorch NAdam): m, v as Adam, then
 //   w -= lr * (coef_m*m + coef_g*g) / (sqrt(v / bias2) + eps)
