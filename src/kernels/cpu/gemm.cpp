@@ -51,9 +51,7 @@ int blas_int(int64_t v) {
   if (v > std::numeric_limits<int>::max()) throw ShapeError("gemm: dimension too large for BLAS: " + std::to_string(v));
   return static_cast<int>(v);
 }
-}  // namespace
 
-namespace {
 void check_sgemm(dnnl_status_t st, int64_t m, int64_t n, int64_t k) {
   if (st != dnnl_success) {
     throw ValueError("gemm: oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ") for m=" +
